@@ -1,0 +1,182 @@
+"""The ``receivables`` command line: a thin shell that validates early and explains errors.
+
+Bad input (an unreadable file, missing columns, a bad date) ends with one clear paragraph
+on stderr and exit code 1, never a traceback; ``--json`` prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .core.issues import InputError, Severity
+
+
+def _fail(message: str) -> None:
+    click.echo(textwrap.fill(message, width=100), err=True)
+    sys.exit(1)
+
+
+def parse_as_of(text: str | None) -> date:
+    """The as-of date from ``--as-of`` (YYYY-MM-DD), today when absent."""
+    if text is None:
+        return date.today()  # the only place the clock is read
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(
+            f"--as-of '{text}' is not a date: write it as YYYY-MM-DD, e.g. 2026-10-31."
+        ) from None
+
+
+def _summary(report) -> str:
+    data = report.to_json()
+    stages = ", ".join(f"{k} {v}" for k, v in data["stages"].items() if v)
+    lines = [
+        f"{Path(data['input']).name}: sheet '{data['sheet']}', header row {data['header_row']}, "
+        f"{data['rows']} items, {len(data['skipped'])} rows skipped, as of {data['as_of']}.",
+        f"Stages: {stages or 'none'}.",
+        "Outstanding: " + (", ".join(f"{c} {v:,.2f}" for c, v in data["outstanding"].items()) or "0")
+        + "; overdue: " + (", ".join(f"{c} {v:,.2f}" for c, v in data["overdue"].items()) or "0") + ".",
+    ]
+    problems = [i for i in report.issues if i.severity != Severity.INFO]
+    if problems:
+        lines.append(f"{len(problems)} issue(s) need a look (see the Exceptions sheet), e.g. {problems[0]}.")
+    if data["letters"]:
+        lines.append(f"{len(data['letters'])} letter(s) written.")
+    if data["output"]:
+        lines.append(f"Written: {data['output']}")
+    return "\n".join(lines)
+
+
+def _emit(report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(_summary(report))
+
+
+def _common(function):
+    options = [
+        click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date to age the ledger at (default: today)."),
+        click.option("--rules", "rules_file", type=click.Path(path_type=Path), help="Rules TOML overriding the defaults."),
+        click.option("--sheet", help="Receivables sheet name (default: the best-matching sheet)."),
+        click.option("--password", help="Password of a protected workbook."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _run(mode, input_path, output, as_of, rules_file, sheet, password, as_json, in_place=False,
+         letters_dir=None, pdf=False):
+    from .pipeline import run
+
+    try:
+        when = parse_as_of(as_of)
+        report = run(Path(input_path), Path(output) if output else None, when,
+                     rules_file=rules_file, sheet=sheet, password=password, mode=mode,
+                     in_place=in_place)
+        if letters_dir is not None:
+            _letters_into(report, Path(letters_dir), pdf)
+    except InputError as exc:
+        _fail(str(exc))
+    _emit(report, as_json)
+
+
+def _letters_into(report, directory: Path, pdf: bool) -> None:
+    from .letters_shell import add_letters
+
+    add_letters(report, directory, pdf=pdf)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="receivables")
+def main() -> None:
+    """Receivables Collections: stage every open item, plan collections, write letters."""
+
+
+@main.command()
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
+@click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
+@click.option("--letters", "letters_dir", type=click.Path(path_type=Path), help="Also write demand letters into DIR.")
+@click.option("--pdf", is_flag=True, help="With --letters, also convert letters to PDF (LibreOffice).")
+@_common
+def process(input_path, output, in_place, letters_dir, pdf, as_of, rules_file, sheet, password, as_json):
+    """Stage columns, Collection Plan, Aging Summary, Action Calendar and Exceptions."""
+    _run("process", input_path, output, as_of, rules_file, sheet, password, as_json, in_place,
+         letters_dir, pdf)
+
+
+@main.command()
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
+@click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
+@_common
+def classify(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
+    """Only the stage columns (Days Overdue, Aging Bucket, Stage, Next Action) and Exceptions."""
+    _run("classify", input_path, output, as_of, rules_file, sheet, password, as_json, in_place)
+
+
+@main.command()
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
+@click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
+@_common
+def plan(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
+    """Only the plan sheets, leaving the receivables sheet as it is."""
+    _run("plan", input_path, output, as_of, rules_file, sheet, password, as_json, in_place)
+
+
+@main.command()
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("demo-output"),
+              show_default=True, help="Folder for the processed sample.")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Default: the sample's own date.")
+@click.option("--json", "as_json", is_flag=True)
+def demo(output_dir, as_of, as_json):
+    """Process the bundled sample ledger (every stage present) into a folder."""
+    from .demo import SAMPLE_AS_OF, sample_path
+
+    try:
+        when = parse_as_of(as_of) if as_of else SAMPLE_AS_OF
+        output_dir.mkdir(parents=True, exist_ok=True)
+        source = sample_path()
+        from .pipeline import run
+
+        report = run(source, output_dir / "sample_ledger.collections.xlsx", when)
+        letters_dir = output_dir / "letters"
+        try:
+            _letters_into(report, letters_dir, pdf=False)
+        except ImportError:
+            pass
+    except InputError as exc:
+        _fail(str(exc))
+    _emit(report, as_json)
+
+
+@main.group()
+def addin() -> None:
+    """The Collections Excel add-in."""
+
+
+@addin.command("build")
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"),
+              show_default=True)
+def addin_build(output_dir: Path) -> None:
+    """Build Collections.xlam from the pinned xlwings template and addin/ sources."""
+    from .addin.build import build_addin
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    click.echo(f"Written: {build_addin(output_dir)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,410 @@
+"""From a sheet grid to the canonical ledger: find the table, map headers, parse values.
+
+Pure: takes :class:`SheetGrid` values, returns a :class:`Ledger` with every record's
+source row and every problem as an :class:`Issue`. The design's §3 is the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from . import frame as F
+from .currency import currency_code
+from .grid import SheetGrid
+from .headers import HeaderMatcher, normalise_header
+from .issues import Issue, Severity, cell_ref
+from .rules import Rules
+from .values import parse_amount, parse_date_column, parse_flag, parse_number
+
+HEADER_SEARCH_ROWS = 30
+# Labels of totals rows in the seed languages (normalised: lower case, no accents/spaces).
+TOTAL_WORDS = frozenset(
+    normalise_header(word)
+    for word in (
+        "total", "totals", "grand total", "subtotal", "sub-total", "sum", "total general",
+        "totales", "suma", "suma total", "合计", "總計", "总计", "小计", "合計", "összesen",
+        "mindösszesen", "végösszeg", "gesamt", "summe", "gesamtsumme", "somme", "total général",
+        "sous-total",
+    )
+)
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A sheet row inside the table that did not become a record, and why."""
+
+    row: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TableLocation:
+    """Where the receivables table is on a sheet (all numbers 1-based)."""
+
+    header_row: int
+    columns: Mapping[str, int]  # canonical field -> column
+    headers: Mapping[int, str]  # column -> header text, every non-empty header cell
+    output_columns: Mapping[str, int]  # our appended columns from an earlier run
+    score: float
+
+    @property
+    def last_column(self) -> int:
+        """Rightmost column of the user's table (our appended columns excluded)."""
+        ours = set(self.output_columns.values())
+        return max((c for c in self.headers if c not in ours), default=1)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The canonical ledger of one sheet (see :mod:`frame`), with provenance and issues."""
+
+    frame: pd.DataFrame
+    sheet: str
+    location: TableLocation
+    skipped: tuple[SkippedRow, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    unmapped: tuple[tuple[int, str], ...] = field(default=())
+
+    @property
+    def header_row(self) -> int:
+        """1-based sheet row of the header."""
+        return self.location.header_row
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def output_labels(rules: Rules) -> tuple[str, str, str, str]:
+    """Headers of the four columns this tool appends, in order."""
+    labels = rules.labels
+    return (
+        labels.get("days_overdue", "Days Overdue"),
+        labels.get("bucket", "Aging Bucket"),
+        labels.get("stage", "Stage"),
+        labels.get("next_action", "Next Action"),
+    )
+
+
+def locate_table(grid: SheetGrid, matcher: HeaderMatcher, rules: Rules) -> TableLocation | None:
+    """Find the header row in the first 30 rows: the row whose cells best match fields."""
+    ours = [normalise_header(label) for label in output_labels(rules)]
+    best: TableLocation | None = None
+    for index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+        texts = {
+            column: str(value).strip()
+            for column, value in enumerate(row, start=1)
+            if not _is_empty(value) and isinstance(value, str | int | float)
+            and not isinstance(value, bool)
+        }
+        if len(texts) < 2:
+            continue
+        output_columns = _find_output_columns(texts, ours)
+        candidates = [texts.get(c, "") for c in range(1, max(texts) + 1)]
+        for column in output_columns.values():
+            candidates[column - 1] = ""
+        match = matcher.score_header_row(candidates)
+        if match.score <= 0:
+            continue
+        if best is None or match.score > best.score:
+            best = TableLocation(
+                header_row=index + 1,
+                columns={field: column + 1 for column, field in match.columns.items()},
+                headers=texts,
+                output_columns=output_columns,
+                score=match.score,
+            )
+    return best
+
+
+def _find_output_columns(texts: Mapping[int, str], ours: Sequence[str]) -> dict[str, int]:
+    """Our four appended headers, when they stand side by side in order in this row."""
+    normalised = {column: normalise_header(text) for column, text in texts.items()}
+    for column, text in normalised.items():
+        if text == ours[0] and all(
+            normalised.get(column + offset) == ours[offset] for offset in range(1, 4)
+        ):
+            return {key: column + offset for offset, key in enumerate(
+                ("days_overdue", "bucket", "stage", "next_action"))}
+    return {}
+
+
+def missing_required(columns: Mapping[str, int]) -> list[str]:
+    """Names of the required fields (design.md §3) that the mapping lacks."""
+    missing = []
+    if "customer" not in columns:
+        missing.append("customer")
+    if not {"balance", "amount"} & set(columns):
+        missing.append("balance (or amount)")
+    if not {"due_date", "invoice_date"} & set(columns):
+        missing.append("due date (or invoice date)")
+    return missing
+
+
+def build_ledger(
+    grid: SheetGrid, rules: Rules, location: TableLocation, matcher: HeaderMatcher
+) -> Ledger:
+    """Turn the table at ``location`` into canonical records, reporting every bad cell."""
+    sheet = grid.name
+    issues: list[Issue] = []
+    skipped: list[SkippedRow] = []
+    columns = dict(location.columns)
+    first_data = location.header_row  # 0-based index of the first row below the header
+    data = grid.rows[first_data:]
+    header_texts = [location.headers.get(c, "") for c in range(1, max(location.headers) + 1)]
+    header_keys = {normalise_header(t) for t in header_texts if t}
+
+    def raw(field_name: str) -> list[object]:
+        position = columns[field_name] - 1
+        return [row[position] if position < len(row) else None for row in data]
+
+    money = {}
+    money_errors: dict[str, list[str | None]] = {}
+    symbol_currency: list[str | None] = [None] * len(data)
+    for name in ("amount", "paid", "balance"):
+        if name in columns:
+            cents, errors, currencies = _parse_money_column(raw(name))
+            money[name] = cents
+            money_errors[name] = errors
+            for position, code in enumerate(currencies):
+                if code and not symbol_currency[position]:
+                    symbol_currency[position] = code
+    customer_raw = raw("customer")
+
+    keep: list[int] = []
+    trailing_blank: list[int] = []
+    running = {name: 0 for name in money}
+    for position, row in enumerate(data):
+        sheet_row = first_data + position + 1
+        if all(_is_empty(value) for value in row):
+            trailing_blank.append(sheet_row)
+            continue
+        skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
+        trailing_blank = []
+        texts = [normalise_header(str(v)) for v in row if isinstance(v, str) and v.strip()]
+        if texts and sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
+            skipped.append(SkippedRow(sheet_row, "repeated header row"))
+            continue
+        if any(_is_total_label(t) for t in texts[:3]):
+            skipped.append(SkippedRow(sheet_row, "totals row"))
+            running = {name: 0 for name in money}
+            continue
+        customer = customer_raw[position]
+        if _is_empty(customer):
+            values = {n: money[n][position] for n in money if money[n][position] is not None}
+            if values and all(v == running[n] for n, v in values.items()):
+                skipped.append(
+                    SkippedRow(sheet_row, "totals row (its amounts are the sums of the rows above)")
+                )
+                running = {name: 0 for name in money}
+                continue
+            reason = "no customer" if values else "no customer and no amount"
+            skipped.append(SkippedRow(sheet_row, reason))
+            issues.append(
+                Issue(cell_ref(sheet, sheet_row, columns["customer"]),
+                      f"row skipped: {reason}", Severity.WARNING if values else Severity.INFO)
+            )
+            continue
+        for name in money:
+            value = money[name][position]
+            if value is not None:
+                running[name] += value
+        keep.append(position)
+
+    def kept(values: Sequence[object]) -> list[object]:
+        return [values[p] for p in keep]
+
+    records: dict[str, object] = {F.ROW: np.array([first_data + p + 1 for p in keep], dtype=np.int64)}
+    rows_of = records[F.ROW]
+    records["customer"] = [_text(v) for v in kept(customer_raw)]
+    for name in F.TEXT_FIELDS - {"customer"}:
+        if name in columns:
+            records[name] = [_text(v) for v in kept(raw(name))]
+        else:
+            records[name] = [None] * len(keep)
+
+    # Money: report unreadable cells at their location.
+    for name in money:
+        for position in keep:
+            error = money_errors[name][position]
+            if error:
+                issues.append(Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
+
+    # Dates, deciding day/month order per column from its unambiguous values.
+    for name in sorted(F.DATE_FIELDS):
+        if name not in columns:
+            records[name] = pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
+            continue
+        result = parse_date_column(kept(raw(name)), date1904=grid.date1904, order=rules.date_order)
+        for position, error in enumerate(result.errors):
+            if error:
+                issues.append(Issue(cell_ref(sheet, int(rows_of[position]), columns[name]), error))
+        if result.ambiguous:
+            issues.append(
+                Issue(
+                    cell_ref(sheet, location.header_row, columns[name]),
+                    f"dates in '{location.headers.get(columns[name])}' could be day-first or "
+                    f"month-first; read as {'day' if result.order != 'mdy' else 'month'}-first "
+                    "(set general.date_order in the rules to decide)",
+                )
+            )
+        records[name] = pd.Series(
+            pd.to_datetime([d if d is not None else pd.NaT for d in result.dates]),
+            dtype="datetime64[s]",
+        ) if keep else pd.Series([], dtype="datetime64[s]")
+
+    for name in ("terms_days", "distance_km"):
+        values: list[float | None] = []
+        if name in columns:
+            for position, value in zip(keep, kept(raw(name)), strict=True):
+                number, error = parse_number(value)
+                if error:
+                    issues.append(Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
+                values.append(number)
+        else:
+            values = [None] * len(keep)
+        records[name] = values
+
+    disputed: list[bool] = []
+    if "disputed" in columns:
+        for position, value in zip(keep, kept(raw("disputed")), strict=True):
+            flag, error = parse_flag(value)
+            if error:
+                issues.append(Issue(cell_ref(sheet, first_data + position + 1, columns["disputed"]), error))
+            disputed.append(bool(flag))
+    else:
+        disputed = [False] * len(keep)
+    records["disputed"] = disputed
+
+    table = pd.DataFrame(records)
+    if "dispute_reason" in columns:
+        # A dispute reason without a flag still means the item is in dispute.
+        table["disputed"] = table["disputed"] | table["dispute_reason"].notna()
+
+    # Currency: column, else the amount's symbol, else settings.
+    currency = []
+    for position, value in zip(keep, table["currency"], strict=True):
+        code = currency_code(value) if value else None
+        if value and not code:
+            code = str(value).strip().upper()
+        currency.append(code or symbol_currency[position] or rules.default_currency)
+    table["currency"] = currency
+
+    amount = [money["amount"][p] if "amount" in money else None for p in keep]
+    paid = [money["paid"][p] if "paid" in money else None for p in keep]
+    balance = [money["balance"][p] if "balance" in money else None for p in keep]
+    balances: list[int | None] = []
+    for index, (a, p, b) in enumerate(zip(amount, paid, balance, strict=True)):
+        if b is None and a is not None:
+            b = a - (p or 0)
+        balances.append(b)
+        if b is None:
+            row_number = int(rows_of[index])
+            field_name = "balance" if "balance" in columns else "amount"
+            issues.append(Issue(cell_ref(sheet, row_number, columns[field_name]),
+                                "row skipped: no balance or amount"))
+    table[F.AMOUNT] = pd.array(amount, dtype="Int64")
+    table[F.PAID] = pd.array([p or 0 for p in paid], dtype="Int64")
+    table[F.BALANCE] = pd.array(balances, dtype="Int64")
+
+    # Due date: given, else invoice date + terms (flagged).
+    due = table["due_date"]
+    derived = due.isna()
+    terms = pd.to_numeric(table["terms_days"], errors="coerce").fillna(rules.default_terms_days)
+    computed = table["invoice_date"] + pd.to_timedelta(terms.astype("int64"), unit="D")
+    table["due_date"] = due.where(~derived, computed)
+    table[F.DUE_DERIVED] = derived & table["invoice_date"].notna()
+    if "due_date" not in columns and len(table):
+        issues.append(Issue(
+            cell_ref(sheet, location.header_row), "no due-date column: due dates are invoice date "
+            f"+ terms ({'terms column' if 'terms_days' in columns else f'{rules.default_terms_days} days'})",
+            Severity.INFO))
+    elif table[F.DUE_DERIVED].any():
+        for row_number in table.loc[table[F.DUE_DERIVED], F.ROW]:
+            issues.append(Issue(cell_ref(sheet, int(row_number), columns["due_date"]),
+                                "no due date: invoice date + terms used", Severity.INFO))
+
+    no_due = table["due_date"].isna()
+    for row_number in table.loc[no_due, F.ROW]:
+        where = columns.get("due_date", columns.get("invoice_date"))
+        issues.append(Issue(cell_ref(sheet, int(row_number), where),
+                            "row skipped: no due date and no invoice date"))
+    unusable = no_due | table[F.BALANCE].isna()
+    for row_number in table.loc[unusable, F.ROW]:
+        skipped.append(SkippedRow(int(row_number), "unreadable due date or amount"))
+    table = table.loc[~unusable].reset_index(drop=True)
+    table[F.BALANCE] = table[F.BALANCE].astype(np.int64)
+    table = table[[F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
+                   F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]]
+
+    unmapped = tuple(
+        (column, text) for column, text in sorted(location.headers.items())
+        if column not in set(columns.values()) and column not in set(location.output_columns.values())
+    )
+    skipped.sort(key=lambda s: s.row)
+    return Ledger(
+        frame=table, sheet=sheet, location=location, skipped=tuple(skipped),
+        issues=tuple(issues), unmapped=unmapped,
+    )
+
+
+def _is_total_label(text: str) -> bool:
+    if text in TOTAL_WORDS:
+        return True
+    # "Total EUR", "Total general:", "Gesamtsumme 2026": a total word at the start.
+    return any(text.startswith(word) and len(word) >= 4 for word in TOTAL_WORDS if word)
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ") if value.time() != datetime.min.time() else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _parse_money_column(values: Sequence[object]):
+    """Parse a money column to cents. Numbers take a vectorised exact path."""
+    cents: list[int | None] = [None] * len(values)
+    errors: list[str | None] = [None] * len(values)
+    currencies: list[str | None] = [None] * len(values)
+    numeric_positions = [
+        i for i, v in enumerate(values)
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if numeric_positions:
+        numbers = np.array([values[i] for i in numeric_positions], dtype=np.float64)
+        finite = np.isfinite(numbers)
+        # A float that holds a 2-decimal amount is within 1e-6 of an integer number of
+        # cents; rint gives that integer exactly (|x| < 2**53 / 100).
+        rounded = np.rint(np.where(finite, numbers, 0) * 100).astype(np.int64)
+        for slot, position in enumerate(numeric_positions):
+            if finite[slot]:
+                cents[position] = int(rounded[slot])
+            else:
+                errors[position] = f"'{values[position]}' is not an amount"
+    numeric = set(numeric_positions)
+    for position, value in enumerate(values):
+        if position in numeric or _is_empty(value):
+            continue
+        result = parse_amount(value)
+        cents[position] = result.cents
+        errors[position] = result.error
+        currencies[position] = result.currency
+    return cents, errors, currencies

@@ -1,0 +1,238 @@
+"""Build the output models: stage columns, Collection Plan, Aging Summary, Action Calendar,
+Exceptions. Pure; the writers render these models (design.md §7).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from jinja2.sandbox import SandboxedEnvironment
+
+from . import frame as F
+from .grid import SheetGrid
+from .issues import Issue, Severity
+from .ledger import Ledger, output_labels
+from .plan import PlanSettings, money_text, present, recovery, schedule
+from .rules import Rules
+from .sheets import (
+    DATE_FORMAT,
+    INT_FORMAT,
+    MONEY_FORMAT,
+    SCORE_FORMAT,
+    Chart,
+    Column,
+    Series,
+    SheetModel,
+    StageColumns,
+)
+from .workdays import next_working_day
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    """Exact amount from integer hundredths."""
+    return Decimal(int(cents)).scaleb(-2)
+
+
+def _day(value) -> date | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+
+def stage_columns(grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame,
+                  rules: Rules) -> StageColumns:
+    """The four appended columns: right of the table, or where an earlier run put them."""
+    location = ledger.location
+    if location.output_columns:
+        start = location.output_columns["days_overdue"]
+    else:
+        start = max(location.last_column, _widest(grid, location.header_row)) + 1
+    colors = {s.key: s.color for s in rules.all_stages}
+    cells = {}
+    fills = {}
+    for row, days, bucket, label, action, key in zip(
+        classified[F.ROW], classified[F.DAYS_OVERDUE], classified[F.BUCKET],
+        classified[F.STAGE_LABEL], classified[F.NEXT_ACTION], classified[F.STAGE], strict=True,
+    ):
+        cells[int(row)] = (int(days), bucket, label, action)
+        fills[int(row)] = colors[key]
+    return StageColumns(
+        sheet=grid.name, header_row=location.header_row, start_column=start,
+        labels=output_labels(rules), cells=cells, fills=fills,
+    )
+
+
+def _widest(grid: SheetGrid, header_row: int) -> int:
+    """Rightmost non-empty column in the header row and the rows below it."""
+    widest = 0
+    for row in grid.rows[header_row - 1:]:
+        for column in range(len(row), widest, -1):
+            value = row[column - 1]
+            if value is not None and value != "":
+                widest = column
+                break
+    return widest
+
+
+def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
+    """The ``Collection Plan`` sheet."""
+    columns = (
+        Column("Rank", INT_FORMAT, 7), Column("Customer", None, 30), Column("Currency", None, 9),
+        Column("Stage", None, 15), Column("Overdue", MONEY_FORMAT, 14),
+        Column("Oldest Days Overdue", INT_FORMAT, 11), Column("Open Items", INT_FORMAT, 8),
+        Column("Priority Score", SCORE_FORMAT, 12), Column("Why", None, 60),
+        Column("Next Action", None, 38), Column("Action Date", DATE_FORMAT, 12),
+        Column("Owner", None, 16), Column("Contact", None, 18), Column("Phone", None, 16),
+        Column("Email", None, 26), Column("Credit Hold", None, 9),
+    )
+    rows = []
+    fills = []
+    for record in plan.itertuples(index=False):
+        stage = rules.stage(record.stage)
+        rows.append((
+            int(record.rank), record.customer, record.currency, stage.label,
+            cents_to_decimal(record.overdue_cents), int(record.oldest_days_overdue),
+            int(record.open_items), Decimal(str(record.score)), record.why, record.next_action,
+            _day(record.action_date), record.owner, record.contact, record.phone,
+            record.email, "Yes" if record.credit_hold else "No",
+        ))
+        fills.append(stage.color)
+    return SheetModel(
+        name=rules.labels.get("plan_sheet", "Collection Plan"), columns=columns, rows=rows,
+        row_fills=fills, fill_columns=(3,), table_name="CollectionPlan",
+    )
+
+
+def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings) -> SheetModel:
+    """The ``Aging Summary``: amounts by bucket x stage per currency, with a chart."""
+    stages = [s for s in rules.all_stages if s.key != "paid"]
+    columns = (
+        Column("Currency", None, 9), Column("Aging Bucket", None, 13),
+        *(Column(s.label, MONEY_FORMAT, 14) for s in stages),
+        Column("Total", MONEY_FORMAT, 15), Column("Items", INT_FORMAT, 8),
+        Column("Expected Recovery", MONEY_FORMAT, 16),
+    )
+    rows: list[tuple] = []
+    bold: set[int] = set()
+    open_rows = classified[classified[F.STAGE] != "paid"]
+    expected = open_rows[F.BALANCE].to_numpy(dtype=np.int64) * recovery(
+        open_rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64), settings)
+    open_rows = open_rows.assign(_expected=np.round(expected).astype(np.int64))
+    currencies = sorted(classified["currency"].dropna().unique()) or [rules.default_currency]
+    for currency in currencies:
+        block = open_rows[open_rows["currency"] == currency]
+        sums = block.groupby([F.BUCKET, F.STAGE])[F.BALANCE].sum()
+        counts = block.groupby(F.BUCKET).size()
+        expected_by_bucket = block.groupby(F.BUCKET)["_expected"].sum()
+        for bucket in rules.buckets:
+            amounts = [int(sums.get((bucket.label, s.key), 0)) for s in stages]
+            rows.append((currency, bucket.label, *map(cents_to_decimal, amounts),
+                         cents_to_decimal(sum(amounts)), int(counts.get(bucket.label, 0)),
+                         cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0)))))
+        totals = [int(block.loc[block[F.STAGE] == s.key, F.BALANCE].sum()) for s in stages]
+        bold.add(len(rows))
+        rows.append((currency, "Total", *map(cents_to_decimal, totals),
+                     cents_to_decimal(sum(totals)), len(block),
+                     cents_to_decimal(int(block["_expected"].sum()))))
+    first_row, last_row = 2, 1 + len(rules.buckets)
+    ladder = [i for i, s in enumerate(stages) if s.ladder]
+    chart = Chart(
+        title=f"Aging by bucket and stage ({currencies[0]})", kind="column",
+        categories_column=2, first_row=first_row, last_row=last_row,
+        series=tuple(Series(1, 3 + i, first_row, last_row, 3 + i) for i in ladder),
+        anchor_row=2, anchor_column=len(columns) + 2, stacked=True, width_columns=10,
+        height_rows=20, colors=tuple(stages[i].color for i in ladder),
+    )
+    return SheetModel(
+        name=rules.labels.get("aging_sheet", "Aging Summary"), columns=columns, rows=rows,
+        bold_rows=frozenset(bold), table_name="AgingSummary", charts=(chart,),
+    )
+
+
+def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, customers: pd.DataFrame,
+                   rules: Rules, as_of: date, settings: PlanSettings,
+                   company: str = "") -> list[tuple]:
+    """Dated tasks per owner: the plan's actions plus friendly reminders before due dates."""
+    env = SandboxedEnvironment(autoescape=False)
+    messages = {key: env.from_string(str(text)) for key, text in rules.section("messages").items()}
+    tasks = []
+    for record in plan.itertuples(index=False):
+        items = classified[(classified["customer"] == record.customer)
+                           & (classified["currency"] == record.currency)
+                           & classified[F.COUNTS_OVERDUE]]
+        oldest_due = items["due_date"].min()
+        message = _message(messages.get(record.stage), record.customer, record.contact,
+                           record.overdue_cents, record.currency, len(items), oldest_due,
+                           record.oldest_days_overdue, company)
+        tasks.append((_day(record.action_date), record.owner, record.customer, record.currency,
+                      rules.stage(record.stage).label, record.next_action,
+                      cents_to_decimal(record.overdue_cents), message))
+    load: dict = defaultdict(int)
+    for task in tasks:
+        load[(task[1], task[0])] += 1
+    # Customers with items due within the pre-due window get a friendly reminder too.
+    due_soon = classified[classified[F.STAGE] == "pre_due"]
+    reminders = []
+    for (customer, currency), items in due_soon.groupby(["customer", "currency"], sort=True):
+        owner = next((o for o in items["owner"] if present(o)), settings.default_owner)
+        contact = next((c for c in items["contact"] if present(c)), None)
+        amount = int(items[F.BALANCE].sum())
+        message = _message(messages.get("pre_due"), customer, contact, amount, currency,
+                           len(items), items["due_date"].min(), 0, company)
+        reminders.append([None, owner, customer, currency, rules.stage("pre_due").label,
+                          rules.stage("pre_due").action, cents_to_decimal(amount), message])
+    dates = schedule([r[1] for r in reminders], as_of, rules.country,
+                     settings.capacity_per_day, load)
+    for reminder, day in zip(reminders, dates, strict=True):
+        reminder[0] = day
+        tasks.append(tuple(reminder))
+    tasks.sort(key=lambda t: (t[0], t[1], -t[6], t[2]))
+    return tasks
+
+
+def _message(template, customer, contact, cents, currency, items, due, oldest, company) -> str:
+    if template is None:
+        return ""
+    return template.render(
+        customer=customer, contact=contact, amount=money_text(int(cents), currency),
+        items=items, due_date=_day(due).isoformat() if _day(due) else "",
+        oldest_days=int(oldest), company=company,
+    ).strip()
+
+
+def calendar_model(tasks: Sequence[tuple], rules: Rules) -> SheetModel:
+    """The ``Action Calendar`` sheet."""
+    columns = (
+        Column("Date", DATE_FORMAT, 12), Column("Owner", None, 16), Column("Customer", None, 30),
+        Column("Currency", None, 9), Column("Stage", None, 15), Column("Task", None, 38),
+        Column("Amount", MONEY_FORMAT, 14), Column("Message", None, 80),
+    )
+    colors = {s.label: s.color for s in rules.all_stages}
+    return SheetModel(
+        name=rules.labels.get("calendar_sheet", "Action Calendar"), columns=columns,
+        rows=list(tasks), row_fills=[colors.get(t[4]) for t in tasks], fill_columns=(4,),
+        table_name="ActionCalendar",
+    )
+
+
+def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
+    """The ``Exceptions`` sheet: every issue with its location."""
+    order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+    rows = [(issue.severity.value.title(), issue.where, issue.message)
+            for issue in sorted(issues, key=lambda i: order[i.severity])]
+    fills = {"Error": "FF7C80", "Warning": "FFE699", "Info": None}
+    return SheetModel(
+        name=rules.labels.get("exceptions_sheet", "Exceptions"),
+        columns=(Column("Severity", None, 10), Column("Where", None, 24),
+                 Column("Message", None, 90)),
+        rows=rows, row_fills=[fills[r[0]] for r in rows], fill_columns=(0,),
+        table_name="Exceptions",
+    )
+
+
+def next_action_date(as_of: date, rules: Rules) -> date:
+    """The first working day on or after as-of."""
+    return next_working_day(as_of, rules.country)

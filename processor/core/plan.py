@@ -1,0 +1,228 @@
+"""The priority collection plan (design.md §5): who to chase first, why, what and when.
+
+Pure: from the classified ledger and the rules to plan rows (one per customer and
+currency with an overdue amount), calendar tasks and the aging table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+
+from . import frame as F
+from .classify import customer_summary
+from .issues import Issue
+from .rules import Rules
+from .workdays import next_working_day
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The ``[plan]`` rules, typed."""
+
+    horizon_days: int = 30
+    recovery_curve: tuple[tuple[int, float], ...] = ((0, 0.98), (365, 0.6), (730, 0.2))
+    broken_promise_weight: float = 0.5
+    stage_weights: Mapping[str, float] = field(default_factory=dict)
+    warning_days: int = 31
+    warning_weight: float = 0.25
+    distance_km_free: float = 50.0
+    effort_weight: float = 0.05
+    max_effort_penalty: float = 0.5
+    region_weights: Mapping[str, float] = field(default_factory=dict)
+    capacity_per_day: int = 20
+    default_owner: str = "Collections team"
+
+
+def plan_settings(rules: Rules) -> tuple[PlanSettings, list[Issue]]:
+    """Parse the ``[plan]`` table; bad values are reported and replaced by defaults."""
+    raw = rules.section("plan")
+    issues: list[Issue] = []
+    defaults = PlanSettings()
+    values: dict[str, object] = {}
+
+    def number(key: str, kind=float, minimum: float | None = 0):
+        value = raw.get(key, getattr(defaults, key))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            issues.append(Issue("rules plan." + key, f"must be a number, not {value!r}"))
+            return getattr(defaults, key)
+        if minimum is not None and value < minimum:
+            issues.append(Issue("rules plan." + key, f"must be at least {minimum}"))
+            return getattr(defaults, key)
+        return kind(value)
+
+    for key in ("broken_promise_weight", "warning_weight", "distance_km_free", "effort_weight",
+                "max_effort_penalty"):
+        values[key] = number(key)
+    for key in ("horizon_days", "warning_days"):
+        values[key] = number(key, int, 1)
+    values["capacity_per_day"] = number("capacity_per_day", int, 1)
+    curve = raw.get("recovery_curve", defaults.recovery_curve)
+    try:
+        points = tuple(sorted((int(d), float(p)) for d, p in curve))
+        if not points or any(not 0 <= p <= 1 for _d, p in points):
+            raise ValueError
+        values["recovery_curve"] = points
+    except (TypeError, ValueError):
+        issues.append(Issue("rules plan.recovery_curve",
+                            "must be a list of [days, probability 0..1] pairs"))
+        values["recovery_curve"] = defaults.recovery_curve
+    for key in ("stage_weights", "region_weights"):
+        table = raw.get(key, {})
+        if isinstance(table, Mapping) and all(isinstance(v, int | float) for v in table.values()):
+            values[key] = {str(k).casefold() if key == "region_weights" else str(k): float(v)
+                           for k, v in table.items()}
+        else:
+            issues.append(Issue("rules plan." + key, "must be a table of name = number"))
+    values["default_owner"] = str(raw.get("default_owner", defaults.default_owner))
+    return PlanSettings(**values), issues
+
+
+def recovery(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
+    """Probability of recovery at each days-overdue value (not yet due counts as day 0)."""
+    xs = np.array([d for d, _p in settings.recovery_curve], dtype=float)
+    ys = np.array([p for _d, p in settings.recovery_curve], dtype=float)
+    return np.interp(np.maximum(days, 0), xs, ys)
+
+
+PLAN_COLUMNS = (
+    "rank", "customer", "currency", "stage", "overdue_cents", "oldest_days_overdue",
+    "open_items", "score", "why", "next_action", "action_date", "owner", "contact", "phone",
+    "email", "credit_hold", "broken_promises", "outstanding_cents",
+)
+
+
+def money_text(cents: int, currency: str) -> str:
+    """Plain, language-neutral money for explanations: ``EUR 48,726.00``."""
+    value = Decimal(cents).scaleb(-2)
+    return f"{currency} {value:,.2f}"
+
+
+def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
+               settings: PlanSettings) -> pd.DataFrame:
+    """One ranked row per customer and currency with an overdue amount."""
+    summary = customer_summary(classified, rules)
+    summary = summary[summary["overdue_cents"] > 0].copy()
+    if summary.empty:
+        return pd.DataFrame(columns=list(PLAN_COLUMNS))
+    overdue = classified[classified[F.COUNTS_OVERDUE]]
+    days = overdue[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
+    balances = overdue[F.BALANCE].to_numpy(dtype=np.int64)
+    drop = recovery(days, settings) - recovery(days + settings.horizon_days, settings)
+    at_risk = pd.DataFrame({"customer": overdue["customer"], "currency": overdue["currency"],
+                            "at_risk": balances / 100.0 * drop})
+    base = at_risk.groupby(["customer", "currency"])["at_risk"].sum()
+
+    per_customer = classified.groupby(["customer", "currency"], sort=False)
+    first_text = {}
+    for column in ("owner", "contact", "phone", "email", "region", "promise_date"):
+        if column in classified:
+            first_text[column] = per_customer[column].first()
+    distance = per_customer["distance_km"].max() if "distance_km" in classified else None
+    # A customer who paid earlier items on time (paid, never late) now has late ones.
+    paid_rows = classified[classified[F.STAGE] == "paid"]
+    good_payers = set(zip(paid_rows["customer"], paid_rows["currency"], strict=True))
+    broken_dates = classified[classified[F.BROKEN_PROMISE]].groupby(
+        ["customer", "currency"])["promise_date"].max()
+
+    rows = []
+    for record in summary.itertuples(index=False):
+        key = (record.customer, record.currency)
+        stage = rules.stage(record.stage)
+        base_score = float(base.get(key, 0.0))
+        contributions: list[tuple[float, str]] = [
+            (base_score, f"{money_text(record.overdue_cents, record.currency)} overdue, "
+                         f"oldest {record.oldest_days_overdue} days")
+        ]
+        factor = 1.0
+        stage_weight = settings.stage_weights.get(stage.key, 0.0)
+        if stage_weight:
+            factor += stage_weight
+            contributions.append((base_score * stage_weight, f"at {stage.label.lower()} stage"))
+        if record.broken_promises:
+            promised = broken_dates.get(key)
+            when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
+            factor += settings.broken_promise_weight
+            contributions.append((base_score * settings.broken_promise_weight,
+                                  f"broken promise{when}"))
+        if key in good_payers and record.oldest_days_overdue >= settings.warning_days:
+            factor += settings.warning_weight
+            contributions.append((base_score * settings.warning_weight,
+                                  "usually pays on time, now late (warning sign)"))
+        penalty = 0.0
+        km = float(distance.get(key)) if distance is not None and pd.notna(distance.get(key)) else 0.0
+        if km > settings.distance_km_free:
+            penalty += settings.effort_weight * (km - settings.distance_km_free) / 100.0
+        region = first_text.get("region", {}).get(key) if "region" in first_text else None
+        if region and str(region).casefold() in settings.region_weights:
+            penalty += settings.region_weights[str(region).casefold()]
+        penalty = min(penalty, settings.max_effort_penalty)
+        if penalty:
+            factor -= penalty
+            what = f"{km:,.0f} km away" if km > settings.distance_km_free else f"region {region}"
+            contributions.append((-base_score * penalty, f"effort: {what}"))
+        score = round(base_score * factor, 2)
+        contributions.sort(key=lambda item: -abs(item[0]))
+        why = "; ".join(text for _value, text in contributions[:3])
+        owner = _get(first_text, "owner", key)
+        rows.append({
+            "customer": record.customer, "currency": record.currency, "stage": stage.key,
+            "overdue_cents": int(record.overdue_cents),
+            "oldest_days_overdue": int(record.oldest_days_overdue),
+            "open_items": int(record.overdue_items), "score": score, "why": why,
+            "next_action": stage.action, "owner": owner or settings.default_owner,
+            "contact": _get(first_text, "contact", key), "phone": _get(first_text, "phone", key),
+            "email": _get(first_text, "email", key), "credit_hold": bool(stage.credit_hold),
+            "broken_promises": int(record.broken_promises),
+            "outstanding_cents": int(record.outstanding_cents),
+        })
+    plan = pd.DataFrame(rows)
+    # Ties break by larger overdue amount, then name, so the order is stable.
+    plan = plan.sort_values(["score", "overdue_cents", "customer", "currency"],
+                            ascending=[False, False, True, True], kind="mergesort")
+    plan.insert(0, "rank", np.arange(1, len(plan) + 1))
+    plan["action_date"] = schedule(plan["owner"].tolist(), as_of, rules.country,
+                                   settings.capacity_per_day)
+    return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
+
+
+def _get(table: Mapping[str, pd.Series], column: str, key) -> str | None:
+    series = table.get(column)
+    if series is None:
+        return None
+    value = series.get(key)
+    return value if present(value) else None
+
+
+def present(value: object) -> bool:
+    """True for a real value: not None, NaN, NaT or blank text."""
+    if value is None or value is pd.NaT:
+        return False
+    if isinstance(value, float) and np.isnan(value):
+        return False
+    return not (isinstance(value, str) and not value.strip())
+
+
+def schedule(owners: Sequence[str], as_of: date, country: str, capacity: int,
+             load: dict[tuple[str, date], int] | None = None) -> list[date]:
+    """Action dates in order: working days from as-of, at most ``capacity`` per owner a day.
+
+    ``load`` (tasks already booked per owner and day) is updated, so several lists can
+    share one calendar.
+    """
+    load = defaultdict(int) if load is None else load
+    first_day = next_working_day(as_of, country)
+    dates = []
+    for owner in owners:
+        day = first_day
+        while load[(owner, day)] >= capacity:
+            day = next_working_day(day + timedelta(days=1), country)
+        load[(owner, day)] += 1
+        dates.append(day)
+    return dates

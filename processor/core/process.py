@@ -1,0 +1,126 @@
+"""The whole pure pipeline for one sheet: ledger -> stages -> plan -> output models.
+
+Like beancount's loader, each step collects issues instead of stopping; only the shells
+decide whether an error-severity issue ends the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+from . import frame as F
+from .classify import classify, customer_summary, stage_counts, totals_by_currency
+from .grid import SheetGrid
+from .headers import HeaderMatcher
+from .issues import Issue, Severity, cell_ref
+from .ledger import Ledger, TableLocation, build_ledger, locate_table, missing_required
+from .outputs import (
+    aging_model,
+    calendar_model,
+    calendar_tasks,
+    exceptions_model,
+    plan_model,
+    stage_columns,
+)
+from .plan import build_plan, plan_settings
+from .rules import Rules
+from .sheets import SheetModel, StageColumns
+
+
+@dataclass(frozen=True)
+class SheetChoice:
+    """The receivables table chosen in a workbook, or why none was."""
+
+    sheet: str | None
+    location: TableLocation | None
+    candidates: tuple[tuple[str, float], ...]  # (sheet, score) of every sheet looked at
+
+
+def header_matcher(rules: Rules) -> HeaderMatcher:
+    """The header recogniser with the rules' overrides."""
+    return HeaderMatcher(rules.headers)
+
+
+def choose_sheet(previews: Sequence[SheetGrid], rules: Rules,
+                 matcher: HeaderMatcher) -> SheetChoice:
+    """Pick the sheet whose header best matches the canonical fields (required ones first)."""
+    best: tuple[tuple[int, float], str, TableLocation] | None = None
+    candidates = []
+    for grid in previews:
+        location = locate_table(grid, matcher, rules)
+        if location is None:
+            candidates.append((grid.name, 0.0))
+            continue
+        candidates.append((grid.name, location.score))
+        complete = 0 if missing_required(location.columns) else 1
+        key = (complete, location.score)
+        if best is None or key > best[0]:
+            best = (key, grid.name, location)
+    if best is None:
+        return SheetChoice(None, None, tuple(candidates))
+    return SheetChoice(best[1], best[2], tuple(candidates))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything the shells write or report for one receivables sheet."""
+
+    ledger: Ledger
+    classified: pd.DataFrame
+    customers: pd.DataFrame
+    plan: pd.DataFrame
+    issues: tuple[Issue, ...]
+    stage_columns: StageColumns
+    models: tuple[SheetModel, ...]
+
+    @property
+    def stages(self) -> dict[str, int]:
+        """Rows per stage key."""
+        return self._stage_counts
+
+    def totals(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(outstanding, overdue) cents per currency."""
+        outstanding = totals_by_currency(self.classified)
+        overdue = totals_by_currency(self.classified, self.classified[F.COUNTS_OVERDUE])
+        return outstanding, overdue
+
+
+def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
+            matcher: HeaderMatcher, *, with_plan: bool = True,
+            rule_issues: Sequence[Issue] = (), company: str = "") -> Outcome:
+    """Run the pure pipeline on the table at ``location`` of ``grid``."""
+    ledger = build_ledger(grid, rules, location, matcher)
+    classified = classify(ledger.frame, rules, as_of, sheet=grid.name)
+    customers = customer_summary(classified.frame, rules)
+    settings, settings_issues = plan_settings(rules)
+    issues: list[Issue] = [*rule_issues, *settings_issues, *ledger.issues, *classified.issues]
+    reported_rows = {issue.where for issue in issues}
+    for skipped in ledger.skipped:
+        where = cell_ref(grid.name, skipped.row)
+        if where not in reported_rows:
+            issues.append(Issue(where, f"row skipped: {skipped.reason}", Severity.INFO))
+    for column, header in ledger.unmapped:
+        issues.append(Issue(cell_ref(grid.name, location.header_row, column),
+                            f"column '{header}' is not a known field; kept as it is",
+                            Severity.INFO))
+    plan = build_plan(classified.frame, rules, as_of, settings)
+    columns = stage_columns(grid, ledger, classified.frame, rules)
+    models: list[SheetModel] = []
+    if with_plan:
+        tasks = calendar_tasks(plan, classified.frame, customers, rules, as_of, settings, company)
+        models = [
+            plan_model(plan, rules),
+            aging_model(classified.frame, rules, settings),
+            calendar_model(tasks, rules),
+        ]
+    models.append(exceptions_model(issues, rules))
+    outcome = Outcome(
+        ledger=ledger, classified=classified.frame, customers=customers, plan=plan,
+        issues=tuple(issues), stage_columns=columns, models=tuple(models),
+    )
+    object.__setattr__(outcome, "_stage_counts", stage_counts(classified.frame, rules))
+    return outcome

@@ -1,0 +1,240 @@
+"""The headless processor: one workbook file in, one processed workbook out.
+
+The imperative shell around :mod:`receivables.core`: finds rules files, opens the
+workbook, picks the sheet, runs the pure pipeline, writes atomically, and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .core.issues import InputError, Issue, Severity
+from .core.ledger import missing_required
+from .core.process import Outcome, analyse, choose_sheet, header_matcher
+from .core.rules import Rules, load_rules, parse_toml
+from .core.xlref import column_letter
+from .reader import OpenedWorkbook, open_workbook
+from .xlsx.splice import write_package
+
+MODES = ("process", "classify", "plan")
+
+
+@dataclass
+class Report:
+    """What one run did, as the ``--json`` object of design.md §7."""
+
+    input: Path
+    output: Path | None
+    as_of: date
+    sheet: str
+    header_row: int
+    outcome: Outcome
+    letters: list[dict[str, Any]] = field(default_factory=list)
+    extra_issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[Issue]:
+        """Every issue of the run."""
+        return [*self.outcome.issues, *self.extra_issues]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the output contract."""
+        outstanding, overdue = self.outcome.totals()
+        ledger = self.outcome.ledger
+        return {
+            "input": str(self.input),
+            "output": str(self.output) if self.output else None,
+            "as_of": self.as_of.isoformat(),
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "rows": len(self.outcome.classified),
+            "skipped": [{"row": s.row, "reason": s.reason} for s in ledger.skipped],
+            "issues": [
+                {"where": i.where, "message": i.message, "severity": i.severity.value}
+                for i in self.issues
+            ],
+            "stages": self.outcome.stages,
+            "customers": int(self.outcome.customers["customer"].nunique()),
+            "outstanding": {c: _money(v) for c, v in outstanding.items()},
+            "overdue": {c: _money(v) for c, v in overdue.items()},
+            "letters": self.letters,
+        }
+
+
+def _money(cents: int) -> float:
+    # A 2-decimal float prints exactly as its decimal text in JSON.
+    return round(cents / 100, 2)
+
+
+def rules_for(input_path: Path | None, rules_file: Path | None,
+              settings_layer: dict | None = None) -> tuple[Rules, list[Issue]]:
+    """Effective rules: defaults < rules.toml beside the workbook < settings sheet < --rules."""
+    layers: list[dict] = []
+    sources: list[str] = []
+    issues: list[Issue] = []
+    beside = input_path.parent / "rules.toml" if input_path else None
+    if beside is not None and beside.is_file():
+        layer, problems = parse_toml(beside.read_text("utf-8"), str(beside))
+        layers.append(layer)
+        sources.append(str(beside))
+        issues += problems
+    if settings_layer:
+        layers.append(settings_layer)
+        sources.append("settings sheet")
+    if rules_file is not None:
+        if not rules_file.is_file():
+            raise InputError(f"The rules file {rules_file} does not exist.")
+        try:
+            text = rules_file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"The rules file {rules_file} cannot be read ({exc}).") from exc
+        layer, problems = parse_toml(text, str(rules_file))
+        if problems:
+            raise InputError(f"The rules file {problems[0].where} is {problems[0].message}.")
+        layers.append(layer)
+        sources.append(str(rules_file))
+    rules, problems = load_rules(*layers, sources=sources)
+    return rules, issues + problems
+
+
+def default_output(input_path: Path, opened: OpenedWorkbook | None = None) -> Path:
+    """``ledger.xlsx`` -> ``ledger.collections.xlsx`` (``.xlsm`` kept for macro workbooks)."""
+    suffix = ".xlsm" if input_path.suffix.lower() in (".xlsm", ".xltm") else ".xlsx"
+    if opened is not None and opened.has_macros:
+        suffix = ".xlsm"
+    return input_path.with_name(f"{input_path.stem}.collections{suffix}")
+
+
+def preview_and_choose(opened: OpenedWorkbook, rules: Rules, sheet: str | None):
+    """Pick the receivables sheet (or check ``sheet``), raising InputError when impossible."""
+    matcher = header_matcher(rules)
+    worksheets = [s for s in opened.sheets if s.is_worksheet]
+    if sheet is not None:
+        named = [s for s in worksheets if s.name.casefold() == sheet.casefold()]
+        if not named:
+            names = ", ".join(f"'{s.name}'" for s in worksheets) or "none"
+            raise InputError(
+                f"{opened.path.name} has no sheet named '{sheet}'. Its sheets are: {names}."
+            )
+        worksheets = named
+    else:
+        # Visible sheets first: a hidden copy of the ledger must not win a tie.
+        worksheets = sorted(worksheets, key=lambda s: not s.visible)
+    previews = [opened.grid(s.name, nrows=30) for s in worksheets[:200]]
+    choice = choose_sheet(previews, rules, matcher)
+    if choice.location is None:
+        raise InputError(
+            f"No sheet of {opened.path.name} looks like a receivables ledger: none has a header "
+            "row (within its first 30 rows) naming a customer, an amount or balance, and a due "
+            "or invoice date. Name the sheet with --sheet, or add your header names to the "
+            "[headers] table of a rules file (see README)."
+        )
+    missing = missing_required(choice.location.columns)
+    if missing:
+        found = ", ".join(
+            f"{column_letter(c)} '{choice.location.headers[c]}' = {f}"
+            for f, c in sorted(choice.location.columns.items(), key=lambda x: x[1])
+        )
+        raise InputError(
+            f"The sheet '{choice.sheet}' of {opened.path.name} (header in row "
+            f"{choice.location.header_row}) lacks required columns: {', '.join(missing)}. "
+            f"Recognised: {found or 'nothing'}. Rename the headers or map them in the [headers] "
+            "table of a rules file."
+        )
+    return choice, matcher
+
+
+def run(
+    input_path: Path,
+    output_path: Path | None,
+    as_of: date,
+    *,
+    rules_file: Path | None = None,
+    sheet: str | None = None,
+    password: str | None = None,
+    mode: str = "process",
+    in_place: bool = False,
+    write: bool = True,
+) -> Report:
+    """Process one workbook file; raise :class:`InputError` for input that cannot be used."""
+    if mode not in MODES:
+        raise ValueError(mode)
+    input_path = Path(input_path)
+    opened = open_workbook(input_path, password=password)
+    rules, rule_issues = rules_for(input_path, rules_file)
+    choice, matcher = preview_and_choose(opened, rules, sheet)
+    grid = opened.grid(choice.sheet)
+    company = str(rules.section("company").get("name", ""))
+    outcome = analyse(grid, choice.location, rules, as_of, matcher,
+                      with_plan=mode != "classify", rule_issues=rule_issues, company=company)
+    if outcome.classified.empty:
+        raise InputError(
+            f"The sheet '{choice.sheet}' of {input_path.name} has a receivables header in row "
+            f"{choice.location.header_row} but no readable items below it "
+            f"({len(outcome.ledger.skipped)} rows skipped; see the issues with --json)."
+        )
+    output = None
+    if write:
+        output = input_path if in_place else (output_path or default_output(input_path, opened))
+        output = Path(output)
+        check_output(input_path, output, opened, in_place)
+        models = list(outcome.models)
+        if mode == "plan":
+            stage_cols = None
+        else:
+            stage_cols = outcome.stage_columns
+        if mode == "classify":
+            models = []
+        write_atomically(output, opened, stage_cols, models)
+    extra = []
+    if opened.decrypted:
+        extra.append(Issue(input_path.name, "the workbook was password-protected; the output "
+                           "is written without a password", Severity.INFO))
+    if not opened.is_ooxml:
+        extra.append(Issue(input_path.name, f"{opened.kind} input: the output holds the values "
+                           "of every sheet; formatting, formulas and macros are not carried over",
+                           Severity.INFO))
+    return Report(input=input_path, output=output, as_of=as_of, sheet=choice.sheet,
+                  header_row=choice.location.header_row, outcome=outcome, extra_issues=extra)
+
+
+def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_place: bool) -> None:
+    """Refuse outputs that would damage the input or produce a file Excel refuses."""
+    if output.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise InputError(f"The output {output.name} must be an .xlsx or .xlsm file.")
+    if not in_place and output.exists() and output.resolve() == input_path.resolve():
+        raise InputError(
+            f"The output would overwrite the input {input_path.name}; choose another name with "
+            "-o, or pass --in-place to update the input on purpose."
+        )
+    if opened.has_macros and output.suffix.lower() != ".xlsm":
+        raise InputError(
+            f"{input_path.name} contains macros; name the output .xlsm (Excel refuses macros in "
+            ".xlsx files)."
+        )
+    if not output.parent.exists():
+        raise InputError(f"The output folder {output.parent} does not exist.")
+
+
+def write_atomically(output: Path, opened: OpenedWorkbook, stage_cols, models) -> None:
+    """Write the output workbook to a temporary file beside it, then rename it into place."""
+    handle, temp_name = tempfile.mkstemp(prefix=".~receivables-", suffix=output.suffix,
+                                         dir=output.parent)
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            if opened.is_ooxml:
+                write_package(sink, source=opened.data, date1904=opened.date1904,
+                              stage_columns=stage_cols, models=models)
+            else:
+                grids = [opened.grid(s.name) for s in opened.sheets if s.is_worksheet]
+                write_package(sink, source=None, date1904=opened.date1904,
+                              stage_columns=stage_cols, models=models, grids=grids)
+        os.replace(temp_name, output)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,694 @@
+"""Splice output into an existing xlsx/xlsm package, or build a new package from grids.
+
+Parts are copied as they are except: the receivables sheet (streamed; stage cells appended
+to each row), workbook.xml, its relationships, [Content_Types].xml, styles.xml, the
+tables over the receivables range, and the parts of output sheets from an earlier run
+(replaced in place, so sheet order, ids and defined names stay valid).
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from ..core.grid import SheetGrid
+from ..core.sheets import SheetModel, StageColumns
+from ..core.xlref import column_letter, column_number
+from .styles import StyleBook
+from .worksheet import (
+    cell_xml,
+    render_chart,
+    render_drawing,
+    render_sheet,
+    render_table,
+    table_name,
+)
+from .xmlutil import NS_CT, NS_MAIN, NS_PKG_REL, NS_REL, inline_string_cell, parse_part, serialise
+
+CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+CT_DRAWING = "application/vnd.openxmlformats-officedocument.drawing+xml"
+CT_CHART = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+RT_SHEET = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+RT_TABLE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
+RT_DRAWING = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/drawing"
+RT_CHART = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/chart"
+RT_STYLES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+_M = f"{{{NS_MAIN}}}"
+_R = f"{{{NS_REL}}}"
+_P = f"{{{NS_PKG_REL}}}"
+_C = f"{{{NS_CT}}}"
+CHUNK = 4 * 1024 * 1024
+
+
+def rels_path(part: str) -> str:
+    """Path of the relationships part of ``part`` (xl/a.xml -> xl/_rels/a.xml.rels)."""
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
+def resolve(source_part: str, target: str) -> str:
+    """Absolute part name of a relationship ``target`` relative to ``source_part``."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source_part), target))
+
+
+def relative(source_part: str, target_part: str) -> str:
+    """Relationship target of ``target_part`` as seen from ``source_part``."""
+    return posixpath.relpath(target_part, posixpath.dirname(source_part))
+
+
+@dataclass
+class _Rels:
+    """A relationships part, editable."""
+
+    root: etree._Element
+
+    @classmethod
+    def parse(cls, data: bytes | None, part: str) -> _Rels:
+        if data is None:
+            return cls(etree.Element(_P + "Relationships", nsmap={None: NS_PKG_REL}))
+        return cls(parse_part(data, part))
+
+    def items(self) -> list[tuple[str, str, str, str]]:
+        """(id, type, target, mode) of every relationship."""
+        return [
+            (e.get("Id"), e.get("Type"), e.get("Target"), e.get("TargetMode", ""))
+            for e in self.root.findall(_P + "Relationship")
+        ]
+
+    def add(self, rel_type: str, target: str) -> str:
+        used = {e.get("Id") for e in self.root.findall(_P + "Relationship")}
+        number = 1
+        while f"rId{number}" in used:
+            number += 1
+        rid = f"rId{number}"
+        etree.SubElement(self.root, _P + "Relationship", Id=rid, Type=rel_type, Target=target)
+        return rid
+
+    def to_bytes(self) -> bytes:
+        return serialise(self.root)
+
+
+@dataclass
+class _Package:
+    """The parts of a zip package: originals, replacements, removals and additions."""
+
+    archive: zipfile.ZipFile | None
+    names: list[str]
+    replaced: dict[str, bytes] = field(default_factory=dict)
+    removed: set[str] = field(default_factory=set)
+
+    def read(self, name: str) -> bytes | None:
+        if name in self.replaced:
+            return self.replaced[name]
+        if name in self.removed or self.archive is None or name not in self.archive.NameToInfo:
+            return None
+        return self.archive.read(name)
+
+    def exists(self, name: str) -> bool:
+        return name in self.replaced or (name in self.names and name not in self.removed)
+
+    def put(self, name: str, data: bytes) -> None:
+        self.replaced[name] = data
+        self.removed.discard(name)
+        if name not in self.names:
+            self.names.append(name)
+
+    def free_name(self, pattern: str) -> str:
+        number = 1
+        while self.exists(pattern.format(number)):
+            number += 1
+        return pattern.format(number)
+
+
+class SpliceWriter:
+    """Add output sheets and stage columns to a package; see :func:`write_output`."""
+
+    def __init__(self, source: bytes | None, date1904: bool = False):
+        if source is None:
+            archive = None
+            names: list[str] = []
+        else:
+            archive = zipfile.ZipFile(io.BytesIO(source))
+            # A damaged zip may repeat an entry name; the last one is the one readers use.
+            names = list(dict.fromkeys(info.filename for info in archive.infolist()))
+        self.package = _Package(archive, names)
+        self.date1904 = date1904
+        if archive is None:
+            self._create_skeleton()
+        self.content_types = parse_part(self.package.read("[Content_Types].xml"), "[Content_Types].xml")
+        self.workbook_part = self._find_workbook_part()
+        self.workbook = parse_part(self.package.read(self.workbook_part), self.workbook_part)
+        self.workbook_rels = _Rels.parse(
+            self.package.read(rels_path(self.workbook_part)), rels_path(self.workbook_part)
+        )
+        styles_part = self._styles_part()
+        self.styles_part = styles_part
+        self.styles = StyleBook(self.package.read(styles_part) if styles_part else None)
+        self.streamed: dict[str, tuple[StageColumns, str]] = {}
+        self._table_ids = self._existing_table_ids()
+
+    # -- package structure -------------------------------------------------------------
+
+    def _create_skeleton(self) -> None:
+        ct = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Types xmlns="{NS_CT}">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            "</Types>"
+        )
+        rels = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{NS_PKG_REL}"><Relationship Id="rId1" '
+            'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>'
+        )
+        date1904_attr = ' date1904="1"' if self.date1904 else ""
+        workbook = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<workbook xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">'
+            f"<workbookPr{date1904_attr}/>"
+            '<bookViews><workbookView activeTab="0"/></bookViews><sheets/></workbook>'
+        )
+        workbook_rels = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{NS_PKG_REL}"><Relationship Id="rId1" Type="{RT_STYLES}" '
+            'Target="styles.xml"/></Relationships>'
+        )
+        from .styles import MINIMAL_STYLES
+
+        self.package.put("[Content_Types].xml", ct.encode())
+        self.package.put("_rels/.rels", rels.encode())
+        self.package.put("xl/workbook.xml", workbook.encode())
+        self.package.put("xl/_rels/workbook.xml.rels", workbook_rels.encode())
+        self.package.put("xl/styles.xml", MINIMAL_STYLES)
+
+    def _find_workbook_part(self) -> str:
+        rels = _Rels.parse(self.package.read("_rels/.rels"), "_rels/.rels")
+        for _rid, rel_type, target, _mode in rels.items():
+            if rel_type.endswith("/officeDocument"):
+                return resolve("", target)
+        return "xl/workbook.xml"
+
+    def _styles_part(self) -> str | None:
+        for _rid, rel_type, target, _mode in self.workbook_rels.items():
+            if rel_type == RT_STYLES:
+                return resolve(self.workbook_part, target)
+        part = posixpath.join(posixpath.dirname(self.workbook_part), "styles.xml")
+        self.workbook_rels.add(RT_STYLES, "styles.xml")
+        self._set_override(part, "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml")
+        return part
+
+    def _set_override(self, part: str, content_type: str) -> None:
+        name = "/" + part
+        for element in self.content_types.findall(_C + "Override"):
+            if element.get("PartName") == name:
+                element.set("ContentType", content_type)
+                return
+        etree.SubElement(self.content_types, _C + "Override", PartName=name, ContentType=content_type)
+
+    def _drop_override(self, part: str) -> None:
+        name = "/" + part
+        for element in self.content_types.findall(_C + "Override"):
+            if element.get("PartName") == name:
+                self.content_types.remove(element)
+
+    def _sheets(self) -> list[etree._Element]:
+        sheets = self.workbook.find(_M + "sheets")
+        return [] if sheets is None else sheets.findall(_M + "sheet")
+
+    def sheet_part(self, name: str) -> str | None:
+        """The part holding the sheet called ``name`` (case-insensitive, as Excel)."""
+        targets = {rid: target for rid, _t, target, _m in self.workbook_rels.items()}
+        for sheet in self._sheets():
+            if sheet.get("name", "").casefold() == name.casefold():
+                target = targets.get(sheet.get(_R + "id"))
+                return resolve(self.workbook_part, target) if target else None
+        return None
+
+    def _existing_table_ids(self) -> set[int]:
+        ids = set()
+        for name in self.package.names:
+            if name.startswith("xl/tables/") and name.endswith(".xml"):
+                data = self.package.read(name)
+                match = re.search(rb'<(?:\w+:)?table\b[^>]*?\bid="(\d+)"', data or b"")
+                if match:
+                    ids.add(int(match.group(1)))
+        return ids
+
+    def _table_names(self) -> set[str]:
+        names = set()
+        for name in self.package.names:
+            if name.startswith("xl/tables/") and self.package.exists(name):
+                match = re.search(rb'\bdisplayName="([^"]+)"', self.package.read(name) or b"")
+                if match:
+                    names.add(match.group(1).decode("utf-8", "replace").casefold())
+        return names
+
+    def _remove_part_tree(self, part: str) -> None:
+        """Remove a part with the drawings, charts and tables it alone points to."""
+        rels_name = rels_path(part)
+        data = self.package.read(rels_name)
+        if data is not None:
+            for _rid, rel_type, target, mode in _Rels.parse(data, rels_name).items():
+                if mode == "External":
+                    continue
+                if rel_type in (RT_DRAWING, RT_CHART, RT_TABLE) or rel_type.endswith(
+                    ("/chartUserShapes", "/chartStyle", "/chartColorStyle")
+                ):
+                    self._remove_part_tree(resolve(part, target))
+            self.package.removed.add(rels_name)
+            self.package.replaced.pop(rels_name, None)
+        self.package.removed.add(part)
+        self.package.replaced.pop(part, None)
+        self._drop_override(part)
+
+    # -- edits -------------------------------------------------------------------------
+
+    def add_sheet(self, model: SheetModel) -> None:
+        """Write ``model`` as a sheet, replacing a sheet of the same name in place."""
+        part = self.sheet_part(model.name)
+        if part is not None:
+            self._remove_part_tree(part)
+        else:
+            part = self.package.free_name(
+                posixpath.join(posixpath.dirname(self.workbook_part), "worksheets/sheet{}.xml")
+            )
+            rid = self.workbook_rels.add(RT_SHEET, relative(self.workbook_part, part))
+            sheets = self.workbook.find(_M + "sheets")
+            if sheets is None:
+                sheets = etree.SubElement(self.workbook, _M + "sheets")
+            sheet_id = max((int(s.get("sheetId", "0")) for s in self._sheets()), default=0) + 1
+            element = etree.SubElement(sheets, _M + "sheet", name=model.name, sheetId=str(sheet_id))
+            element.set(_R + "id", rid)
+        self._set_override(part, CT_SHEET)
+        rels = _Rels.parse(None, rels_path(part))
+        drawing_rid = table_rid = None
+        if model.as_table and model.columns:
+            table_part = self.package.free_name("xl/tables/table{}.xml")
+            table_id = max(self._table_ids, default=0) + 1
+            self._table_ids.add(table_id)
+            name = table_name(model)
+            taken = self._table_names() | {
+                e.get("name", "").casefold() for e in self.workbook.iter(_M + "definedName")
+            }
+            base, suffix = name, 2
+            while name.casefold() in taken:
+                name, suffix = f"{base}{suffix}", suffix + 1
+            self.package.put(table_part, render_table(model, table_id, name))
+            self._set_override(table_part, CT_TABLE)
+            table_rid = rels.add(RT_TABLE, relative(part, table_part))
+        if model.charts:
+            drawing_part = self.package.free_name("xl/drawings/drawing{}.xml")
+            drawing_rels = _Rels.parse(None, rels_path(drawing_part))
+            for chart in model.charts:
+                chart_part = self.package.free_name("xl/charts/chart{}.xml")
+                self.package.put(chart_part, render_chart(chart, model.name, model))
+                self._set_override(chart_part, CT_CHART)
+                drawing_rels.add(RT_CHART, relative(drawing_part, chart_part))
+            self.package.put(drawing_part, render_drawing(model.charts))
+            self.package.put(rels_path(drawing_part), drawing_rels.to_bytes())
+            self._set_override(drawing_part, CT_DRAWING)
+            drawing_rid = rels.add(RT_DRAWING, relative(part, drawing_part))
+        self.package.put(part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid))
+        if drawing_rid or table_rid:
+            self.package.put(rels_path(part), rels.to_bytes())
+
+    def add_grid_sheet(self, grid: SheetGrid, stage_columns: StageColumns | None = None) -> None:
+        """Write a sheet of plain values (for inputs that are not an xlsx package)."""
+        part = self.package.free_name("xl/worksheets/sheet{}.xml")
+        rid = self.workbook_rels.add(RT_SHEET, relative(self.workbook_part, part))
+        sheets = self.workbook.find(_M + "sheets")
+        sheet_id = max((int(s.get("sheetId", "0")) for s in self._sheets()), default=0) + 1
+        element = etree.SubElement(sheets, _M + "sheet", name=grid.name, sheetId=str(sheet_id))
+        element.set(_R + "id", rid)
+        self._set_override(part, CT_SHEET)
+        self.package.put(part, render_grid(grid, self.styles, self.date1904, stage_columns))
+
+    def append_stage_columns(self, edit: StageColumns) -> None:
+        """Arrange for the receivables sheet to get the stage columns (streamed on save)."""
+        part = self.sheet_part(edit.sheet)
+        if part is None:
+            raise KeyError(edit.sheet)
+        self.streamed[part] = (edit, self._stage_styles(edit))
+        self._extend_tables(part, edit)
+
+    def _stage_styles(self, edit: StageColumns):
+        styles: dict[tuple[int, str | None], int] = {}
+        for fill in {None, *edit.fills.values()}:
+            for index, number_format in enumerate(edit.formats):
+                styles[(index, fill)] = self.styles.xf(number_format, fill)
+        styles[(-1, None)] = self.styles.xf(bold=True)
+        return styles
+
+    def _extend_tables(self, sheet_part: str, edit: StageColumns) -> None:
+        """Widen a table whose header row is the receivables header to cover new columns."""
+        rels_name = rels_path(sheet_part)
+        data = self.package.read(rels_name)
+        if data is None:
+            return
+        last_new = edit.start_column + 3
+        for _rid, rel_type, target, mode in _Rels.parse(data, rels_name).items():
+            if rel_type != RT_TABLE or mode == "External":
+                continue
+            table_part = resolve(sheet_part, target)
+            table = parse_part(self.package.read(table_part) or b"", table_part)
+            ref = table.get("ref", "")
+            match = re.match(r"([A-Z]+)(\d+):([A-Z]+)(\d+)$", ref)
+            if not match or int(match.group(2)) != edit.header_row:
+                continue
+            first_col, last_col = column_number(match.group(1)), column_number(match.group(3))
+            if not first_col <= edit.start_column - 1 <= last_col or last_col >= last_new:
+                continue
+            if last_col != edit.start_column - 1:
+                continue
+            new_ref = f"{match.group(1)}{match.group(2)}:{column_letter(last_new)}{match.group(4)}"
+            table.set("ref", new_ref)
+            auto_filter = table.find(_M + "autoFilter")
+            if auto_filter is not None:
+                auto_filter.set("ref", new_ref)
+            columns = table.find(_M + "tableColumns")
+            ids = [int(c.get("id", "0")) for c in columns]
+            for offset, label in enumerate(edit.labels, start=1):
+                etree.SubElement(columns, _M + "tableColumn", id=str(max(ids) + offset), name=label)
+            columns.set("count", str(len(columns)))
+            self.package.put(table_part, serialise(table))
+
+    # -- output ------------------------------------------------------------------------
+
+    def save(self, target: io.BufferedIOBase | str | Path) -> None:
+        """Write the package to ``target`` (a path or a binary file object)."""
+        self.package.put("[Content_Types].xml", serialise(self.content_types))
+        self.package.put(self.workbook_part, serialise(self.workbook))
+        self.package.put(rels_path(self.workbook_part), self.workbook_rels.to_bytes())
+        if self.styles_part:
+            self.package.put(self.styles_part, self.styles.to_bytes())
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+            order = ["[Content_Types].xml"] + [n for n in self.package.names if n != "[Content_Types].xml"]
+            for name in order:
+                if name in self.package.removed:
+                    continue
+                if name in self.streamed:
+                    edit, styles = self.streamed[name]
+                    with self.package.archive.open(name) as source, out.open(
+                        _zipinfo(name), "w", force_zip64=True
+                    ) as sink:
+                        stream_stage_columns(source, sink, edit, styles)
+                elif name in self.package.replaced:
+                    out.writestr(_zipinfo(name), self.package.replaced[name])
+                elif self.package.archive is not None:
+                    info = self.package.archive.NameToInfo[name]
+                    if info.is_dir():
+                        continue
+                    with self.package.archive.open(info) as source, out.open(
+                        _zipinfo(name, info.date_time), "w", force_zip64=info.file_size > 2**31
+                    ) as sink:
+                        while chunk := source.read(CHUNK):
+                            sink.write(chunk)
+
+
+def _zipinfo(name: str, date_time=(1980, 1, 1, 0, 0, 0)) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=date_time)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+# -- streaming the receivables sheet -------------------------------------------------------
+
+_ROW_OPEN = re.compile(rb"<(\w+:)?row\b([^>]*?)(/?)>")
+_ATTR_R = re.compile(rb'\br="(\d+)"')
+_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)", re.S)
+_CELL_REF = re.compile(rb'^<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"')
+_LAST_REF = re.compile(rb'r="([A-Z]+)\d+"')
+_DIMENSION = re.compile(rb'<((?:\w+:)?)dimension\s+ref="([^"]*)"\s*/>')
+
+
+def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
+    """Copy a worksheet part from ``source`` to ``sink``, adding the stage cells per row."""
+    buffer = b""
+    # Head: everything before the first row; small, edited whole (dimension, cols).
+    while True:
+        chunk = source.read(CHUNK)
+        buffer += chunk
+        start = _find_sheetdata(buffer)
+        if start is not None or not chunk:
+            break
+    if start is None:
+        sink.write(buffer)
+        return
+    prefix = re.match(rb"<(\w+:)?sheetData", buffer[start:]).group(1) or b""
+    head_end = buffer.index(b">", start) + 1
+    head = _edit_head(buffer[:head_end], edit, prefix)
+    if buffer[head_end - 2 : head_end] == b"/>":  # <sheetData/>: no rows at all
+        sink.write(head + buffer[head_end:])
+        sink.write(source.read())
+        return
+    sink.write(head)
+    buffer = buffer[head_end:]
+    closer = b"</" + prefix + b"row>"
+    end_marker = b"</" + prefix + b"sheetData>"
+    state = {"row": 0}
+    letters = [column_letter(edit.start_column + i).encode() for i in range(4)]
+    while True:
+        end = buffer.find(end_marker)
+        if end == -1:
+            chunk = source.read(CHUNK)
+            cut = buffer.rfind(closer)
+            if cut != -1 and chunk:
+                cut += len(closer)
+                sink.write(_rewrite_rows(buffer[:cut], closer, edit, styles, letters, state))
+                buffer = buffer[cut:] + chunk
+                continue
+            if chunk:
+                buffer += chunk
+                continue
+            end = len(buffer)
+        sink.write(_rewrite_rows(buffer[:end], closer, edit, styles, letters, state))
+        sink.write(buffer[end:])
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+        return
+
+
+def _find_sheetdata(buffer: bytes) -> int | None:
+    match = re.search(rb"<(?:\w+:)?sheetData\b", buffer)
+    if match is None:
+        return None
+    if buffer.find(b">", match.start()) == -1:
+        return None
+    return match.start()
+
+
+def _edit_head(head: bytes, edit: StageColumns, prefix: bytes) -> bytes:
+    last_new = edit.start_column + 3
+
+    def widen(match: re.Match) -> bytes:
+        ref = match.group(2).decode()
+        parts = re.match(r"\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$", ref)
+        if not parts:
+            return match.group(0)
+        first_col, first_row = parts.group(1), parts.group(2)
+        last_col = parts.group(3) or first_col
+        last_row = parts.group(4) or first_row
+        new_last = column_letter(max(column_number(last_col), last_new))
+        return match.group(1) + b"dimension ref=\"" + f"{first_col}{first_row}:{new_last}{last_row}".encode() + b'"/>'
+
+    head = _DIMENSION.sub(widen, head, count=1)
+    wanted = [
+        (edit.start_column + i, width) for i, width in enumerate(edit.widths)
+    ]
+    cols = re.search(rb"<(\w+:)?cols>(.*?)</(?:\w+:)?cols>", head, re.S)
+    p = prefix.decode()
+    if cols is None:
+        block = "".join(
+            f'<{p}col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>' for c, w in wanted
+        ).encode()
+        at = re.search(rb"<(?:\w+:)?sheetData\b", head).start()
+        return head[:at] + b"<" + prefix + b"cols>" + block + b"</" + prefix + b"cols>" + head[at:]
+    existing = [
+        (int(m.group(1)), int(m.group(2)))
+        for m in re.finditer(rb'<(?:\w+:)?col\b[^>]*?\bmin="(\d+)"[^>]*?\bmax="(\d+)"', cols.group(2))
+    ]
+    free = [(c, w) for c, w in wanted if not any(lo <= c <= hi for lo, hi in existing)]
+    if not free:
+        return head
+    # Columns must stay sorted: ours go after every range that starts before them.
+    entries = re.findall(rb"<(?:\w+:)?col\b[^>]*?/>", cols.group(2))
+    merged = [(int(re.search(rb'\bmin="(\d+)"', e).group(1)), e) for e in entries]
+    merged += [(c, f'<{p}col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>'.encode()) for c, w in free]
+    merged.sort(key=lambda item: item[0])
+    body = b"".join(e for _c, e in merged)
+    return head[: cols.start(2)] + body + head[cols.end(2) :]
+
+
+def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, letters, state) -> bytes:
+    """Rewrite complete rows in ``block``: append stage cells to header and data rows."""
+    pieces = block.split(closer)
+    out = []
+    last = len(pieces) - 1
+    header_row = edit.header_row
+    cells = edit.cells
+    for index, piece in enumerate(pieces):
+        if index == last:
+            out.append(piece)  # text after the final </row> (whitespace, or nothing)
+            break
+        # The piece ends with the row being closed; self-closing rows may precede it.
+        opens = list(_ROW_OPEN.finditer(piece))
+        for match in opens:
+            found = _ATTR_R.search(match.group(2))
+            state["row"] = int(found.group(1)) if found else state["row"] + 1
+        if not opens:
+            out.append(piece + closer)
+            continue
+        row_number = state["row"]
+        if row_number != header_row and row_number not in cells:
+            out.append(piece + closer)
+            continue
+        open_match = opens[-1]
+        content = piece[open_match.end():]
+        row_tag = piece[: open_match.end()]
+        row_tag = re.sub(rb'\s+spans="[^"]*"', b"", row_tag)
+        new_cells = _stage_cells(row_number, edit, styles, letters)
+        content = _merge_cells(content, new_cells, edit.start_column, row_number, letters)
+        out.append(row_tag + content + closer)
+    return b"".join(out)
+
+
+def _stage_cells(row_number: int, edit: StageColumns, styles, letters) -> bytes:
+    number = str(row_number)
+    if row_number == edit.header_row:
+        style = styles[(-1, None)]
+        return "".join(
+            inline_string_cell(letters[i].decode() + number, edit.labels[i], style) for i in range(4)
+        ).encode("utf-8")
+    days, bucket, stage, action = edit.cells[row_number]
+    fill = edit.fills.get(row_number)
+    refs = [letter.decode() + number for letter in letters]
+    return (
+        f'<c r="{refs[0]}"{_s(styles[(0, fill)])}><v>{int(days)}</v></c>'
+        + inline_string_cell(refs[1], bucket, styles[(1, fill)])
+        + inline_string_cell(refs[2], stage, styles[(2, fill)])
+        + inline_string_cell(refs[3], action, styles[(3, fill)])
+    ).encode("utf-8")
+
+
+def _s(style: int) -> str:
+    return f' s="{style}"' if style else ""
+
+
+def _merge_cells(content: bytes, new_cells: bytes, start_column: int, row_number: int, letters) -> bytes:
+    """Put ``new_cells`` into a row's cells, replacing earlier stage cells, keeping order."""
+    last_ref = content.rfind(b'r="')
+    if last_ref == -1:
+        return content + new_cells
+    match = _LAST_REF.match(content, last_ref)
+    if match is None or column_number(match.group(1).decode()) < start_column:
+        return content + new_cells  # the common case: nothing right of the table
+    ours = {letter for letter in letters}
+    kept_before, kept_after = [], []
+    for cell in _CELL.finditer(content):
+        ref = _CELL_REF.match(cell.group(0))
+        if ref is None:
+            kept_before.append(cell.group(0))
+            continue
+        letter = ref.group(1)
+        if letter in ours:
+            continue
+        (kept_before if column_number(letter.decode()) < start_column else kept_after).append(cell.group(0))
+    return b"".join(kept_before) + new_cells + b"".join(kept_after)
+
+
+# -- sheets for inputs that are not an xlsx package --------------------------------------
+
+
+def render_grid(grid: SheetGrid, styles: StyleBook, date1904: bool,
+                edit: StageColumns | None = None) -> bytes:
+    """A worksheet of the grid's values (dates formatted as dates), plus stage columns."""
+    from datetime import date as date_type
+    from datetime import datetime, time, timedelta
+
+    date_style = styles.xf("yyyy-mm-dd")
+    datetime_style = styles.xf("yyyy-mm-dd hh:mm")
+    stage_styles = None
+    letters = []
+    if edit is not None:
+        stage_styles = {}
+        for fill in {None, *edit.fills.values()}:
+            for index, number_format in enumerate(edit.formats):
+                stage_styles[(index, fill)] = styles.xf(number_format, fill)
+        stage_styles[(-1, None)] = styles.xf(bold=True)
+        letters = [column_letter(edit.start_column + i).encode() for i in range(4)]
+    width = max((len(row) for row in grid.rows), default=0)
+    last_col = max(width, edit.start_column + 3 if edit else 0, 1)
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">'
+        f'<dimension ref="A1:{column_letter(last_col)}{max(len(grid.rows), 1)}"/><sheetData>'
+    ]
+    for row_index, row in enumerate(grid.rows, start=1):
+        cells = []
+        for column_index, value in enumerate(row, start=1):
+            if value is None or value == "":
+                continue
+            ref = f"{column_letter(column_index)}{row_index}"
+            if isinstance(value, datetime):
+                cells.append(cell_xml(ref, value, datetime_style, date1904))
+            elif isinstance(value, date_type):
+                cells.append(cell_xml(ref, value, date_style, date1904))
+            elif isinstance(value, time | timedelta):
+                cells.append(cell_xml(ref, str(value), 0, date1904))
+            else:
+                cells.append(cell_xml(ref, value, 0, date1904))
+        text = "".join(cells)
+        if edit is not None and (row_index == edit.header_row or row_index in edit.cells):
+            text = _merge_cells(text.encode("utf-8"), _stage_cells(row_index, edit, stage_styles, letters),
+                                edit.start_column, row_index, letters).decode("utf-8")
+        if text:
+            parts.append(f'<row r="{row_index}">{text}</row>')
+    parts.append("</sheetData></worksheet>")
+    return "".join(parts).encode("utf-8")
+
+
+def sheet_names(writer: SpliceWriter) -> list[str]:
+    """Names of the sheets in the package, in order."""
+    return [s.get("name", "") for s in writer._sheets()]
+
+
+def write_package(
+    target: io.BufferedIOBase | str | Path,
+    *,
+    source: bytes | None,
+    date1904: bool,
+    stage_columns: StageColumns | None,
+    models: Sequence[SheetModel],
+    grids: Iterable[SheetGrid] = (),
+) -> None:
+    """Write the output workbook.
+
+    With ``source`` (an xlsx/xlsm package), its parts are kept and ``stage_columns`` is
+    spliced into its receivables sheet; without it, a new package holds ``grids`` as
+    plain values (the receivables one with ``stage_columns``). ``models`` become sheets,
+    replacing sheets of the same name.
+    """
+    writer = SpliceWriter(source, date1904=date1904)
+    if source is None:
+        for grid in grids:
+            is_target = stage_columns is not None and grid.name == stage_columns.sheet
+            writer.add_grid_sheet(grid, stage_columns if is_target else None)
+    elif stage_columns is not None:
+        writer.append_stage_columns(stage_columns)
+    for model in models:
+        writer.add_sheet(model)
+    writer.save(target)

@@ -1,0 +1,227 @@
+"""Render a :class:`SheetModel` as SpreadsheetML parts: worksheet, table, drawing, chart."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+from ..core.sheets import Chart, SheetModel
+from ..core.xlref import column_letter
+from .styles import StyleBook
+from .xmlutil import (
+    NS_MAIN,
+    NS_REL,
+    bool_cell,
+    escape_attr,
+    escape_text,
+    inline_string_cell,
+    number_cell,
+)
+
+_EPOCH_1900 = date(1899, 12, 30)
+_EPOCH_1904 = date(1904, 1, 1)
+
+
+def excel_serial(value: date, date1904: bool) -> str:
+    """Exact serial number text of a date or datetime in the workbook's date system."""
+    epoch = _EPOCH_1904 if date1904 else _EPOCH_1900
+    if isinstance(value, datetime):
+        delta = value - datetime(epoch.year, epoch.month, epoch.day)
+        days = Decimal(delta.days) + Decimal(delta.seconds) / Decimal(86400)
+        return format(days.normalize(), "f")
+    return str((value - epoch).days)
+
+
+def number_text(value: int | float | Decimal) -> str:
+    """Exact text of a number for a <v> element."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, float):
+        return repr(value) if value == value else "0"
+    return str(value)
+
+
+def cell_xml(ref: str, value: object, style: int, date1904: bool) -> str:
+    """One cell: strings are always inline text (never formulas), numbers exact."""
+    if value is None or value == "":
+        return f'<c r="{ref}" s="{style}"/>' if style else ""
+    if isinstance(value, bool):
+        return bool_cell(ref, value, style)
+    if isinstance(value, int | float | Decimal):
+        return number_cell(ref, number_text(value), style)
+    if isinstance(value, date):
+        return number_cell(ref, excel_serial(value, date1904), style)
+    return inline_string_cell(ref, str(value), style)
+
+
+def table_name(model: SheetModel) -> str:
+    """A valid Excel table name for the model (letters, digits, underscores)."""
+    name = model.table_name or re.sub(r"[^0-9A-Za-z_]", "", model.name.title())
+    return name if name and not name[0].isdigit() else "T_" + name
+
+
+def render_sheet(
+    model: SheetModel, styles: StyleBook, date1904: bool, drawing_rid: str | None,
+    table_rid: str | None,
+) -> bytes:
+    """The worksheet XML of ``model``."""
+    column_count = len(model.columns)
+    last_row = len(model.rows) + 1
+    last_letter = column_letter(max(column_count, 1))
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
+        f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">',
+        f'<dimension ref="A1:{last_letter}{max(last_row, 1)}"/>',
+        '<sheetViews><sheetView workbookViewId="0">',
+    ]
+    if model.freeze_header:
+        parts.append(
+            '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+            '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+        )
+    parts.append('</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>')
+    if model.columns:
+        parts.append("<cols>")
+        for index, column in enumerate(model.columns, start=1):
+            parts.append(f'<col min="{index}" max="{index}" width="{column.width:g}" customWidth="1"/>')
+        parts.append("</cols>")
+    parts.append("<sheetData>")
+    header_style = styles.xf(bold=True)
+    letters = [column_letter(i) for i in range(1, column_count + 1)]
+    parts.append('<row r="1">')
+    parts.extend(
+        inline_string_cell(f"{letters[i]}1", column.header, header_style)
+        for i, column in enumerate(model.columns)
+    )
+    parts.append("</row>")
+    style_cache: dict[tuple, int] = {}
+    for row_index, row in enumerate(model.rows):
+        sheet_row = row_index + 2
+        bold = row_index in model.bold_rows
+        cells = []
+        for column_index, value in enumerate(row):
+            column = model.columns[column_index]
+            fill = model.fill_of(row_index, column_index)
+            key = (column.number_format, fill, bold)
+            style = style_cache.get(key)
+            if style is None:
+                style = style_cache[key] = styles.xf(column.number_format, fill, bold)
+            cells.append(cell_xml(f"{letters[column_index]}{sheet_row}", value, style, date1904))
+        parts.append(f'<row r="{sheet_row}">{"".join(cells)}</row>')
+    parts.append("</sheetData>")
+    parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    if drawing_rid:
+        parts.append(f'<drawing r:id="{drawing_rid}"/>')
+    if table_rid:
+        parts.append(f'<tableParts count="1"><tablePart r:id="{table_rid}"/></tableParts>')
+    parts.append("</worksheet>")
+    return "".join(parts).encode("utf-8")
+
+
+def render_table(model: SheetModel, table_id: int, name: str) -> bytes:
+    """The table (ListObject) part over the model's header and rows, with filters."""
+    last_row = max(len(model.rows) + 1, 2)  # a table needs at least one data row
+    ref = f"A1:{column_letter(len(model.columns))}{last_row}"
+    seen: set[str] = set()
+    columns = []
+    for index, column in enumerate(model.columns, start=1):
+        header = column.header
+        while header.casefold() in seen:  # table column names must be unique
+            header += " "
+        seen.add(header.casefold())
+        columns.append(f'<tableColumn id="{index}" name="{escape_attr(header)}"/>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        f'<table xmlns="{NS_MAIN}" id="{table_id}" name="{name}" displayName="{name}" '
+        f'ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+        f'<tableColumns count="{len(columns)}">{"".join(columns)}</tableColumns>'
+        '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0" '
+        'showRowStripes="1" showColumnStripes="0"/></table>'
+    ).encode()
+
+
+def render_drawing(charts: tuple[Chart, ...]) -> bytes:
+    """The drawing part anchoring each chart (chart i is relationship rId{i+1})."""
+    anchors = []
+    for index, chart in enumerate(charts, start=1):
+        col0, row0 = chart.anchor_column - 1, chart.anchor_row - 1
+        anchors.append(
+            '<xdr:twoCellAnchor editAs="oneCell">'
+            f"<xdr:from><xdr:col>{col0}</xdr:col><xdr:colOff>0</xdr:colOff>"
+            f"<xdr:row>{row0}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>"
+            f"<xdr:to><xdr:col>{col0 + chart.width_columns}</xdr:col><xdr:colOff>0</xdr:colOff>"
+            f"<xdr:row>{row0 + chart.height_rows}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>"
+            '<xdr:graphicFrame macro=""><xdr:nvGraphicFramePr>'
+            f'<xdr:cNvPr id="{index + 1}" name="{escape_attr(chart.title)}"/>'
+            "<xdr:cNvGraphicFramePr/></xdr:nvGraphicFramePr>"
+            '<xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm>'
+            '<a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart">'
+            '<c:chart xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+            f'r:id="rId{index}"/></a:graphicData></a:graphic></xdr:graphicFrame>'
+            "<xdr:clientData/></xdr:twoCellAnchor>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        f'xmlns:r="{NS_REL}">{"".join(anchors)}</xdr:wsDr>'
+    ).encode()
+
+
+def _ref(sheet: str, column: int, first_row: int, last_row: int | None = None) -> str:
+    quoted = "'" + sheet.replace("'", "''") + "'"
+    letter = column_letter(column)
+    if last_row is None:
+        return f"{quoted}!${letter}${first_row}"
+    return f"{quoted}!${letter}${first_row}:${letter}${last_row}"
+
+
+def render_chart(chart: Chart, sheet: str, model: SheetModel) -> bytes:
+    """A native bar/column chart part with its series referencing the sheet's cells."""
+    grouping = "stacked" if chart.stacked else "clustered"
+    series_xml = []
+    for index, series in enumerate(chart.series):
+        name_text = model.columns[series.name_column - 1].header if series.name_row == 1 else ""
+        color = chart.colors[index] if index < len(chart.colors) else None
+        fill = (
+            f'<c:spPr><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></c:spPr>'
+            if color else ""
+        )
+        series_xml.append(
+            f'<c:ser><c:idx val="{index}"/><c:order val="{index}"/>'
+            f"<c:tx><c:strRef><c:f>{escape_text(_ref(sheet, series.name_column, series.name_row))}</c:f>"
+            f'<c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{escape_text(name_text)}</c:v></c:pt>'
+            f"</c:strCache></c:strRef></c:tx>{fill}"
+            '<c:invertIfNegative val="0"/>'
+            f"<c:cat><c:strRef><c:f>{escape_text(_ref(sheet, chart.categories_column, chart.first_row, chart.last_row))}</c:f></c:strRef></c:cat>"
+            f"<c:val><c:numRef><c:f>{escape_text(_ref(sheet, series.column, series.first_row, series.last_row))}</c:f></c:numRef></c:val>"
+            "</c:ser>"
+        )
+    overlap = '<c:overlap val="100"/>' if chart.stacked else ""
+    bar_dir = "bar" if chart.kind == "bar" else "col"
+    y_title = (
+        f"<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{escape_text(chart.y_title)}</a:t>"
+        "</a:r></a:p></c:rich></c:tx><c:overlay val=\"0\"/></c:title>" if chart.y_title else ""
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        f'xmlns:r="{NS_REL}"><c:roundedCorners val="0"/><c:chart>'
+        f"<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{escape_text(chart.title)}</a:t></a:r>"
+        '</a:p></c:rich></c:tx><c:overlay val="0"/></c:title><c:autoTitleDeleted val="0"/>'
+        f'<c:plotArea><c:layout/><c:barChart><c:barDir val="{bar_dir}"/><c:grouping val="{grouping}"/>'
+        f'<c:varyColors val="0"/>{"".join(series_xml)}<c:gapWidth val="80"/>{overlap}'
+        '<c:axId val="500000001"/><c:axId val="500000002"/></c:barChart>'
+        '<c:catAx><c:axId val="500000001"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
+        '<c:delete val="0"/><c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="0"/>'
+        '<c:tickLblPos val="nextTo"/><c:crossAx val="500000002"/><c:crosses val="autoZero"/>'
+        '<c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/></c:catAx>'
+        '<c:valAx><c:axId val="500000002"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
+        f'<c:delete val="0"/><c:axPos val="l"/><c:majorGridlines/>{y_title}'
+        '<c:numFmt formatCode="#,##0" sourceLinked="0"/><c:tickLblPos val="nextTo"/>'
+        '<c:crossAx val="500000001"/><c:crosses val="autoZero"/><c:crossBetween val="between"/>'
+        '</c:valAx></c:plotArea><c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend>'
+        '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>'
+    ).encode()
