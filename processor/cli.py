@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import textwrap
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +18,8 @@ from .core.issues import InputError, Severity
 
 
 def _fail(message: str) -> None:
-    click.echo(textwrap.fill(message, width=100), err=True)
+    # One paragraph on one line: the terminal wraps it, scripts can grep it.
+    click.echo(" ".join(message.split()), err=True)
     sys.exit(1)
 
 

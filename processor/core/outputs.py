@@ -223,6 +223,8 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     rows = [(issue.severity.value.title(), issue.where, issue.message)
             for issue in sorted(issues, key=lambda i: order[i.severity])]
+    if not rows:
+        rows = [("Info", "", "No problems found in the ledger.")]
     fills = {"Error": "FF7C80", "Warning": "FFE699", "Info": None}
     return SheetModel(
         name=rules.labels.get("exceptions_sheet", "Exceptions"),

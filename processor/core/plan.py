@@ -38,6 +38,14 @@ class PlanSettings:
     region_weights: Mapping[str, float] = field(default_factory=dict)
     capacity_per_day: int = 20
     default_owner: str = "Collections team"
+    base_currency: str = "EUR"
+    exchange_rates: Mapping[str, float] = field(default_factory=dict)
+
+    def rate(self, currency: str) -> float | None:
+        """Units of the base currency per unit of ``currency`` (None when unknown)."""
+        if currency == self.base_currency:
+            return 1.0
+        return self.exchange_rates.get(currency)
 
 
 def plan_settings(rules: Rules) -> tuple[PlanSettings, list[Issue]]:
@@ -73,14 +81,16 @@ def plan_settings(rules: Rules) -> tuple[PlanSettings, list[Issue]]:
         issues.append(Issue("rules plan.recovery_curve",
                             "must be a list of [days, probability 0..1] pairs"))
         values["recovery_curve"] = defaults.recovery_curve
-    for key in ("stage_weights", "region_weights"):
+    for key in ("stage_weights", "region_weights", "exchange_rates"):
         table = raw.get(key, {})
         if isinstance(table, Mapping) and all(isinstance(v, int | float) for v in table.values()):
-            values[key] = {str(k).casefold() if key == "region_weights" else str(k): float(v)
+            values[key] = {str(k).casefold() if key == "region_weights" else
+                           str(k).upper() if key == "exchange_rates" else str(k): float(v)
                            for k, v in table.items()}
         else:
             issues.append(Issue("rules plan." + key, "must be a table of name = number"))
     values["default_owner"] = str(raw.get("default_owner", defaults.default_owner))
+    values["base_currency"] = str(raw.get("base_currency", defaults.base_currency)).upper()
     return PlanSettings(**values), issues
 
 
@@ -105,12 +115,22 @@ def money_text(cents: int, currency: str) -> str:
 
 
 def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
-               settings: PlanSettings) -> pd.DataFrame:
-    """One ranked row per customer and currency with an overdue amount."""
+               settings: PlanSettings) -> tuple[pd.DataFrame, list[Issue]]:
+    """One ranked row per customer and currency with an overdue amount, and rate issues.
+
+    Scores are in the base currency so that one ranking covers every currency.
+    """
     summary = customer_summary(classified, rules)
     summary = summary[summary["overdue_cents"] > 0].copy()
+    issues: list[Issue] = []
     if summary.empty:
-        return pd.DataFrame(columns=list(PLAN_COLUMNS))
+        return pd.DataFrame(columns=list(PLAN_COLUMNS)), issues
+    for currency in sorted(summary["currency"].unique()):
+        if settings.rate(currency) is None:
+            issues.append(Issue(
+                "rules plan.exchange_rates",
+                f"no exchange rate for {currency}: its priority scores count 1 {currency} as "
+                f"1 {settings.base_currency}; add {currency} to plan.exchange_rates"))
     overdue = classified[classified[F.COUNTS_OVERDUE]]
     days = overdue[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     balances = overdue[F.BALANCE].to_numpy(dtype=np.int64)
@@ -135,7 +155,7 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
     for record in summary.itertuples(index=False):
         key = (record.customer, record.currency)
         stage = rules.stage(record.stage)
-        base_score = float(base.get(key, 0.0))
+        base_score = float(base.get(key, 0.0)) * (settings.rate(record.currency) or 1.0)
         contributions: list[tuple[float, str]] = [
             (base_score, f"{money_text(record.overdue_cents, record.currency)} overdue, "
                          f"oldest {record.oldest_days_overdue} days")
@@ -189,7 +209,7 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
     plan.insert(0, "rank", np.arange(1, len(plan) + 1))
     plan["action_date"] = schedule(plan["owner"].tolist(), as_of, rules.country,
                                    settings.capacity_per_day)
-    return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
+    return plan[list(PLAN_COLUMNS)].reset_index(drop=True), issues
 
 
 def _get(table: Mapping[str, pd.Series], column: str, key) -> str | None:

@@ -107,7 +107,8 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         issues.append(Issue(cell_ref(grid.name, location.header_row, column),
                             f"column '{header}' is not a known field; kept as it is",
                             Severity.INFO))
-    plan = build_plan(classified.frame, rules, as_of, settings)
+    plan, plan_issues = build_plan(classified.frame, rules, as_of, settings)
+    issues.extend(plan_issues)
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:
