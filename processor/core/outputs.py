@@ -159,14 +159,14 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, customers: pd.D
     env = SandboxedEnvironment(autoescape=False)
     messages = {key: env.from_string(str(text)) for key, text in rules.section("messages").items()}
     tasks = []
+    overdue = classified[classified[F.COUNTS_OVERDUE]].groupby(["customer", "currency"])
+    oldest_due = overdue["due_date"].min()
+    item_counts = overdue.size()
     for record in plan.itertuples(index=False):
-        items = classified[(classified["customer"] == record.customer)
-                           & (classified["currency"] == record.currency)
-                           & classified[F.COUNTS_OVERDUE]]
-        oldest_due = items["due_date"].min()
+        key = (record.customer, record.currency)
         message = _message(messages.get(record.stage), record.customer, record.contact,
-                           record.overdue_cents, record.currency, len(items), oldest_due,
-                           record.oldest_days_overdue, company)
+                           record.overdue_cents, record.currency, int(item_counts.get(key, 0)),
+                           oldest_due.get(key), record.oldest_days_overdue, company)
         tasks.append((_day(record.action_date), record.owner, record.customer, record.currency,
                       rules.stage(record.stage).label, record.next_action,
                       cents_to_decimal(record.overdue_cents), message))
