@@ -94,6 +94,21 @@ def plan_settings(rules: Rules) -> tuple[PlanSettings, list[Issue]]:
     return PlanSettings(**values), issues
 
 
+def monthly_drop(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
+    """Share of a debt lost by waiting ``horizon_days`` more, at each days-overdue value.
+
+    The design's p(d) - p(d + horizon), taken as its running maximum over age: where the
+    curve flattens the raw drop shrinks, and an older debt would rank below a younger one
+    of the same amount. With the maximum, priority never falls as a debt ages.
+    """
+    days = np.maximum(np.asarray(days, dtype=np.int64), 0)
+    if days.size == 0:
+        return np.zeros(0)
+    grid = np.arange(int(days.max()) + 1)
+    drop = recovery(grid, settings) - recovery(grid + settings.horizon_days, settings)
+    return np.maximum.accumulate(drop)[days]
+
+
 def recovery(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
     """Probability of recovery at each days-overdue value (not yet due counts as day 0)."""
     xs = np.array([d for d, _p in settings.recovery_curve], dtype=float)
@@ -134,7 +149,7 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
     overdue = classified[classified[F.COUNTS_OVERDUE]]
     days = overdue[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     balances = overdue[F.BALANCE].to_numpy(dtype=np.int64)
-    drop = recovery(days, settings) - recovery(days + settings.horizon_days, settings)
+    drop = monthly_drop(days, settings)
     at_risk = pd.DataFrame({"customer": overdue["customer"], "currency": overdue["currency"],
                             "at_risk": balances / 100.0 * drop})
     base = at_risk.groupby(["customer", "currency"])["at_risk"].sum()

@@ -27,6 +27,7 @@ from .outputs import (
     stage_columns,
 )
 from .plan import build_plan, plan_settings
+from .quality import quality_issues
 from .rules import Rules
 from .sheets import SheetModel, StageColumns
 
@@ -109,6 +110,8 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
                             Severity.INFO))
     plan, plan_issues = build_plan(classified.frame, rules, as_of, settings)
     issues.extend(plan_issues)
+    issues.extend(quality_issues(classified.frame, customers, rules, grid.name,
+                                 dict(location.columns)))
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:

@@ -1,0 +1,130 @@
+"""Benchmark: demand letters per second, .docx and PDF, for a ledger of 500 customers.
+
+    .venv/bin/python bench/bench_letters.py [--customers 500] [--naive 100] [--no-pdf]
+
+Builds a synthetic ledger (every customer at a letter stage, three overdue invoices each,
+English, Spanish and Hungarian), then times in one run:
+
+- ``write_letters`` (templates prepared once, Jinja rendered straight into the XML);
+- naive docxtpl on the same contexts (``DocxTemplate(path).render(...).save(...)`` per
+  letter, which re-reads and re-cleans the template every time), on ``--naive`` letters;
+- the PDF conversion of all letters by one LibreOffice call (skipped without LibreOffice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+from docxtpl import DocxTemplate
+from receivables import letters as shell
+from receivables.core import frame as F
+from receivables.core import letters as core
+from receivables.core.classify import classify
+from receivables.core.rules import load_rules
+
+AS_OF = date(2026, 3, 31)
+
+
+def synthetic_ledger(customers: int, seed: int = 7) -> pd.DataFrame:
+    """A ledger frame with ``customers`` customers, each with three overdue invoices."""
+    rng = random.Random(seed)
+    rows = []
+    for number in range(customers):
+        days = rng.choice([15, 45, 75, 120])  # notice, demand, final, legal
+        language = rng.choice(["en", "es", "hu"])
+        for k in range(3):
+            amount = rng.randrange(10_000, 2_000_000)
+            paid = amount // 4 if k == 1 else 0
+            rows.append(
+                {
+                    F.ROW: len(rows) + 2,
+                    "customer": f"Customer {number:04d} & Co <{language.upper()}>",
+                    "customer_id": f"C{number:05d}",
+                    "invoice": f"INV-{number:04d}-{k}",
+                    "invoice_date": pd.Timestamp(AS_OF - timedelta(days=days + 30 + k)),
+                    "due_date": pd.Timestamp(AS_OF - timedelta(days=days + k)),
+                    "currency": "EUR",
+                    F.AMOUNT: amount,
+                    F.PAID: paid,
+                    F.BALANCE: amount - paid,
+                    "contact": f"Contact {number}",
+                    "address": f"Street {number}\n{10000 + number} City",
+                    "language": language,
+                    "disputed": False,
+                    "promise_date": pd.NaT,
+                }
+            )
+    frame = pd.DataFrame(rows)
+    frame[F.AMOUNT] = frame[F.AMOUNT].astype("Int64")
+    frame[F.PAID] = frame[F.PAID].astype("Int64")
+    frame["promise_date"] = pd.to_datetime(frame["promise_date"])
+    return frame
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=500)
+    parser.add_argument("--naive", type=int, default=100, help="letters for naive docxtpl")
+    parser.add_argument("--no-pdf", action="store_true")
+    args = parser.parse_args(argv)
+
+    rules, _ = load_rules()
+    classified = classify(synthetic_ledger(args.customers), rules, AS_OF).frame
+    work = Path(tempfile.mkdtemp(prefix="bench-letters-"))
+    try:
+        start = time.perf_counter()
+        jobs, _ = core.letter_jobs(classified, rules, AS_OF)
+        jobs_seconds = time.perf_counter() - start
+
+        shell._PREPARED.clear()  # include preparing the templates in the timing
+        start = time.perf_counter()
+        result = shell.write_letters(classified, rules, AS_OF, work / "fast")
+        fast_seconds = time.perf_counter() - start
+        count = len(result.records)
+        print(f"letters: {count} for {args.customers} customers")
+        print(f"  letter jobs (core, contexts):   {jobs_seconds:6.2f} s")
+        print(f"  write_letters .docx:            {fast_seconds:6.2f} s "
+              f"= {count / fast_seconds:6.1f} letters/s")
+
+        files = shell.template_files(shell.packaged_templates_dir())
+        naive_dir = work / "naive"
+        naive_dir.mkdir()
+        sample = jobs[: args.naive]
+        start = time.perf_counter()
+        for job in sample:
+            template = DocxTemplate(files[(job.template, job.language)])
+            template.render(dict(job.context), autoescape=True)
+            template.save(naive_dir / f"{job.reference}.docx")
+        naive_seconds = time.perf_counter() - start
+        naive_rate = len(sample) / naive_seconds
+        print(f"  naive docxtpl .docx ({len(sample)}):     {naive_seconds:6.2f} s "
+              f"= {naive_rate:6.1f} letters/s "
+              f"(fast path {count / fast_seconds / naive_rate:.1f}x)")
+
+        soffice = shell.find_soffice()
+        if args.no_pdf or soffice is None:
+            print("  PDF: skipped" + ("" if args.no_pdf else " (LibreOffice not installed)"))
+            return 0
+        paths = [work / "fast" / record.file for record in result.records]
+        start = time.perf_counter()
+        converted, issues = shell.convert_to_pdf(paths, soffice)
+        pdf_seconds = time.perf_counter() - start
+        print(f"  PDF, one LibreOffice call:      {pdf_seconds:6.2f} s "
+              f"= {pdf_seconds / max(len(converted), 1):.3f} s/letter "
+              f"({len(converted)} PDFs, {len(issues)} failures)")
+        return 0 if not issues else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The priority plan: score properties, action dates, capacity, explanations (design §5)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from receivables.core import frame as F
+from receivables.core.classify import classify
+from receivables.core.plan import build_plan, plan_settings, schedule
+from receivables.core.quality import quality_issues
+from receivables.core.classify import customer_summary
+from receivables.core.rules import load_rules
+from receivables.core.workdays import is_working_day
+
+AS_OF = date(2026, 10, 30)  # a Friday: the next working day question matters
+RULES, _ = load_rules()
+SETTINGS, _ = plan_settings(RULES)
+
+
+def ledger(items):
+    """items: (customer, days overdue, balance in units, extra columns dict)."""
+    rows = []
+    for index, item in enumerate(items):
+        customer, days, balance, *extra = item
+        row = {F.ROW: index + 2, "customer": customer, "currency": "EUR",
+               "due_date": pd.Timestamp(AS_OF - timedelta(days=days)),
+               F.BALANCE: int(round(balance * 100)), "disputed": False,
+               "promise_date": pd.NaT, "stage_override": None, "owner": None,
+               "contact": "Pat", "email": "p@example.com", "address": "1 Road",
+               "distance_km": None, "region": None, "phone": None, "invoice": f"I{index}",
+               "invoice_date": pd.Timestamp(AS_OF - timedelta(days=days + 30))}
+        if extra:
+            row.update(extra[0])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plan_of(items, rules=RULES, as_of=AS_OF):
+    classified = classify(ledger(items), rules, as_of).frame
+    plan, _issues = build_plan(classified, rules, as_of, plan_settings(rules)[0])
+    return plan.set_index("customer")
+
+
+@settings(max_examples=40, deadline=None)
+@given(young=st.integers(1, 2000), gap=st.integers(1, 1500), amount=st.integers(100, 10**6))
+def test_older_beats_younger_at_equal_amount(young, gap, amount):
+    plan = plan_of([("Young", young, amount), ("Old", young + gap, amount)])
+    assert plan.loc["Old", "score"] >= plan.loc["Young", "score"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(days=st.integers(1, 1000), small=st.integers(100, 10**6), factor=st.integers(2, 50))
+def test_larger_beats_smaller_at_equal_age(days, small, factor):
+    plan = plan_of([("Small", days, small), ("Large", days, small * factor)])
+    assert plan.loc["Large", "score"] >= plan.loc["Small", "score"]
+    assert plan.loc["Large", "rank"] < plan.loc["Small", "rank"]
+
+
+def test_broken_promise_raises_priority():
+    broken = {"promise_date": pd.Timestamp(AS_OF - timedelta(days=4))}
+    plan = plan_of([("Kept", 60, 5000), ("Broken", 60, 5000, broken)])
+    assert plan.loc["Broken", "score"] > plan.loc["Kept", "score"]
+    assert "broken promise on 26 Oct 2026" in plan.loc["Broken", "why"]
+
+
+def test_distance_lowers_priority_and_is_explained():
+    far = {"distance_km": 1200.0}
+    plan = plan_of([("Near", 60, 5000), ("Far", 60, 5000, far)])
+    assert plan.loc["Far", "score"] < plan.loc["Near", "score"]
+    assert "1,200 km away" in plan.loc["Far", "why"]
+
+
+def test_plan_lists_exactly_customers_with_overdue_amounts():
+    items = [("A", 40, 100), ("A", -3, 100), ("B", -10, 500), ("C", 0, 50),
+             ("D", 5, 70, {"disputed": True}), ("E", 200, 10)]
+    plan = plan_of(items)
+    assert set(plan.index) == {"A", "E"}
+    assert plan.loc["A", "overdue_cents"] == 10000
+    assert list(plan.sort_values("rank")["score"]) == sorted(plan["score"], reverse=True)
+    assert (plan["why"].str.len() > 0).all()
+
+
+def test_action_dates_are_working_days_and_respect_capacity():
+    rules, issues = load_rules({"plan": {"capacity_per_day": 3}, "general": {"country": "ES"}})
+    assert not issues
+    items = [(f"C{i:02d}", 40 + i, 1000 + i, {"owner": "Ana" if i % 2 else "Ben"})
+             for i in range(20)]
+    plan = plan_of(items, rules)
+    assert (plan["action_date"] >= AS_OF).all()
+    assert all(is_working_day(day, "ES") for day in plan["action_date"])
+    per_day = plan.groupby(["owner", "action_date"]).size()
+    assert per_day.max() <= 3
+    # Higher ranks never get a later date than lower ranks of the same owner.
+    for _owner, group in plan.sort_values("rank").groupby("owner"):
+        assert list(group["action_date"]) == sorted(group["action_date"])
+
+
+def test_schedule_skips_holidays():
+    # 2026-12-25 (Friday) is a holiday in Spain: tasks go to Monday the 28th.
+    days = schedule(["A", "A"], date(2026, 12, 25), "ES", 1)
+    assert days == [date(2026, 12, 28), date(2026, 12, 29)]
+
+
+def test_scores_compare_across_currencies_with_rates():
+    items = ledger([("Forint Kft", 60, 1_000_000), ("Euro SL", 60, 10_000)])
+    items.loc[0, "currency"] = "HUF"
+    classified = classify(items, RULES, AS_OF).frame
+    plan, issues = build_plan(classified, RULES, AS_OF, SETTINGS)
+    ranked = list(plan.sort_values("rank")["customer"])
+    # 1,000,000 HUF is about EUR 2,600: less at risk than EUR 10,000.
+    assert ranked == ["Euro SL", "Forint Kft"] and not issues
+
+
+def test_missing_rate_is_reported():
+    items = ledger([("Zloty", 60, 1000)])
+    items.loc[0, "currency"] = "PLN"
+    classified = classify(items, RULES, AS_OF).frame
+    _plan, issues = build_plan(classified, RULES, AS_OF, SETTINGS)
+    assert issues and "PLN" in issues[0].message
+
+
+def test_quality_findings():
+    items = ledger([("NoAddress", 45, 100, {"address": None, "email": None}),
+                    ("Dup", 45, 100, {"invoice": "X1"}), ("Dup", 45, 100, {"invoice": "X1"}),
+                    ("Odd", 10, 100, {"invoice_date": pd.Timestamp(AS_OF + timedelta(days=5))}),
+                    ("Creditor", 45, 100), ("Creditor", 10, -30)])
+    classified = classify(items, RULES, AS_OF).frame
+    customers = customer_summary(classified, RULES)
+    found = quality_issues(classified, customers, RULES, "Ledger",
+                           {"customer": 1, "invoice": 2, "due_date": 4})
+    text = " | ".join(str(i) for i in found)
+    assert "NoAddress is at the Formal demand stage but has no address" in text
+    assert "invoice X1 appears more than once (rows 3, 4)" in text
+    assert "Ledger!D5: due date is before the invoice date" in text
+    assert "Creditor has credits of EUR 30.00 that could offset EUR 100.00" in text
+
+
+@pytest.mark.parametrize("bad", [{"capacity_per_day": 0}, {"recovery_curve": [[0, 2.0]]},
+                                 {"horizon_days": "x"}])
+def test_bad_plan_settings_are_reported(bad):
+    rules, _ = load_rules({"plan": bad})
+    settings_, issues = plan_settings(rules)
+    assert issues
+    assert settings_.capacity_per_day >= 1
+    assert np.all(np.array([p for _d, p in settings_.recovery_curve]) <= 1)
