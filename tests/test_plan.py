@@ -149,3 +149,14 @@ def test_bad_plan_settings_are_reported(bad):
     assert issues
     assert settings_.capacity_per_day >= 1
     assert np.all(np.array([p for _d, p in settings_.recovery_curve]) <= 1)
+
+
+def test_dso_from_one_snapshot():
+    from receivables.core.outputs import dso
+
+    items = ledger([("A", 10, 600), ("B", 200, 400)])
+    items[F.AMOUNT] = [900 * 100, 400 * 100]
+    # Invoiced in the last 90 days: only A's invoice (40 days ago), EUR 900.
+    # Open balance EUR 1,000 -> 1000 / 900 x 90 = 100.0 days.
+    assert str(dso(items, AS_OF)) == "100.0"
+    assert dso(items.iloc[1:], AS_OF) is None

@@ -106,14 +106,33 @@ def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
     )
 
 
-def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings) -> SheetModel:
+DSO_WINDOW_DAYS = 90
+
+
+def dso(items: pd.DataFrame, as_of: date, window: int = DSO_WINDOW_DAYS) -> Decimal | None:
+    """Days sales outstanding: open balance / amounts invoiced in the last ``window`` days
+    x ``window`` (the count-back-free form, from one ledger snapshot). None when nothing
+    was invoiced in the window or the ledger has no invoice dates or amounts."""
+    if "invoice_date" not in items or F.AMOUNT not in items:
+        return None
+    since = pd.Timestamp(as_of) - pd.Timedelta(days=window)
+    recent = items[(items["invoice_date"] > since) & (items["invoice_date"] <= pd.Timestamp(as_of))]
+    invoiced = int(recent[F.AMOUNT].fillna(0).clip(lower=0).sum())
+    if invoiced <= 0:
+        return None
+    open_balance = int(items[F.BALANCE].clip(lower=0).sum())
+    return (Decimal(open_balance) * window / Decimal(invoiced)).quantize(Decimal("0.1"))
+
+
+def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
+                as_of: date | None = None) -> SheetModel:
     """The ``Aging Summary``: amounts by bucket x stage per currency, with a chart."""
     stages = [s for s in rules.all_stages if s.key != "paid"]
     columns = (
         Column("Currency", None, 9), Column("Aging Bucket", None, 13),
         *(Column(s.label, MONEY_FORMAT, 14) for s in stages),
         Column("Total", MONEY_FORMAT, 15), Column("Items", INT_FORMAT, 8),
-        Column("Expected Recovery", MONEY_FORMAT, 16),
+        Column("Expected Recovery", MONEY_FORMAT, 16), Column("DSO (days)", "0.0", 11),
     )
     rows: list[tuple] = []
     bold: set[int] = set()
@@ -131,12 +150,14 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings) 
             amounts = [int(sums.get((bucket.label, s.key), 0)) for s in stages]
             rows.append((currency, bucket.label, *map(cents_to_decimal, amounts),
                          cents_to_decimal(sum(amounts)), int(counts.get(bucket.label, 0)),
-                         cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0)))))
+                         cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0))), None))
         totals = [int(block.loc[block[F.STAGE] == s.key, F.BALANCE].sum()) for s in stages]
         bold.add(len(rows))
         rows.append((currency, "Total", *map(cents_to_decimal, totals),
                      cents_to_decimal(sum(totals)), len(block),
-                     cents_to_decimal(int(block["_expected"].sum()))))
+                     cents_to_decimal(int(block["_expected"].sum())),
+                     dso(classified[classified["currency"] == currency], as_of)
+                     if as_of else None))
     first_row, last_row = 2, 1 + len(rules.buckets)
     ladder = [i for i, s in enumerate(stages) if s.ladder]
     chart = Chart(

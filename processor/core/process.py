@@ -118,7 +118,7 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         tasks = calendar_tasks(plan, classified.frame, customers, rules, as_of, settings, company)
         models = [
             plan_model(plan, rules),
-            aging_model(classified.frame, rules, settings),
+            aging_model(classified.frame, rules, settings, as_of),
             calendar_model(tasks, rules),
         ]
     models.append(exceptions_model(issues, rules))
