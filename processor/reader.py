@@ -3,30 +3,71 @@
 This is the shell's side of reading: file formats, encryption and hostile files. It hands
 the pure core plain rows of Python values (``core.ledger`` finds the table in them).
 calamine (Rust) does the parsing: it reads xlsx/xlsm/xlsb/xls/ods alike, never expands
-XML entities and is ~20x faster than openpyxl.
+XML entities, never follows external references and is ~20x faster than openpyxl.
+
+What this module adds around calamine, because calamine trusts its input:
+
+* **Entity declarations are refused up front.** Every XML part of a zip package is
+  checked for ``<!DOCTYPE``/``<!ENTITY`` before anything parses it, so an "XML bomb"
+  gets a clear message instead of a parser error (and the splice writer, which parses
+  some parts with lxml, never sees one).
+* **The used range of a sheet is measured before calamine reads it.** calamine
+  allocates a dense rows x columns array spanning the cells that hold values; one stray
+  value in XFD1048576 makes that 17 billion cells and the process aborts. The cell
+  records are scanned (streamed, never loaded whole) and a sheet whose span exceeds
+  :data:`MAX_SHEET_CELLS` is refused with the address of its farthest cell.
+  Declared ``<dimension>`` ranges and formatting-only cells do not count: calamine
+  ignores them too. calamine parses .xls and .ods files whole when it opens them, so
+  those are measured first, and all their sheets together stay under
+  :data:`MAX_WORKBOOK_CELLS`; .xlsx and .xlsb sheets are measured when first read.
+* **Rust panics are input errors.** pyo3 turns a panic inside calamine into a
+  ``BaseException``; it is caught and reported like any other unreadable file.
+* **The 1904 date system** is read from every format (calamine uses it for date-formatted
+  cells; the core needs it for serial numbers typed into General-format cells).
+* **Encryption**: msoffcrypto decrypts with ``--password``, or silently with Excel's
+  default password as Excel does.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
+import struct
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TypeVar
 
 import python_calamine as calamine
+from lxml import etree
 
 from .core.grid import SheetGrid
 from .core.issues import InputError
+from .core.xlref import column_letter, column_number
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 # Excel opens files encrypted with this password without asking; so do we.
 EXCEL_DEFAULT_PASSWORD = "VelvetSweatshop"
 _CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
-# Zip-bomb guard: a real workbook never inflates beyond this.
-MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
-MAX_COMPRESSION_RATIO = 1000
+# Zip-bomb guards: a real workbook never inflates beyond these. Sheet XML compresses
+# about 10-20x; 200x on a part of more than 20 MB is a crafted file.
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+MAX_COMPRESSION_RATIO = 200
+_RATIO_CHECK_FROM = 20 * 1024**2
+# The largest sheet span (rows x columns, from A1 to the farthest cell with a value) read:
+# 100,000 rows x 50 columns, far beyond any receivables ledger, is about 1 GB of Python
+# objects at worst. Beyond it the sheet is refused with a message, never a crash.
+MAX_SHEET_CELLS = 5_000_000
+# .xls and .ods files are parsed whole when opened: all sheets together stay below this.
+MAX_WORKBOOK_CELLS = 10_000_000
+# An entity declaration can only stand before the root element, i.e. in the prolog.
+_PROLOG_BYTES = 64 * 1024
+_CHUNK = 1024 * 1024
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,24 +84,47 @@ class OpenedWorkbook:
     """A workbook opened for reading. ``data`` is the (decrypted) file content."""
 
     path: Path
-    kind: str  # "ooxml" (xlsx/xlsm zip), "xls", "xlsb", "ods"
+    kind: str  # "ooxml" (xlsx/xlsm zip), "ooxml-other" (strict OOXML), "xls", "xlsb", "ods"
     data: bytes
     sheets: tuple[SheetInfo, ...]
     date1904: bool
     decrypted: bool = False
     has_macros: bool = False
     _book: calamine.CalamineWorkbook | None = field(default=None, repr=False)
+    _extents: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
 
     def grid(self, sheet: str, nrows: int | None = None) -> SheetGrid:
-        """Read the cells of ``sheet`` (all rows, or the first ``nrows``) as a grid."""
-        try:
+        """Read the cells of ``sheet`` (all rows, or the first ``nrows``) as a grid.
+
+        Raises :class:`InputError` when the sheet cannot be read or spans more than
+        :data:`MAX_SHEET_CELLS` cells.
+        """
+        self.check_extent(sheet)
+
+        def read() -> list[list[object]]:
             handle = self._book.get_sheet_by_name(sheet)
-            rows = handle.to_python(skip_empty_area=False, nrows=nrows)
-        except Exception as exc:  # calamine raises several unrelated types for bad parts
-            raise InputError(
-                f"The sheet '{sheet}' of {self.path.name} cannot be read ({_short(exc)})."
-            ) from exc
+            return handle.to_python(skip_empty_area=False, nrows=nrows)
+
+        rows = _guarded(read, lambda exc: (
+            f"The sheet '{sheet}' of {self.path.name} cannot be read ({_short(exc)})."))
         return SheetGrid(name=sheet, rows=rows, date1904=self.date1904)
+
+    def extent(self, sheet: str) -> tuple[int, int] | None:
+        """(last row, last column), 1-based, of the cells of ``sheet`` that hold values.
+
+        ``(0, 0)`` for an empty sheet; ``None`` when the sheet's cells cannot be located
+        (a damaged package: calamine then reports the problem when the sheet is read).
+        """
+        if self._extents is None:
+            self._extents = _measure_extents(self.kind, self.data)
+        return self._extents.get(sheet)
+
+    def check_extent(self, sheet: str) -> None:
+        """Raise :class:`InputError` when ``sheet`` spans more than MAX_SHEET_CELLS cells."""
+        extent = self.extent(sheet)
+        if extent is None:
+            return
+        _check_sheet_extent(self.path, sheet, extent)
 
     @property
     def is_ooxml(self) -> bool:
@@ -73,18 +137,33 @@ def _short(exc: BaseException) -> str:
     return text[:200]
 
 
+def _guarded(action: Callable[[], T], message: Callable[[BaseException], str]) -> T:
+    """Run a calamine call, turning every failure, Rust panics included, into InputError."""
+    try:
+        return action()
+    except (KeyboardInterrupt, SystemExit, InputError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pyo3 panics derive from BaseException
+        raise InputError(message(exc)) from exc
+
+
 def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
     """Open ``path`` for reading, decrypting it when needed, or raise :class:`InputError`."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path} does not exist.")
     if path.is_dir():
-        raise InputError(f"{path} is a folder, not a workbook (use 'receivables batch' for folders).")
+        raise InputError(
+            f"{path} is a folder, not a workbook (use 'receivables batch' for folders)."
+        )
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise InputError(
             f"{path.name} is not a workbook this tool reads: use .xlsx, .xlsm, .xls, .xlsb or .ods."
         )
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
     if not data:
         raise InputError(f"{path.name} is empty (0 bytes): it is not a workbook.")
     decrypted = False
@@ -104,23 +183,35 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
             f"{path.name} is not an Excel or OpenDocument workbook (its content does not start "
             "like one). It may be damaged, or another kind of file renamed."
         )
-    try:
-        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine's errors carry no common base class
-        raise InputError(_explain_open_error(path, exc)) from exc
-    sheets = tuple(
-        SheetInfo(
-            name=meta.name,
-            visible=str(meta.visible).endswith("Visible") and "Hidden" not in str(meta.visible),
-            is_worksheet=str(meta.typ).endswith("WorkSheet"),
-        )
-        for meta in book.sheets_metadata
+    extents = date1904 = None
+    if kind == "xls":
+        date1904, extents = _safe_biff_scan(data)
+    elif kind == "ods":
+        extents = _measure_extents(kind, data)
+    if extents is not None:
+        # calamine parses every sheet of these formats as it opens them: measure first.
+        _check_workbook_extents(path, extents)
+    book = _guarded(
+        lambda: calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)),
+        lambda exc: _explain_open_error(path, exc),
     )
-    date1904 = _ooxml_date1904(data) if kind == "ooxml" else False
+    sheets = _guarded(
+        lambda: tuple(
+            SheetInfo(
+                name=meta.name,
+                visible=str(meta.visible).endswith("Visible") and "Hidden" not in str(meta.visible),
+                is_worksheet=str(meta.typ).endswith("WorkSheet"),
+            )
+            for meta in book.sheets_metadata
+        ),
+        lambda exc: _explain_open_error(path, exc),
+    )
+    if date1904 is None:
+        date1904 = _date1904(kind, data)
     has_macros = kind == "ooxml" and _has_vba(data)
     return OpenedWorkbook(
         path=path, kind=kind, data=data, sheets=sheets, date1904=date1904,
-        decrypted=decrypted, has_macros=has_macros, _book=book,
+        decrypted=decrypted, has_macros=has_macros, _book=book, _extents=extents,
     )
 
 
@@ -144,31 +235,38 @@ def _explain_open_error(path: Path, exc: BaseException) -> str:
             f"{path.name} uses an encryption or code page this tool cannot read ({text}). "
             "Open it in Excel and save it as .xlsx without a password."
         )
+    if name == "PanicException":
+        text = f"its structure is inconsistent: {text}"
     return f"{path.name} cannot be read as a workbook: it is damaged or incomplete ({text})."
+
+
+# ------------------------------------------------------------------------- zip packages
 
 
 def _zip_kind(path: Path, data: bytes) -> str:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise InputError(
             f"{path.name} is damaged: it is not a complete zip package ({_short(exc)})."
         ) from exc
     total = sum(info.file_size for info in infos)
     if total > MAX_UNCOMPRESSED_BYTES or any(
-        info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
-        and info.file_size > 50 * 1024**2
+        info.file_size > _RATIO_CHECK_FROM
+        and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
         for info in infos
     ):
         raise InputError(
-            f"{path.name} would inflate to {total / 1024**3:.1f} GB: refused as a zip bomb."
+            f"{path.name} would inflate to {total / 1024**2:,.0f} MB from "
+            f"{len(data) / 1024**2:,.1f} MB: refused as a zip bomb."
         )
     names = {info.filename for info in infos}
     if "[Content_Types].xml" not in names and "mimetype" not in names:
         raise InputError(
             f"{path.name} is a zip file but not a workbook (it has no [Content_Types].xml)."
         )
+    _refuse_entity_declarations(path, archive, infos)
     if "mimetype" in names:
         return "ods"
     if any(name.endswith(".bin") and name.startswith("xl/worksheets/") for name in names):
@@ -179,9 +277,508 @@ def _zip_kind(path: Path, data: bytes) -> str:
     return "ooxml"
 
 
+_DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
+_DECLARATION_UTF16 = ("<!DOCTYPE".encode("utf-16-le"), "<!ENTITY".encode("utf-16-le"))
+
+
+def _refuse_entity_declarations(path: Path, archive: zipfile.ZipFile, infos) -> None:
+    """Refuse a package any of whose XML parts declares a DTD or entities.
+
+    Only the prolog of each part is read (a declaration cannot come after the root
+    element), decompressing at most 64 KB per part: a bomb is never expanded.
+    """
+    for info in infos:
+        # Only the XML parts that readers parse: an embedded .svg image may carry an
+        # innocent DOCTYPE, and nothing here ever parses it.
+        if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels")):
+            continue
+        try:
+            with archive.open(info) as part:
+                head = part.read(_PROLOG_BYTES)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+                RuntimeError) as exc:
+            raise InputError(
+                f"{path.name} is damaged: its part {info.filename} cannot be unpacked "
+                f"({_short(exc)})."
+            ) from exc
+        if _DECLARATION.search(head) or any(marker in head for marker in _DECLARATION_UTF16):
+            raise InputError(
+                f"{path.name} contains XML entity declarations in {info.filename} (a known "
+                "attack, 'XML bomb', or an external reference); nothing was expanded or "
+                "fetched and the file is refused. Excel refuses such files too."
+            )
+
+
+def _read_part(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    """The last entry called ``name`` (damaged zips repeat names), or None."""
+    matches = [info for info in archive.infolist() if info.filename == name]
+    if not matches:
+        return None
+    return archive.read(matches[-1])
+
+
+_SAFE_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
+
+
+def _xml(data: bytes | None) -> etree._Element | None:
+    if data is None:
+        return None
+    try:
+        return etree.fromstring(data, _SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
+    """Relationship id -> absolute target part of ``part`` (external targets left out)."""
+    folder, name = posixpath.split(part)
+    root = _xml(_read_part(archive, posixpath.join(folder, "_rels", name + ".rels")))
+    targets: dict[str, str] = {}
+    if root is None:
+        return targets
+    for rel in root:
+        if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
+            continue
+        target = rel.get("Target", "")
+        absolute = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join(folder, target))
+        targets[rel.get("Id", "")] = absolute
+    return targets
+
+
+def _workbook_part(archive: zipfile.ZipFile) -> str | None:
+    """The workbook part named by the package relationships (xl/workbook.xml without)."""
+    root = _xml(_read_part(archive, "_rels/.rels"))
+    for rel in root if root is not None else ():
+        if (rel.get("Type") or "").endswith("/officeDocument"):
+            return rel.get("Target", "").lstrip("/")
+    return "xl/workbook.xml" if _read_part(archive, "xl/workbook.xml") is not None else None
+
+
+# ------------------------------------------------------------------- used-range guard
+
+
+def _check_sheet_extent(path: Path, sheet: str, extent: tuple[int, int]) -> None:
+    rows, columns = extent
+    if rows * columns > MAX_SHEET_CELLS:
+        far = f"{column_letter(max(columns, 1))}{rows}"
+        raise InputError(
+            f"The sheet '{sheet}' of {path.name} has values as far as cell {far}, "
+            f"a range of {rows * columns:,} cells, more than the {MAX_SHEET_CELLS:,} this "
+            "tool reads. Delete the stray cells far from the table (Ctrl+End in Excel "
+            "shows the last one), or copy the ledger into a new workbook."
+        )
+
+
+def _check_workbook_extents(path: Path, extents: dict[str, tuple[int, int]]) -> None:
+    """Refuse a workbook with a sheet too large, or too many cells over all its sheets."""
+    for sheet, extent in extents.items():
+        _check_sheet_extent(path, sheet, extent)
+    total = sum(rows * columns for rows, columns in extents.values())
+    if total > MAX_WORKBOOK_CELLS:
+        raise InputError(
+            f"The sheets of {path.name} span {total:,} cells together, more than the "
+            f"{MAX_WORKBOOK_CELLS:,} this tool reads from an .xls or .ods file (it has to "
+            "read every sheet at once). Save the ledger sheet alone as .xlsx."
+        )
+
+
+def _measure_extents(kind: str, data: bytes) -> dict[str, tuple[int, int]]:
+    """Sheet name -> (rows, columns) spanned by its cells with values, per format."""
+    try:
+        if kind == "xls":
+            return _safe_biff_scan(data)[1]
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        if kind == "ods":
+            return _ods_extents(archive)
+        if kind == "xlsb":
+            return _xlsb_extents(archive)
+        return _ooxml_extents(archive)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, IndexError,
+            struct.error, NotImplementedError, RuntimeError):
+        # A part that cannot be unpacked here cannot be unpacked by calamine either; it
+        # reports the problem when the sheet is read.
+        return {}
+
+
+def _ooxml_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    workbook = _workbook_part(archive)
+    root = _xml(_read_part(archive, workbook)) if workbook else None
+    if root is None:
+        return {}
+    targets = _relationships(archive, workbook)
+    parts: dict[str, str] = {}
+    for element in root.iter():
+        if _local(element.tag) != "sheet":
+            continue
+        rid = next((value for key, value in element.attrib.items() if _local(key) == "id"), None)
+        if rid in targets:
+            parts[element.get("name", "")] = targets[rid]
+    return parts
+
+
+def _ooxml_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    extents = {}
+    for name, part in _ooxml_sheet_parts(archive).items():
+        matches = [info for info in archive.infolist() if info.filename == part]
+        if not matches:
+            continue
+        with archive.open(matches[-1]) as stream:
+            bound = _quick_xml_bound(stream)
+        if bound is not None and bound[0] * bound[1] <= MAX_SHEET_CELLS:
+            extents[name] = bound
+            continue
+        with archive.open(matches[-1]) as stream:
+            extents[name] = _sheet_xml_extent(stream)
+    return extents
+
+
+_QUICK_ROW_REFS = re.compile(rb"<row\s[^>]*?\br=\"([0-9]{1,7})\"")
+_QUICK_CELL_COLUMNS = re.compile(rb"<c\s[^>]*?\br=\"([A-Z]{1,3})[0-9]")
+_PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
+
+
+def _quick_xml_bound(stream: IO[bytes]) -> tuple[int, int] | None:
+    """An upper bound of a sheet part's span from its row and cell references.
+
+    Formatting-only cells count too, so the bound may exceed the true span; the exact
+    scan (:func:`_sheet_xml_extent`, ~3x slower) runs only when the bound is too large,
+    or when this returns None: some rows or cells lack a reference, or the part uses a
+    namespace prefix (``<x:row>``).
+    """
+    max_row = 0
+    letters: set[bytes] = set()
+    carry = b""
+    first = True
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        buffer = carry + chunk
+        if first and _PREFIXED_ROOT.search(buffer[:4096]):
+            return None
+        first = False
+        cut = buffer.rfind(b">") + 1
+        view = buffer[:cut]
+        rows = _QUICK_ROW_REFS.findall(view)
+        cells = _QUICK_CELL_COLUMNS.findall(view)
+        row_tags = view.count(b"<row ") + view.count(b"<row>")
+        cell_tags = view.count(b"<c ") + view.count(b"<c>") + view.count(b"<c/>")
+        if len(rows) != row_tags or len(cells) != cell_tags:
+            return None
+        if rows:
+            max_row = max(max_row, max(map(int, rows)))
+        letters.update(cells)
+        carry = buffer[cut:]
+        if len(carry) > 16 * _CHUNK:
+            return None
+    max_column = max((column_number(c.decode("ascii")) for c in letters), default=0)
+    return max_row, max_column
+
+
+_SHEET_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*?)(/?)>")
+_CELL_REF = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{1,3})([0-9]{1,7})["\']')
+_ROW_REF = re.compile(rb'\sr\s*=\s*["\']([0-9]{1,7})["\']')
+
+
+def _tags(stream: IO[bytes], pattern: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
+    """Matches of a tag pattern over a streamed XML part, 1 MB at a time."""
+    carry = b""
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        buffer = carry + chunk
+        cut = buffer.rfind(b">") + 1
+        yield from pattern.finditer(buffer, 0, cut)
+        carry = buffer[cut:]
+        if len(carry) > 16 * _CHUNK:
+            # Megabytes without a '>': not a worksheet; calamine will say so.
+            return
+
+
+def _sheet_xml_extent(stream: IO[bytes]) -> tuple[int, int]:
+    """Rows x columns spanned by the cells with content of a SpreadsheetML sheet part.
+
+    A cell written ``<c r="B2" s="1"/>`` carries only formatting and does not count.
+    Rows and cells without ``r`` (some writers omit it) follow the previous one.
+    """
+    max_row = max_column = 0
+    row = column = 0
+    for match in _tags(stream, _SHEET_TAG):
+        tag, attributes, empty = match.groups()
+        if tag == b"row":
+            ref = _ROW_REF.search(attributes)
+            row = int(ref.group(1)) if ref else row + 1
+            column = 0
+            continue
+        ref = _CELL_REF.search(attributes)
+        if ref:
+            column = column_number(ref.group(1).decode("ascii"))
+            row = int(ref.group(2))
+        else:
+            column += 1
+        if not empty:
+            max_row = max(max_row, row)
+            max_column = max(max_column, column)
+            if max_row * max_column > MAX_SHEET_CELLS:
+                break  # already refused; no need to read on
+    return max_row, max_column
+
+
+_ODS_TAG = re.compile(
+    rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
+)
+_ODS_NAME = re.compile(rb'table:name\s*=\s*"([^"]*)"')
+_ODS_ROWS = re.compile(rb'table:number-rows-repeated\s*=\s*"([0-9]+)"')
+_ODS_COLUMNS = re.compile(rb'table:number-columns-repeated\s*=\s*"([0-9]+)"')
+
+
+def _ods_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    """Per table of content.xml: rows x columns spanned by cells with a value or text.
+
+    Repeated rows and cells (``number-rows-repeated``) count as many times as they repeat,
+    as calamine expands them; LibreOffice's trailing empty repeats hold no value.
+    """
+    from html import unescape
+
+    extents: dict[str, tuple[int, int]] = {}
+    with archive.open("content.xml") as stream:
+        name = None
+        max_row = max_column = row = column = 0
+        row_repeat, row_has_value = 1, False
+        for match in _tags(stream, _ODS_TAG):
+            closing, tag, attributes, empty = match.groups()
+            if tag == b"table":
+                if closing:
+                    if name is not None:
+                        extents[name] = (max_row, max_column)
+                    name = None
+                else:
+                    found = _ODS_NAME.search(attributes)
+                    name = unescape(found.group(1).decode("utf-8", "replace")) if found else ""
+                    max_row = max_column = row = 0
+                continue
+            if tag == b"table-row":
+                if closing:
+                    if row_has_value:
+                        max_row = max(max_row, row + row_repeat)
+                    row += row_repeat
+                    continue
+                repeat = _ODS_ROWS.search(attributes)
+                row_repeat = int(repeat.group(1)) if repeat else 1
+                row_has_value, column = False, 0
+                if empty:
+                    row += row_repeat
+                continue
+            if closing:
+                continue
+            repeat = _ODS_COLUMNS.search(attributes)
+            count = int(repeat.group(1)) if repeat else 1
+            if not empty or b"office:value-type" in attributes:
+                row_has_value = True
+                max_column = max(max_column, column + count)
+                if max_column * (row + row_repeat) > MAX_SHEET_CELLS:
+                    # Already refused: record the span and read no further.
+                    extents[name or ""] = (row + row_repeat, max_column)
+                    break
+            column += count
+    return extents
+
+
+def _records(data: bytes, stop: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """BIFF12 records of an .xlsb part: (type, start of body, end of body)."""
+    position, size = 0, len(data)
+    while position < size:
+        byte = data[position]
+        position += 1
+        kind = byte & 0x7F
+        if byte & 0x80:
+            if position >= size:
+                return
+            kind |= (data[position] & 0x7F) << 7
+            position += 1
+        length = 0
+        for shift in range(4):
+            if position >= size:
+                return
+            byte = data[position]
+            position += 1
+            length |= (byte & 0x7F) << (7 * shift)
+            if not byte & 0x80:
+                break
+        start, position = position, position + length
+        yield kind, start, min(position, size)
+        if kind == stop:
+            return
+
+
+def _wide_string(data: bytes, offset: int) -> tuple[str, int]:
+    """An XLWideString at ``offset``: (text, offset after it)."""
+    (count,) = struct.unpack_from("<I", data, offset)
+    end = offset + 4 + 2 * count
+    if count == 0xFFFFFFFF or end > len(data):
+        return "", offset + 4
+    return data[offset + 4:end].decode("utf-16-le", "replace"), end
+
+
+def _xlsb_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    workbook = _read_part(archive, "xl/workbook.bin")
+    if workbook is None:
+        return {}
+    targets = _relationships(archive, "xl/workbook.bin")
+    extents: dict[str, tuple[int, int]] = {}
+    for kind, start, end in _records(workbook, stop=0x0090):  # BrtEndBundleShs
+        if kind != 0x009C or end - start < 12:  # BrtBundleSh
+            continue
+        rid, after = _wide_string(workbook[:end], start + 8)
+        name, _ = _wide_string(workbook[:end], after)
+        part = targets.get(rid)
+        data = _read_part(archive, part) if part else None
+        if data is not None:
+            extents[name] = _xlsb_sheet_extent(data)
+    return extents
+
+
+# BrtCellRk .. BrtFmlaError: the cell records that carry a value (BrtCellBlank excluded).
+_XLSB_VALUE_CELLS = frozenset(range(0x0002, 0x000C))
+
+
+def _xlsb_sheet_extent(data: bytes) -> tuple[int, int]:
+    max_row = max_column = row = 0
+    in_data = False
+    for kind, start, end in _records(data):
+        if kind == 0x0091:  # BrtBeginSheetData
+            in_data = True
+        elif kind == 0x0092:  # BrtEndSheetData
+            break
+        elif not in_data or end - start < 4:
+            continue
+        elif kind == 0x0000:  # BrtRowHdr
+            (row,) = struct.unpack_from("<I", data, start)
+        elif kind in _XLSB_VALUE_CELLS:
+            (column,) = struct.unpack_from("<I", data, start)
+            max_row, max_column = max(max_row, row + 1), max(max_column, column + 1)
+    return max_row, max_column
+
+
+# ------------------------------------------------------------------------- 1904 dates
+
+_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"")
+
+
+def _date1904(kind: str, data: bytes) -> bool:
+    """Whether the workbook counts dates from 1904 (Excel for Mac before 2011)."""
+    try:
+        if kind in ("ooxml", "ooxml-other"):
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                workbook = _workbook_part(archive) or "xl/workbook.xml"
+                content = _read_part(archive, workbook) or b""
+            return bool(_DATE1904.search(content[:20000]))
+        if kind == "xlsb":
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                content = _read_part(archive, "xl/workbook.bin") or b""
+            for record, start, end in _records(content, stop=0x0090):
+                if record == 0x0099 and end > start:  # BrtWbProp: bit 0 is f1904
+                    return bool(content[start] & 1)
+            return False
+        if kind == "xls":
+            return _safe_biff_scan(data)[0]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, struct.error):
+        return False
+    # ODS stores dates as ISO text (office:date-value), never as serial numbers.
+    return False
+
+
+_BIFF_BOF = frozenset({0x0809, 0x0409, 0x0209, 0x0009})
+# Cell records with a value: Number, LabelSst, Label, BoolErr, Formula, RString, RK, MulRk
+# (Blank and MulBlank carry only formatting; calamine skips them).
+_BIFF_CELLS = frozenset({0x0203, 0x00FD, 0x0204, 0x0205, 0x0006, 0x00D6, 0x027E, 0x00BD})
+
+
+def _biff_scan(data: bytes) -> tuple[bool, dict[str, tuple[int, int]]]:
+    """Date system and sheet extents of a BIFF5/8 workbook, from its record stream.
+
+    The globals substream gives DATEMODE (0x0022, 1 for 1904) and BOUNDSHEET (0x0085: the
+    offset of each sheet's BOF and its name); each sheet substream's cell records give its
+    extent. Only record headers and cell coordinates are read.
+    """
+    import olefile
+
+    with olefile.OleFileIO(io.BytesIO(data)) as ole:
+        name = next((s for s in ("Workbook", "Book") if ole.exists(s)), None)
+        if name is None:
+            return False, {}
+        stream = ole.openstream(name).read()
+    date1904 = False
+    biff8 = True
+    names: dict[int, str] = {}  # offset of a sheet's BOF -> sheet name
+    extents: dict[str, tuple[int, int]] = {}
+    current: str | None = None
+    in_globals = None  # None before the first BOF
+    max_row = max_column = 0
+    position, size = 0, len(stream)
+    while position + 4 <= size:
+        record, length = struct.unpack_from("<HH", stream, position)
+        body, end = position + 4, min(position + 4 + length, size)
+        if record in _BIFF_BOF:
+            if in_globals is None:
+                in_globals = True
+                biff8 = end - body >= 2 and struct.unpack_from("<H", stream, body)[0] == 0x0600
+            else:
+                current = names.get(position)
+                max_row = max_column = 0
+        elif record == 0x000A:  # EOF of a substream
+            if current is not None:
+                extents[current] = (max_row, max_column)
+            in_globals, current = False, None
+        elif in_globals:
+            if record == 0x0022 and end - body >= 2:
+                date1904 = struct.unpack_from("<H", stream, body)[0] == 1
+            elif record == 0x0085 and end - body >= 8:
+                (offset,) = struct.unpack_from("<I", stream, body)
+                names[offset] = _biff_sheet_name(stream[body + 6:end], biff8)
+        elif current is not None and record in _BIFF_CELLS and end - body >= 4:
+            row, column = struct.unpack_from("<HH", stream, body)
+            if record == 0x00BD and end - body >= 6:  # MulRk: the last column closes it
+                (column,) = struct.unpack_from("<H", stream, end - 2)
+            max_row, max_column = max(max_row, row + 1), max(max_column, column + 1)
+        position = body + length
+    return date1904, extents
+
+
+def _safe_biff_scan(data: bytes) -> tuple[bool, dict[str, tuple[int, int]]]:
+    """:func:`_biff_scan`, or (False, {}) for a container it cannot read: calamine then
+    says what is wrong with the file."""
+    try:
+        return _biff_scan(data)
+    except (OSError, EOFError, ValueError, IndexError, struct.error, NotImplementedError):
+        return False, {}
+
+
+def _biff_sheet_name(raw: bytes, biff8: bool) -> str:
+    """The name of a BOUNDSHEET record (a ShortXLUnicodeString in BIFF8)."""
+    if not raw:
+        return ""
+    count = raw[0]
+    if biff8 and len(raw) >= 2:
+        if raw[1] & 1:
+            return raw[2:2 + 2 * count].decode("utf-16-le", "replace")
+        return raw[2:2 + count].decode("latin-1")
+    return raw[1:1 + count].decode("cp1252", "replace")
+
+
+# ------------------------------------------------------------------------- encryption
+
+
 def _decrypt_if_needed(path: Path, data: bytes, password: str | None) -> tuple[bytes, bool]:
     import msoffcrypto
-    from msoffcrypto.exceptions import DecryptionError, FileFormatError, InvalidKeyError
 
     try:
         office = msoffcrypto.OfficeFile(io.BytesIO(data))
@@ -200,8 +797,6 @@ def _decrypt_if_needed(path: Path, data: bytes, password: str | None) -> tuple[b
             out = io.BytesIO()
             office.decrypt(out)
             return out.getvalue(), True
-        except (InvalidKeyError, DecryptionError, FileFormatError, AssertionError, ValueError) as exc:
-            last_error = exc
         except Exception as exc:  # msoffcrypto raises bare exceptions for some formats
             last_error = exc
     if password:
@@ -213,15 +808,3 @@ def _decrypt_if_needed(path: Path, data: bytes, password: str | None) -> tuple[b
         f"{path.name} is password-protected: give its password with --password "
         "(the output is written without a password)."
     )
-
-
-_DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(1|true)\"")
-
-
-def _ooxml_date1904(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            workbook = archive.read("xl/workbook.xml")[:20000]
-    except (KeyError, zipfile.BadZipFile, OSError):
-        return False
-    return bool(_DATE1904.search(workbook))

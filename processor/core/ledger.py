@@ -2,6 +2,22 @@
 
 Pure: takes :class:`SheetGrid` values, returns a :class:`Ledger` with every record's
 source row and every problem as an :class:`Issue`. The design's §3 is the spec.
+
+Every row below the header becomes a record or a :class:`SkippedRow` with its reason:
+
+* blank rows (reported when more rows follow them);
+* repeated header rows (a page header printed again), matched like the header;
+* totals rows: a label among the row's first three texts (``Total``, ``Grand Total``,
+  ``合计``, ``Összesen``, ``Summe``, ``Total général``, or a text starting with one),
+  unless the row has an invoice number and a date, which makes it an item of a customer
+  called "Total Energies"; or a row without customer whose amounts equal the sums of
+  the items since the last totals row, or since the top (a grand total);
+* rows with text in the customer column but no invoice, date or amount: notes under the
+  table and section headings;
+* rows without customer (a warning when they hold amounts), and rows whose due date and
+  amount cannot be read (each unreadable cell is an issue at its address).
+
+A bare ``¥`` is decided per ledger (yuan or yen, see :func:`_resolve_bare_yen`).
 """
 
 from __future__ import annotations
@@ -92,9 +108,18 @@ def output_labels(rules: Rules) -> tuple[str, str, str, str]:
 
 
 def locate_table(grid: SheetGrid, matcher: HeaderMatcher, rules: Rules) -> TableLocation | None:
-    """Find the header row in the first 30 rows: the row whose cells best match fields."""
+    """Find the header row in the first 30 rows: the row whose cells best match fields.
+
+    A header may take two rows: group headings over sub-headings, with the headings of
+    single columns merged down both rows ("Cliente" in A4:A5 above the empty A5, next to
+    "Importes" over "Total | Cobrado | Pendiente"). A merged cell keeps its text in its
+    top cell only, so each row is also scored with its empty cells taken from the row
+    above; that combination is the header when the row alone lacks a required field and
+    the combination scores higher. The header row is then the lower row.
+    """
     ours = [normalise_header(label) for label in output_labels(rules)]
     best: TableLocation | None = None
+    above: dict[int, str] = {}
     for index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
         texts = {
             column: str(value).strip()
@@ -102,23 +127,33 @@ def locate_table(grid: SheetGrid, matcher: HeaderMatcher, rules: Rules) -> Table
             if not _is_empty(value) and isinstance(value, str | int | float)
             and not isinstance(value, bool)
         }
-        if len(texts) < 2:
-            continue
-        output_columns = _find_output_columns(texts, ours)
-        candidates = [texts.get(c, "") for c in range(1, max(texts) + 1)]
-        for column in output_columns.values():
-            candidates[column - 1] = ""
-        match = matcher.score_header_row(candidates)
-        if match.score <= 0:
-            continue
-        if best is None or match.score > best.score:
-            best = TableLocation(
-                header_row=index + 1,
-                columns={field: column + 1 for column, field in match.columns.items()},
-                headers=texts,
-                output_columns=output_columns,
-                score=match.score,
-            )
+        variants = [texts]
+        if texts and any(column not in texts for column in above):
+            variants.append({**above, **texts})
+        above = texts
+        plain_complete = False
+        for variant_index, variant in enumerate(variants):
+            if len(variant) < 2:
+                continue
+            output_columns = _find_output_columns(variant, ours)
+            candidates = [variant.get(c, "") for c in range(1, max(variant) + 1)]
+            for column in output_columns.values():
+                candidates[column - 1] = ""
+            match = matcher.score_header_row(candidates)
+            if variant_index == 0:
+                plain_complete = match.complete
+            elif plain_complete or not match.complete:
+                continue  # the two-row reading only completes an incomplete row
+            if match.score <= 0:
+                continue
+            if best is None or match.score > best.score:
+                best = TableLocation(
+                    header_row=index + 1,
+                    columns={field: column + 1 for column, field in match.columns.items()},
+                    headers=variant,
+                    output_columns=output_columns,
+                    score=match.score,
+                )
     return best
 
 
@@ -158,6 +193,7 @@ def build_ledger(
     data = grid.rows[first_data:]
     header_texts = [location.headers.get(c, "") for c in range(1, max(location.headers) + 1)]
     header_keys = {normalise_header(t) for t in header_texts if t}
+    header_casefold = {t.strip().casefold() for t in header_texts if t}
 
     def raw(field_name: str) -> list[object]:
         position = columns[field_name] - 1
@@ -174,11 +210,20 @@ def build_ledger(
             for position, code in enumerate(currencies):
                 if code and not symbol_currency[position]:
                     symbol_currency[position] = code
+    issues.extend(_resolve_bare_yen(data, columns, location, symbol_currency, rules, sheet))
     customer_raw = raw("customer")
+    # Columns whose content makes a row an item rather than a note or a heading.
+    substance = [columns[name] - 1 for name in ("invoice", *sorted(F.DATE_FIELDS), "amount",
+                                                 "paid", "balance") if name in columns]
+    invoice_position = columns["invoice"] - 1 if "invoice" in columns else None
+    date_positions = [columns[name] - 1 for name in sorted(F.DATE_FIELDS) if name in columns]
 
     keep: list[int] = []
     trailing_blank: list[int] = []
+    # Sums of the kept rows since the last totals row, and since the top of the table:
+    # an unlabelled row equal to either is a subtotal or a grand total.
     running = {name: 0 for name in money}
+    grand = {name: 0 for name in money}
     for position, row in enumerate(data):
         sheet_row = first_data + position + 1
         if all(_is_empty(value) for value in row):
@@ -186,18 +231,33 @@ def build_ledger(
             continue
         skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
         trailing_blank = []
-        texts = [normalise_header(str(v)) for v in row if isinstance(v, str) and v.strip()]
-        if texts and sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
-            skipped.append(SkippedRow(sheet_row, "repeated header row"))
-            continue
-        if any(_is_total_label(t) for t in texts[:3]):
+        strings = [v for v in row if isinstance(v, str) and v.strip()]
+        # Normalising is the slow part of this loop: only rows repeating a header text
+        # as it stands (a page header printed again) are checked thoroughly.
+        if any(v.strip().casefold() in header_casefold for v in strings):
+            texts = [normalise_header(v) for v in strings]
+            if sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
+                skipped.append(SkippedRow(sheet_row, "repeated header row"))
+                continue
+        values = {n: money[n][position] for n in money if money[n][position] is not None}
+        sums_above = bool(values) and (
+            all(v == running[n] for n, v in values.items())
+            or all(v == grand[n] for n, v in values.items())
+        )
+        has_invoice = invoice_position is not None and not _is_empty(
+            _cell(row, invoice_position))
+        has_date = any(not _is_empty(_cell(row, p)) for p in date_positions)
+        # A row with an invoice number and a date is an item whatever its label says,
+        # unless its amounts are the sums above: only other rows need their labels read.
+        could_be_total = sums_above or not (has_invoice and has_date)
+        labels = [normalise_header(v) for v in strings[:3]] if could_be_total else []
+        if labels and _is_totals_row(labels, has_invoice, has_date, sums_above):
             skipped.append(SkippedRow(sheet_row, "totals row"))
             running = {name: 0 for name in money}
             continue
         customer = customer_raw[position]
         if _is_empty(customer):
-            values = {n: money[n][position] for n in money if money[n][position] is not None}
-            if values and all(v == running[n] for n, v in values.items()):
+            if sums_above:
                 skipped.append(
                     SkippedRow(sheet_row, "totals row (its amounts are the sums of the rows above)")
                 )
@@ -210,16 +270,24 @@ def build_ledger(
                       f"row skipped: {reason}", Severity.WARNING if values else Severity.INFO)
             )
             continue
+        if all(_is_empty(_cell(row, p)) for p in substance):
+            # Text in the customer column and nothing else the ledger reads: a note under
+            # the table ("Prepared by ...") or a section heading ("EXPORT CUSTOMERS").
+            skipped.append(SkippedRow(sheet_row, "no amount and no date (a note or a heading)"))
+            continue
         for name in money:
             value = money[name][position]
             if value is not None:
                 running[name] += value
+                grand[name] += value
         keep.append(position)
 
     def kept(values: Sequence[object]) -> list[object]:
         return [values[p] for p in keep]
 
-    records: dict[str, object] = {F.ROW: np.array([first_data + p + 1 for p in keep], dtype=np.int64)}
+    records: dict[str, object] = {
+        F.ROW: np.array([first_data + p + 1 for p in keep], dtype=np.int64)
+    }
     rows_of = records[F.ROW]
     records["customer"] = [_text(v) for v in kept(customer_raw)]
     for name in F.TEXT_FIELDS - {"customer"}:
@@ -233,7 +301,8 @@ def build_ledger(
         for position in keep:
             error = money_errors[name][position]
             if error:
-                issues.append(Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
+                issues.append(
+                    Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
 
     # Dates, deciding day/month order per column from its unambiguous values.
     for name in sorted(F.DATE_FIELDS):
@@ -264,7 +333,8 @@ def build_ledger(
             for position, value in zip(keep, kept(raw(name)), strict=True):
                 number, error = parse_number(value)
                 if error:
-                    issues.append(Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
+                    issues.append(
+                        Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
                 values.append(number)
         else:
             values = [None] * len(keep)
@@ -275,7 +345,8 @@ def build_ledger(
         for position, value in zip(keep, kept(raw("disputed")), strict=True):
             flag, error = parse_flag(value)
             if error:
-                issues.append(Issue(cell_ref(sheet, first_data + position + 1, columns["disputed"]), error))
+                issues.append(Issue(
+                    cell_ref(sheet, first_data + position + 1, columns["disputed"]), error))
             disputed.append(bool(flag))
     else:
         disputed = [False] * len(keep)
@@ -320,9 +391,11 @@ def build_ledger(
     table["due_date"] = due.where(~derived, computed)
     table[F.DUE_DERIVED] = derived & table["invoice_date"].notna()
     if "due_date" not in columns and len(table):
+        terms_source = ("terms column" if "terms_days" in columns
+                        else f"{rules.default_terms_days} days")
         issues.append(Issue(
-            cell_ref(sheet, location.header_row), "no due-date column: due dates are invoice date "
-            f"+ terms ({'terms column' if 'terms_days' in columns else f'{rules.default_terms_days} days'})",
+            cell_ref(sheet, location.header_row),
+            f"no due-date column: due dates are invoice date + terms ({terms_source})",
             Severity.INFO))
     elif table[F.DUE_DERIVED].any():
         for row_number in table.loc[table[F.DUE_DERIVED], F.ROW]:
@@ -342,9 +415,9 @@ def build_ledger(
     table = table[[F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
                    F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]]
 
+    taken = set(columns.values()) | set(location.output_columns.values())
     unmapped = tuple(
-        (column, text) for column, text in sorted(location.headers.items())
-        if column not in set(columns.values()) and column not in set(location.output_columns.values())
+        (column, text) for column, text in sorted(location.headers.items()) if column not in taken
     )
     skipped.sort(key=lambda s: s.row)
     return Ledger(
@@ -354,10 +427,37 @@ def build_ledger(
 
 
 def _is_total_label(text: str) -> bool:
-    if text in TOTAL_WORDS:
-        return True
+    """True for a totals label ("TOTAL", "合计", "Összesen", "Total EUR", "Summe:")."""
+    return text in TOTAL_WORDS or _total_prefix(text)
+
+
+def _total_prefix(text: str) -> bool:
     # "Total EUR", "Total general:", "Gesamtsumme 2026": a total word at the start.
     return any(text.startswith(word) and len(word) >= 4 for word in TOTAL_WORDS if word)
+
+
+def _is_totals_row(labels: Sequence[str], has_invoice: bool, has_date: bool,
+                   sums_above: bool) -> bool:
+    """Whether a row labelled by ``labels`` (its first texts, normalised) is a totals row.
+
+    Customers are called "Total Energies" or "TOTAL S.A.", so a label alone is not
+    enough when the row looks like an item: a label that merely starts with a total word
+    needs a row without invoice number and dates; a bare total word needs a row without
+    both, unless the row's amounts are the sums of the rows above it.
+    """
+    exact = any(label in TOTAL_WORDS for label in labels)
+    prefix = exact or any(_total_prefix(label) for label in labels)
+    if not prefix:
+        return False
+    if sums_above:
+        return True
+    if exact:
+        return not (has_invoice and has_date)
+    return not (has_invoice or has_date)
+
+
+def _cell(row: Sequence[object], position: int) -> object:
+    return row[position] if position < len(row) else None
 
 
 def _text(value: object) -> str | None:
@@ -370,13 +470,60 @@ def _text(value: object) -> str | None:
             return None
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ") if value.time() != datetime.min.time() else value.date().isoformat()
+        if value.time() != datetime.min.time():
+            return value.isoformat(sep=" ")
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, timedelta):
         return str(value)
     text = str(value).strip()
     return text or None
+
+
+_YEN_SIGNS = ("¥", "\uffe5")
+
+
+def _resolve_bare_yen(data: Sequence[Sequence[object]], columns: Mapping[str, int],
+                      location: TableLocation, symbol_currency: list[str | None],
+                      rules: Rules, sheet: str) -> list[Issue]:
+    """Decide what a bare ``¥`` means in this ledger, filling ``symbol_currency``.
+
+    ``¥`` is the sign of both the yuan and the yen (values.py leaves it undecided). The
+    ledger decides: other amounts naming exactly one of CNY (元, RMB) or JPY (円); else
+    the headers' script (kana: Japanese; Chinese characters only: Chinese). Undecided, the
+    settings' default currency applies and the column is reported.
+    """
+    bare: list[tuple[int, int]] = []  # (row position, column) of amounts with a bare ¥
+    for name in ("amount", "paid", "balance"):
+        if name not in columns:
+            continue
+        position_in_row = columns[name] - 1
+        for position, row in enumerate(data):
+            value = _cell(row, position_in_row)
+            if (isinstance(value, str) and symbol_currency[position] is None
+                    and any(sign in value for sign in _YEN_SIGNS)):
+                bare.append((position, columns[name]))
+    if not bare:
+        return []
+    named = {code for code in symbol_currency if code in ("CNY", "JPY")}
+    headers = "".join(location.headers.values())
+    if len(named) == 1:
+        code = named.pop()
+        reason = f"other amounts of the sheet are marked {code}"
+    elif any("\u3040" <= ch <= "\u30ff" for ch in headers):
+        code, reason = "JPY", "the headers are Japanese"
+    elif any("\u4e00" <= ch <= "\u9fff" for ch in headers):
+        code, reason = "CNY", "the headers are Chinese"
+    else:
+        code = None
+    where = cell_ref(sheet, location.header_row, bare[0][1])
+    if code is None:
+        return [Issue(where, f"'¥' can mean yen or yuan; read as {rules.default_currency} "
+                      "(add a currency column, or set general.default_currency)")]
+    for position, _column in bare:
+        symbol_currency[position] = code
+    return [Issue(where, f"'¥' read as {code}: {reason}", Severity.INFO)]
 
 
 def _parse_money_column(values: Sequence[object]):

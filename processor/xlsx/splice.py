@@ -347,7 +347,7 @@ class SpliceWriter:
 
     def _stage_styles(self, edit: StageColumns):
         styles: dict[tuple[int, str | None], int] = {}
-        for fill in {None, *edit.fills.values()}:
+        for fill in dict.fromkeys([None, *edit.fills.values()]):  # ordered: same bytes every run
             for index, number_format in enumerate(edit.formats):
                 styles[(index, fill)] = self.styles.xf(number_format, fill)
         styles[(-1, None)] = self.styles.xf(bold=True)
@@ -649,7 +649,7 @@ def render_grid(grid: SheetGrid, styles: StyleBook, date1904: bool,
     letters = []
     if edit is not None:
         stage_styles = {}
-        for fill in {None, *edit.fills.values()}:
+        for fill in dict.fromkeys([None, *edit.fills.values()]):  # ordered: same bytes every run
             for index, number_format in enumerate(edit.formats):
                 stage_styles[(index, fill)] = styles.xf(number_format, fill)
         stage_styles[(-1, None)] = styles.xf(bold=True)

@@ -44,7 +44,8 @@ def number_text(value: int | float | Decimal) -> str:
 
 def cell_xml(ref: str, value: object, style: int, date1904: bool) -> str:
     """One cell: strings are always inline text (never formulas), numbers exact."""
-    if value is None or value == "":
+    # NaN is pandas' missing value (pandas 3 string columns use it too): an empty cell.
+    if value is None or value == "" or (isinstance(value, float) and value != value):
         return f'<c r="{ref}" s="{style}"/>' if style else ""
     if isinstance(value, bool):
         return bool_cell(ref, value, style)
