@@ -7,5 +7,12 @@ Attribute VB_Name = "CollectionsRibbon"
 Option Explicit
 
 Public Sub CollectionsRibbon_OnAction(control As IRibbonControl)
+    ' RunPython reads ActiveWorkbook before Python starts: with no workbook open it would
+    ' stop with a VBA error instead of a message the clerk understands.
+    If ActiveWorkbook Is Nothing Then
+        MsgBox "Open the receivables workbook first, then click the button again.", _
+            vbInformation, "Collections"
+        Exit Sub
+    End If
     RunPython "import receivables.addin; receivables.addin.dispatch('" & control.Id & "')"
 End Sub

@@ -17,6 +17,7 @@ from .core.issues import InputError, Issue, Severity
 from .core.ledger import missing_required
 from .core.process import Outcome, analyse, choose_sheet, header_matcher
 from .core.rules import Rules, load_rules, parse_toml
+from .core.settings_sheet import DEFAULT_SHEET, parse_settings_rows
 from .core.xlref import column_letter
 from .reader import OpenedWorkbook, open_workbook
 from .xlsx.splice import write_package
@@ -102,6 +103,40 @@ def rules_for(input_path: Path | None, rules_file: Path | None,
     return rules, issues + problems
 
 
+def settings_layer(opened, rules: Rules) -> tuple[dict | None, list[Issue]]:
+    """The layer written in the workbook's settings sheet, or None when it has none.
+
+    ``opened`` is anything with ``sheets`` (:class:`SheetInfo`) and ``grid(name)``: the
+    file reader here, the add-in's reader of the open workbook in Excel.
+    """
+    name = rules.labels.get("settings_sheet", DEFAULT_SHEET)
+    for sheet in opened.sheets:
+        if sheet.is_worksheet and sheet.name.casefold() == name.casefold():
+            return parse_settings_rows(opened.grid(sheet.name).rows, sheet=sheet.name)
+    return None, []
+
+
+def workbook_rules(opened, input_path: Path | None,
+                   rules_file: Path | None) -> tuple[Rules, list[Issue]]:
+    """Effective rules of a workbook, its settings sheet included (design.md §6)."""
+    rules, issues = rules_for(input_path, rules_file)
+    # The sheet's name is itself a setting (labels.settings_sheet) of the lower layers.
+    layer, problems = settings_layer(opened, rules)
+    if layer is not None:
+        rules, issues = rules_for(input_path, rules_file, settings_layer=layer)
+    return rules, issues + problems
+
+
+def require_items(outcome: Outcome, sheet: str, header_row: int, workbook: str) -> None:
+    """Raise InputError when the receivables table has a header but no readable items."""
+    if outcome.classified.empty:
+        raise InputError(
+            f"The sheet '{sheet}' of {workbook} has a receivables header in row "
+            f"{header_row} but no readable items below it "
+            f"({len(outcome.ledger.skipped)} rows skipped; see the issues with --json)."
+        )
+
+
 def default_output(input_path: Path, opened: OpenedWorkbook | None = None) -> Path:
     """``ledger.xlsx`` -> ``ledger.collections.xlsx`` (``.xlsm`` kept for macro workbooks)."""
     suffix = ".xlsm" if input_path.suffix.lower() in (".xlsm", ".xltm") else ".xlsx"
@@ -166,18 +201,13 @@ def run(
         raise ValueError(mode)
     input_path = Path(input_path)
     opened = open_workbook(input_path, password=password)
-    rules, rule_issues = rules_for(input_path, rules_file)
+    rules, rule_issues = workbook_rules(opened, input_path, rules_file)
     choice, matcher = preview_and_choose(opened, rules, sheet)
     grid = opened.grid(choice.sheet)
     company = str(rules.section("company").get("name", ""))
     outcome = analyse(grid, choice.location, rules, as_of, matcher,
                       with_plan=mode != "classify", rule_issues=rule_issues, company=company)
-    if outcome.classified.empty:
-        raise InputError(
-            f"The sheet '{choice.sheet}' of {input_path.name} has a receivables header in row "
-            f"{choice.location.header_row} but no readable items below it "
-            f"({len(outcome.ledger.skipped)} rows skipped; see the issues with --json)."
-        )
+    require_items(outcome, choice.sheet, choice.location.header_row, input_path.name)
     output = None
     if write:
         output = input_path if in_place else (output_path or default_output(input_path, opened))

@@ -60,7 +60,8 @@ _RATIO_CHECK_FROM = 20 * 1024**2
 # The largest sheet span (rows x columns, from A1 to the farthest cell with a value) read:
 # 100,000 rows x 50 columns, far beyond any receivables ledger, is about 1 GB of Python
 # objects at worst. Beyond it the sheet is refused with a message, never a crash.
-MAX_SHEET_CELLS = 5_000_000
+# 500,000 rows x 24 columns: a year-end ledger fits; a stray cell at XFD1048576 does not.
+MAX_SHEET_CELLS = 12_000_000
 # .xls and .ods files are parsed whole when opened: all sheets together stay below this.
 MAX_WORKBOOK_CELLS = 10_000_000
 # An entity declaration can only stand before the root element, i.e. in the prolog.
@@ -92,6 +93,9 @@ class OpenedWorkbook:
     has_macros: bool = False
     _book: calamine.CalamineWorkbook | None = field(default=None, repr=False)
     _extents: dict[str, tuple[int, int]] | None = field(default=None, repr=False)
+    # calamine parses a sheet on every get_sheet_by_name; the preview of the first rows
+    # and the full read share one parse through this cache.
+    _handles: dict[str, object] = field(default_factory=dict, repr=False)
 
     def grid(self, sheet: str, nrows: int | None = None) -> SheetGrid:
         """Read the cells of ``sheet`` (all rows, or the first ``nrows``) as a grid.
@@ -102,11 +106,16 @@ class OpenedWorkbook:
         self.check_extent(sheet)
 
         def read() -> list[list[object]]:
-            handle = self._book.get_sheet_by_name(sheet)
+            handle = self._handles.get(sheet)
+            if handle is None:
+                handle = self._handles[sheet] = self._book.get_sheet_by_name(sheet)
             return handle.to_python(skip_empty_area=False, nrows=nrows)
 
         rows = _guarded(read, lambda exc: (
             f"The sheet '{sheet}' of {self.path.name} cannot be read ({_short(exc)})."))
+        if nrows is None:
+            # The whole sheet is now Python values: calamine's copy can go.
+            self._handles.pop(sheet, None)
         return SheetGrid(name=sheet, rows=rows, date1904=self.date1904)
 
     def extent(self, sheet: str) -> tuple[int, int] | None:

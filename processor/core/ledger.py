@@ -224,17 +224,24 @@ def build_ledger(
     # an unlabelled row equal to either is a subtotal or a grand total.
     running = {name: 0 for name in money}
     grand = {name: 0 for name in money}
+    customer_position = columns["customer"] - 1
     for position, row in enumerate(data):
         sheet_row = first_data + position + 1
-        if all(_is_empty(value) for value in row):
+        # list.count runs in C: most rows are told apart without a Python-level scan.
+        if row.count("") + row.count(None) == len(row) or (
+            all(v is None or isinstance(v, str) for v in row)
+            and all(_is_empty(v) for v in row)
+        ):
             trailing_blank.append(sheet_row)
             continue
         skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
         trailing_blank = []
-        strings = [v for v in row if isinstance(v, str) and v.strip()]
-        # Normalising is the slow part of this loop: only rows repeating a header text
-        # as it stands (a page header printed again) are checked thoroughly.
-        if any(v.strip().casefold() in header_casefold for v in strings):
+        strings = None
+        # A repeated header (a page header printed again) repeats the customer heading;
+        # only such rows are normalised, the slow part of this loop.
+        first_text = _cell(row, customer_position)
+        if isinstance(first_text, str) and first_text.strip().casefold() in header_casefold:
+            strings = [v for v in row if isinstance(v, str) and v.strip()]
             texts = [normalise_header(v) for v in strings]
             if sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
                 skipped.append(SkippedRow(sheet_row, "repeated header row"))
@@ -250,6 +257,8 @@ def build_ledger(
         # A row with an invoice number and a date is an item whatever its label says,
         # unless its amounts are the sums above: only other rows need their labels read.
         could_be_total = sums_above or not (has_invoice and has_date)
+        if could_be_total and strings is None:
+            strings = [v for v in row if isinstance(v, str) and v.strip()]
         labels = [normalise_header(v) for v in strings[:3]] if could_be_total else []
         if labels and _is_totals_row(labels, has_invoice, has_date, sums_above):
             skipped.append(SkippedRow(sheet_row, "totals row"))
@@ -289,10 +298,10 @@ def build_ledger(
         F.ROW: np.array([first_data + p + 1 for p in keep], dtype=np.int64)
     }
     rows_of = records[F.ROW]
-    records["customer"] = [_text(v) for v in kept(customer_raw)]
+    records["customer"] = _texts(kept(customer_raw))
     for name in F.TEXT_FIELDS - {"customer"}:
         if name in columns:
-            records[name] = [_text(v) for v in kept(raw(name))]
+            records[name] = _texts(kept(raw(name)))
         else:
             records[name] = [None] * len(keep)
 
@@ -458,6 +467,11 @@ def _is_totals_row(labels: Sequence[str], has_invoice: bool, has_date: bool,
 
 def _cell(row: Sequence[object], position: int) -> object:
     return row[position] if position < len(row) else None
+
+
+def _texts(values: Sequence[object]) -> list[str | None]:
+    """Text of each value; plain strings (nearly all) take the fast path."""
+    return [(v.strip() or None) if type(v) is str else _text(v) for v in values]
 
 
 def _text(value: object) -> str | None:

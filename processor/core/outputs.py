@@ -53,12 +53,14 @@ def stage_columns(grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame,
     colors = {s.key: s.color for s in rules.all_stages}
     cells = {}
     fills = {}
+    # .tolist() first: iterating Arrow-backed columns element by element is slow.
     for row, days, bucket, label, action, key in zip(
-        classified[F.ROW], classified[F.DAYS_OVERDUE], classified[F.BUCKET],
-        classified[F.STAGE_LABEL], classified[F.NEXT_ACTION], classified[F.STAGE], strict=True,
+        classified[F.ROW].tolist(), classified[F.DAYS_OVERDUE].tolist(),
+        classified[F.BUCKET].tolist(), classified[F.STAGE_LABEL].tolist(),
+        classified[F.NEXT_ACTION].tolist(), classified[F.STAGE].tolist(), strict=True,
     ):
-        cells[int(row)] = (int(days), bucket, label, action)
-        fills[int(row)] = colors[key]
+        cells[row] = (days, bucket, label, action)
+        fills[row] = colors[key]
     return StageColumns(
         sheet=grid.name, header_row=location.header_row, start_column=start,
         labels=output_labels(rules), cells=cells, fills=fills,

@@ -152,19 +152,19 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
     drop = monthly_drop(days, settings)
     at_risk = pd.DataFrame({"customer": overdue["customer"], "currency": overdue["currency"],
                             "at_risk": balances / 100.0 * drop})
-    base = at_risk.groupby(["customer", "currency"])["at_risk"].sum()
+    base = at_risk.groupby(["customer", "currency"])["at_risk"].sum().to_dict()
 
     per_customer = classified.groupby(["customer", "currency"], sort=False)
     first_text = {}
     for column in ("owner", "contact", "phone", "email", "region", "promise_date"):
         if column in classified:
-            first_text[column] = per_customer[column].first()
-    distance = per_customer["distance_km"].max() if "distance_km" in classified else None
+            first_text[column] = per_customer[column].first().to_dict()
+    distance = per_customer["distance_km"].max().to_dict() if "distance_km" in classified else None
     # A customer who paid earlier items on time (paid, never late) now has late ones.
     paid_rows = classified[classified[F.STAGE] == "paid"]
     good_payers = set(zip(paid_rows["customer"], paid_rows["currency"], strict=True))
     broken_dates = classified[classified[F.BROKEN_PROMISE]].groupby(
-        ["customer", "currency"])["promise_date"].max()
+        ["customer", "currency"])["promise_date"].max().to_dict()
 
     rows = []
     for record in summary.itertuples(index=False):
@@ -227,7 +227,7 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True), issues
 
 
-def _get(table: Mapping[str, pd.Series], column: str, key) -> str | None:
+def _get(table: Mapping[str, Mapping], column: str, key) -> str | None:
     series = table.get(column)
     if series is None:
         return None
@@ -237,11 +237,19 @@ def _get(table: Mapping[str, pd.Series], column: str, key) -> str | None:
 
 def present(value: object) -> bool:
     """True for a real value: not None, NaN, NaT or blank text."""
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return False
     if isinstance(value, float) and np.isnan(value):
         return False
     return not (isinstance(value, str) and not value.strip())
+
+
+def present_mask(series: pd.Series) -> pd.Series:
+    """Vectorised :func:`present` over a column."""
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        text = series.astype("string")
+        return (text.notna() & text.str.strip().ne("")).fillna(False).astype(bool)
+    return series.notna()
 
 
 def schedule(owners: Sequence[str], as_of: date, country: str, capacity: int,
@@ -253,11 +261,15 @@ def schedule(owners: Sequence[str], as_of: date, country: str, capacity: int,
     """
     load = defaultdict(int) if load is None else load
     first_day = next_working_day(as_of, country)
+    # Each owner's days fill in order, so the search for a free day resumes where the
+    # previous task of that owner stopped (linear, not quadratic, in tasks).
+    cursor: dict[str, date] = {}
     dates = []
     for owner in owners:
-        day = first_day
+        day = cursor.get(owner, first_day)
         while load[(owner, day)] >= capacity:
             day = next_working_day(day + timedelta(days=1), country)
         load[(owner, day)] += 1
+        cursor[owner] = day
         dates.append(day)
     return dates

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import frame as F
 from .issues import Issue, Severity, cell_ref
-from .plan import money_text, present
+from .plan import money_text, present, present_mask
 from .rules import Rules
 
 
@@ -27,7 +27,7 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
     first_rows = classified.groupby("customer", sort=False)[F.ROW].min()
     reachable = pd.DataFrame({
         "customer": classified["customer"], "currency": classified["currency"],
-        **{field: classified[field].map(present) if field in classified else False
+        **{field: present_mask(classified[field]) if field in classified else False
            for field in ("address", "email", "contact")},
     }).groupby(["customer", "currency"]).any()
     for record in customers.itertuples(index=False):
@@ -46,7 +46,7 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                 Severity.INFO))
 
     if "invoice" in classified:
-        invoices = classified[classified["invoice"].map(present)]
+        invoices = classified[present_mask(classified["invoice"])]
         duplicated = invoices[invoices.duplicated(["invoice"], keep=False)]
         for invoice, group in duplicated.groupby("invoice", sort=True):
             rows = ", ".join(str(int(r)) for r in group[F.ROW])

@@ -1,0 +1,395 @@
+"""What each ribbon button does to the workbook Excel has open (design.md §10).
+
+Every handler takes the calling ``xw.Book``, reads the workbook through xlwings, runs the
+same pure core as ``receivables process`` and writes through xlwings only
+(:mod:`receivables.addin.xlwriter`); never openpyxl on a workbook Excel holds open.
+A handler returns the sentence the clerk sees when it is done; problems in the input
+raise :class:`InputError`, which the dispatcher shows as they are. Each handler does
+everything that can fail on the input before its first change to the workbook, and makes
+that first change one that Excel refuses as a whole on a protected sheet or workbook, so
+"nothing changed" holds for every message a clerk can get.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+
+import xlwings as xw
+from receivables import __version__
+from receivables.core.grid import SheetGrid
+from receivables.core.issues import InputError, Issue, Severity
+from receivables.core.outputs import cents_to_decimal
+from receivables.core.process import Outcome, SheetChoice, analyse
+from receivables.core.rules import Rules
+from receivables.core.settings_sheet import settings_model
+from receivables.core.sheets import DATE_FORMAT, MONEY_FORMAT, Column, SheetModel
+from receivables.pipeline import preview_and_choose, require_items, workbook_rules
+from receivables.reader import SheetInfo
+
+from . import xlwriter
+from .buttons import BUTTONS
+
+TITLE = "Collections"
+LOG_NAME = "collections.log"
+
+
+# ---- reading the open workbook ---------------------------------------------------------------
+
+
+@dataclass
+class OpenWorkbook:
+    """The workbook Excel has open, read through xlwings.
+
+    It offers what the file shell's reader offers (``path``, ``sheets``, ``grid``), so
+    the shell's sheet choice and settings-sheet reading run unchanged on it.
+    """
+
+    book: xw.Book
+    path: Path
+    date1904: bool = False
+    sheets: tuple[SheetInfo, ...] = field(default=())
+
+    @classmethod
+    def of(cls, book: xw.Book) -> OpenWorkbook:
+        """Wrap ``book`` (its sheets are listed once, in tab order)."""
+        sheets = tuple(SheetInfo(name=s.name, visible=bool(s.visible), is_worksheet=True)
+                       for s in book.sheets)
+        return cls(book=book, path=Path(book.name), sheets=sheets)
+
+    def grid(self, sheet: str, nrows: int | None = None) -> SheetGrid:
+        """The cells of ``sheet`` from A1 to the end of its used range (or ``nrows`` rows)."""
+        handle = self.book.sheets[sheet]
+        last = handle.used_range.last_cell
+        rows = last.row if nrows is None else min(last.row, nrows)
+        values = handle.range((1, 1), (rows, last.column)).options(ndim=2).value
+        return SheetGrid(name=handle.name, rows=values, date1904=self.date1904)
+
+
+def book_path(book: xw.Book) -> Path | None:
+    """The workbook's file, or None when it was never saved (or lives only online)."""
+    fullname = book.fullname
+    if "://" in fullname or not os.path.isabs(fullname):
+        return None
+    return Path(fullname)
+
+
+def today() -> date:
+    """Today's date: the only place the add-in reads the clock."""
+    return date.today()
+
+
+def as_of_from(rules: Rules) -> date:
+    """The as-of date: ``general.as_of`` of the settings, else :func:`today`."""
+    value = rules.section("general").get("as_of")
+    if value is None or value == "":
+        return today()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(
+            f"The setting general.as_of is {value!r}, not a date: write it as 2026-10-31 "
+            "in the settings sheet, or delete the row to use today's date."
+        ) from None
+
+
+@dataclass
+class Session:
+    """One click: the workbook, its effective rules and the as-of date."""
+
+    book: xw.Book
+    workbook: OpenWorkbook
+    path: Path | None
+    rules: Rules
+    rule_issues: list[Issue]
+    as_of: date
+
+    @property
+    def app(self) -> xw.App:
+        """The Excel running the workbook."""
+        return self.book.app
+
+    def status(self, text: str) -> None:
+        """Show progress on Excel's status bar."""
+        self.app.status_bar = f"{TITLE}: {text}"
+
+
+def open_session(book: xw.Book) -> Session:
+    """Read the rules (defaults, rules.toml beside the workbook, its settings sheet)."""
+    workbook = OpenWorkbook.of(book)
+    session = Session(book=book, workbook=workbook, path=book_path(book), rules=None,
+                      rule_issues=[], as_of=date.min)
+    session.status("reading the settings")
+    session.rules, session.rule_issues = workbook_rules(workbook, session.path, None)
+    session.as_of = as_of_from(session.rules)
+    return session
+
+
+@dataclass
+class Analysis:
+    """The receivables sheet chosen and the core's outcome for it."""
+
+    choice: SheetChoice
+    grid: SheetGrid
+    outcome: Outcome
+    matcher: object
+    with_plan: bool
+
+    @property
+    def sheet(self) -> str:
+        """Name of the receivables sheet."""
+        return self.choice.sheet
+
+
+def analyse_book(session: Session, *, with_plan: bool) -> Analysis:
+    """Pick the receivables sheet, read it and run the core (raises InputError as the CLI)."""
+    session.status("looking for the receivables sheet")
+    choice, matcher = preview_and_choose(session.workbook, session.rules, None)
+    session.status(f"reading '{choice.sheet}'")
+    grid = session.workbook.grid(choice.sheet)
+    analysis = Analysis(choice=choice, grid=grid, outcome=None, matcher=matcher,
+                        with_plan=with_plan)
+    return _run_core(session, analysis)
+
+
+def _run_core(session: Session, analysis: Analysis) -> Analysis:
+    session.status(f"classifying '{analysis.sheet}' as of {session.as_of.isoformat()}")
+    company = str(session.rules.section("company").get("name", ""))
+    analysis.outcome = analyse(analysis.grid, analysis.choice.location, session.rules,
+                               session.as_of, analysis.matcher, with_plan=analysis.with_plan,
+                               rule_issues=session.rule_issues, company=company)
+    require_items(analysis.outcome, analysis.sheet, analysis.choice.location.header_row,
+                  session.book.name)
+    return analysis
+
+
+def settle_date_system(session: Session, analysis: Analysis, date1904: bool) -> Analysis:
+    """Re-run the core when the workbook turned out to count dates from 1904.
+
+    Dates in date-formatted cells arrive as dates either way; only serial numbers in
+    other cells depend on the date system, which xlwings reports only through a probe.
+    """
+    if date1904 == analysis.grid.date1904:
+        return analysis
+    session.workbook.date1904 = date1904
+    analysis.grid = replace(analysis.grid, date1904=date1904)
+    return _run_core(session, analysis)
+
+
+@contextmanager
+def first_change(what: str) -> Iterator[None]:
+    """The first change to the workbook: if Excel refuses it, nothing has changed yet."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:  # COM, AppleScript and the stand-in raise unrelated types
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputError(
+            f"Excel refused to change {what} ({reason}). If the sheet or the workbook "
+            "structure is protected, unprotect it (Review > Unprotect Sheet, or Review > "
+            "Protect Workbook) and click the button again. Nothing was changed."
+        ) from exc
+
+
+def probe_with_scratch_sheet(book: xw.Book) -> bool:
+    """The date system, probed on a sheet added and deleted again (the workbook is as it
+    was, its active sheet too)."""
+    active = book.sheets.active
+    with first_change("the workbook's sheets"):
+        scratch = book.sheets.add(after=book.sheets[len(book.sheets) - 1])
+    try:
+        return xlwriter.probe_date1904(scratch.range((1, 1)))
+    finally:
+        scratch.delete()
+        active.activate()
+
+
+# ---- the buttons -----------------------------------------------------------------------------
+
+
+def classify(book: xw.Book) -> str:
+    """Classify: the four stage columns right of the receivables table, rows coloured."""
+    session = open_session(book)
+    analysis = analyse_book(session, with_plan=False)
+    columns = analysis.outcome.stage_columns
+    sheet = book.sheets[analysis.sheet]
+    session.status(f"writing the stage columns of '{analysis.sheet}'")
+    probe = sheet.range((columns.header_row, columns.start_column))
+    with first_change(f"the sheet '{analysis.sheet}'"):
+        date1904 = xlwriter.probe_date1904(probe)
+    analysis = settle_date_system(session, analysis, date1904)
+    columns = analysis.outcome.stage_columns
+    xlwriter.write_stage_header(sheet, columns)
+    xlwriter.write_stage_columns(sheet, columns)
+    sheet.activate()
+    return _classified_summary(session, analysis)
+
+
+def plan(book: xw.Book) -> str:
+    """Collection Plan: the plan, aging summary, action calendar and exceptions sheets."""
+    session = open_session(book)
+    analysis = analyse_book(session, with_plan=True)
+    models = analysis.outcome.models
+    session.status(f"writing '{models[0].name}'")
+    with first_change("the workbook's sheets"):
+        first = xlwriter.replace_sheet(book, models[0].name)
+    analysis = settle_date_system(session, analysis, xlwriter.probe_date1904(first.range((1, 1))))
+    models = analysis.outcome.models
+    xlwriter.write_model(book, models[0], sheet=first)
+    for model in models[1:]:
+        session.status(f"writing '{model.name}'")
+        xlwriter.write_model(book, model)
+    first.activate()
+    return _plan_summary(session, analysis)
+
+
+def letters_folder(path: Path, as_of: date) -> Path:
+    """Where Demand Letters puts the letters of ``path`` on ``as_of``: beside the workbook."""
+    return path.parent / f"{path.stem} letters" / as_of.isoformat()
+
+
+def letters(book: xw.Book) -> str:
+    """Demand Letters: one Word letter per customer at a letter stage, and the Letters Log."""
+    from receivables.letters import write_letters
+
+    session = open_session(book)
+    if session.path is None:
+        raise InputError(
+            "Save the workbook first: the letters are written into a folder beside it. "
+            "Nothing was changed."
+        )
+    analysis = analyse_book(session, with_plan=False)
+    session.status("checking the date system")
+    analysis = settle_date_system(session, analysis, probe_with_scratch_sheet(book))
+    folder = letters_folder(session.path, session.as_of)
+    session.status(f"writing letters into {folder}")
+    result = write_letters(analysis.outcome.classified, session.rules, session.as_of, folder,
+                           sheet=analysis.sheet)
+    model = letters_log_model(result.records, session.rules)
+    session.status(f"writing '{model.name}'")
+    with first_change("the workbook's sheets"):
+        sheet = xlwriter.replace_sheet(book, model.name)
+    xlwriter.write_model(book, model, sheet=sheet)
+    sheet.activate()
+    problems = [i for i in result.issues if i.severity != Severity.INFO]
+    text = (f"{len(result.records)} letter(s) as of {session.as_of.isoformat()} written to "
+            f"{folder}, listed on the sheet '{model.name}'.")
+    if not result.records:
+        text = (f"No customer is at a letter stage as of {session.as_of.isoformat()}: no "
+                f"letter written (the sheet '{model.name}' is empty).")
+    if problems:
+        text += f" {len(problems)} issue(s), e.g. {problems[0]}."
+    return text
+
+
+def letters_log_model(records, rules: Rules) -> SheetModel:
+    """The ``Letters Log`` sheet: one row per letter written (design.md §8)."""
+    from receivables.letters import LOG_COLUMNS
+
+    money = {"Amount", "Interest", "Compensation", "Total"}
+    columns = tuple(
+        Column(name, MONEY_FORMAT if name in money else DATE_FORMAT if name == "Date" else None,
+               _LOG_WIDTHS.get(name, 14))
+        for name in LOG_COLUMNS
+    )
+    colors = {stage.label: stage.color for stage in rules.all_stages}
+    rows = []
+    for record in records:
+        row = record.row()
+        rows.append(tuple(cents_to_decimal(row[name]) if name in money else row[name]
+                          for name in LOG_COLUMNS))
+    return SheetModel(
+        name=rules.labels.get("letters_sheet", "Letters Log"), columns=columns, rows=rows,
+        row_fills=[colors.get(record.stage) for record in records],
+        fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
+    )
+
+
+_LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
+               "Template": 15, "Language": 9, "File": 60, "PDF": 60}
+
+
+def settings(book: xw.Book) -> str:
+    """Settings: the effective settings, one editable row each, on the settings sheet."""
+    session = open_session(book)
+    model = settings_model(session.rules)
+    session.status(f"writing '{model.name}'")
+    with first_change("the workbook's sheets"):
+        sheet = xlwriter.replace_sheet(book, model.name)
+    xlwriter.write_model(book, model, sheet=sheet)
+    sheet.activate()
+    text = (f"The settings in force are on the sheet '{model.name}'. Change a Value (text in "
+            "quotes, numbers and true/false as they are) and the next click uses it.")
+    dropped = [i for i in session.rule_issues if i.where.startswith(model.name)
+               or i.where.startswith(f"'{model.name}'")]
+    if dropped:
+        text += (f" {len(dropped)} row(s) could not be read and now show the value in force, "
+                 f"e.g. {dropped[0]}.")
+    return text
+
+
+def help_(book: xw.Book) -> str:
+    """Help: what each button does, where letters go, versions and the log file."""
+    path = book_path(book)
+    lines = [f"Receivables Collections {__version__} (xlwings {xw.__version__})", ""]
+    lines += [f"{b.label}: {b.supertip}" for b in BUTTONS]
+    lines.append("")
+    if path is not None:
+        lines.append(f"Letters go to: {path.parent / (path.stem + ' letters')}"
+                     f"{os.sep}<date>{os.sep}<stage>.")
+    else:
+        lines.append("Letters go to a folder beside the workbook once it is saved.")
+    lines.append(f"Problems are logged in: {log_path(book)}")
+    lines.append("The as-of date is today, unless the settings sheet sets general.as_of.")
+    return "\n".join(lines)
+
+
+# ---- summaries ---------------------------------------------------------------------------------
+
+
+def _stage_text(session: Session, analysis: Analysis) -> str:
+    counts = analysis.outcome.stages
+    return ", ".join(f"{session.rules.stage(key).label} {n}" for key, n in counts.items() if n)
+
+
+def _issue_text(analysis: Analysis, where: str) -> str:
+    problems = [i for i in analysis.outcome.issues if i.severity != Severity.INFO]
+    if not problems:
+        return ""
+    return f" {len(problems)} issue(s) need a look ({where}), e.g. {problems[0]}."
+
+
+def _classified_summary(session: Session, analysis: Analysis) -> str:
+    rows = len(analysis.outcome.classified)
+    return (f"Classified {rows} item(s) on '{analysis.sheet}' as of "
+            f"{session.as_of.isoformat()}: {_stage_text(session, analysis)}."
+            + _issue_text(analysis, "Collection Plan lists them on the Exceptions sheet"))
+
+
+def _plan_summary(session: Session, analysis: Analysis) -> str:
+    outcome = analysis.outcome
+    _outstanding, overdue = outcome.totals()
+    money = ", ".join(f"{c} {cents / 100:,.2f}" for c, cents in overdue.items()) or "nothing"
+    names = ", ".join(f"'{m.name}'" for m in outcome.models)
+    return (f"Collection plan as of {session.as_of.isoformat()}: {len(outcome.plan)} "
+            f"customer line(s) to chase, overdue {money}. Written: {names}."
+            + _issue_text(analysis, "see the Exceptions sheet"))
+
+
+# ---- the log ---------------------------------------------------------------------------------
+
+
+def log_path(book: xw.Book | None) -> Path:
+    """``collections.log`` beside the workbook (the home folder for unsaved workbooks)."""
+    path = book_path(book) if book is not None else None
+    folder = path.parent if path is not None else Path.home()
+    return folder / LOG_NAME
