@@ -225,7 +225,32 @@ def build_ledger(
     running = {name: 0 for name in money}
     grand = {name: 0 for name in money}
     customer_position = columns["customer"] - 1
+    money_columns = list(money.items())
     for position, row in enumerate(data):
+        # Fast path, nearly every row: a customer, an invoice number and a date. It is an
+        # item unless its amounts equal the sums above (then the full checks below run).
+        customer = row[customer_position] if customer_position < len(row) else None
+        if (
+            type(customer) is str
+            and invoice_position is not None
+            and _cell(row, invoice_position) not in _EMPTY
+            and any(_cell(row, p) not in _EMPTY for p in date_positions)
+            and customer.strip()
+            and customer.strip().casefold() not in header_casefold
+        ):
+            amounts = [(name, cents[position]) for name, cents in money_columns
+                       if cents[position] is not None]
+            if not amounts or not (
+                all(v == running[n] for n, v in amounts) or all(v == grand[n] for n, v in amounts)
+            ):
+                if trailing_blank:
+                    skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
+                    trailing_blank = []
+                for name, value in amounts:
+                    running[name] += value
+                    grand[name] += value
+                keep.append(position)
+                continue
         sheet_row = first_data + position + 1
         # list.count runs in C: most rows are told apart without a Python-level scan.
         if row.count("") + row.count(None) == len(row) or (
@@ -339,15 +364,21 @@ def build_ledger(
     for name in ("terms_days", "distance_km"):
         values: list[float | None] = []
         if name in columns:
+            parsed: dict[object, tuple[float | None, str | None]] = {}
             for position, value in zip(keep, kept(raw(name)), strict=True):
-                number, error = parse_number(value)
+                # Terms repeat (30, 45, "30 días"): parse each distinct value once.
+                key = (type(value), value)
+                if key not in parsed:
+                    parsed[key] = parse_number(value)
+                number, error = parsed[key]
                 if error:
                     issues.append(
                         Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
                 values.append(number)
         else:
             values = [None] * len(keep)
-        records[name] = values
+        # float64 with NaN for missing: group reductions then run vectorised.
+        records[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
     disputed: list[bool] = []
     if "disputed" in columns:
@@ -368,10 +399,13 @@ def build_ledger(
 
     # Currency: column, else the amount's symbol, else settings.
     currency = []
-    for position, value in zip(keep, table["currency"], strict=True):
-        code = currency_code(value) if value else None
-        if value and not code:
-            code = str(value).strip().upper()
+    codes: dict[str, str | None] = {}  # a currency column holds a handful of values
+    for position, value in zip(keep, records["currency"], strict=True):
+        code = None
+        if value:
+            if value not in codes:
+                codes[value] = currency_code(value) or str(value).strip().upper()
+            code = codes[value]
         currency.append(code or symbol_currency[position] or rules.default_currency)
     table["currency"] = currency
 
@@ -467,6 +501,9 @@ def _is_totals_row(labels: Sequence[str], has_invoice: bool, has_date: bool,
 
 def _cell(row: Sequence[object], position: int) -> object:
     return row[position] if position < len(row) else None
+
+
+_EMPTY = ("", None)
 
 
 def _texts(values: Sequence[object]) -> list[str | None]:

@@ -17,7 +17,7 @@ from . import frame as F
 from .grid import SheetGrid
 from .issues import Issue, Severity
 from .ledger import Ledger, output_labels
-from .plan import PlanSettings, money_text, present, recovery, schedule
+from .plan import PlanSettings, first_present, money_text, recovery, schedule
 from .rules import Rules
 from .sheets import (
     DATE_FORMAT,
@@ -183,8 +183,8 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, customers: pd.D
     messages = {key: env.from_string(str(text)) for key, text in rules.section("messages").items()}
     tasks = []
     overdue = classified[classified[F.COUNTS_OVERDUE]].groupby(["customer", "currency"])
-    oldest_due = overdue["due_date"].min()
-    item_counts = overdue.size()
+    oldest_due = overdue["due_date"].min().to_dict()
+    item_counts = overdue.size().to_dict()
     for record in plan.itertuples(index=False):
         key = (record.customer, record.currency)
         message = _message(messages.get(record.stage), record.customer, record.contact,
@@ -199,14 +199,19 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, customers: pd.D
     # Customers with items due within the pre-due window get a friendly reminder too.
     due_soon = classified[classified[F.STAGE] == "pre_due"]
     reminders = []
-    for (customer, currency), items in due_soon.groupby(["customer", "currency"], sort=True):
-        owner = next((o for o in items["owner"] if present(o)), settings.default_owner)
-        contact = next((c for c in items["contact"] if present(c)), None)
-        amount = int(items[F.BALANCE].sum())
-        message = _message(messages.get("pre_due"), customer, contact, amount, currency,
-                           len(items), items["due_date"].min(), 0, company)
-        reminders.append([None, owner, customer, currency, rules.stage("pre_due").label,
-                          rules.stage("pre_due").action, cents_to_decimal(amount), message])
+    grouped = due_soon.groupby(["customer", "currency"], sort=True)
+    amounts = grouped[F.BALANCE].sum().to_dict()
+    counts = grouped.size().to_dict()
+    first_due = grouped["due_date"].min().to_dict()
+    owners = first_present(due_soon, "owner")
+    contacts = first_present(due_soon, "contact")
+    for key, amount in amounts.items():
+        stage = rules.stage("pre_due")  # only reached when the ladder has that stage
+        customer, currency = key
+        message = _message(messages.get("pre_due"), customer, contacts.get(key), int(amount),
+                           currency, counts[key], first_due[key], 0, company)
+        reminders.append([None, owners.get(key, settings.default_owner), customer, currency,
+                          stage.label, stage.action, cents_to_decimal(int(amount)), message])
     dates = schedule([r[1] for r in reminders], as_of, rules.country,
                      settings.capacity_per_day, load)
     for reminder, day in zip(reminders, dates, strict=True):

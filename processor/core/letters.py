@@ -1,0 +1,616 @@
+"""Letter jobs: who gets which letter, with what figures, in which language (design.md §8).
+
+Pure: from a classified frame, the rules and ``as_of`` it decides one job per customer and
+currency whose customer stage has a letter, with the overdue items, interest, fixed
+compensation, a stable reference, a reply-by date in working days and the render context
+(plain strings and numbers, money and dates already formatted by babel in the letter's
+language). Rendering the .docx is the shell's job (``receivables.letters``).
+
+The context keys are the contract with the templates; ``letter_templates/README.md``
+documents each of them. ``CONTEXT_KEYS`` and ``ITEM_KEYS`` list them so that templates can
+be checked before rendering.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from babel import Locale, UnknownLocaleError, dates, numbers
+
+from . import frame as F
+from .classify import customer_summary, resolve_stage_name
+from .interest import Accrual, InterestRule, accrue, coverage_issues, parse_interest
+from .issues import Issue, Severity, cell_ref
+from .rules import Rules
+from .workdays import add_working_days
+
+FALLBACK_LANGUAGE = "en"
+
+# Keys of the render context (see letter_templates/README.md).
+CONTEXT_KEYS: tuple[str, ...] = (
+    # the letter
+    "reference", "letter_date", "letter_date_iso", "reply_by", "reply_by_iso", "reply_days",
+    "template", "language", "locale", "stage", "stage_label",
+    # the sender
+    "company_name", "company_address", "company_city", "company_tax_id", "company_phone",
+    "company_email", "company_website", "bank_name", "iban", "bic", "signatory",
+    "signatory_title",
+    # the addressee
+    "customer", "customer_id", "contact", "address", "email", "phone",
+    # the claim
+    "currency", "items", "item_count", "oldest_days_overdue",
+    "total_amount", "total_paid", "total_overdue", "total_interest", "total_compensation",
+    "total_claim", "subtotal_amount", "subtotal_paid", "subtotal_balance", "subtotal_interest",
+    "subtotal_compensation", "overdue_cents", "interest_cents", "compensation_cents", "claim_cents",
+    "interest_rule", "has_interest", "has_compensation", "interest_rate", "interest_margin",
+)  # fmt: skip
+
+# Keys of each entry of ``items``.
+ITEM_KEYS: tuple[str, ...] = (
+    "invoice", "invoice_date", "due_date", "due_date_iso", "days_overdue", "amount", "paid",
+    "balance", "balance_cents", "interest", "interest_cents", "rate", "compensation",
+    "compensation_cents", "claim",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Company:
+    """The sender: letterhead, payment instructions and signature (``[company]``)."""
+
+    name: str = ""
+    address: str = ""
+    city: str = ""
+    tax_id: str = ""
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+    bank_name: str = ""
+    iban: str = ""
+    bic: str = ""
+    signatory: str = ""
+    signatory_title: str = ""
+
+
+@dataclass(frozen=True)
+class LetterSettings:
+    """Typed ``[company]``, ``[interest]`` and ``[letters]`` settings."""
+
+    company: Company = field(default_factory=Company)
+    interest: InterestRule = field(default_factory=InterestRule)
+    languages: tuple[str, ...] = (FALLBACK_LANGUAGE,)
+    locales: Mapping[str, str] = field(default_factory=dict)
+    reference_prefix: str = "RC"
+    reply_days: Mapping[str, int] = field(default_factory=dict)
+    reply_days_default: int = 10
+    templates_dir: str = ""
+    default_language: str = FALLBACK_LANGUAGE
+    country: str = "ES"
+
+    def reply_days_for(self, template: str) -> int:
+        """Working days the customer has to pay for letters of ``template``."""
+        return self.reply_days.get(template, self.reply_days_default)
+
+    def locale_for(self, language: str) -> str:
+        """Babel locale for money and dates in ``language`` (the language itself if unset)."""
+        return self.locales.get(language, language)
+
+
+def parse_letter_settings(rules: Rules) -> tuple[LetterSettings, list[Issue]]:
+    """Parse the letter sections of ``rules``; bad values become Issues, defaults stay."""
+    issues: list[Issue] = []
+
+    def warn(message: str) -> None:
+        issues.append(Issue("letters settings", message, Severity.ERROR))
+
+    raw_company = rules.section("company")
+    company_fields = Company.__dataclass_fields__
+    for key in raw_company:
+        if key not in company_fields:
+            warn(f"company.{key} is not a known setting ({', '.join(company_fields)})")
+    company = Company(
+        **{key: _text(raw_company.get(key, "")) for key in company_fields if key in raw_company}
+    )
+    interest, interest_issues = parse_interest(rules.section("interest"))
+    issues.extend(interest_issues)
+
+    raw = rules.section("letters")
+    languages: list[str] = []
+    raw_languages = raw.get("languages", [FALLBACK_LANGUAGE])
+    if not isinstance(raw_languages, list):
+        warn("letters.languages must be a list like [\"en\", \"es\"]")
+        raw_languages = [FALLBACK_LANGUAGE]
+    for value in raw_languages:
+        code = normalize_language(str(value))
+        if code is None:
+            warn(f"letters.languages: {value!r} is not a language code")
+        elif code not in languages:
+            languages.append(code)
+    if FALLBACK_LANGUAGE not in languages:
+        languages.append(FALLBACK_LANGUAGE)
+
+    locales: dict[str, str] = {}
+    raw_locales = raw.get("locales", {})
+    for language, name in raw_locales.items() if isinstance(raw_locales, Mapping) else ():
+        try:
+            Locale.parse(str(name))
+        except (UnknownLocaleError, ValueError):
+            warn(f"letters.locales.{language}: {name!r} is not a known locale")
+            continue
+        locales[str(language).lower()] = str(name)
+
+    reply_default = raw.get("reply_days_default", 10)
+    if not _whole(reply_default):
+        warn("letters.reply_days_default must be a whole number of working days")
+        reply_default = 10
+    reply_days: dict[str, int] = {}
+    raw_reply = raw.get("reply_days", {})
+    for template, days in raw_reply.items() if isinstance(raw_reply, Mapping) else ():
+        if _whole(days):
+            reply_days[str(template)] = days
+        else:
+            warn(f"letters.reply_days.{template} must be a whole number of working days")
+
+    prefix = _text(raw.get("reference_prefix", "RC"))
+    if not re.fullmatch(r"[A-Za-z0-9]{0,10}", prefix):
+        warn("letters.reference_prefix must be up to 10 letters or digits")
+        prefix = "RC"
+
+    default_language = normalize_language(rules.language) or FALLBACK_LANGUAGE
+    settings = LetterSettings(
+        company=company,
+        interest=interest,
+        languages=tuple(languages),
+        locales=locales,
+        reference_prefix=prefix,
+        reply_days=reply_days,
+        reply_days_default=reply_default,
+        templates_dir=_text(raw.get("templates_dir", "")),
+        default_language=default_language,
+        country=rules.country,
+    )
+    return settings, issues
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+@lru_cache(maxsize=1)
+def _language_names() -> dict[str, str]:
+    # English and native names of every language babel knows, casefolded -> code.
+    names: dict[str, str] = {}
+    for code, name in Locale("en").languages.items():
+        if "_" not in code:
+            names.setdefault(name.casefold(), code)
+    for code in ("es", "hu", "zh", "de", "fr", "it", "pt", "nl", "ca", "pl"):
+        names[Locale(code).get_display_name(code).casefold()] = code
+    names.update({"castellano": "es", "espanol": "es", "中文": "zh", "汉语": "zh"})
+    return names
+
+
+def normalize_language(text: str) -> str | None:
+    """Language code from ``es``, ``ES``, ``es-ES``, ``Spanish`` or ``Español``; None if none."""
+    cleaned = text.strip().replace("-", "_")
+    if not cleaned:
+        return None
+    try:
+        return Locale.parse(cleaned.lower() if len(cleaned) <= 3 else cleaned).language
+    except (UnknownLocaleError, ValueError):
+        return _language_names().get(cleaned.casefold())
+
+
+# ---- formatting (babel), shared with the template filters of the shell ----------------
+
+
+@lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    # Babel parses a locale name on every call otherwise; letters format dozens of values.
+    return Locale.parse(name)
+
+
+def money(cents: int, currency: str, locale: str) -> str:
+    """``1.234,56 €``: an amount in cents with its currency symbol, in ``locale``."""
+    value = Decimal(int(cents)).scaleb(-2)
+    return numbers.format_currency(value, currency, locale=_locale(locale))
+
+
+def amount(cents: int, currency: str, locale: str) -> str:
+    """``1.234,56``: an amount in cents without symbol, with the currency's decimals."""
+    digits = numbers.get_currency_precision(currency)
+    pattern = "#,##0." + "0" * digits if digits else "#,##0"
+    return numbers.format_decimal(Decimal(int(cents)).scaleb(-2), pattern, locale=_locale(locale))
+
+
+def long_date(day: date | None, locale: str, style: str = "long") -> str:
+    """``15 de octubre de 2026``; ``style`` is long, medium, short, numeric or a CLDR pattern.
+
+    ``numeric`` is the locale's short date with a four-digit year (``31/12/2025``,
+    ``2025. 12. 31.``): short enough for a table column, never ambiguous about the century.
+    """
+    if day is None:
+        return ""
+    if style == "numeric":
+        style = _numeric_pattern(locale)
+    return dates.format_date(day, style, locale=_locale(locale))
+
+
+@lru_cache(maxsize=32)
+def _numeric_pattern(locale: str) -> str:
+    pattern = _locale(locale).date_formats["short"].pattern
+    return re.sub(r"y+", "y", pattern)
+
+
+def percent(rate: Decimal, locale: str) -> str:
+    """``10,15 %``: an annual percent (10.15 means 10.15 %) with two decimals."""
+    pattern = _locale(locale).percent_formats[None].pattern.replace("#,##0", "#,##0.00", 1)
+    return numbers.format_percent(rate / 100, pattern, locale=_locale(locale))
+
+
+# ---- jobs ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LetterItem:
+    """One overdue item listed in a letter."""
+
+    row: int
+    invoice: str
+    invoice_date: date | None
+    due_date: date
+    days_overdue: int
+    amount_cents: int
+    paid_cents: int
+    balance_cents: int
+    interest: Accrual
+    compensation_cents: int
+
+
+@dataclass(frozen=True)
+class LetterJob:
+    """One letter to write: a customer and currency at a letter stage, ready to render."""
+
+    customer: str
+    currency: str
+    stage: str
+    template: str
+    language: str
+    reference: str
+    letter_date: date
+    reply_by: date
+    reply_days: int
+    items: tuple[LetterItem, ...]
+    overdue_cents: int
+    interest_cents: int
+    compensation_cents: int
+    oldest_days_overdue: int
+    customer_id: str = ""
+    contact: str = ""
+    address: str = ""
+    email: str = ""
+    phone: str = ""
+    context: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def claim_cents(self) -> int:
+        """Principal + interest + compensation."""
+        return self.overdue_cents + self.interest_cents + self.compensation_cents
+
+
+def reference_for(
+    prefix: str, customer: str, currency: str, stage: str, as_of: date, length: int = 8
+) -> str:
+    """``RC-261015-7KQ2M9XA``: the same customer, currency, stage and as-of give the same."""
+    key = "\x1f".join((customer, currency, stage, as_of.isoformat())).encode("utf-8")
+    code = base64.b32encode(hashlib.sha256(key).digest()).decode("ascii")[:length]
+    return "-".join(part for part in (prefix, as_of.strftime("%y%m%d"), code) if part)
+
+
+ADDRESSEE_FIELDS = ("address", "contact", "customer_id", "email", "phone", "language")
+
+
+def _first_texts(frame: pd.DataFrame) -> dict[str, dict[Any, str]]:
+    """Per addressee field, each customer's first non-empty value (on any of its rows)."""
+    out: dict[str, dict[Any, str]] = {}
+    for name in ADDRESSEE_FIELDS:
+        if name not in frame:
+            out[name] = {}
+            continue
+        values = frame[name].map(lambda v: v.strip() if isinstance(v, str) else "")
+        filled = values != ""
+        customers = frame.loc[filled, "customer"]
+        out[name] = values[filled].groupby(customers, sort=False).first().to_dict()
+    return out
+
+
+def _dates(series: pd.Series) -> list[date | None]:
+    return [None if pd.isna(value) else value.date() for value in series]
+
+
+def _item_rows(overdue: pd.DataFrame) -> dict[tuple[Any, Any], list[tuple]]:
+    """The overdue rows as plain tuples, grouped by (customer, currency), oldest due first."""
+    overdue = overdue.sort_values(["due_date", F.ROW], kind="stable")
+    count = len(overdue)
+
+    def column(name: str, default: Any) -> list[Any]:
+        return overdue[name].tolist() if name in overdue else [default] * count
+
+    invoice_dates = _dates(overdue["invoice_date"]) if "invoice_date" in overdue else [None] * count
+    amounts = [None if pd.isna(v) else int(v) for v in column(F.AMOUNT, None)]
+    paid = [0 if pd.isna(v) else int(v) for v in column(F.PAID, 0)]
+    records = zip(
+        overdue[F.ROW].tolist(),
+        [v.strip() if isinstance(v, str) else "" for v in column("invoice", None)],
+        invoice_dates,
+        _dates(overdue["due_date"]),
+        overdue[F.DAYS_OVERDUE].tolist(),
+        amounts,
+        paid,
+        overdue[F.BALANCE].tolist(),
+        strict=True,
+    )
+    groups: dict[tuple[Any, Any], list[tuple]] = {}
+    keys = zip(overdue["customer"].tolist(), overdue["currency"].tolist(), strict=True)
+    for key, record in zip(keys, records, strict=True):
+        groups.setdefault(key, []).append(record)
+    return groups
+
+
+def letter_jobs(
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    stages: Collection[str] | None = None,
+    *,
+    available: Collection[tuple[str, str]] | None = None,
+    sheet: str | None = None,
+) -> tuple[list[LetterJob], list[Issue]]:
+    """One job per customer and currency whose stage has a letter, plus the issues found.
+
+    ``stages`` limits the letters to those stage keys (or labels). ``available`` is the set
+    of (template, language) pairs that exist; None means every template exists in every
+    language of ``[letters] languages``. ``sheet`` names the sheet in issue locations.
+    Customers with neither an address nor a contact get an Issue and no letter.
+    """
+    settings, issues = parse_letter_settings(rules)
+    letter_of = {stage.key: stage.letter for stage in rules.stages if stage.letter}
+    if available is None:
+        available = {(t, lang) for t in letter_of.values() for lang in settings.languages}
+    available = set(available)
+    if stages is not None:
+        wanted = set()
+        for name in stages:
+            key = resolve_stage_name(str(name), rules)
+            if key in letter_of:
+                wanted.add(key)
+            else:
+                issues.append(
+                    Issue("letters", f"{name!r} is not a stage with a letter", Severity.ERROR)
+                )
+        letter_of = {key: letter for key, letter in letter_of.items() if key in wanted}
+
+    # One currency per row, so that summary rows and item groups match one to one.
+    frame = classified.assign(currency=classified["currency"].fillna(rules.default_currency))
+    summary = customer_summary(frame, rules)
+    summary = summary[summary["stage"].isin(letter_of.keys()) & (summary["overdue_items"] > 0)]
+    if summary.empty:
+        return [], issues
+    groups = _item_rows(frame[frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)])
+    # Addressee details may sit on any row of the customer, overdue or not.
+    addressee = _first_texts(frame)
+
+    jobs: list[LetterJob] = []
+    used_references: dict[str, tuple[str, str]] = {}
+    fallbacks: set[tuple[str, str]] = set()
+    for record in summary.itertuples(index=False):
+        customer, currency = str(record.customer), str(record.currency)
+        rows = groups[(record.customer, record.currency)]
+        details = {name: addressee[name].get(record.customer, "") for name in ADDRESSEE_FIELDS}
+        if not details["address"] and not details["contact"]:
+            issues.append(
+                Issue(
+                    cell_ref(sheet, int(rows[0][0])),
+                    f"no letter for {customer} ({currency}): the customer has no address "
+                    "and no contact; add one to write the letter",
+                )
+            )
+            continue
+        template = letter_of[record.stage]
+        language = normalize_language(details["language"]) or settings.default_language
+        if (template, language) not in available:
+            if (template, FALLBACK_LANGUAGE) not in available:
+                issues.append(Issue("letters", f"no {template!r} template", Severity.ERROR))
+                continue
+            fallbacks.add((template, language))
+            language = FALLBACK_LANGUAGE
+        items = _items(rows, settings.interest, currency, as_of)
+        reply_days = settings.reply_days_for(template)
+        job = LetterJob(
+            customer=customer,
+            currency=currency,
+            stage=record.stage,
+            template=template,
+            language=language,
+            reference=_unique_reference(
+                settings.reference_prefix, customer, currency, record.stage, as_of,
+                used_references,
+            ),
+            letter_date=as_of,
+            reply_by=add_working_days(as_of, reply_days, settings.country),
+            reply_days=reply_days,
+            items=items,
+            overdue_cents=int(record.overdue_cents),
+            interest_cents=sum(item.interest.cents for item in items),
+            compensation_cents=sum(item.compensation_cents for item in items),
+            oldest_days_overdue=int(record.oldest_days_overdue),
+            customer_id=details["customer_id"],
+            contact=details["contact"],
+            address=details["address"],
+            email=details["email"],
+            phone=details["phone"],
+        )
+        jobs.append(replace(job, context=build_context(job, settings, rules)))
+
+    for template, language in sorted(fallbacks):
+        issues.append(
+            Issue(
+                "letters",
+                f"no {template!r} template in {language!r}; those letters are in English",
+                Severity.INFO,
+            )
+        )
+    issues.extend(_interest_issues(jobs, settings.interest, as_of))
+    return jobs, issues
+
+
+def _interest_issues(jobs: list[LetterJob], rule: InterestRule, as_of: date) -> list[Issue]:
+    if not jobs or not rule.charges_interest:
+        return []
+    issues = []
+    if rule.kind in ("eu", "uk"):
+        for currency in sorted({job.currency for job in jobs} - set(rule.compensation)):
+            issues.append(
+                Issue(
+                    "letters",
+                    f"interest.{rule.kind}.compensation has no amount for {currency}: "
+                    f"no fixed compensation is claimed in {currency}",
+                )
+            )
+    earliest = min(item.due_date for job in jobs for item in job.items)
+    issues.extend(coverage_issues(rule, earliest + timedelta(days=1), as_of, "letters"))
+    return issues
+
+
+def _unique_reference(prefix, customer, currency, stage, as_of, used) -> str:
+    # 40 bits make a clash unlikely; on a clash within the run, lengthen the code.
+    for length in (8, 12, 16, 52):
+        reference = reference_for(prefix, customer, currency, stage, as_of, length)
+        if used.setdefault(reference, (customer, currency)) == (customer, currency):
+            return reference
+    raise AssertionError("sha256 collision")  # pragma: no cover
+
+
+def _items(
+    rows: list[tuple], rule: InterestRule, currency: str, as_of: date
+) -> tuple[LetterItem, ...]:
+    items = []
+    charged: set[str] = set()
+    for row, invoice, invoice_date, due, days, amount_cents, paid, balance in rows:
+        # Compensation is per invoice: instalment rows of one invoice share one sum.
+        compensation = 0 if invoice in charged else rule.compensation_cents(balance, currency)
+        if invoice:
+            charged.add(invoice)
+        items.append(
+            LetterItem(
+                row=int(row),
+                invoice=invoice,
+                invoice_date=invoice_date,
+                due_date=due,
+                days_overdue=int(days),
+                amount_cents=balance + paid if amount_cents is None else amount_cents,
+                paid_cents=paid,
+                balance_cents=int(balance),
+                interest=accrue(rule, int(balance), due, as_of),
+                compensation_cents=compensation,
+            )
+        )
+    return tuple(items)
+
+
+def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dict[str, Any]:
+    """The render context of ``job``: every key of ``CONTEXT_KEYS``, formatted by babel."""
+    locale = settings.locale_for(job.language)
+    cur = job.currency
+    company = settings.company
+    rule = settings.interest
+
+    items = []
+    for item in job.items:
+        claim = item.balance_cents + item.interest.cents + item.compensation_cents
+        items.append(
+            {
+                "invoice": item.invoice or "—",
+                "invoice_date": long_date(item.invoice_date, locale, "numeric"),
+                "due_date": long_date(item.due_date, locale, "numeric"),
+                "due_date_iso": item.due_date.isoformat(),
+                "days_overdue": item.days_overdue,
+                "amount": amount(item.amount_cents, cur, locale),
+                "paid": amount(item.paid_cents, cur, locale),
+                "balance": amount(item.balance_cents, cur, locale),
+                "balance_cents": item.balance_cents,
+                "interest": amount(item.interest.cents, cur, locale),
+                "interest_cents": item.interest.cents,
+                "rate": " / ".join(percent(rate, locale) for rate in item.interest.rates),
+                "compensation": amount(item.compensation_cents, cur, locale),
+                "compensation_cents": item.compensation_cents,
+                "claim": amount(claim, cur, locale),
+            }
+        )
+    current_rate = rule.annual_rate(job.letter_date) if rule.charges_interest else None
+    return {
+        "reference": job.reference,
+        "letter_date": long_date(job.letter_date, locale),
+        "letter_date_iso": job.letter_date.isoformat(),
+        "reply_by": long_date(job.reply_by, locale),
+        "reply_by_iso": job.reply_by.isoformat(),
+        "reply_days": job.reply_days,
+        "template": job.template,
+        "language": job.language,
+        "locale": locale,
+        "stage": job.stage,
+        "stage_label": rules.stage(job.stage).label,
+        "company_name": company.name,
+        "company_address": company.address,
+        "company_city": company.city,
+        "company_tax_id": company.tax_id,
+        "company_phone": company.phone,
+        "company_email": company.email,
+        "company_website": company.website,
+        "bank_name": company.bank_name,
+        "iban": company.iban,
+        "bic": company.bic,
+        "signatory": company.signatory,
+        "signatory_title": company.signatory_title,
+        "customer": job.customer,
+        "customer_id": job.customer_id,
+        "contact": job.contact,
+        "address": job.address,
+        "email": job.email,
+        "phone": job.phone,
+        "currency": cur,
+        "items": items,
+        "item_count": len(items),
+        "oldest_days_overdue": job.oldest_days_overdue,
+        "total_amount": money(sum(i.amount_cents for i in job.items), cur, locale),
+        "total_paid": money(sum(i.paid_cents for i in job.items), cur, locale),
+        "total_overdue": money(job.overdue_cents, cur, locale),
+        "total_interest": money(job.interest_cents, cur, locale),
+        "total_compensation": money(job.compensation_cents, cur, locale),
+        "total_claim": money(job.claim_cents, cur, locale),
+        "subtotal_amount": amount(sum(i.amount_cents for i in job.items), cur, locale),
+        "subtotal_paid": amount(sum(i.paid_cents for i in job.items), cur, locale),
+        "subtotal_balance": amount(job.overdue_cents, cur, locale),
+        "subtotal_interest": amount(job.interest_cents, cur, locale),
+        "subtotal_compensation": amount(job.compensation_cents, cur, locale),
+        "overdue_cents": job.overdue_cents,
+        "interest_cents": job.interest_cents,
+        "compensation_cents": job.compensation_cents,
+        "claim_cents": job.claim_cents,
+        "interest_rule": rule.kind,
+        "has_interest": rule.charges_interest,
+        "has_compensation": job.compensation_cents > 0,
+        "interest_rate": percent(current_rate, locale) if current_rate is not None else "",
+        "interest_margin": percent(rule.margin, locale),
+    }
