@@ -162,6 +162,51 @@ def demo(output_dir, as_of, as_json):
     _emit(report, as_json)
 
 
+@main.command()
+@click.argument("in_dir", metavar="IN_DIR", type=click.Path(path_type=Path))
+@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for the outputs and 'Batch Summary.xlsx' (created if needed).")
+@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
+              help="One date for every workbook (default: the date in each file name, e.g. "
+                   "AR_2026-10 -> 2026-10-31, else the general.as_of setting).")
+@click.option("--jobs", type=click.IntRange(min=1),
+              help="Worker processes (default: one per core).")
+@click.option("--letters", is_flag=True,
+              help="Also write demand letters into OUT_DIR/letters/<workbook>/.")
+@click.option("--pdf", is_flag=True, help="Letters also as PDF (LibreOffice); implies --letters.")
+@click.option("--recursive", is_flag=True, help="Also the workbooks in subfolders.")
+@click.option("--rules", "rules_file", type=click.Path(path_type=Path),
+              help="Rules TOML overriding the defaults.")
+@click.option("--sheet", help="Receivables sheet name (default: the best-matching sheet).")
+@click.option("--password", help="Password of protected workbooks.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+def batch(in_dir, out_dir, as_of, jobs, letters, pdf, recursive, rules_file, sheet, password,
+          as_json):
+    """Every workbook of IN_DIR in parallel, with OUT_DIR/Batch Summary.xlsx (Files, History).
+
+    Exit code 0 when every workbook was processed, 1 when any failed (each failure is
+    listed with its reason), 130 when stopped with Ctrl-C.
+    """
+    from .batch import BatchInterrupted, BatchOptions, run_batch
+
+    try:
+        when = parse_as_of(as_of) if as_of else None
+        result = run_batch(BatchOptions(
+            in_dir=in_dir, out_dir=out_dir, as_of=when, jobs=jobs, letters=letters or pdf,
+            pdf=pdf, recursive=recursive, rules_file=rules_file, sheet=sheet, password=password,
+        ))
+    except InputError as exc:
+        _fail(str(exc))
+    except BatchInterrupted as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(130)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(result.text())
+    sys.exit(0 if result.ok else 1)
+
+
 @main.group()
 def addin() -> None:
     """The Collections Excel add-in."""

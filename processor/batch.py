@@ -1,0 +1,686 @@
+"""``receivables batch``: a folder of monthly workbooks, in parallel, with a summary and history.
+
+The shell of design.md §9. It finds the workbooks (skipping Excel lock files ``~$*``, the
+tool's own outputs and temporary files), takes each one's as-of date from ``--as-of``,
+else from a date in its name (``AR_2026-10.xlsx``, ``2026_10``, ``Oct 2026``,
+``octubre 2026``: the month's last day), else from the ``general.as_of`` setting, and
+runs :func:`receivables.pipeline.run` on each in a pool of worker processes, writing
+``OUT_DIR/<name>.collections.xlsx``. Workers return small picklable results (a
+:class:`FileRow` and a :class:`Snapshot`), from which the parent writes
+``OUT_DIR/Batch Summary.xlsx`` (sheets ``Files`` and ``History``, see
+:mod:`receivables.core.history`).
+
+Safety: inputs are only read; every output is written to a temporary file and renamed;
+one failing workbook never stops the others (a worker process that dies is replaced and
+its workbook retried alone once); Ctrl-C cancels what has not started, stops the workers,
+removes their temporary files and writes no summary.
+"""
+
+from __future__ import annotations
+
+import calendar
+import importlib.util
+import os
+import re
+import signal
+import tempfile
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .core.history import (
+    FileRow,
+    History,
+    Snapshot,
+    build_history,
+    files_model,
+    history_model,
+    snapshot_of,
+)
+from .core.issues import InputError, Severity
+from .core.rules import Rules
+from .reader import open_workbook
+
+SUMMARY_NAME = "Batch Summary.xlsx"
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+# Temporary files of the atomic writers (pipeline.write_atomically, letters._write_atomic).
+_TEMP_PREFIX = ".~receivables-"
+
+
+class BatchInterrupted(Exception):
+    """Ctrl-C stopped the batch; ``done`` workbooks were finished before it."""
+
+    def __init__(self, done: int, total: int):
+        self.done, self.total = done, total
+        super().__init__(
+            f"Interrupted: {done} of {total} workbooks were finished (their outputs are "
+            "complete); the others were stopped, no half-written file is left and no Batch "
+            "Summary was written. Run the batch again to finish."
+        )
+
+
+# ---- as-of dates from file names ----------------------------------------------------------
+
+_MONTH_NAMES = {
+    1: "january jan enero ene janvier janv januar jan januar",
+    2: "february feb febrero fevrier fevr februar februar",
+    3: "march mar marzo mars marz maerz marcius",
+    4: "april apr abril abr avril aprilis",
+    5: "may mayo mai majus",
+    6: "june jun junio juin juni junius",
+    7: "july jul julio juillet juil juli julius",
+    8: "august aug agosto ago aout augusztus",
+    9: "september sep sept septiembre setiembre set septembre szeptember szept",
+    10: "october oct octubre octobre oktober okt",
+    11: "november nov noviembre novembre",
+    12: "december dec diciembre dic decembre dezember dez",
+}
+_MONTHS = {name: number for number, names in _MONTH_NAMES.items() for name in names.split()}
+_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_SEP = r"[-_. ]"
+_FULL_DATES = (
+    (re.compile(rf"(?<!\d)(\d{{4}}){_SEP}(\d{{1,2}}){_SEP}(\d{{1,2}})(?!\d)"), "ymd"),
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日"), "ymd"),
+    (re.compile(rf"(?<!\d)(\d{{1,2}}){_SEP}(\d{{1,2}}){_SEP}(\d{{4}})(?!\d)"), "dmy"),
+)
+_MONTH_DATES = (
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月"), "ym"),
+    (re.compile(rf"(?<!\d)(\d{{4}}){_SEP}(\d{{1,2}})(?!\d)"), "ym"),
+    (re.compile(rf"(?<!\d)(\d{{1,2}}){_SEP}(\d{{4}})(?!\d)"), "my"),
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(?!\d)"), "ym"),
+    (re.compile(rf"(?<![a-z])({_NAMES})(?![a-z])\.?[-_. ']*(\d{{4}})(?!\d)"), "name-y"),
+    (re.compile(rf"(?<!\d)(\d{{4}})\.?[-_. ]*({_NAMES})(?![a-z])"), "y-name"),
+)
+
+
+def _plain(text: str) -> str:
+    """Casefolded, without accents (``Október`` -> ``oktober``), full-width digits folded."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _valid(year: int, month: int, day: int | None = None) -> date | None:
+    if not 1990 <= year <= 2100 or not 1 <= month <= 12:
+        return None
+    last = calendar.monthrange(year, month)[1]
+    if day is None:
+        return date(year, month, last)
+    return date(year, month, day) if 1 <= day <= last else None
+
+
+def as_of_from_name(name: str) -> date | None:
+    """The as-of date a file name states, or None when it states none.
+
+    A full date (``2026-10-15``, ``20261015``, ``15.10.2026``, ``2026年10月15日``) is taken
+    as it is; a month (``2026-10``, ``2026_10``, ``10-2026``, ``202610``, ``Oct 2026``,
+    ``octubre 2026``, ``2026. október``, ``2026年10月``) gives its last day. Raises
+    ValueError when the name is ambiguous (``03.04.2026``) or states two different dates.
+    """
+    text = _plain(Path(name).stem if Path(name).suffix.lower() in WORKBOOK_SUFFIXES else name)
+    taken: list[tuple[int, int]] = []
+    found: set[date] = set()
+
+    def free(span: tuple[int, int]) -> bool:
+        return all(span[1] <= a or span[0] >= b for a, b in taken)
+
+    for pattern, order in _FULL_DATES:
+        for match in pattern.finditer(text):
+            if not free(match.span()):
+                continue
+            numbers = [int(g) for g in match.groups()]
+            if order == "ymd":
+                when = _valid(numbers[0], numbers[1], numbers[2])
+            else:
+                first, second, year = numbers
+                if first <= 12 and second <= 12 and first != second:
+                    raise ValueError(
+                        f"the date {match.group(0)} in the name could be day-month or "
+                        "month-day")
+                day, month = (first, second) if first > 12 or second <= 12 else (second, first)
+                when = _valid(year, month, day)
+            if when:
+                found.add(when)
+                taken.append(match.span())
+    for pattern, order in _MONTH_DATES:
+        for match in pattern.finditer(text):
+            if not free(match.span()):
+                continue
+            a, b = match.groups()
+            if order == "ym":
+                when = _valid(int(a), int(b))
+            elif order == "my":
+                when = _valid(int(b), int(a))
+            elif order == "name-y":
+                when = _valid(int(b), _MONTHS[a])
+            else:
+                when = _valid(int(a), _MONTHS[b])
+            if when:
+                found.add(when)
+                taken.append(match.span())
+    if len(found) > 1:
+        dates = ", ".join(sorted(d.isoformat() for d in found))
+        raise ValueError(f"the name states several dates ({dates})")
+    return next(iter(found), None)
+
+
+# ---- finding the workbooks ----------------------------------------------------------------
+
+
+def is_tool_output(name: str) -> bool:
+    """True for files this tool writes: ``*.collections.*``, the summary, temporaries."""
+    return ".collections." in name.casefold() or name.casefold() == SUMMARY_NAME.casefold()
+
+
+def discover(in_dir: Path, out_dir: Path | None = None, recursive: bool = False) -> list[Path]:
+    """The workbooks of ``in_dir`` in name order (subfolders too with ``recursive``).
+
+    Skipped: Excel's lock files (``~$Book.xlsx``), hidden and temporary files, the tool's
+    outputs, and with ``recursive`` hidden folders and ``out_dir`` when it lies inside.
+    """
+    found = []
+    out_resolved = out_dir.resolve() if out_dir is not None else None
+    candidates: Iterable[Path] = in_dir.rglob("*") if recursive else in_dir.iterdir()
+    for path in candidates:
+        relative = path.relative_to(in_dir)
+        if any(part.startswith(".") for part in relative.parts[:-1]):
+            continue
+        if (recursive and out_resolved is not None and out_resolved != in_dir.resolve()
+                and out_resolved in path.resolve().parents):
+            continue
+        name = path.name
+        if (name.startswith(("~$", ".")) or is_tool_output(name)
+                or path.suffix.lower() not in WORKBOOK_SUFFIXES or not path.is_file()):
+            continue
+        found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(in_dir).as_posix().casefold())
+
+
+# ---- one workbook (runs in a worker process) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """One workbook to process: everything a worker needs, picklable."""
+
+    input: Path
+    name: str  # path relative to IN_DIR, as shown to the user
+    output: Path
+    shown_output: str  # path relative to OUT_DIR, as shown to the user
+    as_of: date | None
+    as_of_problem: str = ""  # why the name gave no date, when it is ambiguous
+    letters_dir: Path | None = None
+    pdf: bool = False
+    rules_file: Path | None = None
+    sheet: str | None = None
+    password: str | None = None
+
+
+class _Stop(BaseException):
+    """Raised in a busy worker by SIGTERM, so the atomic writers remove their temp files."""
+
+
+_busy = False
+
+
+def _on_sigterm(_signum, _frame) -> None:
+    if _busy:
+        raise _Stop
+    os._exit(143)
+
+
+def _init_worker() -> None:
+    # Ctrl-C reaches the whole process group; only the parent decides what happens.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def one_line(text: str) -> str:
+    """A message on one line (the pipeline's messages are paragraphs)."""
+    return " ".join(str(text).split())
+
+
+def _setting_as_of(job: Job) -> date:
+    """The ``general.as_of`` setting of the workbook's effective rules, or InputError."""
+    from .pipeline import workbook_rules
+
+    opened = open_workbook(job.input, password=job.password)
+    rules, _issues = workbook_rules(opened, job.input, job.rules_file)
+    value = rules.section("general").get("as_of")
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise InputError(f"The setting general.as_of '{value}' is not a date "
+                             "(write it as YYYY-MM-DD).") from None
+    why = job.as_of_problem or "its name holds no date (like AR_2026-10 or Oct 2026)"
+    raise InputError(f"No as-of date for {job.name}: {why}. Give --as-of YYYY-MM-DD, put the "
+                     "month in the file name, or set general.as_of in the settings.")
+
+
+def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
+    """Process one workbook; never raises for bad input (the row carries the error)."""
+    global _busy
+    from .pipeline import run
+
+    started = time.perf_counter()
+    as_of = job.as_of
+    _busy = True
+    try:
+        if as_of is None:
+            as_of = _setting_as_of(job)
+        report = run(job.input, job.output, as_of, rules_file=job.rules_file,
+                     sheet=job.sheet, password=job.password)
+        if job.letters_dir is not None:
+            from .letters_shell import add_letters
+
+            add_letters(report, job.letters_dir, pdf=job.pdf)
+        outcome = report.outcome
+        outstanding, overdue = outcome.totals()
+        row = FileRow(
+            file=job.name, output=job.shown_output, as_of=as_of,
+            status="ok", rows=len(outcome.classified),
+            customers=int(outcome.customers["customer"].nunique()),
+            outstanding=outstanding, overdue=overdue, stages=dict(outcome.stages),
+            letters=len(report.letters),
+            warnings=sum(1 for i in report.issues if i.severity != Severity.INFO),
+            seconds=round(time.perf_counter() - started, 2),
+        )
+        return row, snapshot_of(outcome.classified, as_of)
+    except _Stop:
+        os._exit(143)  # the writers have removed their temporary files on the way out
+    except InputError as exc:
+        error = one_line(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug in one file must not stop the others
+        error = one_line(f"internal error ({type(exc).__name__}: {exc}); please report it "
+                         "with the workbook")
+    finally:
+        _busy = False
+    return FileRow(file=job.name, as_of=as_of, status="failed",
+                   seconds=round(time.perf_counter() - started, 2), error=error), None
+
+
+# ---- the batch ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """What ``receivables batch`` was asked to do."""
+
+    in_dir: Path
+    out_dir: Path
+    as_of: date | None = None
+    jobs: int | None = None  # None: one per core
+    letters: bool = False
+    pdf: bool = False
+    recursive: bool = False
+    rules_file: Path | None = None
+    sheet: str | None = None
+    password: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """What a batch did: one row per workbook (sorted by as-of, then name)."""
+
+    options: BatchOptions
+    files: list[FileRow]
+    summary: Path
+    history: History
+    seconds: float
+    workers: int
+
+    @property
+    def failed(self) -> list[FileRow]:
+        """The rows of workbooks that failed."""
+        return [f for f in self.files if f.status != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        """True when every workbook was processed."""
+        return not self.failed
+
+    def to_json(self) -> dict[str, Any]:
+        """One JSON object: the folders, the summary, and each workbook's figures."""
+        def money(table):
+            return {c: round(v / 100, 2) for c, v in table.items()}
+
+        return {
+            "input": str(self.options.in_dir),
+            "output": str(self.options.out_dir),
+            "summary": str(self.summary),
+            "workers": self.workers,
+            "seconds": round(self.seconds, 2),
+            "processed": len(self.files) - len(self.failed),
+            "failed": len(self.failed),
+            "months": list(self.history.labels),
+            "notes": list(self.history.notes),
+            "files": [
+                {
+                    "input": f.file, "output": f.output or None,
+                    "as_of": f.as_of.isoformat() if f.as_of else None, "status": f.status,
+                    "error": f.error or None, "rows": f.rows, "customers": f.customers,
+                    "stages": dict(f.stages), "outstanding": money(f.outstanding),
+                    "overdue": money(f.overdue), "letters": f.letters, "warnings": f.warnings,
+                    "seconds": f.seconds,
+                }
+                for f in self.files
+            ],
+        }
+
+    def text(self) -> str:
+        """The closing summary for the terminal."""
+        rows = sum(f.rows for f in self.files)
+        rate = rows / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"{len(self.files) - len(self.failed)} of {len(self.files)} workbooks processed"
+            f"{f', {len(self.failed)} failed' if self.failed else ''}: {rows:,} rows in "
+            f"{self.seconds:.1f} s ({rate:,.0f} rows/s, {self.workers} worker(s)).",
+        ]
+        if self.history.labels:
+            lines.append(f"History: {len(self.history.labels)} month(s), "
+                         f"{self.history.labels[0]} to {self.history.labels[-1]}.")
+        lines += [f"Note: {note}." for note in self.history.notes]
+        lines += [f"Failed: {f.file}: {f.error}" for f in self.failed]
+        lines.append(f"Written: {self.summary}")
+        return "\n".join(lines)
+
+
+def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
+    """One job per workbook: its output path, letters folder and as-of date."""
+    jobs = []
+    used: set[str] = set()
+    for path in paths:
+        relative = path.relative_to(options.in_dir)
+        suffix = ".xlsm" if path.suffix.lower() in (".xlsm", ".xltm") else ".xlsx"
+        target_dir = options.out_dir / relative.parent
+        name = f"{path.stem}.collections{suffix}"
+        if (relative.parent / name).as_posix().casefold() in used:
+            # AR.xls and AR.xlsx in one folder: the second keeps its format in the name.
+            name = f"{path.stem}-{path.suffix[1:].lower()}.collections{suffix}"
+        used.add((relative.parent / name).as_posix().casefold())
+        as_of, problem = options.as_of, ""
+        if as_of is None:
+            try:
+                as_of = as_of_from_name(path.name)
+            except ValueError as exc:
+                problem = str(exc)
+        letters_dir = None
+        if options.letters:
+            letters_dir = options.out_dir / "letters" / relative.parent / path.stem
+        jobs.append(Job(
+            input=path, name=relative.as_posix(), output=target_dir / name,
+            shown_output=(relative.parent / name).as_posix(), as_of=as_of,
+            as_of_problem=problem, letters_dir=letters_dir, pdf=options.pdf,
+            rules_file=options.rules_file, sheet=options.sheet, password=options.password,
+        ))
+    return jobs
+
+
+def _temporaries(out_dir: Path) -> set[Path]:
+    found = set(out_dir.rglob(_TEMP_PREFIX + "*"))
+    letters = out_dir / "letters"
+    if letters.is_dir():
+        found |= {p for p in letters.rglob(".*.tmp") if p.is_file()}
+    return found
+
+
+class _Display:
+    """Rich progress on stderr (a live bar on a terminal) and one line per finished file."""
+
+    def __init__(self, total: int, console=None):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            SpinnerColumn(), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
+            TextColumn("{task.fields[rate]}", markup=False), TimeElapsedColumn(),
+            TextColumn("{task.fields[running]}", markup=False),
+            console=self.console, disable=not self.console.is_terminal, transient=False,
+        )
+        self.task = self.progress.add_task("batch", total=total, rate="", running="")
+        self.started = time.perf_counter()
+        self.rows = 0
+        self.done = 0
+
+    def start(self) -> None:
+        """Show the live bar (after the worker processes exist: fork before threads)."""
+        self.progress.start()
+
+    def stop(self) -> None:
+        """Remove the live bar's thread (before forking new workers, and at the end)."""
+        self.progress.stop()
+
+    def running(self, names: Iterable[str]) -> None:
+        """Show the workbooks being processed now."""
+        names = list(names)
+        text = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
+        self.progress.update(self.task, running=text, rate=self._rate())
+
+    def _rate(self) -> str:
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        return f"{self.rows / elapsed:,.0f} rows/s"
+
+    def finished(self, row: FileRow) -> None:
+        """Count a finished workbook and print its line."""
+        self.done += 1
+        self.rows += row.rows
+        self.progress.update(self.task, completed=self.done, rate=self._rate())
+        if row.status == "ok":
+            line = (f"ok     {row.file}: {row.rows:,} rows as of {row.as_of.isoformat()}, "
+                    f"{row.seconds:.2f} s")
+        else:
+            line = f"FAILED {row.file}: {row.error}"
+        self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+
+
+def _run_pool(jobs: list[Job], workers: int, display: _Display,
+              record: Callable[[FileRow, Snapshot | None], None]) -> None:
+    """Run ``jobs`` on ``workers`` processes, at most ``workers`` in flight at a time.
+
+    Keeping only as many in flight as there are workers makes "running" exact for the
+    progress line. A worker that dies breaks the pool: the pool is replaced and the
+    workbooks it was processing are retried one at a time; one that kills a worker twice
+    fails with that reason.
+    """
+    # Largest first: the last workbooks to finish are small ones, so cores idle least.
+    queue = deque(sorted(jobs, key=lambda j: -_size(j.input)))
+    solo: deque[Job] = deque()
+    in_flight: dict[Future, Job] = {}
+    executor = _pool(workers)
+    broken = False
+
+    def fill() -> None:
+        nonlocal broken
+        while not broken:
+            if solo:
+                if in_flight:
+                    return
+                job = solo.popleft()
+            elif queue and len(in_flight) < workers:
+                job = queue.popleft()
+            else:
+                return
+            try:
+                in_flight[executor.submit(process_one, job)] = job
+            except BrokenProcessPool:
+                broken = True
+                (solo if job in suspects else queue).appendleft(job)
+
+    suspects: set[Job] = set()
+    try:
+        fill()
+        display.start()
+        display.running(j.name for j in in_flight.values())
+        while in_flight or queue or solo:
+            if in_flight:
+                done, _pending = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
+            else:
+                done = set()
+            for future in done:
+                job = in_flight.pop(future)
+                try:
+                    row, snapshot = future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    if job in suspects:
+                        record(FileRow(file=job.name, as_of=job.as_of, status="failed",
+                                       error="the worker process died while processing this "
+                                             "workbook (out of memory, or a crash in a "
+                                             "reader); it was tried twice"), None)
+                    else:
+                        suspects.add(job)
+                        solo.append(job)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot unpickle
+                    row, snapshot = FileRow(file=job.name, as_of=job.as_of, status="failed",
+                                            error=one_line(f"internal error ({exc})")), None
+                record(row, snapshot)
+            if broken and not in_flight:
+                executor.shutdown(wait=True)
+                display.stop()  # no live thread while the new workers fork
+                executor = _pool(workers)
+                broken = False
+                fill()
+                display.start()
+            else:
+                fill()
+            display.running(j.name for j in in_flight.values())
+    except BaseException:
+        processes = list((getattr(executor, "_processes", None) or {}).values())
+        for future in in_flight:
+            future.cancel()
+        executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the worker's writers clean up, then it exits
+        for process in processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+        raise
+    executor.shutdown(wait=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def batch_rules(options: BatchOptions) -> Rules:
+    """The rules the summary uses: defaults < IN_DIR/rules.toml < --rules."""
+    from .pipeline import rules_for
+
+    rules, _issues = rules_for(options.in_dir / SUMMARY_NAME, options.rules_file)
+    return rules
+
+
+def run_batch(
+    options: BatchOptions,
+    *,
+    console=None,
+    on_file: Callable[[FileRow], None] | None = None,
+) -> BatchResult:
+    """Process every workbook of ``options.in_dir`` and write the Batch Summary.
+
+    Raises InputError for unusable options (no such folder, no workbooks, letters not
+    available) and :class:`BatchInterrupted` on Ctrl-C. ``on_file`` is called in the
+    parent as each workbook finishes.
+    """
+    started = time.perf_counter()
+    in_dir, out_dir = Path(options.in_dir), Path(options.out_dir)
+    if not in_dir.is_dir():
+        raise InputError(f"{in_dir} is not a folder: give the folder holding the monthly "
+                         "workbooks (for one workbook use 'receivables process').")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"The output {out_dir} is a file; give a folder with -o.")
+    if options.letters and importlib.util.find_spec("receivables.letters_shell") is None:
+        raise InputError("--letters needs the letters module (receivables.letters_shell), "
+                         "which this installation lacks; run the batch without --letters.")
+    rules = batch_rules(options)
+    paths = discover(in_dir, out_dir, options.recursive)
+    if not paths:
+        kinds = ", ".join(WORKBOOK_SUFFIXES)
+        raise InputError(f"{in_dir} holds no workbooks ({kinds}) to process"
+                         f"{'' if options.recursive else ' (--recursive looks in subfolders)'}.")
+    jobs = plan_jobs(paths, options)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(jobs)))
+    before = _temporaries(out_dir)
+    done: list[tuple[FileRow, Snapshot | None]] = []
+    display = _Display(len(jobs), console)
+
+    def record(row: FileRow, snapshot: Snapshot | None) -> None:
+        done.append((row, snapshot))
+        display.finished(row)
+        if on_file is not None:
+            on_file(row)
+
+    try:
+        if workers == 1:
+            # One worker: no pool, no pickling; Ctrl-C unwinds through the writers.
+            display.start()
+            for job in jobs:
+                display.running([job.name])
+                record(*process_one(job))
+        else:
+            _run_pool(jobs, workers, display, record)
+    except KeyboardInterrupt:
+        display.stop()
+        for path in _temporaries(out_dir) - before:
+            path.unlink(missing_ok=True)
+        raise BatchInterrupted(len(done), len(jobs)) from None
+    finally:
+        display.stop()
+    # Finishing order varies from run to run; outputs must not.
+    done.sort(key=lambda pair: (pair[0].as_of is None, pair[0].as_of or date.max,
+                                pair[0].file.casefold(), pair[0].file))
+    rows = [row for row, _snapshot in done]
+    history = build_history([snap for _row, snap in done if snap is not None], rules)
+    summary = out_dir / SUMMARY_NAME
+    write_summary(summary, rows, history, rules)
+    return BatchResult(options=options, files=rows, summary=summary, history=history,
+                       seconds=time.perf_counter() - started, workers=workers)
+
+
+def write_summary(path: Path, rows: list[FileRow], history: History, rules: Rules) -> None:
+    """Write ``Batch Summary.xlsx`` (Files, History) atomically: temp file, then rename."""
+    from .xlsx.splice import write_package
+
+    models = [files_model(rows, rules), history_model(history, rules)]
+    handle, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".xlsx", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as sink:
+            write_package(sink, source=None, date1904=False, stage_columns=None, models=models)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
