@@ -23,11 +23,10 @@ import xlwings as xw
 from receivables import __version__
 from receivables.core.grid import SheetGrid
 from receivables.core.issues import InputError, Issue, Severity
-from receivables.core.outputs import cents_to_decimal
+from receivables.core.outputs import letters_log_model
 from receivables.core.process import Outcome, SheetChoice, analyse
 from receivables.core.rules import Rules
 from receivables.core.settings_sheet import settings_model
-from receivables.core.sheets import DATE_FORMAT, MONEY_FORMAT, Column, SheetModel
 from receivables.pipeline import preview_and_choose, require_items, workbook_rules
 from receivables.reader import SheetInfo
 
@@ -274,7 +273,7 @@ def letters(book: xw.Book) -> str:
     session.status(f"writing letters into {folder}")
     result = write_letters(analysis.outcome.classified, session.rules, session.as_of, folder,
                            sheet=analysis.sheet)
-    model = letters_log_model(result.records, session.rules)
+    model = letters_log_model([record.row() for record in result.records], session.rules)
     session.status(f"writing '{model.name}'")
     with first_change("the workbook's sheets"):
         sheet = xlwriter.replace_sheet(book, model.name)
@@ -289,33 +288,6 @@ def letters(book: xw.Book) -> str:
     if problems:
         text += f" {len(problems)} issue(s), e.g. {problems[0]}."
     return text
-
-
-def letters_log_model(records, rules: Rules) -> SheetModel:
-    """The ``Letters Log`` sheet: one row per letter written (design.md §8)."""
-    from receivables.letters import LOG_COLUMNS
-
-    money = {"Amount", "Interest", "Compensation", "Total"}
-    columns = tuple(
-        Column(name, MONEY_FORMAT if name in money else DATE_FORMAT if name == "Date" else None,
-               _LOG_WIDTHS.get(name, 14))
-        for name in LOG_COLUMNS
-    )
-    colors = {stage.label: stage.color for stage in rules.all_stages}
-    rows = []
-    for record in records:
-        row = record.row()
-        rows.append(tuple(cents_to_decimal(row[name]) if name in money else row[name]
-                          for name in LOG_COLUMNS))
-    return SheetModel(
-        name=rules.labels.get("letters_sheet", "Letters Log"), columns=columns, rows=rows,
-        row_fills=[colors.get(record.stage) for record in records],
-        fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
-    )
-
-
-_LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
-               "Template": 15, "Language": 9, "File": 60, "PDF": 60}
 
 
 def settings(book: xw.Book) -> str:

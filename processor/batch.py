@@ -281,11 +281,8 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
         if as_of is None:
             as_of = _setting_as_of(job)
         report = run(job.input, job.output, as_of, rules_file=job.rules_file,
-                     sheet=job.sheet, password=job.password)
-        if job.letters_dir is not None:
-            from .letters_shell import add_letters
-
-            add_letters(report, job.letters_dir, pdf=job.pdf)
+                     sheet=job.sheet, password=job.password, letters_dir=job.letters_dir,
+                     pdf=job.pdf)
         outcome = report.outcome
         outstanding, overdue = outcome.totals()
         row = FileRow(
@@ -620,9 +617,12 @@ def run_batch(
                          "workbooks (for one workbook use 'receivables process').")
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"The output {out_dir} is a file; give a folder with -o.")
-    if options.letters and importlib.util.find_spec("receivables.letters_shell") is None:
-        raise InputError("--letters needs the letters module (receivables.letters_shell), "
-                         "which this installation lacks; run the batch without --letters.")
+    if options.pdf:
+        from .letters import find_soffice
+
+        if find_soffice() is None:
+            raise InputError("PDF letters need LibreOffice, which is not installed (no "
+                             "'soffice' on the PATH): install it, or leave out --pdf.")
     rules = batch_rules(options)
     paths = discover(in_dir, out_dir, options.recursive)
     if not paths:

@@ -76,25 +76,27 @@ def _common(function):
 
 
 def _run(mode, input_path, output, as_of, rules_file, sheet, password, as_json, in_place=False,
-         letters_dir=None, pdf=False):
+         letters_dir=None, pdf=False, stages=None, write=True):
     from .pipeline import run
 
     try:
         when = parse_as_of(as_of)
+        if pdf and letters_dir is None:
+            raise InputError("--pdf converts letters: give the letters folder with --letters DIR.")
         report = run(Path(input_path), Path(output) if output else None, when,
                      rules_file=rules_file, sheet=sheet, password=password, mode=mode,
-                     in_place=in_place)
-        if letters_dir is not None:
-            _letters_into(report, Path(letters_dir), pdf)
+                     in_place=in_place, write=write, letters_dir=letters_dir,
+                     letter_stages=stages, pdf=pdf)
     except InputError as exc:
         _fail(str(exc))
     _emit(report, as_json)
 
 
-def _letters_into(report, directory: Path, pdf: bool) -> None:
-    from .letters_shell import add_letters
-
-    add_letters(report, directory, pdf=pdf)
+def _stages(text: str | None) -> list[str] | None:
+    """``--stages notice,legal`` -> ["notice", "legal"]."""
+    if not text:
+        return None
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,11 +120,25 @@ def process(input_path, output, in_place, letters_dir, pdf, as_of, rules_file, s
 
 @main.command()
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
+@click.option("-d", "--dir", "letters_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for the letters: DIR/<stage>/<customer>_<reference>.docx.")
+@click.option("--stages", help="Only these stage keys, comma-separated (default: every stage "
+              "with a letter: notice, demand, final, legal).")
+@click.option("--pdf", is_flag=True, help="Also convert the letters to PDF (LibreOffice).")
+@_common
+def letters(input_path, letters_dir, stages, pdf, as_of, rules_file, sheet, password, as_json):
+    """Demand letters by mail merge for every customer at a letter stage (input unchanged)."""
+    _run("process", input_path, None, as_of, rules_file, sheet, password, as_json,
+         letters_dir=letters_dir, pdf=pdf, stages=_stages(stages), write=False)
+
+
+@main.command()
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
 @click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
 @_common
 def classify(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
-    """Only the stage columns (Days Overdue, Aging Bucket, Stage, Next Action) and Exceptions."""
+    """Only the stage columns: Days Overdue, Aging Bucket, Stage, Next Action."""
     _run("classify", input_path, output, as_of, rules_file, sheet, password, as_json, in_place)
 
 
@@ -151,12 +167,8 @@ def demo(output_dir, as_of, as_json):
         source = sample_path()
         from .pipeline import run
 
-        report = run(source, output_dir / "sample_ledger.collections.xlsx", when)
-        letters_dir = output_dir / "letters"
-        try:
-            _letters_into(report, letters_dir, pdf=False)
-        except ImportError:
-            pass
+        report = run(source, output_dir / "sample_ledger.collections.xlsx", when,
+                     letters_dir=output_dir / "letters")
     except InputError as exc:
         _fail(str(exc))
     _emit(report, as_json)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 from .core.issues import InputError, Issue, Severity
 from .core.ledger import missing_required
+from .core.outputs import exceptions_model, letters_log_model
 from .core.process import Outcome, analyse, choose_sheet, header_matcher
 from .core.rules import Rules, load_rules, parse_toml
 from .core.settings_sheet import DEFAULT_SHEET, parse_settings_rows
@@ -195,8 +197,15 @@ def run(
     mode: str = "process",
     in_place: bool = False,
     write: bool = True,
+    letters_dir: Path | None = None,
+    letter_stages: Sequence[str] | None = None,
+    pdf: bool = False,
 ) -> Report:
-    """Process one workbook file; raise :class:`InputError` for input that cannot be used."""
+    """Process one workbook file; raise :class:`InputError` for input that cannot be used.
+
+    With ``letters_dir``, the demand letters are written there first, and the output
+    workbook gets a ``Letters Log`` sheet and their issues in ``Exceptions``.
+    """
     if mode not in MODES:
         raise ValueError(mode)
     input_path = Path(input_path)
@@ -208,12 +217,25 @@ def run(
     outcome = analyse(grid, choice.location, rules, as_of, matcher,
                       with_plan=mode != "classify", rule_issues=rule_issues, company=company)
     require_items(outcome, choice.sheet, choice.location.header_row, input_path.name)
+    letter_rows: list[dict[str, Any]] = []
+    letter_issues: list[Issue] = []
+    models = list(outcome.models)
+    if letters_dir is not None:
+        from .letters import write_letters
+
+        result = write_letters(outcome.classified, rules, as_of, Path(letters_dir),
+                               stages=letter_stages, pdf=pdf, sheet=choice.sheet)
+        letter_rows = [record.row() for record in result.records]
+        letter_issues = list(result.issues)
+        exceptions = rules.labels.get("exceptions_sheet", "Exceptions")
+        models = [m for m in models if m.name != exceptions]
+        models += [letters_log_model(letter_rows, rules),
+                   exceptions_model([*outcome.issues, *letter_issues], rules)]
     output = None
     if write:
         output = input_path if in_place else (output_path or default_output(input_path, opened))
         output = Path(output)
         check_output(input_path, output, opened, in_place)
-        models = list(outcome.models)
         if mode == "plan":
             stage_cols = None
         else:
@@ -230,7 +252,27 @@ def run(
                            "of every sheet; formatting, formulas and macros are not carried over",
                            Severity.INFO))
     return Report(input=input_path, output=output, as_of=as_of, sheet=choice.sheet,
-                  header_row=choice.location.header_row, outcome=outcome, extra_issues=extra)
+                  header_row=choice.location.header_row, outcome=outcome,
+                  letters=[_letter_json(row, Path(letters_dir)) for row in letter_rows],
+                  extra_issues=[*letter_issues, *extra])
+
+
+def _letter_json(row: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """A Letters Log row for --json: money as numbers, dates as ISO text, full file paths."""
+    from .core.letters import LOG_COLUMNS
+
+    out: dict[str, Any] = {}
+    for name in LOG_COLUMNS:
+        value = row[name]
+        key = name.lower()
+        if name in ("Amount", "Interest", "Compensation", "Total"):
+            value = _money(int(value))
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif name in ("File", "PDF"):
+            value = str(folder / value) if value else None
+        out[key] = value
+    return out
 
 
 def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_place: bool) -> None:

@@ -163,3 +163,31 @@ def test_demo_runs_and_console_script(tmp_path):
     for name in OUTPUT_SHEETS:
         assert name in sheets
     assert sample_path().exists()
+
+
+def test_letters_command_and_process_with_letters(tmp_path, run_json, cli):
+    rows = [ledger_row("Notice Co", 15, 120.0), ledger_row("Legal Co", 120, 900.0),
+            ledger_row("Legal Co", 200, 100.0), ledger_row("Current Co", -20, 50.0)]
+    source = write_ledger(tmp_path / "in.xlsx", rows)
+    before = sha(source)
+    report = run_json("letters", source, "-d", tmp_path / "letters", "--as-of", AS_OF.isoformat())
+    assert report["output"] is None and sha(source) == before
+    by_customer = {letter["customer"]: letter for letter in report["letters"]}
+    assert set(by_customer) == {"Notice Co", "Legal Co"}
+    assert by_customer["Legal Co"]["amount"] == 1000.0
+    assert by_customer["Legal Co"]["template"].startswith("legal_demand")
+    for letter in report["letters"]:
+        assert Path(letter["file"]).exists()
+    only_legal = run_json("letters", source, "-d", tmp_path / "legal", "--stages", "legal",
+                          "--as-of", AS_OF.isoformat())
+    assert [letter["customer"] for letter in only_legal["letters"]] == ["Legal Co"]
+
+    out = tmp_path / "out.xlsx"
+    report = run_json("process", source, "-o", out, "--letters", tmp_path / "l2",
+                      "--as-of", AS_OF.isoformat())
+    log = dump_sheets(out, ["Letters Log"])["Letters Log"]
+    assert log[0][:3] == ["Reference", "Date", "Customer"]
+    assert len(log) == 1 + len(report["letters"]) == 3
+
+    code, _out, err = cli("process", source, "-o", tmp_path / "x.xlsx", "--pdf")
+    assert code == 1 and "--letters" in err

@@ -55,8 +55,11 @@ CUSTOMERS = [
     ("Bodegas Rioja Alta", "C1024", "EUR", "es", "La Rioja", 330, "Álvaro Ortiz", "+34 941 310 346", "admin@riojaalta.es", "Av. de Vizcaya 8, 26200 Haro, España", "Luis Moreno"),
 ]
 
-# Days overdue per stage that the sample must show, then random ones.
-LADDER_DAYS = [-20, -5, 3, 15, 45, 75, 150, 500, 900]
+# Oldest days overdue per customer, by payer profile: good payers, slow payers, late
+# payers, bad payers and a few lost causes; together every stage of the ladder shows.
+PROFILES = [-20, 5, 20, 45, 75, 150, 500, 900, 25, 50, 80, 120, -3, 14, 40, 200, 66, 95,
+            30, 10, 60, 300, 35, 400]
+ITEM_DAYS = [-25, -10, -3, 0, 5, 12, 20, 35, 50, 70, 95, 130, 200, 320, 420, 800]
 
 
 def _write_header(sheet, bold=True):
@@ -114,12 +117,12 @@ def sample_rows(seed: int = 20261031) -> list[list]:
     for index, customer in enumerate(CUSTOMERS):
         name, cid, currency, language, region, km, contact, phone, email, address, owner = customer
         count = rng.randint(6, 18)
+        # Each customer pays in its own way: the oldest item it may have decides its stage.
+        oldest = PROFILES[index % len(PROFILES)]
         for item in range(count):
             number += 1
-            if item < len(LADDER_DAYS) and (index + item) % 3 == 0:
-                days = LADDER_DAYS[(index + item) % len(LADDER_DAYS)]
-            else:
-                days = rng.choice([-25, -10, -3, 0, 5, 12, 20, 35, 50, 70, 95, 130, 200, 320, 420, 800])
+            choices = [d for d in ITEM_DAYS if d <= oldest]
+            days = oldest if item == 0 else rng.choice(choices)
             terms = rng.choice([30, 30, 30, 45, 60])
             due = SAMPLE_AS_OF - timedelta(days=days)
             invoiced = due - timedelta(days=terms)

@@ -33,6 +33,13 @@ from .issues import Issue, Severity, cell_ref
 from .rules import Rules
 from .workdays import add_working_days
 
+
+# Columns of the Letters Log sheet (design.md §8), in order.
+LOG_COLUMNS = (
+    "Reference", "Date", "Customer", "Currency", "Stage", "Template", "Language",
+    "Amount", "Interest", "Compensation", "Total", "File", "PDF",
+)  # fmt: skip
+
 FALLBACK_LANGUAGE = "en"
 
 # Keys of the render context (see letter_templates/README.md).

@@ -5,7 +5,7 @@ Exceptions. Pure; the writers render these models (design.md §7).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -266,3 +266,33 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
 def next_action_date(as_of: date, rules: Rules) -> date:
     """The first working day on or after as-of."""
     return next_working_day(as_of, rules.country)
+
+
+_LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
+               "Template": 15, "Language": 9, "File": 60, "PDF": 60}
+_LOG_MONEY = frozenset({"Amount", "Interest", "Compensation", "Total"})
+
+
+def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> SheetModel:
+    """The ``Letters Log`` sheet: one row per letter written (design.md §8).
+
+    ``rows`` are keyed by :data:`letters.LOG_COLUMNS`, money in cents.
+    """
+    from .letters import LOG_COLUMNS
+
+    columns = tuple(
+        Column(name, MONEY_FORMAT if name in _LOG_MONEY else DATE_FORMAT if name == "Date"
+               else None, _LOG_WIDTHS.get(name, 14))
+        for name in LOG_COLUMNS
+    )
+    colors = {stage.label: stage.color for stage in rules.all_stages}
+    table_rows = [
+        tuple(cents_to_decimal(row[name]) if name in _LOG_MONEY else row[name]
+              for name in LOG_COLUMNS)
+        for row in rows
+    ]
+    return SheetModel(
+        name=rules.labels.get("letters_sheet", "Letters Log"), columns=columns, rows=table_rows,
+        row_fills=[colors.get(str(row["Stage"])) for row in rows],
+        fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
+    )

@@ -1,0 +1,744 @@
+"""Build the packaged letter templates (``<letter>.<language>.docx``) with python-docx.
+
+Run ``python letter_templates/make_templates.py`` after changing the texts or the layout
+here; the .docx files are committed so that clerks can open and edit them in Word. The
+tags are docxtpl's (Jinja inside Word): the context keys and filters are documented in
+``README.md``. Output is reproducible: the document properties carry a fixed date.
+
+Layout (A4): letterhead in the page header (company, address, contacts, rule), place and
+date, addressee, reference, subject, salutation, text, the invoice table with a subtotal
+row (interest and compensation columns only when the interest rule charges them), the
+totals or claim schedule, legal basis of the interest, payment instructions, consequence,
+closing and signature; footer with company, reference and page x / y.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+LETTERS = ("reminder", "formal_demand", "final_demand", "legal_demand")
+LANGUAGES = ("en", "es", "hu")
+FONT = "Arial"  # in every Word; LibreOffice substitutes the metric-compatible Liberation Sans
+ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
+GREY = RGBColor(0x59, 0x59, 0x59)
+FIXED_DATE = datetime(2026, 1, 1)
+
+# Payment details, legal bases and table labels shared by the four letters of a language.
+COMMON = {
+    "en": {
+        "our_ref": "Our reference",
+        "customer_no": "Customer no.",
+        "attn": "Attn.",
+        "dear": "{% if contact %}Dear {{ contact }},{% else %}Dear Sir or Madam,{% endif %}",
+        "table_heading": "Overdue invoices",
+        "cols": ("Invoice", "Invoice date", "Due date", "Days overdue", "Amount", "Paid",
+                 "Outstanding", "Rate", "Interest", "Compensation"),
+        "subtotal": "Subtotal",
+        "principal": "Principal outstanding",
+        "interest_to": "Interest to {{ letter_date }}",
+        "compensation": "Fixed compensation for recovery costs",
+        "total": "Total due",
+        "basis_eu": "Interest runs from the day after each due date at the statutory rate of "
+        "Directive 2011/7/EU on combating late payment in commercial transactions: the "
+        "reference rate plus {{ interest_margin }} (currently {{ interest_rate }} a year)."
+        "{% if has_compensation %} Each invoice also carries a fixed compensation for "
+        "recovery costs.{% endif %}",
+        "basis_uk": "Interest runs from the day after each due date under the Late Payment "
+        "of Commercial Debts (Interest) Act 1998, at the Bank of England base rate plus "
+        "{{ interest_margin }}{% if has_compensation %}; fixed compensation is claimed "
+        "under section 5A of the Act{% endif %}.",
+        "basis_contract": "Interest runs from the day after each due date at the "
+        "contractual rate of {{ interest_rate }} a year.",
+        "pay": "Please pay **{{ total_claim }}** by **{{ reply_by }}**{% if iban %} to our "
+        "account IBAN {{ iban }}{% if bic %}, BIC {{ bic }}{% endif %}{% if bank_name %} "
+        "({{ bank_name }}){% endif %}{% endif %}, quoting the reference {{ reference }}.",
+        "page": "Page",
+        "tax_id": "Tax ID",
+        "tel": "Tel.",
+    },
+    "es": {
+        "our_ref": "Nuestra referencia",
+        "customer_no": "N.º de cliente",
+        "attn": "A la atención de",
+        "dear": "{% if contact %}Estimado/a {{ contact }}:{% else %}Muy señores nuestros:"
+        "{% endif %}",
+        "table_heading": "Facturas vencidas",
+        "cols": ("Factura", "Fecha factura", "Vencimiento", "Días de retraso", "Importe",
+                 "Pagado", "Pendiente", "Tipo", "Intereses", "Indemnización"),
+        "subtotal": "Subtotal",
+        "principal": "Principal pendiente",
+        "interest_to": "Intereses de demora al {{ letter_date }}",
+        "compensation": "Indemnización por costes de cobro",
+        "total": "Total a pagar",
+        "basis_eu": "Los intereses se devengan desde el día siguiente al vencimiento de cada "
+        "factura al tipo legal de demora de la Ley 3/2004, de 29 de diciembre, que transpone "
+        "la Directiva 2011/7/UE: el tipo de referencia más {{ interest_margin }} "
+        "(actualmente el {{ interest_rate }} anual).{% if has_compensation %} Cada factura "
+        "da derecho, además, a una indemnización fija por costes de cobro.{% endif %}",
+        "basis_uk": "Los intereses se devengan desde el día siguiente al vencimiento de cada "
+        "factura conforme a la Late Payment of Commercial Debts (Interest) Act 1998 del "
+        "Reino Unido, al tipo básico del Banco de Inglaterra más {{ interest_margin }}"
+        "{% if has_compensation %}; la indemnización fija se reclama según su artículo 5A"
+        "{% endif %}.",
+        "basis_contract": "Los intereses se devengan desde el día siguiente al vencimiento de "
+        "cada factura al tipo pactado en el contrato del {{ interest_rate }} anual.",
+        "pay": "Les rogamos abonen **{{ total_claim }}** a más tardar el **{{ reply_by }}**"
+        "{% if iban %} en nuestra cuenta IBAN {{ iban }}{% if bic %}, BIC {{ bic }}"
+        "{% endif %}{% if bank_name %} ({{ bank_name }}){% endif %}{% endif %}, indicando la "
+        "referencia {{ reference }}.",
+        "page": "Página",
+        "tax_id": "NIF",
+        "tel": "Tel.",
+    },
+    "hu": {
+        "our_ref": "Hivatkozási szám",
+        "customer_no": "Ügyfélszám",
+        "attn": "Figyelmébe:",
+        "dear": "{% if contact %}Tisztelt {{ contact }}!{% else %}Tisztelt Hölgyem/Uram!"
+        "{% endif %}",
+        "table_heading": "Lejárt számlák",
+        "cols": ("Számla", "Számla kelte", "Esedékesség", "Késés (nap)", "Összeg",
+                 "Fizetve", "Tartozás", "Kamatláb", "Kamat", "Költség-átalány"),
+        "subtotal": "Részösszeg",
+        "principal": "Tőketartozás",
+        "interest_to": "Késedelmi kamat a levél keltéig",
+        "compensation": "Behajtási költségátalány",
+        "total": "Fizetendő összesen",
+        "basis_eu": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár, a "
+        "késedelmes fizetések elleni küzdelemről szóló 2011/7/EU irányelv szerinti mértékben: "
+        "a referencia-kamatláb plusz {{ interest_margin }} (jelenleg évi {{ interest_rate }})."
+        "{% if has_compensation %} Minden számla után behajtási költségátalány is jár."
+        "{% endif %}",
+        "basis_uk": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár az "
+        "Egyesült Királyság Late Payment of Commercial Debts (Interest) Act 1998 törvénye "
+        "szerint: a Bank of England alapkamata plusz {{ interest_margin }}"
+        "{% if has_compensation %}; a költségátalány a törvény 5A. szakasza szerint jár"
+        "{% endif %}.",
+        "basis_contract": "A késedelmi kamat az egyes számlák esedékességét követő naptól a "
+        "szerződésben kikötött évi {{ interest_rate }} mértékben jár.",
+        "pay": "Kérjük, hogy a fizetendő **{{ total_claim }}** összeget legkésőbb "
+        "**{{ reply_by }}** napjáig fizessék meg{% if iban %} a(z) {{ iban }} IBAN "
+        "számlaszámunkra{% if bic %} (BIC: {{ bic }}){% endif %}{% if bank_name %}, "
+        "{{ bank_name }}{% endif %}{% endif %}, a közleményben feltüntetve a(z) "
+        "{{ reference }} hivatkozási számot.",
+        "page": "Oldal",
+        "tax_id": "Adószám",
+        "tel": "Tel.",
+    },
+}
+
+# The text of each letter: subject, paragraphs before the table, after the payment
+# instructions, and the closing. ``**...**`` is bold.
+LETTER_TEXT = {
+    ("reminder", "en"): {
+        "subject": "Payment reminder: overdue invoices",
+        "before": [
+            "According to our records, the invoices listed below remain unpaid although "
+            "their due date has passed. The overdue amount is **{{ total_overdue }}**.",
+            "Perhaps this has escaped your attention. We would be grateful if you would "
+            "settle the balance.",
+        ],
+        "after": [
+            "If you have paid in the last few days, please disregard this letter. If you "
+            "have any question about these invoices, please contact us quoting the "
+            "reference above.",
+        ],
+        "closing": "Yours sincerely,",
+    },
+    ("formal_demand", "en"): {
+        "subject": "Formal demand for payment",
+        "before": [
+            "Despite our reminder, the invoices listed below remain unpaid. The overdue "
+            "principal amounts to **{{ total_overdue }}**{% if has_interest %}; with "
+            "late-payment interest and compensation, **{{ total_claim }}** is due"
+            "{% endif %}.",
+            "We hereby formally demand payment of **{{ total_claim }}** by "
+            "**{{ reply_by }}** at the latest.",
+        ],
+        "after": [
+            "Until the full amount is received, deliveries to your account are suspended "
+            "and no further credit will be extended.",
+            "If you dispute any of these invoices, please tell us in writing by the same "
+            "date, stating your reasons.",
+        ],
+        "closing": "Yours faithfully,",
+    },
+    ("final_demand", "en"): {
+        "subject": "Final demand before legal action",
+        "before": [
+            "We have written to you before about the overdue invoices listed below without "
+            "receiving payment. The overdue principal now amounts to **{{ total_overdue }}**;"
+            " the oldest invoice is {{ oldest_days_overdue }} days overdue.",
+            "This is our final demand. Unless **{{ total_claim }}** reaches our account by "
+            "**{{ reply_by }}**, we will instruct our lawyers to start legal proceedings "
+            "without further notice. The costs of those proceedings, as well as interest "
+            "that continues to accrue, may be claimed from you.",
+        ],
+        "after": [
+            "If there is a reason for non-payment that we are not aware of, contact us "
+            "immediately: this is the last opportunity to settle the matter without legal "
+            "action.",
+        ],
+        "closing": "Yours faithfully,",
+    },
+    ("legal_demand", "en"): {
+        "subject": "Letter before claim: demand for payment of {{ total_claim }}",
+        "table_heading": "Claim schedule",
+        "principal": "Principal",
+        "total": "Total claimed",
+        "before": [
+            "{{ company_name }} hereby makes a formal claim against you for payment of the "
+            "debt set out in the claim schedule below, which remains unpaid despite our "
+            "previous reminders and demands.",
+        ],
+        "basis_extra": "Interest continues to accrue until the date of payment.",
+        "after": [
+            "**Deadline:** you must pay **{{ total_claim }}** in full by **{{ reply_by }}** "
+            "({{ reply_days }} working days from the date of this letter).",
+            "**Consequence:** if the full amount is not received by that date, we will issue "
+            "court proceedings against you without further notice to recover the debt, "
+            "further interest and our legal costs. Court proceedings may adversely affect "
+            "your credit rating.",
+            "If you dispute the claim, in whole or in part, you must tell us in writing "
+            "before the deadline, giving full reasons and enclosing any supporting documents.",
+        ],
+        "closing": "Yours faithfully,",
+    },
+    ("reminder", "es"): {
+        "subject": "Recordatorio de pago: facturas vencidas",
+        "before": [
+            "Según nuestros registros, las facturas que se detallan a continuación siguen "
+            "pendientes de pago aunque su fecha de vencimiento ya ha pasado. El importe "
+            "vencido asciende a **{{ total_overdue }}**.",
+            "Es posible que se trate de un descuido; les agradeceríamos que regularizaran el "
+            "saldo.",
+        ],
+        "after": [
+            "Si ya han efectuado el pago en los últimos días, les rogamos no tengan en cuenta "
+            "esta carta. Para cualquier consulta sobre estas facturas, pónganse en contacto "
+            "con nosotros indicando la referencia.",
+        ],
+        "closing": "Atentamente,",
+    },
+    ("formal_demand", "es"): {
+        "subject": "Requerimiento formal de pago",
+        "before": [
+            "A pesar de nuestro recordatorio, las facturas que se detallan a continuación "
+            "siguen impagadas. El principal vencido asciende a **{{ total_overdue }}**"
+            "{% if has_interest %}; con los intereses de demora y la indemnización, el "
+            "importe debido es de **{{ total_claim }}**{% endif %}.",
+            "Por la presente les requerimos formalmente el pago de **{{ total_claim }}** a "
+            "más tardar el **{{ reply_by }}**.",
+        ],
+        "after": [
+            "Hasta recibir el pago íntegro, quedan suspendidos los suministros a su cuenta y "
+            "no se concederá más crédito.",
+            "Si no están conformes con alguna de estas facturas, comuníquennoslo por escrito "
+            "antes de esa fecha, indicando los motivos.",
+        ],
+        "closing": "Atentamente,",
+    },
+    ("final_demand", "es"): {
+        "subject": "Último aviso antes de emprender acciones legales",
+        "before": [
+            "Ya nos hemos dirigido a ustedes por las facturas vencidas que se detallan a "
+            "continuación, sin haber recibido el pago. El principal vencido asciende a "
+            "**{{ total_overdue }}** y la factura más antigua acumula "
+            "{{ oldest_days_overdue }} días de retraso.",
+            "Este es nuestro último aviso. Si el importe de **{{ total_claim }}** no se "
+            "recibe en nuestra cuenta a más tardar el **{{ reply_by }}**, encargaremos a "
+            "nuestros abogados el inicio de acciones judiciales sin más aviso. Las costas "
+            "del procedimiento, además de los intereses que sigan devengándose, podrán "
+            "serles reclamadas.",
+        ],
+        "after": [
+            "Si existe algún motivo para el impago que desconozcamos, contacten con nosotros "
+            "de inmediato: es la última oportunidad de resolver el asunto sin acciones "
+            "legales.",
+        ],
+        "closing": "Atentamente,",
+    },
+    ("legal_demand", "es"): {
+        "subject": "Requerimiento de pago previo a la reclamación judicial: {{ total_claim }}",
+        "table_heading": "Detalle de la reclamación",
+        "principal": "Principal",
+        "total": "Total reclamado",
+        "before": [
+            "Por medio de la presente, {{ company_name }} les requiere formalmente el pago de "
+            "la deuda que se detalla a continuación, que sigue impagada a pesar de nuestros "
+            "recordatorios y requerimientos anteriores.",
+        ],
+        "basis_extra": "Los intereses seguirán devengándose hasta la fecha de pago.",
+        "after": [
+            "**Plazo:** deberán abonar íntegramente **{{ total_claim }}** a más tardar el "
+            "**{{ reply_by }}** ({{ reply_days }} días hábiles desde la fecha de esta carta).",
+            "**Consecuencia:** si el importe íntegro no se recibe en dicho plazo, "
+            "interpondremos sin más aviso la correspondiente reclamación judicial para el "
+            "cobro de la deuda, los intereses devengados y las costas. La reclamación "
+            "judicial puede afectar a su calificación crediticia.",
+            "Si se oponen a la reclamación, en todo o en parte, deberán comunicárnoslo por "
+            "escrito antes de que venza el plazo, exponiendo sus motivos y aportando la "
+            "documentación correspondiente.",
+        ],
+        "closing": "Atentamente,",
+    },
+    ("reminder", "hu"): {
+        "subject": "Fizetési emlékeztető – lejárt számlák",
+        "before": [
+            "Nyilvántartásunk szerint az alábbi számlák fizetési határideje lejárt, "
+            "kiegyenlítésük azonban még nem történt meg. A lejárt tartozás összege "
+            "**{{ total_overdue }}**.",
+            "Feltételezzük, hogy csupán figyelmetlenségről van szó, ezért kérjük, "
+            "szíveskedjenek a tartozást rendezni.",
+        ],
+        "after": [
+            "Amennyiben az elmúlt napokban már fizettek, kérjük, levelünket tekintsék "
+            "tárgytalannak. A számlákkal kapcsolatos kérdéseikkel forduljanak hozzánk "
+            "bizalommal, a hivatkozási szám megadásával.",
+        ],
+        "closing": "Tisztelettel:",
+    },
+    ("formal_demand", "hu"): {
+        "subject": "Fizetési felszólítás",
+        "before": [
+            "Emlékeztetőnk ellenére az alábbi számlák továbbra is kiegyenlítetlenek. A "
+            "lejárt tőketartozás **{{ total_overdue }}**{% if has_interest %}; a késedelmi "
+            "kamattal és a költségátalánnyal együtt **{{ total_claim }}** esedékes"
+            "{% endif %}.",
+            "Ezúton felszólítjuk Önöket, hogy a fennálló **{{ total_claim }}** összeget legkésőbb "
+            "**{{ reply_by }}** napjáig fizessék meg.",
+        ],
+        "after": [
+            "A teljes összeg beérkezéséig a szállításokat felfüggesztjük, és további hitelt "
+            "nem nyújtunk.",
+            "Amennyiben valamely számlát vitatják, kérjük, ezt ugyanezen határidőig "
+            "írásban, indokolással együtt jelezzék.",
+        ],
+        "closing": "Tisztelettel:",
+    },
+    ("final_demand", "hu"): {
+        "subject": "Utolsó felszólítás jogi lépések előtt",
+        "before": [
+            "Az alábbi lejárt számlák ügyében már korábban megkerestük Önöket, fizetés "
+            "azonban nem érkezett. A lejárt tőketartozás jelenleg **{{ total_overdue }}**, "
+            "a legrégebbi számla {{ oldest_days_overdue }} napja lejárt.",
+            "Ez az utolsó felszólításunk. Amennyiben a fennálló **{{ total_claim }}** összeg "
+            "legkésőbb **{{ reply_by }}** napjáig nem érkezik meg számlánkra, az ügyet "
+            "további értesítés nélkül átadjuk jogi képviselőnknek a követelés bírósági "
+            "érvényesítésére. Az eljárás költségeit és a tovább futó késedelmi kamatot "
+            "Önökre háríthatjuk.",
+        ],
+        "after": [
+            "Ha a nemfizetésnek olyan oka van, amelyről nem tudunk, haladéktalanul vegyék fel "
+            "velünk a kapcsolatot: ez az utolsó lehetőség az ügy peren kívüli rendezésére.",
+        ],
+        "closing": "Tisztelettel:",
+    },
+    ("legal_demand", "hu"): {
+        "subject": "Fizetési felszólítás bírósági eljárás előtt: {{ total_claim }}",
+        "table_heading": "A követelés részletezése",
+        "principal": "Tőkekövetelés",
+        "total": "Követelés összesen",
+        "before": [
+            "A(z) {{ company_name }} ezúton hivatalosan felszólítja Önöket az alább "
+            "részletezett tartozás megfizetésére, amely korábbi emlékeztetőink és "
+            "felszólításaink ellenére továbbra is kiegyenlítetlen.",
+        ],
+        "basis_extra": "A késedelmi kamat a teljesítés napjáig tovább növekszik.",
+        "after": [
+            "**Határidő:** a teljes **{{ total_claim }}** összeget legkésőbb "
+            "**{{ reply_by }}** napjáig kell megfizetniük (a levél keltétől számított "
+            "{{ reply_days }} munkanap).",
+            "**Következmény:** amennyiben a teljes összeg eddig nem érkezik meg, további "
+            "értesítés nélkül bírósági eljárást (fizetési meghagyásos eljárást) indítunk a "
+            "tartozás, a késedelmi kamat és az eljárási költségek behajtására. A bírósági "
+            "eljárás kedvezőtlenül befolyásolhatja hitelminősítésüket.",
+            "Amennyiben a követelést egészben vagy részben vitatják, ezt a határidő lejárta "
+            "előtt írásban, részletes indokolással és a vonatkozó dokumentumok csatolásával "
+            "jelezzék.",
+        ],
+        "closing": "Tisztelettel:",
+    },
+}
+
+# Column widths (cm) of the invoice table with and without the interest columns; both fill
+# the 17 cm between the margins; the longest header words (Compensation, Indemnización,
+# Részösszeg) fit in one line at 7 pt.
+WIDTHS_INTEREST = (2.0, 2.1, 1.4, 1.9, 1.6, 2.1, 1.6, 1.8, 2.4)
+WIDTHS_PLAIN = (2.8, 2.4, 2.4, 1.8, 2.6, 2.3, 2.7)
+# Item fields per column, in the order of COMMON[...]["cols"].
+FIELDS = ("invoice", "invoice_date", "due_date", "days_overdue", "amount", "paid", "balance",
+          "rate", "interest", "compensation")
+
+
+# ---- low-level helpers -------------------------------------------------------------------
+
+
+def _add_runs(paragraph, text: str, size: float | None = None, bold: bool = False,
+              color: RGBColor | None = None) -> None:
+    """Add ``text`` to ``paragraph``; ``**...**`` segments are bold."""
+    for index, chunk in enumerate(re.split(r"\*\*", text)):
+        if not chunk:
+            continue
+        run = paragraph.add_run(chunk)
+        if bold or index % 2 == 1:
+            run.bold = True
+        if size:
+            run.font.size = Pt(size)
+        if color is not None:
+            run.font.color.rgb = color
+
+
+def _paragraph(container, text: str = "", *, size: float | None = None, bold: bool = False,
+               align=None, after: float | None = None, before: float | None = None,
+               color: RGBColor | None = None, keep_with_next: bool = False):
+    paragraph = container.add_paragraph()
+    _add_runs(paragraph, text, size=size, bold=bold, color=color)
+    fmt = paragraph.paragraph_format
+    if align is not None:
+        paragraph.alignment = align
+    if after is not None:
+        fmt.space_after = Pt(after)
+    if before is not None:
+        fmt.space_before = Pt(before)
+    if keep_with_next:
+        fmt.keep_with_next = True
+    return paragraph
+
+
+def _tag(container, tag: str) -> None:
+    """A paragraph holding only a docxtpl ``{%p ... %}`` tag (removed when rendering)."""
+    _paragraph(container, "{%p " + tag + " %}", after=0)
+
+
+# Word rejects properties out of schema order: the elements that must follow each one.
+_AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
+               "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi",
+               "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+               "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection",
+               "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
+               "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+_AFTER_TC_SHD = ("w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign",
+                 "w:hideMark", "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge",
+                 "w:tcPrChange")
+_AFTER_TC_BORDERS = ("w:shd", *_AFTER_TC_SHD)
+_AFTER_TBL_CELL_MAR = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
+
+
+def _border(element_pr, edges: dict[str, str], tag: str, successors: tuple[str, ...]) -> None:
+    borders = OxmlElement(tag)
+    for edge, spec in edges.items():
+        node = OxmlElement(f"w:{edge}")
+        size, color = spec.split(":")
+        node.set(qn("w:val"), "single")
+        node.set(qn("w:sz"), size)
+        node.set(qn("w:space"), "0")
+        node.set(qn("w:color"), color)
+        borders.append(node)
+    element_pr.insert_element_before(borders, *successors)
+
+
+def _paragraph_rule(paragraph, color: str = "1F3A5F") -> None:
+    _border(paragraph._p.get_or_add_pPr(), {"bottom": f"8:{color}"}, "w:pBdr", _AFTER_PBDR)
+
+
+def _shade(cell, fill: str) -> None:
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    cell._tc.get_or_add_tcPr().insert_element_before(shading, *_AFTER_TC_SHD)
+
+
+def _cell_border(cell, edges: dict[str, str]) -> None:
+    _border(cell._tc.get_or_add_tcPr(), edges, "w:tcBorders", _AFTER_TC_BORDERS)
+
+
+def _field(paragraph, instruction: str, size: float) -> None:
+    """A Word field (PAGE, NUMPAGES) that Word and LibreOffice update when printing."""
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), instruction)
+    run = OxmlElement("w:r")
+    run_pr = OxmlElement("w:rPr")
+    size_node = OxmlElement("w:sz")
+    size_node.set(qn("w:val"), str(int(size * 2)))
+    run_pr.append(size_node)
+    run.append(run_pr)
+    text = OxmlElement("w:t")
+    text.text = "1"
+    run.append(text)
+    field.append(run)
+    paragraph._p.append(field)
+
+
+def _header_row(row) -> None:
+    # Repeat the header row on every page the table spans.
+    row_pr = row._tr.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    row_pr.append(header)
+
+
+def _cant_split(row) -> None:
+    node = OxmlElement("w:cantSplit")
+    node.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(node)
+
+
+def _set_cell(cell, text: str, *, size: float = 8, bold: bool = False, align=None,
+              color: RGBColor | None = None) -> None:
+    paragraph = cell.paragraphs[0]
+    _add_runs(paragraph, text, size=size, bold=bold, color=color)
+    paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.space_before = Pt(1)
+    if align is not None:
+        paragraph.alignment = align
+
+
+def _cell_margins(table, margin) -> None:
+    """Narrow left/right cell margins, so that nine columns fit an A4 page."""
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        node = OxmlElement(f"w:{edge}")
+        node.set(qn("w:w"), str(int(margin.twips)))
+        node.set(qn("w:type"), "dxa")
+        margins.append(node)
+    table._tbl.tblPr.insert_element_before(margins, *_AFTER_TBL_CELL_MAR)
+
+
+def _widths(table, widths) -> None:
+    table.autofit = False
+    for index, width in enumerate(widths):
+        table.columns[index].width = Cm(width)
+        for cell in table.columns[index].cells:
+            cell.width = Cm(width)
+
+
+# ---- the parts of a letter ---------------------------------------------------------------
+
+
+def _letterhead(section, common) -> None:
+    header = section.header
+    first = header.paragraphs[0]
+    _add_runs(first, "{{ company_name }}", size=15, bold=True, color=ACCENT)
+    first.paragraph_format.space_after = Pt(2)
+    _paragraph(header, "{{ company_address }}", size=8, color=GREY, after=1)
+    contacts = _paragraph(
+        header,
+        "{% if company_phone %}" + common["tel"] + " {{ company_phone }}   {% endif %}"
+        "{% if company_email %}{{ company_email }}   {% endif %}{{ company_website }}",
+        size=8, color=GREY, after=12,
+    )
+    _paragraph_rule(contacts)
+
+
+def _footer(section, common) -> None:
+    footer = section.footer
+    paragraph = footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _add_runs(
+        paragraph,
+        "{{ company_name }}{% if company_tax_id %} · " + common["tax_id"]
+        + " {{ company_tax_id }}{% endif %} · {{ reference }} · " + common["page"] + " ",
+        size=7.5, color=GREY,
+    )
+    _field(paragraph, "PAGE", 7.5)
+    _add_runs(paragraph, " / ", size=7.5, color=GREY)
+    _field(paragraph, "NUMPAGES", 7.5)
+
+
+def _addressee(doc, common) -> None:
+    _paragraph(doc, "{% if company_city %}{{ company_city }}, {% endif %}{{ letter_date }}",
+               align=WD_ALIGN_PARAGRAPH.RIGHT, after=14)
+    _paragraph(doc, "**{{ customer }}**", after=0)
+    _tag(doc, "if contact")
+    _paragraph(doc, common["attn"] + " {{ contact }}", after=0)
+    _tag(doc, "endif")
+    _tag(doc, "if address")
+    _paragraph(doc, "{{ address }}", after=0)
+    _tag(doc, "endif")
+    _paragraph(doc, "", after=10)
+    _paragraph(
+        doc,
+        common["our_ref"] + ": **{{ reference }}**{% if customer_id %}   ·   "
+        + common["customer_no"] + ": {{ customer_id }}{% endif %}",
+        size=9, color=GREY, after=10,
+    )
+
+
+def _items_table(doc, common, with_interest: bool) -> None:
+    labels = common["cols"]
+    columns = list(range(10)) if with_interest else [0, 1, 2, 3, 4, 5, 6]
+    if with_interest:
+        columns.remove(1)  # the invoice date makes room for the interest columns
+    widths = WIDTHS_INTEREST if with_interest else WIDTHS_PLAIN
+    table = doc.add_table(rows=5, cols=len(columns))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    _widths(table, widths)
+    _cell_margins(table, Cm(0.1))
+    money_columns = {4, 5, 6, 8, 9}
+    right = WD_ALIGN_PARAGRAPH.RIGHT
+    for position, column in enumerate(columns):
+        label = labels[column]
+        if column in money_columns:
+            label += "\n({{ currency }})"
+        cell = table.rows[0].cells[position]
+        _set_cell(cell, label, bold=True, size=7, color=RGBColor(0xFF, 0xFF, 0xFF),
+                  align=right if column >= 3 else None)
+        _shade(cell, "1F3A5F")
+    _header_row(table.rows[0])
+    _set_cell(table.rows[1].cells[0], "{%tr for item in items %}")
+    for position, column in enumerate(columns):
+        cell = table.rows[2].cells[position]
+        _set_cell(cell, "{{ item." + FIELDS[column] + " }}", size=7.5,
+                  align=right if column >= 3 else None)
+        _cell_border(cell, {"bottom": "4:BFBFBF"})
+    _cant_split(table.rows[2])
+    _set_cell(table.rows[3].cells[0], "{%tr endfor %}")
+    subtotals = {4: "{{ subtotal_amount }}", 5: "{{ subtotal_paid }}",
+                 6: "{{ subtotal_balance }}", 8: "{{ subtotal_interest }}",
+                 9: "{{ subtotal_compensation }}"}
+    for position, column in enumerate(columns):
+        cell = table.rows[4].cells[position]
+        text = common["subtotal"] if position == 0 else subtotals.get(column, "")
+        _set_cell(cell, text, bold=True, size=7.5, align=right if column >= 3 else None)
+        _cell_border(cell, {"top": "8:1F3A5F"})
+        _shade(cell, "EAF0F7")
+
+
+def _totals_table(doc, common, text) -> None:
+    rows = [
+        (text.get("principal", common["principal"]), "{{ total_overdue }}", None),
+        ("{%tr if has_interest %}", "", "tag"),
+        (common["interest_to"], "{{ total_interest }}", None),
+        ("{%tr endif %}", "", "tag"),
+        ("{%tr if has_compensation %}", "", "tag"),
+        (common["compensation"], "{{ total_compensation }}", None),
+        ("{%tr endif %}", "", "tag"),
+        (text.get("total", common["total"]), "{{ total_claim }}", "total"),
+    ]
+    table = doc.add_table(rows=len(rows), cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.RIGHT
+    _widths(table, (7.6, 3.4))
+    for row, (label, value, kind) in zip(table.rows, rows, strict=True):
+        bold = kind == "total"
+        _set_cell(row.cells[0], label, size=9, bold=bold)
+        _set_cell(row.cells[1], value, size=9, bold=bold, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        if kind == "total":
+            for cell in row.cells:
+                _cell_border(cell, {"top": "8:1F3A5F", "bottom": "8:1F3A5F"})
+                _shade(cell, "EAF0F7")
+        _cant_split(row)
+
+
+def _legal_basis(doc, common, text) -> None:
+    _tag(doc, "if interest_rule == 'eu'")
+    _paragraph(doc, common["basis_eu"], size=9)
+    _tag(doc, "elif interest_rule == 'uk'")
+    _paragraph(doc, common["basis_uk"], size=9)
+    _tag(doc, "elif interest_rule == 'contract'")
+    _paragraph(doc, common["basis_contract"], size=9)
+    _tag(doc, "endif")
+    if "basis_extra" in text:
+        _tag(doc, "if has_interest")
+        _paragraph(doc, text["basis_extra"], size=9)
+        _tag(doc, "endif")
+
+
+def _signature(doc, text) -> None:
+    _paragraph(doc, text["closing"], before=6, after=30, keep_with_next=True)
+    _paragraph(doc, "**{{ signatory }}**", after=0, keep_with_next=True)
+    _paragraph(doc, "{{ signatory_title }}", after=0, keep_with_next=True)
+    _paragraph(doc, "{{ company_name }}", after=0)
+
+
+def build(letter: str, language: str) -> Document:
+    """The template of ``letter`` in ``language`` as a python-docx Document."""
+    common = COMMON[language]
+    text = LETTER_TEXT[(letter, language)]
+    doc = Document()
+    section = doc.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.left_margin = section.right_margin = Cm(2.0)
+    section.top_margin, section.bottom_margin = Cm(1.6), Cm(1.8)
+    section.header_distance, section.footer_distance = Cm(0.8), Cm(0.8)
+    normal = doc.styles["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(10)
+    # East-Asian and complex-script fonts too, so Word does not fall back per character.
+    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:eastAsia", "w:cs"):
+        fonts.set(qn(attribute), FONT)
+    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.line_spacing = 1.1
+
+    _letterhead(section, common)
+    _footer(section, common)
+    _addressee(doc, common)
+    _paragraph(doc, text["subject"], size=12, bold=True, color=ACCENT, after=10)
+    _paragraph(doc, common["dear"])
+    for paragraph in text["before"]:
+        _paragraph(doc, paragraph)
+    _paragraph(doc, text.get("table_heading", common["table_heading"]), bold=True,
+               color=ACCENT, before=4, after=4, keep_with_next=True)
+    _tag(doc, "if has_interest")
+    _items_table(doc, common, with_interest=True)
+    _tag(doc, "else")
+    _items_table(doc, common, with_interest=False)
+    _tag(doc, "endif")
+    _paragraph(doc, "", after=2)
+    _totals_table(doc, common, text)
+    _paragraph(doc, "", after=4)
+    _legal_basis(doc, common, text)
+    _paragraph(doc, common["pay"])
+    for paragraph in text["after"]:
+        _paragraph(doc, paragraph)
+    _signature(doc, text)
+
+    props = doc.core_properties
+    props.title = text["subject"].split(":")[0]
+    props.author = props.last_modified_by = "Receivables Collections"
+    props.created = props.modified = FIXED_DATE
+    props.revision = 1
+    return doc
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write every template into the output folder (default: beside this script)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--out", type=Path, default=Path(__file__).parent)
+    args = parser.parse_args(argv)
+    for letter in LETTERS:
+        for language in LANGUAGES:
+            path = args.out / f"{letter}.{language}.docx"
+            path.write_bytes(_fixed_zip(build(letter, language)))
+            print(path)
+
+
+def _fixed_zip(doc) -> bytes:
+    """The saved document with fixed zip timestamps, so that a rebuild changes no byte."""
+    saved = io.BytesIO()
+    doc.save(saved)
+    fixed = io.BytesIO()
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(fixed, "w") as out:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=FIXED_DATE.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(entry, source.read(info))
+    return fixed.getvalue()
+
+
+if __name__ == "__main__":
+    main()
