@@ -21,6 +21,7 @@ def dispatch(button_id: str) -> None:
     (``receivables.addin.build``) never needs them.
     """
     import xlwings as xw
+
     from receivables.core.issues import InputError
 
     from .buttons import button

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import xlwings as xw
+
 from receivables import __version__
 from receivables.core.grid import SheetGrid
 from receivables.core.issues import InputError, Issue, Severity

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import xlwings as xw
+
 from receivables.core.sheets import Chart, SheetModel, StageColumns
 from receivables.xlsx.worksheet import table_name
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 from docxtpl import DocxTemplate
+
 from receivables import letters as shell
 from receivables.core import frame as F
 from receivables.core import letters as core

@@ -19,7 +19,6 @@ removes their temporary files and writes no summary.
 from __future__ import annotations
 
 import calendar
-import importlib.util
 import os
 import re
 import signal

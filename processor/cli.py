@@ -42,12 +42,17 @@ def _summary(report) -> str:
         f"{Path(data['input']).name}: sheet '{data['sheet']}', header row {data['header_row']}, "
         f"{data['rows']} items, {len(data['skipped'])} rows skipped, as of {data['as_of']}.",
         f"Stages: {stages or 'none'}.",
-        "Outstanding: " + (", ".join(f"{c} {v:,.2f}" for c, v in data["outstanding"].items()) or "0")
-        + "; overdue: " + (", ".join(f"{c} {v:,.2f}" for c, v in data["overdue"].items()) or "0") + ".",
+        "Outstanding: "
+        + (", ".join(f"{c} {v:,.2f}" for c, v in data["outstanding"].items()) or "0")
+        + "; overdue: "
+        + (", ".join(f"{c} {v:,.2f}" for c, v in data["overdue"].items()) or "0")
+        + ".",
     ]
     problems = [i for i in report.issues if i.severity != Severity.INFO]
     if problems:
-        lines.append(f"{len(problems)} issue(s) need a look (see the Exceptions sheet), e.g. {problems[0]}.")
+        lines.append(
+            f"{len(problems)} issue(s) need a look (see the Exceptions sheet), e.g. {problems[0]}."
+        )
     if data["letters"]:
         lines.append(f"{len(data['letters'])} letter(s) written.")
     if data["output"]:
@@ -64,29 +69,64 @@ def _emit(report, as_json: bool) -> None:
 
 def _common(function):
     options = [
-        click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Date to age the ledger at (default: today)."),
-        click.option("--rules", "rules_file", type=click.Path(path_type=Path), help="Rules TOML overriding the defaults."),
+        click.option(
+            "--as-of",
+            "as_of",
+            metavar="YYYY-MM-DD",
+            help="Date to age the ledger at (default: today).",
+        ),
+        click.option(
+            "--rules",
+            "rules_file",
+            type=click.Path(path_type=Path),
+            help="Rules TOML overriding the defaults.",
+        ),
         click.option("--sheet", help="Receivables sheet name (default: the best-matching sheet)."),
         click.option("--password", help="Password of a protected workbook."),
-        click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary."),
+        click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary."
+        ),
     ]
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _run(mode, input_path, output, as_of, rules_file, sheet, password, as_json, in_place=False,
-         letters_dir=None, pdf=False, stages=None, write=True):
+def _run(
+    mode,
+    input_path,
+    output,
+    as_of,
+    rules_file,
+    sheet,
+    password,
+    as_json,
+    in_place=False,
+    letters_dir=None,
+    pdf=False,
+    stages=None,
+    write=True,
+):
     from .pipeline import run
 
     try:
         when = parse_as_of(as_of)
         if pdf and letters_dir is None:
             raise InputError("--pdf converts letters: give the letters folder with --letters DIR.")
-        report = run(Path(input_path), Path(output) if output else None, when,
-                     rules_file=rules_file, sheet=sheet, password=password, mode=mode,
-                     in_place=in_place, write=write, letters_dir=letters_dir,
-                     letter_stages=stages, pdf=pdf)
+        report = run(
+            Path(input_path),
+            Path(output) if output else None,
+            when,
+            rules_file=rules_file,
+            sheet=sheet,
+            password=password,
+            mode=mode,
+            in_place=in_place,
+            write=write,
+            letters_dir=letters_dir,
+            letter_stages=stages,
+            pdf=pdf,
+        )
     except InputError as exc:
         _fail(str(exc))
     _emit(report, as_json)
@@ -107,34 +147,85 @@ def main() -> None:
 
 @main.command()
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output workbook (default: IN.collections.xlsx).",
+)
 @click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
-@click.option("--letters", "letters_dir", type=click.Path(path_type=Path), help="Also write demand letters into DIR.")
-@click.option("--pdf", is_flag=True, help="With --letters, also convert letters to PDF (LibreOffice).")
+@click.option(
+    "--letters",
+    "letters_dir",
+    type=click.Path(path_type=Path),
+    help="Also write demand letters into DIR.",
+)
+@click.option(
+    "--pdf", is_flag=True, help="With --letters, also convert letters to PDF (LibreOffice)."
+)
 @_common
-def process(input_path, output, in_place, letters_dir, pdf, as_of, rules_file, sheet, password, as_json):
+def process(
+    input_path, output, in_place, letters_dir, pdf, as_of, rules_file, sheet, password, as_json
+):
     """Stage columns, Collection Plan, Aging Summary, Action Calendar and Exceptions."""
-    _run("process", input_path, output, as_of, rules_file, sheet, password, as_json, in_place,
-         letters_dir, pdf)
+    _run(
+        "process",
+        input_path,
+        output,
+        as_of,
+        rules_file,
+        sheet,
+        password,
+        as_json,
+        in_place,
+        letters_dir,
+        pdf,
+    )
 
 
 @main.command()
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option("-d", "--dir", "letters_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder for the letters: DIR/<stage>/<customer>_<reference>.docx.")
-@click.option("--stages", help="Only these stage keys, comma-separated (default: every stage "
-              "with a letter: notice, demand, final, legal).")
+@click.option(
+    "-d",
+    "--dir",
+    "letters_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the letters: DIR/<stage>/<customer>_<reference>.docx.",
+)
+@click.option(
+    "--stages",
+    help="Only these stage keys, comma-separated (default: every stage "
+    "with a letter: notice, demand, final, legal).",
+)
 @click.option("--pdf", is_flag=True, help="Also convert the letters to PDF (LibreOffice).")
 @_common
 def letters(input_path, letters_dir, stages, pdf, as_of, rules_file, sheet, password, as_json):
     """Demand letters by mail merge for every customer at a letter stage (input unchanged)."""
-    _run("process", input_path, None, as_of, rules_file, sheet, password, as_json,
-         letters_dir=letters_dir, pdf=pdf, stages=_stages(stages), write=False)
+    _run(
+        "process",
+        input_path,
+        None,
+        as_of,
+        rules_file,
+        sheet,
+        password,
+        as_json,
+        letters_dir=letters_dir,
+        pdf=pdf,
+        stages=_stages(stages),
+        write=False,
+    )
 
 
 @main.command()
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output workbook (default: IN.collections.xlsx).",
+)
 @click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
 @_common
 def classify(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
@@ -144,7 +235,12 @@ def classify(input_path, output, in_place, as_of, rules_file, sheet, password, a
 
 @main.command()
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output workbook (default: IN.collections.xlsx).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Output workbook (default: IN.collections.xlsx).",
+)
 @click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
 @_common
 def plan(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
@@ -153,8 +249,14 @@ def plan(input_path, output, in_place, as_of, rules_file, sheet, password, as_js
 
 
 @main.command()
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("demo-output"),
-              show_default=True, help="Folder for the processed sample.")
+@click.option(
+    "-o",
+    "--output-dir",
+    type=click.Path(path_type=Path),
+    default=Path("demo-output"),
+    show_default=True,
+    help="Folder for the processed sample.",
+)
 @click.option("--as-of", "as_of", metavar="YYYY-MM-DD", help="Default: the sample's own date.")
 @click.option("--json", "as_json", is_flag=True)
 def demo(output_dir, as_of, as_json):
@@ -167,8 +269,12 @@ def demo(output_dir, as_of, as_json):
         source = sample_path()
         from .pipeline import run
 
-        report = run(source, output_dir / "sample_ledger.collections.xlsx", when,
-                     letters_dir=output_dir / "letters")
+        report = run(
+            source,
+            output_dir / "sample_ledger.collections.xlsx",
+            when,
+            letters_dir=output_dir / "letters",
+        )
     except InputError as exc:
         _fail(str(exc))
     _emit(report, as_json)
@@ -176,24 +282,41 @@ def demo(output_dir, as_of, as_json):
 
 @main.command()
 @click.argument("in_dir", metavar="IN_DIR", type=click.Path(path_type=Path))
-@click.option("-o", "--output-dir", "out_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder for the outputs and 'Batch Summary.xlsx' (created if needed).")
-@click.option("--as-of", "as_of", metavar="YYYY-MM-DD",
-              help="One date for every workbook (default: the date in each file name, e.g. "
-                   "AR_2026-10 -> 2026-10-31, else the general.as_of setting).")
-@click.option("--jobs", type=click.IntRange(min=1),
-              help="Worker processes (default: one per core).")
-@click.option("--letters", is_flag=True,
-              help="Also write demand letters into OUT_DIR/letters/<workbook>/.")
+@click.option(
+    "-o",
+    "--output-dir",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the outputs and 'Batch Summary.xlsx' (created if needed).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    help="One date for every workbook (default: the date in each file name, e.g. "
+    "AR_2026-10 -> 2026-10-31, else the general.as_of setting).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core)."
+)
+@click.option(
+    "--letters", is_flag=True, help="Also write demand letters into OUT_DIR/letters/<workbook>/."
+)
 @click.option("--pdf", is_flag=True, help="Letters also as PDF (LibreOffice); implies --letters.")
 @click.option("--recursive", is_flag=True, help="Also the workbooks in subfolders.")
-@click.option("--rules", "rules_file", type=click.Path(path_type=Path),
-              help="Rules TOML overriding the defaults.")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(path_type=Path),
+    help="Rules TOML overriding the defaults.",
+)
 @click.option("--sheet", help="Receivables sheet name (default: the best-matching sheet).")
 @click.option("--password", help="Password of protected workbooks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
-def batch(in_dir, out_dir, as_of, jobs, letters, pdf, recursive, rules_file, sheet, password,
-          as_json):
+def batch(
+    in_dir, out_dir, as_of, jobs, letters, pdf, recursive, rules_file, sheet, password, as_json
+):
     """Every workbook of IN_DIR in parallel, with OUT_DIR/Batch Summary.xlsx (Files, History).
 
     Exit code 0 when every workbook was processed, 1 when any failed (each failure is
@@ -203,10 +326,20 @@ def batch(in_dir, out_dir, as_of, jobs, letters, pdf, recursive, rules_file, she
 
     try:
         when = parse_as_of(as_of) if as_of else None
-        result = run_batch(BatchOptions(
-            in_dir=in_dir, out_dir=out_dir, as_of=when, jobs=jobs, letters=letters or pdf,
-            pdf=pdf, recursive=recursive, rules_file=rules_file, sheet=sheet, password=password,
-        ))
+        result = run_batch(
+            BatchOptions(
+                in_dir=in_dir,
+                out_dir=out_dir,
+                as_of=when,
+                jobs=jobs,
+                letters=letters or pdf,
+                pdf=pdf,
+                recursive=recursive,
+                rules_file=rules_file,
+                sheet=sheet,
+                password=password,
+            )
+        )
     except InputError as exc:
         _fail(str(exc))
     except BatchInterrupted as exc:
@@ -225,8 +358,9 @@ def addin() -> None:
 
 
 @addin.command("build")
-@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"),
-              show_default=True)
+@click.option(
+    "-o", "--output-dir", type=click.Path(path_type=Path), default=Path("dist"), show_default=True
+)
 def addin_build(output_dir: Path) -> None:
     """Build Collections.xlam from the pinned xlwings template and addin/ sources."""
     from .addin.build import build_addin

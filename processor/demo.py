@@ -12,9 +12,13 @@ SAMPLE_AS_OF = date(2026, 10, 31)
 
 def sample_path() -> Path:
     """Path of the packaged sample ledger workbook."""
-    return Path(str(resources.files("receivables.workbook_templates").joinpath("sample_ledger.xlsx")))
+    return Path(
+        str(resources.files("receivables.workbook_templates").joinpath("sample_ledger.xlsx"))
+    )
 
 
 def template_path() -> Path:
     """Path of the packaged empty receivables template."""
-    return Path(str(resources.files("receivables.workbook_templates").joinpath("receivables_template.xlsx")))
+    return Path(
+        str(resources.files("receivables.workbook_templates").joinpath("receivables_template.xlsx"))
+    )

@@ -236,10 +236,7 @@ def run(
         output = input_path if in_place else (output_path or default_output(input_path, opened))
         output = Path(output)
         check_output(input_path, output, opened, in_place)
-        if mode == "plan":
-            stage_cols = None
-        else:
-            stage_cols = outcome.stage_columns
+        stage_cols = None if mode == "plan" else outcome.stage_columns
         if mode == "classify":
             models = []
         write_atomically(output, opened, stage_cols, models)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from docx import Document
+
 from receivables.core import frame as F
 from receivables.core.classify import classify
 from receivables.core.rules import Rules

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
 from receivables.core.issues import cell_ref
 
 AS_OF = date(2026, 10, 31)

@@ -23,6 +23,7 @@ import olefile
 import pytest
 from lxml import etree
 from oletools.olevba import VBA_Parser, decompress_stream
+
 from receivables.addin import build
 from receivables.addin.buttons import BUTTONS, Button, button
 

@@ -21,16 +21,13 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-import receivables.addin as addin_package
 import xlwings as xw
-from conftest import AS_OF, boundary_rows, ledger_row, write_ledger
-from conftest import HEADER as HEADER_ROW
-from letters_support import docx_text
-from messy import write_messy
 from oletools.olevba import VBA_Parser
 from openpyxl import load_workbook
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.table import Table, TableStyleInfo
+
+import receivables.addin as addin_package
 from receivables import __version__
 from receivables.addin import build, handlers, standin, xlwriter
 from receivables.addin.buttons import BUTTONS
@@ -39,6 +36,11 @@ from receivables.core.settings_sheet import HEADER, parse_settings_rows, setting
 from receivables.demo import sample_path
 from receivables.letters import LOG_COLUMNS, write_letters
 from receivables.pipeline import run
+
+from conftest import AS_OF, boundary_rows, ledger_row, write_ledger
+from conftest import HEADER as HEADER_ROW
+from letters_support import docx_text
+from messy import write_messy
 from workbook_dump import cell_text, dump_sheets
 
 ADDIN = Path(handlers.__file__).parent

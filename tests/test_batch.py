@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 import receivables.batch as batch
-from conftest import write_ledger
 from receivables.batch import (
     BatchInterrupted,
     BatchOptions,
@@ -38,6 +38,8 @@ from receivables.batch import (
 )
 from receivables.core.history import Snapshot, build_history
 from receivables.core.rules import load_rules
+
+from conftest import write_ledger
 from workbook_dump import dump_sheets
 
 NAMES = {1: "AR_2026-01.xlsx", 2: "AR_2026_02.xlsx", 3: "Ledger Mar 2026.xlsx",

@@ -9,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, HEADER, boundary_rows, ledger_row, write_ledger
-from workbook_dump import dump_sheets
 
 from receivables.demo import sample_path
+
+from conftest import AS_OF, HEADER, boundary_rows, ledger_row, write_ledger
+from workbook_dump import dump_sheets
 
 OUTPUT_SHEETS = ["Collection Plan", "Aging Summary", "Action Calendar", "Exceptions"]
 JSON_KEYS = {"input", "output", "as_of", "sheet", "header_row", "rows", "skipped", "issues",

@@ -80,8 +80,9 @@ def corpus_files() -> list[Path]:
 def make_hostile_files(folder: Path) -> list[Path]:
     """Hostile files the corpus lacks: far cells in each zip format, a zip bomb, an
     external entity, a truncated package."""
-    from messy import write_messy, write_xlsb
     from openpyxl import Workbook
+
+    from messy import write_messy, write_xlsb
 
     folder.mkdir(parents=True, exist_ok=True)
     made = []

@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from receivables.core.frame import FIELDS
 from receivables.core.headers import (
     HeaderMatcher,

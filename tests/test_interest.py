@@ -15,6 +15,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from receivables.core.interest import InterestRule, accrue, coverage_issues, parse_interest
 from receivables.core.rules import load_rules
 

@@ -17,13 +17,15 @@ import pytest
 from docx import Document
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from letters_support import AS_OF, classified_frame, docx_text, item
 from lxml import etree
+
 from receivables import letters as shell
 from receivables.core import letters as core
 from receivables.core.classify import customer_summary
 from receivables.core.issues import InputError, Severity
 from receivables.core.rules import load_rules
+
+from letters_support import AS_OF, classified_frame, docx_text, item
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden" / "letters"
@@ -461,8 +463,9 @@ def test_messy_ledgers_one_job_per_customer_and_currency(rules, records):
 def test_messy_workbooks_through_the_reader(rules, tmp_path):
     """The lead's messy ledgers (no address column): all letter customers go to Exceptions;
     with an address added, exactly one letter each, naming the customer and its total."""
-    import messy
     from receivables import pipeline
+
+    import messy
 
     for language in ("es", "hu", "en"):
         ledger = messy.write_messy(tmp_path, language)

@@ -12,10 +12,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from letters_support import AS_OF, classified_frame, item
+
 from receivables import letters as shell
 from receivables.core import letters as core
 from receivables.core.rules import load_rules
+
+from letters_support import AS_OF, classified_frame, item
 
 pytestmark = pytest.mark.skipif(shell.find_soffice() is None, reason="LibreOffice not installed")
 

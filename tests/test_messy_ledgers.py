@@ -18,8 +18,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from messy import AS_OF, LANGUAGE_SPECS, MessyLedger, ledger_grid, write_messy
 from openpyxl import Workbook
+
 from receivables.core.headers import HeaderMatcher, known_names
 from receivables.core.issues import InputError, Severity
 from receivables.core.ledger import build_ledger, locate_table
@@ -27,6 +27,8 @@ from receivables.core.process import header_matcher
 from receivables.core.rules import load_rules
 from receivables.pipeline import run
 from receivables.reader import open_workbook
+
+from messy import AS_OF, LANGUAGE_SPECS, MessyLedger, ledger_grid, write_messy
 
 CASES = [("es", False), ("en", False), ("en", True), ("zh", False), ("hu", False),
          ("de", False), ("fr", False)]

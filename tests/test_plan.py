@@ -11,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receivables.core import frame as F
-from receivables.core.classify import classify
+from receivables.core.classify import classify, customer_summary
 from receivables.core.plan import build_plan, plan_settings, schedule
 from receivables.core.quality import quality_issues
-from receivables.core.classify import customer_summary
 from receivables.core.rules import load_rules
 from receivables.core.workdays import is_working_day
 

@@ -21,6 +21,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from python_calamine import CalamineWorkbook
+
+from receivables.core.issues import InputError
+from receivables.pipeline import run
+from receivables.reader import MAX_SHEET_CELLS, open_workbook
+
 from messy import (
     AS_OF,
     MessyLedger,
@@ -29,10 +35,6 @@ from messy import (
     write_messy_xlsb,
     write_xlsb,
 )
-from python_calamine import CalamineWorkbook
-from receivables.core.issues import InputError
-from receivables.pipeline import run
-from receivables.reader import MAX_SHEET_CELLS, open_workbook
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "workbooks"
 STAGE_HEADERS = ["Days Overdue", "Aging Bucket", "Stage", "Next Action"]

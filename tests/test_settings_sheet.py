@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, boundary_rows, write_ledger
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+
 from receivables.core.issues import Severity
 from receivables.core.rules import default_layer, load_rules
 from receivables.core.settings_sheet import (
@@ -26,6 +26,8 @@ from receivables.core.settings_sheet import (
 from receivables.pipeline import run
 from receivables.reader import open_workbook
 from receivables.xlsx.splice import write_package
+
+from conftest import AS_OF, boundary_rows, write_ledger
 
 
 def _sheet(rows):

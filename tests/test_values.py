@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from receivables.core.values import (
     AmountResult,
     excel_serial_to_date,

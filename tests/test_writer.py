@@ -8,17 +8,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import AS_OF, SHARED, UPDATE_GOLDEN, ledger_row
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.drawing.image import Image
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table
-from workbook_dump import check_golden, dump_sheets, part_bytes
 
 from receivables.demo import SAMPLE_AS_OF, sample_path
+
+from conftest import AS_OF, SHARED, UPDATE_GOLDEN, ledger_row
+from workbook_dump import check_golden, dump_sheets, part_bytes
 
 GOLDEN = Path(__file__).parent / "golden"
 OUTPUT_SHEETS = ["Collection Plan", "Aging Summary", "Action Calendar", "Exceptions"]

@@ -13,7 +13,9 @@ from openpyxl import load_workbook
 def cell_text(value) -> object:
     """A JSON-friendly, exact representation of a cell value."""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -28,7 +30,9 @@ def dump_sheets(path: Path, names=None) -> dict[str, list[list[object]]]:
     for sheet in book.worksheets:
         if names is not None and sheet.title not in names:
             continue
-        result[sheet.title] = [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        result[sheet.title] = [
+            [cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)
+        ]
     return result
 
 

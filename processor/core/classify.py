@@ -77,7 +77,11 @@ def classify(
     override = np.full(len(out), None, dtype=object)
     if "stage_override" in out:
         for position, text in enumerate(out["stage_override"].to_numpy()):
-            if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+            if (
+                text is None
+                or (isinstance(text, float) and np.isnan(text))
+                or not str(text).strip()
+            ):
                 continue
             key = resolve_stage_name(str(text), rules)
             if key is None:
@@ -91,7 +95,11 @@ def classify(
                 override[position] = key
     has_override = pd.notna(override)
 
-    disputed = out["disputed"].fillna(False).to_numpy(dtype=bool) if "disputed" in out else np.zeros(len(out), bool)
+    disputed = (
+        out["disputed"].fillna(False).to_numpy(dtype=bool)
+        if "disputed" in out
+        else np.zeros(len(out), bool)
+    )
     if "promise_date" in out:
         promise = out["promise_date"].to_numpy(dtype="datetime64[D]")
         has_promise = ~np.isnat(promise)
@@ -197,7 +205,13 @@ def customer_summary(classified: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     summary.loc[summary["overdue_items"] == 0, "oldest_days_overdue"] = 0
     for column in ("overdue_cents", "outstanding_cents", "credit_cents", "oldest_days_overdue"):
         summary[column] = summary[column].astype(np.int64)
-    for column in ("open_items", "overdue_items", "broken_promises", "disputed_items", "promised_items"):
+    for column in (
+        "open_items",
+        "overdue_items",
+        "broken_promises",
+        "disputed_items",
+        "promised_items",
+    ):
         summary[column] = summary[column].astype(np.int64)
     return summary[list(CUSTOMER_COLUMNS)]
 

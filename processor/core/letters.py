@@ -33,7 +33,6 @@ from .issues import Issue, Severity, cell_ref
 from .rules import Rules
 from .workdays import add_working_days
 
-
 # Columns of the Letters Log sheet (design.md §8), in order.
 LOG_COLUMNS = (
     "Reference", "Date", "Customer", "Currency", "Stage", "Template", "Language",

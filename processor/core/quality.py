@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import frame as F
 from .issues import Issue, Severity, cell_ref
-from .plan import money_text, present, present_mask
+from .plan import money_text, present_mask
 from .rules import Rules
 
 

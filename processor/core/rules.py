@@ -232,12 +232,17 @@ def _parse_buckets(specs: Any, warn) -> tuple[Bucket, ...]:
     ok = isinstance(specs, list) and bool(specs)
     for index, spec in enumerate(specs if ok else []):
         from_days = None if index == 0 else spec.get("from_days")
-        if index and (not isinstance(from_days, int) or (previous is not None and from_days <= previous)):
+        if index and (
+            not isinstance(from_days, int) or (previous is not None and from_days <= previous)
+        ):
             ok = False
             break
         previous = from_days if from_days is not None else previous
         buckets.append(Bucket(label=str(spec.get("label", f"bucket {index}")), from_days=from_days))
     if not ok:
         warn("buckets must be a list of [[buckets]] with rising from_days; defaults used")
-        return tuple(Bucket(label=b["label"], from_days=b.get("from_days")) for b in default_layer()["buckets"])
+        return tuple(
+            Bucket(label=b["label"], from_days=b.get("from_days"))
+            for b in default_layer()["buckets"]
+        )
     return tuple(buckets)
