@@ -216,6 +216,9 @@ def run(
     company = str(rules.section("company").get("name", ""))
     outcome = analyse(grid, choice.location, rules, as_of, matcher,
                       with_plan=mode != "classify", rule_issues=rule_issues, company=company)
+    # The grid holds a Python object per cell (the largest thing in memory on a big
+    # ledger); from here on only the outcome is needed.
+    del grid
     require_items(outcome, choice.sheet, choice.location.header_row, input_path.name)
     letter_rows: list[dict[str, Any]] = []
     letter_issues: list[Issue] = []
