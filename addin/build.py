@@ -29,16 +29,16 @@ import importlib.metadata
 import importlib.resources
 import importlib.util
 import io
-import os
 import re
 import struct
-import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
+
+from receivables.atomic import atomic_write
 
 from .buttons import BUTTONS
 
@@ -944,12 +944,6 @@ def build_addin(output_dir: Path, name: str = ADDIN_NAME) -> Path:
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / f"{name}.xlam"
-    handle, temporary = tempfile.mkstemp(dir=output_dir, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(target, prefix=f".{name}.") as stream:
+        stream.write(data)
     return target

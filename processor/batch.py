@@ -22,7 +22,6 @@ import calendar
 import os
 import re
 import signal
-import tempfile
 import time
 import unicodedata
 from collections import deque
@@ -34,6 +33,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from .atomic import TEMP_PREFIX, atomic_write
 from .core.history import (
     FileRow,
     History,
@@ -50,7 +50,7 @@ from .reader import open_workbook
 SUMMARY_NAME = "Batch Summary.xlsx"
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 # Temporary files of the atomic writers (pipeline.write_atomically, letters._write_atomic).
-_TEMP_PREFIX = ".~receivables-"
+_TEMP_PREFIX = TEMP_PREFIX
 
 
 class BatchInterrupted(Exception):
@@ -675,11 +675,5 @@ def write_summary(path: Path, rows: list[FileRow], history: History, rules: Rule
     from .xlsx.splice import write_package
 
     models = [files_model(rows, rules), history_model(history, rules)]
-    handle, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".xlsx", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            write_package(sink, source=None, date1904=False, stage_columns=None, models=models)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, prefix=_TEMP_PREFIX) as sink:
+        write_package(sink, source=None, date1904=False, stage_columns=None, models=models)

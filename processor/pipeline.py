@@ -6,14 +6,13 @@ workbook, picks the sheet, runs the pure pipeline, writes atomically, and report
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write
 from .core.issues import InputError, Issue, Severity
 from .core.ledger import missing_required
 from .core.outputs import exceptions_model, letters_log_model
@@ -295,18 +294,11 @@ def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_plac
 
 def write_atomically(output: Path, opened: OpenedWorkbook, stage_cols, models) -> None:
     """Write the output workbook to a temporary file beside it, then rename it into place."""
-    handle, temp_name = tempfile.mkstemp(prefix=".~receivables-", suffix=output.suffix,
-                                         dir=output.parent)
-    try:
-        with os.fdopen(handle, "wb") as sink:
-            if opened.is_ooxml:
-                write_package(sink, source=opened.data, date1904=opened.date1904,
-                              stage_columns=stage_cols, models=models)
-            else:
-                grids = [opened.grid(s.name) for s in opened.sheets if s.is_worksheet]
-                write_package(sink, source=None, date1904=opened.date1904,
-                              stage_columns=stage_cols, models=models, grids=grids)
-        os.replace(temp_name, output)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_write(output) as sink:
+        if opened.is_ooxml:
+            write_package(sink, source=opened.data, date1904=opened.date1904,
+                          stage_columns=stage_cols, models=models)
+        else:
+            grids = [opened.grid(s.name) for s in opened.sheets if s.is_worksheet]
+            write_package(sink, source=None, date1904=opened.date1904,
+                          stage_columns=stage_cols, models=models, grids=grids)

@@ -192,3 +192,16 @@ def test_letters_command_and_process_with_letters(tmp_path, run_json, cli):
 
     code, _out, err = cli("process", source, "-o", tmp_path / "x.xlsx", "--pdf")
     assert code == 1 and "--letters" in err
+
+
+def test_outputs_get_ordinary_permissions(tmp_path, run_json):
+    import os
+
+    source = write_ledger(tmp_path / "in.xlsx", [ledger_row("A", 40, 1.0)])
+    out = tmp_path / "o.xlsx"
+    run_json("process", source, "-o", out, "--as-of", AS_OF.isoformat())
+    umask = os.umask(0)
+    os.umask(umask)
+    # Not the private 0600 of a temporary file: colleagues on a shared folder can open it.
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~receivables-")]
