@@ -873,3 +873,20 @@ def test_replay_helpers_follow_windows_rules():
         r"C:\Py 3\python.exe", "-c", 'a "b" c', r"x\\y", "d\\", "e"]
     assert vba_string('"a""b" & Chr(34) & x & GetConfig("K", "dflt")', {"x": "X"}, {}) == (
         'a"b"Xdflt')
+
+
+def test_letters_log_equals_process_with_letters(tmp_path, excel, click):
+    """The Demand Letters button and `process --letters` log the same letters alike."""
+    from openpyxl import load_workbook
+
+    source = tricky_ledger(tmp_path / "ledger.xlsx")
+    cli_out = tmp_path / "cli.xlsx"
+    run(source, cli_out, AS_OF, letters_dir=tmp_path / "cli letters")
+    expected = [list(row) for row in
+                load_workbook(cli_out)["Letters Log"].iter_rows(values_only=True)]
+    book = in_excel(excel, source)
+    ok(click(book, "collections_letters"))
+    actual = book.sheets["Letters Log"].used_range.options(ndim=2).value
+    assert len(actual) == len(expected) > 1
+    for ours, theirs in zip(actual, expected, strict=True):
+        assert [None if v == "" else v for v in ours] == theirs
