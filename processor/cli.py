@@ -67,6 +67,15 @@ def _emit(report, as_json: bool) -> None:
         click.echo(_summary(report))
 
 
+def _writes(function):
+    """The IN argument and the options of the commands that write an output workbook."""
+    function = click.option("--in-place", is_flag=True,
+                            help="Update the input workbook itself.")(function)
+    function = click.option("-o", "--output", type=click.Path(path_type=Path),
+                            help="Output workbook (default: IN.collections.xlsx).")(function)
+    return click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))(function)
+
+
 def _common(function):
     options = [
         click.option(
@@ -146,14 +155,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Output workbook (default: IN.collections.xlsx).",
-)
-@click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
+@_writes
 @click.option(
     "--letters",
     "letters_dir",
@@ -219,14 +221,7 @@ def letters(input_path, letters_dir, stages, pdf, as_of, rules_file, sheet, pass
 
 
 @main.command()
-@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Output workbook (default: IN.collections.xlsx).",
-)
-@click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
+@_writes
 @_common
 def classify(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
     """Only the stage columns: Days Overdue, Aging Bucket, Stage, Next Action."""
@@ -234,14 +229,7 @@ def classify(input_path, output, in_place, as_of, rules_file, sheet, password, a
 
 
 @main.command()
-@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    help="Output workbook (default: IN.collections.xlsx).",
-)
-@click.option("--in-place", is_flag=True, help="Update the input workbook itself.")
+@_writes
 @_common
 def plan(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
     """Only the plan sheets, leaving the receivables sheet as it is."""
