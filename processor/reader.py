@@ -30,10 +30,12 @@ What this module adds around calamine, because calamine trusts its input:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import re
 import struct
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -96,6 +98,35 @@ class OpenedWorkbook:
     # calamine parses a sheet on every get_sheet_by_name; the preview of the first rows
     # and the full read share one parse through this cache.
     _handles: dict[str, object] = field(default_factory=dict, repr=False)
+    # calamine's workbook object is not shared between threads: every call into it holds
+    # this lock (a background parse started by prefetch() included).
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _pending: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
+
+    def prefetch(self, sheet: str) -> None:
+        """Start parsing ``sheet`` in a background thread; :meth:`grid` takes the result.
+
+        calamine releases the GIL while it parses (the slowest step of reading), so the
+        caller's work meanwhile (importing pandas, reading the rules) costs no time. The
+        extent guard runs first, as for :meth:`grid`; a sheet it refuses, or one that
+        fails to parse, is left for :meth:`grid` to report.
+        """
+        if sheet in self._handles or sheet in self._pending:
+            return
+        try:
+            self.check_extent(sheet)
+        except InputError:
+            return
+
+        def parse() -> None:
+            # A failure (a Rust panic included) is not kept: grid() parses again and
+            # reports it in the caller's thread.
+            with self._lock, contextlib.suppress(BaseException):
+                self._handles[sheet] = self._book.get_sheet_by_name(sheet)
+
+        thread = threading.Thread(target=parse, name=f"parse {sheet}", daemon=True)
+        self._pending[sheet] = thread
+        thread.start()
 
     def grid(self, sheet: str, nrows: int | None = None) -> SheetGrid:
         """Read the cells of ``sheet`` (all rows, or the first ``nrows``) as a grid.
@@ -104,12 +135,16 @@ class OpenedWorkbook:
         :data:`MAX_SHEET_CELLS` cells.
         """
         self.check_extent(sheet)
+        pending = self._pending.pop(sheet, None)
+        if pending is not None:
+            pending.join()
 
         def read() -> list[list[object]]:
-            handle = self._handles.get(sheet)
-            if handle is None:
-                handle = self._handles[sheet] = self._book.get_sheet_by_name(sheet)
-            return handle.to_python(skip_empty_area=False, nrows=nrows)
+            with self._lock:
+                handle = self._handles.get(sheet)
+                if handle is None:
+                    handle = self._handles[sheet] = self._book.get_sheet_by_name(sheet)
+                return handle.to_python(skip_empty_area=False, nrows=nrows)
 
         rows = _guarded(read, lambda exc: (
             f"The sheet '{sheet}' of {self.path.name} cannot be read ({_short(exc)})."))
@@ -448,8 +483,12 @@ def _ooxml_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
     return extents
 
 
-_QUICK_ROW_REFS = re.compile(rb"<row\s[^>]*?\br=\"([0-9]{1,7})\"")
-_QUICK_CELL_COLUMNS = re.compile(rb"<c\s[^>]*?\br=\"([A-Z]{1,3})[0-9]")
+# Every row and cell tag: ``<row ...>``/``<c ...>`` give their reference, or b"" when
+# they have none; bare ``<row>``, ``<c>`` and ``<c/>``, and tags whose name is followed
+# by a tab or a line break, give b"" too (the exact scan reads those). ``<rowBreaks>``,
+# ``<col>`` and the like do not match.
+_QUICK_ROW_REFS = re.compile(rb"<row(?: [^>]*?(?:\br=\"([0-9]{1,7})\"|>)|/?>|\s)")
+_QUICK_CELL_COLUMNS = re.compile(rb"<c(?: [^>]*?(?:\br=\"([A-Z]{1,3})[0-9]|>)|/?>|\s)")
 _PREFIXED_ROOT = re.compile(rb"<[A-Za-z_][\w.-]*:worksheet\b")
 
 
@@ -475,11 +514,10 @@ def _quick_xml_bound(stream: IO[bytes]) -> tuple[int, int] | None:
         first = False
         cut = buffer.rfind(b">") + 1
         view = buffer[:cut]
+        # One pass per tag kind: a tag without a reference shows up as b"".
         rows = _QUICK_ROW_REFS.findall(view)
-        cells = _QUICK_CELL_COLUMNS.findall(view)
-        row_tags = view.count(b"<row ") + view.count(b"<row>")
-        cell_tags = view.count(b"<c ") + view.count(b"<c>") + view.count(b"<c/>")
-        if len(rows) != row_tags or len(cells) != cell_tags:
+        cells = set(_QUICK_CELL_COLUMNS.findall(view))
+        if b"" in cells or (rows and b"" in rows):
             return None
         if rows:
             max_row = max(max_row, max(map(int, rows)))

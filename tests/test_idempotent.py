@@ -7,12 +7,13 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import AS_OF, ledger_row, write_ledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from workbook_dump import dump_sheets
 
 from receivables.pipeline import run
+
+from conftest import AS_OF, ledger_row, write_ledger
+from workbook_dump import dump_sheets
 
 items = st.lists(
     st.tuples(

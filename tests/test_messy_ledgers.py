@@ -422,3 +422,13 @@ def test_the_headers_page_is_current():
     for names in known_names().values():
         for name in names:
             assert name in page
+
+
+def test_a_zero_item_whose_name_starts_like_a_total_word_is_an_item(tmp_path):
+    """Found by hypothesis: '=SUM(A1)' normalises to 'suma1' (Spanish 'suma' = total) and
+    its zero amounts equalled the empty running sums; it is an item, not a totals row."""
+    from conftest import ledger_row, write_ledger
+
+    source = write_ledger(tmp_path / "zero.xlsx", [ledger_row("=SUM(A1)", 0, 0.0)])
+    report = run(source, None, AS_OF, write=False)
+    assert report.outcome.classified["customer"].tolist() == ["=SUM(A1)"]

@@ -404,3 +404,14 @@ def test_a_package_without_relationships_is_refused_clearly(tmp_path, cli):
     path.write_bytes(buffer.getvalue())
     code, _, err = cli("process", path, "-o", tmp_path / "o.xlsx")
     assert code == 1 and "norels.xlsx cannot be read as a workbook: it is damaged" in err
+
+
+def test_a_prefetched_sheet_reads_as_one_read_in_place(tmp_path):
+    """prefetch() parses in a background thread; the grids are the same as without it."""
+    path = write_messy(tmp_path, "es").path
+    plain, early = open_workbook(path), open_workbook(path)
+    for sheet in early.sheets:
+        early.prefetch(sheet.name)
+    for sheet in plain.sheets:
+        assert early.grid(sheet.name, nrows=30).rows == plain.grid(sheet.name, nrows=30).rows
+        assert early.grid(sheet.name).rows == plain.grid(sheet.name).rows

@@ -114,3 +114,21 @@ def test_libreoffice_opens_output(tmp_path, run_json):
     expected = dump_sheets(out, ["Collection Plan"])["Collection Plan"]
     assert [row[1] for row in plan] == [row[1] for row in expected]
     assert len(plan) == len(expected)
+
+
+def test_an_error_while_streaming_the_sheet_surfaces_as_itself(tmp_path, monkeypatch):
+    """The zip writer thread is wound down; the caller sees the error, no temporary file."""
+    from receivables.pipeline import run
+    from receivables.xlsx import splice
+
+    from conftest import write_ledger
+
+    def broken(source, sink, edit, styles):
+        sink.write(b"<worksheet")
+        raise RuntimeError("broken stream")
+
+    source = write_ledger(tmp_path / "in.xlsx", [ledger_row("Acme", 40, 120.0)])
+    monkeypatch.setattr(splice, "stream_stage_columns", broken)
+    with pytest.raises(RuntimeError, match="broken stream"):
+        run(source, tmp_path / "out.xlsx", AS_OF)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -195,9 +196,21 @@ def build_ledger(
     header_keys = {normalise_header(t) for t in header_texts if t}
     header_casefold = {t.strip().casefold() for t in header_texts if t}
 
+    width = min(map(len, data), default=0)
+    raw_columns: dict[str, list[object]] = {}
+
     def raw(field_name: str) -> list[object]:
-        position = columns[field_name] - 1
-        return [row[position] if position < len(row) else None for row in data]
+        """The cells of a field's column, one per data row (read-only: it is shared)."""
+        column = raw_columns.get(field_name)
+        if column is None:
+            position = columns[field_name] - 1
+            if position < width:
+                # Every row reaches the column (calamine's rows are all as wide): C speed.
+                column = list(map(itemgetter(position), data))
+            else:
+                column = [row[position] if position < len(row) else None for row in data]
+            raw_columns[field_name] = column
+        return column
 
     money = {}
     money_errors: dict[str, list[str | None]] = {}
@@ -210,7 +223,9 @@ def build_ledger(
             for position, code in enumerate(currencies):
                 if code and not symbol_currency[position]:
                     symbol_currency[position] = code
-    issues.extend(_resolve_bare_yen(data, columns, location, symbol_currency, rules, sheet))
+    issues.extend(_resolve_bare_yen(
+        {name: raw(name) for name in ("amount", "paid", "balance") if name in columns},
+        columns, location, symbol_currency, rules, sheet))
     customer_raw = raw("customer")
     # Columns whose content makes a row an item rather than a note or a heading.
     substance = [columns[name] - 1 for name in ("invoice", *sorted(F.DATE_FIELDS), "amount",
@@ -226,21 +241,32 @@ def build_ledger(
     grand = {name: 0 for name in money}
     customer_position = columns["customer"] - 1
     money_columns = list(money.items())
+    # Per row, whether it has an invoice number and a date: whole columns at a time.
+    invoiced = ([v not in _EMPTY for v in raw("invoice")] if invoice_position is not None
+                else [False] * len(data))
+    dated = [False] * len(data)
+    for name in sorted(F.DATE_FIELDS):
+        if name in columns:
+            dated = [d or v not in _EMPTY for d, v in zip(dated, raw(name), strict=True)]
     for position, row in enumerate(data):
         # Fast path, nearly every row: a customer, an invoice number and a date. It is an
         # item unless its amounts equal the sums above (then the full checks below run).
-        customer = row[customer_position] if customer_position < len(row) else None
+        customer = customer_raw[position]
         if (
             type(customer) is str
-            and invoice_position is not None
-            and _cell(row, invoice_position) not in _EMPTY
-            and any(_cell(row, p) not in _EMPTY for p in date_positions)
+            and invoiced[position]
+            and dated[position]
             and customer.strip()
             and customer.strip().casefold() not in header_casefold
         ):
             amounts = [(name, cents[position]) for name, cents in money_columns
                        if cents[position] is not None]
-            if not amounts or not (
+            # The first amount differing from both sums settles it (the usual case)
+            # without building the two generators.
+            # All-zero amounts equal any empty running sum: they prove nothing.
+            if not amounts or not any(v for _n, v in amounts) or (
+                amounts[0][1] != running[amounts[0][0]] and amounts[0][1] != grand[amounts[0][0]]
+            ) or not (
                 all(v == running[n] for n, v in amounts) or all(v == grand[n] for n, v in amounts)
             ):
                 if trailing_blank:
@@ -272,7 +298,9 @@ def build_ledger(
                 skipped.append(SkippedRow(sheet_row, "repeated header row"))
                 continue
         values = {n: money[n][position] for n in money if money[n][position] is not None}
-        sums_above = bool(values) and (
+        # A row of zeros "equals" an empty running sum: only non-zero amounts can show a
+        # subtotal.
+        sums_above = any(values.values()) and (
             all(v == running[n] for n, v in values.items())
             or all(v == grand[n] for n, v in values.items())
         )
@@ -317,6 +345,8 @@ def build_ledger(
         keep.append(position)
 
     def kept(values: Sequence[object]) -> list[object]:
+        if len(keep) == len(values):  # every row kept (keep is ascending, no repeats)
+            return list(values)
         return [values[p] for p in keep]
 
     records: dict[str, object] = {
@@ -409,11 +439,15 @@ def build_ledger(
         currency.append(code or symbol_currency[position] or rules.default_currency)
     table["currency"] = currency
 
-    amount = [money["amount"][p] if "amount" in money else None for p in keep]
-    paid = [money["paid"][p] if "paid" in money else None for p in keep]
-    balance = [money["balance"][p] if "balance" in money else None for p in keep]
+    absent = [None] * len(keep)
+    amount, paid, balance = (kept(money[name]) if name in money else absent
+                             for name in ("amount", "paid", "balance"))
     balances: list[int | None] = []
-    for index, (a, p, b) in enumerate(zip(amount, paid, balance, strict=True)):
+    if None not in balance:  # every balance given (the usual case): nothing to derive
+        balances, amount_balance_pairs = balance, ()
+    else:
+        amount_balance_pairs = zip(amount, paid, balance, strict=True)
+    for index, (a, p, b) in enumerate(amount_balance_pairs):
         if b is None and a is not None:
             b = a - (p or 0)
         balances.append(b)
@@ -453,7 +487,8 @@ def build_ledger(
     unusable = no_due | table[F.BALANCE].isna()
     for row_number in table.loc[unusable, F.ROW]:
         skipped.append(SkippedRow(int(row_number), "unreadable due date or amount"))
-    table = table.loc[~unusable].reset_index(drop=True)
+    if unusable.any():
+        table = table.loc[~unusable].reset_index(drop=True)
     table[F.BALANCE] = table[F.BALANCE].astype(np.int64)
     table = table[[F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
                    F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]]
@@ -535,7 +570,7 @@ def _text(value: object) -> str | None:
 _YEN_SIGNS = ("¥", "\uffe5")
 
 
-def _resolve_bare_yen(data: Sequence[Sequence[object]], columns: Mapping[str, int],
+def _resolve_bare_yen(money_cells: Mapping[str, Sequence[object]], columns: Mapping[str, int],
                       location: TableLocation, symbol_currency: list[str | None],
                       rules: Rules, sheet: str) -> list[Issue]:
     """Decide what a bare ``¥`` means in this ledger, filling ``symbol_currency``.
@@ -549,9 +584,7 @@ def _resolve_bare_yen(data: Sequence[Sequence[object]], columns: Mapping[str, in
     for name in ("amount", "paid", "balance"):
         if name not in columns:
             continue
-        position_in_row = columns[name] - 1
-        for position, row in enumerate(data):
-            value = _cell(row, position_in_row)
+        for position, value in enumerate(money_cells[name]):
             if (isinstance(value, str) and symbol_currency[position] is None
                     and any(sign in value for sign in _YEN_SIGNS)):
                 bare.append((position, columns[name]))
@@ -582,9 +615,11 @@ def _parse_money_column(values: Sequence[object]):
     cents: list[int | None] = [None] * len(values)
     errors: list[str | None] = [None] * len(values)
     currencies: list[str | None] = [None] * len(values)
+    # type() first: nearly every cell is a plain float, and the test is per cell.
     numeric_positions = [
         i for i, v in enumerate(values)
-        if isinstance(v, int | float) and not isinstance(v, bool)
+        if type(v) is float or type(v) is int
+        or (isinstance(v, int | float) and not isinstance(v, bool))
     ]
     if numeric_positions:
         numbers = np.array([values[i] for i in numeric_positions], dtype=np.float64)
@@ -592,9 +627,12 @@ def _parse_money_column(values: Sequence[object]):
         # A float that holds a 2-decimal amount is within 1e-6 of an integer number of
         # cents; rint gives that integer exactly (|x| < 2**53 / 100).
         rounded = np.rint(np.where(finite, numbers, 0) * 100).astype(np.int64)
-        for slot, position in enumerate(numeric_positions):
-            if finite[slot]:
-                cents[position] = int(rounded[slot])
+        if len(numeric_positions) == len(values) and finite.all():
+            return rounded.tolist(), errors, currencies  # all numbers: nothing else to do
+        for position, is_finite, value in zip(numeric_positions, finite.tolist(),
+                                              rounded.tolist(), strict=True):
+            if is_finite:
+                cents[position] = value
             else:
                 errors[position] = f"'{values[position]}' is not an amount"
     numeric = set(numeric_positions)

@@ -6,8 +6,8 @@ currency with an overdue amount), calendar tasks and the aging table.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import defaultdict, namedtuple
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -130,12 +130,15 @@ def money_text(cents: int, currency: str) -> str:
 
 
 def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
-               settings: PlanSettings) -> tuple[pd.DataFrame, list[Issue]]:
+               settings: PlanSettings,
+               summary: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """One ranked row per customer and currency with an overdue amount, and rate issues.
 
     Scores are in the base currency so that one ranking covers every currency.
+    ``summary`` is :func:`customer_summary` of ``classified`` when the caller has it.
     """
-    summary = customer_summary(classified, rules)
+    if summary is None:
+        summary = customer_summary(classified, rules)
     summary = summary[summary["overdue_cents"] > 0].copy()
     issues: list[Issue] = []
     if summary.empty:
@@ -146,33 +149,46 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
                 "rules plan.exchange_rates",
                 f"no exchange rate for {currency}: its priority scores count 1 {currency} as "
                 f"1 {settings.base_currency}; add {currency} to plan.exchange_rates"))
-    overdue = classified[classified[F.COUNTS_OVERDUE]]
+    # Filters take only the columns used: every column of a filtered frame is copied.
+    overdue = classified.loc[classified[F.COUNTS_OVERDUE],
+                             ["customer", "currency", F.DAYS_OVERDUE, F.BALANCE]]
     days = overdue[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     balances = overdue[F.BALANCE].to_numpy(dtype=np.int64)
     drop = monthly_drop(days, settings)
     at_risk = pd.DataFrame({"customer": overdue["customer"], "currency": overdue["currency"],
                             "at_risk": balances / 100.0 * drop})
-    base = at_risk.groupby(["customer", "currency"])["at_risk"].sum().to_dict()
+    base = series_dict(at_risk.groupby(["customer", "currency"])["at_risk"].sum())
 
     first_text = {
         column: first_present(classified, column)
         for column in ("owner", "contact", "phone", "email", "region")
         if column in classified
     }
-    distance = (
-        classified.groupby(["customer", "currency"], sort=False)["distance_km"].max().to_dict()
-        if "distance_km" in classified else None
-    )
+    distance = None
+    if "distance_km" in classified:
+        # Missing distances count as 0 km; filled here once rather than tested per row.
+        farthest = classified.groupby(["customer", "currency"], sort=False)["distance_km"].max()
+        km = farthest.to_numpy(dtype=np.float64)
+        distance = dict(zip(index_keys(farthest.index), np.where(np.isnan(km), 0.0, km).tolist(),
+                            strict=True))
     # A customer who paid earlier items on time (paid, never late) now has late ones.
-    paid_rows = classified[classified[F.STAGE] == "paid"]
-    good_payers = set(zip(paid_rows["customer"], paid_rows["currency"], strict=True))
-    broken_dates = classified[classified[F.BROKEN_PROMISE]].groupby(
-        ["customer", "currency"])["promise_date"].max().to_dict()
+    paid_rows = classified.loc[classified[F.STAGE] == "paid", ["customer", "currency"]]
+    good_payers = set(zip(paid_rows["customer"].tolist(), paid_rows["currency"].tolist(),
+                          strict=True))
+    broken_dates = series_dict(classified.loc[classified[F.BROKEN_PROMISE],
+                                              ["customer", "currency", "promise_date"]].groupby(
+        ["customer", "currency"])["promise_date"].max())
 
+    # The per-column tables once, not looked up per row (thousands of plan rows).
+    owners, contacts, phones, emails = (first_text.get(column, _NONE)
+                                        for column in ("owner", "contact", "phone", "email"))
     rows = []
-    for record in summary.itertuples(index=False):
+    stages: dict[str, object] = {}  # rules.stage() scans the ladder: once per stage key
+    for record in records(summary):
         key = (record.customer, record.currency)
-        stage = rules.stage(record.stage)
+        stage = stages.get(record.stage)
+        if stage is None:
+            stage = stages[record.stage] = rules.stage(record.stage)
         base_score = float(base.get(key, 0.0)) * (settings.rate(record.currency) or 1.0)
         contributions: list[tuple[float, str]] = [
             (base_score, f"{money_text(record.overdue_cents, record.currency)} overdue, "
@@ -194,8 +210,7 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
             contributions.append((base_score * settings.warning_weight,
                                   "usually pays on time, now late (warning sign)"))
         penalty = 0.0
-        km = distance.get(key) if distance is not None else None
-        km = float(km) if km is not None and pd.notna(km) else 0.0
+        km = distance.get(key, 0.0) if distance is not None else 0.0
         if km > settings.distance_km_free:
             penalty += settings.effort_weight * (km - settings.distance_km_free) / 100.0
         region = first_text.get("region", {}).get(key) if "region" in first_text else None
@@ -209,15 +224,15 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         score = round(base_score * factor, 2)
         contributions.sort(key=lambda item: -abs(item[0]))
         why = "; ".join(text for _value, text in contributions[:3])
-        owner = _get(first_text, "owner", key)
+        owner = _pick(owners, key)
         rows.append({
             "customer": record.customer, "currency": record.currency, "stage": stage.key,
             "overdue_cents": int(record.overdue_cents),
             "oldest_days_overdue": int(record.oldest_days_overdue),
             "open_items": int(record.overdue_items), "score": score, "why": why,
             "next_action": stage.action, "owner": owner or settings.default_owner,
-            "contact": _get(first_text, "contact", key), "phone": _get(first_text, "phone", key),
-            "email": _get(first_text, "email", key), "credit_hold": bool(stage.credit_hold),
+            "contact": _pick(contacts, key), "phone": _pick(phones, key),
+            "email": _pick(emails, key), "credit_hold": bool(stage.credit_hold),
             "broken_promises": int(record.broken_promises),
             "outstanding_cents": int(record.outstanding_cents),
         })
@@ -243,16 +258,53 @@ def first_present(classified: pd.DataFrame, column: str) -> dict[tuple[str, str]
                     rows[column].tolist(), strict=True))
 
 
-def _get(table: Mapping[str, Mapping], column: str, key) -> str | None:
-    series = table.get(column)
-    if series is None:
-        return None
-    value = series.get(key)
-    return value if present(value) else None
+def records(frame: pd.DataFrame) -> Iterator[tuple]:
+    """The rows of ``frame`` as named tuples, as ``frame.itertuples(index=False)`` gives.
+
+    Built from whole columns (``.tolist()``): itertuples iterates each column element by
+    element, which on Arrow-backed text is ~50x slower. Other extension columns (Int64)
+    are iterated as itertuples does, so every value has the same type.
+    """
+    Row = namedtuple("Row", [str(c) for c in frame.columns], rename=True)  # noqa: PYI024
+    columns = [
+        series.tolist() if isinstance(series.dtype, np.dtype)
+        or pd.api.types.is_string_dtype(series.dtype) else list(series)
+        for _name, series in frame.items()
+    ]
+    return map(Row._make, zip(*columns, strict=True))
+
+
+def index_keys(index: pd.Index) -> list:
+    """The labels of ``index`` as a list (tuples for a MultiIndex).
+
+    A MultiIndex boxes its tuples element by element (slow over Arrow-backed text
+    levels); they are built here from each level's values and codes instead.
+    """
+    if not isinstance(index, pd.MultiIndex) or any((codes < 0).any() for codes in index.codes):
+        return index.tolist()
+    return list(zip(*(level.to_numpy(dtype=object)[codes].tolist()
+                      for level, codes in zip(index.levels, index.codes, strict=True)),
+                    strict=True))
+
+
+def series_dict(series: pd.Series) -> dict:
+    """``series.to_dict()``, faster for a MultiIndex (see :func:`index_keys`)."""
+    return dict(zip(index_keys(series.index), series.tolist(), strict=True))
+
+
+_NONE: Mapping = {}
+
+
+def _pick(table: Mapping, key) -> object:
+    """``table[key]`` when it is a present value (see :func:`present`), else None."""
+    value = table.get(key)
+    return value if value is not None and present(value) else None
 
 
 def present(value: object) -> bool:
     """True for a real value: not None, NaN, NaT or blank text."""
+    if type(value) is str:  # the common case first
+        return bool(value.strip())
     if value is None or value is pd.NaT or value is pd.NA:
         return False
     if isinstance(value, float) and np.isnan(value):
@@ -262,6 +314,9 @@ def present(value: object) -> bool:
 
 def present_mask(series: pd.Series) -> pd.Series:
     """Vectorised :func:`present` over a column."""
+    if series.dtype == object and series.isna().all():
+        # A column the ledger lacks (all None): converting it to text first is slow.
+        return pd.Series(False, index=series.index, name=series.name)
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         text = series.astype("string")
         return (text.notna() & text.str.strip().ne("")).fillna(False).astype(bool)

@@ -108,7 +108,7 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         issues.append(Issue(cell_ref(grid.name, location.header_row, column),
                             f"column '{header}' is not a known field; kept as it is",
                             Severity.INFO))
-    plan, plan_issues = build_plan(classified.frame, rules, as_of, settings)
+    plan, plan_issues = build_plan(classified.frame, rules, as_of, settings, customers)
     issues.extend(plan_issues)
     issues.extend(quality_issues(classified.frame, customers, rules, grid.name,
                                  dict(location.columns)))

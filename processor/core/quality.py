@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import frame as F
 from .issues import Issue, Severity, cell_ref
-from .plan import money_text, present_mask
+from .plan import index_keys, money_text, present_mask, records
 from .rules import Rules
 
 
@@ -24,16 +24,18 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
         return cell_ref(sheet, int(row), columns.get(field) if field else None)
 
     letter_stages = {s.key for s in rules.stages if s.letter}
-    first_rows = classified.groupby("customer", sort=False)[F.ROW].min()
+    first_rows = _as_dict(classified.groupby("customer", sort=False)[F.ROW].min())
     reachable = pd.DataFrame({
         "customer": classified["customer"], "currency": classified["currency"],
         **{field: present_mask(classified[field]) if field in classified else False
            for field in ("address", "email", "contact")},
     }).groupby(["customer", "currency"]).any()
-    for record in customers.itertuples(index=False):
+    # A dict of plain rows: a .loc lookup per customer costs ~40 us.
+    reachable = dict(zip(index_keys(reachable.index), records(reachable), strict=True))
+    for record in records(customers):
         if record.stage not in letter_stages:
             continue
-        found = reachable.loc[(record.customer, record.currency)]
+        found = reachable[(record.customer, record.currency)]._asdict()
         if not (found["address"] or found["email"]):
             issues.append(Issue(
                 where(first_rows[record.customer], "customer"),
@@ -46,7 +48,7 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                 Severity.INFO))
 
     if "invoice" in classified:
-        invoices = classified[present_mask(classified["invoice"])]
+        invoices = classified.loc[present_mask(classified["invoice"]), ["invoice", F.ROW]]
         duplicated = invoices[invoices.duplicated(["invoice"], keep=False)]
         for invoice, group in duplicated.groupby("invoice", sort=True):
             rows = ", ".join(str(int(r)) for r in group[F.ROW])
@@ -54,11 +56,11 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                                 f"invoice {invoice} appears more than once (rows {rows})"))
 
     if "invoice_date" in classified:
-        bad = classified[classified["due_date"] < classified["invoice_date"]]
+        bad = classified.loc[classified["due_date"] < classified["invoice_date"], [F.ROW]]
         for row in bad[F.ROW]:
             issues.append(Issue(where(row, "due_date"), "due date is before the invoice date"))
 
-    for record in customers.itertuples(index=False):
+    for record in records(customers):
         if record.credit_cents < 0 and record.overdue_cents > 0:
             issues.append(Issue(
                 where(first_rows[record.customer], "customer"),
@@ -66,11 +68,23 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                 f"{money_text(-record.credit_cents, record.currency)} that could offset "
                 f"{money_text(record.overdue_cents, record.currency)} overdue", Severity.INFO))
 
-    currencies = classified.groupby("customer", sort=True)["currency"].unique()
-    for customer, codes in currencies.items():
+    # Distinct (customer, currency) pairs, then customers with several: groupby().unique()
+    # on Arrow-backed text is ~10x slower.
+    pairs = classified[["customer", "currency"]].drop_duplicates()
+    pairs = pairs[pairs["customer"].notna() & pairs.duplicated("customer", keep=False)]
+    currencies: dict[str, list[str]] = {}
+    for customer, code in zip(pairs["customer"].tolist(), pairs["currency"].tolist(),
+                              strict=True):
+        currencies.setdefault(customer, []).append(code)
+    for customer, codes in sorted(currencies.items()):
         if len(codes) > 1:
             issues.append(Issue(
                 where(first_rows[customer], "customer"),
                 f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
                 "one plan row and one letter per currency", Severity.INFO))
     return issues
+
+
+def _as_dict(series: pd.Series) -> dict:
+    """``series`` as a plain dict (index -> value), for lookups in loops."""
+    return dict(zip(series.index.tolist(), series.tolist(), strict=True))

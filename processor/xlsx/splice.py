@@ -8,11 +8,15 @@ tables over the receivables range, and the parts of output sheets from an earlie
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
+import queue
 import re
+import sys
+import threading
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from lxml import etree
 from ..core.grid import SheetGrid
 from ..core.sheets import SheetModel, StageColumns
 from ..core.xlref import column_letter, column_number
+from ..zipstream import ReadAhead
 from .styles import StyleBook
 from .worksheet import (
     cell_xml,
@@ -396,28 +401,125 @@ class SpliceWriter:
         if self.styles_part:
             self.package.put(self.styles_part, self.styles.to_bytes())
         # Level 1: a third of level 6's time for ~10% larger parts; Excel reads either.
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out, \
+                _Worker() as worker, _quick_thread_switches():
+            # zlib and crc32 release the GIL: the worker compresses and writes every part
+            # while this thread rewrites the rows of the receivables sheet.
             order = ["[Content_Types].xml"] + [n for n in self.package.names if n != "[Content_Types].xml"]
             for name in order:
                 if name in self.package.removed:
                     continue
                 if name in self.streamed:
                     edit, styles = self.streamed[name]
-                    with self.package.archive.open(name) as source, out.open(
-                        _zipinfo(name), "w", force_zip64=True
-                    ) as sink:
-                        stream_stage_columns(source, sink, edit, styles)
+                    sink = _QueuedSink(worker, out, _zipinfo(name))
+                    try:
+                        with ReadAhead(self.package.archive, name, CHUNK) as source:
+                            stream_stage_columns(source, sink, edit, styles)
+                    finally:
+                        sink.close()
                 elif name in self.package.replaced:
-                    out.writestr(_zipinfo(name), self.package.replaced[name])
+                    worker.submit(out.writestr, _zipinfo(name), self.package.replaced[name])
                 elif self.package.archive is not None:
                     info = self.package.archive.NameToInfo[name]
                     if info.is_dir():
                         continue
-                    with self.package.archive.open(info) as source, out.open(
-                        _zipinfo(name, info.date_time), "w", force_zip64=info.file_size > 2**31
-                    ) as sink:
-                        while chunk := source.read(CHUNK):
-                            sink.write(chunk)
+                    worker.submit(_copy_part, self.package.archive, info, out)
+
+
+@contextlib.contextmanager
+def _quick_thread_switches() -> Iterator[None]:
+    """Let threads take turns every millisecond (Python's default: 5 ms) meanwhile.
+
+    Between its zlib calls the zip writer thread needs the GIL for a moment; while the
+    row rewrite holds it, each such moment otherwise waits up to 5 ms, and the writer
+    falls behind (~0.1 s per 100,000 rows).
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.001))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _copy_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
+    """Copy one part as it is (recompressed), chunk by chunk."""
+    with archive.open(info) as source, out.open(
+        _zipinfo(info.filename, info.date_time), "w", force_zip64=info.file_size > 2**31
+    ) as sink:
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+
+
+class _Worker:
+    """One background thread running submitted calls in order (the zip output's writer).
+
+    A call that fails stops the worker (only cleanups still run); the error is raised in
+    the submitting thread at its next submit, or when the ``with`` block ends.
+    """
+
+    def __init__(self) -> None:
+        # Bounded: the rewritten sheet waits for the compressor instead of piling up.
+        self.jobs: queue.Queue = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="zip writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            function, args, cleanup = job
+            if self.error is None or cleanup:
+                try:
+                    function(*args)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+                    self.error = self.error or exc
+
+    def submit(self, function, *args) -> None:
+        """Queue ``function(*args)``; raises the error of an earlier call, if any."""
+        if self.error is not None:
+            raise self.error
+        self.jobs.put((function, args, False))
+
+    def cleanup(self, function, *args) -> None:
+        """Queue ``function(*args)`` to run even after an error; never raises."""
+        self.jobs.put((function, args, True))
+
+    def __enter__(self) -> _Worker:
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.jobs.put(None)
+        self.thread.join()
+        if kind is None and self.error is not None:
+            raise self.error
+
+
+class _QueuedSink:
+    """A write-only stream of one zip member, written by the worker in order."""
+
+    def __init__(self, worker: _Worker, out: zipfile.ZipFile, info: zipfile.ZipInfo):
+        self.worker = worker
+        self.holder: list = []
+        worker.submit(self._open, out, info)
+
+    def _open(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        self.holder.append(out.open(info, "w", force_zip64=True))
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data`` for the member."""
+        if data:
+            self.worker.submit(self._write, data)
+
+    def _write(self, data: bytes) -> None:
+        self.holder[0].write(data)
+
+    def close(self) -> None:
+        """Queue the end of the member (also after an error: the zip must close)."""
+        self.worker.cleanup(self._close)
+
+    def _close(self) -> None:
+        if self.holder:
+            self.holder.pop().close()
 
 
 def _zipinfo(name: str, date_time=(1980, 1, 1, 0, 0, 0)) -> zipfile.ZipInfo:
@@ -549,6 +651,8 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
     cells = edit.cells
     opener = closer.replace(b"</", b"<", 1)[:-1]  # b"<row" or b"<x:row"
     templates = state.setdefault("templates", {})
+    fills = edit.fills
+    start_column = edit.start_column
     for index, piece in enumerate(pieces):
         if index == last:
             out.append(piece)  # text after the final </row> (whitespace, or nothing)
@@ -560,7 +664,7 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
         if start == -1:
             out.append(piece + closer)
             continue
-        if piece.count(opener, 0, start):
+        if start and piece.count(opener, 0, start):
             for match in _ROW_OPEN.finditer(piece, 0, start):
                 found = _ATTR_R.search(match.group(2))
                 state["row"] = int(found.group(1)) if found else state["row"] + 1
@@ -568,14 +672,35 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
         found = _ATTR_R.search(piece, start, tag_end)
         state["row"] = int(found.group(1)) if found else state["row"] + 1
         row_number = state["row"]
-        if row_number != header_row and row_number not in cells:
-            out.append(piece + closer)
+        values = cells.get(row_number)
+        if values is None and row_number != header_row:
+            out.append(piece)
+            out.append(closer)
             continue
         row_tag = piece[start:tag_end]
-        if b"spans=" in row_tag:
+        edited_tag = b"spans=" in row_tag
+        if edited_tag:
             row_tag = re.sub(rb'\s+spans="[^"]*"', b"", row_tag)
-        new_cells = _stage_cells(row_number, edit, styles, letters, templates)
-        content = _merge_cells(piece[tag_end:], new_cells, edit.start_column, row_number, letters)
+        template = None
+        if row_number != header_row:
+            template = templates.get((*values[1:], fills.get(row_number)))
+        if template is None:  # the header, or the first row of a stage combination
+            new_cells = _stage_cells(row_number, edit, styles, letters, templates)
+        else:
+            # _stage_cells inlined: this runs once per row of the ledger.
+            number = b"%d" % row_number
+            new_cells = (template[0] + number + template[1].replace(b"\x01", b"%d" % int(values[0]), 1)
+                         + number + template[2] + number + template[3] + number + template[4])
+        # Nothing right of the table (the usual case): the cells go at the end of the row,
+        # without the copies _merge_cells makes.
+        last_ref = piece.rfind(b'r="', tag_end)
+        match = _LAST_REF.match(piece, last_ref) if last_ref != -1 else None
+        if match is None or column_number(match.group(1).decode()) < start_column:
+            out.append(piece[:start] + row_tag + piece[tag_end:] if edited_tag else piece)
+            out.append(new_cells)
+            out.append(closer)
+            continue
+        content = _merge_cells(piece[tag_end:], new_cells, start_column, row_number, letters)
         out.append(piece[:start] + row_tag + content + closer)
     return b"".join(out)
 

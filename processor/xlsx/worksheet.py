@@ -61,20 +61,34 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
     """The data rows' XML. The hot loop of the writer: per-column style strings are built
     once, the cell type is dispatched inline, and repeated texts are escaped once."""
     style_cache: dict[tuple, str] = {}
+    # The style attributes of a whole row, per (row fill, bold): rows share a handful.
+    row_styles_cache: dict[tuple, list[str]] = {}
     escaped: dict[str, str] = {}
     formats = [column.number_format for column in model.columns]
+    width = max((len(row) for row in model.rows), default=0)
+    # Which columns take the row's fill (as SheetModel.fill_of decides).
+    filled = [model.fill_columns is None or c in model.fill_columns for c in range(width)]
+    row_fills = model.row_fills
     out = []
     for row_index, row in enumerate(model.rows):
         sheet_row = row_index + 2
         bold = row_index in model.bold_rows
+        row_fill = None if row_fills is None else row_fills[row_index]
+        row_styles = row_styles_cache.get((row_fill, bold, len(row)))
+        if row_styles is None:
+            row_styles = []
+            for column_index in range(len(row)):
+                fill = row_fill if filled[column_index] else None
+                key = (column_index, fill, bold)
+                style = style_cache.get(key)
+                if style is None:
+                    number = styles.xf(formats[column_index], fill, bold)
+                    style = style_cache[key] = f' s="{number}"' if number else ""
+                row_styles.append(style)
+            row_styles_cache[(row_fill, bold, len(row))] = row_styles
         cells = []
         for column_index, value in enumerate(row):
-            fill = model.fill_of(row_index, column_index)
-            key = (column_index, fill, bold)
-            style = style_cache.get(key)
-            if style is None:
-                number = styles.xf(formats[column_index], fill, bold)
-                style = style_cache[key] = f' s="{number}"' if number else ""
+            style = row_styles[column_index]
             ref = f"{letters[column_index]}{sheet_row}"
             kind = type(value)
             if kind is str:
@@ -90,8 +104,10 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
                         text = f"<t>{text}</t>"
                     escaped[value] = text
                 cells.append(f'<c r="{ref}"{style} t="inlineStr"><is>{text}</is></c>')
-            elif kind is int or kind is Decimal:
-                cells.append(f'<c r="{ref}"{style}><v>{number_text(value)}</v></c>')
+            elif kind is int:  # number_text inlined: most cells of the plan are numbers
+                cells.append(f'<c r="{ref}"{style}><v>{value}</v></c>')
+            elif kind is Decimal:
+                cells.append(f'<c r="{ref}"{style}><v>{value:f}</v></c>')
             elif value is None:
                 if style:
                     cells.append(f'<c r="{ref}"{style}/>')
