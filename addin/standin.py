@@ -1373,8 +1373,11 @@ class Chart(base_classes.Chart):
         if plot_by is None:
             rows, columns = rng.shape
             plot_by = "columns" if rows >= columns else "rows"
+        if plot_by == "rows":
+            self._set_rows_source(rng)
+            return
         if plot_by != "columns":
-            raise NotImplementedError("the stand-in plots series by columns only")
+            raise NotImplementedError(f"the stand-in cannot plot series by {plot_by!r}")
         values = rng.raw_value
         values = values if isinstance(values, list) else [[values]]
         first_column = [line[0] for line in values[1:]]
@@ -1385,9 +1388,29 @@ class Chart(base_classes.Chart):
         top = rng.row + (1 if has_names else 0)
         bottom = rng.last[0]
         self.categories = (rng.column, top, bottom) if has_categories else None
+        self.category_row = None
         self.series_list = [
             ChartSeries(rng.row if has_names else None, column, top, bottom)
             for column in range(rng.column + start, rng.last[1] + 1)
+        ]
+
+    def _set_rows_source(self, rng) -> None:
+        """``plot_by="rows"``: a first row of texts holds the categories and a first
+        column of texts the series names; each other row is one series."""
+        values = rng.raw_value
+        values = values if isinstance(values, list) else [[values]]
+        has_names = all(isinstance(line[0], str) or line[0] is None for line in values[1:])
+        start = 1 if has_names else 0
+        has_categories = all(isinstance(v, str) for v in values[0][start:])
+        left = rng.column + start
+        right = rng.last[1]
+        top = rng.row + (1 if has_categories else 0)
+        self.categories = None
+        self.category_row = (rng.row, left, right) if has_categories else None
+        self.series_list = [
+            ChartSeries(row if has_names else None, left, row, row,
+                        name_column=rng.column if has_names else None, last_column=right)
+            for row in range(top, rng.last[0] + 1)
         ]
 
     def render(self, worksheet) -> BarChart:
@@ -1399,20 +1422,27 @@ class Chart(base_classes.Chart):
         if grouping == "stacked":
             chart.overlap = 100
         for series in self.series_list:
+            by_row = series.last_column is not None
             data = Reference(worksheet, min_col=series.column, min_row=series.first_row,
+                             max_col=series.last_column if by_row else series.column,
                              max_row=series.last_row)
-            chart.add_data(data, titles_from_data=False)
+            chart.add_data(data, from_rows=by_row, titles_from_data=False)
             rendered = chart.series[-1]
             if series.name_row is not None:
                 quoted = "'" + worksheet.title.replace("'", "''") + "'"
+                name_column = series.name_column if by_row else series.column
                 rendered.tx = SeriesLabel(strRef=StrRef(
-                    f"{quoted}!${get_column_letter(series.column)}${series.name_row}"))
+                    f"{quoted}!${get_column_letter(name_column)}${series.name_row}"))
             if series.fill is not None:
                 rendered.graphicalProperties.solidFill = series.fill
         if self.categories is not None:
             column, first, last = self.categories
             chart.set_categories(Reference(worksheet, min_col=column, min_row=first,
                                            max_row=last))
+        if getattr(self, "category_row", None) is not None:
+            row, first, last = self.category_row
+            chart.set_categories(Reference(worksheet, min_col=first, max_col=last,
+                                           min_row=row, max_row=row))
         chart.title = self._title
         if self.axes["value"].title_text:
             chart.y_axis.title = self.axes["value"].title_text
@@ -1449,13 +1479,19 @@ class ChartSeriesCollection(base_classes.ChartSeriesCollection):
 
 @_strict
 class ChartSeries(base_classes.ChartSeries):
-    """One series: values in one column, its name in a cell above them."""
+    """One series: values in one column, its name in a cell above them (or in a row,
+    named in the cell left of them)."""
 
-    def __init__(self, name_row: int | None, column: int, first_row: int, last_row: int) -> None:
+    def __init__(self, name_row: int | None, column: int, first_row: int, last_row: int,
+                 name_column: int | None = None, last_column: int | None = None) -> None:
         self.name_row = name_row
         self.column = column
         self.first_row = first_row
         self.last_row = last_row
+        # A series along a row (plot_by="rows"): values column..last_column of first_row,
+        # named by the cell (name_row, name_column).
+        self.name_column = name_column
+        self.last_column = last_column
         self.fill: str | None = None
 
     @property

@@ -253,7 +253,10 @@ def _add_table(book: xw.Book, sheet: xw.Sheet, model: SheetModel) -> None:
 
 
 def add_chart(sheet: xw.Sheet, model: SheetModel, chart: Chart) -> xw.Chart:
-    """A native chart like the file writer's: series from adjacent columns of the sheet."""
+    """A native chart like the file writer's: series from adjacent columns of the sheet
+    (or adjacent rows, for ``plot_by="rows"``)."""
+    if chart.plot_by == "rows":
+        return _add_chart(sheet, chart, _rows_source(sheet, chart), "rows")
     columns = [series.column for series in chart.series]
     contiguous = columns == list(range(chart.categories_column + 1,
                                        chart.categories_column + 1 + len(columns)))
@@ -267,6 +270,24 @@ def add_chart(sheet: xw.Sheet, model: SheetModel, chart: Chart) -> xw.Chart:
                          "adjacent series columns under one header row")
     source = sheet.range((chart.first_row - 1, chart.categories_column),
                          (chart.last_row, columns[-1]))
+    return _add_chart(sheet, chart, source, "columns")
+
+
+def _rows_source(sheet: xw.Sheet, chart: Chart) -> xw.Range:
+    """The one block a by-rows chart reads: the header row and the series rows under it,
+    from the series-name column to the last value column."""
+    rows = [series.first_row for series in chart.series]
+    names = {series.name_column for series in chart.series}
+    if (not rows or rows != list(range(chart.first_row + 1, chart.first_row + 1 + len(rows)))
+            or names != {chart.first_column - 1}
+            or any(s.name_row != s.first_row for s in chart.series)):
+        raise ValueError(f"chart {chart.title!r}: a by-rows chart needs adjacent series rows "
+                         "under its header row, each named in the column left of the values")
+    return sheet.range((chart.first_row, chart.first_column - 1), (rows[-1], chart.last_column))
+
+
+def _add_chart(sheet: xw.Sheet, chart: Chart, source: xw.Range, plot_by: str) -> xw.Chart:
+    """Add ``chart`` over ``source``, anchored and styled like the file writer's."""
     kind = ("column" if chart.kind == "column" else "bar") + (
         "_stacked" if chart.stacked else "_clustered")
     anchor = sheet.range((chart.anchor_row, chart.anchor_column))
@@ -275,7 +296,7 @@ def add_chart(sheet: xw.Sheet, model: SheetModel, chart: Chart) -> xw.Chart:
                        (chart.anchor_row + chart.height_rows - 1,
                         chart.anchor_column + chart.width_columns - 1))
     added = sheet.charts.add(anchor=anchor, width=span.width, height=span.height,
-                             chart_type=kind, source=source, plot_by="columns")
+                             chart_type=kind, source=source, plot_by=plot_by)
     added.title = chart.title
     for series, color in zip(added.series, chart.colors, strict=False):
         if color:

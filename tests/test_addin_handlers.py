@@ -385,12 +385,18 @@ def test_aging_summary_has_the_chart(tmp_path, excel, click):
     book = in_excel(excel, tricky_ledger(tmp_path / "ledger.xlsx"))
     ok(click(book, "collections_plan"))
     out = saved(book, tmp_path / "out.xlsx")
-    [chart] = snapshot(out, {"Aging Summary": 1})["looks"]["Aging Summary"]["charts"]
+    chart, by_stage = snapshot(out, {"Aging Summary": 1})["looks"]["Aging Summary"]["charts"]
     assert chart["type"] == ("col", "stacked", 100.0)
     assert chart["title"] == "Aging by bucket and stage (EUR)"
     assert chart["series"][0] == ("'Aging Summary'!$C$1", "'Aging Summary'!$B$2:$B$9",
                                   "'Aging Summary'!$C$2:$C$9")
     assert len(chart["series"]) == 9 and chart["fills"][0] == "E2EFDA"
+    # The same block by stage: one bar per ladder stage, one series per aging bucket.
+    assert by_stage["type"] == ("col", "stacked", 100.0)
+    assert by_stage["title"] == "Aging by stage and bucket (EUR)"
+    assert by_stage["series"][0] == ("'Aging Summary'!$B$2", "'Aging Summary'!$C$1:$K$1",
+                                     "'Aging Summary'!$C$2:$K$2")
+    assert len(by_stage["series"]) == 8
 
 
 @pytest.mark.parametrize(("button", "mode"), [("collections_classify", "classify"),

@@ -187,9 +187,18 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
         anchor_row=2, anchor_column=len(columns) + 2, stacked=True, width_columns=10,
         height_rows=20, colors=tuple(stages[i].color for i in ladder),
     )
+    # The same block read the other way: one bar per stage, stacked by aging bucket.
+    by_stage = Chart(
+        title=f"Aging by stage and bucket ({currencies[0]})", kind="column",
+        categories_column=2, first_row=1, last_row=last_row,
+        series=tuple(Series(row, 2, row, row, 3) for row in range(first_row, last_row + 1)),
+        anchor_row=2 + chart.height_rows + 1, anchor_column=len(columns) + 2, stacked=True,
+        width_columns=10, height_rows=20, plot_by="rows", first_column=3,
+        last_column=3 + len(ladder) - 1,
+    )
     return SheetModel(
         name=rules.labels.get("aging_sheet", "Aging Summary"), columns=columns, rows=rows,
-        bold_rows=frozenset(bold), table_name="AgingSummary", charts=(chart,),
+        bold_rows=frozenset(bold), table_name="AgingSummary", charts=(chart, by_stage),
     )
 
 

@@ -58,6 +58,13 @@ class Chart:
     height_rows: int = 18
     y_title: str = ""
     colors: tuple[str | None, ...] = ()  # RGB hex per series, None = theme colour
+    # "columns": categories down ``categories_column``, one series per column (above).
+    # "rows": categories along ``first_row`` (a header row) from ``first_column`` to
+    # ``last_column``; each series is the row ``Series.first_row`` over those columns,
+    # named by the cell (``name_row``, ``name_column``).
+    plot_by: str = "columns"
+    first_column: int = 0
+    last_column: int = 0
 
 
 @dataclass(frozen=True)

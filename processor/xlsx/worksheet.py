@@ -227,12 +227,32 @@ def _ref(sheet: str, column: int, first_row: int, last_row: int | None = None) -
     return f"{quoted}!${letter}${first_row}:${letter}${last_row}"
 
 
+def _row_ref(sheet: str, row: int, first_column: int, last_column: int) -> str:
+    quoted = "'" + sheet.replace("'", "''") + "'"
+    return (f"{quoted}!${column_letter(first_column)}${row}:"
+            f"${column_letter(last_column)}${row}")
+
+
+def _values_ref(sheet: str, chart: Chart, series) -> str:
+    """The cells of one series: a column range, or a row range for ``plot_by="rows"``."""
+    if chart.plot_by == "rows":
+        return _row_ref(sheet, series.first_row, chart.first_column, chart.last_column)
+    return _ref(sheet, series.column, series.first_row, series.last_row)
+
+
 def render_chart(chart: Chart, sheet: str, model: SheetModel) -> bytes:
     """A native bar/column chart part with its series referencing the sheet's cells."""
     grouping = "stacked" if chart.stacked else "clustered"
+    if chart.plot_by == "rows":
+        categories = _row_ref(sheet, chart.first_row, chart.first_column, chart.last_column)
+    else:
+        categories = _ref(sheet, chart.categories_column, chart.first_row, chart.last_row)
     series_xml = []
     for index, series in enumerate(chart.series):
-        name_text = model.columns[series.name_column - 1].header if series.name_row == 1 else ""
+        if series.name_row == 1:
+            name_text = model.columns[series.name_column - 1].header
+        else:  # a data cell names the series (plot_by="rows": the row's label)
+            name_text = str(model.rows[series.name_row - 2][series.name_column - 1] or "")
         color = chart.colors[index] if index < len(chart.colors) else None
         fill = (
             f'<c:spPr><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></c:spPr>'
@@ -244,8 +264,8 @@ def render_chart(chart: Chart, sheet: str, model: SheetModel) -> bytes:
             f'<c:strCache><c:ptCount val="1"/><c:pt idx="0"><c:v>{escape_text(name_text)}</c:v></c:pt>'
             f"</c:strCache></c:strRef></c:tx>{fill}"
             '<c:invertIfNegative val="0"/>'
-            f"<c:cat><c:strRef><c:f>{escape_text(_ref(sheet, chart.categories_column, chart.first_row, chart.last_row))}</c:f></c:strRef></c:cat>"
-            f"<c:val><c:numRef><c:f>{escape_text(_ref(sheet, series.column, series.first_row, series.last_row))}</c:f></c:numRef></c:val>"
+            f"<c:cat><c:strRef><c:f>{escape_text(categories)}</c:f></c:strRef></c:cat>"
+            f"<c:val><c:numRef><c:f>{escape_text(_values_ref(sheet, chart, series))}</c:f></c:numRef></c:val>"
             "</c:ser>"
         )
     overlap = '<c:overlap val="100"/>' if chart.stacked else ""
