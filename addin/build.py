@@ -39,6 +39,7 @@ from pathlib import Path
 from lxml import etree
 
 from receivables.atomic import atomic_write
+from receivables.xlsx.xmlutil import NS_CT, NS_MAIN, NS_REL, serialise
 
 from .buttons import BUTTONS
 
@@ -67,9 +68,6 @@ _ZIP_LEVEL = 9
 # 31-character sheet-name limit.
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,25}$")
 
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL_DOC = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 _NS_DC = "http://purl.org/dc/elements/1.1/"
 
 
@@ -749,33 +747,28 @@ def _xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, _PARSER)
 
 
-def _xml_bytes(root: etree._Element) -> bytes:
-    """Serialise package XML the way Office writes it (UTF-8, standalone declaration)."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
 def _conf_parts(parts: dict[str, bytes], name: str) -> None:
     """Rename the template's conf sheet to ``<name>.conf`` and write :data:`CONF_SETTINGS`."""
     workbook = _xml(parts["xl/workbook.xml"])
-    sheets = workbook.findall(f"{{{_NS_MAIN}}}sheets/{{{_NS_MAIN}}}sheet")
+    sheets = workbook.findall(f"{{{NS_MAIN}}}sheets/{{{NS_MAIN}}}sheet")
     conf = [s for s in sheets if s.get("name", "").endswith(".conf")]
     if len(conf) != 1:
         raise TemplateError("template does not have exactly one .conf sheet")
     conf[0].set("name", f"{name}.conf")
-    parts["xl/workbook.xml"] = _xml_bytes(workbook)
+    parts["xl/workbook.xml"] = serialise(workbook)
 
     rels = _xml(parts["xl/_rels/workbook.xml.rels"])
-    rid = conf[0].get(f"{{{_NS_REL_DOC}}}id")
+    rid = conf[0].get(f"{{{NS_REL}}}id")
     target = next(r.get("Target") for r in rels if r.get("Id") == rid)
     sheet_part = f"xl/{target.lstrip('/').removeprefix('xl/')}"
 
     strings: list[str] = []
     sheet = _xml(parts[sheet_part])
-    data = sheet.find(f"{{{_NS_MAIN}}}sheetData")
+    data = sheet.find(f"{{{NS_MAIN}}}sheetData")
     for child in list(data):
         data.remove(child)
     for row_number, (key, value) in enumerate(CONF_SETTINGS.items(), start=1):
-        row = etree.SubElement(data, f"{{{_NS_MAIN}}}row", r=str(row_number))
+        row = etree.SubElement(data, f"{{{NS_MAIN}}}row", r=str(row_number))
         strings.append(key)
         _cell(row, f"A{row_number}", "s", str(len(strings) - 1))
         if isinstance(value, bool):
@@ -785,25 +778,25 @@ def _conf_parts(parts: dict[str, bytes], name: str) -> None:
         else:
             strings.append(value)
             _cell(row, f"B{row_number}", "s", str(len(strings) - 1))
-    dimension = sheet.find(f"{{{_NS_MAIN}}}dimension")
+    dimension = sheet.find(f"{{{NS_MAIN}}}dimension")
     if dimension is not None:
         dimension.set("ref", f"A1:B{len(CONF_SETTINGS)}" if CONF_SETTINGS else "A1")
-    parts[sheet_part] = _xml_bytes(sheet)
+    parts[sheet_part] = serialise(sheet)
 
-    sst = etree.Element(f"{{{_NS_MAIN}}}sst", nsmap={None: _NS_MAIN})
+    sst = etree.Element(f"{{{NS_MAIN}}}sst", nsmap={None: NS_MAIN})
     sst.set("count", str(len(strings)))
     sst.set("uniqueCount", str(len(strings)))
     for text in strings:
-        etree.SubElement(etree.SubElement(sst, f"{{{_NS_MAIN}}}si"), f"{{{_NS_MAIN}}}t").text = text
-    parts["xl/sharedStrings.xml"] = _xml_bytes(sst)
+        etree.SubElement(etree.SubElement(sst, f"{{{NS_MAIN}}}si"), f"{{{NS_MAIN}}}t").text = text
+    parts["xl/sharedStrings.xml"] = serialise(sst)
 
 
 def _cell(row: etree._Element, ref: str, kind: str | None, value: str) -> None:
     """Append a cell with the template's conf-sheet style (``s="1"``)."""
-    cell = etree.SubElement(row, f"{{{_NS_MAIN}}}c", r=ref, s="1")
+    cell = etree.SubElement(row, f"{{{NS_MAIN}}}c", r=ref, s="1")
     if kind:
         cell.set("t", kind)
-    etree.SubElement(cell, f"{{{_NS_MAIN}}}v").text = value
+    etree.SubElement(cell, f"{{{NS_MAIN}}}v").text = value
 
 
 def _ribbon_parts(parts: dict[str, bytes], ribbon: bytes) -> None:
@@ -815,21 +808,21 @@ def _ribbon_parts(parts: dict[str, bytes], ribbon: bytes) -> None:
     parts.pop(ui[0].get("Target").lstrip("/"), None)
     ui[0].set("Type", RIBBON_REL_TYPE)
     ui[0].set("Target", RIBBON_PART)
-    parts["_rels/.rels"] = _xml_bytes(rels)
+    parts["_rels/.rels"] = serialise(rels)
     parts[RIBBON_PART] = ribbon
 
     types = _xml(parts["[Content_Types].xml"])
     has_xml_default = any(
-        t.tag == f"{{{_NS_CT}}}Default" and t.get("Extension", "").lower() == "xml" for t in types
+        t.tag == f"{{{NS_CT}}}Default" and t.get("Extension", "").lower() == "xml" for t in types
     )
     if not has_xml_default:
         etree.SubElement(
             types,
-            f"{{{_NS_CT}}}Override",
+            f"{{{NS_CT}}}Override",
             PartName=f"/{RIBBON_PART}",
             ContentType="application/xml",
         )
-        parts["[Content_Types].xml"] = _xml_bytes(types)
+        parts["[Content_Types].xml"] = serialise(types)
 
 
 def _core_properties(parts: dict[str, bytes], name: str) -> None:
@@ -844,7 +837,7 @@ def _core_properties(parts: dict[str, bytes], name: str) -> None:
         if element is None:
             element = etree.SubElement(core, f"{{{_NS_DC}}}{tag}")
         element.text = text
-    parts["docProps/core.xml"] = _xml_bytes(core)
+    parts["docProps/core.xml"] = serialise(core)
 
 
 def check_ribbon(ribbon: bytes) -> list[str]:

@@ -25,6 +25,7 @@ from receivables import __version__
 from receivables.core.grid import SheetGrid
 from receivables.core.issues import InputError, Issue, Severity
 from receivables.core.outputs import letters_log_model
+from receivables.core.plan import money_text
 from receivables.core.process import Outcome, SheetChoice, analyse
 from receivables.core.rules import Rules
 from receivables.core.settings_sheet import settings_model
@@ -351,7 +352,7 @@ def _classified_summary(session: Session, analysis: Analysis) -> str:
 def _plan_summary(session: Session, analysis: Analysis) -> str:
     outcome = analysis.outcome
     _outstanding, overdue = outcome.totals()
-    money = ", ".join(f"{c} {cents / 100:,.2f}" for c, cents in overdue.items()) or "nothing"
+    money = ", ".join(money_text(cents, c) for c, cents in overdue.items()) or "nothing"
     names = ", ".join(f"'{m.name}'" for m in outcome.models)
     return (f"Collection plan as of {session.as_of.isoformat()}: {len(outcome.plan)} "
             f"customer line(s) to chase, overdue {money}. Written: {names}."

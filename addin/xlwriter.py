@@ -221,18 +221,12 @@ def _fill_model(sheet: xw.Sheet, model: SheetModel) -> None:
     if model.fill_columns is None:
         spans = [(1, width)]
     else:
-        spans = [(first + 1, last + 1) for first, last, _ in runs_of_columns(model.fill_columns)]
+        spans = [(block[0] + 1, block[-1] + 1) for block in blocks(model.fill_columns)]
     for low, high, fill in runs(list(model.row_fills)):
         if not fill:
             continue
         for first_column, last_column in spans:
             sheet.range((low + 2, first_column), (high + 2, last_column)).color = _hex(fill)
-
-
-def runs_of_columns(columns: Iterable[int]) -> Iterator[tuple[int, int, None]]:
-    """Adjacent column indices grouped into ``(first, last, None)`` spans."""
-    for block in blocks(columns):
-        yield block[0], block[-1], None
 
 
 def _add_table(book: xw.Book, sheet: xw.Sheet, model: SheetModel) -> None:

@@ -49,8 +49,6 @@ from .reader import open_workbook
 
 SUMMARY_NAME = "Batch Summary.xlsx"
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
-# Temporary files of the atomic writers (pipeline.write_atomically, letters._write_atomic).
-_TEMP_PREFIX = TEMP_PREFIX
 
 
 class BatchInterrupted(Exception):
@@ -349,8 +347,10 @@ class BatchResult:
 
     def to_json(self) -> dict[str, Any]:
         """One JSON object: the folders, the summary, and each workbook's figures."""
+        from .pipeline import _money
+
         def money(table):
-            return {c: round(v / 100, 2) for c, v in table.items()}
+            return {c: _money(v) for c, v in table.items()}
 
         return {
             "input": str(self.options.in_dir),
@@ -425,7 +425,8 @@ def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
 
 
 def _temporaries(out_dir: Path) -> set[Path]:
-    found = set(out_dir.rglob(_TEMP_PREFIX + "*"))
+    # Temporary files of the atomic writers (atomic.atomic_write, letters._write_atomic).
+    found = set(out_dir.rglob(TEMP_PREFIX + "*"))
     letters = out_dir / "letters"
     if letters.is_dir():
         found |= {p for p in letters.rglob(".*.tmp") if p.is_file()}
@@ -675,5 +676,5 @@ def write_summary(path: Path, rows: list[FileRow], history: History, rules: Rule
     from .xlsx.splice import write_package
 
     models = [files_model(rows, rules), history_model(history, rules)]
-    with atomic_write(path, prefix=_TEMP_PREFIX) as sink:
+    with atomic_write(path) as sink:
         write_package(sink, source=None, date1904=False, stage_columns=None, models=models)

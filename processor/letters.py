@@ -44,6 +44,7 @@ from lxml import etree
 from .core import letters as core
 from .core.issues import InputError, Issue, Severity
 from .core.rules import Rules
+from .xlsx.xmlutil import XML_ILLEGAL
 
 # Parts of a .docx that may hold tags (docxtpl renders the same ones).
 _TAGGED_PART = re.compile(
@@ -96,15 +97,12 @@ def _date_filter(ctx, value, style="long"):
 FILTERS = {"money": _money_filter, "amount": _amount_filter, "date": _date_filter}
 
 
-# Characters XML 1.0 forbids (Excel cells can hold them); Word refuses a file with one.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 def _finalize(value: Any) -> Any:
     # Applied to every printed value before escaping: drop what XML cannot hold, and make
-    # Windows line ends plain line breaks (they become <w:br/>).
+    # Windows line ends plain line breaks (they become <w:br/>). Excel cells can hold
+    # characters XML 1.0 forbids; Word refuses a file with one.
     if isinstance(value, str):
-        return _XML_INVALID.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+        return XML_ILLEGAL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
     return value
 
 

@@ -353,13 +353,13 @@ def _warm_up(rules: Rules, as_of: date) -> None:
 
 def _letter_json(row: dict[str, Any], folder: Path) -> dict[str, Any]:
     """A Letters Log row for --json: money as numbers, dates as ISO text, full file paths."""
-    from .core.letters import LOG_COLUMNS
+    from .core.letters import LOG_COLUMNS, LOG_MONEY
 
     out: dict[str, Any] = {}
     for name in LOG_COLUMNS:
         value = row[name]
         key = name.lower()
-        if name in ("Amount", "Interest", "Compensation", "Total"):
+        if name in LOG_MONEY:
             value = _money(int(value))
         elif isinstance(value, date):
             value = value.isoformat()

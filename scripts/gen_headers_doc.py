@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
-from importlib import resources
 from pathlib import Path
 
 from receivables.core.frame import FIELDS
-from receivables.core.headers import known_names
+from receivables.core.headers import _packaged, known_names
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "headers.md"
 LANGUAGES = {"en": "English", "es": "Spanish", "zh": "Chinese", "hu": "Hungarian",
@@ -84,11 +82,6 @@ run `scripts/gen_headers_doc.py`.
 
 ## Fields and their names
 """
-
-
-def _packaged() -> dict[str, dict[str, list[str]]]:
-    text = resources.files("receivables.core").joinpath("headers.toml").read_text("utf-8")
-    return tomllib.loads(text)
 
 
 def render() -> str:

@@ -134,11 +134,6 @@ def classify(
     return Classified(frame=out, issues=tuple(issues))
 
 
-def severity_of(stage_key: str, rules: Rules) -> int:
-    """Severity rank of a stage key (ladder position; states rank below the ladder)."""
-    return rules.stage(stage_key).severity
-
-
 CUSTOMER_COLUMNS = (
     "customer",
     "currency",

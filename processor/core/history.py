@@ -83,7 +83,6 @@ WRITE_OFF_STAGES = ("doubtful", "dead")
 ALL_CUSTOMERS = "All customers"
 HELD = ("disputed", "promised")
 MOVES = ("new", "escalated", "held", "improved", "cured", "written off")
-SIGNS = ("turned late", "repeated broken promises", "growing balance, falling payments")
 # Series colours of the aging-mix chart, youngest bucket first (explicit: a workbook
 # written from scratch has no theme to take colours from); cycled for longer ladders.
 BUCKET_COLORS = ("A9D18E", "FFE699", "FFC000", "F4B084", "FF7C80", "C00000", "7F7F7F", "404040")
@@ -251,7 +250,7 @@ def build_history(
 
     customers = _customer_table(items, periods, rules, dso_days, good_months,
                                 tuple(write_off_stages), list(currency_names))
-    portfolio = _portfolio_table(items, customers, periods, rules, dso_days)
+    portfolio = _portfolio_table(items, customers, periods, dso_days)
     for frame in (portfolio, customers):
         for column in extra:
             if column not in frame:
@@ -547,7 +546,7 @@ def _dso(outstanding: int, invoiced: int, days: int) -> Decimal | None:
     return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-def _portfolio_table(items, customers, periods, rules, dso_days) -> pd.DataFrame:
+def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:
     """One row per currency and month for all customers together."""
     by = ["currency"]
     # Every month a customer row of the currency has: in the ledger, or just left it.

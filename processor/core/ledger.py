@@ -504,11 +504,6 @@ def build_ledger(
     )
 
 
-def _is_total_label(text: str) -> bool:
-    """True for a totals label ("TOTAL", "合计", "Összesen", "Total EUR", "Summe:")."""
-    return text in TOTAL_WORDS or _total_prefix(text)
-
-
 def _total_prefix(text: str) -> bool:
     # "Total EUR", "Total general:", "Gesamtsumme 2026": a total word at the start.
     return any(text.startswith(word) and len(word) >= 4 for word in TOTAL_WORDS if word)

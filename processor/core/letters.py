@@ -38,6 +38,8 @@ LOG_COLUMNS = (
     "Reference", "Date", "Customer", "Currency", "Stage", "Template", "Language",
     "Amount", "Interest", "Compensation", "Total", "File", "PDF",
 )  # fmt: skip
+# The Letters Log columns holding money (integer cents in a log row).
+LOG_MONEY = frozenset({"Amount", "Interest", "Compensation", "Total"})
 
 FALLBACK_LANGUAGE = "en"
 

@@ -39,7 +39,6 @@ from .sheets import (
     SheetModel,
     StageColumns,
 )
-from .workdays import next_working_day
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -349,14 +348,8 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
     )
 
 
-def next_action_date(as_of: date, rules: Rules) -> date:
-    """The first working day on or after as-of."""
-    return next_working_day(as_of, rules.country)
-
-
 _LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
                "Template": 15, "Language": 9, "File": 60, "PDF": 60}
-_LOG_MONEY = frozenset({"Amount", "Interest", "Compensation", "Total"})
 
 
 def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> SheetModel:
@@ -364,16 +357,16 @@ def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> She
 
     ``rows`` are keyed by :data:`letters.LOG_COLUMNS`, money in cents.
     """
-    from .letters import LOG_COLUMNS
+    from .letters import LOG_COLUMNS, LOG_MONEY
 
     columns = tuple(
-        Column(name, MONEY_FORMAT if name in _LOG_MONEY else DATE_FORMAT if name == "Date"
+        Column(name, MONEY_FORMAT if name in LOG_MONEY else DATE_FORMAT if name == "Date"
                else None, _LOG_WIDTHS.get(name, 14))
         for name in LOG_COLUMNS
     )
     colors = {stage.label: stage.color for stage in rules.all_stages}
     table_rows = [
-        tuple(cents_to_decimal(row[name]) if name in _LOG_MONEY else row[name]
+        tuple(cents_to_decimal(row[name]) if name in LOG_MONEY else row[name]
               for name in LOG_COLUMNS)
         for row in rows
     ]

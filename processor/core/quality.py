@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import frame as F
 from .issues import Issue, Severity, cell_ref
-from .plan import index_keys, money_text, present_mask, records
+from .plan import index_keys, money_text, present_mask, records, series_dict
 from .rules import Rules
 
 
@@ -24,7 +24,7 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
         return cell_ref(sheet, int(row), columns.get(field) if field else None)
 
     letter_stages = {s.key for s in rules.stages if s.letter}
-    first_rows = _as_dict(classified.groupby("customer", sort=False)[F.ROW].min())
+    first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())
     reachable = pd.DataFrame({
         "customer": classified["customer"], "currency": classified["currency"],
         **{field: present_mask(classified[field]) if field in classified else False
@@ -83,8 +83,3 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                 f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
                 "one plan row and one letter per currency", Severity.INFO))
     return issues
-
-
-def _as_dict(series: pd.Series) -> dict:
-    """``series`` as a plain dict (index -> value), for lookups in loops."""
-    return dict(zip(series.index.tolist(), series.tolist(), strict=True))

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
-
-_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
 
 @lru_cache(maxsize=20000)
@@ -27,11 +24,3 @@ def column_number(letters: str) -> int:
     for ch in letters.upper():
         number = number * 26 + (ord(ch) - 64)
     return number
-
-
-def split_ref(ref: str) -> tuple[int, int]:
-    """Split ``D17`` into (row 17, column 4)."""
-    match = _REF.match(ref)
-    if not match:
-        raise ValueError(f"not a cell reference: {ref!r}")
-    return int(match.group(2)), column_number(match.group(1))

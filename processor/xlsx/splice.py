@@ -35,7 +35,16 @@ from .worksheet import (
     render_table,
     table_name,
 )
-from .xmlutil import NS_CT, NS_MAIN, NS_PKG_REL, NS_REL, inline_string_cell, parse_part, serialise
+from .xmlutil import (
+    NS_CT,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_REL,
+    inline_string_cell,
+    number_cell,
+    parse_part,
+    serialise,
+)
 
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_TABLE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
@@ -700,7 +709,7 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
             out.append(new_cells)
             out.append(closer)
             continue
-        content = _merge_cells(piece[tag_end:], new_cells, start_column, row_number, letters)
+        content = _merge_cells(piece[tag_end:], new_cells, start_column, letters)
         out.append(piece[:start] + row_tag + content + closer)
     return b"".join(out)
 
@@ -720,7 +729,7 @@ def _stage_cells(row_number: int, edit: StageColumns, styles, letters, templates
     if template is None:
         refs = [letter.decode() + "\x00" for letter in letters]
         text = (
-            f'<c r="{refs[0]}"{_s(styles[(0, fill)])}><v>\x01</v></c>'
+            number_cell(refs[0], "\x01", styles[(0, fill)])
             + inline_string_cell(refs[1], bucket, styles[(1, fill)])
             + inline_string_cell(refs[2], stage, styles[(2, fill)])
             + inline_string_cell(refs[3], action, styles[(3, fill)])
@@ -733,11 +742,7 @@ def _stage_cells(row_number: int, edit: StageColumns, styles, letters, templates
     return template[0] + encoded + first + encoded + template[2] + encoded + template[3] + encoded + template[4]
 
 
-def _s(style: int) -> str:
-    return f' s="{style}"' if style else ""
-
-
-def _merge_cells(content: bytes, new_cells: bytes, start_column: int, row_number: int, letters) -> bytes:
+def _merge_cells(content: bytes, new_cells: bytes, start_column: int, letters) -> bytes:
     """Put ``new_cells`` into a row's cells, replacing earlier stage cells, keeping order."""
     last_ref = content.rfind(b'r="')
     if last_ref == -1:
@@ -803,7 +808,7 @@ def render_grid(grid: SheetGrid, styles: StyleBook, date1904: bool,
         text = "".join(cells)
         if edit is not None and (row_index == edit.header_row or row_index in edit.cells):
             text = _merge_cells(text.encode("utf-8"), _stage_cells(row_index, edit, stage_styles, letters),
-                                edit.start_column, row_index, letters).decode("utf-8")
+                                edit.start_column, letters).decode("utf-8")
         if text:
             parts.append(f'<row r="{row_index}">{text}</row>')
     parts.append("</sheetData></worksheet>")

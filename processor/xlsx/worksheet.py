@@ -219,8 +219,13 @@ def render_drawing(charts: tuple[Chart, ...]) -> bytes:
     ).encode()
 
 
+def _quoted(sheet: str) -> str:
+    """A sheet name as a formula writes it: always quoted, inner quotes doubled."""
+    return "'" + sheet.replace("'", "''") + "'"
+
+
 def _ref(sheet: str, column: int, first_row: int, last_row: int | None = None) -> str:
-    quoted = "'" + sheet.replace("'", "''") + "'"
+    quoted = _quoted(sheet)
     letter = column_letter(column)
     if last_row is None:
         return f"{quoted}!${letter}${first_row}"
@@ -228,8 +233,7 @@ def _ref(sheet: str, column: int, first_row: int, last_row: int | None = None) -
 
 
 def _row_ref(sheet: str, row: int, first_column: int, last_column: int) -> str:
-    quoted = "'" + sheet.replace("'", "''") + "'"
-    return (f"{quoted}!${column_letter(first_column)}${row}:"
+    return (f"{_quoted(sheet)}!${column_letter(first_column)}${row}:"
             f"${column_letter(last_column)}${row}")
 
 

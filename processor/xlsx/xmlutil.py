@@ -18,7 +18,7 @@ _SAFE_PARSER = etree.XMLParser(
     remove_blank_text=False,
 )
 # Characters XML 1.0 forbids; a cell value holding one would make the file unreadable.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def parse_part(data: bytes, part: str) -> etree._Element:
@@ -42,7 +42,7 @@ def serialise(root: etree._Element) -> bytes:
 
 def escape_text(text: str) -> str:
     """Escape text for element content, dropping characters XML cannot hold."""
-    text = _ILLEGAL.sub("", text)
+    text = XML_ILLEGAL.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -69,8 +69,3 @@ def bool_cell(ref: str, value: bool, style: int) -> str:
     """A boolean cell."""
     style_attr = f' s="{style}"' if style else ""
     return f'<c r="{ref}"{style_attr} t="b"><v>{int(value)}</v></c>'
-
-
-def empty_cell(ref: str, style: int) -> str:
-    """A styled cell without a value (keeps a fill across a row)."""
-    return f'<c r="{ref}" s="{style}"/>' if style else ""
