@@ -140,3 +140,10 @@ def test_customer_overdue_sums_equal_item_sums(days, data):
     for record in summary.itertuples():
         items = result[(result["customer"] == record.customer) & result[F.COUNTS_OVERDUE]]
         assert record.overdue_cents == items[F.BALANCE].sum()
+
+
+def test_unknown_country_is_reported():
+    rules, issues = load_rules({"general": {"country": "XX"}})
+    assert rules.country == "XX"
+    assert any("general.country 'XX'" in issue.message for issue in issues)
+    assert not load_rules({"general": {"country": "hu"}})[1]

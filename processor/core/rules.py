@@ -158,6 +158,13 @@ def load_rules(
     if not isinstance(terms, int) or isinstance(terms, bool):
         warn("general.default_terms_days must be a whole number of days")
         terms = 30
+    country = str(general.get("country", "ES")).upper()
+    from .workdays import known_country
+
+    if not known_country(country):
+        # Action and reply-by dates then skip weekends only: say so rather than guess.
+        warn(f"general.country '{country}' is not a country code the holidays calendar "
+             "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped")
     date_order = str(general.get("date_order", "auto")).lower()
     if date_order not in ("auto", "dmy", "mdy"):
         warn("general.date_order must be auto, dmy or mdy")
@@ -170,7 +177,7 @@ def load_rules(
         headers=headers,
         default_currency=str(general.get("default_currency", "EUR")).upper(),
         default_terms_days=terms,
-        country=str(general.get("country", "ES")).upper(),
+        country=country,
         language=str(general.get("language", "en")).lower(),
         date_order=date_order,
         paid_tolerance=tolerance,

@@ -13,7 +13,7 @@ def _holidays_for(country: str, year: int) -> frozenset[date]:
     try:
         return frozenset(holidays.country_holidays(country, years=[year]).keys())
     except (NotImplementedError, KeyError):
-        # Unknown country code: weekends only (reported by the settings check).
+        # Unknown country code: weekends only (load_rules reports it).
         return frozenset()
 
 
