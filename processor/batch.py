@@ -393,13 +393,26 @@ class BatchResult:
         return "\n".join(lines)
 
 
+def _holds_vba(path: Path) -> bool:
+    """True for a zip workbook with a VBA project whatever its name says: its output must
+    be .xlsm, as for `process` (Excel refuses macros in an .xlsx)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.lower().endswith("vbaproject.bin") for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False  # not a zip, or damaged: run() reports it
+
+
 def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
     """One job per workbook: its output path, letters folder and as-of date."""
     jobs = []
     used: set[str] = set()
     for path in paths:
         relative = path.relative_to(options.in_dir)
-        suffix = ".xlsm" if path.suffix.lower() in (".xlsm", ".xltm") else ".xlsx"
+        macros = path.suffix.lower() in (".xlsm", ".xltm") or _holds_vba(path)
+        suffix = ".xlsm" if macros else ".xlsx"
         target_dir = options.out_dir / relative.parent
         name = f"{path.stem}.collections{suffix}"
         if (relative.parent / name).as_posix().casefold() in used:

@@ -39,7 +39,7 @@ from receivables.batch import (
 from receivables.core.history import Snapshot, build_history
 from receivables.core.rules import load_rules
 
-from conftest import write_ledger
+from conftest import SHARED, write_ledger
 from workbook_dump import dump_sheets
 
 NAMES = {1: "AR_2026-01.xlsx", 2: "AR_2026_02.xlsx", 3: "Ledger Mar 2026.xlsx",
@@ -499,3 +499,24 @@ def test_history_merges_workbooks_of_one_date():
     assert [february[f"bucket_{i}"] for i in range(4)] == [0, 0, 10000, 30000]
     # DSO: 40,000 outstanding x 90 / 40,000 invoiced in the window = 90.
     assert str(portfolio["dso"].iloc[1]) == "90.0"
+
+
+def test_a_macro_workbook_named_xlsx_gets_an_xlsm_output(tmp_path, cli):
+    """Found in review: batch named outputs by the input's suffix alone."""
+    import shutil
+
+    from openpyxl import load_workbook
+
+    source = tmp_path / "in"
+    source.mkdir()
+    ledger = write_ledger(tmp_path / "plain.xlsx", month_rows(12))
+    book = load_workbook(SHARED / "corpus/workbooks/poi/SimpleMacro.xlsm", keep_vba=True)
+    plain = load_workbook(ledger)
+    target = book.create_sheet("Ledger", 0)
+    for row in plain.active.iter_rows(values_only=True):
+        target.append(list(row))
+    book.save(tmp_path / "macro.xlsm")
+    shutil.copy(tmp_path / "macro.xlsm", source / "AR_2026-12.xlsx")  # macros, .xlsx name
+    code, _out, stderr = cli("batch", source, "-o", tmp_path / "out", "--jobs", 1)
+    assert code == 0, stderr
+    assert (tmp_path / "out" / "AR_2026-12.collections.xlsm").exists()
