@@ -303,8 +303,7 @@ def settings(book: xw.Book) -> str:
     sheet.activate()
     text = (f"The settings in force are on the sheet '{model.name}'. Change a Value (text in "
             "quotes, numbers and true/false as they are) and the next click uses it.")
-    dropped = [i for i in session.rule_issues if i.where.startswith(model.name)
-               or i.where.startswith(f"'{model.name}'")]
+    dropped = [i for i in session.rule_issues if i.where.sheet == model.name]
     if dropped:
         text += (f" {len(dropped)} row(s) could not be read and now show the value in force, "
                  f"e.g. {dropped[0]}.")

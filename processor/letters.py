@@ -42,7 +42,7 @@ from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, meta, node
 from lxml import etree
 
 from .core import letters as core
-from .core.issues import InputError, Issue, Severity
+from .core.issues import InputError, Issue, Location, Severity
 from .core.rules import Rules
 from .xlsx.xmlutil import XML_ILLEGAL
 
@@ -642,7 +642,7 @@ def _convert_chunk(docx_files: list[Path], soffice: str) -> tuple[dict[Path, Pat
                 converted[path] = target
             else:
                 issues.append(
-                    Issue(path.name, f"LibreOffice wrote no PDF for this letter ({message})",
-                          Severity.ERROR)
+                    Issue(Location(file=path.name),
+                          f"LibreOffice wrote no PDF for this letter ({message})", Severity.ERROR)
                 )
     return converted, issues

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_write
-from .core.issues import InputError, Issue, Severity
+from .core.issues import InputError, Issue, Location, Severity
 from .core.rules import Rules, load_rules, parse_toml
 from .core.settings_sheet import DEFAULT_SHEET, parse_settings_rows
 from .core.xlref import column_letter
@@ -62,7 +62,8 @@ class Report:
             "rows": len(self.outcome.classified),
             "skipped": [{"row": s.row, "reason": s.reason} for s in ledger.skipped],
             "issues": [
-                {"where": i.where, "message": i.message, "severity": i.severity.value}
+                {"where": str(i.where), "message": i.message, "severity": i.severity.value,
+                 "location": i.where.as_dict()}
                 for i in self.issues
             ],
             "stages": self.outcome.stages,
@@ -280,11 +281,12 @@ def run(
             models = []
         write_atomically(output, opened, stage_cols, models)
     extra = []
+    where = Location(file=input_path.name)
     if opened.decrypted:
-        extra.append(Issue(input_path.name, "the workbook was password-protected; the output "
+        extra.append(Issue(where, "the workbook was password-protected; the output "
                            "is written without a password", Severity.INFO))
     if not opened.is_ooxml:
-        extra.append(Issue(input_path.name, f"{opened.kind} input: the output holds the values "
+        extra.append(Issue(where, f"{opened.kind} input: the output holds the values "
                            "of every sheet; formatting, formulas and macros are not carried over",
                            Severity.INFO))
     return Report(input=input_path, output=output, as_of=as_of, sheet=choice.sheet,

@@ -157,7 +157,7 @@ def test_missing_address_and_contact_go_to_exceptions(written):
     assert "No Address Co" not in {r.customer for r in result.records}
     problems = [i for i in result.issues if "No Address Co" in i.message]
     assert len(problems) == 1 and "no address" in problems[0].message
-    assert problems[0].where == "10:10"  # its sheet row (rows start at 2)
+    assert str(problems[0].where) == "10:10"  # its sheet row (rows start at 2)
     assert "Contact Only" in {r.customer for r in result.records}
 
 

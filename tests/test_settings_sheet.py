@@ -125,7 +125,7 @@ def test_unreadable_rows_are_reported_by_cell_and_left_out():
         ("labels", "stage", "__import__('os').system('echo no')", "never evaluated"),
     ])
     layer, issues = parse_settings_rows(rows, sheet="Collections Settings")
-    where = [issue.where for issue in issues]
+    where = [str(issue.where) for issue in issues]
     assert where == ["'Collections Settings'!C2", "'Collections Settings'!C3",
                      "'Collections Settings'!A4", "'Collections Settings'!B5",
                      "'Collections Settings'!B7"]
@@ -254,8 +254,9 @@ def test_process_uses_the_settings_sheet_over_rules_toml(tmp_path):
     report = run(source, out, AS_OF)
     header = [c.value for c in load_workbook(out)["Ledger"][1]]
     assert header[-4:] == ["Days Overdue", "Tramo", "Fase", "Next Action"]
-    problems = [i for i in report.issues if i.where.startswith("'Collections Settings'")]
-    assert [i.where for i in problems] == ["'Collections Settings'!C3"]
+    problems = [i for i in report.issues if i.where.sheet == "Collections Settings"]
+    assert [str(i.where) for i in problems] == ["'Collections Settings'!C3"]
+    assert problems[0].where.key == "labels.next_action"
     exceptions = [[c.value for c in row] for row in load_workbook(out)["Exceptions"].iter_rows()]
     assert any(row[1] == "'Collections Settings'!C3" for row in exceptions)
 

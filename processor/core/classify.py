@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import frame as F
-from .issues import Issue, Severity, cell_ref
+from .issues import Issue, Location, Severity
 from .rules import Rules
 
 
@@ -87,7 +87,7 @@ def classify(
             if key is None:
                 issues.append(
                     Issue(
-                        cell_ref(sheet, int(out[F.ROW].iat[position])),
+                        Location.cell(sheet, int(out[F.ROW].iat[position])),
                         f"stage override {str(text)!r} is not a stage; the ladder applies",
                     )
                 )

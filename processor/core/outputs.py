@@ -334,7 +334,7 @@ def calendar_model(tasks: Sequence[tuple], rules: Rules) -> SheetModel:
 def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
     """The ``Exceptions`` sheet: every issue with its location."""
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    rows = [(issue.severity.value.title(), issue.where, issue.message)
+    rows = [(issue.severity.value.title(), str(issue.where), issue.message)
             for issue in sorted(issues, key=lambda i: order[i.severity])]
     if not rows:
         rows = [("Info", "", "No problems found in the ledger.")]

@@ -16,7 +16,7 @@ from . import frame as F
 from .classify import classify, customer_summary, stage_counts, totals_by_currency
 from .grid import SheetGrid
 from .headers import HeaderMatcher
-from .issues import Issue, Severity, cell_ref
+from .issues import Issue, Location, Severity
 from .ledger import Ledger, TableLocation, build_ledger, locate_table, missing_required
 from .outputs import (
     aging_model,
@@ -99,13 +99,15 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
     customers = customer_summary(classified.frame, rules)
     settings, settings_issues = plan_settings(rules)
     issues: list[Issue] = [*rule_issues, *settings_issues, *ledger.issues, *classified.issues]
-    reported_rows = {issue.where for issue in issues}
+    # A skipped row already reported at one of its cells ("row skipped: no customer" at
+    # the customer cell) is not reported again as a whole row.
+    reported_rows = {issue.where.whole_row() for issue in issues}
     for skipped in ledger.skipped:
-        where = cell_ref(grid.name, skipped.row)
+        where = Location.cell(grid.name, skipped.row)
         if where not in reported_rows:
             issues.append(Issue(where, f"row skipped: {skipped.reason}", Severity.INFO))
     for column, header in ledger.unmapped:
-        issues.append(Issue(cell_ref(grid.name, location.header_row, column),
+        issues.append(Issue(Location.cell(grid.name, location.header_row, column),
                             f"column '{header}' is not a known field; kept as it is",
                             Severity.INFO))
     plan, plan_issues = build_plan(classified.frame, rules, as_of, settings, customers)

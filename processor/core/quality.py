@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import frame as F
-from .issues import Issue, Severity, cell_ref
+from .issues import Issue, Location, Severity
 from .plan import index_keys, money_text, present_mask, records, series_dict
 from .rules import Rules
 
@@ -20,8 +20,8 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
     that could offset debts, customers billed in several currencies."""
     issues: list[Issue] = []
 
-    def where(row: int, field: str | None = None) -> str:
-        return cell_ref(sheet, int(row), columns.get(field) if field else None)
+    def where(row: int, field: str | None = None) -> Location:
+        return Location.cell(sheet, int(row), columns.get(field) if field else None)
 
     letter_stages = {s.key for s in rules.stages if s.letter}
     first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())

@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .issues import Issue, Severity, cell_ref
+from .issues import Issue, Location, Severity
 from .rules import Rules, default_layer
 from .sheets import Column, SheetModel
 
@@ -360,7 +360,7 @@ def parse_settings_rows(
 
 
 def _row_issue(sheet: str, row: int, column: int, name: str, problem: str) -> Issue:
-    return Issue(cell_ref(sheet, row, column),
+    return Issue(Location(sheet=sheet, row=row, column=column, key=name),
                  f"setting {name} {problem}; the value of the lower layers is kept",
                  Severity.WARNING)
 
@@ -391,6 +391,7 @@ def _put(layer: dict[str, Any], path: list[str], value: Any) -> str | None:
 def _lists_from_sections(layer: dict[str, Any], sheet: str) -> list[Issue]:
     """Turn ``stages.<key>`` / ``buckets.<n>`` tables back into the lists the rules use."""
     issues = []
+    where = Location(sheet=sheet)
     for name, keyed in list_sections().items():
         sections = layer.get(name)
         if not isinstance(sections, dict):
@@ -398,14 +399,14 @@ def _lists_from_sections(layer: dict[str, Any], sheet: str) -> list[Issue]:
         items: list[tuple[Any, dict]] = []
         bad = [sub for sub, fields in sections.items() if not isinstance(fields, dict)]
         for sub in bad:
-            issues.append(Issue(sheet, f"setting {name}.{sub} must be a section of rows "
+            issues.append(Issue(where, f"setting {name}.{sub} must be a section of rows "
                                 f"({name}.{sub} + key + value); it is ignored", Severity.WARNING))
         for sub, fields in sections.items():
             if sub in bad:
                 continue
             if keyed:
                 if ITEM_KEY in fields and fields[ITEM_KEY] != sub:
-                    issues.append(Issue(sheet, f"setting {name}.{sub} has key "
+                    issues.append(Issue(where, f"setting {name}.{sub} has key "
                                         f"{fields[ITEM_KEY]!r}; the section name {sub!r} is "
                                         "used", Severity.WARNING))
                 items.append((sub, {ITEM_KEY: sub, **{k: v for k, v in fields.items()
@@ -413,7 +414,7 @@ def _lists_from_sections(layer: dict[str, Any], sheet: str) -> list[Issue]:
             elif sub.isdigit():
                 items.append((int(sub), fields))
             else:
-                issues.append(Issue(sheet, f"setting section {name}.{sub} must be numbered "
+                issues.append(Issue(where, f"setting section {name}.{sub} must be numbered "
                                     f"({name}.1, {name}.2, ...); it is ignored",
                                     Severity.WARNING))
         if not keyed:
