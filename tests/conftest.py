@@ -18,6 +18,17 @@ SHARED = ROOT.parent / "shared"
 AS_OF = date(2026, 10, 31)
 UPDATE_GOLDEN = os.environ.get("UPDATE_GOLDEN") == "1"
 
+
+def macro_workbook() -> Path:
+    """A real macro workbook (with a VBA project) that every install has.
+
+    xlwings, pinned in the dependencies, ships ``quickstart.xlsm``; the suite uses it so that
+    a clone of the repository alone can test macro workbooks without ``../shared``.
+    """
+    import xlwings
+
+    return Path(xlwings.__file__).parent / "quickstart.xlsm"
+
 HEADER = ["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount", "Paid",
           "Balance", "Owner", "Contact", "Email", "Disputed", "Promise Date", "Stage Override"]
 

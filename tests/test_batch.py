@@ -39,7 +39,7 @@ from receivables.batch import (
 from receivables.core.history import Snapshot, build_history
 from receivables.core.rules import load_rules
 
-from conftest import SHARED, write_ledger
+from conftest import macro_workbook, write_ledger
 from workbook_dump import dump_sheets
 
 NAMES = {1: "AR_2026-01.xlsx", 2: "AR_2026_02.xlsx", 3: "Ledger Mar 2026.xlsx",
@@ -510,7 +510,7 @@ def test_a_macro_workbook_named_xlsx_gets_an_xlsm_output(tmp_path, cli):
     source = tmp_path / "in"
     source.mkdir()
     ledger = write_ledger(tmp_path / "plain.xlsx", month_rows(12))
-    book = load_workbook(SHARED / "corpus/workbooks/poi/SimpleMacro.xlsm", keep_vba=True)
+    book = load_workbook(macro_workbook(), keep_vba=True)
     plain = load_workbook(ledger)
     target = book.create_sheet("Ledger", 0)
     for row in plain.active.iter_rows(values_only=True):

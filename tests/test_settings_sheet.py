@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
@@ -215,6 +215,10 @@ def test_any_rules_mapping_round_trips(raw):
 
 @settings(max_examples=100, deadline=None)
 @given(_VALUES)
+# Found once by the property: ``$`` also matched before a trailing newline, so the key
+# "0\n" was written bare and tomllib refused the sheet.
+@example({"0\n": False})
+@example({"a\n": 1, "b": {"c\n": "d"}})
 def test_toml_literals_read_back_as_the_value(value):
     layer, issues = parse_settings_rows(_sheet([("", "v", toml_literal(value), "")]))
     assert issues == []

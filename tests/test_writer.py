@@ -18,7 +18,7 @@ from openpyxl.worksheet.table import Table
 
 from receivables.demo import SAMPLE_AS_OF, sample_path
 
-from conftest import AS_OF, SHARED, UPDATE_GOLDEN, ledger_row
+from conftest import AS_OF, UPDATE_GOLDEN, ledger_row, macro_workbook
 from workbook_dump import check_golden, dump_sheets, part_bytes
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -37,7 +37,7 @@ def test_sample_output_matches_golden(tmp_path, run_json):
 
 def _rich_workbook(path: Path) -> None:
     """A macro workbook with a chart, an image, a comment, a validation, a name, a table."""
-    book = load_workbook(SHARED / "corpus/workbooks/poi/SimpleMacro.xlsm", keep_vba=True)
+    book = load_workbook(macro_workbook(), keep_vba=True)
     ledger = book.create_sheet("Ledger", 0)
     ledger.append(["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount",
                    "Paid", "Balance"])

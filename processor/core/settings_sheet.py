@@ -58,7 +58,7 @@ Row = tuple[str, str, str, str]
 
 def toml_key(name: str) -> str:
     """One TOML key: bare when it can be, else a basic string."""
-    return name if _BARE_KEY.match(name) else _toml_string(name)
+    return name if _BARE_KEY.fullmatch(name) else _toml_string(name)
 
 
 def toml_dotted(path: Sequence[str]) -> str:
