@@ -29,7 +29,13 @@ from receivables.core.plan import money_text
 from receivables.core.process import Outcome, SheetChoice, analyse
 from receivables.core.rules import Rules
 from receivables.core.settings_sheet import settings_model
-from receivables.pipeline import preview_and_choose, require_items, workbook_rules
+from receivables.pipeline import (
+    apply_names,
+    name_models,
+    preview_and_choose,
+    require_items,
+    workbook_rules,
+)
 from receivables.reader import SheetInfo
 
 from . import xlwriter
@@ -239,12 +245,14 @@ def plan(book: xw.Book) -> str:
     """Collection Plan: the plan, aging summary, action calendar and exceptions sheets."""
     session = open_session(book)
     analysis = analyse_book(session, with_plan=True)
-    models = analysis.outcome.models
+    # Named before the first change: an output never replaces a sheet of the clerk's.
+    named = name_models(session.workbook, analysis.outcome.models, analysis.sheet)
+    models = apply_names(analysis.outcome.models, named, session.rules, analysis.outcome.issues)
     session.status(f"writing '{models[0].name}'")
     with first_change("the workbook's sheets"):
         first = xlwriter.replace_sheet(book, models[0].name)
     analysis = settle_date_system(session, analysis, xlwriter.probe_date1904(first.range((1, 1))))
-    models = analysis.outcome.models
+    models = apply_names(analysis.outcome.models, named, session.rules, analysis.outcome.issues)
     xlwriter.write_model(book, models[0], sheet=first)
     for model in models[1:]:
         session.status(f"writing '{model.name}'")
@@ -276,6 +284,9 @@ def letters(book: xw.Book) -> str:
     result = write_letters(analysis.outcome.classified, session.rules, session.as_of, folder,
                            sheet=analysis.sheet)
     model = letters_log_model([record.row() for record in result.records], session.rules)
+    named = name_models(session.workbook, [model], analysis.sheet)
+    model = named.models[0]
+    result.issues.extend(named.issues)
     session.status(f"writing '{model.name}'")
     with first_change("the workbook's sheets"):
         sheet = xlwriter.replace_sheet(book, model.name)
@@ -296,6 +307,8 @@ def settings(book: xw.Book) -> str:
     """Settings: the effective settings, one editable row each, on the settings sheet."""
     session = open_session(book)
     model = settings_model(session.rules)
+    named = name_models(session.workbook, [model], None)
+    model = named.models[0]
     session.status(f"writing '{model.name}'")
     with first_change("the workbook's sheets"):
         sheet = xlwriter.replace_sheet(book, model.name)

@@ -163,7 +163,11 @@ def _extend_table(sheet: xw.Sheet, columns: StageColumns) -> None:
 
 
 def replace_sheet(book: xw.Book, name: str) -> xw.Sheet:
-    """An empty sheet called ``name``: in place of a sheet of that name, or after the last."""
+    """An empty sheet called ``name``: in place of a sheet of that name, or after the last.
+
+    ``name`` comes from :func:`receivables.pipeline.name_models`, so a sheet of that name
+    is an earlier output of ours, never one of the clerk's.
+    """
     existing = next((s for s in book.sheets if s.name.casefold() == name.casefold()), None)
     if existing is None:
         return book.sheets.add(name, after=book.sheets[len(book.sheets) - 1])

@@ -6,6 +6,7 @@ on stderr and exit code 1, never a traceback; ``--json`` prints one JSON object.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from datetime import date
@@ -69,8 +70,14 @@ def _emit(report, as_json: bool) -> None:
 
 def _writes(function):
     """The IN argument and the options of the commands that write an output workbook."""
-    function = click.option("--in-place", is_flag=True,
-                            help="Update the input workbook itself.")(function)
+    function = click.option(
+        "--in-place-values-only", "in_place_lossy", is_flag=True,
+        help="Like --in-place, for a workbook named .xlsx/.xlsm whose content is .xls, .xlsb "
+        "or .ods: replace it by an .xlsx holding only the values of its sheets.")(function)
+    function = click.option(
+        "--in-place", is_flag=True,
+        help="Update the input .xlsx/.xlsm itself (its permissions kept, a symbolic link "
+        "followed; read-only files and other formats are refused).")(function)
     function = click.option("-o", "--output", type=click.Path(path_type=Path),
                             help="Output workbook (default: IN.collections.xlsx).")(function)
     return click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))(function)
@@ -115,6 +122,7 @@ def _run(
     pdf=False,
     stages=None,
     write=True,
+    in_place_lossy=False,
 ):
     from .pipeline import run
 
@@ -135,10 +143,20 @@ def _run(
             letters_dir=letters_dir,
             letter_stages=stages,
             pdf=pdf,
+            in_place_lossy=in_place_lossy,
         )
     except InputError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_message(exc, input_path))
     _emit(report, as_json)
+
+
+def _os_message(exc: OSError, fallback) -> str:
+    """An OSError nobody explained closer to its cause, as one paragraph."""
+    from .writable import explain
+
+    return explain(exc, getattr(exc, "filename", None) or fallback, "use")
 
 
 def _stages(text: str | None) -> list[str] | None:
@@ -152,6 +170,27 @@ def _stages(text: str | None) -> list[str] | None:
 @click.version_option(__version__, prog_name="receivables")
 def main() -> None:
     """Receivables Collections: stage every open item, plan collections, write letters."""
+    _on_terminate_clean_up()
+
+
+def _on_terminate_clean_up() -> None:
+    """On SIGTERM, remove the temporary files being written, then end (exit 143).
+
+    SIGTERM otherwise ends the process at once and leaves them; Ctrl-C already unwinds
+    through the writers. ``batch`` installs its own handler, which also stops workers.
+    """
+    import os
+    import signal
+
+    from .atomic import remove_live_temps
+
+    def terminated(_signum, _frame) -> None:
+        remove_live_temps()
+        os._exit(143)
+
+    # Not the main thread (an embedding caller): signals are left alone.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, terminated)
 
 
 @main.command()
@@ -167,7 +206,8 @@ def main() -> None:
 )
 @_common
 def process(
-    input_path, output, in_place, letters_dir, pdf, as_of, rules_file, sheet, password, as_json
+    input_path, output, in_place, in_place_lossy, letters_dir, pdf, as_of, rules_file, sheet,
+    password, as_json
 ):
     """Stage columns, Collection Plan, Aging Summary, Action Calendar and Exceptions."""
     _run(
@@ -179,9 +219,10 @@ def process(
         sheet,
         password,
         as_json,
-        in_place,
+        in_place or in_place_lossy,
         letters_dir,
         pdf,
+        in_place_lossy=in_place_lossy,
     )
 
 
@@ -223,17 +264,21 @@ def letters(input_path, letters_dir, stages, pdf, as_of, rules_file, sheet, pass
 @main.command()
 @_writes
 @_common
-def classify(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
+def classify(input_path, output, in_place, in_place_lossy, as_of, rules_file, sheet, password,
+             as_json):
     """Only the stage columns: Days Overdue, Aging Bucket, Stage, Next Action."""
-    _run("classify", input_path, output, as_of, rules_file, sheet, password, as_json, in_place)
+    _run("classify", input_path, output, as_of, rules_file, sheet, password, as_json,
+         in_place or in_place_lossy, in_place_lossy=in_place_lossy)
 
 
 @main.command()
 @_writes
 @_common
-def plan(input_path, output, in_place, as_of, rules_file, sheet, password, as_json):
+def plan(input_path, output, in_place, in_place_lossy, as_of, rules_file, sheet, password,
+         as_json):
     """Only the plan sheets, leaving the receivables sheet as it is."""
-    _run("plan", input_path, output, as_of, rules_file, sheet, password, as_json, in_place)
+    _run("plan", input_path, output, as_of, rules_file, sheet, password, as_json,
+         in_place or in_place_lossy, in_place_lossy=in_place_lossy)
 
 
 @main.command()
@@ -250,10 +295,13 @@ def plan(input_path, output, in_place, as_of, rules_file, sheet, password, as_js
 def demo(output_dir, as_of, as_json):
     """Process the bundled sample ledger (every stage present) into a folder."""
     from .demo import SAMPLE_AS_OF, sample_path
+    from .writable import check_folder_writable, os_errors_as_input_errors
 
     try:
         when = parse_as_of(as_of) if as_of else SAMPLE_AS_OF
-        output_dir.mkdir(parents=True, exist_ok=True)
+        check_folder_writable(output_dir, "demo output folder", create=True)
+        with os_errors_as_input_errors(output_dir, "create the demo output folder"):
+            output_dir.mkdir(parents=True, exist_ok=True)
         source = sample_path()
         from .pipeline import run
 
@@ -265,6 +313,8 @@ def demo(output_dir, as_of, as_json):
         )
     except InputError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(_os_message(exc, output_dir))
     _emit(report, as_json)
 
 

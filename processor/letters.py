@@ -41,9 +41,11 @@ from docxtpl import DocxTemplate
 from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
 from lxml import etree
 
+from .atomic import remove_stale_temps, track_temp, untrack_temp
 from .core import letters as core
 from .core.issues import InputError, Issue, Location, Severity
 from .core.rules import Rules
+from .writable import check_folder_writable, os_errors_as_input_errors
 from .xlsx.xmlutil import XML_ILLEGAL
 
 # Parts of a .docx that may hold tags (docxtpl renders the same ones).
@@ -450,8 +452,28 @@ def safe_name(text: str, limit: int = 60) -> str:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    track_temp(temporary)
+    try:
+        with os_errors_as_input_errors(path, "write the letter"):
+            try:
+                temporary.write_bytes(data)
+                os.replace(temporary, path)
+            except BaseException:
+                temporary.unlink(missing_ok=True)  # a full disk leaves no half letter
+                raise
+    finally:
+        untrack_temp(temporary)
+
+
+def check_letters_dir(folder: Path) -> None:
+    """Raise InputError unless letters can be written into ``folder`` (created if
+    missing); also removes temporary files that killed runs left there."""
+    check_folder_writable(folder, "letters folder", create=True)
+    if folder.is_dir():
+        remove_stale_temps(folder)
+        for child in folder.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                remove_stale_temps(child)
 
 
 def write_letters(
@@ -491,7 +513,8 @@ def write_letters(
     used: set[str] = set()
     for job in jobs:
         stage_dir = out / safe_name(job.stage)
-        stage_dir.mkdir(parents=True, exist_ok=True)
+        with os_errors_as_input_errors(stage_dir, "create the letters folder"):
+            stage_dir.mkdir(parents=True, exist_ok=True)
         stem = f"{safe_name(job.customer)}_{job.reference}"
         # References are unique, so this only guards against odd file systems.
         while stem.casefold() in used:

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from .core.rules import Rules, load_rules, parse_toml
 from .core.settings_sheet import DEFAULT_SHEET, parse_settings_rows
 from .core.xlref import column_letter
 from .reader import OpenedWorkbook, open_workbook
+from .writable import check_output_file, marked_read_only, os_errors_as_input_errors
 from .xlsx.splice import write_package
 
 # The analysis modules import pandas (~0.5 s): they are imported inside the functions, so
@@ -231,6 +232,7 @@ def run(
     letters_dir: Path | None = None,
     letter_stages: Sequence[str] | None = None,
     pdf: bool = False,
+    in_place_lossy: bool = False,
 ) -> Report:
     """Process one workbook file; raise :class:`InputError` for input that cannot be used.
 
@@ -242,7 +244,7 @@ def run(
     input_path = Path(input_path)
     opened = open_workbook(input_path, password=password)
     parsing_big_sheet = _prefetch_ledger(opened, sheet)
-    from .core.outputs import exceptions_model, letters_log_model
+    from .core.outputs import letters_log_model
     from .core.process import analyse
 
     rules, rule_issues = workbook_rules(opened, input_path, rules_file)
@@ -260,26 +262,34 @@ def run(
     letter_rows: list[dict[str, Any]] = []
     letter_issues: list[Issue] = []
     models = list(outcome.models)
+    output = None
+    if write:
+        # Every output is checked before any file is written (letters included).
+        # In place, a symbolic link is followed: its target is updated, the link stays.
+        output = (input_path.resolve() if in_place
+                  else Path(output_path or default_output(input_path, opened)))
+        check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
     if letters_dir is not None:
-        from .letters import write_letters
+        from .letters import check_letters_dir, write_letters
 
+        check_letters_dir(Path(letters_dir))
         result = write_letters(outcome.classified, rules, as_of, Path(letters_dir),
                                stages=letter_stages, pdf=pdf, sheet=choice.sheet)
         letter_rows = [record.row() for record in result.records]
         letter_issues = list(result.issues)
-        exceptions = rules.labels.get("exceptions_sheet", "Exceptions")
-        models = [m for m in models if m.name != exceptions]
-        models += [letters_log_model(letter_rows, rules),
-                   exceptions_model([*outcome.issues, *letter_issues], rules)]
-    output = None
+        # The Letters Log goes before Exceptions, which stays the last sheet.
+        at = next((i for i, m in enumerate(models) if m.table_name == "Exceptions"), len(models))
+        models.insert(at, letters_log_model(letter_rows, rules))
+    name_issues: list[Issue] = []
     if write:
-        output = input_path if in_place else (output_path or default_output(input_path, opened))
-        output = Path(output)
-        check_output(input_path, output, opened, in_place)
         stage_cols = None if mode == "plan" else outcome.stage_columns
         if mode == "classify":
             models = []
-        write_atomically(output, opened, stage_cols, models)
+        named = name_models(opened, models, choice.sheet)
+        name_issues = list(named.issues)
+        models = apply_names(models, named, rules, [*outcome.issues, *letter_issues],
+                             rebuild=bool(letter_issues))
+        write_atomically(output, opened, stage_cols, models, named.replaceable)
     extra = []
     where = Location(file=input_path.name)
     if opened.decrypted:
@@ -292,7 +302,7 @@ def run(
     return Report(input=input_path, output=output, as_of=as_of, sheet=choice.sheet,
                   header_row=choice.location.header_row, outcome=outcome,
                   letters=[_letter_json(row, Path(letters_dir)) for row in letter_rows],
-                  extra_issues=[*letter_issues, *extra])
+                  extra_issues=[*letter_issues, *name_issues, *extra])
 
 
 def _prefetch_ledger(opened: OpenedWorkbook, sheet: str | None) -> bool:
@@ -371,9 +381,22 @@ def _letter_json(row: dict[str, Any], folder: Path) -> dict[str, Any]:
     return out
 
 
-def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_place: bool) -> None:
-    """Refuse outputs that would damage the input or produce a file Excel refuses."""
-    if output.suffix.lower() not in (".xlsx", ".xlsm"):
+LOSSLESS_KINDS = ("ooxml",)
+
+
+def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_place: bool,
+                 allow_lossy: bool = False) -> None:
+    """Refuse outputs that would damage the input or produce a file Excel refuses.
+
+    Runs before anything is written (letters included). With ``in_place`` the input
+    itself is the output: it must be writable, and a workbook whose content is not an
+    xlsx/xlsm package (.xls, .xlsb, .ods, even when named .xlsx) cannot be written back
+    without losing its formulas and formatting, so it is refused unless ``allow_lossy``
+    (``--in-place-values-only``) says so.
+    """
+    if in_place:
+        _check_in_place(input_path, opened, allow_lossy)
+    elif output.suffix.lower() not in (".xlsx", ".xlsm"):
         raise InputError(f"The output {output.name} must be an .xlsx or .xlsm file.")
     if not in_place and output.exists() and output.resolve() == input_path.resolve():
         raise InputError(
@@ -387,15 +410,89 @@ def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_plac
         )
     if not output.parent.exists():
         raise InputError(f"The output folder {output.parent} does not exist.")
+    check_output_file(output)
 
 
-def write_atomically(output: Path, opened: OpenedWorkbook, stage_cols, models) -> None:
-    """Write the output workbook to a temporary file beside it, then rename it into place."""
-    with atomic_write(output) as sink:
+def _check_in_place(input_path: Path, opened: OpenedWorkbook, allow_lossy: bool) -> None:
+    suffix = input_path.suffix.lower()
+    if suffix not in (".xlsx", ".xlsm"):
+        raise InputError(
+            f"--in-place cannot write {input_path.name} back: the tool writes .xlsx/.xlsm "
+            f"only, and a {suffix} file holding xlsx content would not open as {suffix}. "
+            f"Write a new workbook with -o {input_path.stem}.xlsx instead."
+        )
+    if opened.kind not in LOSSLESS_KINDS and not allow_lossy:
+        raise InputError(
+            f"{input_path.name} is named {suffix} but holds a {opened.kind} workbook; "
+            "--in-place would replace it with the values of its sheets only (formulas, "
+            "formatting, comments, validations, merges and charts lost). Nothing was "
+            "written. Write a new workbook with -o, or pass --in-place-values-only to "
+            "replace it on purpose."
+        )
+    if marked_read_only(input_path.resolve()):
+        raise InputError(
+            f"{input_path.name} is read-only; --in-place does not write over it. Make it "
+            "writable, or write a new workbook with -o."
+        )
+
+
+def name_models(opened, models: Sequence, ledger_sheet: str | None):
+    """Name the output sheets so that none replaces a sheet of the user's
+    (:func:`receivables.core.sheetnames.name_outputs`).
+
+    ``opened`` is anything with ``sheets`` and ``grid(name, nrows)``: the file reader, or
+    the add-in's reader of the workbook open in Excel. Only sheets whose name clashes
+    have their first row read.
+    """
+    from .core.sheetnames import name_outputs
+
+    kinds = {sheet.name: sheet for sheet in opened.sheets}
+
+    def header_of(name: str):
+        sheet = kinds.get(name)
+        if sheet is None or not sheet.is_worksheet:
+            return None
+        try:
+            rows = opened.grid(name, nrows=1).rows
+        except InputError:
+            return None
+        return rows[0] if rows and isinstance(rows[0], list | tuple) else None
+
+    return name_outputs(models, [sheet.name for sheet in opened.sheets], header_of,
+                        ledger=ledger_sheet)
+
+
+def apply_names(models: Sequence, named, rules: Rules, issues: Sequence[Issue],
+                rebuild: bool = False) -> list:
+    """``models`` (the ones :func:`name_models` named, or their recomputed twins) under
+    the names chosen; the Exceptions sheet gets the naming warnings after ``issues``
+    (rebuilt also when ``rebuild``, e.g. for the letters' issues)."""
+    from .core.outputs import exceptions_model
+
+    out = []
+    for model, chosen in zip(models, named.models, strict=True):
+        if model.table_name == "Exceptions" and (named.issues or rebuild):
+            model = exceptions_model([*issues, *named.issues], rules)
+        out.append(model if model.name == chosen.name else replace(model, name=chosen.name))
+    return out
+
+
+def write_atomically(output: Path, opened: OpenedWorkbook, stage_cols, models,
+                     replaceable: frozenset[str] | None = None) -> None:
+    """Write the output workbook to a temporary file beside it, then rename it into place.
+
+    An existing file keeps its permissions (a private 0600 ledger stays private); an
+    OSError (a full disk, say) becomes an InputError naming the file.
+    """
+    with os_errors_as_input_errors(output, "write the output workbook"), \
+            atomic_write(output, keep_mode=True) as sink:
         if opened.is_ooxml:
             write_package(sink, source=opened.data, date1904=opened.date1904,
-                          stage_columns=stage_cols, models=models)
+                          stage_columns=stage_cols, models=models, replaceable=replaceable)
         else:
-            grids = [opened.grid(s.name) for s in opened.sheets if s.is_worksheet]
+            worksheets = [s for s in opened.sheets if s.is_worksheet]
+            grids = [opened.grid(s.name) for s in worksheets]
             write_package(sink, source=None, date1904=opened.date1904,
-                          stage_columns=stage_cols, models=models, grids=grids)
+                          stage_columns=stage_cols, models=models, grids=grids,
+                          replaceable=replaceable,
+                          hidden=frozenset(s.name for s in worksheets if not s.visible))

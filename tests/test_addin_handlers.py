@@ -896,3 +896,25 @@ def test_letters_log_equals_process_with_letters(tmp_path, excel, click):
     assert len(actual) == len(expected) > 1
     for ours, theirs in zip(actual, expected, strict=True):
         assert [None if v == "" else v for v in ours] == theirs
+
+
+def test_plan_and_letters_never_replace_a_sheet_of_the_clerks(tmp_path, excel, click):
+    team = [("collection plan", [["Our own plan", "Owner"], ["call Acme", "Ana"]]),
+            ("LETTERS LOG", [["Sent", "To"], ["2026-09-01", "Acme"]])]
+    _days, rows = boundary_rows()
+    source = write_ledger(tmp_path / "ledger.xlsx", rows, extra_sheets=team)
+    book = in_excel(excel, source)
+    for _ in range(2):  # the second click replaces its own sheets, not the clerk's
+        message = ok(click(book, "collections_plan"))
+        assert message
+        ok(click(book, "collections_letters"))
+    names = [s.name for s in book.sheets]
+    assert names.count("collection plan") == 1 and "Collection Plan (2)" in names
+    assert "LETTERS LOG" in names and "Letters Log (2)" in names
+    assert len(names) == len(set(n.casefold() for n in names))
+    after = load_workbook(saved(book, tmp_path / "after.xlsx"))
+    assert after["collection plan"]["A2"].value == "call Acme"
+    assert after["LETTERS LOG"]["B2"].value == "Acme"
+    assert after["Collection Plan (2)"]["A1"].value == "Rank"
+    exceptions = [[c.value for c in row] for row in after["Exceptions"].iter_rows()]
+    assert any("collection plan" in str(row) and "instead" in str(row) for row in exceptions)

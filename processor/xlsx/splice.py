@@ -291,10 +291,21 @@ class SpliceWriter:
 
     # -- edits -------------------------------------------------------------------------
 
-    def add_sheet(self, model: SheetModel) -> None:
-        """Write ``model`` as a sheet, replacing a sheet of the same name in place."""
+    def add_sheet(self, model: SheetModel, replaceable: frozenset[str] = frozenset()) -> None:
+        """Write ``model`` as a sheet, replacing an earlier output of the same name in place.
+
+        Only a sheet named in ``replaceable`` (casefolded; see
+        :func:`receivables.core.sheetnames.name_outputs`) is replaced: any other clash is a
+        bug of the caller, and would lose a sheet of the user's.
+        """
         part = self.sheet_part(model.name)
+        if part is None and any(
+                s.get("name", "").casefold() == model.name.casefold() for s in self._sheets()):
+            part = ""  # a sheet of that name without a part of its own: never ours
         if part is not None:
+            if model.name.casefold() not in replaceable or not part:
+                raise ValueError(f"the output sheet {model.name!r} would replace a sheet of "
+                                 "the workbook that is not an earlier output")
             self._remove_part_tree(part)
         else:
             part = self.package.free_name(
@@ -340,13 +351,16 @@ class SpliceWriter:
         if drawing_rid or table_rid:
             self.package.put(rels_path(part), rels.to_bytes())
 
-    def add_grid_sheet(self, grid: SheetGrid, stage_columns: StageColumns | None = None) -> None:
+    def add_grid_sheet(self, grid: SheetGrid, stage_columns: StageColumns | None = None,
+                       hidden: bool = False) -> None:
         """Write a sheet of plain values (for inputs that are not an xlsx package)."""
         part = self.package.free_name("xl/worksheets/sheet{}.xml")
         rid = self.workbook_rels.add(RT_SHEET, relative(self.workbook_part, part))
         sheets = self.workbook.find(_M + "sheets")
         sheet_id = max((int(s.get("sheetId", "0")) for s in self._sheets()), default=0) + 1
         element = etree.SubElement(sheets, _M + "sheet", name=grid.name, sheetId=str(sheet_id))
+        if hidden:
+            element.set("state", "hidden")
         element.set(_R + "id", rid)
         self._set_override(part, CT_SHEET)
         self.package.put(part, render_grid(grid, self.styles, self.date1904, stage_columns))
@@ -828,21 +842,59 @@ def write_package(
     stage_columns: StageColumns | None,
     models: Sequence[SheetModel],
     grids: Iterable[SheetGrid] = (),
+    replaceable: frozenset[str] | None = None,
+    hidden: frozenset[str] = frozenset(),
 ) -> None:
     """Write the output workbook.
 
     With ``source`` (an xlsx/xlsm package), its parts are kept and ``stage_columns`` is
     spliced into its receivables sheet; without it, a new package holds ``grids`` as
-    plain values (the receivables one with ``stage_columns``). ``models`` become sheets,
-    replacing sheets of the same name.
+    plain values (the receivables one with ``stage_columns``). ``models`` become sheets.
+
+    ``replaceable`` names (casefolded) the existing sheets that are earlier outputs and
+    may be replaced, as decided by :func:`~receivables.core.sheetnames.name_outputs`;
+    when None, the names are decided here (an output clashing with any other sheet is
+    renamed, never written over it). ``hidden`` names the ``grids`` that stay hidden.
     """
     writer = SpliceWriter(source, date1904=date1904)
+    grids = list(grids)
+    if grids and not models and all(grid.name in hidden for grid in grids):
+        hidden = hidden - {grids[0].name}  # a workbook needs one visible sheet
     if source is None:
         for grid in grids:
             is_target = stage_columns is not None and grid.name == stage_columns.sheet
-            writer.add_grid_sheet(grid, stage_columns if is_target else None)
+            writer.add_grid_sheet(grid, stage_columns if is_target else None,
+                                  hidden=grid.name in hidden)
     elif stage_columns is not None:
         writer.append_stage_columns(stage_columns)
+    if replaceable is None:
+        models, replaceable = _name_here(writer, source, grids, models, stage_columns)
     for model in models:
-        writer.add_sheet(model)
+        writer.add_sheet(model, replaceable)
     writer.save(target)
+
+
+def _name_here(writer: SpliceWriter, source: bytes | None, grids: list[SheetGrid],
+               models: Sequence[SheetModel], stage_columns: StageColumns | None):
+    """Name the outputs for a caller that did not (first rows read with calamine)."""
+    from ..core.sheetnames import name_outputs
+
+    first_rows = {grid.name: (grid.rows[0] if grid.rows else None) for grid in grids}
+
+    def header_of(name: str):
+        if name in first_rows:
+            return first_rows[name]
+        try:
+            import python_calamine as calamine
+
+            book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(source))
+            rows = book.get_sheet_by_name(name).to_python(nrows=1)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # noqa: BLE001 - unreadable (a chart sheet, a Rust panic)
+            return None
+        return rows[0] if rows else None
+
+    named = name_outputs(models, sheet_names(writer), header_of,
+                         ledger=stage_columns.sheet if stage_columns else None)
+    return named.models, named.replaceable
