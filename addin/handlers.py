@@ -23,6 +23,7 @@ import xlwings as xw
 
 from receivables import __version__
 from receivables.core.grid import SheetGrid
+from receivables.core.headers import HeaderMatcher
 from receivables.core.issues import InputError, Issue, Severity
 from receivables.core.outputs import letters_log_model
 from receivables.core.plan import money_text
@@ -108,7 +109,7 @@ def as_of_from(rules: Rules) -> date:
         ) from None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Session:
     """One click: the workbook, its effective rules and the as-of date."""
 
@@ -126,28 +127,32 @@ class Session:
 
     def status(self, text: str) -> None:
         """Show progress on Excel's status bar."""
-        self.app.status_bar = f"{TITLE}: {text}"
+        show_status(self.app, text)
+
+
+def show_status(app: xw.App, text: str) -> None:
+    """Show progress on Excel's status bar."""
+    app.status_bar = f"{TITLE}: {text}"
 
 
 def open_session(book: xw.Book) -> Session:
     """Read the rules (defaults, rules.toml beside the workbook, its settings sheet)."""
     workbook = OpenWorkbook.of(book)
-    session = Session(book=book, workbook=workbook, path=book_path(book), rules=None,
-                      rule_issues=[], as_of=date.min)
-    session.status("reading the settings")
-    session.rules, session.rule_issues = workbook_rules(workbook, session.path, None)
-    session.as_of = as_of_from(session.rules)
-    return session
+    path = book_path(book)
+    show_status(book.app, "reading the settings")
+    rules, rule_issues = workbook_rules(workbook, path, None)
+    return Session(book=book, workbook=workbook, path=path, rules=rules,
+                   rule_issues=rule_issues, as_of=as_of_from(rules))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
     """The receivables sheet chosen and the core's outcome for it."""
 
     choice: SheetChoice
     grid: SheetGrid
     outcome: Outcome
-    matcher: object
+    matcher: HeaderMatcher
     with_plan: bool
 
     @property
@@ -162,20 +167,18 @@ def analyse_book(session: Session, *, with_plan: bool) -> Analysis:
     choice, matcher = preview_and_choose(session.workbook, session.rules, None)
     session.status(f"reading '{choice.sheet}'")
     grid = session.workbook.grid(choice.sheet)
-    analysis = Analysis(choice=choice, grid=grid, outcome=None, matcher=matcher,
-                        with_plan=with_plan)
-    return _run_core(session, analysis)
+    return _run_core(session, choice, grid, matcher, with_plan)
 
 
-def _run_core(session: Session, analysis: Analysis) -> Analysis:
-    session.status(f"classifying '{analysis.sheet}' as of {session.as_of.isoformat()}")
+def _run_core(session: Session, choice: SheetChoice, grid: SheetGrid, matcher: HeaderMatcher,
+              with_plan: bool) -> Analysis:
+    session.status(f"classifying '{choice.sheet}' as of {session.as_of.isoformat()}")
     company = str(session.rules.section("company").get("name", ""))
-    analysis.outcome = analyse(analysis.grid, analysis.choice.location, session.rules,
-                               session.as_of, analysis.matcher, with_plan=analysis.with_plan,
-                               rule_issues=session.rule_issues, company=company)
-    require_items(analysis.outcome, analysis.sheet, analysis.choice.location.header_row,
-                  session.book.name)
-    return analysis
+    outcome = analyse(grid, choice.location, session.rules, session.as_of, matcher,
+                      with_plan=with_plan, rule_issues=session.rule_issues, company=company)
+    require_items(outcome, choice.sheet, choice.location.header_row, session.book.name)
+    return Analysis(choice=choice, grid=grid, outcome=outcome, matcher=matcher,
+                    with_plan=with_plan)
 
 
 def settle_date_system(session: Session, analysis: Analysis, date1904: bool) -> Analysis:
@@ -187,8 +190,8 @@ def settle_date_system(session: Session, analysis: Analysis, date1904: bool) -> 
     if date1904 == analysis.grid.date1904:
         return analysis
     session.workbook.date1904 = date1904
-    analysis.grid = replace(analysis.grid, date1904=date1904)
-    return _run_core(session, analysis)
+    return _run_core(session, analysis.choice, replace(analysis.grid, date1904=date1904),
+                     analysis.matcher, analysis.with_plan)
 
 
 @contextmanager

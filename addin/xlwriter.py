@@ -214,7 +214,7 @@ def write_model(book: xw.Book, model: SheetModel, sheet: xw.Sheet | None = None)
     if model.as_table:
         _add_table(book, sheet, model)
     for chart in model.charts:
-        add_chart(sheet, model, chart)
+        add_chart(sheet, chart)
     return sheet
 
 
@@ -250,7 +250,7 @@ def _add_table(book: xw.Book, sheet: xw.Sheet, model: SheetModel) -> None:
                      table_style_name=TABLE_STYLE)
 
 
-def add_chart(sheet: xw.Sheet, model: SheetModel, chart: Chart) -> xw.Chart:
+def add_chart(sheet: xw.Sheet, chart: Chart) -> xw.Chart:
     """A native chart like the file writer's: series from adjacent columns of the sheet
     (or adjacent rows, for ``plot_by="rows"``)."""
     if chart.plot_by == "rows":

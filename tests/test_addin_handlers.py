@@ -1,8 +1,8 @@
 """The ribbon add-in end to end, with an openpyxl stand-in in place of Excel.
 
-The stand-in (``receivables.addin.standin``) is an xlwings engine: xlwings' own
-``Range.value`` pipeline, converters and ``Book.caller()`` run on top of it, so the
-handlers are exercised through the same calls they make in Excel. Buttons are pressed
+The stand-in (``tests/standin.py``; the package does not ship it) is an xlwings engine:
+xlwings' own ``Range.value`` pipeline, converters and ``Book.caller()`` run on top of it,
+so the handlers are exercised through the same calls they make in Excel. Buttons are pressed
 through ``dispatch`` with the argv that RunPython passes (``--wb=<name> --from_xl=1``),
 and the result is compared cell by cell with ``receivables process`` on the same file.
 """
@@ -29,7 +29,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 import receivables.addin as addin_package
 from receivables import __version__
-from receivables.addin import build, handlers, standin, xlwriter
+from receivables.addin import build, handlers, xlwriter
 from receivables.addin.buttons import BUTTONS
 from receivables.core.rules import load_rules
 from receivables.core.settings_sheet import HEADER, parse_settings_rows, settings_rows
@@ -37,6 +37,7 @@ from receivables.demo import sample_path
 from receivables.letters import LOG_COLUMNS, write_letters
 from receivables.pipeline import run
 
+import standin
 from conftest import AS_OF, boundary_rows, ledger_row, write_ledger
 from conftest import HEADER as HEADER_ROW
 from letters_support import docx_text

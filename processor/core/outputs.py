@@ -201,9 +201,8 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
     )
 
 
-def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, customers: pd.DataFrame,
-                   rules: Rules, as_of: date, settings: PlanSettings,
-                   company: str = "") -> list[tuple]:
+def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, as_of: date,
+                   settings: PlanSettings, company: str = "") -> list[tuple]:
     """Dated tasks per owner: the plan's actions plus friendly reminders before due dates."""
     env = SandboxedEnvironment(autoescape=False)
     messages = {key: _Message(env, str(text)) for key, text in rules.section("messages").items()}

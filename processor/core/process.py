@@ -77,11 +77,7 @@ class Outcome:
     issues: tuple[Issue, ...]
     stage_columns: StageColumns
     models: tuple[SheetModel, ...]
-
-    @property
-    def stages(self) -> dict[str, int]:
-        """Rows per stage key."""
-        return self._stage_counts
+    stages: dict[str, int]  # rows per stage key
 
     def totals(self) -> tuple[dict[str, int], dict[str, int]]:
         """(outstanding, overdue) cents per currency."""
@@ -117,16 +113,15 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:
-        tasks = calendar_tasks(plan, classified.frame, customers, rules, as_of, settings, company)
+        tasks = calendar_tasks(plan, classified.frame, rules, as_of, settings, company)
         models = [
             plan_model(plan, rules),
             aging_model(classified.frame, rules, settings, as_of),
             calendar_model(tasks, rules),
         ]
     models.append(exceptions_model(issues, rules))
-    outcome = Outcome(
+    return Outcome(
         ledger=ledger, classified=classified.frame, customers=customers, plan=plan,
         issues=tuple(issues), stage_columns=columns, models=tuple(models),
+        stages=stage_counts(classified.frame, rules),
     )
-    object.__setattr__(outcome, "_stage_counts", stage_counts(classified.frame, rules))
-    return outcome

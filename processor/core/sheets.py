@@ -90,17 +90,6 @@ class SheetModel:
         """Header texts in column order."""
         return [column.header for column in self.columns]
 
-    def fill_of(self, row_index: int, column_index: int) -> str | None:
-        """Fill colour of data cell (row_index, column_index), both 0-based."""
-        if self.row_fills is None:
-            return None
-        fill = self.row_fills[row_index]
-        if fill is None:
-            return None
-        if self.fill_columns is None or column_index in self.fill_columns:
-            return fill
-        return None
-
 
 @dataclass(frozen=True)
 class StageColumns:

@@ -51,7 +51,6 @@ class StyleBook:
         numfmts = self._child("numFmts", create=False)
         for element in numfmts if numfmts is not None else []:
             self._formats.setdefault(element.get("formatCode", ""), int(element.get("numFmtId")))
-        self.changed = False
 
     def _child(self, tag: str, create: bool = True):
         element = self.root.find(_Q + tag)
@@ -117,7 +116,6 @@ class StyleBook:
         if key == (None, None, False, False):
             return 0
         if key not in self._xfs:
-            self.changed = True
             attributes = {
                 "numFmtId": str(self._number_format(number_format)),
                 "fontId": str(self._font(bold)),

@@ -66,7 +66,7 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
     escaped: dict[str, str] = {}
     formats = [column.number_format for column in model.columns]
     width = max((len(row) for row in model.rows), default=0)
-    # Which columns take the row's fill (as SheetModel.fill_of decides).
+    # Which columns take the row's fill: every column, or only the model's fill_columns.
     filled = [model.fill_columns is None or c in model.fill_columns for c in range(width)]
     row_fills = model.row_fills
     out = []
