@@ -829,6 +829,11 @@ def render_grid(grid: SheetGrid, styles: StyleBook, date1904: bool,
     return "".join(parts).encode("utf-8")
 
 
+def sheet_names(writer: SpliceWriter) -> list[str]:
+    """Names of the sheets in the package, in order."""
+    return [s.get("name", "") for s in writer._sheets()]
+
+
 def write_package(
     target: io.BufferedIOBase | str | Path,
     *,
