@@ -29,8 +29,13 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 LETTERS = ("reminder", "formal_demand", "final_demand", "legal_demand")
-LANGUAGES = ("en", "es", "hu")
+LANGUAGES = ("en", "es", "hu", "zh")
 FONT = "Arial"  # in every Word; LibreOffice substitutes the metric-compatible Liberation Sans
+# Chinese text: SimSun ships with every Word on Windows; LibreOffice (and Word without it)
+# falls back to an installed CJK font such as Noto Sans CJK SC (fonts-noto-cjk).
+CJK_FONT = {"zh": "SimSun"}
+# Language tags of the Normal style, so spell check and line breaking suit the text.
+LANG_TAG = {"en": "en-GB", "es": "es-ES", "hu": "hu-HU", "zh": "zh-CN"}
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
 GREY = RGBColor(0x59, 0x59, 0x59)
 FIXED_DATE = datetime(2026, 1, 1)
@@ -42,6 +47,13 @@ COMMON = {
         "customer_no": "Customer no.",
         "attn": "Attn.",
         "dear": "{% if contact %}Dear {{ contact }},{% else %}Dear Sir or Madam,{% endif %}",
+        # A named addressee gets "sincerely", "Dear Sir or Madam" gets "faithfully".
+        "closing": ["{% if contact %}Yours sincerely,{% else %}Yours faithfully,{% endif %}"],
+        "department": "Credit Control Department",
+        "interest_words": "{% if has_compensation %}late-payment interest and compensation"
+        "{% else %}late-payment interest{% endif %}",
+        "reply_words": " ({{ reply_days }} {% if reply_days_calendar %}days{% else %}working "
+        "days{% endif %} from the date of this letter)",
         "table_heading": "Overdue invoices",
         "cols": ("Invoice", "Invoice date", "Due date", "Days overdue", "Amount", "Paid",
                  "Outstanding", "Rate", "Interest", "Compensation"),
@@ -50,20 +62,27 @@ COMMON = {
         "interest_to": "Interest to {{ letter_date }}",
         "compensation": "Fixed compensation for recovery costs",
         "total": "Total due",
-        "basis_eu": "Interest runs from the day after each due date at the statutory rate of "
-        "Directive 2011/7/EU on combating late payment in commercial transactions: the "
-        "reference rate plus {{ interest_margin }} (currently {{ interest_rate }} a year)."
-        "{% if has_compensation %} Each invoice also carries a fixed compensation for "
-        "recovery costs.{% endif %}",
-        "basis_uk": "Interest runs from the day after each due date under the Late Payment "
+        "basis_eu_directive": "Interest runs from the day after each due date at the "
+        "statutory rate of Directive 2011/7/EU on combating late payment in commercial "
+        "transactions: the ECB reference rate plus {{ interest_margin }} (currently "
+        "{{ interest_rate }} a year).{% if has_compensation %} Each invoice also carries a "
+        "fixed compensation for recovery costs.{% endif %}",
+        "basis_hu_ptk": "Interest runs from the day after each due date under section 6:155 of "
+        "the Hungarian Civil Code (Act V of 2013): the central bank base rate of the Magyar "
+        "Nemzeti Bank plus {{ interest_margin }} (currently {{ interest_rate }} a year)."
+        "{% if has_compensation %} Each invoice also carries a flat-rate recovery cost equal "
+        "to {{ compensation_eur }} in forints at the official MNB exchange rate.{% endif %}",
+        "basis_uk_late_payment":
+        "Interest runs from the day after each due date under the Late Payment "
         "of Commercial Debts (Interest) Act 1998, at the Bank of England base rate plus "
         "{{ interest_margin }}{% if has_compensation %}; fixed compensation is claimed "
         "under section 5A of the Act{% endif %}.",
         "basis_contract": "Interest runs from the day after each due date at the "
         "contractual rate of {{ interest_rate }} a year.",
-        "pay": "Please pay **{{ total_claim }}** by **{{ reply_by }}**{% if iban %} to our "
-        "account IBAN {{ iban }}{% if bic %}, BIC {{ bic }}{% endif %}{% if bank_name %} "
-        "({{ bank_name }}){% endif %}{% endif %}, quoting the reference {{ reference }}.",
+        "pay": "{% if iban %}Please pay into our account **IBAN {{ iban }}**{% if bic %}, BIC "
+        "{{ bic }}{% endif %}{% if bank_name %} ({{ bank_name }}){% endif %}, quoting"
+        "{% else %}Please quote{% endif %} the reference {{ reference }}"
+        "{% if not iban %} with your payment{% endif %}.",
         "page": "Page",
         "tax_id": "Tax ID",
         "tel": "Tel.",
@@ -74,6 +93,12 @@ COMMON = {
         "attn": "A la atención de",
         "dear": "{% if contact %}Estimado/a {{ contact }}:{% else %}Muy señores nuestros:"
         "{% endif %}",
+        "closing": ["Atentamente,"],
+        "department": "Departamento de Gestión de Cobros",
+        "interest_words": "{% if has_compensation %}los intereses de demora y la "
+        "indemnización{% else %}los intereses de demora{% endif %}",
+        "reply_words": " ({{ reply_days }} días{% if not reply_days_calendar %} hábiles"
+        "{% endif %} desde la fecha de esta carta)",
         "table_heading": "Facturas vencidas",
         "cols": ("Factura", "Fecha factura", "Vencimiento", "Días de retraso", "Importe",
                  "Pagado", "Pendiente", "Tipo", "Intereses", "Indemnización"),
@@ -82,22 +107,30 @@ COMMON = {
         "interest_to": "Intereses de demora al {{ letter_date }}",
         "compensation": "Indemnización por costes de cobro",
         "total": "Total a pagar",
-        "basis_eu": "Los intereses se devengan desde el día siguiente al vencimiento de cada "
+        "basis_eu_directive":
+        "Los intereses se devengan desde el día siguiente al vencimiento de cada "
         "factura al tipo legal de demora de la Ley 3/2004, de 29 de diciembre, que transpone "
         "la Directiva 2011/7/UE: el tipo de referencia más {{ interest_margin }} "
         "(actualmente el {{ interest_rate }} anual).{% if has_compensation %} Cada factura "
         "da derecho, además, a una indemnización fija por costes de cobro.{% endif %}",
-        "basis_uk": "Los intereses se devengan desde el día siguiente al vencimiento de cada "
+        "basis_hu_ptk": "Los intereses se devengan desde el día siguiente al vencimiento de "
+        "cada factura conforme al artículo 6:155 del Código Civil húngaro (Ley V de 2013): el "
+        "tipo básico del Magyar Nemzeti Bank más {{ interest_margin }} (actualmente el "
+        "{{ interest_rate }} anual).{% if has_compensation %} Cada factura da derecho, "
+        "además, a una cantidad fija por costes de cobro equivalente a {{ compensation_eur }} "
+        "en forintos al tipo de cambio oficial del MNB.{% endif %}",
+        "basis_uk_late_payment":
+        "Los intereses se devengan desde el día siguiente al vencimiento de cada "
         "factura conforme a la Late Payment of Commercial Debts (Interest) Act 1998 del "
         "Reino Unido, al tipo básico del Banco de Inglaterra más {{ interest_margin }}"
         "{% if has_compensation %}; la indemnización fija se reclama según su artículo 5A"
         "{% endif %}.",
         "basis_contract": "Los intereses se devengan desde el día siguiente al vencimiento de "
         "cada factura al tipo pactado en el contrato del {{ interest_rate }} anual.",
-        "pay": "Les rogamos abonen **{{ total_claim }}** a más tardar el **{{ reply_by }}**"
-        "{% if iban %} en nuestra cuenta IBAN {{ iban }}{% if bic %}, BIC {{ bic }}"
-        "{% endif %}{% if bank_name %} ({{ bank_name }}){% endif %}{% endif %}, indicando la "
-        "referencia {{ reference }}.",
+        "pay": "{% if iban %}Les rogamos efectúen el pago en nuestra cuenta **IBAN {{ iban }}**"
+        "{% if bic %}, BIC {{ bic }}{% endif %}{% if bank_name %} ({{ bank_name }}){% endif %}"
+        ", indicando{% else %}Les rogamos indiquen en su pago{% endif %} la referencia "
+        "{{ reference }}.",
         "page": "Página",
         "tax_id": "NIF",
         "tel": "Tel.",
@@ -108,6 +141,12 @@ COMMON = {
         "attn": "Figyelmébe:",
         "dear": "{% if contact %}Tisztelt {{ contact }}!{% else %}Tisztelt Hölgyem/Uram!"
         "{% endif %}",
+        "closing": ["Tisztelettel:"],
+        "department": "Követeléskezelési osztály",
+        "interest_words": "{% if has_compensation %}a késedelmi kamattal és a "
+        "költségátalánnyal{% else %}a késedelmi kamattal{% endif %}",
+        "reply_words": " (a levél keltétől számított {{ reply_days }} "
+        "{% if reply_days_calendar %}nap{% else %}munkanap{% endif %})",
         "table_heading": "Lejárt számlák",
         "cols": ("Számla", "Számla kelte", "Esedékesség", "Késés (nap)", "Összeg",
                  "Fizetve", "Tartozás", "Kamatláb", "Kamat", "Költség-átalány"),
@@ -116,26 +155,73 @@ COMMON = {
         "interest_to": "Késedelmi kamat a levél keltéig",
         "compensation": "Behajtási költségátalány",
         "total": "Fizetendő összesen",
-        "basis_eu": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár, a "
+        "basis_eu_directive":
+        "A késedelmi kamat az egyes számlák esedékességét követő naptól jár, a "
         "késedelmes fizetések elleni küzdelemről szóló 2011/7/EU irányelv szerinti mértékben: "
         "a referencia-kamatláb plusz {{ interest_margin }} (jelenleg évi {{ interest_rate }})."
         "{% if has_compensation %} Minden számla után behajtási költségátalány is jár."
         "{% endif %}",
-        "basis_uk": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár az "
+        "basis_hu_ptk": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár a "
+        "Polgári Törvénykönyvről szóló 2013. évi V. törvény 6:155. §-a szerint: a Magyar "
+        "Nemzeti Bank jegybanki alapkamata plusz {{ interest_margin }} (jelenleg évi "
+        "{{ interest_rate }}).{% if has_compensation %} Minden számla után "
+        "{{ compensation_eur }} összegnek megfelelő, az MNB hivatalos devizaárfolyamán "
+        "forintban számított behajtási költségátalány is jár.{% endif %}",
+        "basis_uk_late_payment":
+        "A késedelmi kamat az egyes számlák esedékességét követő naptól jár az "
         "Egyesült Királyság Late Payment of Commercial Debts (Interest) Act 1998 törvénye "
         "szerint: a Bank of England alapkamata plusz {{ interest_margin }}"
         "{% if has_compensation %}; a költségátalány a törvény 5A. szakasza szerint jár"
         "{% endif %}.",
         "basis_contract": "A késedelmi kamat az egyes számlák esedékességét követő naptól a "
         "szerződésben kikötött évi {{ interest_rate }} mértékben jár.",
-        "pay": "Kérjük, hogy a fizetendő **{{ total_claim }}** összeget legkésőbb "
-        "**{{ reply_by }}** napjáig fizessék meg{% if iban %} a(z) {{ iban }} IBAN "
-        "számlaszámunkra{% if bic %} (BIC: {{ bic }}){% endif %}{% if bank_name %}, "
-        "{{ bank_name }}{% endif %}{% endif %}, a közleményben feltüntetve a(z) "
-        "{{ reference }} hivatkozási számot.",
+        "pay": "{% if iban %}Kérjük, az összeget **{{ iban|hu_article }}** IBAN "
+        "számlaszámunkra utalják{% if bic %} (BIC: {{ bic }}){% endif %}{% if bank_name %}, "
+        "{{ bank_name }}{% endif %}, és a közleményben tüntessék fel{% else %}Kérjük, "
+        "a közleményben tüntessék fel{% endif %} {{ reference|hu_article }} hivatkozási "
+        "számot.",
         "page": "Oldal",
         "tax_id": "Adószám",
         "tel": "Tel.",
+    },
+    "zh": {
+        "our_ref": "我方编号",
+        "customer_no": "客户编号",
+        "attn": "收件人：",
+        "dear": "{% if contact %}尊敬的{{ contact }}：{% else %}敬启者：{% endif %}",
+        "closing": ["此致", "敬礼！"],
+        "department": "信用管理部",
+        "interest_words": "{% if has_compensation %}逾期利息及补偿{% else %}逾期利息{% endif %}",
+        "reply_words": "（自本函日期起{{ reply_days }}个{% if not reply_days_calendar %}工作"
+        "{% endif %}日）",
+        "table_heading": "逾期发票",
+        "cols": ("发票号", "开票日期", "到期日", "逾期天数", "金额", "已付", "未付",
+                 "利率", "利息", "补偿"),
+        "subtotal": "小计",
+        "principal": "未付本金",
+        "interest_to": "截至{{ letter_date }}的利息",
+        "compensation": "固定追偿费用补偿",
+        "total": "应付总额",
+        "basis_eu_directive": "自每张发票到期日的次日起，按欧盟第2011/7/EU号指令规定的法定"
+        "利率计息：欧洲中央银行参考利率加{{ interest_margin }}（目前年利率为"
+        "{{ interest_rate }}）。{% if has_compensation %}每张发票另须支付固定的追偿费用补偿。"
+        "{% endif %}",
+        "basis_hu_ptk": "自每张发票到期日的次日起，依照《匈牙利民法典》（2013年第五号法律）"
+        "第6:155条计息：匈牙利国家银行基准利率加{{ interest_margin }}（目前年利率为"
+        "{{ interest_rate }}）。{% if has_compensation %}每张发票另须支付相当于"
+        "{{ compensation_eur }}的追偿费用补偿，按匈牙利国家银行官方汇率折算为福林。"
+        "{% endif %}",
+        "basis_uk_late_payment": "自每张发票到期日的次日起，依照英国《1998年商业债务逾期付款"
+        "（利息）法》计息：英格兰银行基准利率加{{ interest_margin }}"
+        "{% if has_compensation %}；固定补偿依该法第5A条主张{% endif %}。",
+        "basis_contract": "自每张发票到期日的次日起，按合同约定的年利率{{ interest_rate }}"
+        "计息。",
+        "pay": "{% if iban %}请将款项汇入我方账户 **IBAN {{ iban }}**{% if bic %}（BIC "
+        "{{ bic }}）{% endif %}{% if bank_name %}，开户行：{{ bank_name }}{% endif %}，并"
+        "{% else %}请{% endif %}在付款时注明编号 {{ reference }}。",
+        "page": "页码",
+        "tax_id": "税号",
+        "tel": "电话",
     },
 }
 
@@ -147,23 +233,21 @@ LETTER_TEXT = {
         "before": [
             "According to our records, the invoices listed below remain unpaid although "
             "their due date has passed. The overdue amount is **{{ total_overdue }}**.",
-            "Perhaps this has escaped your attention. We would be grateful if you would "
-            "settle the balance.",
+            "Perhaps this has escaped your attention. We would be grateful if you would pay "
+            "**{{ total_claim }}** by **{{ reply_by }}**.",
         ],
         "after": [
             "If you have paid in the last few days, please disregard this letter. If you "
             "have any question about these invoices, please contact us quoting the "
             "reference above.",
         ],
-        "closing": "Yours sincerely,",
     },
     ("formal_demand", "en"): {
         "subject": "Formal demand for payment",
         "before": [
             "Despite our reminder, the invoices listed below remain unpaid. The overdue "
             "principal amounts to **{{ total_overdue }}**{% if has_interest %}; with "
-            "late-payment interest and compensation, **{{ total_claim }}** is due"
-            "{% endif %}.",
+            "{{ interest_words }}, **{{ total_claim }}** is due{% endif %}.",
             "We hereby formally demand payment of **{{ total_claim }}** by "
             "**{{ reply_by }}** at the latest.",
         ],
@@ -173,7 +257,6 @@ LETTER_TEXT = {
             "If you dispute any of these invoices, please tell us in writing by the same "
             "date, stating your reasons.",
         ],
-        "closing": "Yours faithfully,",
     },
     ("final_demand", "en"): {
         "subject": "Final demand before legal action",
@@ -181,7 +264,7 @@ LETTER_TEXT = {
             "We have written to you before about the overdue invoices listed below without "
             "receiving payment. The overdue principal now amounts to **{{ total_overdue }}**;"
             " the oldest invoice is {{ oldest_days_overdue }} days overdue.",
-            "This is our final demand. Unless **{{ total_claim }}** reaches our account by "
+            "This is our final demand. Unless we receive **{{ total_claim }}** by "
             "**{{ reply_by }}**, we will instruct our lawyers to start legal proceedings "
             "without further notice. The costs of those proceedings, as well as interest "
             "that continues to accrue, may be claimed from you.",
@@ -191,7 +274,6 @@ LETTER_TEXT = {
             "immediately: this is the last opportunity to settle the matter without legal "
             "action.",
         ],
-        "closing": "Yours faithfully,",
     },
     ("legal_demand", "en"): {
         "subject": "Letter before claim: demand for payment of {{ total_claim }}",
@@ -205,8 +287,8 @@ LETTER_TEXT = {
         ],
         "basis_extra": "Interest continues to accrue until the date of payment.",
         "after": [
-            "**Deadline:** you must pay **{{ total_claim }}** in full by **{{ reply_by }}** "
-            "({{ reply_days }} working days from the date of this letter).",
+            "**Deadline:** you must pay **{{ total_claim }}** in full by **{{ reply_by }}**"
+            "{{ reply_words }}.",
             "**Consequence:** if the full amount is not received by that date, we will issue "
             "court proceedings against you without further notice to recover the debt, "
             "further interest and our legal costs. Court proceedings may adversely affect "
@@ -214,7 +296,6 @@ LETTER_TEXT = {
             "If you dispute the claim, in whole or in part, you must tell us in writing "
             "before the deadline, giving full reasons and enclosing any supporting documents.",
         ],
-        "closing": "Yours faithfully,",
     },
     ("reminder", "es"): {
         "subject": "Recordatorio de pago: facturas vencidas",
@@ -222,23 +303,22 @@ LETTER_TEXT = {
             "Según nuestros registros, las facturas que se detallan a continuación siguen "
             "pendientes de pago aunque su fecha de vencimiento ya ha pasado. El importe "
             "vencido asciende a **{{ total_overdue }}**.",
-            "Es posible que se trate de un descuido; les agradeceríamos que regularizaran el "
-            "saldo.",
+            "Es posible que se trate de un descuido; les agradeceríamos que abonaran "
+            "**{{ total_claim }}** a más tardar el **{{ reply_by }}**.",
         ],
         "after": [
             "Si ya han efectuado el pago en los últimos días, les rogamos no tengan en cuenta "
             "esta carta. Para cualquier consulta sobre estas facturas, pónganse en contacto "
             "con nosotros indicando la referencia.",
         ],
-        "closing": "Atentamente,",
     },
     ("formal_demand", "es"): {
         "subject": "Requerimiento formal de pago",
         "before": [
             "A pesar de nuestro recordatorio, las facturas que se detallan a continuación "
             "siguen impagadas. El principal vencido asciende a **{{ total_overdue }}**"
-            "{% if has_interest %}; con los intereses de demora y la indemnización, el "
-            "importe debido es de **{{ total_claim }}**{% endif %}.",
+            "{% if has_interest %}; con {{ interest_words }}, el importe debido es de "
+            "**{{ total_claim }}**{% endif %}.",
             "Por la presente les requerimos formalmente el pago de **{{ total_claim }}** a "
             "más tardar el **{{ reply_by }}**.",
         ],
@@ -248,7 +328,6 @@ LETTER_TEXT = {
             "Si no están conformes con alguna de estas facturas, comuníquennoslo por escrito "
             "antes de esa fecha, indicando los motivos.",
         ],
-        "closing": "Atentamente,",
     },
     ("final_demand", "es"): {
         "subject": "Último aviso antes de emprender acciones legales",
@@ -268,7 +347,6 @@ LETTER_TEXT = {
             "de inmediato: es la última oportunidad de resolver el asunto sin acciones "
             "legales.",
         ],
-        "closing": "Atentamente,",
     },
     ("legal_demand", "es"): {
         "subject": "Requerimiento de pago previo a la reclamación judicial: {{ total_claim }}",
@@ -283,7 +361,7 @@ LETTER_TEXT = {
         "basis_extra": "Los intereses seguirán devengándose hasta la fecha de pago.",
         "after": [
             "**Plazo:** deberán abonar íntegramente **{{ total_claim }}** a más tardar el "
-            "**{{ reply_by }}** ({{ reply_days }} días hábiles desde la fecha de esta carta).",
+            "**{{ reply_by }}**{{ reply_words }}.",
             "**Consecuencia:** si el importe íntegro no se recibe en dicho plazo, "
             "interpondremos sin más aviso la correspondiente reclamación judicial para el "
             "cobro de la deuda, los intereses devengados y las costas. La reclamación "
@@ -292,7 +370,6 @@ LETTER_TEXT = {
             "escrito antes de que venza el plazo, exponiendo sus motivos y aportando la "
             "documentación correspondiente.",
         ],
-        "closing": "Atentamente,",
     },
     ("reminder", "hu"): {
         "subject": "Fizetési emlékeztető – lejárt számlák",
@@ -301,22 +378,21 @@ LETTER_TEXT = {
             "kiegyenlítésük azonban még nem történt meg. A lejárt tartozás összege "
             "**{{ total_overdue }}**.",
             "Feltételezzük, hogy csupán figyelmetlenségről van szó, ezért kérjük, "
-            "szíveskedjenek a tartozást rendezni.",
+            "szíveskedjenek a fizetendő **{{ total_claim }}** összeget legkésőbb "
+            "**{{ reply_by }}** napjáig rendezni.",
         ],
         "after": [
             "Amennyiben az elmúlt napokban már fizettek, kérjük, levelünket tekintsék "
             "tárgytalannak. A számlákkal kapcsolatos kérdéseikkel forduljanak hozzánk "
             "bizalommal, a hivatkozási szám megadásával.",
         ],
-        "closing": "Tisztelettel:",
     },
     ("formal_demand", "hu"): {
         "subject": "Fizetési felszólítás",
         "before": [
             "Emlékeztetőnk ellenére az alábbi számlák továbbra is kiegyenlítetlenek. A "
-            "lejárt tőketartozás **{{ total_overdue }}**{% if has_interest %}; a késedelmi "
-            "kamattal és a költségátalánnyal együtt **{{ total_claim }}** esedékes"
-            "{% endif %}.",
+            "lejárt tőketartozás **{{ total_overdue }}**{% if has_interest %}; "
+            "{{ interest_words }} együtt **{{ total_claim }}** esedékes{% endif %}.",
             "Ezúton felszólítjuk Önöket, hogy a fennálló **{{ total_claim }}** összeget legkésőbb "
             "**{{ reply_by }}** napjáig fizessék meg.",
         ],
@@ -326,7 +402,6 @@ LETTER_TEXT = {
             "Amennyiben valamely számlát vitatják, kérjük, ezt ugyanezen határidőig "
             "írásban, indokolással együtt jelezzék.",
         ],
-        "closing": "Tisztelettel:",
     },
     ("final_demand", "hu"): {
         "subject": "Utolsó felszólítás jogi lépések előtt",
@@ -344,7 +419,6 @@ LETTER_TEXT = {
             "Ha a nemfizetésnek olyan oka van, amelyről nem tudunk, haladéktalanul vegyék fel "
             "velünk a kapcsolatot: ez az utolsó lehetőség az ügy peren kívüli rendezésére.",
         ],
-        "closing": "Tisztelettel:",
     },
     ("legal_demand", "hu"): {
         "subject": "Fizetési felszólítás bírósági eljárás előtt: {{ total_claim }}",
@@ -352,15 +426,14 @@ LETTER_TEXT = {
         "principal": "Tőkekövetelés",
         "total": "Követelés összesen",
         "before": [
-            "A(z) {{ company_name }} ezúton hivatalosan felszólítja Önöket az alább "
+            "{{ company_name|hu_article(true) }} ezúton hivatalosan felszólítja Önöket az alább "
             "részletezett tartozás megfizetésére, amely korábbi emlékeztetőink és "
             "felszólításaink ellenére továbbra is kiegyenlítetlen.",
         ],
         "basis_extra": "A késedelmi kamat a teljesítés napjáig tovább növekszik.",
         "after": [
             "**Határidő:** a teljes **{{ total_claim }}** összeget legkésőbb "
-            "**{{ reply_by }}** napjáig kell megfizetniük (a levél keltétől számított "
-            "{{ reply_days }} munkanap).",
+            "**{{ reply_by }}** napjáig kell megfizetniük{{ reply_words }}.",
             "**Következmény:** amennyiben a teljes összeg eddig nem érkezik meg, további "
             "értesítés nélkül bírósági eljárást (fizetési meghagyásos eljárást) indítunk a "
             "tartozás, a késedelmi kamat és az eljárási költségek behajtására. A bírósági "
@@ -369,7 +442,62 @@ LETTER_TEXT = {
             "előtt írásban, részletes indokolással és a vonatkozó dokumentumok csatolásával "
             "jelezzék.",
         ],
-        "closing": "Tisztelettel:",
+    },
+    ("reminder", "zh"): {
+        "subject": "付款提醒：逾期发票",
+        "before": [
+            "根据我方记录，下列发票已过付款期限但仍未支付。逾期金额为**{{ total_overdue }}**。",
+            "或许此事被疏忽了。烦请于**{{ reply_by }}**前支付**{{ total_claim }}**。",
+        ],
+        "after": [
+            "如您已于近日付款，请忽略本函。如对上述发票有任何疑问，请与我们联系并注明上述编号。",
+        ],
+    },
+    ("formal_demand", "zh"): {
+        "subject": "正式付款催告",
+        "before": [
+            "尽管我方已发出提醒，下列发票仍未支付。逾期本金为**{{ total_overdue }}**"
+            "{% if has_interest %}；连同{{ interest_words }}，应付金额为**{{ total_claim }}**"
+            "{% endif %}。",
+            "我方特此正式要求贵方最迟于**{{ reply_by }}**支付**{{ total_claim }}**。",
+        ],
+        "after": [
+            "在收到全部款项之前，我方将暂停对贵方供货，并不再提供信用额度。",
+            "如贵方对上述任何发票有异议，请于同一日期前以书面形式告知并说明理由。",
+        ],
+    },
+    ("final_demand", "zh"): {
+        "subject": "采取法律行动前的最后催告",
+        "before": [
+            "我方此前已就下列逾期发票致函贵方，但仍未收到付款。逾期本金现为"
+            "**{{ total_overdue }}**，最早一张发票已逾期{{ oldest_days_overdue }}天。",
+            "这是我方的最后催告。如我方未能于**{{ reply_by }}**前收到**{{ total_claim }}**，"
+            "我方将委托律师提起法律诉讼，恕不另行通知。诉讼费用以及继续产生的利息可能由贵方"
+            "承担。",
+        ],
+        "after": [
+            "如存在我方不知悉的未付款原因，请立即与我们联系：这是在不采取法律行动的情况下解决"
+            "此事的最后机会。",
+        ],
+    },
+    ("legal_demand", "zh"): {
+        "subject": "诉前付款催告：{{ total_claim }}",
+        "table_heading": "债权明细",
+        "principal": "本金",
+        "total": "索赔总额",
+        "before": [
+            "{{ company_name }}特此正式要求贵方支付下列债权明细所列款项；尽管我方此前已多次"
+            "提醒和催告，该款项仍未支付。",
+        ],
+        "basis_extra": "利息将持续计算至付款之日。",
+        "after": [
+            "**期限：**贵方须于**{{ reply_by }}**前全额支付**{{ total_claim }}**"
+            "{{ reply_words }}。",
+            "**后果：**如届时未收到全部款项，我方将不另行通知，直接向法院提起诉讼，追讨债务、"
+            "后续利息及法律费用。法院诉讼可能对贵方的信用评级产生不利影响。",
+            "如贵方对全部或部分债权有异议，须在期限届满前以书面形式告知，说明全部理由并附上"
+            "相关证明文件。",
+        ],
     },
 }
 
@@ -377,6 +505,7 @@ LETTER_TEXT = {
 # the 17 cm between the margins; the longest header words (Compensation, Indemnización,
 # Részösszeg) fit in one line at 7 pt.
 WIDTHS_INTEREST = (2.0, 2.1, 1.4, 1.9, 1.6, 2.1, 1.6, 1.8, 2.4)
+WIDTHS_INTEREST_ONLY = (2.3, 2.2, 1.6, 2.2, 1.9, 2.4, 2.0, 2.3)
 WIDTHS_PLAIN = (2.8, 2.4, 2.4, 1.8, 2.6, 2.3, 2.7)
 # Item fields per column, in the order of COMMON[...]["cols"].
 FIELDS = ("invoice", "invoice_date", "due_date", "days_overdue", "amount", "paid", "balance",
@@ -534,7 +663,12 @@ def _letterhead(section, common) -> None:
     first = header.paragraphs[0]
     _add_runs(first, "{{ company_name }}", size=15, bold=True, color=ACCENT)
     first.paragraph_format.space_after = Pt(2)
-    _paragraph(header, "{{ company_address }}", size=8, color=GREY, after=1)
+    _paragraph(header, "{{ company_address }}", size=8, color=GREY, after=0)
+    # The country in the letter's language (babel), never typed into the address.
+    _tag(header, "if company_country")
+    _paragraph(header, "{{ company_country }}", size=8, color=GREY, after=0)
+    _tag(header, "endif")
+    _paragraph(header, "", size=4, after=0)
     contacts = _paragraph(
         header,
         "{% if company_phone %}" + common["tel"] + " {{ company_phone }}   {% endif %}"
@@ -578,12 +712,17 @@ def _addressee(doc, common) -> None:
     )
 
 
-def _items_table(doc, common, with_interest: bool) -> None:
+def _items_table(doc, common, with_interest: bool, with_compensation: bool = True) -> None:
     labels = common["cols"]
     columns = list(range(10)) if with_interest else [0, 1, 2, 3, 4, 5, 6]
     if with_interest:
         columns.remove(1)  # the invoice date makes room for the interest columns
-    widths = WIDTHS_INTEREST if with_interest else WIDTHS_PLAIN
+        if not with_compensation:
+            columns.remove(9)  # no column of zeros where no compensation applies
+    if with_interest:
+        widths = WIDTHS_INTEREST if with_compensation else WIDTHS_INTEREST_ONLY
+    else:
+        widths = WIDTHS_PLAIN
     table = doc.add_table(rows=5, cols=len(columns))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _widths(table, widths)
@@ -643,13 +782,13 @@ def _totals_table(doc, common, text) -> None:
         _cant_split(row)
 
 
+REGIMES = ("eu_directive", "uk_late_payment", "hu_ptk", "contract")
+
+
 def _legal_basis(doc, common, text) -> None:
-    _tag(doc, "if interest_rule == 'eu'")
-    _paragraph(doc, common["basis_eu"], size=9)
-    _tag(doc, "elif interest_rule == 'uk'")
-    _paragraph(doc, common["basis_uk"], size=9)
-    _tag(doc, "elif interest_rule == 'contract'")
-    _paragraph(doc, common["basis_contract"], size=9)
+    for index, regime in enumerate(REGIMES):
+        _tag(doc, ("if" if index == 0 else "elif") + f" interest_rule == '{regime}'")
+        _paragraph(doc, common[f"basis_{regime}"], size=9)
     _tag(doc, "endif")
     if "basis_extra" in text:
         _tag(doc, "if has_interest")
@@ -657,11 +796,28 @@ def _legal_basis(doc, common, text) -> None:
         _tag(doc, "endif")
 
 
-def _signature(doc, text) -> None:
-    _paragraph(doc, text["closing"], before=6, after=30, keep_with_next=True)
-    _paragraph(doc, "**{{ signatory }}**", after=0, keep_with_next=True)
+def _signature(doc, common) -> None:
+    # Closing, signature space, signatory and company stay on one page (keep with next,
+    # keep lines together); the body paragraph before them keeps with them too, so no
+    # page holds only the sign-off.
+    lines = common["closing"]
+    for index, line in enumerate(lines):
+        last = index == len(lines) - 1
+        _paragraph(doc, line, before=6 if index == 0 else 0, after=30 if last else 0,
+                   keep_with_next=True)
+    department = common["department"]
+    _paragraph(doc, "**{{ signatory or '" + department + "' }}**", after=0, keep_with_next=True)
+    _tag(doc, "if signatory_title")
     _paragraph(doc, "{{ signatory_title }}", after=0, keep_with_next=True)
+    _tag(doc, "endif")
     _paragraph(doc, "{{ company_name }}", after=0)
+
+
+def _expand(text: str, common) -> str:
+    """Insert the language's shared phrases (interest wording, reply days) into ``text``."""
+    for key in ("interest_words", "reply_words"):
+        text = text.replace("{{ " + key + " }}", common[key])
+    return text
 
 
 def build(letter: str, language: str) -> Document:
@@ -677,10 +833,16 @@ def build(letter: str, language: str) -> Document:
     normal = doc.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = Pt(10)
-    # East-Asian and complex-script fonts too, so Word does not fall back per character.
-    fonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
-    for attribute in ("w:eastAsia", "w:cs"):
-        fonts.set(qn(attribute), FONT)
+    # East-Asian and complex-script fonts too, so Word does not fall back per character;
+    # Chinese letters name a CJK font for their East-Asian text.
+    run_pr = normal.element.get_or_add_rPr()
+    fonts = run_pr.get_or_add_rFonts()
+    fonts.set(qn("w:eastAsia"), CJK_FONT.get(language, FONT))
+    fonts.set(qn("w:cs"), FONT)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), LANG_TAG[language])
+    lang.set(qn("w:eastAsia"), LANG_TAG["zh"] if language == "zh" else LANG_TAG[language])
+    run_pr.append(lang)
     normal.paragraph_format.space_after = Pt(6)
     normal.paragraph_format.line_spacing = 1.1
 
@@ -690,11 +852,13 @@ def build(letter: str, language: str) -> Document:
     _paragraph(doc, text["subject"], size=12, bold=True, color=ACCENT, after=10)
     _paragraph(doc, common["dear"])
     for paragraph in text["before"]:
-        _paragraph(doc, paragraph)
+        _paragraph(doc, _expand(paragraph, common))
     _paragraph(doc, text.get("table_heading", common["table_heading"]), bold=True,
                color=ACCENT, before=4, after=4, keep_with_next=True)
-    _tag(doc, "if has_interest")
+    _tag(doc, "if has_compensation")
     _items_table(doc, common, with_interest=True)
+    _tag(doc, "elif has_interest")
+    _items_table(doc, common, with_interest=True, with_compensation=False)
     _tag(doc, "else")
     _items_table(doc, common, with_interest=False)
     _tag(doc, "endif")
@@ -703,12 +867,16 @@ def build(letter: str, language: str) -> Document:
     _paragraph(doc, "", after=4)
     _legal_basis(doc, common, text)
     _paragraph(doc, common["pay"])
-    for paragraph in text["after"]:
-        _paragraph(doc, paragraph)
-    _signature(doc, text)
+    after = text["after"]
+    for index, paragraph in enumerate(after):
+        # The last paragraph goes with the sign-off to the next page if it must.
+        last = _paragraph(doc, _expand(paragraph, common),
+                          keep_with_next=index == len(after) - 1)
+        last.paragraph_format.keep_together = True
+    _signature(doc, common)
 
     props = doc.core_properties
-    props.title = text["subject"].split(":")[0]
+    props.title = re.split("[:：]", text["subject"])[0]
     props.author = props.last_modified_by = "Receivables Collections"
     props.created = props.modified = FIXED_DATE
     props.revision = 1

@@ -43,6 +43,7 @@ from lxml import etree
 
 from .atomic import remove_stale_temps, track_temp, untrack_temp
 from .core import letters as core
+from .core.hungarian import hu_article
 from .core.issues import InputError, Issue, Location, Severity
 from .core.rules import Rules
 from .writable import check_folder_writable, os_errors_as_input_errors
@@ -95,8 +96,17 @@ def _date_filter(ctx, value, style="long"):
     return core.long_date(day, ctx["locale"], style)
 
 
+def _hu_article_filter(value, capital=False):
+    return hu_article(value, bool(capital))
+
+
 # Filters the templates may use besides Jinja's own (letter_templates/README.md).
-FILTERS = {"money": _money_filter, "amount": _amount_filter, "date": _date_filter}
+FILTERS = {
+    "money": _money_filter,
+    "amount": _amount_filter,
+    "date": _date_filter,
+    "hu_article": _hu_article_filter,
+}
 
 
 def _finalize(value: Any) -> Any:

@@ -34,7 +34,8 @@ BROKEN_CORPUS_TEMPLATE = HERE / "data" / "docxtpl" / "template_error_tpl.docx"
 
 COMPANY = {
     "name": "Acme Supplies S.L.",
-    "address": "Calle Mayor 1\n28013 Madrid\nSpain",
+    "address": "Gran Vía 28\n28013 Madrid",
+    "country": "ES",
     "city": "Madrid",
     "tax_id": "B12345678",
     "phone": "+34 910 000 000",
@@ -74,6 +75,7 @@ def mixed_records() -> list[dict]:
         item("Promise Co", 100, 70.00, promise_date=AS_OF + timedelta(days=3)),
         item("Fresh Co", -3, 90.00),
         item("Wang Trading", 12, 45.00, language="中文"),
+        item("Müller AG", 12, 45.00, language="Deutsch"),
         item("Dead Co", 800, 45.00),
     ]
 
@@ -163,16 +165,31 @@ def test_missing_address_and_contact_go_to_exceptions(written):
 
 def test_language_without_template_falls_back_to_english(written):
     _frame, _out, result = written
+    muller = next(r for r in result.records if r.customer == "Müller AG")
+    assert muller.language == "en"
+    assert any(i.severity == Severity.INFO and "'de'" in i.message for i in result.issues)
     wang = next(r for r in result.records if r.customer == "Wang Trading")
-    assert wang.language == "en"
-    assert any(i.severity == Severity.INFO and "'zh'" in i.message for i in result.issues)
+    assert wang.language == "zh"
 
 
-def test_currency_without_compensation_is_reported(written):
+def test_each_currency_under_its_own_law(written):
     _frame, _out, result = written
+    # Multi Cur GmbH owes 500.00 EUR and 300.00 GBP: the GBP letter is under the UK Act
+    # (GBP 40 below 1,000), the EUR one under the Directive (EUR 40).
     gbp = next(r for r in result.records if r.currency == "GBP")
-    assert gbp.compensation_cents == 0 and gbp.interest_cents > 0
-    assert any("GBP" in i.message and "compensation" in i.message for i in result.issues)
+    eur = next(r for r in result.records if r.customer == "Multi Cur GmbH" and r.currency == "EUR")
+    assert gbp.compensation_cents == 4000 and gbp.interest_cents > 0
+    assert eur.compensation_cents == 4000
+
+
+def test_currency_without_compensation_is_reported(tmp_path):
+    rules, issues = load_rules({"company": COMPANY, "interest": {"by_currency": {
+        "USD": "eu_directive"}}})
+    assert issues == []
+    frame = classified_frame([item("Yankee Inc", 40, 300.00, currency="USD")], rules)
+    jobs, found = core.letter_jobs(frame, rules, AS_OF)
+    assert jobs[0].compensation_cents == 0 and jobs[0].interest_cents > 0
+    assert any("USD" in i.message and "compensation" in i.message for i in found)
 
 
 def test_interest_and_compensation_per_invoice_in_the_table(written, rules):
@@ -249,9 +266,12 @@ def test_pdf_without_libreoffice_is_a_clear_error(rules, tmp_path, monkeypatch):
 # ---- golden text of every template and language ------------------------------------------
 
 
+GOLDEN_LANGUAGES = ("en", "es", "hu", "zh")
+
+
 def golden_records() -> list[dict]:
     records = []
-    for language in ("en", "es", "hu"):
+    for language in GOLDEN_LANGUAGES:
         for days in (15, 45, 75, 120):
             customer = f"Golden {language.upper()} {days}"
             records.append(item(customer, days, 1234.56, language=language,
@@ -269,7 +289,7 @@ def golden_letters(rules, tmp_path_factory):
     return {(r.template, r.language): out / r.file for r in result.records}
 
 
-@pytest.mark.parametrize("language", ["en", "es", "hu"])
+@pytest.mark.parametrize("language", GOLDEN_LANGUAGES)
 @pytest.mark.parametrize("template", list(LETTER_STAGES.values()))
 def test_golden_text(golden_letters, template, language):
     text = docx_text(golden_letters[(template, language)])

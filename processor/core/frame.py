@@ -34,6 +34,10 @@ FIELDS: tuple[str, ...] = (
     "last_contact",
     "notes",
     "stage_override",
+    # the debtor's country (ISO code or name) and contract interest rate, for the letters'
+    # interest regime (design.md §8)
+    "country",
+    "interest_rate",
 )
 
 DATE_FIELDS = frozenset({"invoice_date", "due_date", "promise_date", "last_contact"})

@@ -1,17 +1,14 @@
 """Late-payment interest and fixed compensation per invoice (design.md §8).
 
-Four rules, chosen by ``[interest] rule`` in the settings:
+The arithmetic shared by every regime (``receivables.core.regimes`` chooses the regime of
+each letter and parses its settings and rate tables):
 
-- ``none``: no interest, no compensation.
-- ``contract``: a fixed annual rate agreed in the contract (``[interest.contract] rate``).
-- ``eu``: Directive 2011/7/EU, reference rate + ``margin`` (8 points). The reference rate
-  of each half-year is the ECB main refinancing rate in force on 1 January / 1 July, and
-  it *changes along the delay* (``rate_fixing = "period"``), as Member States apply it.
-- ``uk``: Late Payment of Commercial Debts (Interest) Act 1998, Bank of England base rate
-  + 8%. The reference rate is the one in force on 30 June / 31 December before interest
-  starts to run and stays *fixed for the whole debt* (``rate_fixing = "start"``).
+- ``rate_fixing = "period"``: the reference rate of each half-year applies to its days
+  (Directive 2011/7/EU as Member States apply it, Ptk. 6:155);
+- ``rate_fixing = "start"``: the reference rate when interest starts to run stays fixed
+  for the whole debt (the UK Late Payment Act).
 
-Rates are data: ``reference_rates`` tables map the first day a rate applies to a percent.
+Rates are data: ``reference_rates`` map the first day a rate applies to a percent.
 
 Interest is simple, on the outstanding balance, for every day after the due date up to and
 including the as-of date (so the day count equals the ledger's days overdue). Payments with
@@ -34,20 +31,12 @@ import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
-from .issues import Issue, Severity
-from .rules import default_layer
-
-RULES = ("none", "contract", "eu", "uk")
 DAY_COUNTS = ("act/365", "act/act")
 RATE_FIXINGS = ("period", "start")
 
-# A rate table entry older than this many days at the as-of date means the table has not
-# been updated for the current half-year.
-STALE_AFTER_DAYS = 184
 
 
 @dataclass(frozen=True)
@@ -176,148 +165,3 @@ def accrue(
         total += amount
         segments.append(Segment(start, end, days, principal, rate, amount))
     return Accrual(_round_half_up(total), total, tuple(segments), uncovered)
-
-
-def parse_interest(
-    section: Mapping[str, Any], where: str = "interest"
-) -> tuple[InterestRule, list[Issue]]:
-    """Parse the ``[interest]`` settings table; bad values become Issues, defaults stay."""
-    issues: list[Issue] = []
-
-    def warn(message: str) -> None:
-        issues.append(Issue(where, message, Severity.ERROR))
-
-    kind = str(section.get("rule", "none")).strip().lower()
-    if kind not in RULES:
-        warn(f"interest.rule {kind!r} is not one of {', '.join(RULES)}; no interest is claimed")
-        kind = "none"
-    day_count = str(section.get("day_count", "act/365")).strip().lower()
-    if day_count not in DAY_COUNTS:
-        warn(f"interest.day_count {day_count!r} is not act/365 or act/act; act/365 used")
-        day_count = "act/365"
-    if kind == "none":
-        return InterestRule(day_count=day_count), issues
-    spec = section.get(kind, {})
-    if not isinstance(spec, Mapping):
-        warn(f"interest.{kind} must be a table")
-        spec = {}
-    prefix = f"interest.{kind}"
-    if kind == "contract":
-        rate = _decimal(spec.get("rate", "0"), f"{prefix}.rate", warn) or Decimal(0)
-        rates: tuple[tuple[date, Decimal], ...] = ((date.min, rate),)
-        margin = Decimal(0)
-        fixing = "period"
-    else:
-        # An invalid value falls back to the packaged one (rates live only in settings).
-        packaged = default_layer()["interest"][kind]
-        margin = _decimal(spec.get("margin", packaged["margin"]), f"{prefix}.margin", warn)
-        margin = Decimal(packaged["margin"]) if margin is None else margin
-        rates = _rate_table(spec.get("reference_rates", {}), f"{prefix}.reference_rates", warn)
-        if not rates:
-            warn(f"{prefix}.reference_rates is empty: no interest can be computed")
-        fixing = str(spec.get("rate_fixing", packaged["rate_fixing"])).lower()
-        if fixing not in RATE_FIXINGS:
-            warn(f"{prefix}.rate_fixing must be 'period' or 'start'")
-            fixing = packaged["rate_fixing"]
-    compensation = _compensation(spec.get("compensation", {}), f"{prefix}.compensation", warn)
-    rule = InterestRule(
-        kind=kind,
-        margin=margin,
-        reference_rates=rates,
-        rate_fixing=fixing,
-        day_count=day_count,
-        compensation=compensation,
-    )
-    return rule, issues
-
-
-def coverage_issues(
-    rule: InterestRule, earliest: date, as_of: date, where: str = "interest"
-) -> list[Issue]:
-    """Warn when the rate table starts after ``earliest`` or is stale at ``as_of``."""
-    if not rule.charges_interest or rule.kind == "contract" or not rule.reference_rates:
-        return []
-    issues = []
-    first_start, _ = rule.reference_rates[0]
-    last_start, _ = rule.reference_rates[-1]
-    table = f"interest.{rule.kind}.reference_rates"
-    if earliest < first_start:
-        issues.append(
-            Issue(
-                where,
-                f"{table} starts on {first_start.isoformat()}: interest for earlier days "
-                f"(from {earliest.isoformat()}) is not claimed; add the older rates",
-            )
-        )
-    if (as_of - last_start).days >= STALE_AFTER_DAYS:
-        issues.append(
-            Issue(
-                where,
-                f"{table} ends with the rate from {last_start.isoformat()}; it is still "
-                f"applied at {as_of.isoformat()}: add the current half-year's rate",
-            )
-        )
-    return issues
-
-
-def _decimal(value: Any, name: str, warn) -> Decimal | None:
-    if isinstance(value, bool):
-        warn(f"{name} must be a number")
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        warn(f"{name} {value!r} is not a number")
-        return None
-    if not number.is_finite() or number < 0:
-        warn(f"{name} {value!r} must be a number at least 0")
-        return None
-    return number
-
-
-def _date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        return None
-
-
-def _rate_table(table: Any, name: str, warn) -> tuple[tuple[date, Decimal], ...]:
-    if not isinstance(table, Mapping):
-        warn(f"{name} must be a table of \"YYYY-MM-DD\" = \"percent\"")
-        return ()
-    rates = []
-    for key, value in table.items():
-        start = _date(key)
-        if start is None:
-            warn(f"{name}: {key!r} is not a date like 2026-01-01")
-            continue
-        rate = _decimal(value, f"{name}.{key}", warn)
-        if rate is not None:
-            rates.append((start, rate))
-    return tuple(sorted(rates))
-
-
-def _cents(value: Decimal) -> int:
-    return int((value * 100).to_integral_value())
-
-
-def _compensation(table: Any, name: str, warn) -> dict[str, tuple[tuple[int, int], ...]]:
-    # currency = "40.00" (any debt) or currency = { "0" = "40.00", "1000" = "70.00", ... }
-    if not isinstance(table, Mapping):
-        warn(f"{name} must be a table of currency = amount")
-        return {}
-    out: dict[str, tuple[tuple[int, int], ...]] = {}
-    for currency, spec in table.items():
-        tiers_spec = spec if isinstance(spec, Mapping) else {"0": spec}
-        tiers = []
-        for debt_from, amount in tiers_spec.items():
-            lower = _decimal(debt_from, f"{name}.{currency} debt from", warn)
-            value = _decimal(amount, f"{name}.{currency}.{debt_from}", warn)
-            if lower is not None and value is not None:
-                tiers.append((_cents(lower), _cents(value)))
-        if tiers:
-            out[str(currency).upper()] = tuple(sorted(tiers))
-    return out

@@ -28,10 +28,23 @@ from babel import Locale, UnknownLocaleError, dates, numbers
 
 from . import frame as F
 from .classify import customer_summary, resolve_stage_name
-from .interest import Accrual, InterestRule, accrue, coverage_issues, parse_interest
+from .interest import Accrual, accrue
 from .issues import Issue, Severity, cell_ref
+from .regimes import (
+    NONE,
+    Regime,
+    RegimeSettings,
+    accrual_periods,
+    compensation_cents,
+    contract_regime,
+    customer_type,
+    fx_issue,
+    missing_rate_issues,
+    parse_rate_cell,
+    parse_regimes,
+)
 from .rules import Rules
-from .workdays import add_working_days
+from .workdays import add_working_days, next_working_day
 
 # Columns of the Letters Log sheet (design.md §8), in order.
 LOG_COLUMNS = (
@@ -60,6 +73,8 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "total_claim", "subtotal_amount", "subtotal_paid", "subtotal_balance", "subtotal_interest",
     "subtotal_compensation", "overdue_cents", "interest_cents", "compensation_cents", "claim_cents",
     "interest_rule", "has_interest", "has_compensation", "interest_rate", "interest_margin",
+    # the law of the letter (core/regimes.py)
+    "company_country", "customer_type", "reply_days_calendar", "compensation_eur",
 )  # fmt: skip
 
 # Keys of each entry of ``items``.
@@ -86,6 +101,7 @@ class Company:
     bic: str = ""
     signatory: str = ""
     signatory_title: str = ""
+    country: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,7 @@ class LetterSettings:
     """Typed ``[company]``, ``[interest]`` and ``[letters]`` settings."""
 
     company: Company = field(default_factory=Company)
-    interest: InterestRule = field(default_factory=InterestRule)
+    regimes: RegimeSettings = field(default_factory=lambda: RegimeSettings({}, {}))
     languages: tuple[str, ...] = (FALLBACK_LANGUAGE,)
     locales: Mapping[str, str] = field(default_factory=dict)
     reference_prefix: str = "RC"
@@ -127,7 +143,7 @@ def parse_letter_settings(rules: Rules) -> tuple[LetterSettings, list[Issue]]:
     company = Company(
         **{key: _text(raw_company.get(key, "")) for key in company_fields if key in raw_company}
     )
-    interest, interest_issues = parse_interest(rules.section("interest"))
+    regimes, interest_issues = parse_regimes(rules.section("interest"))
     issues.extend(interest_issues)
 
     raw = rules.section("letters")
@@ -175,7 +191,7 @@ def parse_letter_settings(rules: Rules) -> tuple[LetterSettings, list[Issue]]:
     default_language = normalize_language(rules.language) or FALLBACK_LANGUAGE
     settings = LetterSettings(
         company=company,
-        interest=interest,
+        regimes=regimes,
         languages=tuple(languages),
         locales=locales,
         reference_prefix=prefix,
@@ -310,6 +326,11 @@ class LetterJob:
     email: str = ""
     phone: str = ""
     context: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # The law of this letter: the regime applied (``none`` for a consumer under a
+    # business-only regime), the customer type, and whether reply days are calendar days.
+    regime: Regime = field(default=NONE, repr=False, compare=False)
+    customer_type: str = "business"
+    reply_days_calendar: bool = False
 
     @property
     def claim_cents(self) -> int:
@@ -327,12 +348,16 @@ def reference_for(
 
 
 ADDRESSEE_FIELDS = ("address", "contact", "customer_id", "email", "phone", "language")
+# Fields that choose the law of a customer's letters (core/regimes.py); may be absent.
+LAW_FIELDS = ("country", "customer_type", "interest_rate")
 
 
-def _first_texts(frame: pd.DataFrame) -> dict[str, dict[Any, str]]:
+def _first_texts(
+    frame: pd.DataFrame, names: tuple[str, ...] = ADDRESSEE_FIELDS
+) -> dict[str, dict[Any, str]]:
     """Per addressee field, each customer's first non-empty value (on any of its rows)."""
     out: dict[str, dict[Any, str]] = {}
-    for name in ADDRESSEE_FIELDS:
+    for name in names:
         if name not in frame:
             out[name] = {}
             continue
@@ -417,15 +442,19 @@ def letter_jobs(
         return [], issues
     groups = _item_rows(frame[frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)])
     # Addressee details may sit on any row of the customer, overdue or not.
-    addressee = _first_texts(frame)
+    addressee = _first_texts(frame, ADDRESSEE_FIELDS + LAW_FIELDS)
 
     jobs: list[LetterJob] = []
+    missing_fx: set[date] = set()
     used_references: dict[str, tuple[str, str]] = {}
     fallbacks: set[tuple[str, str]] = set()
     for record in summary.itertuples(index=False):
         customer, currency = str(record.customer), str(record.currency)
         rows = groups[(record.customer, record.currency)]
-        details = {name: addressee[name].get(record.customer, "") for name in ADDRESSEE_FIELDS}
+        details = {
+            name: addressee[name].get(record.customer, "")
+            for name in ADDRESSEE_FIELDS + LAW_FIELDS
+        }
         if not details["address"] and not details["contact"]:
             issues.append(
                 Issue(
@@ -443,8 +472,20 @@ def letter_jobs(
                 continue
             fallbacks.add((template, language))
             language = FALLBACK_LANGUAGE
-        items = _items(rows, settings.interest, currency, as_of)
+        law = _law_of(customer, currency, details, settings.regimes, issues, sheet, rows)
+        regime, kind = law
+        items = _items(rows, regime, settings.regimes, currency, as_of, missing_fx)
         reply_days = settings.reply_days_for(template)
+        reply_by = add_working_days(as_of, reply_days, settings.country)
+        calendar_days = regime.reply_days_for(template, kind) if regime.key != "none" else None
+        if calendar_days is None:
+            # A consumer's letter under a business-only regime still gets its reply days.
+            calendar_days = settings.regimes.regime(currency, details["country"]).reply_days_for(
+                template, kind
+            )
+        if calendar_days is not None:
+            reply_days = calendar_days
+            reply_by = next_working_day(as_of + timedelta(days=calendar_days), settings.country)
         job = LetterJob(
             customer=customer,
             currency=currency,
@@ -456,7 +497,7 @@ def letter_jobs(
                 used_references,
             ),
             letter_date=as_of,
-            reply_by=add_working_days(as_of, reply_days, settings.country),
+            reply_by=reply_by,
             reply_days=reply_days,
             items=items,
             overdue_cents=int(record.overdue_cents),
@@ -468,6 +509,9 @@ def letter_jobs(
             address=details["address"],
             email=details["email"],
             phone=details["phone"],
+            regime=regime,
+            customer_type=kind,
+            reply_days_calendar=calendar_days is not None,
         )
         jobs.append(replace(job, context=build_context(job, settings, rules)))
 
@@ -479,25 +523,125 @@ def letter_jobs(
                 Severity.INFO,
             )
         )
-    issues.extend(_interest_issues(jobs, settings.interest, as_of))
+    issues.extend(_interest_issues(jobs, as_of))
+    issues.extend(fx_issue(missing_fx))
+    issues.extend(company_issues(settings.company, jobs, rules))
     return jobs, issues
 
 
-def _interest_issues(jobs: list[LetterJob], rule: InterestRule, as_of: date) -> list[Issue]:
-    if not jobs or not rule.charges_interest:
-        return []
+def _law_of(
+    customer: str,
+    currency: str,
+    details: Mapping[str, str],
+    regimes: RegimeSettings,
+    issues: list[Issue],
+    sheet: str | None,
+    rows: list[tuple],
+) -> tuple[Regime, str]:
+    """The regime of one letter and the customer type (consumers owe no statutory interest)."""
+    kind = customer_type(details.get("customer_type"))
+    if kind is None:
+        issues.append(
+            Issue(
+                cell_ref(sheet, int(rows[0][0])),
+                f"customer type {details.get('customer_type')!r} of {customer} is not business, "
+                "sole trader or consumer; the customer is treated as a business",
+            )
+        )
+        kind = "business"
+    regime = regimes.regime(currency, _country_code(details.get("country", "")))
+    if regime.key == "contract" and details.get("interest_rate"):
+        rate = parse_rate_cell(details["interest_rate"])
+        if rate is None:
+            issues.append(
+                Issue(
+                    cell_ref(sheet, int(rows[0][0])),
+                    f"interest rate {details['interest_rate']!r} of {customer} is not a "
+                    "percent; the contract rate of the settings is used",
+                )
+            )
+        else:
+            regime = contract_regime(regime, rate)
+    if regime.business_only and kind == "consumer":
+        return NONE, kind
+    return regime, kind
+
+
+@lru_cache(maxsize=256)
+def _country_code(text: str) -> str:
+    # "HU", "hu", "Hungary", "Magyarország" -> "HU"; unknown text is kept upper-cased.
+    cleaned = text.strip()
+    if len(cleaned) == 2:
+        return cleaned.upper()
+    folded = cleaned.casefold()
+    for language in ("en", "es", "hu", "de", "fr", "zh"):
+        for code, name in _locale(language).territories.items():
+            if name.casefold() == folded and code.isalpha():
+                return code
+    return cleaned.upper()
+
+
+def _interest_issues(jobs: list[LetterJob], as_of: date) -> list[Issue]:
+    """Missing half-year rates and currencies without compensation, per regime used."""
     issues = []
-    if rule.kind in ("eu", "uk"):
-        for currency in sorted({job.currency for job in jobs} - set(rule.compensation)):
+    periods: dict[str, set[date]] = {}
+    regimes: dict[str, Regime] = {}
+    no_compensation: dict[str, set[str]] = {}
+    for job in jobs:
+        regime = job.regime
+        if not regime.statutory:
+            continue
+        regimes[regime.key] = regime
+        needed = periods.setdefault(regime.key, set())
+        for item in job.items:
+            needed.update(accrual_periods(regime, item.due_date + timedelta(days=1), as_of))
+        if not regime.compensation_eur_cents and job.currency not in regime.rule.compensation:
+            no_compensation.setdefault(regime.key, set()).add(job.currency)
+    for key, regime in regimes.items():
+        issues.extend(missing_rate_issues(regime, periods[key]))
+    for key, currencies in sorted(no_compensation.items()):
+        for currency in sorted(currencies):
             issues.append(
                 Issue(
                     "letters",
-                    f"interest.{rule.kind}.compensation has no amount for {currency}: "
+                    f"interest.regimes.{key}.compensation has no amount for {currency}: "
                     f"no fixed compensation is claimed in {currency}",
                 )
             )
-    earliest = min(item.due_date for job in jobs for item in job.items)
-    issues.extend(coverage_issues(rule, earliest + timedelta(days=1), as_of, "letters"))
+    return issues
+
+
+# Values of the packaged [company] settings: letters that still carry them are samples.
+SAMPLE_COMPANY = {"name": "Your Company S.L.", "address": "Calle Mayor 1\n28013 Madrid"}
+# Letters whose payment instructions must name the account to pay into.
+ACCOUNT_LETTERS = frozenset({"final_demand", "legal_demand"})
+
+
+def company_issues(company: Company, jobs: list[LetterJob], rules: Rules) -> list[Issue]:
+    """Warnings for sender details a signed letter cannot go out without.
+
+    A missing or still-sample company name or address, and a missing bank account (IBAN)
+    — which final and legal demands must name — are reported once per run.
+    """
+    if not jobs:
+        return []
+    where = "company settings"
+    issues = []
+    for key, label in (("name", "company name"), ("address", "company address")):
+        value = getattr(company, key)
+        if not value:
+            issues.append(Issue(where, f"the {label} is empty: set [company] {key} before "
+                                       "sending the letters"))
+        elif value.strip().splitlines()[0] == SAMPLE_COMPANY[key].splitlines()[0]:
+            issues.append(Issue(where, f"the {label} is still the sample {value!r}: set "
+                                       f"[company] {key} before sending the letters"))
+    if not company.iban:
+        demands = sorted({job.template for job in jobs} & ACCOUNT_LETTERS)
+        tail = f"; {' and '.join(demands)} letters must name it" if demands else ""
+        issues.append(
+            Issue(where, "no bank account to pay into: set [company] iban (and bank_name, "
+                         f"bic){tail}")
+        )
     return issues
 
 
@@ -511,13 +655,25 @@ def _unique_reference(prefix, customer, currency, stage, as_of, used) -> str:
 
 
 def _items(
-    rows: list[tuple], rule: InterestRule, currency: str, as_of: date
+    rows: list[tuple],
+    regime: Regime,
+    regimes: RegimeSettings,
+    currency: str,
+    as_of: date,
+    missing_fx: set[date],
 ) -> tuple[LetterItem, ...]:
     items = []
     charged: set[str] = set()
+    rule = regime.rule
     for row, invoice, invoice_date, due, days, amount_cents, paid, balance in rows:
         # Compensation is per invoice: instalment rows of one invoice share one sum.
-        compensation = 0 if invoice in charged else rule.compensation_cents(balance, currency)
+        compensation = 0
+        if invoice not in charged and rule.charges_interest:
+            compensation, fx_missing = compensation_cents(
+                regimes, regime, int(balance), currency, due + timedelta(days=1)
+            )
+            if fx_missing is not None:
+                missing_fx.add(fx_missing)
         if invoice:
             charged.add(invoice)
         items.append(
@@ -542,7 +698,7 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
     locale = settings.locale_for(job.language)
     cur = job.currency
     company = settings.company
-    rule = settings.interest
+    rule = job.regime.rule
 
     items = []
     for item in job.items:
@@ -621,4 +777,18 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
         "has_compensation": job.compensation_cents > 0,
         "interest_rate": percent(current_rate, locale) if current_rate is not None else "",
         "interest_margin": percent(rule.margin, locale),
+        "company_country": country_name(company.country, locale),
+        "customer_type": job.customer_type,
+        "reply_days_calendar": job.reply_days_calendar,
+        "compensation_eur": money(job.regime.compensation_eur_cents, "EUR", locale)
+        if job.regime.compensation_eur_cents
+        else "",
     }
+
+
+def country_name(code: str, locale: str) -> str:
+    """``Spanyolország``: the country ``code`` (ISO 3166) named in ``locale``; else as given."""
+    code = code.strip()
+    if not code:
+        return ""
+    return _locale(locale).territories.get(code.upper(), code)
