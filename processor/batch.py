@@ -22,6 +22,7 @@ import calendar
 import os
 import re
 import signal
+import sys
 import time
 import unicodedata
 from collections import deque
@@ -233,10 +234,30 @@ def _on_sigterm(_signum, _frame) -> None:
     os._exit(143)
 
 
-def _init_worker() -> None:
+def _init_worker(parent: int | None = None) -> None:
     # Ctrl-C reaches the whole process group; only the parent decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """Have the kernel send this worker SIGTERM when its parent dies (Linux).
+
+    Without it, a parent killed outright (SIGKILL, a crash) leaves its workers running
+    under init. Elsewhere the parent's own SIGTERM handler stops them.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if parent is not None and os.getppid() != parent:
+        os._exit(143)  # the parent died before prctl took effect
 
 
 def one_line(text: str) -> str:
@@ -414,11 +435,13 @@ def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
         macros = path.suffix.lower() in (".xlsm", ".xltm") or _holds_vba(path)
         suffix = ".xlsm" if macros else ".xlsx"
         target_dir = options.out_dir / relative.parent
-        name = f"{path.stem}.collections{suffix}"
-        if (relative.parent / name).as_posix().casefold() in used:
-            # AR.xls and AR.xlsx in one folder: the second keeps its format in the name.
-            name = f"{path.stem}-{path.suffix[1:].lower()}.collections{suffix}"
-        used.add((relative.parent / name).as_posix().casefold())
+        label = path.stem
+        if (relative.parent / label).as_posix().casefold() in used:
+            # AR.xls and AR.xlsx in one folder: the second keeps its format in the names of
+            # its output and its letters folder, so neither writes over the other's.
+            label = f"{path.stem}-{path.suffix[1:].lower()}"
+        used.add((relative.parent / label).as_posix().casefold())
+        name = f"{label}.collections{suffix}"
         as_of, problem = options.as_of, ""
         if as_of is None:
             try:
@@ -427,7 +450,7 @@ def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
                 problem = str(exc)
         letters_dir = None
         if options.letters:
-            letters_dir = options.out_dir / "letters" / relative.parent / path.stem
+            letters_dir = options.out_dir / "letters" / relative.parent / label
         jobs.append(Job(
             input=path, name=relative.as_posix(), output=target_dir / name,
             shown_output=(relative.parent / name).as_posix(), as_of=as_of,
@@ -435,6 +458,28 @@ def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
             rules_file=options.rules_file, sheet=options.sheet, password=options.password,
         ))
     return jobs
+
+
+def _stop_on_sigterm():
+    """SIGTERM stops the batch as Ctrl-C does: workers terminated, temporary files removed
+    (by default SIGTERM would end this process alone and leave the workers running).
+    Returns the handler it replaced, or None off the main thread."""
+
+    def stop(_signum, _frame) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _remove_stale_temporaries(out_dir: Path) -> None:
+    """Remove temporary files that killed runs left in OUT_DIR and its subfolders."""
+    from .atomic import remove_stale_temps
+
+    for folder, _dirs, _files in os.walk(out_dir):
+        remove_stale_temps(Path(folder))
 
 
 def _temporaries(out_dir: Path) -> set[Path]:
@@ -504,7 +549,8 @@ class _Display:
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                               initargs=(os.getpid(),))
 
 
 def _run_pool(jobs: list[Job], workers: int, display: _Display,
@@ -647,6 +693,7 @@ def run_batch(
     for job in jobs:
         job.output.parent.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(jobs)))
+    _remove_stale_temporaries(out_dir)
     before = _temporaries(out_dir)
     done: list[tuple[FileRow, Snapshot | None]] = []
     display = _Display(len(jobs), console)
@@ -657,6 +704,7 @@ def run_batch(
         if on_file is not None:
             on_file(row)
 
+    previous = _stop_on_sigterm()
     try:
         if workers == 1:
             # One worker: no pool, no pickling; Ctrl-C unwinds through the writers.
@@ -673,6 +721,8 @@ def run_batch(
         raise BatchInterrupted(len(done), len(jobs)) from None
     finally:
         display.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     # Finishing order varies from run to run; outputs must not.
     done.sort(key=lambda pair: (pair[0].as_of is None, pair[0].as_of or date.max,
                                 pair[0].file.casefold(), pair[0].file))

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .atomic import atomic_write
+from .atomic import atomic_write, remove_stale_temps
 from .core.issues import InputError, Issue, Location, Severity
 from .core.rules import Rules, load_rules, parse_toml
 from .core.settings_sheet import DEFAULT_SHEET, parse_settings_rows
@@ -269,6 +269,7 @@ def run(
         output = (input_path.resolve() if in_place
                   else Path(output_path or default_output(input_path, opened)))
         check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
+        remove_stale_temps(output.parent)
     if letters_dir is not None:
         from .letters import check_letters_dir, write_letters
 
