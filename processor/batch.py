@@ -47,9 +47,10 @@ from .core.history import (
 from .core.issues import InputError, Severity
 from .core.rules import Rules
 from .reader import open_workbook
+from .textformats import looks_like_export
 
 SUMMARY_NAME = "Batch Summary.xlsx"
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".tsv", ".txt", ".xml")
 
 
 class BatchInterrupted(Exception):
@@ -195,7 +196,8 @@ def discover(in_dir: Path, out_dir: Path | None = None, recursive: bool = False)
             continue
         name = path.name
         if (name.startswith(("~$", ".")) or is_tool_output(name)
-                or path.suffix.lower() not in WORKBOOK_SUFFIXES or not path.is_file()):
+                or path.suffix.lower() not in WORKBOOK_SUFFIXES or not path.is_file()
+                or not looks_like_export(path)):
             continue
         found.append(path)
     return sorted(found, key=lambda p: p.relative_to(in_dir).as_posix().casefold())

@@ -221,7 +221,7 @@ def _collector_paused(function):
 def run(
     input_path: Path,
     output_path: Path | None,
-    as_of: date,
+    as_of: date | None,
     *,
     rules_file: Path | None = None,
     sheet: str | None = None,
@@ -236,6 +236,9 @@ def run(
 ) -> Report:
     """Process one workbook file; raise :class:`InputError` for input that cannot be used.
 
+    ``as_of`` None: the report date of the sheet's title block ("As of October 31, 2026"),
+    said in an issue, else today.
+
     With ``letters_dir``, the demand letters are written there first, and the output
     workbook gets a ``Letters Log`` sheet and their issues in ``Exceptions``.
     """
@@ -249,8 +252,13 @@ def run(
 
     rules, rule_issues = workbook_rules(opened, input_path, rules_file)
     if parsing_big_sheet:
-        _warm_up(rules, as_of)
+        _warm_up(rules, as_of or date.today())
     choice, matcher = preview_and_choose(opened, rules, sheet)
+    as_of, as_of_issues = resolve_report_as_of(as_of, choice.location)
+    rule_issues = [*rule_issues, *as_of_issues]
+    description = getattr(opened, "description", "")
+    if description:
+        rule_issues.append(Issue(input_path.name, f"read as {description}", Severity.INFO))
     grid = opened.grid(choice.sheet)
     company = str(rules.section("company").get("name", ""))
     outcome = analyse(grid, choice.location, rules, as_of, matcher,
@@ -304,6 +312,19 @@ def run(
                   header_row=choice.location.header_row, outcome=outcome,
                   letters=[_letter_json(row, Path(letters_dir)) for row in letter_rows],
                   extra_issues=[*letter_issues, *name_issues, *extra])
+
+
+def resolve_report_as_of(as_of: date | None, location) -> tuple[date, list[Issue]]:
+    """``as_of`` when given; else the report date found in the sheet's title, said in an
+    issue; else today."""
+    if as_of is not None:
+        return as_of, []
+    found = getattr(location, "report_date", None)
+    if found is None:
+        return date.today(), []
+    return found, [Issue(location.report_date_cell or "", f"no --as-of given: aged as of "
+                         f"{found.isoformat()}, the report date in the sheet's title",
+                         Severity.INFO)]
 
 
 def _prefetch_ledger(opened: OpenedWorkbook, sheet: str | None) -> bool:

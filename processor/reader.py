@@ -192,7 +192,11 @@ def _guarded(action: Callable[[], T], message: Callable[[BaseException], str]) -
 
 
 def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
-    """Open ``path`` for reading, decrypting it when needed, or raise :class:`InputError`."""
+    """Open ``path`` for reading, decrypting it when needed, or raise :class:`InputError`.
+
+    CSV/TSV/TXT, HTML and SpreadsheetML 2003 exports come back as a
+    :class:`~receivables.textformats.TextWorkbook`, which is used the same way.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path} does not exist.")
@@ -200,9 +204,12 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         raise InputError(
             f"{path} is a folder, not a workbook (use 'receivables batch' for folders)."
         )
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+    from .textformats import TEXT_SUFFIXES, XML_SUFFIXES, open_text_workbook, sniff_kind
+
+    if path.suffix.lower() not in (*SUPPORTED_SUFFIXES, *TEXT_SUFFIXES, *XML_SUFFIXES):
         raise InputError(
-            f"{path.name} is not a workbook this tool reads: use .xlsx, .xlsm, .xls, .xlsb or .ods."
+            f"{path.name} is not a workbook this tool reads: use .xlsx, .xlsm, .xls, .xlsb, "
+            ".ods, .csv, .tsv, .txt or an Excel 2003 .xml."
         )
     try:
         data = path.read_bytes()
@@ -210,6 +217,11 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         raise InputError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
     if not data:
         raise InputError(f"{path.name} is empty (0 bytes): it is not a workbook.")
+    if not data.startswith((_CFB_MAGIC, b"PK")):
+        # ERPs' "Excel" exports: delimited text, HTML tables, SpreadsheetML 2003.
+        text_kind = sniff_kind(path, data)
+        if text_kind is not None:
+            return open_text_workbook(path, data, text_kind)
     decrypted = False
     if data.startswith(_CFB_MAGIC):
         data, decrypted = _decrypt_if_needed(path, data, password)

@@ -18,7 +18,7 @@ from receivables.core.headers import _packaged, known_names
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "headers.md"
 LANGUAGES = {"en": "English", "es": "Spanish", "zh": "Chinese", "hu": "Hungarian",
-             "de": "German", "fr": "French"}
+             "de": "German", "fr": "French", "erp": "Accounting packages' exports"}
 REQUIRED = {
     "customer": "required",
     "balance": "required, or amount (+ paid)",
@@ -59,6 +59,29 @@ the same. A header also matches when it *starts or ends with* a listed name and 
 other field: `Customer name (legal)`, `Saldo EUR`, `Balance due in USD`. Names marked
 *exact only* are too generic to be extended that way (`Date` matches only `Date`, not
 `Delivery date`). A header naming two fields maps to neither.
+
+**Headers no list names** are read by their word stems, per language
+(`processor/core/header_stems.toml`): *promise* (`promis`, `comprom`, `ígér`, `Zusag`,
+`承诺`...), *due* (`due`, `venc`, `esedék`, `határid`, `fällig`, `到期`...), *open*
+(`remaining`, `outstanding`, `pendiente`, `offen`, `未收`...), *overdue* (`past`, `late`,
+`aging`, `逾期`: such a column names no field), and so on. So `Fecha de pago comprometida`
+is a promise date, `Remaining Amt. (LCY)` a balance, `Net due date` a due date, and
+`Days past due` nothing. A header read this way is listed in *Exceptions* with the stems
+that decided it, and loses to a listed name when two columns claim one field (the column
+not read is listed too). A column left unread that looks like a promise date, a due date
+or a dispute (dates or yes/no values under such a header) is a **warning** that names the
+`[headers]` line that would read it.
+
+**Fallbacks.** Without a customer-name column, the customer number (`Customer ID`,
+`Account`, `customerID`, SAP's `Account`) stands for the customer. Aged-receivables
+*reports* need no customer column at all: the customer named in a group heading row
+above its invoices (QuickBooks, Xero, Sage) is every row's customer up to its
+`Total …` row; without a balance column, the aging columns (`Current`, `1 - 30`,
+`31 - 60`, `> 90`, `Older`) are summed.
+
+The *Accounting packages' exports* rows list the column names of SAP (FBL5N/FBL3N),
+Oracle Receivables aging, Dynamics 365 Business Central customer ledger entries, Odoo,
+NetSuite, QuickBooks, Xero and Sage exports that the language rows do not already cover.
 
 ## Adding a name
 

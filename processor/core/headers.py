@@ -18,6 +18,13 @@ Matching rule (documented for users in the README):
    a fuzzy match, but they still veto one ("Payment date" names nothing; "Days past due"
    is not a due date). A header naming two different fields ("Customer email" aside,
    which is listed) maps to nothing: one header never maps to two fields.
+3. **Word stems**: otherwise each word (camelCase split) is matched against the stems of
+   ``header_stems.toml`` (``promis``/``comprom``/``iger``/``zusag``/``承诺`` = promise,
+   ``due``/``venc``/``esedek``/``hatarid``/``fallig``/``到期`` = due, ...) and the concepts
+   found decide the field by :data:`_STEM_RULES` ("Fecha de pago comprometida" is a
+   promise date, "Remaining Amt. (LCY)" a balance, "Days past due" nothing). Such a match
+   ranks below the two above when two columns claim one field, and
+   :meth:`HeaderMatcher.explain` says which stems decided it (shown in *Exceptions*).
 
 :func:`score_header_row` scores a candidate header row so the reader can pick the header
 row and the receivables sheet: mapped fields add weight, the required ones (customer,
@@ -26,6 +33,7 @@ balance or amount, due date or invoice date) far more.
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -38,9 +46,11 @@ from .frame import FIELDS
 __all__ = [
     "HeaderMatch",
     "HeaderMatcher",
+    "header_concepts",
     "known_names",
     "normalise_header",
     "score_header_row",
+    "stem_field",
 ]
 
 # Weight of each field in a header row's score. The required groups dominate so that a
@@ -58,9 +68,10 @@ _WEIGHTS: dict[str, int] = {
     "currency": 2,
 }
 _COMPLETE_BONUS = 20
-# The required groups of design.md §3, as (description, any of these fields).
+# The required groups of design.md §3, as (description, any of these fields). A customer
+# number stands in for a missing customer name.
 _REQUIRED: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("customer", ("customer",)),
+    ("customer", ("customer", "customer_id")),
     ("balance or amount", ("balance", "amount")),
     ("due_date or invoice_date", ("due_date", "invoice_date")),
 )
@@ -143,6 +154,114 @@ def _exact_only() -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=1)
+def _stems() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(long latin stems, short latin words, CJK stems), each mapping to its concept."""
+    text = resources.files(__package__).joinpath("header_stems.toml").read_text("utf-8")
+    long: dict[str, str] = {}
+    short: dict[str, str] = {}
+    wide: dict[str, str] = {}
+    for concept, languages in tomllib.loads(text).items():
+        for stems in languages.values():
+            for stem in stems:
+                key = normalise_header(stem)
+                if not key:
+                    continue
+                if any(_is_wide(ch) for ch in key):
+                    wide.setdefault(key, concept)
+                elif len(key) < 4:
+                    short.setdefault(key, concept)
+                else:
+                    long.setdefault(key, concept)
+    return long, short, wide
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def header_concepts(text: str) -> dict[str, str]:
+    """Concept -> the stem that found it, for the words of a header (see header_stems.toml)."""
+    long, short, wide = _stems()
+    words = _tokens(_CAMEL.sub(" ", text))
+    found: dict[str, str] = {}
+    for word in words:
+        if word in short:
+            found.setdefault(short[word], word)
+            continue
+        for stem, concept in long.items():
+            if word.startswith(stem):
+                found.setdefault(concept, stem)
+                break
+    key = "".join(words)
+    for stem, concept in wide.items():
+        if stem in key:
+            found.setdefault(concept, stem)
+    return found
+
+
+# Linking words that carry no meaning of their own in a header.
+_LINKING = frozenset((
+    "a", "an", "and", "the", "of", "in", "for", "to", "on", "at", "by", "per", "de", "del",
+    "la", "el", "los", "las", "y", "en", "para", "por", "und", "der", "die", "das", "im",
+    "zum", "zur", "von", "et", "le", "les", "des", "du", "au", "az", "es",
+))
+
+
+def _plain_enough(text: str) -> bool:
+    """Whether a header is short and plain enough to be read by its stems.
+
+    Titles and sentences ("Accounts receivable at 31 October", "Old balance brought
+    forward") are not headers: at most two words may be neither a stem nor a linking word.
+    """
+    long, short, _ = _stems()
+    unexplained = 0
+    for word in _tokens(_CAMEL.sub(" ", text)):
+        if word.isdigit() or _is_wide(word[0]) or word in _LINKING or word in short:
+            continue
+        if not any(word.startswith(stem) for stem in long):
+            unexplained += 1
+    return unexplained <= 2
+
+
+def _has(concepts: Mapping[str, str], *names: str) -> bool:
+    return all(name in concepts for name in names)
+
+
+# (field, test on the concepts found), first match wins. Overdue/age words come first:
+# "Days past due", "Past due" and aging buckets name no field of a ledger row.
+_STEM_RULES: tuple[tuple[str | None, object], ...] = (
+    (None, lambda c: _has(c, "overdue")),
+    (None, lambda c: _has(c, "open", "paid")),
+    (None, lambda c: _has(c, "promise", "money") and "date" not in c),
+    ("promise_date", lambda c: _has(c, "promise")),
+    ("dispute_reason", lambda c: _has(c, "dispute", "reason")),
+    (None, lambda c: "dispute" in c and ("date" in c or "money" in c)),
+    ("disputed", lambda c: _has(c, "dispute")),
+    ("balance", lambda c: _has(c, "open") and "date" not in c),
+    ("balance", lambda c: _has(c, "due", "money")),
+    ("paid", lambda c: _has(c, "paid") and "date" not in c),
+    ("due_date", lambda c: _has(c, "due")),
+    ("invoice_date", lambda c: _has(c, "invoice", "date")),
+    ("customer_id", lambda c: _has(c, "customer", "ident")),
+    ("customer", lambda c: _has(c, "customer") and not {"date", "money", "invoice"} & set(c)),
+    ("invoice", lambda c: _has(c, "invoice", "ident")),
+    ("amount", lambda c: _has(c, "money") and "date" not in c),
+    ("currency", lambda c: _has(c, "currency") and "date" not in c),
+    ("terms_days", lambda c: _has(c, "terms") and "date" not in c),
+)
+
+
+def stem_field(text: str) -> tuple[str | None, dict[str, str]]:
+    """(field, concepts) a header names by its word stems alone (rule 3 of the module)."""
+    concepts = header_concepts(text)
+    if not concepts or not _plain_enough(text):
+        return None, concepts
+    for field_name, test in _STEM_RULES:
+        if test(concepts):  # type: ignore[operator]
+            return field_name, concepts
+    return None, concepts
+
+
 @dataclass(frozen=True)
 class HeaderMatch:
     """The fields recognised in one candidate header row.
@@ -209,16 +328,28 @@ class HeaderMatcher:
             bucket = self._by_first.setdefault(words[0], [])
             if entry not in bucket:
                 bucket.append(entry)
-        self._cache: dict[str, tuple[str | None, bool]] = {}
+        self._cache: dict[str, tuple[str | None, int]] = {}
 
     def match(self, text: object) -> str | None:
         """Return the canonical field a header names, or None (see the module rule)."""
         return self._match(text)[0]
 
-    def _match(self, text: object) -> tuple[str | None, bool]:
-        """(field, exact) for a header text; cached per text."""
+    def explain(self, text: object) -> str | None:
+        """How a header matched when word stems decided it (else None): for *Exceptions*.
+
+        ``"word stems: comprom (promise), fecha (date)"``.
+        """
+        field_name, rank = self._match(text)
+        if field_name is None or rank != _STEM:
+            return None
+        _, concepts = stem_field(str(text))
+        return "word stems: " + ", ".join(
+            f"{stem} ({concept})" for concept, stem in concepts.items())
+
+    def _match(self, text: object) -> tuple[str | None, int]:
+        """(field, rank: 0 exact, 1 whole words, 2 word stems) for a header; cached."""
         if text is None:
-            return None, False
+            return None, _EXACT
         raw = str(text)
         cached = self._cache.get(raw)
         if cached is not None:
@@ -226,11 +357,21 @@ class HeaderMatcher:
         words = _tokens(raw)
         key = "".join(words)
         if not key:
-            result: tuple[str | None, bool] = (None, False)
+            result: tuple[str | None, int] = (None, _EXACT)
         elif key in self._exact:
-            result = (self._exact[key], True)
+            result = (self._exact[key], _EXACT)
         else:
-            result = (self._fuzzy(words), False)
+            found = self._fuzzy(words)
+            stemmed, concepts = stem_field(raw)
+            if found is not None and not (
+                _OVERRIDING.intersection(concepts) and found not in _HELD_FIELDS
+            ):
+                result = (found, _WORDS)
+            else:
+                # No known name decided it, or one did but the header also speaks of a
+                # promise, a dispute or lateness ("Zugesagter Zahlungstermin" is a
+                # promise, not a due date; "Balance past due" is no balance column).
+                result = (stemmed, _STEM)
         self._cache[raw] = result
         return result
 
@@ -263,20 +404,19 @@ class HeaderMatcher:
         ones, left to right within each, so an exact "Invoice date" further right beats
         a fuzzy "Date (posted)" to its left; the losers are listed as duplicates.
         """
-        exact: list[tuple[int, str]] = []
-        fuzzy: list[tuple[int, str]] = []
+        ranked: tuple[list[tuple[int, str]], ...] = ([], [], [])
         unmapped: list[int] = []
         for index, cell in enumerate(cells):
             if not isinstance(cell, str) or not cell.strip():
                 continue
-            field_name, is_exact = self._match(cell)
+            field_name, rank = self._match(cell)
             if field_name is None:
                 unmapped.append(index)
             else:
-                (exact if is_exact else fuzzy).append((index, field_name))
+                ranked[rank].append((index, field_name))
         fields: dict[str, int] = {}
         duplicates: dict[int, str] = {}
-        for index, field_name in exact + fuzzy:
+        for index, field_name in ranked[_EXACT] + ranked[_WORDS] + ranked[_STEM]:
             if field_name in fields:
                 duplicates[index] = field_name
             else:
@@ -296,6 +436,12 @@ class HeaderMatcher:
             score=score,
             fields=fields,
         )
+
+
+_EXACT, _WORDS, _STEM = 0, 1, 2
+# Concepts that overrule a whole-word match naming another field, and those fields.
+_OVERRIDING = frozenset({"promise", "dispute", "overdue"})
+_HELD_FIELDS = frozenset({"promise_date", "disputed", "dispute_reason"})
 
 
 @lru_cache(maxsize=1)

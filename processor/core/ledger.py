@@ -23,7 +23,7 @@ A bare ``¥`` is decided per ledger (yuan or yen, see :func:`_resolve_bare_yen`)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from operator import itemgetter
 
@@ -33,10 +33,19 @@ import pandas as pd
 from . import frame as F
 from .currency import currency_code
 from .grid import SheetGrid
-from .headers import HeaderMatcher, normalise_header
+from .headers import HeaderMatcher, header_concepts, normalise_header
 from .issues import Issue, Severity, cell_ref
+from .reports import (
+    assign_groups,
+    bucket_columns,
+    find_group_headings,
+    heading_text,
+    is_bucket_label,
+    report_date,
+)
 from .rules import Rules
 from .values import parse_amount, parse_date_column, parse_flag, parse_number
+from .xlref import column_letter
 
 HEADER_SEARCH_ROWS = 30
 # Labels of totals rows in the seed languages (normalised: lower case, no accents/spaces).
@@ -68,6 +77,15 @@ class TableLocation:
     headers: Mapping[int, str]  # column -> header text, every non-empty header cell
     output_columns: Mapping[str, int]  # our appended columns from an earlier run
     score: float
+    # A report grouped by customer headings (no customer column): ``columns["customer"]``
+    # is then the column the headings stand in.
+    grouped: bool = False
+    # Aging-bucket columns summed into the balance when there is no balance or amount
+    # column (``columns["balance"]`` is then the first of them).
+    buckets: tuple[int, ...] = ()
+    # The report date of a title block ("As of October 31, 2026") and its cell.
+    report_date: date | None = None
+    report_date_cell: str | None = None
 
     @property
     def last_column(self) -> int:
@@ -86,6 +104,8 @@ class Ledger:
     skipped: tuple[SkippedRow, ...] = ()
     issues: tuple[Issue, ...] = ()
     unmapped: tuple[tuple[int, str], ...] = field(default=())
+    # Sheet row -> the group-heading cell its customer was read from (grouped reports).
+    customer_cells: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def header_row(self) -> int:
@@ -155,7 +175,34 @@ def locate_table(grid: SheetGrid, matcher: HeaderMatcher, rules: Rules) -> Table
                     output_columns=output_columns,
                     score=match.score,
                 )
-    return best
+    return _report_layout(grid, best) if best is not None else None
+
+
+def _report_layout(grid: SheetGrid, location: TableLocation) -> TableLocation:
+    """Complete a table location with what reports add: group headings naming the
+    customers, aging-bucket columns holding the balance, the report date of the title."""
+    columns = dict(location.columns)
+    below = grid.rows[location.header_row:location.header_row + 200]
+    grouped = False
+    if "customer" not in columns and "customer_id" not in columns:
+        first = next((p for p, row in enumerate(below[:-1])
+                      if (h := heading_text(row)) is not None and not is_bucket_label(h[1])
+                      and find_group_headings(below[p:p + 2], TOTAL_WORDS)), None)
+        if first is not None:
+            columns["customer"] = heading_text(below[first])[0] + 1
+            grouped = True
+    buckets: tuple[int, ...] = ()
+    if not {"balance", "amount"} & set(columns):
+        taken = set(columns.values()) | set(location.output_columns.values())
+        buckets = bucket_columns(location.headers, sorted(taken))
+        if buckets:
+            columns["balance"] = buckets[0]
+    found = report_date(grid.rows[:location.header_row - 1])
+    when, where = (found[0], cell_ref(grid.name, found[1], found[2])) if found else (None, None)
+    if not grouped and not buckets and found is None:
+        return location
+    return replace(location, columns=columns, grouped=grouped, buckets=buckets,
+                   report_date=when, report_date_cell=where)
 
 
 def _find_output_columns(texts: Mapping[int, str], ours: Sequence[str]) -> dict[str, int]:
@@ -171,9 +218,12 @@ def _find_output_columns(texts: Mapping[int, str], ours: Sequence[str]) -> dict[
 
 
 def missing_required(columns: Mapping[str, int]) -> list[str]:
-    """Names of the required fields (design.md §3) that the mapping lacks."""
+    """Names of the required fields (design.md §3) that the mapping lacks.
+
+    A customer number stands in for a missing customer name.
+    """
     missing = []
-    if "customer" not in columns:
+    if "customer" not in columns and "customer_id" not in columns:
         missing.append("customer")
     if not {"balance", "amount"} & set(columns):
         missing.append("balance (or amount)")
@@ -182,76 +232,277 @@ def missing_required(columns: Mapping[str, int]) -> list[str]:
     return missing
 
 
+@dataclass
+class _Table:
+    """The data rows under the header and the field -> column mapping, with column access.
+
+    ``raw(field)`` gives a field's cells, one per data row (shared: read only).
+    """
+
+    sheet: str
+    location: TableLocation
+    columns: dict[str, int]
+    data: Sequence[Sequence[object]]
+    date1904: bool
+    buckets: tuple[int, ...] = ()
+    _raw: dict[str, list[object]] = field(default_factory=dict)
+
+    @property
+    def first_data(self) -> int:
+        """0-based grid index of the first data row (= the 1-based header row)."""
+        return self.location.header_row
+
+    def sheet_row(self, position: int) -> int:
+        """1-based sheet row of data row ``position``."""
+        return self.location.header_row + position + 1
+
+    def column_cells(self, column: int) -> list[object]:
+        """The cells of a 1-based sheet column, one per data row."""
+        position = column - 1
+        if position < min(map(len, self.data), default=0):
+            # Every row reaches the column (calamine's rows are all as wide): C speed.
+            return list(map(itemgetter(position), self.data))
+        return [row[position] if position < len(row) else None for row in self.data]
+
+    def raw(self, field_name: str) -> list[object]:
+        """The cells of a field's column, one per data row."""
+        cells = self._raw.get(field_name)
+        if cells is None:
+            cells = self._raw[field_name] = self.column_cells(self.columns[field_name])
+        return cells
+
+
+@dataclass
+class _Money:
+    """Money columns in cents, per data row, with unreadable cells and symbol currencies."""
+
+    cents: dict[str, list[int | None]]
+    errors: dict[str, list[str | None]]
+    symbol_currency: list[str | None]
+
+
+@dataclass
+class _Rows:
+    """The outcome of reading row by row: which data rows are items, and the rest."""
+
+    keep: list[int]
+    skipped: list[SkippedRow]
+    customers: list[object]  # the customer of every data row (group headings applied)
+    customer_cells: dict[int, str]  # sheet row -> cell its customer was read from
+
+
 def build_ledger(
     grid: SheetGrid, rules: Rules, location: TableLocation, matcher: HeaderMatcher
 ) -> Ledger:
-    """Turn the table at ``location`` into canonical records, reporting every bad cell."""
-    sheet = grid.name
+    """Turn the table at ``location`` into canonical records, reporting every bad cell.
+
+    Five phases, each returning its values and its issues: map the columns (with the
+    fallbacks and the warnings about columns left unread), parse the money columns,
+    decide row by row what is an item (group headings, totals, blanks, notes), read the
+    items' fields, and derive balances and due dates.
+    """
+    table = _Table(sheet=grid.name, location=location, columns=dict(location.columns),
+                   data=grid.rows[location.header_row:], date1904=grid.date1904)
+    issues, reported = _map_columns(table, matcher, rules)
+    money, money_issues = _parse_money(table, rules)
+    issues += money_issues
+    rows, row_issues = _classify_rows(table, money)
+    issues += row_issues
+    records, record_issues = _read_records(table, money, rows, rules)
+    issues += record_issues
+    frame, skipped_late, derive_issues = _derive(records, table, money, rows, rules)
+    issues += derive_issues
+    skipped = sorted([*rows.skipped, *skipped_late], key=lambda s: s.row)
+    taken = (set(table.columns.values()) | set(location.output_columns.values())
+             | set(table.buckets) | reported)
+    unmapped = tuple(
+        (column, text) for column, text in sorted(location.headers.items()) if column not in taken
+    )
+    return Ledger(
+        frame=frame, sheet=grid.name, location=location, skipped=tuple(skipped),
+        issues=tuple(issues), unmapped=unmapped, customer_cells=rows.customer_cells,
+    )
+
+
+# ------------------------------------------------------------------ phase 1: columns
+
+# Fields whose absence changes the result: a column that looks like one but was not read
+# is a warning, with the settings line that maps it.
+_LIKELY = {"promise": "promise_date", "dispute": "dispute_reason", "due": "due_date"}
+
+
+def _map_columns(table: _Table, matcher: HeaderMatcher,
+                 rules: Rules) -> tuple[list[Issue], set[int]]:
+    """Settle the field -> column mapping; report how headers were read and left unread.
+
+    Returns the issues and the columns they already report (left out of "not a known
+    field"). Fills ``table.columns`` with the customer-number fallback and the bucket
+    columns.
+    """
+    location, columns, sheet = table.location, table.columns, table.sheet
+    issues: list[Issue] = []
+    reported: set[int] = set()
+    header = location.header_row
+    for field_name, column in sorted(columns.items(), key=lambda item: item[1]):
+        rule = matcher.explain(location.headers.get(column))
+        if rule:
+            issues.append(Issue(cell_ref(sheet, header, column),
+                                f"column '{location.headers[column]}' read as {field_name} "
+                                f"({rule})", Severity.INFO))
+    # Two columns naming one field: the choice and the loser.
+    cells = [location.headers.get(c, "") for c in range(1, max(location.headers, default=0) + 1)]
+    match = matcher.score_header_row(cells)
+    for position, field_name in match.duplicates.items():
+        column = position + 1
+        used = columns.get(field_name)
+        if used is None or used == column:
+            continue
+        reported.add(column)
+        issues.append(Issue(
+            cell_ref(sheet, header, column),
+            f"two columns could be {field_name}: '{location.headers[used]}' "
+            f"({column_letter(used)}) is read, '{location.headers[column]}' "
+            f"({column_letter(column)}) is not", Severity.INFO))
+    if "customer" not in columns and "customer_id" in columns:
+        columns["customer"] = columns["customer_id"]
+        issues.append(Issue(cell_ref(sheet, header, columns["customer_id"]),
+                            f"no customer-name column: the customer number in "
+                            f"'{location.headers[columns['customer_id']]}' stands for the "
+                            "customer", Severity.INFO))
+    if location.buckets:
+        table.buckets = location.buckets
+        names = ", ".join(f"'{location.headers[c]}'" for c in location.buckets)
+        issues.append(Issue(cell_ref(sheet, header, location.buckets[0]),
+                            f"no balance column: each row's balance is the sum of the aging "
+                            f"columns {names}", Severity.INFO))
+    # Columns left unread that look like a field which changes the result.
+    taken = set(columns.values()) | set(location.output_columns.values()) | reported
+    for column, text in sorted(location.headers.items()):
+        if column in taken or column in location.buckets:
+            continue
+        likely = _likely_field(text, table.column_cells(column), columns)
+        if likely is None:
+            continue
+        reported.add(column)
+        quoted = text.replace('"', '\\"')
+        issues.append(Issue(
+            cell_ref(sheet, header, column),
+            f"column '{text}' looks like the {likely.replace('_', ' ')} but is not read: if it "
+            f"is, add to rules.toml: [headers] {likely} = [\"{quoted}\"]"))
+    return issues, reported
+
+
+def _likely_field(text: str, cells: Sequence[object], columns: Mapping[str, int]) -> str | None:
+    """The result-changing field an unread column seems to hold, or None.
+
+    A date column whose header speaks of a promise, a dispute or a due date, or a
+    yes/no column whose header speaks of a dispute, and that field is not read yet.
+    """
+    concepts = header_concepts(text)
+    values = [v for v in cells[:500] if not _is_empty(v)]
+    if not values:
+        return None
+    dates = parse_date_column(values)
+    is_dates = sum(d is not None for d in dates.dates) >= max(1, len(values) * 0.8)
+    is_flags = sum(parse_flag(v)[1] is None for v in values) >= max(1, len(values) * 0.8)
+    for concept, field_name in _LIKELY.items():
+        if concept not in concepts:
+            continue
+        if concept == "dispute" and is_flags and not is_dates and "disputed" not in columns:
+            return "disputed"
+        if is_dates and field_name not in columns and not (
+                concept == "dispute" and "disputed" in columns):
+            return field_name
+    return None
+
+
+# ------------------------------------------------------------------ phase 2: money
+
+
+def _parse_money(table: _Table, rules: Rules) -> tuple[_Money, list[Issue]]:
+    """Money columns in cents (bucket columns summed into a balance when there is none)."""
+    columns = table.columns
+    cents: dict[str, list[int | None]] = {}
+    errors: dict[str, list[str | None]] = {}
+    symbol_currency: list[str | None] = [None] * len(table.data)
+    sources: dict[str, list[list[object]]] = {
+        name: [table.raw(name)] for name in ("amount", "paid", "balance") if name in columns}
+    if table.buckets:
+        sources["balance"] = [table.column_cells(c) for c in table.buckets]
+    for name, cell_lists in sources.items():
+        parsed = [_parse_money_column(cells) for cells in cell_lists]
+        column_cents, column_errors, currencies = parsed[0]
+        if len(parsed) > 1:
+            column_cents = [_sum_cents(values) for values in zip(*(p[0] for p in parsed),
+                                                                  strict=True)]
+            column_errors = [next((e for e in found if e), None)
+                             for found in zip(*(p[1] for p in parsed), strict=True)]
+            currencies = [next((c for c in found if c), None)
+                          for found in zip(*(p[2] for p in parsed), strict=True)]
+        cents[name], errors[name] = column_cents, column_errors
+        for position, code in enumerate(currencies):
+            if code and not symbol_currency[position]:
+                symbol_currency[position] = code
+    # One cell per row for the yen check: a bucket row's text amount, if any.
+    issues = _resolve_bare_yen(
+        {name: [next((v for v in cells if isinstance(v, str) and v.strip()), cells[0])
+                for cells in zip(*lists, strict=True)] if len(lists) > 1 else lists[0]
+         for name, lists in sources.items()},
+        columns, table.location, symbol_currency, rules, table.sheet)
+    return _Money(cents, errors, symbol_currency), issues
+
+
+def _sum_cents(values: Sequence[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+# ------------------------------------------------------------------ phase 3: rows
+
+
+def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
+    """Decide for every data row whether it is an item; skip the rest with a reason.
+
+    See the module docstring for the kinds of rows skipped. In a grouped report the
+    customer of a row is the heading above it.
+    """
+    location, columns, data, sheet = table.location, table.columns, table.data, table.sheet
     issues: list[Issue] = []
     skipped: list[SkippedRow] = []
-    columns = dict(location.columns)
-    first_data = location.header_row  # 0-based index of the first row below the header
-    data = grid.rows[first_data:]
     header_texts = [location.headers.get(c, "") for c in range(1, max(location.headers) + 1)]
     header_keys = {normalise_header(t) for t in header_texts if t}
     header_casefold = {t.strip().casefold() for t in header_texts if t}
-
-    width = min(map(len, data), default=0)
-    raw_columns: dict[str, list[object]] = {}
-
-    def raw(field_name: str) -> list[object]:
-        """The cells of a field's column, one per data row (read-only: it is shared)."""
-        column = raw_columns.get(field_name)
-        if column is None:
-            position = columns[field_name] - 1
-            if position < width:
-                # Every row reaches the column (calamine's rows are all as wide): C speed.
-                column = list(map(itemgetter(position), data))
-            else:
-                column = [row[position] if position < len(row) else None for row in data]
-            raw_columns[field_name] = column
-        return column
-
-    money = {}
-    money_errors: dict[str, list[str | None]] = {}
-    symbol_currency: list[str | None] = [None] * len(data)
-    for name in ("amount", "paid", "balance"):
-        if name in columns:
-            cents, errors, currencies = _parse_money_column(raw(name))
-            money[name] = cents
-            money_errors[name] = errors
-            for position, code in enumerate(currencies):
-                if code and not symbol_currency[position]:
-                    symbol_currency[position] = code
-    issues.extend(_resolve_bare_yen(
-        {name: raw(name) for name in ("amount", "paid", "balance") if name in columns},
-        columns, location, symbol_currency, rules, sheet))
-    customer_raw = raw("customer")
+    customers, customer_cells, group_skips, group_issues = _customers(table)
+    skipped += group_skips
+    issues += group_issues
     # Columns whose content makes a row an item rather than a note or a heading.
     substance = [columns[name] - 1 for name in ("invoice", *sorted(F.DATE_FIELDS), "amount",
                                                  "paid", "balance") if name in columns]
+    substance += [c - 1 for c in table.buckets]
     invoice_position = columns["invoice"] - 1 if "invoice" in columns else None
     date_positions = [columns[name] - 1 for name in sorted(F.DATE_FIELDS) if name in columns]
-
     keep: list[int] = []
     trailing_blank: list[int] = []
     # Sums of the kept rows since the last totals row, and since the top of the table:
     # an unlabelled row equal to either is a subtotal or a grand total.
-    running = {name: 0 for name in money}
-    grand = {name: 0 for name in money}
+    running = {name: 0 for name in money.cents}
+    grand = {name: 0 for name in money.cents}
     customer_position = columns["customer"] - 1
-    money_columns = list(money.items())
+    money_columns = list(money.cents.items())
     # Per row, whether it has an invoice number and a date: whole columns at a time.
-    invoiced = ([v not in _EMPTY for v in raw("invoice")] if invoice_position is not None
+    invoiced = ([v not in _EMPTY for v in table.raw("invoice")] if invoice_position is not None
                 else [False] * len(data))
     dated = [False] * len(data)
     for name in sorted(F.DATE_FIELDS):
         if name in columns:
-            dated = [d or v not in _EMPTY for d, v in zip(dated, raw(name), strict=True)]
+            dated = [d or v not in _EMPTY for d, v in zip(dated, table.raw(name), strict=True)]
+    headings = {s.row - location.header_row - 1 for s in group_skips}
     for position, row in enumerate(data):
+        if position in headings:
+            continue
         # Fast path, nearly every row: a customer, an invoice number and a date. It is an
         # item unless its amounts equal the sums above (then the full checks below run).
-        customer = customer_raw[position]
+        customer = customers[position]
         if (
             type(customer) is str
             and invoiced[position]
@@ -277,7 +528,7 @@ def build_ledger(
                     grand[name] += value
                 keep.append(position)
                 continue
-        sheet_row = first_data + position + 1
+        sheet_row = table.sheet_row(position)
         # list.count runs in C: most rows are told apart without a Python-level scan.
         if row.count("") + row.count(None) == len(row) or (
             all(v is None or isinstance(v, str) for v in row)
@@ -297,7 +548,8 @@ def build_ledger(
             if sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
                 skipped.append(SkippedRow(sheet_row, "repeated header row"))
                 continue
-        values = {n: money[n][position] for n in money if money[n][position] is not None}
+        values = {n: money.cents[n][position] for n in money.cents
+                  if money.cents[n][position] is not None}
         # A row of zeros "equals" an empty running sum: only non-zero amounts can show a
         # subtotal.
         sums_above = any(values.values()) and (
@@ -313,17 +565,24 @@ def build_ledger(
         if could_be_total and strings is None:
             strings = [v for v in row if isinstance(v, str) and v.strip()]
         labels = [normalise_header(v) for v in strings[:3]] if could_be_total else []
-        if labels and _is_totals_row(labels, has_invoice, has_date, sums_above):
+        # ALV lists (SAP) mark subtotals with asterisks: "*", "**".
+        starred = could_be_total and any(set(v.strip()) == {"*"} for v in strings[:3])
+        if (labels and _is_totals_row(labels, has_invoice, has_date, sums_above)) or starred:
             skipped.append(SkippedRow(sheet_row, "totals row"))
-            running = {name: 0 for name in money}
+            running = {name: 0 for name in money.cents}
             continue
-        customer = customer_raw[position]
+        if sums_above and not has_invoice and not has_date:
+            skipped.append(SkippedRow(
+                sheet_row, "totals row (its amounts are the sums of the rows above)"))
+            running = {name: 0 for name in money.cents}
+            continue
+        customer = customers[position]
         if _is_empty(customer):
             if sums_above:
                 skipped.append(
                     SkippedRow(sheet_row, "totals row (its amounts are the sums of the rows above)")
                 )
-                running = {name: 0 for name in money}
+                running = {name: 0 for name in money.cents}
                 continue
             reason = "no customer" if values else "no customer and no amount"
             skipped.append(SkippedRow(sheet_row, reason))
@@ -337,12 +596,82 @@ def build_ledger(
             # the table ("Prepared by ...") or a section heading ("EXPORT CUSTOMERS").
             skipped.append(SkippedRow(sheet_row, "no amount and no date (a note or a heading)"))
             continue
-        for name in money:
-            value = money[name][position]
+        for name in money.cents:
+            value = money.cents[name][position]
             if value is not None:
                 running[name] += value
                 grand[name] += value
         keep.append(position)
+    return _Rows(keep, skipped, customers, customer_cells), issues
+
+
+def _customers(table: _Table) -> tuple[list[object], dict[int, str], list[SkippedRow],
+                                        list[Issue]]:
+    """The customer of every data row, the cells they come from, and the heading rows.
+
+    A plain table: the customer column (a blank one filled by the customer number when
+    there is one). A grouped report: the heading above each row; every heading is
+    reported once with the rows it covers.
+    """
+    location, columns, sheet = table.location, table.columns, table.sheet
+    raw = table.raw("customer")
+    grouped = location.grouped
+    assignment = assign_groups(table.data, TOTAL_WORDS, grouped)
+    skipped = [SkippedRow(table.sheet_row(p), "aging-period heading")
+               for p in assignment.buckets]
+    skipped += [SkippedRow(table.sheet_row(p), f"customer heading '{text}' (its items follow)")
+                for p, (_, text) in assignment.headings.items()]
+    issues: list[Issue] = []
+    customer_cells: dict[int, str] = {}
+    if not grouped:
+        customers: list[object] = raw
+        if "customer_id" in columns and columns["customer_id"] != columns["customer"]:
+            ids = table.raw("customer_id")
+            filled = [i if _is_empty(c) and not _is_empty(i) else c
+                      for c, i in zip(raw, ids, strict=True)]
+            if filled != raw:
+                count = sum(a is not b for a, b in zip(filled, raw, strict=True))
+                issues.append(Issue(cell_ref(sheet, location.header_row, columns["customer"]),
+                                    f"{count} rows without a customer name: their customer "
+                                    "number stands for the customer", Severity.INFO))
+                customers = filled
+        return customers, customer_cells, skipped, issues
+    # The customer column of a grouped report holds the headings; an item's own cell in
+    # it (a date in Xero's first column) is not its customer unless no other field
+    # shares the column.
+    shared = any(c == columns["customer"] for f, c in columns.items() if f != "customer")
+    customers = []
+    covered: dict[int, list[int]] = {}
+    for position, heading in enumerate(assignment.customers):
+        own = raw[position]
+        if not shared and isinstance(own, str) and own.strip():
+            customers.append(own)
+            continue
+        customers.append(heading)
+        at = assignment.heading_of[position]
+        if heading is not None and at is not None:
+            column, _ = assignment.headings[at]
+            customer_cells[table.sheet_row(position)] = cell_ref(
+                sheet, table.sheet_row(at), column + 1)
+            covered.setdefault(at, []).append(table.sheet_row(position))
+    for at, rows_below in covered.items():
+        column, text = assignment.headings[at]
+        issues.append(Issue(
+            cell_ref(sheet, table.sheet_row(at), column + 1),
+            f"customer '{text}' of rows {rows_below[0]}-{rows_below[-1]} read from this group "
+            "heading", Severity.INFO))
+    return customers, customer_cells, skipped, issues
+
+
+# ------------------------------------------------------------------ phase 4: records
+
+
+def _read_records(table: _Table, money: _Money, rows: _Rows,
+                  rules: Rules) -> tuple[dict[str, object], list[Issue]]:
+    """Read the fields of the kept rows: texts, dates (day/month order per column),
+    numbers and flags, each unreadable cell an issue at its address."""
+    columns, sheet, keep = table.columns, table.sheet, rows.keep
+    issues: list[Issue] = []
 
     def kept(values: Sequence[object]) -> list[object]:
         if len(keep) == len(values):  # every row kept (keep is ascending, no repeats)
@@ -350,39 +679,37 @@ def build_ledger(
         return [values[p] for p in keep]
 
     records: dict[str, object] = {
-        F.ROW: np.array([first_data + p + 1 for p in keep], dtype=np.int64)
+        F.ROW: np.array([table.sheet_row(p) for p in keep], dtype=np.int64)
     }
     rows_of = records[F.ROW]
-    records["customer"] = _texts(kept(customer_raw))
+    records["customer"] = _texts(kept(rows.customers))
     for name in F.TEXT_FIELDS - {"customer"}:
-        if name in columns:
-            records[name] = _texts(kept(raw(name)))
-        else:
-            records[name] = [None] * len(keep)
+        records[name] = _texts(kept(table.raw(name))) if name in columns else [None] * len(keep)
 
     # Money: report unreadable cells at their location.
-    for name in money:
+    for name in money.cents:
         for position in keep:
-            error = money_errors[name][position]
+            error = money.errors[name][position]
             if error:
-                issues.append(
-                    Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
+                issues.append(Issue(cell_ref(sheet, table.sheet_row(position), columns[name]),
+                                    error))
 
     # Dates, deciding day/month order per column from its unambiguous values.
     for name in sorted(F.DATE_FIELDS):
         if name not in columns:
             records[name] = pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
             continue
-        result = parse_date_column(kept(raw(name)), date1904=grid.date1904, order=rules.date_order)
+        result = parse_date_column(kept(table.raw(name)), date1904=table.date1904,
+                                   order=rules.date_order)
         for position, error in enumerate(result.errors):
             if error:
                 issues.append(Issue(cell_ref(sheet, int(rows_of[position]), columns[name]), error))
         if result.ambiguous:
             issues.append(
                 Issue(
-                    cell_ref(sheet, location.header_row, columns[name]),
-                    f"dates in '{location.headers.get(columns[name])}' could be day-first or "
-                    f"month-first; read as {'day' if result.order != 'mdy' else 'month'}-first "
+                    cell_ref(sheet, table.location.header_row, columns[name]),
+                    f"dates in '{table.location.headers.get(columns[name])}' could be day-first "
+                    f"or month-first; read as {'day' if result.order != 'mdy' else 'month'}-first "
                     "(set general.date_order in the rules to decide)",
                 )
             )
@@ -395,15 +722,15 @@ def build_ledger(
         values: list[float | None] = []
         if name in columns:
             parsed: dict[object, tuple[float | None, str | None]] = {}
-            for position, value in zip(keep, kept(raw(name)), strict=True):
+            for position, value in zip(keep, kept(table.raw(name)), strict=True):
                 # Terms repeat (30, 45, "30 días"): parse each distinct value once.
                 key = (type(value), value)
                 if key not in parsed:
                     parsed[key] = parse_number(value)
                 number, error = parsed[key]
                 if error:
-                    issues.append(
-                        Issue(cell_ref(sheet, first_data + position + 1, columns[name]), error))
+                    issues.append(Issue(
+                        cell_ref(sheet, table.sheet_row(position), columns[name]), error))
                 values.append(number)
         else:
             values = [None] * len(keep)
@@ -412,20 +739,33 @@ def build_ledger(
 
     disputed: list[bool] = []
     if "disputed" in columns:
-        for position, value in zip(keep, kept(raw("disputed")), strict=True):
+        for position, value in zip(keep, kept(table.raw("disputed")), strict=True):
             flag, error = parse_flag(value)
             if error:
                 issues.append(Issue(
-                    cell_ref(sheet, first_data + position + 1, columns["disputed"]), error))
+                    cell_ref(sheet, table.sheet_row(position), columns["disputed"]), error))
             disputed.append(bool(flag))
     else:
         disputed = [False] * len(keep)
     records["disputed"] = disputed
+    return records, issues
 
-    table = pd.DataFrame(records)
+
+# ------------------------------------------------------------------ phase 5: derive
+
+
+def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Rows,
+            rules: Rules) -> tuple[pd.DataFrame, list[SkippedRow], list[Issue]]:
+    """The ledger frame: currency, balance = amount - paid, due = invoice date + terms;
+    rows whose due date or balance cannot be had are dropped and reported."""
+    columns, sheet, keep, location = table.columns, table.sheet, rows.keep, table.location
+    issues: list[Issue] = []
+    skipped: list[SkippedRow] = []
+    frame = pd.DataFrame(records)
+    rows_of = records[F.ROW]
     if "dispute_reason" in columns:
         # A dispute reason without a flag still means the item is in dispute.
-        table["disputed"] = table["disputed"] | table["dispute_reason"].notna()
+        frame["disputed"] = frame["disputed"] | frame["dispute_reason"].notna()
 
     # Currency: column, else the amount's symbol, else settings.
     currency = []
@@ -436,11 +776,16 @@ def build_ledger(
             if value not in codes:
                 codes[value] = currency_code(value) or str(value).strip().upper()
             code = codes[value]
-        currency.append(code or symbol_currency[position] or rules.default_currency)
-    table["currency"] = currency
+        currency.append(code or money.symbol_currency[position] or rules.default_currency)
+    frame["currency"] = currency
+
+    def kept(values: Sequence[object]) -> list[object]:
+        if len(keep) == len(values):
+            return list(values)
+        return [values[p] for p in keep]
 
     absent = [None] * len(keep)
-    amount, paid, balance = (kept(money[name]) if name in money else absent
+    amount, paid, balance = (kept(money.cents[name]) if name in money.cents else absent
                              for name in ("amount", "paid", "balance"))
     balances: list[int | None] = []
     if None not in balance:  # every balance given (the usual case): nothing to derive
@@ -456,52 +801,43 @@ def build_ledger(
             field_name = "balance" if "balance" in columns else "amount"
             issues.append(Issue(cell_ref(sheet, row_number, columns[field_name]),
                                 "row skipped: no balance or amount"))
-    table[F.AMOUNT] = pd.array(amount, dtype="Int64")
-    table[F.PAID] = pd.array([p or 0 for p in paid], dtype="Int64")
-    table[F.BALANCE] = pd.array(balances, dtype="Int64")
+    frame[F.AMOUNT] = pd.array(amount, dtype="Int64")
+    frame[F.PAID] = pd.array([p or 0 for p in paid], dtype="Int64")
+    frame[F.BALANCE] = pd.array(balances, dtype="Int64")
 
     # Due date: given, else invoice date + terms (flagged).
-    due = table["due_date"]
+    due = frame["due_date"]
     derived = due.isna()
-    terms = pd.to_numeric(table["terms_days"], errors="coerce").fillna(rules.default_terms_days)
-    computed = table["invoice_date"] + pd.to_timedelta(terms.astype("int64"), unit="D")
-    table["due_date"] = due.where(~derived, computed)
-    table[F.DUE_DERIVED] = derived & table["invoice_date"].notna()
-    if "due_date" not in columns and len(table):
+    terms = pd.to_numeric(frame["terms_days"], errors="coerce").fillna(rules.default_terms_days)
+    computed = frame["invoice_date"] + pd.to_timedelta(terms.astype("int64"), unit="D")
+    frame["due_date"] = due.where(~derived, computed)
+    frame[F.DUE_DERIVED] = derived & frame["invoice_date"].notna()
+    if "due_date" not in columns and len(frame):
         terms_source = ("terms column" if "terms_days" in columns
                         else f"{rules.default_terms_days} days")
         issues.append(Issue(
             cell_ref(sheet, location.header_row),
             f"no due-date column: due dates are invoice date + terms ({terms_source})",
             Severity.INFO))
-    elif table[F.DUE_DERIVED].any():
-        for row_number in table.loc[table[F.DUE_DERIVED], F.ROW]:
+    elif frame[F.DUE_DERIVED].any():
+        for row_number in frame.loc[frame[F.DUE_DERIVED], F.ROW]:
             issues.append(Issue(cell_ref(sheet, int(row_number), columns["due_date"]),
                                 "no due date: invoice date + terms used", Severity.INFO))
 
-    no_due = table["due_date"].isna()
-    for row_number in table.loc[no_due, F.ROW]:
+    no_due = frame["due_date"].isna()
+    for row_number in frame.loc[no_due, F.ROW]:
         where = columns.get("due_date", columns.get("invoice_date"))
         issues.append(Issue(cell_ref(sheet, int(row_number), where),
                             "row skipped: no due date and no invoice date"))
-    unusable = no_due | table[F.BALANCE].isna()
-    for row_number in table.loc[unusable, F.ROW]:
+    unusable = no_due | frame[F.BALANCE].isna()
+    for row_number in frame.loc[unusable, F.ROW]:
         skipped.append(SkippedRow(int(row_number), "unreadable due date or amount"))
     if unusable.any():
-        table = table.loc[~unusable].reset_index(drop=True)
-    table[F.BALANCE] = table[F.BALANCE].astype(np.int64)
-    table = table[[F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
+        frame = frame.loc[~unusable].reset_index(drop=True)
+    frame[F.BALANCE] = frame[F.BALANCE].astype(np.int64)
+    frame = frame[[F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
                    F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]]
-
-    taken = set(columns.values()) | set(location.output_columns.values())
-    unmapped = tuple(
-        (column, text) for column, text in sorted(location.headers.items()) if column not in taken
-    )
-    skipped.sort(key=lambda s: s.row)
-    return Ledger(
-        frame=table, sheet=sheet, location=location, skipped=tuple(skipped),
-        issues=tuple(issues), unmapped=unmapped,
-    )
+    return frame, skipped, issues
 
 
 def _total_prefix(text: str) -> bool:
