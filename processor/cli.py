@@ -123,6 +123,8 @@ def _run(
     stages=None,
     write=True,
     in_place_lossy=False,
+    email=True,
+    sms=True,
 ):
     from .pipeline import run
 
@@ -146,6 +148,8 @@ def _run(
             letter_stages=stages,
             pdf=pdf,
             in_place_lossy=in_place_lossy,
+            email=email,
+            sms=sms,
         )
     except InputError as exc:
         _fail(str(exc))
@@ -159,6 +163,15 @@ def _os_message(exc: OSError, fallback) -> str:
     from .writable import explain
 
     return explain(exc, getattr(exc, "filename", None) or fallback, "use")
+
+
+def _message_options(function):
+    """``--no-email`` and ``--no-sms`` of the commands that write letters."""
+    function = click.option("--no-sms", is_flag=True,
+                            help="Write no SMS texts (DIR/sms/sms.csv, SMS sheet).")(function)
+    return click.option("--no-email", is_flag=True,
+                        help="Write no email drafts (DIR/email/*.eml); letters go by post.")(
+        function)
 
 
 def _stages(text: str | None) -> list[str] | None:
@@ -206,10 +219,11 @@ def _on_terminate_clean_up() -> None:
 @click.option(
     "--pdf", is_flag=True, help="With --letters, also convert letters to PDF (LibreOffice)."
 )
+@_message_options
 @_common
 def process(
-    input_path, output, in_place, in_place_lossy, letters_dir, pdf, as_of, rules_file, sheet,
-    password, as_json
+    input_path, output, in_place, in_place_lossy, letters_dir, pdf, no_email, no_sms, as_of,
+    rules_file, sheet, password, as_json
 ):
     """Stage columns, Collection Plan, Aging Summary, Action Calendar and Exceptions."""
     _run(
@@ -225,6 +239,8 @@ def process(
         letters_dir,
         pdf,
         in_place_lossy=in_place_lossy,
+        email=not no_email,
+        sms=not no_sms,
     )
 
 
@@ -244,9 +260,12 @@ def process(
     "with a letter: notice, demand, final, legal).",
 )
 @click.option("--pdf", is_flag=True, help="Also convert the letters to PDF (LibreOffice).")
+@_message_options
 @_common
-def letters(input_path, letters_dir, stages, pdf, as_of, rules_file, sheet, password, as_json):
-    """Demand letters by mail merge for every customer at a letter stage (input unchanged)."""
+def letters(input_path, letters_dir, stages, pdf, no_email, no_sms, as_of, rules_file, sheet,
+            password, as_json):
+    """Demand letters by mail merge for every customer at a letter stage (input unchanged),
+    with email drafts in DIR/email/ and SMS texts in DIR/sms/sms.csv."""
     _run(
         "process",
         input_path,
@@ -260,6 +279,8 @@ def letters(input_path, letters_dir, stages, pdf, as_of, rules_file, sheet, pass
         pdf=pdf,
         stages=_stages(stages),
         write=False,
+        email=not no_email,
+        sms=not no_sms,
     )
 
 
@@ -390,6 +411,50 @@ def batch(
     else:
         click.echo(result.text())
     sys.exit(0 if result.ok else 1)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
+@click.option("--yes", is_flag=True, help="Really send (without it: a dry run that sends nothing).")
+@click.option("--resend-unknown", is_flag=True,
+              help="Also send the messages whose delivery is unknown (the connection broke "
+              "after handing them over): check the mailbox first.")
+@click.option("--rules", "rules_file", type=click.Path(path_type=Path),
+              help="Rules TOML with the [email] settings (default: rules.toml in DIR or "
+              "beside it).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+def send(folder, yes, resend_unknown, rules_file, as_json):
+    """Send the email drafts of a letters folder (DIR/email/*.eml) over SMTP, never twice.
+
+    Settings: [email] host, port, security, user, sender, rate_per_minute. The password
+    comes from RECEIVABLES_SMTP_PASSWORD or the system keyring. Exit code 0 when every
+    draft is sent (or, in a dry run, sendable), 1 otherwise.
+    """
+    from .send import describe, run_send
+
+    try:
+        result, settings, warnings = run_send(Path(folder), rules_file, yes=yes,
+                                              resend_unknown=resend_unknown,
+                                              progress=None if as_json else _progress)
+    except InputError as exc:
+        _fail(str(exc))
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps({
+            "folder": str(folder), "dry_run": result.dry_run, "stopped": result.stopped or None,
+            "messages": [{"file": o.draft.path.name, "message_id": o.draft.message_id,
+                          "to": o.draft.to, "subject": o.draft.subject, "status": o.status,
+                          "reason": o.reason or None} for o in result.outcomes],
+        }, ensure_ascii=False, indent=2))
+    else:
+        click.echo(describe(result, settings))
+    sys.exit(0 if result.ok else 1)
+
+
+def _progress(outcome) -> None:
+    reason = f": {outcome.reason}" if outcome.reason else ""
+    click.echo(f"  {outcome.status} {outcome.draft.to}{reason}", err=True)
 
 
 @main.group()

@@ -422,6 +422,9 @@ class LetterRecord:
     compensation_cents: int
     file: str
     pdf: str = ""
+    channel: str = "letter"
+    message_id: str = ""
+    status: str = ""
 
     def row(self) -> dict[str, Any]:
         """The record keyed by ``LOG_COLUMNS`` (money as cents; the writer formats it)."""
@@ -433,7 +436,7 @@ class LetterRecord:
                     self.template, self.language, self.amount_cents, self.interest_cents,
                     self.compensation_cents,
                     self.amount_cents + self.interest_cents + self.compensation_cents,
-                    self.file, self.pdf,
+                    self.file, self.pdf, self.channel, self.message_id, self.status,
                 ),
                 strict=True,
             )

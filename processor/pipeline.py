@@ -233,14 +233,17 @@ def run(
     letter_stages: Sequence[str] | None = None,
     pdf: bool = False,
     in_place_lossy: bool = False,
+    email: bool = True,
+    sms: bool = True,
 ) -> Report:
     """Process one workbook file; raise :class:`InputError` for input that cannot be used.
 
     ``as_of`` None: the report date of the sheet's title block ("As of October 31, 2026"),
     said in an issue, else today.
 
-    With ``letters_dir``, the demand letters are written there first, and the output
-    workbook gets a ``Letters Log`` sheet and their issues in ``Exceptions``.
+    With ``letters_dir``, the demand letters are written there first, with email drafts
+    and SMS texts (unless ``email`` / ``sms`` is False), and the output workbook gets a
+    ``Letters Log`` sheet, an ``SMS`` sheet and their issues in ``Exceptions``.
     """
     if mode not in MODES:
         raise ValueError(mode)
@@ -279,16 +282,18 @@ def run(
         check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
         remove_stale_temps(output.parent)
     if letters_dir is not None:
-        from .letters import check_letters_dir, write_letters
+        from .letters import check_letters_dir
+        from .messages import write_letters_and_messages
 
         check_letters_dir(Path(letters_dir))
-        result = write_letters(outcome.classified, rules, as_of, Path(letters_dir),
-                               stages=letter_stages, pdf=pdf, sheet=choice.sheet)
-        letter_rows = [record.row() for record in result.records]
-        letter_issues = list(result.issues)
-        # The Letters Log goes before Exceptions, which stays the last sheet.
+        sent = write_letters_and_messages(
+            outcome.classified, rules, as_of, Path(letters_dir), stages=letter_stages, pdf=pdf,
+            email=email, sms=sms, sheet=choice.sheet, columns=choice.location.columns)
+        letter_rows = [record.row() for record in sent.records]
+        letter_issues = list(sent.issues)
+        # The Letters Log (and the SMS sheet) go before Exceptions, which stays the last.
         at = next((i for i, m in enumerate(models) if m.table_name == "Exceptions"), len(models))
-        models.insert(at, letters_log_model(letter_rows, rules))
+        models[at:at] = [letters_log_model(letter_rows, rules), *sent.models(rules)]
     name_issues: list[Issue] = []
     if write:
         stage_cols = None if mode == "plan" else outcome.stage_columns
@@ -392,7 +397,7 @@ def _letter_json(row: dict[str, Any], folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in LOG_COLUMNS:
         value = row[name]
-        key = name.lower()
+        key = name.lower().replace("-", "_")
         if name in LOG_MONEY:
             value = _money(int(value))
         elif isinstance(value, date):

@@ -50,6 +50,9 @@ from .workdays import add_working_days, next_working_day
 LOG_COLUMNS = (
     "Reference", "Date", "Customer", "Currency", "Stage", "Template", "Language",
     "Amount", "Interest", "Compensation", "Total", "File", "PDF",
+    # How it went out (letter = by post, email, sms), the message's id and its status
+    # (draft, sent, failed: reason), so that a message is never sent twice (design.md §11).
+    "Channel", "Message-ID", "Status",
 )  # fmt: skip
 # The Letters Log columns holding money (integer cents in a log row).
 LOG_MONEY = frozenset({"Amount", "Interest", "Compensation", "Total"})

@@ -348,7 +348,8 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
 
 
 _LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
-               "Template": 15, "Language": 9, "File": 60, "PDF": 60}
+               "Template": 15, "Language": 9, "File": 60, "PDF": 60,
+               "Channel": 9, "Message-ID": 44, "Status": 24}
 
 
 def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> SheetModel:

@@ -1,0 +1,470 @@
+"""Messages to customers: who gets an email or an SMS, listing what, in which language.
+
+Pure (design.md §12): from the customers and items to message (:class:`MessageTarget`,
+chosen by :func:`message_targets` from a classified ledger, or handed in by the dunning
+decision) it builds the render context of each message, the addresses it goes to, a
+stable reference and Message-ID, and the problems found as :class:`Issue` values
+(no email address, an unreadable one). Rendering the templates, writing ``.eml`` drafts,
+the SMS sheet and CSV, and sending are the shell's job (``receivables.messages``,
+``receivables.send``).
+
+Settings live in ``[email]`` and ``[sms]``; the SMTP password is never one of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from email.headerregistry import Address
+from email.utils import getaddresses
+from typing import Any
+
+import pandas as pd
+
+from . import frame as F
+from .classify import customer_summary, resolve_stage_name
+from .issues import Issue, Severity, cell_ref
+from .letters import (
+    ADDRESSEE_FIELDS,
+    FALLBACK_LANGUAGE,
+    LetterSettings,
+    amount,
+    long_date,
+    money,
+    normalize_language,
+    reference_for,
+)
+from .rules import Rules
+
+SECURITY = ("none", "starttls", "ssl")
+# Channels of the Letters Log (design.md §11).
+CHANNELS = ("letter", "email", "sms")
+# Template of a stage with a letter: a short cover message, the letter attached.
+COVER = "cover"
+# Keys of a message's render context (letter_templates/README.md documents them).
+CONTEXT_KEYS: tuple[str, ...] = (
+    "customer", "customer_id", "contact", "greeting", "email", "phone", "currency", "stage",
+    "stage_label", "language", "locale", "date", "date_iso", "items", "item_count", "total",
+    "total_cents", "first_due_date", "oldest_days_overdue", "reference", "company_name",
+    "company_email", "company_phone", "company_website", "bank_name", "iban", "bic",
+    "signatory", "signatory_title", "has_attachment", "attachment", "letter",
+)  # fmt: skip
+ITEM_KEYS: tuple[str, ...] = (
+    "invoice", "invoice_date", "due_date", "due_date_iso", "days_overdue", "balance",
+    "balance_cents",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Typed ``[email]`` settings (the SMTP password is not among them, on purpose)."""
+
+    stages: tuple[str, ...] = ("pre_due", "reminder", "notice", "demand", "final", "legal")
+    drafts: bool = True
+    sender: str = ""
+    sender_name: str = ""
+    reply_to: str = ""
+    bcc: str = ""
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    rate_per_minute: int = 30
+    timeout: int = 30
+    send_from_addin: bool = False
+    templates: Mapping[str, str] = field(default_factory=dict)
+    cover_template: str = COVER
+
+    def template_for(self, stage: str, has_letter: bool) -> str:
+        """The template name of a message at ``stage`` (the cover when a letter goes with)."""
+        if has_letter:
+            return self.cover_template
+        return self.templates.get(stage, stage)
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """Typed ``[sms]`` settings."""
+
+    stages: tuple[str, ...] = ("pre_due", "reminder")
+    max_segments: int = 2
+    templates: Mapping[str, str] = field(default_factory=dict)
+
+    def template_for(self, stage: str) -> str:
+        """The SMS template name of ``stage``."""
+        return self.templates.get(stage, stage)
+
+
+def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, list[Issue]]:
+    """Parse ``[email]`` and ``[sms]``; bad values become Issues and the defaults stay."""
+    issues: list[Issue] = []
+
+    def warn(message: str, severity: Severity = Severity.ERROR) -> None:
+        issues.append(Issue("email settings", message, severity))
+
+    raw = rules.section("email")
+    defaults = EmailSettings()
+    values: dict[str, Any] = {}
+    if "password" in raw:
+        # A password in a workbook or a rules file would travel with every copy of it.
+        warn("email.password is ignored: the SMTP password is read only from the "
+             "RECEIVABLES_SMTP_PASSWORD environment variable or the system keyring",
+             Severity.WARNING)
+    for key in ("sender", "sender_name", "reply_to", "bcc", "host", "user", "cover_template"):
+        if key in raw:
+            values[key] = str(raw[key] or "").strip()
+    for key in ("sender", "reply_to", "bcc"):
+        if values.get(key) and not parse_addresses(values[key])[0]:
+            warn(f"email.{key}: {values[key]!r} is not an email address")
+            values[key] = ""
+    for key in ("drafts", "send_from_addin"):
+        if key in raw:
+            if isinstance(raw[key], bool):
+                values[key] = raw[key]
+            else:
+                warn(f"email.{key} must be true or false")
+    for key, low, high in (("port", 1, 65535), ("rate_per_minute", 0, 100_000),
+                           ("timeout", 1, 3600)):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                values[key] = value
+            else:
+                warn(f"email.{key} must be a whole number from {low} to {high}")
+    if "security" in raw:
+        security = str(raw["security"]).strip().lower()
+        if security in SECURITY:
+            values["security"] = security
+        else:
+            warn(f"email.security must be one of {', '.join(SECURITY)}")
+    values["stages"] = _stage_list(raw, "email", defaults.stages, rules, warn)
+    values["templates"] = _template_map(raw, "email", warn)
+    if values.get("cover_template") == "":
+        del values["cover_template"]
+    email = EmailSettings(**values)
+
+    raw_sms = rules.section("sms")
+    sms_values: dict[str, Any] = {
+        "stages": _stage_list(raw_sms, "sms", SmsSettings().stages, rules, warn),
+        "templates": _template_map(raw_sms, "sms", warn),
+    }
+    if "max_segments" in raw_sms:
+        value = raw_sms["max_segments"]
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
+            sms_values["max_segments"] = value
+        else:
+            warn("sms.max_segments must be a whole number from 1 to 10")
+    return email, SmsSettings(**sms_values), issues
+
+
+def _stage_list(raw: Mapping[str, Any], section: str, default: tuple[str, ...], rules: Rules,
+                warn) -> tuple[str, ...]:
+    if "stages" not in raw:
+        return tuple(key for key in default if _is_ladder_stage(key, rules))
+    value = raw["stages"]
+    if not isinstance(value, list):
+        warn(f"{section}.stages must be a list of stage keys like [\"pre_due\", \"reminder\"]")
+        return tuple(key for key in default if _is_ladder_stage(key, rules))
+    stages = []
+    for name in value:
+        key = resolve_stage_name(str(name), rules)
+        if key is None or not _is_ladder_stage(key, rules):
+            warn(f"{section}.stages: {name!r} is not a stage of the ladder")
+        elif key not in stages:
+            stages.append(key)
+    return tuple(stages)
+
+
+def _is_ladder_stage(key: str, rules: Rules) -> bool:
+    return any(stage.key == key for stage in rules.stages)
+
+
+def _template_map(raw: Mapping[str, Any], section: str, warn) -> dict[str, str]:
+    value = raw.get("templates", {})
+    if not isinstance(value, Mapping):
+        warn(f"{section}.templates must be a table of stage = \"template name\"")
+        return {}
+    out = {}
+    for stage, name in value.items():
+        text = str(name).strip()
+        if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
+            out[str(stage)] = text
+        else:
+            warn(f"{section}.templates.{stage}: {name!r} is not a template name "
+                 "(letters, digits, _ and -)")
+    return out
+
+
+# ---- addresses -----------------------------------------------------------------------------
+
+
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def parse_addresses(text: str) -> tuple[list[str], list[str]]:
+    """The email addresses in a cell (``a@x.es; b@x.es``), and the parts that are not one."""
+    good, bad = [], []
+    cleaned = (text or "").replace(";", ",").replace("\n", ",")
+    for _name, address in getaddresses([cleaned]):
+        address = address.strip()
+        if not address:
+            continue
+        if _ADDRESS.match(address) and ".." not in address:
+            if address.casefold() not in {a.casefold() for a in good}:
+                good.append(address)
+        else:
+            bad.append(address)
+    if not good and not bad and cleaned.strip(" ,"):
+        bad.append(cleaned.strip(" ,"))
+    return good, bad
+
+
+def sender_address(email: EmailSettings, letter_settings: LetterSettings) -> Address | None:
+    """The From address: ``email.sender``, else the company's email; None when neither."""
+    addresses = parse_addresses(email.sender)[0] or parse_addresses(
+        letter_settings.company.email)[0]
+    if not addresses:
+        return None
+    name = email.sender_name or letter_settings.company.name
+    username, domain = addresses[0].rsplit("@", 1)
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def message_id(reference: str, channel: str, domain: str) -> str:
+    """``<RC-261015-7KQ2M9XA.email@example.com>``: stable for the same message.
+
+    The same customer, currency, stage and as-of date give the same reference, so drafts
+    written again carry the same id and the send journal recognises a message that was
+    already sent.
+    """
+    domain = re.sub(r"[^A-Za-z0-9.-]", "", domain) or "receivables.invalid"
+    return f"<{reference}.{channel}@{domain}>"
+
+
+# ---- who gets a message ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    """One item listed in a message."""
+
+    row: int
+    invoice: str
+    invoice_date: date | None
+    due_date: date
+    days_overdue: int
+    balance_cents: int
+
+
+@dataclass(frozen=True)
+class MessageTarget:
+    """A customer and currency to message at ``stage``, with the items to list.
+
+    The input of the message builders: :func:`message_targets` makes them from a
+    classified ledger; the dunning decision may make them instead.
+    """
+
+    customer: str
+    currency: str
+    stage: str
+    items: tuple[MessageItem, ...]
+    customer_id: str = ""
+    contact: str = ""
+    email: str = ""
+    phone: str = ""
+    language: str = ""
+    address: str = ""
+    region: str = ""
+
+    @property
+    def total_cents(self) -> int:
+        """What the message asks for: the sum of the items listed."""
+        return sum(item.balance_cents for item in self.items)
+
+    @property
+    def first_row(self) -> int:
+        """The sheet row of the first item (for issue locations)."""
+        return min(item.row for item in self.items)
+
+
+def message_targets(
+    classified: pd.DataFrame, rules: Rules, stages: Collection[str]
+) -> list[MessageTarget]:
+    """One target per customer and currency whose stage is in ``stages``.
+
+    The items listed are the customer's open ladder items (not disputed, promised, paid or
+    credit) from the start of its stage's window: items due within the window for a stage
+    before the due date (``pre_due``), else items due today or earlier. Customers without
+    such items get none.
+    """
+    wanted = set(stages)
+    if classified.empty or not wanted:
+        return []
+    frame = classified.assign(currency=classified["currency"].fillna(rules.default_currency))
+    summary = customer_summary(frame, rules)
+    summary = summary[summary["stage"].isin(wanted)]
+    if summary.empty:
+        return []
+    ladder = {stage.key for stage in rules.stages}
+    is_open = frame[F.STAGE].isin(ladder) & (frame[F.BALANCE] > 0)
+    details = _first_texts(frame, (*ADDRESSEE_FIELDS, "region"))
+    open_rows = frame[is_open].sort_values(["due_date", F.ROW], kind="stable")
+    by_key: dict[tuple[Any, Any], list[tuple]] = {}
+    for record in zip(open_rows["customer"].tolist(), open_rows["currency"].tolist(),
+                      open_rows[F.ROW].tolist(),
+                      _texts(open_rows, "invoice"), _dates(open_rows, "invoice_date"),
+                      _dates(open_rows, "due_date"), open_rows[F.DAYS_OVERDUE].tolist(),
+                      open_rows[F.BALANCE].tolist(), strict=True):
+        by_key.setdefault(record[:2], []).append(record[2:])
+    targets = []
+    for record in summary.itertuples(index=False):
+        start = rules.stage(record.stage).from_days
+        start = min(0, start) if start is not None else 0
+        rows = [r for r in by_key.get((record.customer, record.currency), []) if r[4] >= start]
+        if not rows:
+            continue
+        items = tuple(MessageItem(row=int(r[0]), invoice=r[1], invoice_date=r[2], due_date=r[3],
+                                  days_overdue=int(r[4]), balance_cents=int(r[5])) for r in rows)
+        info = {name: details[name].get(record.customer, "") for name in details}
+        targets.append(MessageTarget(
+            customer=str(record.customer), currency=str(record.currency), stage=record.stage,
+            items=items, customer_id=info["customer_id"], contact=info["contact"],
+            email=info["email"], phone=info["phone"], language=info["language"],
+            address=info["address"], region=info["region"],
+        ))
+    return targets
+
+
+def _first_texts(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[Any, str]]:
+    """Per field, each customer's first non-empty value (on any of its rows)."""
+    out: dict[str, dict[Any, str]] = {}
+    for name in names:
+        if name not in frame:
+            out[name] = {}
+            continue
+        values = frame[name].map(lambda v: v.strip() if isinstance(v, str) else "")
+        filled = values != ""
+        out[name] = values[filled].groupby(frame.loc[filled, "customer"], sort=False).first(
+        ).to_dict()
+    return out
+
+
+def _texts(frame: pd.DataFrame, name: str) -> list[str]:
+    if name not in frame:
+        return [""] * len(frame)
+    return [v.strip() if isinstance(v, str) else "" for v in frame[name].tolist()]
+
+
+def _dates(frame: pd.DataFrame, name: str) -> list[date | None]:
+    if name not in frame:
+        return [None] * len(frame)
+    return [None if pd.isna(v) else v.date() for v in frame[name]]
+
+
+# ---- render contexts --------------------------------------------------------------------------
+
+
+def target_reference(target: MessageTarget, prefix: str, as_of: date) -> str:
+    """The reference of a message without a letter (stable like a letter's)."""
+    return reference_for(prefix, target.customer, target.currency, target.stage, as_of)
+
+
+def message_language(target: MessageTarget, default: str) -> str:
+    """The customer's language code, else ``default``."""
+    return normalize_language(target.language) or default
+
+
+def message_context(
+    target: MessageTarget,
+    rules: Rules,
+    letter_settings: LetterSettings,
+    as_of: date,
+    *,
+    language: str,
+    reference: str,
+    letter: Mapping[str, Any] | None = None,
+    attachment: str = "",
+) -> dict[str, Any]:
+    """The render context of one message: every key of :data:`CONTEXT_KEYS`.
+
+    ``letter`` is the render context of the letter that goes with the message (a cover
+    message), available to templates as ``letter.reply_by``, ``letter.total_claim`` ...
+    """
+    locale = letter_settings.locale_for(language)
+    currency = target.currency
+    company = letter_settings.company
+    items = [
+        {
+            "invoice": item.invoice or "—",
+            "invoice_date": long_date(item.invoice_date, locale, "numeric"),
+            "due_date": long_date(item.due_date, locale, "numeric"),
+            "due_date_iso": item.due_date.isoformat(),
+            "days_overdue": item.days_overdue,
+            "balance": amount(item.balance_cents, currency, locale),
+            "balance_cents": item.balance_cents,
+        }
+        for item in target.items
+    ]
+    first_due = min(item.due_date for item in target.items)
+    return {
+        "customer": target.customer,
+        "customer_id": target.customer_id,
+        "contact": target.contact,
+        "greeting": target.contact or target.customer,
+        "email": target.email,
+        "phone": target.phone,
+        "currency": currency,
+        "stage": target.stage,
+        "stage_label": rules.stage(target.stage).label,
+        "language": language,
+        "locale": locale,
+        "date": long_date(as_of, locale),
+        "date_iso": as_of.isoformat(),
+        "items": items,
+        "item_count": len(items),
+        "total": money(target.total_cents, currency, locale),
+        "total_cents": target.total_cents,
+        "first_due_date": long_date(first_due, locale),
+        "oldest_days_overdue": max(item.days_overdue for item in target.items),
+        "reference": reference,
+        "company_name": company.name,
+        "company_email": company.email,
+        "company_phone": company.phone,
+        "company_website": company.website,
+        "bank_name": company.bank_name,
+        "iban": company.iban,
+        "bic": company.bic,
+        "signatory": company.signatory,
+        "signatory_title": company.signatory_title,
+        "has_attachment": bool(attachment),
+        "attachment": attachment,
+        "letter": dict(letter or {}),
+    }
+
+
+def address_issue(target: MessageTarget, sheet: str | None, email_column: int | None,
+                  channel_text: str) -> Issue | None:
+    """An Issue when the target has no usable email address (None when it has one)."""
+    where = cell_ref(sheet, target.first_row, email_column)
+    good, bad = parse_addresses(target.email)
+    if good:
+        if bad:
+            return Issue(where, f"{target.customer}: {', '.join(map(repr, bad))} is not an "
+                         "email address; the message goes to the others", Severity.WARNING)
+        return None
+    if bad:
+        return Issue(where, f"no email to {target.customer} ({target.currency}): "
+                     f"{target.email!r} is not an email address; {channel_text}")
+    return Issue(where, f"no email to {target.customer} ({target.currency}): the customer "
+                 f"has no email address; {channel_text}")
+
+
+def stable_digest(*parts: str) -> str:
+    """A short hex digest of ``parts`` (file-name suffixes that do not clash)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8]
+
+
+FALLBACK = FALLBACK_LANGUAGE

@@ -1,0 +1,453 @@
+"""``receivables send DIR``: send the email drafts of a letters folder over SMTP, never twice.
+
+The drafts are the ``.eml`` files in ``DIR/email/`` (written by ``receivables letters``).
+Without ``yes`` nothing is sent: the run lists what would go to whom. With it, each draft
+goes through the ``[email]`` server, at most ``rate_per_minute`` a minute, with its own
+Message-ID; the ``X-Unsent`` draft marker and our own ``X-Receivables-*`` headers are
+removed and the Date is the moment of sending.
+
+Never twice. Every message's progress is journaled in ``DIR/email/send-journal.jsonl``,
+each line flushed and fsynced before the next step:
+
+1. ``sending`` before the transaction starts (MAIL FROM);
+2. ``data`` just before the end-of-data mark (the final ``.``) goes to the server: from
+   here on the server may have accepted the message;
+3. ``sent`` when the server answered 250, or ``failed`` with the server's reason when it
+   refused the message, or the connection broke before step 2.
+
+On a later run a message whose last entry is ``sent`` is skipped; ``failed`` or
+``sending`` (the run died before the end-of-data mark, so the server discarded the
+message: RFC 5321 §4.1.1.4) is sent again; ``data`` (the run died or the connection
+broke between the end-of-data mark and the server's answer) is *unknown*: it is not sent
+again, but listed, because the server may have delivered it. After checking the mailbox
+(or the server's log), ``--resend-unknown`` sends those too. Never-twice is preferred to
+at-least-once: a customer must not get the same demand twice.
+
+The password comes only from the ``RECEIVABLES_SMTP_PASSWORD`` environment variable or
+the system keyring (service ``receivables-smtp``, the ``email.user`` as the user name),
+never from a workbook or rules file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import formatdate, getaddresses
+from pathlib import Path
+from typing import Any
+
+from .core.issues import InputError
+from .core.messages import EmailSettings
+from .messages import EMAIL_DIR, email_bytes
+
+JOURNAL = "send-journal.jsonl"
+PASSWORD_ENV = "RECEIVABLES_SMTP_PASSWORD"
+KEYRING_SERVICE = "receivables-smtp"
+# Headers that are for us or for the draft, not for the customer.
+_PRIVATE_HEADERS = ("X-Unsent", "X-Receivables-Reference", "Bcc")
+
+SENT, FAILED, SENDING, DATA = "sent", "failed", "sending", "data"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One ``.eml`` draft to send."""
+
+    path: Path
+    message: EmailMessage
+    message_id: str
+    recipients: tuple[str, ...]
+
+    @property
+    def to(self) -> str:
+        """The To header as a person reads it."""
+        return str(self.message.get("To", ""))
+
+    @property
+    def subject(self) -> str:
+        """The subject, decoded."""
+        return str(self.message.get("Subject", ""))
+
+    @property
+    def attachments(self) -> list[str]:
+        """File names of the attachments."""
+        return [part.get_filename() or "" for part in self.message.iter_attachments()]
+
+
+def drafts_folder(folder: Path) -> Path:
+    """``DIR/email`` when it exists, else ``DIR`` itself (a folder of drafts)."""
+    folder = Path(folder)
+    return folder / EMAIL_DIR if (folder / EMAIL_DIR).is_dir() else folder
+
+
+def load_drafts(folder: Path) -> list[Draft]:
+    """The drafts of ``folder`` in name order; a draft without Message-ID or recipient
+    raises InputError (it would be unsafe to send: it could not be journaled)."""
+    where = drafts_folder(folder)
+    if not where.is_dir():
+        raise InputError(f"{folder} is not a folder of email drafts (no {EMAIL_DIR} folder).")
+    drafts = []
+    parser = BytesParser(policy=policy.SMTP)
+    for path in sorted(where.glob("*.eml")):
+        message = parser.parsebytes(path.read_bytes())
+        message_id = str(message.get("Message-ID", "")).strip()
+        if not message_id:
+            raise InputError(f"The draft {path.name} has no Message-ID: it cannot be sent "
+                             "safely. Write the drafts again with 'receivables letters'.")
+        headers = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
+        recipients = tuple(address for _n, address in getaddresses(headers) if "@" in address)
+        if not recipients:
+            raise InputError(f"The draft {path.name} has no recipient (To).")
+        drafts.append(Draft(path, message, message_id, recipients))
+    seen: dict[str, Path] = {}
+    for draft in drafts:
+        if draft.message_id in seen:
+            raise InputError(f"The drafts {seen[draft.message_id].name} and {draft.path.name} "
+                             f"have the same Message-ID {draft.message_id}; remove one.")
+        seen[draft.message_id] = draft.path
+    return drafts
+
+
+class Journal:
+    """The append-only send journal: one JSON line per step, fsynced (see module doc)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.states: dict[str, dict[str, Any]] = {}
+        if self.path.exists():
+            for line in self.path.read_text("utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut by a crash: the step it describes did not finish
+                if isinstance(entry, dict) and "message_id" in entry:
+                    self.states[entry["message_id"]] = entry
+
+    def state(self, message_id: str) -> str | None:
+        """The last step of ``message_id`` (``data`` reads as unknown), or None."""
+        entry = self.states.get(message_id)
+        return None if entry is None else entry.get("status")
+
+    def record(self, message_id: str, status: str, **extra: Any) -> None:
+        """Append one step and force it to disk before going on."""
+        entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"),
+                 "message_id": message_id, "status": status, **extra}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        self.states[message_id] = entry
+
+
+@dataclass
+class Outcome:
+    """What happened to one draft in this run."""
+
+    draft: Draft
+    status: str  # sent, failed, unknown, skipped (already sent), would-send, pending
+    reason: str = ""
+
+
+@dataclass
+class SendResult:
+    """The run: one outcome per draft, and whether the connection broke."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    dry_run: bool = True
+    stopped: str = ""
+
+    def count(self, status: str) -> int:
+        """How many drafts ended in ``status``."""
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed, nothing is unknown and the run was not cut short."""
+        return not self.stopped and not any(o.status in (FAILED, UNKNOWN, "pending")
+                                            for o in self.outcomes)
+
+    def statuses(self) -> dict[str, tuple[str, str]]:
+        """Message-ID -> (status, reason): what the Letters Log records."""
+        return {o.draft.message_id: (o.status, o.reason) for o in self.outcomes}
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, text: bytes | str):
+        reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+        super().__init__(f"{code} {' '.join(reply.split())}")
+
+
+class _Broken(Exception):
+    """The connection broke; ``after_data`` says whether the end-of-data mark was sent."""
+
+    def __init__(self, reason: str, after_data: bool):
+        super().__init__(reason)
+        self.after_data = after_data
+
+
+def smtp_password(settings: EmailSettings, env: Mapping[str, str] | None = None) -> str | None:
+    """The password: ``RECEIVABLES_SMTP_PASSWORD``, else the system keyring, else None."""
+    env = os.environ if env is None else env
+    if env.get(PASSWORD_ENV):
+        return env[PASSWORD_ENV]
+    if not settings.user:
+        return None
+    try:  # optional: only where the keyring package is installed
+        import keyring
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, settings.user)
+    except Exception:  # no keyring backend on this machine: as if no password were stored
+        return None
+
+
+def connect(settings: EmailSettings, password: str | None) -> smtplib.SMTP:
+    """An SMTP connection per ``[email]``: TLS as set, logged in when a user is set."""
+    if not settings.host:
+        raise InputError("Set email.host (and port, security, user, sender) in the settings "
+                         "to send; without them, open the drafts in Outlook or Thunderbird.")
+    context = ssl.create_default_context()
+    try:
+        if settings.security == "ssl":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port,
+                                                  timeout=settings.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        smtp.ehlo()
+        if settings.security == "starttls":
+            if not smtp.has_extn("starttls"):
+                smtp.close()
+                raise InputError(f"The server {settings.host}:{settings.port} does not offer "
+                                 "STARTTLS: set email.security = \"ssl\" (port 465) or, only on "
+                                 "a trusted network, \"none\".")
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if settings.user:
+            if not password:
+                smtp.close()
+                raise InputError(f"No SMTP password for {settings.user}: set the environment "
+                                 f"variable {PASSWORD_ENV}, or store it in the system keyring "
+                                 f"(service '{KEYRING_SERVICE}', user '{settings.user}').")
+            smtp.login(settings.user, password)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise InputError(f"The server refused the login of {settings.user}: "
+                         f"{_Refused(exc.smtp_code, exc.smtp_error)}") from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise InputError(f"Cannot connect to {settings.host}:{settings.port} "
+                         f"({settings.security}): {exc}") from None
+    return smtp
+
+
+def _wire_bytes(message: EmailMessage) -> bytes:
+    data = re.sub(rb"\r\n|\n|\r", b"\r\n", email_bytes(message))
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 §4.5.2)
+
+
+def _transmit(smtp: smtplib.SMTP, sender: str, draft: Draft, payload: bytes,
+              before_end: Callable[[], None]) -> None:
+    """One SMTP transaction, step by step so that the journal knows where it broke."""
+    after_data = False
+    try:
+        code, reply = smtp.mail(sender)
+        if code != 250:
+            raise _Refused(code, reply)
+        accepted = []
+        refusals = []
+        for recipient in draft.recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code in (250, 251):
+                accepted.append(recipient)
+            else:
+                refusals.append(f"{recipient}: {_Refused(code, reply)}")
+        if not accepted:
+            raise _Refused(0, "; ".join(refusals))
+        smtp.putcmd("data")
+        code, reply = smtp.getreply()
+        if code != 354:
+            raise _Refused(code, reply)
+        smtp.send(payload)
+        before_end()
+        after_data = True
+        smtp.send(b".\r\n")
+        code, reply = smtp.getreply()
+        if code != 250:
+            raise _Refused(code, reply)
+    except _Refused:
+        _reset(smtp)
+        raise
+    except (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException) as exc:
+        raise _Broken(f"{type(exc).__name__}: {exc}".rstrip(": "), after_data) from None
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    with contextlib.suppress(OSError, smtplib.SMTPException):  # the next transaction tells
+        smtp.rset()
+
+
+def _prepare(draft: Draft, sender_header: str | None) -> EmailMessage:
+    message = draft.message
+    for name in _PRIVATE_HEADERS:
+        del message[name]
+    if sender_header and "From" not in message:
+        message["From"] = sender_header
+    del message["Date"]
+    message["Date"] = formatdate(localtime=True)
+    return message
+
+
+def send_drafts(
+    folder: Path,
+    settings: EmailSettings,
+    *,
+    yes: bool = False,
+    resend_unknown: bool = False,
+    password: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[Outcome], None] | None = None,
+) -> SendResult:
+    """Send the drafts of ``folder`` (a dry run unless ``yes``); see the module doc."""
+    drafts = load_drafts(folder)
+    journal = Journal(drafts_folder(folder) / JOURNAL)
+    result = SendResult(dry_run=not yes)
+    todo = []
+    for draft in drafts:
+        state = journal.state(draft.message_id)
+        if state == SENT:
+            result.outcomes.append(Outcome(draft, "skipped", "sent before"))
+        elif state == DATA and not resend_unknown:
+            entry = journal.states[draft.message_id]
+            result.outcomes.append(Outcome(draft, UNKNOWN, "the connection broke after the "
+                                           f"message was handed over ({entry['time']}); check "
+                                           "the mailbox, then --resend-unknown if it is missing"))
+        else:
+            todo.append(draft)
+    if not yes or not todo:
+        result.outcomes += [Outcome(d, "would-send" if not yes else "pending") for d in todo]
+        return result
+
+    sender = settings.sender or ""
+    header = str(Address(settings.sender_name, addr_spec=sender)) if sender else None
+    smtp = connect(settings, password)
+    interval = 60.0 / settings.rate_per_minute if settings.rate_per_minute else 0.0
+    last_start: float | None = None
+    try:
+        for index, draft in enumerate(todo):
+            if last_start is not None and interval:
+                wait = last_start + interval - clock()
+                if wait > 0:
+                    sleep(wait)
+            last_start = clock()
+            message = _prepare(draft, header)
+            envelope = sender or _from_address(message)
+            if not envelope:
+                result.outcomes.append(Outcome(draft, FAILED, "no sender: set email.sender"))
+                journal.record(draft.message_id, FAILED, reason="no sender", file=draft.path.name)
+                continue
+            journal.record(draft.message_id, SENDING, to=list(draft.recipients),
+                           file=draft.path.name)
+            try:
+                _transmit(smtp, envelope, draft, _wire_bytes(message),
+                          lambda d=draft: journal.record(d.message_id, DATA))
+            except _Refused as exc:
+                journal.record(draft.message_id, FAILED, reason=str(exc))
+                outcome = Outcome(draft, FAILED, str(exc))
+            except _Broken as exc:
+                if not exc.after_data:
+                    journal.record(draft.message_id, FAILED, reason=str(exc))
+                outcome = Outcome(draft, UNKNOWN if exc.after_data else FAILED, str(exc))
+                result.outcomes.append(outcome)
+                if progress:
+                    progress(outcome)
+                result.outcomes += [Outcome(d, "pending", "not sent: the connection broke")
+                                    for d in todo[index + 1:]]
+                result.stopped = (f"the connection to {settings.host} broke ({exc}); run the "
+                                  "same command again to send the rest")
+                break
+            else:
+                journal.record(draft.message_id, SENT)
+                outcome = Outcome(draft, SENT)
+            result.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+    return result
+
+
+def _from_address(message: EmailMessage) -> str:
+    found = getaddresses([str(message.get("From", ""))])
+    return found[0][1] if found and "@" in found[0][1] else ""
+
+
+def describe(result: SendResult, settings: EmailSettings) -> str:
+    """The run in words, one line per draft."""
+    lines = []
+    if result.dry_run:
+        lines.append(f"Dry run: nothing is sent. With --yes these go from "
+                     f"{settings.sender or '(the From of each draft)'} through "
+                     f"{settings.host or '(email.host not set)'}:{settings.port} "
+                     f"({settings.security}), at most {settings.rate_per_minute or 'any number of'}"
+                     " a minute:")
+    for outcome in result.outcomes:
+        draft = outcome.draft
+        attached = f" [{', '.join(draft.attachments)}]" if draft.attachments else ""
+        reason = f": {outcome.reason}" if outcome.reason else ""
+        lines.append(f"  {outcome.status:<10} {draft.to} | {draft.subject}{attached}{reason}")
+    counts = ", ".join(f"{n} {s}" for s in ("would-send", SENT, "skipped", FAILED, UNKNOWN,
+                                            "pending") if (n := result.count(s)))
+    lines.append(f"{len(result.outcomes)} draft(s): {counts or 'none'}.")
+    if result.stopped:
+        lines.append(f"Stopped: {result.stopped}.")
+    return "\n".join(lines)
+
+
+def send_rules(folder: Path, rules_file: Path | None):
+    """The rules of a send: defaults < ``rules.toml`` in DIR (else beside DIR) < --rules."""
+    from .pipeline import rules_for
+
+    folder = Path(folder)
+    beside = next((candidate for candidate in (folder / "rules.toml",
+                                               folder.parent / "rules.toml")
+                   if candidate.is_file()), None)
+    anchor = beside.parent / "_" if beside is not None else None
+    return rules_for(anchor, Path(rules_file) if rules_file else None)
+
+
+def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
+             resend_unknown: bool = False, env: Mapping[str, str] | None = None,
+             sleep: Callable[[float], None] = time.sleep,
+             progress: Callable[[Outcome], None] | None = None,
+             ) -> tuple[SendResult, EmailSettings, list[str]]:
+    """``receivables send``: settings from the rules, password from env/keyring, send."""
+    from .core.messages import parse_message_settings
+
+    rules, issues = send_rules(folder, rules_file)
+    settings, _sms, problems = parse_message_settings(rules)
+    warnings = [str(issue) for issue in [*issues, *problems]]
+    if not Path(folder).is_dir():
+        raise InputError(f"The folder {folder} does not exist.")
+    password = smtp_password(settings, env) if yes else None
+    result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
+                         password=password, sleep=sleep, progress=progress)
+    return result, settings, warnings
