@@ -74,6 +74,17 @@ BUTTONS: tuple[Button, ...] = (
         handler=f"{_HANDLERS}:letters",
     ),
     Button(
+        id="collections_email",
+        label="Email",
+        image_mso="FileSendAsAttachment",
+        screentip="Email the customers",
+        supertip=(
+            "Write the letters with one email draft per customer (the letter attached) and "
+            "the SMS texts; send the drafts over SMTP when the settings say so."
+        ),
+        handler=f"{_HANDLERS}:email",
+    ),
+    Button(
         id="collections_settings",
         label="Settings",
         image_mso="PropertySheet",

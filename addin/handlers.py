@@ -270,8 +270,20 @@ def letters_folder(path: Path, as_of: date) -> Path:
 
 
 def letters(book: xw.Book) -> str:
-    """Demand Letters: one Word letter per customer at a letter stage, and the Letters Log."""
-    from receivables.letters import write_letters
+    """Demand Letters: one Word letter per customer at a letter stage, with the email
+    drafts and SMS texts of ``receivables letters``, and the Letters Log (and SMS) sheets."""
+    return _letters_and_messages(book, send=False)
+
+
+def email(book: xw.Book) -> str:
+    """Email: the letters, email drafts and texts of Demand Letters; the drafts are also
+    sent over SMTP when the settings say so (``email.send_from_addin``)."""
+    return _letters_and_messages(book, send=True)
+
+
+def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
+    from receivables.core.messages import parse_message_settings
+    from receivables.messages import write_letters_and_messages
 
     session = open_session(book)
     if session.path is None:
@@ -279,28 +291,64 @@ def letters(book: xw.Book) -> str:
             "Save the workbook first: the letters are written into a folder beside it. "
             "Nothing was changed."
         )
+    settings, _sms, _problems = parse_message_settings(session.rules)
+    sending = send and settings.send_from_addin
+    if sending and not settings.host:
+        raise InputError("email.send_from_addin is true but email.host is not set: add the "
+                         "SMTP settings to the settings sheet (host, port, security, user, "
+                         "sender). Nothing was changed.")
     analysis = analyse_book(session, with_plan=False)
     session.status("checking the date system")
     analysis = settle_date_system(session, analysis, probe_with_scratch_sheet(book))
     folder = letters_folder(session.path, session.as_of)
-    session.status(f"writing letters into {folder}")
-    result = write_letters(analysis.outcome.classified, session.rules, session.as_of, folder,
-                           sheet=analysis.sheet)
-    model = letters_log_model([record.row() for record in result.records], session.rules)
-    named = name_models(session.workbook, [model], analysis.sheet)
-    model = named.models[0]
-    result.issues.extend(named.issues)
-    session.status(f"writing '{model.name}'")
-    with first_change("the workbook's sheets"):
-        sheet = xlwriter.replace_sheet(book, model.name)
-    xlwriter.write_model(book, model, sheet=sheet)
-    sheet.activate()
-    problems = [i for i in result.issues if i.severity != Severity.INFO]
-    text = (f"{len(result.records)} letter(s) as of {session.as_of.isoformat()} written to "
-            f"{folder}, listed on the sheet '{model.name}'.")
-    if not result.records:
-        text = (f"No customer is at a letter stage as of {session.as_of.isoformat()}: no "
-                f"letter written (the sheet '{model.name}' is empty).")
+    session.status(f"writing letters and messages into {folder}")
+    written = write_letters_and_messages(
+        analysis.outcome.classified, session.rules, session.as_of, folder, sheet=analysis.sheet,
+        columns=analysis.choice.location.columns)
+    records = written.records
+    sent_text = ""
+    if sending:
+        from receivables.send import record_statuses, send_drafts, smtp_password
+
+        session.status(f"sending the drafts through {settings.host}")
+        result = send_drafts(folder, settings, yes=True, password=smtp_password(settings))
+        records = record_statuses(records, result)
+        sent_text = (f" Sent {result.count('sent')} email(s) through {settings.host}"
+                     + (f"; {result.stopped}" if result.stopped else "") + ".")
+        problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
+        if problems_sending:
+            sent_text += (f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
+                          f" {problems_sending[0].reason}")
+    models = [letters_log_model([record.row() for record in records], session.rules),
+              *written.models(session.rules)]
+    named = name_models(session.workbook, models, analysis.sheet)
+    issues = [*written.issues, *named.issues]
+    first = None
+    for model in named.models:
+        session.status(f"writing '{model.name}'")
+        if first is None:
+            with first_change("the workbook's sheets"):
+                first = xlwriter.replace_sheet(book, model.name)
+            xlwriter.write_model(book, model, sheet=first)
+        else:
+            xlwriter.write_model(book, model)
+    first.activate()
+    log_name = named.models[0].name
+    letters_count = sum(1 for r in records if r.file.endswith(".docx"))
+    drafts = len(written.drafts)
+    text = (f"{letters_count} letter(s) as of {session.as_of.isoformat()} written to "
+            f"{folder}, listed on the sheet '{log_name}'.")
+    if drafts or written.sms:
+        text += (f" {drafts} email draft(s) in the folder 'email' and {len(written.sms)} "
+                 "SMS text(s) in 'sms'.")
+    if not records:
+        text = (f"No customer is at a letter stage as of {session.as_of.isoformat()}, and "
+                f"none gets a message: no letter written (the sheet '{log_name}' is empty).")
+    elif send and not settings.send_from_addin:
+        text += (" Open the drafts in Outlook or Thunderbird to send them (or set "
+                 "email.send_from_addin to send from here).")
+    text += sent_text
+    problems = [i for i in issues if i.severity != Severity.INFO]
     if problems:
         text += f" {len(problems)} issue(s), e.g. {problems[0]}."
     return text

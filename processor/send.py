@@ -451,3 +451,22 @@ def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
     result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
                          password=password, sleep=sleep, progress=progress)
     return result, settings, warnings
+
+
+def log_status(outcome: Outcome) -> str:
+    """The Letters Log status of a draft after a run: ``sent``, ``failed: reason``,
+    ``unknown: reason`` (maybe delivered), or ``draft`` (not sent yet)."""
+    if outcome.status in (SENT, "skipped"):
+        return SENT
+    if outcome.status in (FAILED, UNKNOWN):
+        return f"{outcome.status}: {outcome.reason}"
+    return "draft"
+
+
+def record_statuses(records: list, result: SendResult) -> list:
+    """``records`` (Letters Log records) with the status of each message sent in ``result``."""
+    from dataclasses import replace
+
+    statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    return [replace(r, status=statuses[r.message_id]) if r.message_id in statuses else r
+            for r in records]

@@ -1,13 +1,16 @@
-"""A small multilingual ledger for the message tests, and reading drafts back."""
+"""A small multilingual ledger for the message tests, reading drafts back, and a real SMTP
+server on localhost (aiosmtpd) that keeps what it receives."""
 
 from __future__ import annotations
 
+import socket
 from datetime import date, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
 from openpyxl import Workbook
 
 AS_OF = date(2026, 10, 31)
@@ -92,3 +95,59 @@ email = "cobros@suministros.example.es"
 [email]
 sender_name = "Cobros Suministros"
 """
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts.
+
+    ``drop_at_mail`` drops the connection when the Nth transaction starts (MAIL FROM, no
+    message taken); ``drop_after_data`` accepts the Nth message and drops the connection
+    instead of answering 250 (the client cannot know it was delivered).
+    """
+
+    def __init__(self, drop_at_mail: int | None = None, drop_after_data: int | None = None):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.transactions = 0
+        self.drop_at_mail = drop_at_mail
+        self.drop_after_data = drop_after_data
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        self.transactions += 1
+        if self.transactions == self.drop_at_mail:
+            server.transport.close()
+            return "421 4.3.2 going away"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+        if len(self.messages) == self.drop_after_data:
+            server.transport.abort()
+            return "250 never heard"
+        return "250 Message accepted for delivery"
+
+    def parsed(self):
+        """(recipients, message) of every message received."""
+        parser = BytesParser(policy=policy.default)
+        return [(rcpts, parser.parsebytes(data)) for rcpts, data in self.messages]
+
+
+class Server:
+    """A real SMTP server on 127.0.0.1, stopped when the test ends."""
+
+    def __init__(self, handler, port: int | None = None, **kwargs):
+        self.handler = handler
+        self.port = port or _free_port()
+        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port, **kwargs)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller._thread is not None:  # stopped already by the test
+            self.controller.stop()

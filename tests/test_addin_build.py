@@ -395,6 +395,7 @@ def test_buttons_table_order_and_handlers() -> None:
         ("collections_classify", "Classify", "receivables.addin.handlers:classify"),
         ("collections_plan", "Collection Plan", "receivables.addin.handlers:plan"),
         ("collections_letters", "Demand Letters", "receivables.addin.handlers:letters"),
+        ("collections_email", "Email", "receivables.addin.handlers:email"),
         ("collections_settings", "Settings", "receivables.addin.handlers:settings"),
         ("collections_help", "Help", "receivables.addin.handlers:help_"),
     ]

@@ -34,7 +34,8 @@ from receivables.addin.buttons import BUTTONS
 from receivables.core.rules import load_rules
 from receivables.core.settings_sheet import HEADER, parse_settings_rows, settings_rows
 from receivables.demo import sample_path
-from receivables.letters import LOG_COLUMNS, write_letters
+from receivables.letters import LOG_COLUMNS
+from receivables.messages import write_letters_and_messages
 from receivables.pipeline import run
 
 import standin
@@ -467,23 +468,57 @@ def test_demand_letters_go_beside_the_workbook_and_into_the_log(tmp_path, excel,
                               "the sheet 'Letters Log'.")
     log = book.sheets["Letters Log"].used_range.options(ndim=2).value
     assert log[0] == list(LOG_COLUMNS)
-    # The same letters as the letter writer makes from the file pipeline's ledger.
+    # The same letters and messages as the file pipeline's ledger gives.
     report = run(source, None, AS_OF, write=False)
-    expected = write_letters(report.outcome.classified, load_rules()[0], AS_OF,
-                             tmp_path / "cli letters", sheet=report.sheet)
-    assert len(log) - 1 == len(expected.records) == 20
+    expected = write_letters_and_messages(
+        report.outcome.classified, load_rules()[0], AS_OF, tmp_path / "cli letters",
+        sheet=report.sheet, columns=report.outcome.ledger.location.columns)
+    letters = [r for r in expected.records if r.file.endswith(".docx")]
+    assert len(log) - 1 == len(expected.records) and len(letters) == 20
     for row, record in zip(log[1:], expected.records, strict=True):
         assert row[0] == record.reference and row[2] == record.customer
         assert row[1] == datetime(2026, 10, 31)
         assert row[7] == record.amount_cents / 100
         assert row[10] * 100 == pytest.approx(record.row()["Total"])
-        assert row[11] == record.file
-        assert record.customer in docx_text(folder / row[11])
+        assert (row[11] or "") == record.file and (row[-1] or "") == record.status
+        if record.file.endswith(".docx"):
+            assert record.customer in docx_text(folder / row[11])
     # Clicking again rewrites the same files and the same log.
     ok(click(book, "collections_letters"))
     assert book.sheets["Letters Log"].used_range.options(ndim=2).value == log
     assert sorted(p.name for p in folder.rglob("*.docx")) == sorted(
-        Path(r.file).name for r in expected.records)
+        Path(r.file).name for r in letters)
+
+
+def test_email_button_writes_drafts_or_sends_where_the_settings_say(tmp_path, excel, click):
+    from messages_support import RULES, Inbox, Server
+    from messages_support import write_ledger as write_messages_ledger
+
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    source = write_messages_ledger(tmp_path / "ledger.xlsx")
+    book = in_excel(excel, source)
+    message = ok(click(book, "collections_email"))
+    folder = tmp_path / "open_ledger letters" / AS_OF.isoformat()
+    drafts = sorted((folder / "email").glob("*.eml"))
+    assert len(drafts) == 4 and "Open the drafts in Outlook" in message
+    log = book.sheets["Letters Log"].used_range.options(ndim=2).value
+    assert {row[-1] for row in log[1:] if row[-3] == "email"} == {"draft"}
+    assert book.sheets["SMS"].used_range.options(ndim=2).value[0][5] == "Number"
+    # With SMTP settings and send_from_addin, the same click sends them, once.
+    inbox = Inbox()
+    server = Server(inbox)
+    try:
+        (tmp_path / "rules.toml").write_text(
+            RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+            'rate_per_minute = 0\ntimeout = 10\nsend_from_addin = true\n', encoding="utf-8")
+        message = ok(click(book, "collections_email"))
+        assert "Sent 4 email(s) through 127.0.0.1" in message and len(inbox.messages) == 4
+        log = book.sheets["Letters Log"].used_range.options(ndim=2).value
+        assert {row[-1] for row in log[1:] if row[-3] == "email"} == {"sent"}
+        ok(click(book, "collections_email"))
+        assert len(inbox.messages) == 4  # never twice
+    finally:
+        server.stop()
 
 
 def test_letters_need_a_saved_workbook(excel, click):
