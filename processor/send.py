@@ -435,11 +435,13 @@ def send_rules(folder: Path, rules_file: Path | None):
 
 
 def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
-             resend_unknown: bool = False, env: Mapping[str, str] | None = None,
+             resend_unknown: bool = False, workbook: Path | None = None,
+             env: Mapping[str, str] | None = None,
              sleep: Callable[[float], None] = time.sleep,
              progress: Callable[[Outcome], None] | None = None,
              ) -> tuple[SendResult, EmailSettings, list[str]]:
-    """``receivables send``: settings from the rules, password from env/keyring, send."""
+    """``receivables send``: settings from the rules, password from env/keyring, send, and
+    the statuses written into the Letters Log of ``workbook`` when one is given."""
     from .core.messages import parse_message_settings
 
     rules, issues = send_rules(folder, rules_file)
@@ -447,9 +449,13 @@ def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
     warnings = [str(issue) for issue in [*issues, *problems]]
     if not Path(folder).is_dir():
         raise InputError(f"The folder {folder} does not exist.")
+    if workbook is not None and not Path(workbook).is_file():
+        raise InputError(f"The workbook {workbook} does not exist.")
     password = smtp_password(settings, env) if yes else None
     result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
                          password=password, sleep=sleep, progress=progress)
+    if workbook is not None and yes:
+        update_letters_log(Path(workbook), result, rules)
     return result, settings, warnings
 
 
@@ -470,3 +476,54 @@ def record_statuses(records: list, result: SendResult) -> list:
     statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
     return [replace(r, status=statuses[r.message_id]) if r.message_id in statuses else r
             for r in records]
+
+
+def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
+    """Write each message's status into the ``Letters Log`` sheet of ``workbook`` (the
+    output of ``process --letters``), rewriting the file atomically; returns how many rows
+    changed. Rows are matched by Message-ID; the other rows and sheets stay as they are."""
+    from datetime import date as day_type
+    from decimal import Decimal
+
+    from .core.letters import LOG_COLUMNS, LOG_MONEY
+    from .core.outputs import letters_log_model
+    from .pipeline import write_atomically
+    from .reader import open_workbook
+
+    statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    opened = open_workbook(Path(workbook))
+    wanted = rules.labels.get("letters_sheet", "Letters Log")
+    sheets = [s.name for s in opened.sheets if s.is_worksheet]
+    candidates = [name for name in sheets if name.casefold() == wanted.casefold()]
+    candidates += [name for name in sheets if name not in candidates]
+    for name in candidates:
+        rows = opened.grid(name).rows
+        header = [str(v) if v is not None else "" for v in (rows[0] if rows else [])]
+        if "Message-ID" in header and "Status" in header and "Reference" in header:
+            break
+    else:
+        raise InputError(f"{Path(workbook).name} has no Letters Log with a Message-ID column: "
+                         "give the workbook that 'process --letters' wrote.")
+    records, changed = [], 0
+    for values in rows[1:]:
+        record = {column: values[header.index(column)] if column in header
+                  and header.index(column) < len(values) else None for column in LOG_COLUMNS}
+        for column in LOG_COLUMNS:
+            value = record[column]
+            if column in LOG_MONEY:
+                record[column] = int((Decimal(str(value or 0)) * 100).to_integral_value())
+            elif column == "Date" and hasattr(value, "date"):
+                record[column] = value.date()
+            elif not isinstance(value, day_type):
+                record[column] = "" if value is None else str(value)
+        status = statuses.get(record["Message-ID"])
+        if status is not None and status != record["Status"]:
+            record["Status"] = status
+            changed += 1
+        records.append(record)
+    if changed:
+        from dataclasses import replace
+
+        model = replace(letters_log_model(records, rules), name=name)
+        write_atomically(Path(workbook), opened, None, [model], frozenset({name.casefold()}))
+    return changed

@@ -242,3 +242,40 @@ def test_pdf_letters_arrive_intact(tmp_path, servers, run_json):
             assert reference in text and letters[reference]["customer"] in text
             attached += 1
     assert attached == 2  # García (notice) and Smith & Sons (demand)
+
+
+def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers, cli,
+                                                               run_json):
+    from workbook_dump import dump_sheets
+
+    inbox = Inbox(drop_at_mail=3)
+    server = servers(inbox)
+    (tmp_path / "rules.toml").write_text(
+        RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        'rate_per_minute = 0\ntimeout = 10\n', encoding="utf-8")
+    ledger = write_ledger(tmp_path / "ledger.xlsx")
+    out, folder = tmp_path / "out.xlsx", tmp_path / "letters"
+    run_json("process", ledger, "-o", out, "--letters", folder, "--as-of", AS_OF.isoformat())
+    before = dump_sheets(out)
+
+    def statuses():
+        log = dump_sheets(out, ["Letters Log"])["Letters Log"]
+        column = log[0].index("Status")
+        return sorted(str(row[column]).split(":")[0] for row in log[1:]
+                      if row[log[0].index("Channel")] == "email")
+
+    assert statuses() == ["draft"] * 4
+    code, output, _err = cli("send", folder, "--yes", "--workbook", out)
+    assert code == 1 and "run the same command again" in output
+    assert statuses() == ["draft", "failed", "sent", "sent"]
+    server.stop()
+    servers(Inbox(), port=server.port)
+    code, output, _err = cli("send", folder, "--yes", "--workbook", out)
+    assert code == 0, output
+    assert statuses() == ["sent"] * 4
+    after = dump_sheets(out)
+    assert {name: rows for name, rows in after.items() if name != "Letters Log"} == \
+        {name: rows for name, rows in before.items() if name != "Letters Log"}
+    log_before, log_after = before["Letters Log"], after["Letters Log"]
+    status = log_before[0].index("Status")
+    assert [row[:status] for row in log_after] == [row[:status] for row in log_before]
