@@ -34,7 +34,7 @@ from . import frame as F
 from .currency import currency_code
 from .grid import SheetGrid
 from .headers import HeaderMatcher, header_concepts, normalise_header
-from .issues import Issue, Severity, cell_ref
+from .issues import Issue, Location, Severity, cell_ref
 from .reports import (
     assign_groups,
     bucket_columns,
@@ -85,7 +85,7 @@ class TableLocation:
     buckets: tuple[int, ...] = ()
     # The report date of a title block ("As of October 31, 2026") and its cell.
     report_date: date | None = None
-    report_date_cell: str | None = None
+    report_date_cell: Location | None = None
 
     @property
     def last_column(self) -> int:
@@ -105,7 +105,7 @@ class Ledger:
     issues: tuple[Issue, ...] = ()
     unmapped: tuple[tuple[int, str], ...] = field(default=())
     # Sheet row -> the group-heading cell its customer was read from (grouped reports).
-    customer_cells: Mapping[int, str] = field(default_factory=dict)
+    customer_cells: Mapping[int, Location] = field(default_factory=dict)
 
     @property
     def header_row(self) -> int:
@@ -288,7 +288,7 @@ class _Rows:
     keep: list[int]
     skipped: list[SkippedRow]
     customers: list[object]  # the customer of every data row (group headings applied)
-    customer_cells: dict[int, str]  # sheet row -> cell its customer was read from
+    customer_cells: dict[int, Location]  # sheet row -> cell its customer was read from
 
 
 def build_ledger(
@@ -605,7 +605,7 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
     return _Rows(keep, skipped, customers, customer_cells), issues
 
 
-def _customers(table: _Table) -> tuple[list[object], dict[int, str], list[SkippedRow],
+def _customers(table: _Table) -> tuple[list[object], dict[int, Location], list[SkippedRow],
                                         list[Issue]]:
     """The customer of every data row, the cells they come from, and the heading rows.
 
@@ -622,7 +622,7 @@ def _customers(table: _Table) -> tuple[list[object], dict[int, str], list[Skippe
     skipped += [SkippedRow(table.sheet_row(p), f"customer heading '{text}' (its items follow)")
                 for p, (_, text) in assignment.headings.items()]
     issues: list[Issue] = []
-    customer_cells: dict[int, str] = {}
+    customer_cells: dict[int, Location] = {}
     if not grouped:
         customers: list[object] = raw
         if "customer_id" in columns and columns["customer_id"] != columns["customer"]:
