@@ -55,12 +55,12 @@ def test_rows_are_toml_text_with_the_documented_sections():
     assert rows[("buckets.8", "from_days")] == "731"
     # Nested tables are dotted sections; keys that are not bare TOML keys are quoted.
     assert rows[("plan.exchange_rates", "GBP")] == "1.15"
-    assert rows[("interest.uk.compensation.GBP", '"1000.00"')] == '"70.00"'
+    assert rows[("interest.regimes.uk_late_payment.compensation.GBP", '"1000.00"')] == '"70.00"'
     # Empty tables and lists of lists stay one literal value.
     assert rows[("plan", "region_weights")] == "{}"
     assert rows[("", "headers")] == "{}"
     assert rows[("plan", "recovery_curve")].startswith("[[0, 0.98], [30, 0.95]")
-    assert rows[("company", "address")] == r'"Calle Mayor 1\n28013 Madrid\nSpain"'
+    assert rows[("company", "address")] == r'"Calle Mayor 1\n28013 Madrid"'
     assert list_sections() == {"stages": True, "buckets": False}
 
 
@@ -71,7 +71,7 @@ def test_descriptions_come_from_the_packaged_comments():
     assert described[("plan", "horizon_days")].startswith("The collection plan")
     assert described[("stages.current", "label")].startswith("The collection ladder")
     assert "Next action" in described[("stages.legal", "action")]
-    assert described[("interest.eu.reference_rates", "2016-07-01")].startswith("ECB")
+    assert described[("interest.rates.eu_directive.2016-07-01", "rate")].startswith("Reference")
 
 
 def test_every_default_row_reads_back_through_a_written_workbook(tmp_path):
