@@ -310,7 +310,7 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
             status="ok", rows=len(outcome.classified),
             customers=int(outcome.customers["customer"].nunique()),
             outstanding=outstanding, overdue=overdue, stages=dict(outcome.stages),
-            letters=len(report.letters),
+            letters=report.letter_count,
             warnings=sum(1 for i in report.issues if i.severity != Severity.INFO),
             seconds=round(time.perf_counter() - started, 2),
         )

@@ -55,7 +55,11 @@ def _summary(report) -> str:
             f"{len(problems)} issue(s) need a look (see the Exceptions sheet), e.g. {problems[0]}."
         )
     if data["letters"]:
-        lines.append(f"{len(data['letters'])} letter(s) written.")
+        emails = sum(1 for row in data["letters"] if row.get("channel") == "email")
+        texts = sum(1 for row in data["letters"] if row.get("channel") == "sms")
+        lines.append(f"{report.letter_count} letter(s) written"
+                     + (f", {emails} email draft(s)" if emails else "")
+                     + (f", {texts} SMS text(s)" if texts else "") + ".")
     if data["output"]:
         lines.append(f"Written: {data['output']}")
     return "\n".join(lines)

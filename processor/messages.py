@@ -488,8 +488,9 @@ def _sms_row(target, rules, letter_settings, settings: core.SmsSettings,
     where = cell_ref(sheet, target.first_row, phone_column)
     country = sms_core.customer_country(target.region, target.address, rules.country)
     if not target.phone.strip():
+        # An email usually goes instead: worth knowing, not a problem to fix.
         return None, Issue(where, f"no SMS to {target.customer} ({target.currency}): the "
-                           "customer has no phone number")
+                           "customer has no phone number", Severity.INFO)
     number = sms_core.e164(target.phone, country)
     if number is None:
         return None, Issue(where, f"no SMS to {target.customer}: {target.phone!r} is not a "

@@ -46,6 +46,11 @@ class Report:
     extra_issues: list[Issue] = field(default_factory=list)
 
     @property
+    def letter_count(self) -> int:
+        """The letters written (the Letters Log also lists email and SMS messages)."""
+        return sum(1 for row in self.letters if str(row.get("file") or "").endswith(".docx"))
+
+    @property
     def issues(self) -> list[Issue]:
         """Every issue of the run."""
         return [*self.outcome.issues, *self.extra_issues]
