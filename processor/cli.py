@@ -426,11 +426,14 @@ def batch(
 @click.option("--rules", "rules_file", type=click.Path(path_type=Path),
               help="Rules TOML with the [email] settings (default: rules.toml in DIR or "
               "beside it).")
+@click.option("--mark-sent", is_flag=True,
+              help="Send nothing: record the drafts as sent (you sent them from Outlook or "
+              "Thunderbird; delete the drafts you did not send first). With --yes.")
 @click.option("--workbook", type=click.Path(path_type=Path),
               help="The workbook 'process --letters' wrote: its Letters Log gets each "
               "message's status (sent, failed: reason).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-def send(folder, yes, resend_unknown, rules_file, workbook, as_json):
+def send(folder, yes, resend_unknown, rules_file, mark_sent, workbook, as_json):
     """Send the email drafts of a letters folder (DIR/email/*.eml) over SMTP, never twice.
 
     Settings: [email] host, port, security, user, sender, rate_per_minute. The password
@@ -442,6 +445,7 @@ def send(folder, yes, resend_unknown, rules_file, workbook, as_json):
     try:
         result, settings, warnings = run_send(Path(folder), rules_file, yes=yes,
                                               resend_unknown=resend_unknown, workbook=workbook,
+                                              mark_sent=mark_sent,
                                               progress=None if as_json else _progress)
     except InputError as exc:
         _fail(str(exc))

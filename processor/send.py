@@ -318,12 +318,17 @@ def send_drafts(
     *,
     yes: bool = False,
     resend_unknown: bool = False,
+    mark_sent: bool = False,
     password: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[Outcome], None] | None = None,
 ) -> SendResult:
-    """Send the drafts of ``folder`` (a dry run unless ``yes``); see the module doc."""
+    """Send the drafts of ``folder`` (a dry run unless ``yes``); see the module doc.
+
+    ``mark_sent`` records the drafts as sent without sending them (the clerk sent them
+    from Outlook or Thunderbird), so that the Letters Log and a later run know.
+    """
     drafts = load_drafts(folder)
     journal = Journal(drafts_folder(folder) / JOURNAL)
     result = SendResult(dry_run=not yes)
@@ -341,6 +346,12 @@ def send_drafts(
             todo.append(draft)
     if not yes or not todo:
         result.outcomes += [Outcome(d, "would-send" if not yes else "pending") for d in todo]
+        return result
+    if mark_sent:
+        # The clerk sent these from a mail program: record them, send nothing.
+        for draft in todo:
+            journal.record(draft.message_id, SENT, file=draft.path.name, by="hand")
+            result.outcomes.append(Outcome(draft, SENT, "marked sent"))
         return result
 
     sender = settings.sender or ""
@@ -436,6 +447,7 @@ def send_rules(folder: Path, rules_file: Path | None):
 
 def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
              resend_unknown: bool = False, workbook: Path | None = None,
+             mark_sent: bool = False,
              env: Mapping[str, str] | None = None,
              sleep: Callable[[float], None] = time.sleep,
              progress: Callable[[Outcome], None] | None = None,
@@ -451,9 +463,10 @@ def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
         raise InputError(f"The folder {folder} does not exist.")
     if workbook is not None and not Path(workbook).is_file():
         raise InputError(f"The workbook {workbook} does not exist.")
-    password = smtp_password(settings, env) if yes else None
+    password = smtp_password(settings, env) if yes and not mark_sent else None
     result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
-                         password=password, sleep=sleep, progress=progress)
+                         mark_sent=mark_sent, password=password, sleep=sleep,
+                         progress=progress)
     if workbook is not None and yes:
         update_letters_log(Path(workbook), result, rules)
     return result, settings, warnings

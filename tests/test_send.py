@@ -279,3 +279,20 @@ def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers
     log_before, log_after = before["Letters Log"], after["Letters Log"]
     status = log_before[0].index("Status")
     assert [row[:status] for row in log_after] == [row[:status] for row in log_before]
+
+
+def test_drafts_sent_by_hand_are_marked_sent_without_sending(tmp_path, cli, run_json):
+    from workbook_dump import dump_sheets
+
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")  # no SMTP server at all
+    ledger = write_ledger(tmp_path / "ledger.xlsx")
+    out, folder = tmp_path / "out.xlsx", tmp_path / "letters"
+    run_json("process", ledger, "-o", out, "--letters", folder, "--as-of", AS_OF.isoformat())
+    unsent = sorted((folder / "email").glob("*.eml"))[0]
+    unsent.unlink()  # the clerk did not send this one
+    code, output, _err = cli("send", folder, "--yes", "--mark-sent", "--workbook", out)
+    assert code == 0 and "3 sent" in output
+    log = dump_sheets(out, ["Letters Log"])["Letters Log"]
+    status, channel = log[0].index("Status"), log[0].index("Channel")
+    assert sorted(row[status] for row in log[1:] if row[channel] == "email") == \
+        ["draft", "sent", "sent", "sent"]
