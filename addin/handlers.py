@@ -30,6 +30,7 @@ from receivables.core.plan import money_text
 from receivables.core.process import Outcome, SheetChoice, analyse
 from receivables.core.rules import Rules
 from receivables.core.settings_sheet import settings_model
+from receivables.dunning_log import DunningHistory, combined_rows, load_history
 from receivables.pipeline import (
     apply_names,
     name_models,
@@ -119,6 +120,7 @@ class Session:
     rules: Rules
     rule_issues: list[Issue]
     as_of: date
+    history: DunningHistory = field(default_factory=DunningHistory)  # its Letters Log
 
     @property
     def app(self) -> xw.App:
@@ -141,8 +143,10 @@ def open_session(book: xw.Book) -> Session:
     path = book_path(book)
     show_status(book.app, "reading the settings")
     rules, rule_issues = workbook_rules(workbook, path, None)
+    # The dunning history is the open workbook's own Letters Log (design.md §11).
+    history = load_history(workbook, rules)
     return Session(book=book, workbook=workbook, path=path, rules=rules,
-                   rule_issues=rule_issues, as_of=as_of_from(rules))
+                   rule_issues=rule_issues, as_of=as_of_from(rules), history=history)
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,9 @@ def _run_core(session: Session, choice: SheetChoice, grid: SheetGrid, matcher: H
     session.status(f"classifying '{choice.sheet}' as of {session.as_of.isoformat()}")
     company = str(session.rules.section("company").get("name", ""))
     outcome = analyse(grid, choice.location, session.rules, session.as_of, matcher,
-                      with_plan=with_plan, rule_issues=session.rule_issues, company=company)
+                      with_plan=with_plan,
+                      rule_issues=[*session.rule_issues, *session.history.issues],
+                      company=company, history=session.history.letters)
     require_items(outcome, choice.sheet, choice.location.header_row, session.book.name)
     return Analysis(choice=choice, grid=grid, outcome=outcome, matcher=matcher,
                     with_plan=with_plan)
@@ -304,23 +310,30 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     session.status(f"writing letters and messages into {folder}")
     written = write_letters_and_messages(
         analysis.outcome.classified, session.rules, session.as_of, folder, sheet=analysis.sheet,
-        columns=analysis.choice.location.columns)
+        columns=analysis.choice.location.columns, history=session.history.letters)
     records = written.records
+    earlier = session.history
     sent_text = ""
     if sending:
-        from receivables.send import record_statuses, send_drafts, smtp_password
+        from receivables.send import log_status, record_statuses, send_drafts, smtp_password
 
         session.status(f"sending the drafts through {settings.host}")
         result = send_drafts(folder, settings, yes=True, password=smtp_password(settings))
         records = record_statuses(records, result)
+        # Drafts of an earlier click sent now: their rows in the log say so too.
+        statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+        earlier = replace(earlier, rows=[
+            {**row, "Status": statuses[row.get("Message-ID")]}
+            if row.get("Message-ID") in statuses else row for row in earlier.rows])
         sent_text = (f" Sent {result.count('sent')} email(s) through {settings.host}"
                      + (f"; {result.stopped}" if result.stopped else "") + ".")
         problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
         if problems_sending:
             sent_text += (f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
                           f" {problems_sending[0].reason}")
-    models = [letters_log_model([record.row() for record in records], session.rules),
-              *written.models(session.rules)]
+    # Earlier letters stay in the log (a clerk's "cancelled" too); this run's follow.
+    rows = combined_rows(earlier, [record.row() for record in records])
+    models = [letters_log_model(rows, session.rules), *written.models(session.rules)]
     named = name_models(session.workbook, models, analysis.sheet)
     issues = [*written.issues, *named.issues]
     first = None
@@ -342,8 +355,10 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
         text += (f" {drafts} email draft(s) in the folder 'email' and {len(written.sms)} "
                  "SMS text(s) in 'sms'.")
     if not records:
-        text = (f"No customer is at a letter stage as of {session.as_of.isoformat()}, and "
-                f"none gets a message: no letter written (the sheet '{log_name}' is empty).")
+        text = (f"No letter is due as of {session.as_of.isoformat()} (earlier letters, "
+                "dunning intervals, credits and blocks considered), and no customer gets a "
+                f"message: nothing written; the sheet '{log_name}' lists {len(rows)} earlier "
+                "letter(s).")
     elif send and not settings.send_from_addin:
         text += (" Open the drafts in Outlook or Thunderbird to send them (or set "
                  "email.send_from_addin to send from here).")

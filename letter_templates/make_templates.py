@@ -59,6 +59,7 @@ COMMON = {
                  "Outstanding", "Rate", "Interest", "Compensation"),
         "subtotal": "Subtotal",
         "principal": "Principal outstanding",
+        "credits": "Less credit notes and payments on account",
         "interest_to": "Interest to {{ letter_date }}",
         "compensation": "Fixed compensation for recovery costs",
         "total": "Total due",
@@ -104,6 +105,7 @@ COMMON = {
                  "Pagado", "Pendiente", "Tipo", "Intereses", "Indemnización"),
         "subtotal": "Subtotal",
         "principal": "Principal pendiente",
+        "credits": "Menos abonos y pagos a cuenta",
         "interest_to": "Intereses de demora al {{ letter_date }}",
         "compensation": "Indemnización por costes de cobro",
         "total": "Total a pagar",
@@ -152,6 +154,7 @@ COMMON = {
                  "Fizetve", "Tartozás", "Kamatláb", "Kamat", "Költség-átalány"),
         "subtotal": "Részösszeg",
         "principal": "Tőketartozás",
+        "credits": "Levonva: jóváírások és előlegek",
         "interest_to": "Késedelmi kamat a levél keltéig",
         "compensation": "Behajtási költségátalány",
         "total": "Fizetendő összesen",
@@ -199,6 +202,7 @@ COMMON = {
                  "利率", "利息", "补偿"),
         "subtotal": "小计",
         "principal": "未付本金",
+        "credits": "减：贷项通知单及预收款",
         "interest_to": "截至{{ letter_date }}的利息",
         "compensation": "固定追偿费用补偿",
         "total": "应付总额",
@@ -225,12 +229,36 @@ COMMON = {
     },
 }
 
+# The previous letter about these invoices, cited by name, date and reference; letters
+# mention it only inside {% if previous_letter %}, so they never claim a letter that was
+# not sent (see README.md, "The previous letter").
+PREVIOUS = {
+    "en": "our {{ previous_letter_name }} of {{ previous_date }} (ref. "
+          "{{ previous_reference }})",
+    "es": "nuestro {{ previous_letter_name }} del {{ previous_date }} (ref. "
+          "{{ previous_reference }})",
+    "hu": "legutóbbi levelünk ({{ previous_letter_name }}, kelt: {{ previous_date }}, "
+          "hivatkozási szám: {{ previous_reference }})",
+    "zh": "我方于{{ previous_date }}发出的{{ previous_letter_name }}（编号："
+          "{{ previous_reference }}）",
+}
+# What a letter says instead when no earlier letter was sent.
+UNPAID = {
+    "en": "The invoices listed below remain unpaid although their due dates have passed.",
+    "es": "Las facturas que se detallan a continuación siguen impagadas aunque su fecha de "
+          "vencimiento ya ha pasado.",
+    "hu": "Az alábbi számlák fizetési határideje lejárt, kiegyenlítésük azonban még nem "
+          "történt meg.",
+    "zh": "下列发票已过付款期限但仍未支付。",
+}
+
 # The text of each letter: subject, paragraphs before the table, after the payment
 # instructions, and the closing. ``**...**`` is bold.
 LETTER_TEXT = {
     ("reminder", "en"): {
         "subject": "Payment reminder: overdue invoices",
         "before": [
+            "{% if previous_letter %}We refer to " + PREVIOUS["en"] + ". {% endif %}"
             "According to our records, the invoices listed below remain unpaid although "
             "their due date has passed. The overdue amount is **{{ total_overdue }}**.",
             "Perhaps this has escaped your attention. We would be grateful if you would pay "
@@ -245,7 +273,8 @@ LETTER_TEXT = {
     ("formal_demand", "en"): {
         "subject": "Formal demand for payment",
         "before": [
-            "Despite our reminder, the invoices listed below remain unpaid. The overdue "
+            "{% if previous_letter %}Despite " + PREVIOUS["en"] + ", the invoices listed "
+            "below remain unpaid.{% else %}" + UNPAID["en"] + "{% endif %} The overdue "
             "principal amounts to **{{ total_overdue }}**{% if has_interest %}; with "
             "{{ interest_words }}, **{{ total_claim }}** is due{% endif %}.",
             "We hereby formally demand payment of **{{ total_claim }}** by "
@@ -261,8 +290,9 @@ LETTER_TEXT = {
     ("final_demand", "en"): {
         "subject": "Final demand before legal action",
         "before": [
-            "We have written to you before about the overdue invoices listed below without "
-            "receiving payment. The overdue principal now amounts to **{{ total_overdue }}**;"
+            "{% if previous_letter %}We wrote to you about the overdue invoices listed below "
+            "in " + PREVIOUS["en"] + " without receiving payment.{% else %}" + UNPAID["en"]
+            + "{% endif %} The overdue principal now amounts to **{{ total_overdue }}**;"
             " the oldest invoice is {{ oldest_days_overdue }} days overdue.",
             "This is our final demand. Unless we receive **{{ total_claim }}** by "
             "**{{ reply_by }}**, we will instruct our lawyers to start legal proceedings "
@@ -282,8 +312,8 @@ LETTER_TEXT = {
         "total": "Total claimed",
         "before": [
             "{{ company_name }} hereby makes a formal claim against you for payment of the "
-            "debt set out in the claim schedule below, which remains unpaid despite our "
-            "previous reminders and demands.",
+            "debt set out in the claim schedule below, which remains unpaid"
+            "{% if previous_letter %} despite " + PREVIOUS["en"] + "{% endif %}.",
         ],
         "basis_extra": "Interest continues to accrue until the date of payment.",
         "after": [
@@ -300,6 +330,7 @@ LETTER_TEXT = {
     ("reminder", "es"): {
         "subject": "Recordatorio de pago: facturas vencidas",
         "before": [
+            "{% if previous_letter %}Nos referimos a " + PREVIOUS["es"] + ". {% endif %}"
             "Según nuestros registros, las facturas que se detallan a continuación siguen "
             "pendientes de pago aunque su fecha de vencimiento ya ha pasado. El importe "
             "vencido asciende a **{{ total_overdue }}**.",
@@ -315,8 +346,9 @@ LETTER_TEXT = {
     ("formal_demand", "es"): {
         "subject": "Requerimiento formal de pago",
         "before": [
-            "A pesar de nuestro recordatorio, las facturas que se detallan a continuación "
-            "siguen impagadas. El principal vencido asciende a **{{ total_overdue }}**"
+            "{% if previous_letter %}A pesar de " + PREVIOUS["es"] + ", las facturas que se "
+            "detallan a continuación siguen impagadas.{% else %}" + UNPAID["es"]
+            + "{% endif %} El principal vencido asciende a **{{ total_overdue }}**"
             "{% if has_interest %}; con {{ interest_words }}, el importe debido es de "
             "**{{ total_claim }}**{% endif %}.",
             "Por la presente les requerimos formalmente el pago de **{{ total_claim }}** a "
@@ -332,8 +364,9 @@ LETTER_TEXT = {
     ("final_demand", "es"): {
         "subject": "Último aviso antes de emprender acciones legales",
         "before": [
-            "Ya nos hemos dirigido a ustedes por las facturas vencidas que se detallan a "
-            "continuación, sin haber recibido el pago. El principal vencido asciende a "
+            "{% if previous_letter %}Nos dirigimos a ustedes por las facturas vencidas que "
+            "se detallan a continuación en " + PREVIOUS["es"] + ", sin haber recibido el "
+            "pago.{% else %}" + UNPAID["es"] + "{% endif %} El principal vencido asciende a "
             "**{{ total_overdue }}** y la factura más antigua acumula "
             "{{ oldest_days_overdue }} días de retraso.",
             "Este es nuestro último aviso. Si el importe de **{{ total_claim }}** no se "
@@ -355,8 +388,8 @@ LETTER_TEXT = {
         "total": "Total reclamado",
         "before": [
             "Por medio de la presente, {{ company_name }} les requiere formalmente el pago de "
-            "la deuda que se detalla a continuación, que sigue impagada a pesar de nuestros "
-            "recordatorios y requerimientos anteriores.",
+            "la deuda que se detalla a continuación, que sigue impagada"
+            "{% if previous_letter %} a pesar de " + PREVIOUS["es"] + "{% endif %}.",
         ],
         "basis_extra": "Los intereses seguirán devengándose hasta la fecha de pago.",
         "after": [
@@ -374,6 +407,7 @@ LETTER_TEXT = {
     ("reminder", "hu"): {
         "subject": "Fizetési emlékeztető – lejárt számlák",
         "before": [
+            "{% if previous_letter %}Előzmény: " + PREVIOUS["hu"] + ". {% endif %}"
             "Nyilvántartásunk szerint az alábbi számlák fizetési határideje lejárt, "
             "kiegyenlítésük azonban még nem történt meg. A lejárt tartozás összege "
             "**{{ total_overdue }}**.",
@@ -390,8 +424,10 @@ LETTER_TEXT = {
     ("formal_demand", "hu"): {
         "subject": "Fizetési felszólítás",
         "before": [
-            "Emlékeztetőnk ellenére az alábbi számlák továbbra is kiegyenlítetlenek. A "
-            "lejárt tőketartozás **{{ total_overdue }}**{% if has_interest %}; "
+            "{% if previous_letter %}" + PREVIOUS["hu"][0].upper() + PREVIOUS["hu"][1:]
+            + " ellenére az alábbi számlák továbbra is kiegyenlítetlenek.{% else %}"
+            + UNPAID["hu"] + "{% endif %} A lejárt tőketartozás **{{ total_overdue }}**"
+            "{% if has_interest %}; "
             "{{ interest_words }} együtt **{{ total_claim }}** esedékes{% endif %}.",
             "Ezúton felszólítjuk Önöket, hogy a fennálló **{{ total_claim }}** összeget legkésőbb "
             "**{{ reply_by }}** napjáig fizessék meg.",
@@ -406,8 +442,10 @@ LETTER_TEXT = {
     ("final_demand", "hu"): {
         "subject": "Utolsó felszólítás jogi lépések előtt",
         "before": [
-            "Az alábbi lejárt számlák ügyében már korábban megkerestük Önöket, fizetés "
-            "azonban nem érkezett. A lejárt tőketartozás jelenleg **{{ total_overdue }}**, "
+            "{% if previous_letter %}Az alábbi lejárt számlák ügyében "
+            + PREVIOUS["hu"].replace("levelünk", "levelünkben") + " megkerestük Önöket, "
+            "fizetés azonban nem érkezett.{% else %}" + UNPAID["hu"] + "{% endif %} A "
+            "lejárt tőketartozás jelenleg **{{ total_overdue }}**, "
             "a legrégebbi számla {{ oldest_days_overdue }} napja lejárt.",
             "Ez az utolsó felszólításunk. Amennyiben a fennálló **{{ total_claim }}** összeg "
             "legkésőbb **{{ reply_by }}** napjáig nem érkezik meg számlánkra, az ügyet "
@@ -427,8 +465,8 @@ LETTER_TEXT = {
         "total": "Követelés összesen",
         "before": [
             "{{ company_name|hu_article(true) }} ezúton hivatalosan felszólítja Önöket az alább "
-            "részletezett tartozás megfizetésére, amely korábbi emlékeztetőink és "
-            "felszólításaink ellenére továbbra is kiegyenlítetlen.",
+            "részletezett tartozás megfizetésére, amely{% if previous_letter %} "
+            + PREVIOUS["hu"] + " ellenére{% endif %} továbbra is kiegyenlítetlen.",
         ],
         "basis_extra": "A késedelmi kamat a teljesítés napjáig tovább növekszik.",
         "after": [
@@ -446,6 +484,7 @@ LETTER_TEXT = {
     ("reminder", "zh"): {
         "subject": "付款提醒：逾期发票",
         "before": [
+            "{% if previous_letter %}兹提及" + PREVIOUS["zh"] + "。{% endif %}"
             "根据我方记录，下列发票已过付款期限但仍未支付。逾期金额为**{{ total_overdue }}**。",
             "或许此事被疏忽了。烦请于**{{ reply_by }}**前支付**{{ total_claim }}**。",
         ],
@@ -456,7 +495,8 @@ LETTER_TEXT = {
     ("formal_demand", "zh"): {
         "subject": "正式付款催告",
         "before": [
-            "尽管我方已发出提醒，下列发票仍未支付。逾期本金为**{{ total_overdue }}**"
+            "{% if previous_letter %}尽管" + PREVIOUS["zh"] + "，下列发票仍未支付。"
+            "{% else %}" + UNPAID["zh"] + "{% endif %}逾期本金为**{{ total_overdue }}**"
             "{% if has_interest %}；连同{{ interest_words }}，应付金额为**{{ total_claim }}**"
             "{% endif %}。",
             "我方特此正式要求贵方最迟于**{{ reply_by }}**支付**{{ total_claim }}**。",
@@ -469,7 +509,8 @@ LETTER_TEXT = {
     ("final_demand", "zh"): {
         "subject": "采取法律行动前的最后催告",
         "before": [
-            "我方此前已就下列逾期发票致函贵方，但仍未收到付款。逾期本金现为"
+            "{% if previous_letter %}我方已就下列逾期发票致函贵方（" + PREVIOUS["zh"]
+            + "），但仍未收到付款。{% else %}" + UNPAID["zh"] + "{% endif %}逾期本金现为"
             "**{{ total_overdue }}**，最早一张发票已逾期{{ oldest_days_overdue }}天。",
             "这是我方的最后催告。如我方未能于**{{ reply_by }}**前收到**{{ total_claim }}**，"
             "我方将委托律师提起法律诉讼，恕不另行通知。诉讼费用以及继续产生的利息可能由贵方"
@@ -486,8 +527,9 @@ LETTER_TEXT = {
         "principal": "本金",
         "total": "索赔总额",
         "before": [
-            "{{ company_name }}特此正式要求贵方支付下列债权明细所列款项；尽管我方此前已多次"
-            "提醒和催告，该款项仍未支付。",
+            "{{ company_name }}特此正式要求贵方支付下列债权明细所列款项"
+            "{% if previous_letter %}；尽管" + PREVIOUS["zh"] + "，该款项仍未支付"
+            "{% endif %}。",
         ],
         "basis_extra": "利息将持续计算至付款之日。",
         "after": [
@@ -760,6 +802,9 @@ def _items_table(doc, common, with_interest: bool, with_compensation: bool = Tru
 def _totals_table(doc, common, text) -> None:
     rows = [
         (text.get("principal", common["principal"]), "{{ total_overdue }}", None),
+        ("{%tr if has_credits %}", "", "tag"),
+        (common.get("credits", COMMON["en"]["credits"]), "{{ total_credits }}", None),
+        ("{%tr endif %}", "", "tag"),
         ("{%tr if has_interest %}", "", "tag"),
         (common["interest_to"], "{{ total_interest }}", None),
         ("{%tr endif %}", "", "tag"),

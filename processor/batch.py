@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -221,6 +221,8 @@ class Job:
     rules_file: Path | None = None
     sheet: str | None = None
     password: str | None = None
+    # Earlier months' workbooks whose Letters Log is this one's dunning history.
+    history: tuple[Path, ...] = ()
 
 
 class _Stop(BaseException):
@@ -302,7 +304,7 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
             as_of = _setting_as_of(job)
         report = run(job.input, job.output, as_of, rules_file=job.rules_file,
                      sheet=job.sheet, password=job.password, letters_dir=job.letters_dir,
-                     pdf=job.pdf)
+                     pdf=job.pdf, history=[p for p in job.history if p.is_file()])
         outcome = report.outcome
         outstanding, overdue = outcome.totals()
         row = FileRow(
@@ -482,6 +484,28 @@ def _remove_stale_temporaries(out_dir: Path) -> None:
 
     for folder, _dirs, _files in os.walk(out_dir):
         remove_stale_temps(Path(folder))
+
+
+def chain_history(jobs: list[Job], *, letters: bool) -> list[Job]:
+    """Jobs in as-of order, each with the earlier months of its folder as dunning history.
+
+    With letters, the history is the earlier months' *outputs* (their Letters Log holds
+    every letter written so far, so the files must run in this order); without, their
+    inputs (a Letters Log a clerk keeps in the monthly workbooks). Matching across months
+    is by invoice and customer, so ERP exports without a log still connect.
+    """
+    ordered = sorted(jobs, key=lambda j: (j.as_of is None, j.as_of or date.max,
+                                          j.name.casefold()))
+    earlier: dict[Path, list[Job]] = {}
+    out = []
+    for job in ordered:
+        folder = earlier.setdefault(job.input.parent, [])
+        before = [j for j in folder if j.as_of is not None and job.as_of is not None
+                  and j.as_of < job.as_of]
+        history = tuple(j.output if letters else j.input for j in before)
+        out.append(replace(job, history=history))
+        folder.append(job)
+    return out
 
 
 def _temporaries(out_dir: Path) -> set[Path]:
@@ -690,11 +714,15 @@ def run_batch(
         kinds = ", ".join(WORKBOOK_SUFFIXES)
         raise InputError(f"{in_dir} holds no workbooks ({kinds}) to process"
                          f"{'' if options.recursive else ' (--recursive looks in subfolders)'}.")
-    jobs = plan_jobs(paths, options)
+    jobs = chain_history(plan_jobs(paths, options), letters=options.letters)
     out_dir.mkdir(parents=True, exist_ok=True)
     for job in jobs:
         job.output.parent.mkdir(parents=True, exist_ok=True)
     workers = max(1, min(options.jobs or os.cpu_count() or 1, len(jobs)))
+    if options.letters:
+        # Each month's letters follow from the earlier months' (their outputs hold the
+        # Letters Log): the files run one after the other, in as-of order.
+        workers = 1
     _remove_stale_temporaries(out_dir)
     before = _temporaries(out_dir)
     done: list[tuple[FileRow, Snapshot | None]] = []

@@ -87,6 +87,17 @@ def _writes(function):
     return click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))(function)
 
 
+def _history(function):
+    """``--history PATH``: earlier output workbooks (or folders of them) whose Letters Log
+    is the dunning history of this run (design.md §11)."""
+    return click.option(
+        "--history", "history", multiple=True, type=click.Path(path_type=Path),
+        metavar="PATH",
+        help="Earlier output workbook(s), or a folder of them, whose Letters Log holds the "
+        "letters already sent (repeatable).",
+    )(function)
+
+
 def _common(function):
     options = [
         click.option(
@@ -129,6 +140,7 @@ def _run(
     in_place_lossy=False,
     email=True,
     sms=True,
+    history=(),
 ):
     from .pipeline import run
 
@@ -154,6 +166,7 @@ def _run(
             in_place_lossy=in_place_lossy,
             email=email,
             sms=sms,
+            history=tuple(history),
         )
     except InputError as exc:
         _fail(str(exc))
@@ -223,11 +236,12 @@ def _on_terminate_clean_up() -> None:
 @click.option(
     "--pdf", is_flag=True, help="With --letters, also convert letters to PDF (LibreOffice)."
 )
+@_history
 @_message_options
 @_common
 def process(
-    input_path, output, in_place, in_place_lossy, letters_dir, pdf, no_email, no_sms, as_of,
-    rules_file, sheet, password, as_json
+    input_path, output, in_place, in_place_lossy, letters_dir, pdf, no_email, no_sms, history,
+    as_of, rules_file, sheet, password, as_json
 ):
     """Stage columns, Collection Plan, Aging Summary, Action Calendar and Exceptions."""
     _run(
@@ -245,6 +259,7 @@ def process(
         in_place_lossy=in_place_lossy,
         email=not no_email,
         sms=not no_sms,
+        history=history,
     )
 
 
@@ -264,12 +279,17 @@ def process(
     "with a letter: notice, demand, final, legal).",
 )
 @click.option("--pdf", is_flag=True, help="Also convert the letters to PDF (LibreOffice).")
+@_history
 @_message_options
 @_common
-def letters(input_path, letters_dir, stages, pdf, no_email, no_sms, as_of, rules_file, sheet,
-            password, as_json):
-    """Demand letters by mail merge for every customer at a letter stage (input unchanged),
-    with email drafts in DIR/email/ and SMS texts in DIR/sms/sms.csv."""
+def letters(input_path, letters_dir, stages, pdf, no_email, no_sms, history, as_of, rules_file,
+            sheet, password, as_json):
+    """Demand letters by mail merge for every customer a letter is due for (input unchanged),
+    with email drafts in DIR/email/ and SMS texts in DIR/sms/sms.csv.
+
+    The letters folder keeps its own Letters Log.xlsx: the next run into the same folder
+    remembers what was sent.
+    """
     _run(
         "process",
         input_path,
@@ -285,6 +305,7 @@ def letters(input_path, letters_dir, stages, pdf, no_email, no_sms, as_of, rules
         write=False,
         email=not no_email,
         sms=not no_sms,
+        history=history,
     )
 
 
@@ -300,12 +321,13 @@ def classify(input_path, output, in_place, in_place_lossy, as_of, rules_file, sh
 
 @main.command()
 @_writes
+@_history
 @_common
-def plan(input_path, output, in_place, in_place_lossy, as_of, rules_file, sheet, password,
-         as_json):
+def plan(input_path, output, in_place, in_place_lossy, history, as_of, rules_file, sheet,
+         password, as_json):
     """Only the plan sheets, leaving the receivables sheet as it is."""
     _run("plan", input_path, output, as_of, rules_file, sheet, password, as_json,
-         in_place or in_place_lossy, in_place_lossy=in_place_lossy)
+         in_place or in_place_lossy, in_place_lossy=in_place_lossy, history=history)
 
 
 @main.command()

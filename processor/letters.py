@@ -43,6 +43,7 @@ from lxml import etree
 
 from .atomic import remove_stale_temps, track_temp, untrack_temp
 from .core import letters as core
+from .core.dunning import SentLetter, format_items
 from .core.hungarian import hu_article
 from .core.issues import InputError, Issue, Location, Severity
 from .core.rules import Rules
@@ -424,19 +425,24 @@ class LetterRecord:
     pdf: str = ""
     channel: str = "letter"
     message_id: str = ""
-    status: str = ""
+    status: str = ""  # blank or "sent": a sent letter (core.dunning)
+    invoices: str = ""  # the items covered, as dunning history (core.dunning.format_items)
+    credits_cents: int = 0
+    previous: str = ""  # reference of the letter this one follows
 
     def row(self) -> dict[str, Any]:
         """The record keyed by ``LOG_COLUMNS`` (money as cents; the writer formats it)."""
+        total = (self.amount_cents - self.credits_cents + self.interest_cents
+                 + self.compensation_cents)
         return dict(
             zip(
                 LOG_COLUMNS,
                 (
                     self.reference, self.date, self.customer, self.currency, self.stage,
-                    self.template, self.language, self.amount_cents, self.interest_cents,
-                    self.compensation_cents,
-                    self.amount_cents + self.interest_cents + self.compensation_cents,
-                    self.file, self.pdf, self.channel, self.message_id, self.status,
+                    self.template, self.language, self.invoices, self.amount_cents,
+                    self.credits_cents, self.interest_cents, self.compensation_cents, total,
+                    self.previous, self.file, self.pdf, self.channel, self.message_id,
+                    self.status,
                 ),
                 strict=True,
             )
@@ -499,10 +505,14 @@ def write_letters(
     pdf: bool = False,
     templates_dir: Path | str | None = None,
     sheet: str | None = None,
+    history: Collection[SentLetter] = (),
 ) -> LettersResult:
-    """Write one letter per customer and currency at a letter stage into ``out_dir``.
+    """Write one letter per customer and currency whose dunning decision sends one now.
 
-    Letters go to ``out_dir/<stage>/<customer>_<reference>.docx`` (and ``.pdf`` with
+    ``history`` is the dunning history (the Letters Log rows read back, see
+    :mod:`receivables.history_io`). Letters go to
+    ``out_dir/<stage>/<customer>_<reference>.docx``, ``<stage>`` being the stage whose
+    letter it is (notice, demand, final, legal), (and ``.pdf`` with
     ``pdf=True``, converted by one LibreOffice call). Raises :class:`LetterTemplateError`
     when a template needed is broken, and ``InputError`` when ``pdf`` is asked for
     without LibreOffice; nothing is written then.
@@ -516,7 +526,7 @@ def write_letters(
     folder = resolve_templates_dir(rules, templates_dir)
     files = template_files(folder)
     jobs, issues = core.letter_jobs(
-        classified, rules, as_of, stages, available=files.keys(), sheet=sheet
+        classified, rules, as_of, stages, available=files.keys(), sheet=sheet, history=history
     )
     prepared = prepare_for_jobs(jobs, files)
 
@@ -549,6 +559,9 @@ def write_letters(
                 interest_cents=job.interest_cents,
                 compensation_cents=job.compensation_cents,
                 file=path.relative_to(out).as_posix(),
+                invoices=format_items(job.recorded, job.stage),
+                credits_cents=job.credits_cents,
+                previous=job.previous.reference if job.previous else "",
             )
         )
     if pdf and written:

@@ -566,16 +566,18 @@ def write_letters_and_messages(
     sms: bool = True,
     sheet: str | None = None,
     columns: Mapping[str, int] | None = None,
+    history: Collection = (),
 ) -> SentOut:
     """Letters (``receivables.letters``), then email drafts and SMS texts (design.md §12).
 
     ``email`` also follows ``email.drafts``: False there writes no drafts by default.
+    ``history`` is the dunning history the letters follow (``receivables.dunning_log``).
     """
     from .letters import write_letters
 
     letter_stages, message_stages, stage_issues = split_stages(stages, rules)
     letters = write_letters(classified, rules, as_of, out_dir, stages=letter_stages, pdf=pdf,
-                            sheet=sheet)
+                            sheet=sheet, history=history)
     settings, _, _ = core.parse_message_settings(rules)
     messages = write_messages(classified, rules, as_of, out_dir, letters,
                               stages=message_stages, email=email and settings.drafts, sms=sms,

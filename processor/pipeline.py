@@ -240,6 +240,7 @@ def run(
     in_place_lossy: bool = False,
     email: bool = True,
     sms: bool = True,
+    history: Sequence[Path] = (),
 ) -> Report:
     """Process one workbook file; raise :class:`InputError` for input that cannot be used.
 
@@ -249,6 +250,9 @@ def run(
     With ``letters_dir``, the demand letters are written there first, with email drafts
     and SMS texts (unless ``email`` / ``sms`` is False), and the output workbook gets a
     ``Letters Log`` sheet, an ``SMS`` sheet and their issues in ``Exceptions``.
+    The dunning history (:mod:`receivables.dunning_log`) is the workbook's own Letters
+    Log, the workbooks or folders in ``history``, and the letters folder's log; the
+    Letters Log written keeps all of it, followed by this run's letters.
     """
     if mode not in MODES:
         raise ValueError(mode)
@@ -269,14 +273,20 @@ def run(
         rule_issues.append(Issue(input_path.name, f"read as {description}", Severity.INFO))
     grid = opened.grid(choice.sheet)
     company = str(rules.section("company").get("name", ""))
+    from .dunning_log import combined_rows, load_history, write_folder_log
+
+    skip = [input_path] + ([output_path] if output_path else [])
+    dunning = load_history(opened, rules, history, letters_dir, skip=skip)
     outcome = analyse(grid, choice.location, rules, as_of, matcher,
-                      with_plan=mode != "classify", rule_issues=rule_issues, company=company)
+                      with_plan=mode != "classify", rule_issues=[*rule_issues, *dunning.issues],
+                      company=company, history=dunning.letters)
     # The grid holds a Python object per cell (the largest thing in memory on a big
     # ledger); from here on only the outcome is needed.
     del grid
     require_items(outcome, choice.sheet, choice.location.header_row, input_path.name)
     letter_rows: list[dict[str, Any]] = []
     letter_issues: list[Issue] = []
+    message_models: list = []
     models = list(outcome.models)
     output = None
     if write:
@@ -293,12 +303,19 @@ def run(
         check_letters_dir(Path(letters_dir))
         sent = write_letters_and_messages(
             outcome.classified, rules, as_of, Path(letters_dir), stages=letter_stages, pdf=pdf,
-            email=email, sms=sms, sheet=choice.sheet, columns=choice.location.columns)
+            email=email, sms=sms, sheet=choice.sheet, columns=choice.location.columns,
+            history=dunning.letters)
         letter_rows = [record.row() for record in sent.records]
         letter_issues = list(sent.issues)
+        message_models = list(sent.models(rules))
+    log = combined_rows(dunning, letter_rows)
+    if letters_dir is not None and (letter_rows or dunning.rows):
+        write_folder_log(Path(letters_dir), log, rules)
+    if mode != "classify" and (letters_dir is not None or log):
+        # The history travels with the workbook: earlier rows as read, then new letters.
         # The Letters Log (and the SMS sheet) go before Exceptions, which stays the last.
         at = next((i for i, m in enumerate(models) if m.table_name == "Exceptions"), len(models))
-        models[at:at] = [letters_log_model(letter_rows, rules), *sent.models(rules)]
+        models[at:at] = [letters_log_model(log, rules), *message_models]
     name_issues: list[Issue] = []
     if write:
         stage_cols = None if mode == "plan" else outcome.stage_columns

@@ -176,12 +176,14 @@ def test_letters_command_and_process_with_letters(tmp_path, run_json, cli):
     by_customer = {letter["customer"]: letter for letter in report["letters"]}
     assert set(by_customer) == {"Notice Co", "Legal Co"}
     assert by_customer["Legal Co"]["amount"] == 1000.0
-    assert by_customer["Legal Co"]["template"].startswith("legal_demand")
+    # A first letter is the first level, however old the debt (one level up per letter).
+    assert by_customer["Legal Co"]["template"] == "reminder"
     for letter in report["letters"]:
         assert Path(letter["file"]).exists()
+        assert Path(letter["file"]).parent.name == "notice"
     only_legal = run_json("letters", source, "-d", tmp_path / "legal", "--stages", "legal",
                           "--as-of", AS_OF.isoformat())
-    assert [letter["customer"] for letter in only_legal["letters"]] == ["Legal Co"]
+    assert only_legal["letters"] == []
 
     out = tmp_path / "out.xlsx"
     report = run_json("process", source, "-o", out, "--letters", tmp_path / "l2",

@@ -134,10 +134,10 @@ def test_quality_findings():
     found = quality_issues(classified, customers, RULES, "Ledger",
                            {"customer": 1, "invoice": 2, "due_date": 4})
     text = " | ".join(str(i) for i in found)
-    assert "NoAddress is at the Formal demand stage but has no address" in text
+    assert "NoAddress (EUR): a reminder is due but the customer has no postal address" in text
     assert "invoice X1 appears more than once (rows 3, 4)" in text
     assert "Ledger!D5: due date is before the invoice date" in text
-    assert "Creditor has credits of EUR 30.00 that could offset EUR 100.00" in text
+    assert "Creditor has credits of EUR 30.00 that offset EUR 100.00" in text
 
 
 @pytest.mark.parametrize("bad", [{"capacity_per_day": 0}, {"recovery_curve": [[0, 2.0]]},

@@ -38,6 +38,8 @@ FIELDS: tuple[str, ...] = (
     # interest regime (design.md §8)
     "country",
     "interest_rate",
+    "customer_type",  # business or consumer (dunning: statutory interest for businesses)
+    "dunning_block",  # a reason to send no letter to the customer (dunning block)
 )
 
 DATE_FIELDS = frozenset({"invoice_date", "due_date", "promise_date", "last_contact"})

@@ -763,9 +763,10 @@ def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Row
     skipped: list[SkippedRow] = []
     frame = pd.DataFrame(records)
     rows_of = records[F.ROW]
-    if "dispute_reason" in columns:
-        # A dispute reason without a flag still means the item is in dispute.
-        frame["disputed"] = frame["disputed"] | frame["dispute_reason"].notna()
+    if "dispute_reason" in columns and "disputed" not in columns:
+        # Without a Disputed column a dispute reason marks the item as disputed; with one,
+        # the flag decides: "Disputed = no" beside a leftover reason is a settled dispute.
+        frame["disputed"] = frame["dispute_reason"].notna()
 
     # Currency: column, else the amount's symbol, else settings.
     currency = []

@@ -27,7 +27,8 @@ import pandas as pd
 from babel import Locale, UnknownLocaleError, dates, numbers
 
 from . import frame as F
-from .classify import customer_summary, resolve_stage_name
+from .classify import resolve_stage_name
+from .dunning import SEND, UNREACHABLE, Decision, SentLetter, decide, parse_dunning
 from .interest import Accrual, accrue
 from .issues import Issue, Severity, cell_ref
 from .regimes import (
@@ -46,16 +47,21 @@ from .regimes import (
 from .rules import Rules
 from .workdays import add_working_days, next_working_day
 
-# Columns of the Letters Log sheet (design.md §8), in order.
+# Columns of the Letters Log sheet (design.md §8, §11), in order. The log is the dunning
+# history: "Invoices" lists the items a letter covered (an item taken to another level
+# than the letter's carries it in brackets), "Previous" the letter it follows, "Status"
+# says whether it counts (core/dunning.py: cancelled and failed letters do not).
 LOG_COLUMNS = (
     "Reference", "Date", "Customer", "Currency", "Stage", "Template", "Language",
-    "Amount", "Interest", "Compensation", "Total", "File", "PDF",
+    "Invoices", "Amount", "Credits", "Interest", "Compensation", "Total", "Previous",
+    "File", "PDF",
     # How it went out (letter = by post, email, sms), the message's id and its status
     # (draft, sent, failed: reason), so that a message is never sent twice (design.md §11).
     "Channel", "Message-ID", "Status",
 )  # fmt: skip
-# The Letters Log columns holding money (integer cents in a log row).
-LOG_MONEY = frozenset({"Amount", "Interest", "Compensation", "Total"})
+# The Letters Log columns holding money (integer cents in a log row). "Amount" is the
+# gross overdue principal; "Total" = Amount - Credits + Interest + Compensation.
+LOG_MONEY = frozenset({"Amount", "Credits", "Interest", "Compensation", "Total"})
 
 FALLBACK_LANGUAGE = "en"
 
@@ -78,14 +84,41 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "interest_rule", "has_interest", "has_compensation", "interest_rate", "interest_margin",
     # the law of the letter (core/regimes.py)
     "company_country", "customer_type", "reply_days_calendar", "compensation_eur",
+    # netting (credits offset the overdue principal; core/dunning.py)
+    "total_credits", "total_net", "credits_cents", "net_cents", "has_credits",
+    # the previous letter about these items (dunning history); empty when there was none
+    "previous_letter", "previous_reference", "previous_date", "previous_date_iso",
+    "previous_level", "previous_letter_name",
 )  # fmt: skip
 
 # Keys of each entry of ``items``.
 ITEM_KEYS: tuple[str, ...] = (
     "invoice", "invoice_date", "due_date", "due_date_iso", "days_overdue", "amount", "paid",
     "balance", "balance_cents", "interest", "interest_cents", "rate", "compensation",
-    "compensation_cents", "claim",
+    "compensation_cents", "claim", "credited", "credited_cents",
 )  # fmt: skip
+
+# A letter's name in each letter language, for "our formal demand of 31 October 2026".
+LETTER_NAMES: Mapping[str, Mapping[str, str]] = {
+    "en": {"reminder": "reminder", "formal_demand": "formal demand",
+           "final_demand": "final demand", "legal_demand": "letter before claim"},
+    "es": {"reminder": "recordatorio", "formal_demand": "requerimiento formal",
+           "final_demand": "último aviso", "legal_demand": "requerimiento previo a la "
+           "reclamación judicial"},
+    "hu": {"reminder": "fizetési emlékeztető", "formal_demand": "fizetési felszólítás",
+           "final_demand": "utolsó felszólítás", "legal_demand": "bírósági eljárás előtti "
+           "felszólítás"},
+    "zh": {"reminder": "付款提醒", "formal_demand": "正式付款催告", "final_demand": "最后催告",
+           "legal_demand": "诉前付款催告"},
+}
+
+
+def letter_name(template: str, language: str) -> str:
+    """The name of a ``template`` letter in ``language`` (English when not translated)."""
+    for table in (LETTER_NAMES.get(language, {}), LETTER_NAMES["en"]):
+        if template in table:
+            return table[template]
+    return template.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -303,6 +336,7 @@ class LetterItem:
     balance_cents: int
     interest: Accrual
     compensation_cents: int
+    credited_cents: int = 0  # offset by the customer's credits (oldest items first)
 
 
 @dataclass(frozen=True)
@@ -334,11 +368,21 @@ class LetterJob:
     regime: Regime = field(default=NONE, repr=False, compare=False)
     customer_type: str = "business"
     reply_days_calendar: bool = False
+    # Dunning (core/dunning.py): credits netted, what the history records, the letter
+    # this one follows.
+    credits_cents: int = 0
+    recorded: tuple[tuple[str, str], ...] = ()
+    previous: SentLetter | None = None
+
+    @property
+    def net_cents(self) -> int:
+        """The overdue principal less the credits that offset it."""
+        return self.overdue_cents - self.credits_cents
 
     @property
     def claim_cents(self) -> int:
-        """Principal + interest + compensation."""
-        return self.overdue_cents + self.interest_cents + self.compensation_cents
+        """Net principal + interest + compensation."""
+        return self.net_cents + self.interest_cents + self.compensation_cents
 
 
 def reference_for(
@@ -412,19 +456,26 @@ def letter_jobs(
     *,
     available: Collection[tuple[str, str]] | None = None,
     sheet: str | None = None,
+    history: Collection[SentLetter] = (),
+    decisions: Mapping[tuple[Any, Any], Decision] | None = None,
 ) -> tuple[list[LetterJob], list[Issue]]:
-    """One job per customer and currency whose stage has a letter, plus the issues found.
+    """One job per customer and currency whose dunning decision sends a letter now.
 
+    The decision (``receivables.core.dunning``) comes from ``history`` (the Letters Log)
+    unless ``decisions`` are given: the next level for the items, the minimum interval,
+    credits, the minimum amount, blocks, and whether the customer can be written to.
     ``stages`` limits the letters to those stage keys (or labels). ``available`` is the set
     of (template, language) pairs that exist; None means every template exists in every
     language of ``[letters] languages``. ``sheet`` names the sheet in issue locations.
-    Customers with neither an address nor a contact get an Issue and no letter.
     """
     settings, issues = parse_letter_settings(rules)
+    dunning, dunning_issues = parse_dunning(rules)
+    issues.extend(dunning_issues)
     letter_of = {stage.key: stage.letter for stage in rules.stages if stage.letter}
     if available is None:
         available = {(t, lang) for t in letter_of.values() for lang in settings.languages}
     available = set(available)
+    wanted = set(letter_of)
     if stages is not None:
         wanted = set()
         for name in stages:
@@ -435,13 +486,14 @@ def letter_jobs(
                 issues.append(
                     Issue("letters", f"{name!r} is not a stage with a letter", Severity.ERROR)
                 )
-        letter_of = {key: letter for key, letter in letter_of.items() if key in wanted}
 
-    # One currency per row, so that summary rows and item groups match one to one.
+    # One currency per row, so that decisions and item groups match one to one.
     frame = classified.assign(currency=classified["currency"].fillna(rules.default_currency))
-    summary = customer_summary(frame, rules)
-    summary = summary[summary["stage"].isin(letter_of.keys()) & (summary["overdue_items"] > 0)]
-    if summary.empty:
+    if decisions is None:
+        decisions = decide(frame, rules, as_of, history, dunning)
+    due = {key: d for key, d in sorted(decisions.items(), key=lambda pair: pair[0])
+           if d.action in (SEND, UNREACHABLE) and d.level.stage in wanted}
+    if not due:
         return [], issues
     groups = _item_rows(frame[frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)])
     # Addressee details may sit on any row of the customer, overdue or not.
@@ -451,23 +503,25 @@ def letter_jobs(
     missing_fx: set[date] = set()
     used_references: dict[str, tuple[str, str]] = {}
     fallbacks: set[tuple[str, str]] = set()
-    for record in summary.itertuples(index=False):
-        customer, currency = str(record.customer), str(record.currency)
-        rows = groups[(record.customer, record.currency)]
-        details = {
-            name: addressee[name].get(record.customer, "")
-            for name in ADDRESSEE_FIELDS + LAW_FIELDS
-        }
-        if not details["address"] and not details["contact"]:
+    for key, decision in due.items():
+        customer, currency = str(key[0]), str(key[1])
+        rows = groups[key]
+        template = decision.level.template
+        if decision.action == UNREACHABLE:
+            # The same rule as the quality checks (core.dunning.can_write).
+            by_email = template in dunning.email_templates
             issues.append(
                 Issue(
                     cell_ref(sheet, int(rows[0][0])),
-                    f"no letter for {customer} ({currency}): the customer has no address "
-                    "and no contact; add one to write the letter",
+                    f"no {decision.level.name} for {customer} ({currency}): the customer has "
+                    f"no postal address{' or email' if by_email else ''}; add "
+                    f"{'one' if by_email else 'an address'} to write the letter",
                 )
             )
             continue
-        template = letter_of[record.stage]
+        details = {
+            name: addressee[name].get(key[0], "") for name in ADDRESSEE_FIELDS + LAW_FIELDS
+        }
         language = normalize_language(details["language"]) or settings.default_language
         if (template, language) not in available:
             if (template, FALLBACK_LANGUAGE) not in available:
@@ -477,7 +531,9 @@ def letter_jobs(
             language = FALLBACK_LANGUAGE
         law = _law_of(customer, currency, details, settings.regimes, issues, sheet, rows)
         regime, kind = law
-        items = _items(rows, regime, settings.regimes, currency, as_of, missing_fx)
+        items = _items(rows, regime, settings.regimes, currency, as_of, missing_fx,
+                       decision.credits_cents)
+        stage = decision.level.stage
         reply_days = settings.reply_days_for(template)
         reply_by = add_working_days(as_of, reply_days, settings.country)
         calendar_days = regime.reply_days_for(template, kind) if regime.key != "none" else None
@@ -492,21 +548,20 @@ def letter_jobs(
         job = LetterJob(
             customer=customer,
             currency=currency,
-            stage=record.stage,
+            stage=stage,
             template=template,
             language=language,
             reference=_unique_reference(
-                settings.reference_prefix, customer, currency, record.stage, as_of,
-                used_references,
+                settings.reference_prefix, customer, currency, stage, as_of, used_references,
             ),
             letter_date=as_of,
             reply_by=reply_by,
             reply_days=reply_days,
             items=items,
-            overdue_cents=int(record.overdue_cents),
+            overdue_cents=decision.gross_cents,
             interest_cents=sum(item.interest.cents for item in items),
             compensation_cents=sum(item.compensation_cents for item in items),
-            oldest_days_overdue=int(record.oldest_days_overdue),
+            oldest_days_overdue=max(item.days_overdue for item in items),
             customer_id=details["customer_id"],
             contact=details["contact"],
             address=details["address"],
@@ -515,6 +570,9 @@ def letter_jobs(
             regime=regime,
             customer_type=kind,
             reply_days_calendar=calendar_days is not None,
+            credits_cents=min(decision.credits_cents, decision.gross_cents),
+            recorded=decision.items,
+            previous=decision.previous,
         )
         jobs.append(replace(job, context=build_context(job, settings, rules)))
 
@@ -664,16 +722,23 @@ def _items(
     currency: str,
     as_of: date,
     missing_fx: set[date],
+    credits_cents: int = 0,
 ) -> tuple[LetterItem, ...]:
+    """The letter's items; ``credits_cents`` offset them oldest first, and interest and
+    compensation run only on what the credits leave (netting never raises a claim)."""
     items = []
     charged: set[str] = set()
     rule = regime.rule
+    left = max(0, int(credits_cents))
     for row, invoice, invoice_date, due, days, amount_cents, paid, balance in rows:
+        credited = min(left, int(balance))
+        left -= credited
+        net = int(balance) - credited
         # Compensation is per invoice: instalment rows of one invoice share one sum.
         compensation = 0
-        if invoice not in charged and rule.charges_interest:
+        if invoice not in charged and rule.charges_interest and net > 0:
             compensation, fx_missing = compensation_cents(
-                regimes, regime, int(balance), currency, due + timedelta(days=1)
+                regimes, regime, net, currency, due + timedelta(days=1)
             )
             if fx_missing is not None:
                 missing_fx.add(fx_missing)
@@ -689,8 +754,9 @@ def _items(
                 amount_cents=balance + paid if amount_cents is None else amount_cents,
                 paid_cents=paid,
                 balance_cents=int(balance),
-                interest=accrue(rule, int(balance), due, as_of),
+                interest=accrue(rule, net, due, as_of),
                 compensation_cents=compensation,
+                credited_cents=credited,
             )
         )
     return tuple(items)
@@ -705,7 +771,8 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
 
     items = []
     for item in job.items:
-        claim = item.balance_cents + item.interest.cents + item.compensation_cents
+        claim = (item.balance_cents - item.credited_cents + item.interest.cents
+                 + item.compensation_cents)
         items.append(
             {
                 "invoice": item.invoice or "—",
@@ -723,6 +790,8 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
                 "compensation": amount(item.compensation_cents, cur, locale),
                 "compensation_cents": item.compensation_cents,
                 "claim": amount(claim, cur, locale),
+                "credited": amount(item.credited_cents, cur, locale),
+                "credited_cents": item.credited_cents,
             }
         )
     current_rate = rule.annual_rate(job.letter_date) if rule.charges_interest else None
@@ -786,6 +855,33 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
         "compensation_eur": money(job.regime.compensation_eur_cents, "EUR", locale)
         if job.regime.compensation_eur_cents
         else "",
+        "total_credits": money(-job.credits_cents, cur, locale),
+        "total_net": money(job.net_cents, cur, locale),
+        "credits_cents": job.credits_cents,
+        "net_cents": job.net_cents,
+        "has_credits": job.credits_cents > 0,
+        **previous_context(job.previous, job.language, locale),
+    }
+
+
+def previous_context(previous: SentLetter | None, language: str, locale: str) -> dict[str, Any]:
+    """The ``previous_*`` keys: the letter this one follows, or empty values when none.
+
+    Templates write ``{% if previous_letter %}our {{ previous_letter_name }} of
+    {{ previous_date }} (ref. {{ previous_reference }}){% endif %}``: a letter never
+    claims reminders that were not sent.
+    """
+    if previous is None:
+        return {"previous_letter": "", "previous_reference": "", "previous_date": "",
+                "previous_date_iso": "", "previous_level": "", "previous_letter_name": ""}
+    template = previous.template or previous.level
+    return {
+        "previous_letter": previous.reference or previous.date.isoformat(),
+        "previous_reference": previous.reference,
+        "previous_date": long_date(previous.date, locale),
+        "previous_date_iso": previous.date.isoformat(),
+        "previous_level": previous.level,
+        "previous_letter_name": letter_name(template, language),
     }
 
 

@@ -96,6 +96,7 @@ def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
     columns = (
         Column("Rank", INT_FORMAT, 7), Column("Customer", None, 30), Column("Currency", None, 9),
         Column("Stage", None, 15), Column("Overdue", MONEY_FORMAT, 14),
+        Column("Credits", MONEY_FORMAT, 12), Column("Net Overdue", MONEY_FORMAT, 14),
         Column("Oldest Days Overdue", INT_FORMAT, 11), Column("Open Items", INT_FORMAT, 8),
         Column("Priority Score", SCORE_FORMAT, 12), Column("Why", None, 60),
         Column("Next Action", None, 38), Column("Action Date", DATE_FORMAT, 12),
@@ -108,7 +109,8 @@ def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
         stage = rules.stage(record.stage)
         rows.append((
             int(record.rank), record.customer, record.currency, stage.label,
-            cents_to_decimal(record.overdue_cents), int(record.oldest_days_overdue),
+            cents_to_decimal(record.overdue_cents), cents_to_decimal(record.credits_cents),
+            cents_to_decimal(record.net_overdue_cents), int(record.oldest_days_overdue),
             int(record.open_items), Decimal(str(record.score)), record.why, record.next_action,
             _day(record.action_date), record.owner, record.contact, record.phone,
             record.email, "Yes" if record.credit_hold else "No",

@@ -119,7 +119,8 @@ def recovery(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
 PLAN_COLUMNS = (
     "rank", "customer", "currency", "stage", "overdue_cents", "oldest_days_overdue",
     "open_items", "score", "why", "next_action", "action_date", "owner", "contact", "phone",
-    "email", "credit_hold", "broken_promises", "outstanding_cents",
+    "email", "credit_hold", "broken_promises", "outstanding_cents", "credits_cents",
+    "net_overdue_cents",
 )
 
 
@@ -131,12 +132,19 @@ def money_text(cents: int, currency: str) -> str:
 
 def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
                settings: PlanSettings,
-               summary: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[Issue]]:
+               summary: pd.DataFrame | None = None,
+               decisions: Mapping | None = None) -> tuple[pd.DataFrame, list[Issue]]:
     """One ranked row per customer and currency with an overdue amount, and rate issues.
 
     Scores are in the base currency so that one ranking covers every currency.
     ``summary`` is :func:`customer_summary` of ``classified`` when the caller has it.
+    ``decisions`` (:func:`receivables.core.dunning.decide`) set the Next Action and the
+    earliest Action Date of customers at letter stages, and the Credits / Net Overdue.
     """
+    from .dunning import action_date, next_action, parse_dunning
+
+    dunning, _issues = parse_dunning(rules)
+    decisions = decisions or {}
     if summary is None:
         summary = customer_summary(classified, rules)
     summary = summary[summary["overdue_cents"] > 0].copy()
@@ -184,6 +192,10 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
                                         for column in ("owner", "contact", "phone", "email"))
     rows = []
     stages: dict[str, object] = {}  # rules.stage() scans the ladder: once per stage key
+    # Credit Hold is one decision per customer: on if any of its currencies calls for it.
+    hold_keys = {s.key for s in rules.stages if s.credit_hold}
+    on_hold = set(summary.loc[summary["stage"].isin(hold_keys), "customer"].tolist())
+    earliest: list[date] = []
     for record in records(summary):
         key = (record.customer, record.currency)
         stage = stages.get(record.stage)
@@ -225,14 +237,24 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         contributions.sort(key=lambda item: -abs(item[0]))
         why = "; ".join(text for _value, text in contributions[:3])
         owner = _pick(owners, key)
+        decision = decisions.get(key)
+        action = stage.action
+        credits = -int(record.credit_cents)
+        net = (max(0, int(record.overdue_cents) - credits) if dunning.net_credits
+               else int(record.overdue_cents))
+        earliest.append(as_of)
+        if decision is not None:
+            action = next_action(decision, stage.action)
+            earliest[-1] = action_date(decision, as_of)
         rows.append({
             "customer": record.customer, "currency": record.currency, "stage": stage.key,
             "overdue_cents": int(record.overdue_cents),
             "oldest_days_overdue": int(record.oldest_days_overdue),
             "open_items": int(record.overdue_items), "score": score, "why": why,
-            "next_action": stage.action, "owner": owner or settings.default_owner,
+            "next_action": action, "owner": owner or settings.default_owner,
             "contact": _pick(contacts, key), "phone": _pick(phones, key),
-            "email": _pick(emails, key), "credit_hold": bool(stage.credit_hold),
+            "email": _pick(emails, key), "credit_hold": record.customer in on_hold,
+            "credits_cents": credits, "net_overdue_cents": net, "_earliest": earliest[-1],
             "broken_promises": int(record.broken_promises),
             "outstanding_cents": int(record.outstanding_cents),
         })
@@ -242,7 +264,8 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
                             ascending=[False, False, True, True], kind="mergesort")
     plan.insert(0, "rank", np.arange(1, len(plan) + 1))
     plan["action_date"] = schedule(plan["owner"].tolist(), as_of, rules.country,
-                                   settings.capacity_per_day)
+                                   settings.capacity_per_day,
+                                   earliest=plan["_earliest"].tolist())
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True), issues
 
 
@@ -324,11 +347,13 @@ def present_mask(series: pd.Series) -> pd.Series:
 
 
 def schedule(owners: Sequence[str], as_of: date, country: str, capacity: int,
-             load: dict[tuple[str, date], int] | None = None) -> list[date]:
+             load: dict[tuple[str, date], int] | None = None,
+             earliest: Sequence[date] | None = None) -> list[date]:
     """Action dates in order: working days from as-of, at most ``capacity`` per owner a day.
 
     ``load`` (tasks already booked per owner and day) is updated, so several lists can
-    share one calendar.
+    share one calendar. ``earliest`` gives a task a first possible day later than as-of
+    (the next letter is due only after the dunning interval).
     """
     load = defaultdict(int) if load is None else load
     first_day = next_working_day(as_of, country)
@@ -336,8 +361,16 @@ def schedule(owners: Sequence[str], as_of: date, country: str, capacity: int,
     # previous task of that owner stopped (linear, not quadratic, in tasks).
     cursor: dict[str, date] = {}
     dates = []
-    for owner in owners:
+    for position, owner in enumerate(owners):
         day = cursor.get(owner, first_day)
+        if earliest is not None and earliest[position] > as_of:
+            # A later task: its own day, not the owner's cursor (which stays put).
+            day = next_working_day(earliest[position], country)
+            while load[(owner, day)] >= capacity:
+                day = next_working_day(day + timedelta(days=1), country)
+            load[(owner, day)] += 1
+            dates.append(day)
+            continue
         while load[(owner, day)] >= capacity:
             day = next_working_day(day + timedelta(days=1), country)
         load[(owner, day)] += 1

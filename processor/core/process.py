@@ -6,14 +6,15 @@ decide whether an error-severity issue ends the job.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
 
 from . import frame as F
 from .classify import classify, customer_summary, stage_counts, totals_by_currency
+from .dunning import SentLetter, decide, parse_dunning
 from .grid import SheetGrid
 from .headers import HeaderMatcher
 from .issues import Issue, Location, Severity
@@ -78,6 +79,7 @@ class Outcome:
     stage_columns: StageColumns
     models: tuple[SheetModel, ...]
     stages: dict[str, int]  # rows per stage key
+    decisions: Mapping = field(default_factory=dict)  # dunning, per (customer, currency)
 
     def totals(self) -> tuple[dict[str, int], dict[str, int]]:
         """(outstanding, overdue) cents per currency."""
@@ -88,8 +90,13 @@ class Outcome:
 
 def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
             matcher: HeaderMatcher, *, with_plan: bool = True,
-            rule_issues: Sequence[Issue] = (), company: str = "") -> Outcome:
-    """Run the pure pipeline on the table at ``location`` of ``grid``."""
+            rule_issues: Sequence[Issue] = (), company: str = "",
+            history: Sequence[SentLetter] = ()) -> Outcome:
+    """Run the pure pipeline on the table at ``location`` of ``grid``.
+
+    ``history`` is the dunning history (Letters Log rows read back): the plan's Next
+    Action and Action Date follow the same dunning decision as the letters.
+    """
     ledger = build_ledger(grid, rules, location, matcher)
     classified = classify(ledger.frame, rules, as_of, sheet=grid.name)
     customers = customer_summary(classified.frame, rules)
@@ -106,10 +113,14 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         issues.append(Issue(Location.cell(grid.name, location.header_row, column),
                             f"column '{header}' is not a known field; kept as it is",
                             Severity.INFO))
-    plan, plan_issues = build_plan(classified.frame, rules, as_of, settings, customers)
+    dunning, dunning_issues = parse_dunning(rules)
+    issues.extend(dunning_issues)
+    decisions = decide(classified.frame, rules, as_of, history, dunning)
+    plan, plan_issues = build_plan(classified.frame, rules, as_of, settings, customers,
+                                   decisions=decisions)
     issues.extend(plan_issues)
     issues.extend(quality_issues(classified.frame, customers, rules, grid.name,
-                                 dict(location.columns)))
+                                 dict(location.columns), decisions=decisions))
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:
@@ -124,4 +135,5 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         ledger=ledger, classified=classified.frame, customers=customers, plan=plan,
         issues=tuple(issues), stage_columns=columns, models=tuple(models),
         stages=stage_counts(classified.frame, rules),
+        decisions=decisions,
     )

@@ -6,45 +6,55 @@ the cell to look at.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from . import frame as F
+from .dunning import parse_dunning
 from .issues import Issue, Location, Severity
-from .plan import index_keys, money_text, present_mask, records, series_dict
+from .plan import money_text, present_mask, records, series_dict
 from .rules import Rules
 
 
 def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rules,
-                   sheet: str, columns: dict[str, int]) -> list[Issue]:
-    """Findings: missing contacts at letter stages, duplicate invoices, odd dates, credits
-    that could offset debts, customers billed in several currencies."""
+                   sheet: str, columns: dict[str, int],
+                   decisions: Mapping | None = None) -> list[Issue]:
+    """Findings: customers a letter is due for who cannot be written to, dunning blocks,
+    missing contacts, duplicate invoices, odd dates, credits offsetting debts, customers
+    billed in several currencies.
+
+    ``decisions`` are the dunning decisions (:func:`receivables.core.dunning.decide`):
+    the letters and this sheet apply the same rule (:func:`~receivables.core.dunning.can_write`).
+    """
+    from .dunning import BLOCKED, SEND, UNREACHABLE, decide
+
+    if decisions is None:
+        decisions = decide(classified, rules, as_of_of(classified))
     issues: list[Issue] = []
 
     def where(row: int, field: str | None = None) -> Location:
         return Location.cell(sheet, int(row), columns.get(field) if field else None)
 
-    letter_stages = {s.key for s in rules.stages if s.letter}
     first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())
-    reachable = pd.DataFrame({
-        "customer": classified["customer"], "currency": classified["currency"],
-        **{field: present_mask(classified[field]) if field in classified else False
-           for field in ("address", "email", "contact")},
-    }).groupby(["customer", "currency"]).any()
-    # A dict of plain rows: a .loc lookup per customer costs ~40 us.
-    reachable = dict(zip(index_keys(reachable.index), records(reachable), strict=True))
-    for record in records(customers):
-        if record.stage not in letter_stages:
-            continue
-        found = reachable[(record.customer, record.currency)]._asdict()
-        if not (found["address"] or found["email"]):
+    with_contact = set(classified.loc[present_mask(classified["contact"]), "customer"]
+                       .tolist()) if "contact" in classified else set()
+    for (customer, currency), decision in sorted(decisions.items(),
+                                                 key=lambda pair: pair[0]):
+        at = where(first_rows[customer], "customer")
+        if decision.action == UNREACHABLE:
             issues.append(Issue(
-                where(first_rows[record.customer], "customer"),
-                f"{record.customer} is at the {rules.stage(record.stage).label} stage but has "
-                "no address or email: a letter cannot be sent", Severity.WARNING))
-        elif not found["contact"]:
+                at, f"{customer} ({currency}): a {decision.level.name} is due but the customer "
+                "has no postal address (nor an email, where this letter may go by email): "
+                "no letter is written until one is added", Severity.WARNING))
+        elif decision.action == BLOCKED:
             issues.append(Issue(
-                where(first_rows[record.customer], "customer"),
-                f"{record.customer} has no contact person: letters go to the company",
+                at if decision.block.where == "Dunning Block" else decision.block.where,
+                f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
+                "letter is written", Severity.INFO))
+        elif decision.action == SEND and customer not in with_contact:
+            issues.append(Issue(
+                at, f"{customer} has no contact person: letters go to the company",
                 Severity.INFO))
 
     if "invoice" in classified:
@@ -60,12 +70,14 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
         for row in bad[F.ROW]:
             issues.append(Issue(where(row, "due_date"), "due date is before the invoice date"))
 
+    offsetting = parse_dunning(rules)[0].net_credits
     for record in records(customers):
         if record.credit_cents < 0 and record.overdue_cents > 0:
+            verb = "offset" if offsetting else "could offset"
             issues.append(Issue(
                 where(first_rows[record.customer], "customer"),
                 f"{record.customer} has credits of "
-                f"{money_text(-record.credit_cents, record.currency)} that could offset "
+                f"{money_text(-record.credit_cents, record.currency)} that {verb} "
                 f"{money_text(record.overdue_cents, record.currency)} overdue", Severity.INFO))
 
     # Distinct (customer, currency) pairs, then customers with several: groupby().unique()
@@ -83,3 +95,11 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                 f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
                 "one plan row and one letter per currency", Severity.INFO))
     return issues
+
+
+def as_of_of(classified: pd.DataFrame):
+    """The as-of date a classified frame was staged on (due date + days overdue)."""
+    if classified.empty:
+        return pd.Timestamp(0).date()
+    first = classified.iloc[0]
+    return (first["due_date"] + pd.Timedelta(days=int(first[F.DAYS_OVERDUE]))).date()

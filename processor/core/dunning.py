@@ -1,0 +1,669 @@
+"""Dunning history and escalation (design.md §11): which letter, if any, each customer gets.
+
+Pure: history records in, decisions out; no files, ``as_of`` is a parameter.
+
+The model, in the workbook's own terms (close to SAP's dunning levels and OCA
+credit-control's policy levels):
+
+- The *levels* are the ladder stages that have a letter (``notice`` → reminder,
+  ``demand`` → formal demand, ``final`` → final demand, ``legal`` → legal demand), in
+  ladder order. An item's level *by days* is the highest of those whose ``from_days`` its
+  days overdue have reached (items past the last letter stage stay at the last level).
+- The *history* is the ``Letters Log``: one :class:`SentLetter` per row, with the items
+  (invoice numbers) it covered and the level it took each of them to. Only rows whose
+  ``Status`` is ``sent`` (or blank) count; ``cancelled``, ``draft`` and ``failed`` rows
+  are as if they had never been written.
+- Per item, the *next level* is one above the highest level sent for it (the first level
+  for an item no letter covered), or, with ``allow_skip``, straight to its level by days.
+  An item is *ripe* when its days overdue have reached its next level. The same level is
+  sent again only with ``repeat_interval_days`` set, that many days after the last time.
+- Per customer and currency, at most one letter per run: at the highest next level among
+  the ripe items, and never within ``min_interval_days`` of the previous letter to that
+  customer and currency. The letter lists every overdue item (the full claim) and takes
+  each ripe item to its own next level; the others keep theirs.
+- Before any letter: credits (credit notes, unapplied cash: negative balances) offset the
+  debts of the same customer and currency (``net_credits``); a net claim at or below
+  ``min_amount`` gets no letter. A customer-level dunning block (a ``Dunning Block``
+  column or ``[[dunning.blocks]]``) holds everything, until its end date if it has one.
+- One rule decides whether a customer can be written to (:func:`can_write`): a postal
+  address, or an email for the templates that may go by email.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import frame as F
+from .issues import Issue, Location, Severity
+from .rules import Rules
+
+# Letters Log statuses. A letter counts as history unless it was cancelled (by a clerk:
+# as if never sent) or failed (an email the server refused); a draft (an email waiting
+# in the outbox) and "unknown" (maybe delivered) count, so that nothing goes out twice.
+SENT = "sent"
+STATUSES = ("sent", "draft", "unknown", "failed", "cancelled")
+COUNTING = frozenset({"sent", "draft", "unknown"})
+_STATUS_WORDS = {
+    "sent": SENT, "": SENT, "ok": SENT, "enviado": SENT, "enviada": SENT, "elküldve": SENT,
+    "cancelled": "cancelled", "canceled": "cancelled", "cancel": "cancelled",
+    "void": "cancelled", "anulado": "cancelled", "anulada": "cancelled",
+    "cancelado": "cancelled", "cancelada": "cancelled", "törölve": "cancelled",
+    "sztornó": "cancelled", "draft": "draft", "borrador": "draft", "piszkozat": "draft",
+    "failed": "failed", "error": "failed", "fallido": "failed", "sikertelen": "failed",
+    "unknown": "unknown", "desconocido": "unknown", "ismeretlen": "unknown",
+}  # fmt: skip
+
+
+def parse_status(text: Any) -> str | None:
+    """The status of a log cell (``failed: 550 mailbox unknown`` is ``failed``); None when
+    it is not one of :data:`STATUSES` (or a translation)."""
+    head = normalize(text).split(":", 1)[0].strip()
+    return _STATUS_WORDS.get(head)
+CHANNELS = ("letter", "email", "sms")
+
+# ---- settings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """A customer-level dunning block: no letter while it lasts."""
+
+    customer: str
+    reason: str
+    until: date | None = None
+    currency: str | None = None  # None: every currency of the customer
+    where: Location | str = "dunning.blocks"
+
+    def active(self, as_of: date) -> bool:
+        """True while the block holds on ``as_of`` (through its end date)."""
+        return self.until is None or as_of <= self.until
+
+    def text(self) -> str:
+        """``disputed invoice (until 2026-12-31)``."""
+        until = f" (until {self.until.isoformat()})" if self.until else ""
+        return f"{self.reason or 'blocked'}{until}"
+
+
+@dataclass(frozen=True)
+class DunningSettings:
+    """The ``[dunning]`` settings, typed."""
+
+    min_interval_days: int = 14
+    repeat_interval_days: int = 0
+    allow_skip: bool = False
+    net_credits: bool = True
+    min_amount_cents: Mapping[str, int] = field(default_factory=dict)
+    min_amount_default_cents: int = 0
+    email_templates: frozenset[str] = frozenset({"reminder", "formal_demand"})
+    blocks: tuple[Block, ...] = ()
+
+    def minimum(self, currency: str) -> int:
+        """The minimum net claim in cents for a letter in ``currency``."""
+        return self.min_amount_cents.get(currency.upper(), self.min_amount_default_cents)
+
+
+def parse_dunning(rules: Rules) -> tuple[DunningSettings, list[Issue]]:
+    """Parse ``[dunning]``; a bad value becomes an Issue and its default stays."""
+    raw = rules.section("dunning")
+    issues: list[Issue] = []
+    defaults = DunningSettings()
+    values: dict[str, Any] = {}
+
+    def warn(key: str, message: str) -> None:
+        issues.append(Issue(Location.setting(f"dunning.{key}"), message, Severity.ERROR))
+
+    for key in ("min_interval_days", "repeat_interval_days"):
+        value = raw.get(key, getattr(defaults, key))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            warn(key, f"must be a whole number of days (0 or more), not {value!r}")
+        else:
+            values[key] = value
+    for key in ("allow_skip", "net_credits"):
+        value = raw.get(key, getattr(defaults, key))
+        if isinstance(value, bool):
+            values[key] = value
+        else:
+            warn(key, f"must be true or false, not {value!r}")
+    minimums = raw.get("min_amount", {})
+    if isinstance(minimums, Mapping):
+        table: dict[str, int] = {}
+        for currency, amount in minimums.items():
+            cents = _cents(amount)
+            if cents is None:
+                warn(f"min_amount.{currency}", f"must be an amount like \"10.00\", not {amount!r}")
+            elif str(currency).strip().casefold() in ("default", "*"):
+                values["min_amount_default_cents"] = cents
+            else:
+                table[str(currency).strip().upper()] = cents
+        values["min_amount_cents"] = table
+    else:
+        warn("min_amount", "must be a table of currency = amount, like { EUR = \"10.00\" }")
+    email = raw.get("email_templates", sorted(defaults.email_templates))
+    if isinstance(email, list) and all(isinstance(item, str) for item in email):
+        values["email_templates"] = frozenset(item.strip() for item in email)
+    else:
+        warn("email_templates", "must be a list of template names, like [\"reminder\"]")
+    blocks, block_issues = _parse_blocks(raw.get("blocks", []))
+    values["blocks"] = blocks
+    issues.extend(block_issues)
+    return DunningSettings(**{**defaults.__dict__, **values}), issues
+
+
+def _cents(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return int((amount * 100).to_integral_value())
+
+
+def _parse_blocks(raw: Any) -> tuple[tuple[Block, ...], list[Issue]]:
+    if not isinstance(raw, list):
+        return (), [Issue(Location.setting("dunning.blocks"), "must be a list of tables like "
+                          "[[dunning.blocks]] customer = \"Acme\" reason = \"...\"",
+                          Severity.ERROR)]
+    blocks, issues = [], []
+    for number, spec in enumerate(raw, start=1):
+        where = Location.setting(f"dunning.blocks.{number}")
+        if not isinstance(spec, Mapping) or not str(spec.get("customer", "")).strip():
+            issues.append(Issue(where, "needs a customer name", Severity.ERROR))
+            continue
+        until = spec.get("until")
+        if until not in (None, ""):
+            until = _as_date(until)
+            if until is None:
+                issues.append(Issue(where, f"until {spec.get('until')!r} is not a date "
+                                    "(write 2026-12-31); the block holds with no end",
+                                    Severity.ERROR))
+        currency = str(spec.get("currency", "") or "").strip().upper() or None
+        blocks.append(Block(customer=str(spec["customer"]).strip(),
+                            reason=str(spec.get("reason", "") or "").strip(),
+                            until=until or None, currency=currency, where=where))
+    return tuple(blocks), issues
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.date()
+    text = str(value or "").strip()
+    for candidate in (text, text[:10]):
+        try:
+            return date.fromisoformat(candidate)
+        except ValueError:
+            continue
+    match = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", text)
+    if match:
+        day, month, year = map(int, match.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+    return None
+
+
+# ---- small shared rules ----------------------------------------------------------------
+
+
+def can_write(template: str, has_address: bool, has_email: bool,
+              settings: DunningSettings) -> bool:
+    """The one rule for "can this customer be sent this letter": a postal address, or an
+    email when the template may go by email (``dunning.email_templates``)."""
+    return has_address or (has_email and template in settings.email_templates)
+
+
+def normalize(text: Any) -> str:
+    """Key for matching names and invoice numbers across months: case and spaces ignored."""
+    return " ".join(str(text or "").split()).casefold()
+
+
+def item_key(invoice: Any, due: date | None) -> str:
+    """How an item is named in the log: its invoice number, else ``due 2026-09-15``."""
+    text = " ".join(str(invoice).split()) if isinstance(invoice, str) else ""
+    if text:
+        return text
+    return f"due {due.isoformat()}" if due else "?"
+
+
+# ---- levels ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    """One rung of the letter ladder."""
+
+    index: int
+    stage: str  # stage key: notice, demand, final, legal
+    template: str  # reminder, formal_demand, ...
+    from_days: int
+
+    @property
+    def name(self) -> str:
+        """``formal demand``: the template's name in words."""
+        return self.template.replace("_", " ")
+
+
+def letter_levels(rules: Rules) -> tuple[Level, ...]:
+    """The ladder stages that have a letter, in ladder order."""
+    found = [s for s in rules.stages if s.letter]
+    return tuple(Level(index, s.key, s.letter, int(s.from_days or 0))
+                 for index, s in enumerate(found))
+
+
+def resolve_level(text: Any, rules: Rules, levels: Sequence[Level]) -> Level | None:
+    """The level a log cell names: template, stage key or stage label (any case)."""
+    wanted = normalize(text).replace(" ", "_")
+    if not wanted:
+        return None
+    for level in levels:
+        stage = rules.stage(level.stage)
+        names = (level.template, level.stage, stage.label)
+        if wanted in {normalize(name).replace(" ", "_") for name in names}:
+            return level
+    return None
+
+
+# ---- history ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentLetter:
+    """One letter (or message) of the dunning history, as a Letters Log row."""
+
+    reference: str
+    date: date
+    customer: str
+    currency: str
+    level: str  # stage key of the letter
+    items: tuple[tuple[str, str], ...] | None = None  # (item key, stage key); None: unknown
+    template: str = ""  # the letter's template (reminder, formal_demand, ...)
+    status: str = SENT
+    channel: str = "letter"
+    where: str = ""
+
+    @property
+    def counts(self) -> bool:
+        """Cancelled and failed letters are as if never written; the others count."""
+        return self.status in COUNTING
+
+
+def format_items(items: Iterable[tuple[str, str]], level: str) -> str:
+    """The ``Invoices`` cell: ``INV-1, INV-2, INV-9 (notice)``; an item taken to a level
+    other than the letter's carries it in brackets."""
+    return ", ".join(key if item_level == level else f"{key} ({item_level})"
+                     for key, item_level in items)
+
+
+_ITEM_WITH_LEVEL = re.compile(r"^(.*?)\s*\(([^()]+)\)$")
+
+
+def parse_items(text: Any, level: Level, rules: Rules,
+                levels: Sequence[Level]) -> tuple[tuple[str, str], ...] | None:
+    """Read an ``Invoices`` cell back; None when blank (an older log without the column)."""
+    cell = str(text or "").strip()
+    if not cell:
+        return None
+    items = []
+    for part in cell.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        item_level = level
+        match = _ITEM_WITH_LEVEL.match(part)
+        if match:
+            named = resolve_level(match.group(2), rules, levels)
+            if named is not None:
+                part, item_level = match.group(1).strip(), named
+        items.append((part, item_level.stage))
+    return tuple(items)
+
+
+def history_from_rows(rows: Iterable[Mapping[str, Any]], rules: Rules,
+                      where: str = "Letters Log") -> tuple[list[SentLetter], list[Issue]]:
+    """Letters Log rows (header -> cell value) as :class:`SentLetter` values.
+
+    Rows without a date, customer or recognisable letter are reported and skipped; an
+    unknown status is reported and counts as sent (better one letter too few than two).
+    """
+    levels = letter_levels(rules)
+    letters: list[SentLetter] = []
+    issues: list[Issue] = []
+    for number, row in enumerate(rows, start=2):
+        cells = {normalize(key): value for key, value in row.items() if key is not None}
+        at = row.get("_where") or Location.cell(where, number)
+        customer = str(cells.get("customer") or "").strip()
+        day = _as_date(cells.get("date"))
+        if not customer and day is None:
+            continue  # a blank row
+        level = (resolve_level(cells.get("template"), rules, levels)
+                 or resolve_level(cells.get("stage"), rules, levels))
+        if not customer or day is None or level is None:
+            issues.append(Issue(at, "this letter is not read as dunning history: it needs a "
+                                "date, a customer and a letter (template or stage)"))
+            continue
+        status = parse_status(cells.get("status"))
+        if status is None:
+            issues.append(Issue(at, f"status {cells.get('status')!r} is not one of "
+                                f"{', '.join(STATUSES)}; the letter counts as sent"))
+            status = SENT
+        channel = normalize(cells.get("channel")) or "letter"
+        currency = str(cells.get("currency") or "").strip().upper() or rules.default_currency
+        letters.append(SentLetter(
+            reference=str(cells.get("reference") or "").strip(), date=day, customer=customer,
+            currency=currency, level=level.stage, template=level.template,
+            items=parse_items(cells.get("invoices"), level, rules, levels), status=status,
+            channel=channel, where=at))
+    return letters, issues
+
+
+# ---- decisions -------------------------------------------------------------------------
+
+SEND = "send"  # a letter is due now
+WAIT = "wait"  # the next letter is due later (interval, or days not reached)
+DONE = "done"  # every item has had the last letter; nothing more by letter
+BLOCKED = "blocked"  # a dunning block holds the customer
+BELOW_MINIMUM = "below_minimum"  # net claim at or below the minimum amount
+UNREACHABLE = "unreachable"  # a letter is due but the customer cannot be written to
+NONE = "none"  # no item has reached the first letter level yet
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What dunning does for one customer and currency on ``as_of``."""
+
+    customer: str
+    currency: str
+    action: str
+    level: Level | None = None  # the letter to send now (send), or due next (wait)
+    due: date | None = None  # when that letter is due
+    items: tuple[tuple[str, str], ...] = ()  # (item key, stage key) a letter sent now records
+    previous: SentLetter | None = None  # the last letter about these items
+    last: SentLetter | None = None  # the last letter to this customer and currency
+    gross_cents: int = 0
+    credits_cents: int = 0
+    net_cents: int = 0
+    block: Block | None = None
+
+    @property
+    def sends(self) -> bool:
+        """True when a letter goes out now."""
+        return self.action == SEND
+
+
+def _history_index(history: Iterable[SentLetter]):
+    """Counting letters per (customer, currency), oldest first."""
+    by_customer: dict[tuple[str, str], list[SentLetter]] = {}
+    for letter in history:
+        if letter.counts:
+            by_customer.setdefault((normalize(letter.customer), letter.currency.upper()),
+                                   []).append(letter)
+    for letters in by_customer.values():
+        letters.sort(key=lambda letter: letter.date)  # stable: log order within a day
+    return by_customer
+
+
+def _covers(letter: SentLetter, key: str, due: date | None) -> str | None:
+    """The stage key ``letter`` took the item to, or None when it did not cover it."""
+    if letter.items is None:
+        # An older log without invoices: the letter covered what was overdue then.
+        return letter.level if due is not None and due < letter.date else None
+    wanted = normalize(key)
+    for item, level in letter.items:
+        if normalize(item) == wanted:
+            return level
+    return None
+
+
+@dataclass(frozen=True)
+class _Item:
+    key: str
+    due: date
+    days: int
+    balance: int
+
+
+def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
+           history: Iterable[SentLetter] = (),
+           settings: DunningSettings | None = None) -> dict[tuple[str, str], Decision]:
+    """The dunning decision of every customer and currency with overdue items.
+
+    ``classified`` is the output of ``classify``; its rows that count as overdue are the
+    items, negative balances (state ``credit``) the credits.
+    """
+    if settings is None:
+        settings, _issues = parse_dunning(rules)
+    levels = letter_levels(rules)
+    if not levels or classified.empty:
+        return {}
+    index = _history_index(history)
+    frame = classified
+    currency = frame["currency"].fillna(rules.default_currency).astype(object)
+    overdue = frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)
+    credit = (frame[F.STAGE] == "credit").to_numpy(dtype=bool)
+    customers = frame["customer"].astype(object).tolist()
+    currencies = currency.tolist()
+    invoices = frame["invoice"].tolist() if "invoice" in frame else [None] * len(frame)
+    dues = [None if pd.isna(v) else v.date() for v in frame["due_date"]]
+    days = frame[F.DAYS_OVERDUE].to_numpy(dtype=np.int64).tolist()
+    balances = frame[F.BALANCE].to_numpy(dtype=np.int64).tolist()
+
+    items: dict[tuple[str, str], list[_Item]] = {}
+    credits: dict[tuple[str, str], int] = {}
+    for position, (name, code) in enumerate(zip(customers, currencies, strict=True)):
+        key = (name, code)
+        if overdue[position]:
+            items.setdefault(key, []).append(_Item(
+                item_key(invoices[position], dues[position]), dues[position],
+                days[position], balances[position]))
+        elif credit[position]:
+            credits[key] = credits.get(key, 0) - balances[position]
+
+    blocks = customer_blocks(frame, settings, as_of)
+    reachable = reachability(frame)
+    decisions = {}
+    for key, group in items.items():
+        name, code = key
+        letters = index.get((normalize(name), str(code).upper()), [])
+        decisions[key] = _decide_one(
+            name, code, group, credits.get(key, 0), letters, levels, settings, as_of,
+            blocks.get(key), reachable.get(name, (False, False)))
+    return decisions
+
+
+def _decide_one(customer, currency, items, credits, letters, levels, settings, as_of,
+                block, reachable) -> Decision:
+    gross = sum(item.balance for item in items)
+    credits = credits if settings.net_credits else 0
+    net = max(0, gross - credits)
+    last = letters[-1] if letters else None
+    base = dict(customer=customer, currency=currency, last=last, gross_cents=gross,
+                credits_cents=credits, net_cents=net)
+    top = levels[-1].index
+
+    ripe: list[tuple[_Item, int]] = []
+    upcoming: list[tuple[date, int]] = []
+    for item in items:
+        by_days = max((level.index for level in levels if item.days >= level.from_days),
+                      default=-1)
+        sent_level, sent_on = -1, None
+        for letter in letters:
+            level = _covers(letter, item.key, item.due)
+            if level is None:
+                continue
+            found = next((lv.index for lv in levels if lv.stage == level), -1)
+            if found >= sent_level:
+                sent_level, sent_on = found, letter.date
+        step = sent_level + 1
+        if settings.allow_skip:
+            step = max(step, by_days)
+        if step <= top:
+            if step <= by_days:
+                ripe.append((item, step))
+            else:
+                upcoming.append((item.due + timedelta(days=levels[step].from_days), step))
+        elif settings.repeat_interval_days and sent_on is not None:
+            again = sent_on + timedelta(days=settings.repeat_interval_days)
+            if again <= as_of:
+                ripe.append((item, sent_level))
+            else:
+                upcoming.append((again, sent_level))
+    previous = _previous(letters, items)
+    if block is not None:
+        return Decision(action=BLOCKED, previous=previous, block=block, **base)
+    if net <= settings.minimum(currency):
+        return Decision(action=BELOW_MINIMUM, previous=previous, **base)
+    if not ripe:
+        if not upcoming:
+            sent_any = previous is not None
+            return Decision(action=DONE if sent_any else NONE, previous=previous, **base)
+        when, step = min(upcoming, key=lambda pair: (pair[0], -pair[1]))
+        if last is not None:
+            when = max(when, last.date + timedelta(days=settings.min_interval_days))
+        return Decision(action=WAIT, level=levels[step], due=when, previous=previous, **base)
+    level = levels[max(step for _item, step in ripe)]
+    if last is not None and (as_of - last.date).days < settings.min_interval_days:
+        when = last.date + timedelta(days=settings.min_interval_days)
+        return Decision(action=WAIT, level=level, due=when, previous=previous, **base)
+    if not can_write(level.template, *reachable, settings):
+        return Decision(action=UNREACHABLE, level=level, due=as_of, previous=previous, **base)
+    recorded = tuple((item.key, levels[step].stage) for item, step in ripe)
+    return Decision(action=SEND, level=level, due=as_of, items=recorded, previous=previous,
+                    **base)
+
+
+def _previous(letters: Sequence[SentLetter], items: Sequence[_Item]) -> SentLetter | None:
+    """The most recent letter that covered any of ``items``."""
+    for letter in reversed(letters):
+        if any(_covers(letter, item.key, item.due) is not None for item in items):
+            return letter
+    return None
+
+
+# ---- per-customer facts from the ledger -------------------------------------------------
+
+
+def _texts(frame: pd.DataFrame, column: str) -> list[str]:
+    if column not in frame:
+        return [""] * len(frame)
+    return [v.strip() if isinstance(v, str) else "" for v in frame[column].tolist()]
+
+
+def customer_blocks(frame: pd.DataFrame, settings: DunningSettings,
+                    as_of: date) -> dict[tuple[str, str], Block]:
+    """Active blocks per (customer, currency): ``[[dunning.blocks]]``, then a ``Dunning
+    Block`` cell (its text is the reason; ``until 2026-12-31`` in it sets the end)."""
+    keys = list(dict.fromkeys(zip(frame["customer"].tolist(),
+                                  frame["currency"].fillna("").tolist(), strict=True)))
+    found: dict[tuple[str, str], Block] = {}
+    for block in settings.blocks:
+        if not block.active(as_of):
+            continue
+        for name, code in keys:
+            if normalize(name) == normalize(block.customer) and (
+                    block.currency is None or block.currency == str(code).upper()):
+                found.setdefault((name, code), block)
+    if "dunning_block" in frame:
+        rows = zip(frame["customer"].tolist(), frame["currency"].fillna("").tolist(),
+                   _texts(frame, "dunning_block"), strict=True)
+        for name, code, text in rows:
+            if not text or (name, code) in found or normalize(text) in _NO_BLOCK:
+                continue
+            block = block_from_cell(name, text)
+            if block.active(as_of):
+                found[(name, code)] = block
+    return found
+
+
+_NO_BLOCK = {"no", "n", "false", "0", "nem", "否", "nein", "non", "-"}
+_UNTIL = re.compile(r"\b(?:until|till|hasta|ig|bis|jusqu'au)\s*[:.]?\s*(\S+)\s*$", re.I)
+
+
+def block_from_cell(customer: str, text: str) -> Block:
+    """A block from a ``Dunning Block`` cell: ``yes``, a reason, or ``reason until DATE``."""
+    reason, until = text.strip(), None
+    match = _UNTIL.search(reason)
+    if match:
+        until = _as_date(match.group(1).rstrip(".,;)"))
+        if until is not None:
+            reason = reason[:match.start()].rstrip(" ,;(-")
+    if normalize(reason) in ("yes", "y", "x", "1", "true", "sí", "si", "igen", "是", "ja", "oui"):
+        reason = "blocked"
+    return Block(customer=customer, reason=reason, until=until, where="Dunning Block")
+
+
+def reachability(frame: pd.DataFrame) -> dict[str, tuple[bool, bool]]:
+    """(has a postal address, has an email) per customer, on any of its rows."""
+    found: dict[str, list[bool]] = {}
+    for name, address, email in zip(frame["customer"].tolist(), _texts(frame, "address"),
+                                    _texts(frame, "email"), strict=True):
+        flags = found.setdefault(name, [False, False])
+        flags[0] = flags[0] or bool(address)
+        flags[1] = flags[1] or bool(email)
+    return {name: (flags[0], flags[1]) for name, flags in found.items()}
+
+
+# ---- words for the plan ------------------------------------------------------------------
+
+
+def _money(cents: int, currency: str) -> str:
+    return f"{currency} {Decimal(cents).scaleb(-2):,.2f}"
+
+
+def next_action(decision: Decision, stage_action: str) -> str:
+    """The plan's Next Action under ``decision`` (``stage_action`` is the ladder's)."""
+    last = decision.previous or decision.last
+    sent = f"{last_name(last)} sent {last.date.isoformat()}" if last else ""
+    if decision.action == BLOCKED:
+        return f"Dunning blocked: {decision.block.text()}"
+    if decision.action == BELOW_MINIMUM:
+        net = _money(decision.net_cents, decision.currency)
+        credit = (f" after {_money(decision.credits_cents, decision.currency)} credits"
+                  if decision.credits_cents else "")
+        return f"No letter: net claim {net}{credit} is at or below the minimum"
+    if decision.action == SEND:
+        text = f"Send {decision.level.name}"
+        return f"{text} ({sent})" if sent else text
+    if decision.action == UNREACHABLE:
+        return (f"{decision.level.name.capitalize()} due: add the customer's postal address "
+                "(or an email, where the letter may go by email)")
+    if decision.action == WAIT:
+        due = f"{decision.level.name} due {decision.due.isoformat()}"
+        # Before the first letter the ladder's action (a call, an SMS) is what to do now.
+        return f"{sent}; {due}" if sent else f"{stage_action}; {due}"
+    if decision.action == DONE and sent:
+        return f"{sent}; {stage_action}"
+    return stage_action
+
+
+def last_name(letter: SentLetter) -> str:
+    """``formal demand`` for a history letter (its template in words)."""
+    return (letter.template or letter.level).replace("_", " ")
+
+
+def action_date(decision: Decision, as_of: date) -> date:
+    """The earliest day the plan's action can be done: the next letter's due date."""
+    if decision.action == WAIT and decision.due is not None and decision.last is not None:
+        return max(decision.due, as_of)
+    return as_of
+
+
+__all__ = [
+    "Block", "Decision", "DunningSettings", "Level", "SentLetter", "action_date",
+    "can_write", "decide", "format_items", "history_from_rows",
+    "item_key", "letter_levels", "next_action", "parse_dunning",
+]  # fmt: skip

@@ -1,0 +1,119 @@
+"""Where the dunning history is kept and read from (design.md §11): the shell half.
+
+The history is the ``Letters Log``. It is read, every run, from
+1. the workbook's own ``Letters Log`` sheet (an earlier output processed again, or the
+   clerk's workbook in Excel),
+2. ``--history PATH``: earlier output workbooks, or folders of them (a new month's ERP
+   export has no log; its letters connect to earlier ones by invoice and customer),
+3. the letters folder's own log, ``DIR/Letters Log.xlsx``, which ``receivables letters``
+   keeps beside the letters it writes (that command leaves the input unchanged).
+The pure merging and parsing is :mod:`receivables.core.letters_log`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write
+from .core.dunning import SentLetter, history_from_rows
+from .core.issues import InputError, Issue, Severity
+from .core.letters_log import clean, merge_rows, rows_from_grid
+from .core.outputs import letters_log_model
+from .core.rules import Rules
+
+FOLDER_LOG = "Letters Log.xlsx"
+_WORKBOOKS = (".xlsx", ".xlsm")
+
+
+@dataclass
+class DunningHistory:
+    """The earlier Letters Log rows (merged), as history, and what was wrong with them."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    letters: list[SentLetter] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+
+def sheet_name(rules: Rules) -> str:
+    """The Letters Log sheet's name (``labels.letters_sheet``)."""
+    return rules.labels.get("letters_sheet", "Letters Log")
+
+
+def log_rows(opened, rules: Rules) -> tuple[list[dict[str, Any]], list[Issue]]:
+    """The Letters Log rows of an opened workbook (the file reader, or the add-in's)."""
+    wanted = sheet_name(rules).casefold()
+    for sheet in opened.sheets:
+        if sheet.is_worksheet and sheet.name.casefold() == wanted:
+            return rows_from_grid(opened.grid(sheet.name))
+    return [], []
+
+
+def history_files(path: Path) -> list[Path]:
+    """The workbooks ``--history PATH`` names: the file, or the folder's .xlsx/.xlsm."""
+    path = Path(path)
+    if path.is_dir():
+        return sorted((p for p in path.iterdir() if p.is_file()
+                       and p.suffix.lower() in _WORKBOOKS and not p.name.startswith("~$")),
+                      key=lambda p: p.name.casefold())
+    if path.is_file():
+        return [path]
+    raise InputError(f"The history {path} does not exist: give an earlier output workbook, "
+                     "its Letters Log, or a folder of them with --history.")
+
+
+def load_history(opened, rules: Rules, paths: Sequence[Path] = (),
+                 letters_dir: Path | None = None,
+                 skip: Iterable[Path] = ()) -> DunningHistory:
+    """Every earlier letter known for this workbook (see the module docstring).
+
+    ``opened`` is the workbook being processed (None for none); ``skip`` lists files
+    never read as history (the input and output themselves).
+    """
+    from .reader import open_workbook
+
+    sources: list[list[dict[str, Any]]] = []
+    issues: list[Issue] = []
+    if opened is not None:
+        rows, problems = log_rows(opened, rules)
+        sources.append(rows)
+        issues += problems
+    skipped = {Path(p).resolve() for p in skip}
+    files = [file for path in paths for file in history_files(path)]
+    if letters_dir is not None and (Path(letters_dir) / FOLDER_LOG).is_file():
+        files.append(Path(letters_dir) / FOLDER_LOG)
+    # Later files first: of two copies of a letter, the newer log's is kept.
+    for file in reversed(files):
+        if file.resolve() in skipped:
+            continue
+        try:
+            rows, problems = log_rows(open_workbook(file), rules)
+        except InputError as exc:
+            issues.append(Issue(file.name, f"not read as dunning history: {exc}",
+                                Severity.WARNING))
+            continue
+        sources.append(rows)
+        issues += problems
+    merged = merge_rows(*sources)
+    letters, problems = history_from_rows(merged, rules)
+    issues += problems
+    return DunningHistory(rows=merged, letters=letters, issues=issues)
+
+
+def combined_rows(history: DunningHistory, new_rows: Iterable[dict[str, Any]]):
+    """The Letters Log to write: the earlier rows as read, then this run's letters."""
+    return clean(merge_rows(history.rows, list(new_rows)))
+
+
+def write_folder_log(letters_dir: Path, rows: list[dict[str, Any]], rules: Rules) -> Path:
+    """Write ``DIR/Letters Log.xlsx`` (the letters folder's history) atomically."""
+    from .xlsx.splice import write_package
+
+    path = Path(letters_dir) / FOLDER_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as sink:
+        write_package(sink, source=None, date1904=False, stage_columns=None,
+                      models=[letters_log_model(rows, rules)])
+    return path
