@@ -218,7 +218,7 @@ def _read_delimited(path: Path, data: bytes) -> TextWorkbook:
     except csv.Error as exc:
         raise InputError(f"{path.name} cannot be read as delimited text ({exc}).") from exc
     _check_cells(path, rows)
-    comma = decimal_comma(rows)
+    comma = decimal_comma(rows, default=delimiter == ";")
     rows = [[_number(cell, comma) for cell in row] for row in rows]
     name = _sheet_name(path)
     shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[delimiter]
@@ -256,11 +256,12 @@ _POINT_DECIMAL = re.compile(r"^[-+(]?\d{1,3}(?:[, \u00a0]\d{3})*\.\d+\)?$|^[-+(]
 _AMBIGUOUS = re.compile(r"^[-+]?\d{1,3}[.,]\d{3}$")
 
 
-def decimal_comma(rows: Sequence[Sequence[object]]) -> bool:
+def decimal_comma(rows: Sequence[Sequence[object]], default: bool = False) -> bool:
     """Whether the file's numbers use a decimal comma (``1.234,56``, ``12,50``).
 
     Decided from the unambiguous numbers only (``1,234`` could be either); ties and
-    files without such numbers read a decimal point.
+    files without such numbers get ``default`` (True for ';'-delimited files: that
+    delimiter is chosen where the comma is the decimal mark).
     """
     comma = point = 0
     for row in rows[:5000]:
@@ -274,7 +275,7 @@ def decimal_comma(rows: Sequence[Sequence[object]]) -> bool:
                 comma += 1
             elif _POINT_DECIMAL.match(text):
                 point += 1
-    return comma > point
+    return comma > point if comma != point else default
 
 
 _PLAIN_NUMBER = {

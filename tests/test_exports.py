@@ -184,6 +184,15 @@ def test_csv_detection_helpers():
     assert sniff_delimiter("Report title\na|b|c\n1|2|3\n") == "|"
     assert decimal_comma([["1.234,56", "12,50"], ["1,234"]])
     assert not decimal_comma([["1,234.56", "12.50"], ["1,234"]])
+    assert decimal_comma([["1.234"]], default=True) and not decimal_comma([["1.234"]])
+
+
+def test_semicolon_csv_without_decimals_reads_thousands(tmp_path):
+    path = tmp_path / "ar.csv"
+    path.write_text("Kunde;Fällig;Offener Betrag\nAcme;01.09.2026;1.234\nBeta;01.09.2026;99\n",
+                    "utf-8")
+    report = run(path, tmp_path / "out.xlsx", AS_OF)
+    assert list(report.outcome.classified[F.BALANCE]) == [123400, 9900]
 
 
 def test_csv_quoted_fields_with_line_breaks_and_excel_sep_line(tmp_path):
@@ -245,6 +254,17 @@ def test_html_rowspan_and_colspan_are_placed_like_merged_cells(tmp_path):
                     "<tr><td>1</td><td>2</td><td>3</td></tr></table>", "utf-8")
     grid = open_workbook(path).grid("t")
     assert [list(r) for r in grid.rows] == [["A", "B", "", "C"], ["", 1.0, 2.0, 3.0]]
+
+
+def test_html_entities_are_never_expanded_nor_fetched(tmp_path):
+    path = tmp_path / "x.xls"
+    path.write_text(
+        '<!DOCTYPE html [<!ENTITY xxe SYSTEM "file:///etc/passwd"><!ENTITY a "AAAA">'
+        '<!ENTITY b "&a;&a;&a;&a;">]><html><body><table><tr><td>Customer</td><td>Due</td>'
+        "<td>Balance</td></tr><tr><td>&xxe;&b;</td><td>2026-09-01</td><td>10</td></tr>"
+        "</table></body></html>", "utf-8")
+    rows = [list(r) for r in open_workbook(path).grid("x").rows]
+    assert rows[1][0] == "&xxe;&b;"
 
 
 def test_html_without_table_is_a_clear_error(tmp_path):
@@ -451,28 +471,34 @@ def test_xero_style_aged_receivables_detail(tmp_path, with_total):
 # ------------------------------------------------------------------ SAP FBL5N
 
 
-def test_sap_fbl5n_style_with_alv_subtotals_and_customer_numbers(tmp_path):
+@pytest.mark.parametrize("due_column", [True, False], ids=["net-due-date", "document-date"])
+def test_sap_fbl5n_style_with_alv_subtotals_and_customer_numbers(tmp_path, due_column):
+    """Customer numbers only, DD.MM.YYYY text dates, ALV '*' subtotals, an unlabelled
+    grand total; without a due-date column, due = document date + 30 days."""
     items = items_for(NAMES)
+    due_header = ["Net due date"] if due_column else []
     rows: list[list[object]] = [
         ["Customer Line Item Display"], [],
         ["", "Account", "Assignment", "Document Number", "Document Type", "Document Date",
-         "Net due date", "Amount in doc. curr.", "Document currency",
+         *due_header, "Amount in doc. curr.", "Document currency",
          "Amount in local currency", "Local Currency"],
     ]
     subtotal_rows = []
     for number in sorted({i.number for i in items}):
         mine = [i for i in items if i.number == number]
         for item in mine:
+            due = [item.due.strftime("%d.%m.%Y")] if due_column else []
             rows.append(["", number, item.invoice[-4:], item.invoice, "RV",
-                         item.invoice_date.strftime("%d.%m.%Y"), item.due.strftime("%d.%m.%Y"),
+                         item.invoice_date.strftime("%d.%m.%Y"), *due,
                          item.cents / 100, "EUR", item.cents * 4 / 100, "HUF"])
-        rows.append(["*", number, None, None, None, None, None,
+        rows.append(["*", number, None, None, None, None, *([None] if due_column else []),
                      sum(i.cents for i in mine) / 100, "EUR",
                      sum(i.cents for i in mine) * 4 / 100, "HUF"])
         subtotal_rows.append(len(rows))
     # The unlabelled grand total: only the sums.
-    rows.append([None, None, None, None, None, None, None, sum(i.cents for i in items) / 100,
-                 None, sum(i.cents for i in items) * 4 / 100, None])
+    rows.append([None, None, None, None, None, None, *([None] if due_column else []),
+                 sum(i.cents for i in items) / 100, None, sum(i.cents for i in items) * 4 / 100,
+                 None])
     grand = len(rows)
     path = _write(tmp_path / "fbl5n.xlsx", rows, sheet="FBL5N")
     report = run(path, tmp_path / "out.xlsx", AS_OF)

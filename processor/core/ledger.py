@@ -380,7 +380,9 @@ def _map_columns(table: _Table, matcher: HeaderMatcher,
     for column, text in sorted(location.headers.items()):
         if column in taken or column in location.buckets:
             continue
-        likely = _likely_field(text, table.column_cells(column), columns)
+        if not set(_LIKELY).intersection(header_concepts(text)):
+            continue  # the usual unknown column: no need to look at its cells
+        likely = _likely_field(text, table.column_cells(column)[:500], columns)
         if likely is None:
             continue
         reported.add(column)
@@ -399,6 +401,8 @@ def _likely_field(text: str, cells: Sequence[object], columns: Mapping[str, int]
     yes/no column whose header speaks of a dispute, and that field is not read yet.
     """
     concepts = header_concepts(text)
+    if not set(_LIKELY).intersection(concepts):
+        return None
     values = [v for v in cells[:500] if not _is_empty(v)]
     if not values:
         return None
