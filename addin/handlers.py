@@ -16,29 +16,20 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import xlwings as xw
 
-from receivables import __version__
+from receivables import __version__, orchestrate
 from receivables.core.grid import SheetGrid
 from receivables.core.headers import HeaderMatcher
 from receivables.core.issues import InputError, Issue, Severity
-from receivables.core.outputs import letters_log_model
 from receivables.core.plan import money_text
-from receivables.core.process import Outcome, SheetChoice, analyse
+from receivables.core.process import Outcome, SheetChoice
 from receivables.core.rules import Rules
 from receivables.core.settings_sheet import settings_model
-from receivables.dunning_log import DunningHistory, combined_rows, load_history
-from receivables.pipeline import (
-    apply_names,
-    name_models,
-    preview_and_choose,
-    require_items,
-    workbook_rules,
-)
-from receivables.reader import SheetInfo
+from receivables.orchestrate import Prepared, Request, Sheet, apply_names, name_models
 
 from . import xlwriter
 from .buttons import BUTTONS
@@ -52,23 +43,21 @@ LOG_NAME = "collections.log"
 
 @dataclass
 class OpenWorkbook:
-    """The workbook Excel has open, read through xlwings.
-
-    It offers what the file shell's reader offers (``path``, ``sheets``, ``grid``), so
-    the shell's sheet choice and settings-sheet reading run unchanged on it.
-    """
+    """The workbook Excel has open, read through xlwings: an
+    :class:`orchestrate.WorkbookSource`, so the add-in runs the same orchestration as the
+    command line and batch."""
 
     book: xw.Book
-    path: Path
+    name: str
+    location: Path | None
     date1904: bool = False
-    sheets: tuple[SheetInfo, ...] = field(default=())
+    sheets: tuple[Sheet, ...] = field(default=())
 
     @classmethod
     def of(cls, book: xw.Book) -> OpenWorkbook:
         """Wrap ``book`` (its sheets are listed once, in tab order)."""
-        sheets = tuple(SheetInfo(name=s.name, visible=bool(s.visible), is_worksheet=True)
-                       for s in book.sheets)
-        return cls(book=book, path=Path(book.name), sheets=sheets)
+        sheets = tuple(Sheet(name=s.name, visible=bool(s.visible)) for s in book.sheets)
+        return cls(book=book, name=book.name, location=book_path(book), sheets=sheets)
 
     def grid(self, sheet: str, nrows: int | None = None) -> SheetGrid:
         """The cells of ``sheet`` from A1 to the end of its used range (or ``nrows`` rows)."""
@@ -92,35 +81,33 @@ def today() -> date:
     return date.today()
 
 
-def as_of_from(rules: Rules) -> date:
-    """The as-of date: ``general.as_of`` of the settings, else :func:`today`."""
-    value = rules.section("general").get("as_of")
-    if value is None or value == "":
-        return today()
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise InputError(
-            f"The setting general.as_of is {value!r}, not a date: write it as 2026-10-31 "
-            "in the settings sheet, or delete the row to use today's date."
-        ) from None
-
-
-@dataclass(frozen=True)
+@dataclass
 class Session:
     """One click: the workbook, its effective rules and the as-of date."""
 
     book: xw.Book
     workbook: OpenWorkbook
-    path: Path | None
-    rules: Rules
-    rule_issues: list[Issue]
-    as_of: date
-    history: DunningHistory = field(default_factory=DunningHistory)  # its Letters Log
+    prepared: Prepared
+
+    @property
+    def path(self) -> Path | None:
+        """The saved workbook file (None when never saved)."""
+        return self.workbook.location
+
+    @property
+    def rules(self) -> Rules:
+        """The effective rules."""
+        return self.prepared.rules
+
+    @property
+    def rule_issues(self) -> list[Issue]:
+        """What the settings layers reported."""
+        return list(self.prepared.rule_issues)
+
+    @property
+    def as_of(self) -> date:
+        """The as-of date (see :mod:`receivables.core.as_of`)."""
+        return self.prepared.as_of.date
 
     @property
     def app(self) -> xw.App:
@@ -138,15 +125,12 @@ def show_status(app: xw.App, text: str) -> None:
 
 
 def open_session(book: xw.Book) -> Session:
-    """Read the rules (defaults, rules.toml beside the workbook, its settings sheet)."""
-    workbook = OpenWorkbook.of(book)
-    path = book_path(book)
+    """Read the settings (defaults, rules.toml beside the workbook, its settings sheet) and
+    resolve the as-of date, as every shell does (:func:`orchestrate.prepare`)."""
     show_status(book.app, "reading the settings")
-    rules, rule_issues = workbook_rules(workbook, path, None)
-    # The dunning history is the open workbook's own Letters Log (design.md §11).
-    history = load_history(workbook, rules)
-    return Session(book=book, workbook=workbook, path=path, rules=rules,
-                   rule_issues=rule_issues, as_of=as_of_from(rules), history=history)
+    workbook = OpenWorkbook.of(book)
+    prepared = orchestrate.prepare(workbook, Request(today=today()))
+    return Session(book=book, workbook=workbook, prepared=prepared)
 
 
 @dataclass(frozen=True)
@@ -168,21 +152,17 @@ class Analysis:
 def analyse_book(session: Session, *, with_plan: bool) -> Analysis:
     """Pick the receivables sheet, read it and run the core (raises InputError as the CLI)."""
     session.status("looking for the receivables sheet")
-    choice, matcher = preview_and_choose(session.workbook, session.rules, None)
+    choice, matcher = orchestrate.choose(session.prepared, None)
+    session.prepared = orchestrate.with_sheet_date(session.prepared, choice)
     session.status(f"reading '{choice.sheet}'")
     grid = session.workbook.grid(choice.sheet)
-    return _run_core(session, choice, grid, matcher, with_plan)
+    return _run_core(session, choice, matcher, grid, with_plan)
 
 
-def _run_core(session: Session, choice: SheetChoice, grid: SheetGrid, matcher: HeaderMatcher,
+def _run_core(session: Session, choice: SheetChoice, matcher: HeaderMatcher, grid: SheetGrid,
               with_plan: bool) -> Analysis:
     session.status(f"classifying '{choice.sheet}' as of {session.as_of.isoformat()}")
-    company = str(session.rules.section("company").get("name", ""))
-    outcome = analyse(grid, choice.location, session.rules, session.as_of, matcher,
-                      with_plan=with_plan,
-                      rule_issues=[*session.rule_issues, *session.history.issues],
-                      company=company, history=session.history.letters)
-    require_items(outcome, choice.sheet, choice.location.header_row, session.book.name)
+    outcome = orchestrate.analyse(session.prepared, choice, matcher, grid, with_plan=with_plan)
     return Analysis(choice=choice, grid=grid, outcome=outcome, matcher=matcher,
                     with_plan=with_plan)
 
@@ -196,8 +176,8 @@ def settle_date_system(session: Session, analysis: Analysis, date1904: bool) -> 
     if date1904 == analysis.grid.date1904:
         return analysis
     session.workbook.date1904 = date1904
-    return _run_core(session, analysis.choice, replace(analysis.grid, date1904=date1904),
-                     analysis.matcher, analysis.with_plan)
+    return _run_core(session, analysis.choice, analysis.matcher,
+                     replace(analysis.grid, date1904=date1904), analysis.with_plan)
 
 
 @contextmanager
@@ -289,7 +269,6 @@ def email(book: xw.Book) -> str:
 
 def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     from receivables.core.messages import parse_message_settings
-    from receivables.messages import write_letters_and_messages
 
     session = open_session(book)
     if session.path is None:
@@ -303,62 +282,68 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
         raise InputError("email.send_from_addin is true but email.host is not set: add the "
                          "SMTP settings to the settings sheet (host, port, security, user, "
                          "sender). Nothing was changed.")
-    analysis = analyse_book(session, with_plan=False)
+    # With the plan: Exceptions then lists what ``process --letters`` lists (the plan's
+    # issues and the naming of every output sheet included), though only the sheets of
+    # the letters and Exceptions are written here.
+    analysis = analyse_book(session, with_plan=True)
     session.status("checking the date system")
     analysis = settle_date_system(session, analysis, probe_with_scratch_sheet(book))
     folder = letters_folder(session.path, session.as_of)
     session.status(f"writing letters and messages into {folder}")
-    written = write_letters_and_messages(
-        analysis.outcome.classified, session.rules, session.as_of, folder, sheet=analysis.sheet,
-        columns=analysis.choice.location.columns, history=session.history.letters)
+    written = orchestrate.run_letters(session.prepared, analysis.outcome, analysis.choice, folder)
     records = written.records
-    earlier = session.history
+    earlier = written.earlier
     sent_text = ""
     if sending:
         from receivables.send import log_status, record_statuses, send_drafts, smtp_password
 
         session.status(f"sending the drafts through {settings.host}")
         result = send_drafts(folder, settings, yes=True, password=smtp_password(settings))
-        records = record_statuses(records, result)
+        records = tuple(record_statuses(list(records), result))
         # Drafts of an earlier click sent now: their rows in the log say so too.
         statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
         earlier = replace(earlier, rows=[
             {**row, "Status": statuses[row.get("Message-ID")]}
             if row.get("Message-ID") in statuses else row for row in earlier.rows])
+        written = replace(written, records=records, earlier=earlier)
         sent_text = (f" Sent {result.count('sent')} email(s) through {settings.host}"
                      + (f"; {result.stopped}" if result.stopped else "") + ".")
         problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
         if problems_sending:
             sent_text += (f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
                           f" {problems_sending[0].reason}")
-    # Earlier letters stay in the log (a clerk's "cancelled" too); this run's follow.
-    rows = combined_rows(earlier, [record.row() for record in records])
-    models = [letters_log_model(rows, session.rules), *written.models(session.rules)]
+    models = orchestrate.output_models(session.prepared, analysis.outcome, written)
     named = name_models(session.workbook, models, analysis.sheet)
+    models = apply_names(models, named, session.rules, [*analysis.outcome.issues,
+                                                        *written.issues])
+    plan_sheets = {m.table_name for m in analysis.outcome.models} - {"Exceptions"}
     issues = [*written.issues, *named.issues]
     first = None
-    for model in named.models:
+    for model in models:
+        if model.table_name in plan_sheets:
+            continue
         session.status(f"writing '{model.name}'")
         if first is None:
             with first_change("the workbook's sheets"):
                 first = xlwriter.replace_sheet(book, model.name)
             xlwriter.write_model(book, model, sheet=first)
+            log_name = model.name
         else:
             xlwriter.write_model(book, model)
     first.activate()
-    log_name = named.models[0].name
+    written_sent = written.sent
     letters_count = sum(1 for r in records if r.file.endswith(".docx"))
-    drafts = len(written.drafts)
+    drafts = len(written_sent.drafts)
     text = (f"{letters_count} letter(s) as of {session.as_of.isoformat()} written to "
             f"{folder}, listed on the sheet '{log_name}'.")
-    if drafts or written.sms:
-        text += (f" {drafts} email draft(s) in the folder 'email' and {len(written.sms)} "
+    if drafts or written_sent.sms:
+        text += (f" {drafts} email draft(s) in the folder 'email' and {len(written_sent.sms)} "
                  "SMS text(s) in 'sms'.")
     if not records:
         text = (f"No letter is due as of {session.as_of.isoformat()} (earlier letters, "
                 "dunning intervals, credits and blocks considered), and no customer gets a "
-                f"message: nothing written; the sheet '{log_name}' lists {len(rows)} earlier "
-                "letter(s).")
+                f"message: nothing written; the sheet '{log_name}' lists "
+                f"{len(written.rows)} earlier letter(s).")
     elif send and not settings.send_from_addin:
         text += (" Open the drafts in Outlook or Thunderbird to send them (or set "
                  "email.send_from_addin to send from here).")
@@ -401,7 +386,8 @@ def help_(book: xw.Book) -> str:
     else:
         lines.append("Letters go to a folder beside the workbook once it is saved.")
     lines.append(f"Problems are logged in: {log_path(book)}")
-    lines.append("The as-of date is today, unless the settings sheet sets general.as_of.")
+    lines.append("The as-of date is today, unless the settings (this workbook's settings "
+                 "sheet or a rules.toml beside it) set general.as_of.")
     return "\n".join(lines)
 
 

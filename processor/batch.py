@@ -1,11 +1,12 @@
 """``receivables batch``: a folder of monthly workbooks, in parallel, with a summary and history.
 
 The shell of design.md §9. It finds the workbooks (skipping Excel lock files ``~$*``, the
-tool's own outputs and temporary files), takes each one's as-of date from ``--as-of``,
-else from a date in its name (``AR_2026-10.xlsx``, ``2026_10``, ``Oct 2026``,
-``octubre 2026``: the month's last day), else from the ``general.as_of`` setting, and
-runs :func:`receivables.pipeline.run` on each in a pool of worker processes, writing
-``OUT_DIR/<name>.collections.xlsx``. Workers return small picklable results (a
+tool's own outputs and temporary files), takes each one's as-of date by the one rule
+of :mod:`receivables.core.as_of` (``--as-of``, else the ``general.as_of`` setting, else a
+date in its name: ``AR_2026-10.xlsx``, ``2026_10``, ``Oct 2026``, ``octubre 2026`` mean
+the month's last day, else today), and runs :func:`receivables.pipeline.run` on each in
+a pool of worker processes, writing ``OUT_DIR/<name>.collections.xlsx``. Workers return
+small picklable results (a
 :class:`FileRow` and a :class:`Snapshot`), from which the parent writes
 ``OUT_DIR/Batch Summary.xlsx`` (sheets ``Files`` and ``History``, see
 :mod:`receivables.core.history`).
@@ -30,7 +31,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,6 @@ from .core.history import (
 )
 from .core.issues import InputError, Severity
 from .core.rules import Rules
-from .reader import open_workbook
 from .textformats import looks_like_export
 
 SUMMARY_NAME = "Batch Summary.xlsx"
@@ -214,8 +214,10 @@ class Job:
     name: str  # path relative to IN_DIR, as shown to the user
     output: Path
     shown_output: str  # path relative to OUT_DIR, as shown to the user
-    as_of: date | None
+    as_of: date | None  # --as-of: one date for every workbook
     as_of_problem: str = ""  # why the name gave no date, when it is ambiguous
+    name_date: date | None = None  # the date the file name gives
+    today: date | None = None  # the shell's clock, read once for the whole batch
     letters_dir: Path | None = None
     pdf: bool = False
     rules_file: Path | None = None
@@ -269,42 +271,23 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _setting_as_of(job: Job) -> date:
-    """The ``general.as_of`` setting of the workbook's effective rules, or InputError."""
-    from .pipeline import workbook_rules
-
-    opened = open_workbook(job.input, password=job.password)
-    rules, _issues = workbook_rules(opened, job.input, job.rules_file)
-    value = rules.section("general").get("as_of")
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and value.strip():
-        try:
-            return date.fromisoformat(value.strip())
-        except ValueError:
-            raise InputError(f"The setting general.as_of '{value}' is not a date "
-                             "(write it as YYYY-MM-DD).") from None
-    why = job.as_of_problem or "its name holds no date (like AR_2026-10 or Oct 2026)"
-    raise InputError(f"No as-of date for {job.name}: {why}. Give --as-of YYYY-MM-DD, put the "
-                     "month in the file name, or set general.as_of in the settings.")
-
-
 def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
     """Process one workbook; never raises for bad input (the row carries the error)."""
     global _busy
     from .pipeline import run
 
     started = time.perf_counter()
-    as_of = job.as_of
+    # Until the run resolves it, the best known date (shown for a file that fails).
+    as_of = job.as_of or job.name_date
     _busy = True
     try:
-        if as_of is None:
-            as_of = _setting_as_of(job)
-        report = run(job.input, job.output, as_of, rules_file=job.rules_file,
+        # The as-of date by the one rule (core/as_of.py): --as-of, the general.as_of
+        # setting, the date in the file name, today.
+        report = run(job.input, job.output, job.as_of, rules_file=job.rules_file,
                      sheet=job.sheet, password=job.password, letters_dir=job.letters_dir,
-                     pdf=job.pdf, history=[p for p in job.history if p.is_file()])
+                     pdf=job.pdf, history=[p for p in job.history if p.is_file()],
+                     today=job.today, name_date=job.name_date, name_problem=job.as_of_problem)
+        as_of = report.as_of
         outcome = report.outcome
         outstanding, overdue = outcome.totals()
         row = FileRow(
@@ -446,19 +429,19 @@ def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
             label = f"{path.stem}-{path.suffix[1:].lower()}"
         used.add((relative.parent / label).as_posix().casefold())
         name = f"{label}.collections{suffix}"
-        as_of, problem = options.as_of, ""
-        if as_of is None:
-            try:
-                as_of = as_of_from_name(path.name)
-            except ValueError as exc:
-                problem = str(exc)
+        name_date, problem = None, ""
+        try:
+            name_date = as_of_from_name(path.name)
+        except ValueError as exc:
+            problem = f"{relative.as_posix()}: {exc}"
         letters_dir = None
         if options.letters:
             letters_dir = options.out_dir / "letters" / relative.parent / label
         jobs.append(Job(
             input=path, name=relative.as_posix(), output=target_dir / name,
-            shown_output=(relative.parent / name).as_posix(), as_of=as_of,
-            as_of_problem=problem, letters_dir=letters_dir, pdf=options.pdf,
+            shown_output=(relative.parent / name).as_posix(), as_of=options.as_of,
+            as_of_problem=problem, name_date=name_date, today=date.today(),
+            letters_dir=letters_dir, pdf=options.pdf,
             rules_file=options.rules_file, sheet=options.sheet, password=options.password,
         ))
     return jobs
@@ -629,7 +612,8 @@ def _run_pool(jobs: list[Job], workers: int, display: _Display,
                 except BrokenProcessPool:
                     broken = True
                     if job in suspects:
-                        record(FileRow(file=job.name, as_of=job.as_of, status="failed",
+                        record(FileRow(file=job.name, as_of=job.as_of or job.name_date,
+                                       status="failed",
                                        error="the worker process died while processing this "
                                              "workbook (out of memory, or a crash in a "
                                              "reader); it was tried twice"), None)
@@ -638,7 +622,8 @@ def _run_pool(jobs: list[Job], workers: int, display: _Display,
                         solo.append(job)
                     continue
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot unpickle
-                    row, snapshot = FileRow(file=job.name, as_of=job.as_of, status="failed",
+                    row, snapshot = FileRow(file=job.name, as_of=job.as_of or job.name_date,
+                                            status="failed",
                                             error=one_line(f"internal error ({exc})")), None
                 record(row, snapshot)
             if broken and not in_flight:

@@ -24,10 +24,16 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
-def parse_as_of(text: str | None) -> date:
-    """The as-of date from ``--as-of`` (YYYY-MM-DD), today when absent."""
+def today() -> date:
+    """Today's date: the only place the command line reads the clock."""
+    return date.today()
+
+
+def parse_as_of(text: str | None) -> date | None:
+    """The explicit as-of date from ``--as-of`` (YYYY-MM-DD), None when absent (the one
+    rule of :mod:`receivables.core.as_of` then decides: settings, else today)."""
     if text is None:
-        return date.today()  # the only place the clock is read
+        return None
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
@@ -41,7 +47,8 @@ def _summary(report) -> str:
     stages = ", ".join(f"{k} {v}" for k, v in data["stages"].items() if v)
     lines = [
         f"{Path(data['input']).name}: sheet '{data['sheet']}', header row {data['header_row']}, "
-        f"{data['rows']} items, {len(data['skipped'])} rows skipped, as of {data['as_of']}.",
+        f"{data['rows']} items, {len(data['skipped'])} rows skipped, as of {data['as_of']} "
+        f"({data['as_of_source']}).",
         f"Stages: {stages or 'none'}.",
         "Outstanding: "
         + (", ".join(f"{c} {v:,.2f}" for c, v in data["outstanding"].items()) or "0")
@@ -104,7 +111,7 @@ def _common(function):
             "--as-of",
             "as_of",
             metavar="YYYY-MM-DD",
-            help="Date to age the ledger at (default: today).",
+            help="Date to age the ledger at (default: the general.as_of setting, else today).",
         ),
         click.option(
             "--rules",
@@ -167,6 +174,7 @@ def _run(
             email=email,
             sms=sms,
             history=tuple(history),
+            today=today(),
         )
     except InputError as exc:
         _fail(str(exc))

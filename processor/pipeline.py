@@ -1,7 +1,8 @@
 """The headless processor: one workbook file in, one processed workbook out.
 
-The imperative shell around :mod:`receivables.core`: finds rules files, opens the
-workbook, picks the sheet, runs the pure pipeline, writes atomically, and reports.
+The file shell around :mod:`receivables.orchestrate`: opens the workbook with the file
+reader, hands it to the one orchestration the add-in and batch use too, writes the
+output atomically with the splice writer, and reports.
 """
 
 from __future__ import annotations
@@ -10,16 +11,23 @@ import contextlib
 import functools
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import orchestrate
 from .atomic import atomic_write, remove_stale_temps
 from .core.issues import InputError, Issue, Location, Severity
-from .core.rules import Rules, load_rules, parse_toml
-from .core.settings_sheet import DEFAULT_SHEET, parse_settings_rows
-from .core.xlref import column_letter
+from .core.rules import Rules, load_settings
+from .core.schema import effective_rows
+from .orchestrate import (  # noqa: F401 - their old home: importers keep working
+    Prepared,
+    Request,
+    apply_names,
+    name_models,
+    require_items,
+)
 from .reader import OpenedWorkbook, open_workbook
 from .writable import check_output_file, marked_read_only, os_errors_as_input_errors
 from .xlsx.splice import write_package
@@ -44,6 +52,8 @@ class Report:
     outcome: Outcome
     letters: list[dict[str, Any]] = field(default_factory=list)
     extra_issues: list[Issue] = field(default_factory=list)
+    as_of_source: str = "--as-of"
+    rules: Rules | None = None
 
     @property
     def letter_count(self) -> int:
@@ -63,6 +73,7 @@ class Report:
             "input": str(self.input),
             "output": str(self.output) if self.output else None,
             "as_of": self.as_of.isoformat(),
+            "as_of_source": self.as_of_source,
             "sheet": self.sheet,
             "header_row": self.header_row,
             "rows": len(self.outcome.classified),
@@ -77,7 +88,26 @@ class Report:
             "outstanding": {c: _money(v) for c, v in outstanding.items()},
             "overdue": {c: _money(v) for c, v in overdue.items()},
             "letters": self.letters,
+            "settings": self.settings_json(),
         }
+
+    def settings_json(self) -> dict[str, Any]:
+        """Every effective setting: ``{"plan.capacity_per_day": {"value": 20, "from":
+        "packaged defaults"}}``, dates as ISO text."""
+        if self.rules is None or self.rules.settings is None:
+            return {}
+        return {key: {"value": _json_value(value), "from": origin}
+                for key, value, origin in effective_rows(self.rules.settings)}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return value
 
 
 def _money(cents: int) -> float:
@@ -85,69 +115,45 @@ def _money(cents: int) -> float:
     return round(cents / 100, 2)
 
 
-def rules_for(input_path: Path | None, rules_file: Path | None,
-              settings_layer: dict | None = None) -> tuple[Rules, list[Issue]]:
-    """Effective rules: defaults < rules.toml beside the workbook < settings sheet < --rules."""
-    layers: list[dict] = []
-    sources: list[str] = []
-    issues: list[Issue] = []
-    beside = input_path.parent / "rules.toml" if input_path else None
-    if beside is not None and beside.is_file():
-        layer, problems = parse_toml(beside.read_text("utf-8"), str(beside))
-        layers.append(layer)
-        sources.append(str(beside))
-        issues += problems
-    if settings_layer:
-        layers.append(settings_layer)
-        sources.append("settings sheet")
-    if rules_file is not None:
-        if not rules_file.is_file():
-            raise InputError(f"The rules file {rules_file} does not exist.")
-        try:
-            text = rules_file.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"The rules file {rules_file} cannot be read ({exc}).") from exc
-        layer, problems = parse_toml(text, str(rules_file))
-        if problems:
-            raise InputError(f"The rules file {problems[0].where} is {problems[0].message}.")
-        layers.append(layer)
-        sources.append(str(rules_file))
-    rules, problems = load_rules(*layers, sources=sources)
+@dataclass(frozen=True)
+class FileSource:
+    """A workbook file the reader opened, as an :class:`orchestrate.WorkbookSource`."""
+
+    opened: OpenedWorkbook
+
+    @property
+    def name(self) -> str:
+        """The file's name."""
+        return self.opened.path.name
+
+    @property
+    def location(self) -> Path:
+        """The file."""
+        return self.opened.path
+
+    @property
+    def sheets(self):
+        """Every sheet, in tab order."""
+        return self.opened.sheets
+
+    def grid(self, sheet: str, nrows: int | None = None):
+        """The cells of ``sheet``."""
+        return self.opened.grid(sheet, nrows=nrows)
+
+
+def rules_for(input_path: Path | None, rules_file: Path | None) -> tuple[Rules, list[Issue]]:
+    """Effective rules without a workbook: defaults < rules.toml beside ``input_path`` <
+    --rules."""
+    folder = input_path.parent if input_path is not None else None
+    layers, issues = orchestrate.file_layers(folder, rules_file)
+    rules, problems = load_settings(layers)
     return rules, issues + problems
 
 
-def settings_layer(opened, rules: Rules) -> tuple[dict | None, list[Issue]]:
-    """The layer written in the workbook's settings sheet, or None when it has none.
-
-    ``opened`` is anything with ``sheets`` (:class:`SheetInfo`) and ``grid(name)``: the
-    file reader here, the add-in's reader of the open workbook in Excel.
-    """
-    name = rules.labels.get("settings_sheet", DEFAULT_SHEET)
-    for sheet in opened.sheets:
-        if sheet.is_worksheet and sheet.name.casefold() == name.casefold():
-            return parse_settings_rows(opened.grid(sheet.name).rows, sheet=sheet.name)
-    return None, []
-
-
-def workbook_rules(opened, input_path: Path | None,
+def workbook_rules(opened: OpenedWorkbook, input_path: Path | None,
                    rules_file: Path | None) -> tuple[Rules, list[Issue]]:
-    """Effective rules of a workbook, its settings sheet included (design.md §6)."""
-    rules, issues = rules_for(input_path, rules_file)
-    # The sheet's name is itself a setting (labels.settings_sheet) of the lower layers.
-    layer, problems = settings_layer(opened, rules)
-    if layer is not None:
-        rules, issues = rules_for(input_path, rules_file, settings_layer=layer)
-    return rules, issues + problems
-
-
-def require_items(outcome: Outcome, sheet: str, header_row: int, workbook: str) -> None:
-    """Raise InputError when the receivables table has a header but no readable items."""
-    if outcome.classified.empty:
-        raise InputError(
-            f"The sheet '{sheet}' of {workbook} has a receivables header in row "
-            f"{header_row} but no readable items below it "
-            f"({len(outcome.ledger.skipped)} rows skipped; see the issues with --json)."
-        )
+    """Effective rules of a workbook file, its settings sheet included (design.md §6)."""
+    return orchestrate.workbook_rules(FileSource(opened), rules_file)
 
 
 def default_output(input_path: Path, opened: OpenedWorkbook | None = None) -> Path:
@@ -156,48 +162,6 @@ def default_output(input_path: Path, opened: OpenedWorkbook | None = None) -> Pa
     if opened is not None and opened.has_macros:
         suffix = ".xlsm"
     return input_path.with_name(f"{input_path.stem}.collections{suffix}")
-
-
-def preview_and_choose(opened: OpenedWorkbook, rules: Rules, sheet: str | None):
-    """Pick the receivables sheet (or check ``sheet``), raising InputError when impossible."""
-    from .core.ledger import missing_required
-    from .core.process import choose_sheet, header_matcher
-
-    matcher = header_matcher(rules)
-    worksheets = [s for s in opened.sheets if s.is_worksheet]
-    if sheet is not None:
-        named = [s for s in worksheets if s.name.casefold() == sheet.casefold()]
-        if not named:
-            names = ", ".join(f"'{s.name}'" for s in worksheets) or "none"
-            raise InputError(
-                f"{opened.path.name} has no sheet named '{sheet}'. Its sheets are: {names}."
-            )
-        worksheets = named
-    else:
-        # Visible sheets first: a hidden copy of the ledger must not win a tie.
-        worksheets = sorted(worksheets, key=lambda s: not s.visible)
-    previews = [opened.grid(s.name, nrows=30) for s in worksheets[:200]]
-    choice = choose_sheet(previews, rules, matcher)
-    if choice.location is None:
-        raise InputError(
-            f"No sheet of {opened.path.name} looks like a receivables ledger: none has a header "
-            "row (within its first 30 rows) naming a customer, an amount or balance, and a due "
-            "or invoice date. Name the sheet with --sheet, or add your header names to the "
-            "[headers] table of a rules file (see README)."
-        )
-    missing = missing_required(choice.location.columns)
-    if missing:
-        found = ", ".join(
-            f"{column_letter(c)} '{choice.location.headers[c]}' = {f}"
-            for f, c in sorted(choice.location.columns.items(), key=lambda x: x[1])
-        )
-        raise InputError(
-            f"The sheet '{choice.sheet}' of {opened.path.name} (header in row "
-            f"{choice.location.header_row}) lacks required columns: {', '.join(missing)}. "
-            f"Recognised: {found or 'nothing'}. Rename the headers or map them in the [headers] "
-            "table of a rules file."
-        )
-    return choice, matcher
 
 
 def _collector_paused(function):
@@ -241,11 +205,15 @@ def run(
     email: bool = True,
     sms: bool = True,
     history: Sequence[Path] = (),
+    today: date | None = None,
+    name_date: date | None = None,
+    name_problem: str = "",
 ) -> Report:
     """Process one workbook file; raise :class:`InputError` for input that cannot be used.
 
-    ``as_of`` None: the report date of the sheet's title block ("As of October 31, 2026"),
-    said in an issue, else today.
+    ``as_of`` is the explicit date (``--as-of``); None resolves it by the one rule of
+    :mod:`.core.as_of` (the ``general.as_of`` setting, the report date in the sheet's
+    title, ``name_date`` from the file name, ``today``: the clock when not given).
 
     With ``letters_dir``, the demand letters are written there first, with email drafts
     and SMS texts (unless ``email`` / ``sms`` is False), and the output workbook gets a
@@ -258,36 +226,6 @@ def run(
         raise ValueError(mode)
     input_path = Path(input_path)
     opened = open_workbook(input_path, password=password)
-    parsing_big_sheet = _prefetch_ledger(opened, sheet)
-    from .core.outputs import letters_log_model
-    from .core.process import analyse
-
-    rules, rule_issues = workbook_rules(opened, input_path, rules_file)
-    if parsing_big_sheet:
-        _warm_up(rules, as_of or date.today())
-    choice, matcher = preview_and_choose(opened, rules, sheet)
-    as_of, as_of_issues = resolve_report_as_of(as_of, choice.location)
-    rule_issues = [*rule_issues, *as_of_issues]
-    description = getattr(opened, "description", "")
-    if description:
-        rule_issues.append(Issue(input_path.name, f"read as {description}", Severity.INFO))
-    grid = opened.grid(choice.sheet)
-    company = str(rules.section("company").get("name", ""))
-    from .dunning_log import combined_rows, load_history, write_folder_log
-
-    skip = [input_path] + ([output_path] if output_path else [])
-    dunning = load_history(opened, rules, history, letters_dir, skip=skip)
-    outcome = analyse(grid, choice.location, rules, as_of, matcher,
-                      with_plan=mode != "classify", rule_issues=[*rule_issues, *dunning.issues],
-                      company=company, history=dunning.letters)
-    # The grid holds a Python object per cell (the largest thing in memory on a big
-    # ledger); from here on only the outcome is needed.
-    del grid
-    require_items(outcome, choice.sheet, choice.location.header_row, input_path.name)
-    letter_rows: list[dict[str, Any]] = []
-    letter_issues: list[Issue] = []
-    message_models: list = []
-    models = list(outcome.models)
     output = None
     if write:
         # Every output is checked before any file is written (letters included).
@@ -296,35 +234,32 @@ def run(
                   else Path(output_path or default_output(input_path, opened)))
         check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
         remove_stale_temps(output.parent)
-    if letters_dir is not None:
-        from .letters import check_letters_dir
-        from .messages import write_letters_and_messages
+    parsing_big_sheet = _prefetch_ledger(opened, sheet)
+    description = getattr(opened, "description", "")
+    notes = (Issue(input_path.name, f"read as {description}", Severity.INFO),) \
+        if description else ()
+    request = Request(today=today or date.today(), as_of=as_of, rules_file=rules_file,
+                      sheet=sheet, with_plan=mode != "classify", name_date=name_date,
+                      name_problem=name_problem, notes=notes, history=tuple(history),
+                      skip_history=(input_path, *([output_path] if output_path else [])))
 
-        check_letters_dir(Path(letters_dir))
-        sent = write_letters_and_messages(
-            outcome.classified, rules, as_of, Path(letters_dir), stages=letter_stages, pdf=pdf,
-            email=email, sms=sms, sheet=choice.sheet, columns=choice.location.columns,
-            history=dunning.letters)
-        letter_rows = [record.row() for record in sent.records]
-        letter_issues = list(sent.issues)
-        message_models = list(sent.models(rules))
-    log = combined_rows(dunning, letter_rows)
-    if letters_dir is not None and (letter_rows or dunning.rows):
-        write_folder_log(Path(letters_dir), log, rules)
-    if mode != "classify" and (letters_dir is not None or log):
-        # The history travels with the workbook: earlier rows as read, then new letters.
-        # The Letters Log (and the SMS sheet) go before Exceptions, which stays the last.
-        at = next((i for i, m in enumerate(models) if m.table_name == "Exceptions"), len(models))
-        models[at:at] = [letters_log_model(log, rules), *message_models]
+    def warm_up(prepared: Prepared) -> None:
+        if parsing_big_sheet:
+            _warm_up(prepared.rules, prepared.as_of.date)
+
+    # The grid (the largest thing in memory on a big ledger) lives only inside this call.
+    result = orchestrate.run(FileSource(opened), request, letters_dir=letters_dir,
+                             letter_stages=letter_stages, pdf=pdf, email=email, sms=sms,
+                             on_prepared=warm_up)
+    outcome, letters = result.outcome, result.letters
+    letter_issues = list(letters.issues) if letters is not None else []
     name_issues: list[Issue] = []
-    if write:
+    if output is not None:
         stage_cols = None if mode == "plan" else outcome.stage_columns
-        if mode == "classify":
-            models = []
-        named = name_models(opened, models, choice.sheet)
+        models = [] if mode == "classify" else result.models
+        named = name_models(FileSource(opened), models, result.sheet)
         name_issues = list(named.issues)
-        models = apply_names(models, named, rules, [*outcome.issues, *letter_issues],
-                             rebuild=bool(letter_issues))
+        models = apply_names(models, named, result.rules, [*outcome.issues, *letter_issues])
         write_atomically(output, opened, stage_cols, models, named.replaceable)
     extra = []
     where = Location(file=input_path.name)
@@ -335,23 +270,13 @@ def run(
         extra.append(Issue(where, f"{opened.kind} input: the output holds the values "
                            "of every sheet; formatting, formulas and macros are not carried over",
                            Severity.INFO))
-    return Report(input=input_path, output=output, as_of=as_of, sheet=choice.sheet,
-                  header_row=choice.location.header_row, outcome=outcome,
-                  letters=[_letter_json(row, Path(letters_dir)) for row in letter_rows],
-                  extra_issues=[*letter_issues, *name_issues, *extra])
-
-
-def resolve_report_as_of(as_of: date | None, location) -> tuple[date, list[Issue]]:
-    """``as_of`` when given; else the report date found in the sheet's title, said in an
-    issue; else today."""
-    if as_of is not None:
-        return as_of, []
-    found = getattr(location, "report_date", None)
-    if found is None:
-        return date.today(), []
-    return found, [Issue(location.report_date_cell or "", f"no --as-of given: aged as of "
-                         f"{found.isoformat()}, the report date in the sheet's title",
-                         Severity.INFO)]
+    return Report(input=input_path, output=output, as_of=result.as_of.date,
+                  sheet=result.sheet, header_row=result.choice.location.header_row,
+                  outcome=outcome,
+                  letters=[_letter_json(row, letters.folder) for row in letters.new_rows]
+                  if letters is not None else [],
+                  extra_issues=[*letter_issues, *name_issues, *extra],
+                  as_of_source=result.as_of.source, rules=result.rules)
 
 
 def _prefetch_ledger(opened: OpenedWorkbook, sheet: str | None) -> bool:
@@ -483,47 +408,6 @@ def _check_in_place(input_path: Path, opened: OpenedWorkbook, allow_lossy: bool)
             f"{input_path.name} is read-only; --in-place does not write over it. Make it "
             "writable, or write a new workbook with -o."
         )
-
-
-def name_models(opened, models: Sequence, ledger_sheet: str | None):
-    """Name the output sheets so that none replaces a sheet of the user's
-    (:func:`receivables.core.sheetnames.name_outputs`).
-
-    ``opened`` is anything with ``sheets`` and ``grid(name, nrows)``: the file reader, or
-    the add-in's reader of the workbook open in Excel. Only sheets whose name clashes
-    have their first row read.
-    """
-    from .core.sheetnames import name_outputs
-
-    kinds = {sheet.name: sheet for sheet in opened.sheets}
-
-    def header_of(name: str):
-        sheet = kinds.get(name)
-        if sheet is None or not sheet.is_worksheet:
-            return None
-        try:
-            rows = opened.grid(name, nrows=1).rows
-        except InputError:
-            return None
-        return rows[0] if rows and isinstance(rows[0], list | tuple) else None
-
-    return name_outputs(models, [sheet.name for sheet in opened.sheets], header_of,
-                        ledger=ledger_sheet)
-
-
-def apply_names(models: Sequence, named, rules: Rules, issues: Sequence[Issue],
-                rebuild: bool = False) -> list:
-    """``models`` (the ones :func:`name_models` named, or their recomputed twins) under
-    the names chosen; the Exceptions sheet gets the naming warnings after ``issues``
-    (rebuilt also when ``rebuild``, e.g. for the letters' issues)."""
-    from .core.outputs import exceptions_model
-
-    out = []
-    for model, chosen in zip(models, named.models, strict=True):
-        if model.table_name == "Exceptions" and (named.issues or rebuild):
-            model = exceptions_model([*issues, *named.issues], rules)
-        out.append(model if model.name == chosen.name else replace(model, name=chosen.name))
-    return out
 
 
 def write_atomically(output: Path, opened: OpenedWorkbook, stage_cols, models,

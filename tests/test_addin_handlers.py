@@ -367,7 +367,7 @@ def test_handlers_never_import_openpyxl():
 def test_classify_then_plan_equals_process(kind, tmp_path, excel, click):
     source = make(tmp_path, kind)
     cli = tmp_path / f"cli{source.suffix}"
-    report = run(source, cli, AS_OF)
+    report = run(source, cli, None, today=AS_OF)  # the same as-of rule as a click
     book = in_excel(excel, source)
     assert "Classified" in ok(click(book, "collections_classify"))
     assert "Collection plan" in ok(click(book, "collections_plan"))
@@ -406,7 +406,7 @@ def test_aging_summary_has_the_chart(tmp_path, excel, click):
 def test_each_button_alone_equals_its_command(button, mode, tmp_path, excel, click):
     source = make(tmp_path, "messy-es")
     cli = tmp_path / "cli.xlsx"
-    run(source, cli, AS_OF, mode=mode)
+    run(source, cli, None, mode=mode, today=AS_OF)
     book = in_excel(excel, source)
     ok(click(book, button))
     assert dump_sheets(saved(book, tmp_path / "addin.xlsx")) == dump_sheets(cli)
@@ -447,7 +447,7 @@ def test_a_table_over_the_ledger_is_widened_like_the_file_writer(tmp_path, excel
     sheet.column_dimensions["P"].width = 30  # the clerk's width on a column we fill
     book.save(source)
     cli = tmp_path / "cli.xlsx"
-    run(source, cli, AS_OF, mode="classify")
+    run(source, cli, None, mode="classify", today=AS_OF)
     opened = in_excel(excel, source)
     ok(click(opened, "collections_classify"))
     ours = snapshot(saved(opened, tmp_path / "addin.xlsx"), {"Ledger": 15})
@@ -470,7 +470,7 @@ def test_demand_letters_go_beside_the_workbook_and_into_the_log(tmp_path, excel,
     log = book.sheets["Letters Log"].used_range.options(ndim=2).value
     assert log[0] == list(LOG_COLUMNS)
     # The same letters and messages as the file pipeline's ledger gives.
-    report = run(source, None, AS_OF, write=False)
+    report = run(source, None, None, write=False, today=AS_OF)
     expected = write_letters_and_messages(
         report.outcome.classified, load_rules()[0], AS_OF, tmp_path / "cli letters",
         sheet=report.sheet, columns=report.outcome.ledger.location.columns)
@@ -559,9 +559,13 @@ def test_settings_round_trip_through_excel_and_drive_later_runs(tmp_path, excel,
     sheet = book.sheets["Collections Settings"]
     rows = sheet.used_range.options(ndim=2).value
     expected_rules, _ = load_rules({"labels": {"bucket": "Tramo"}})
-    assert [tuple(r) for r in rows[1:]] == [
+    assert [(*r[:3], r[4]) for r in rows[1:]] == [
         tuple(v or None for v in row) for row in settings_rows(expected_rules.raw)]
-    assert rows[0] == list(HEADER)
+    assert rows[0] == ["Section", "Key", "Value", "Set by", "Description"]
+    # Each value shows the layer that set it.
+    set_by = {(r[0], r[1]): r[3] for r in rows[1:]}
+    assert set_by[("labels", "bucket")] == "rules.toml beside the workbook"
+    assert set_by[("labels", "stage")] == "packaged defaults"
     assert sheet.range((2, 3), (len(rows), 3)).number_format == "@"
     layer, issues = parse_settings_rows(rows)
     assert issues == [] and layer == expected_rules.raw
@@ -569,7 +573,7 @@ def test_settings_round_trip_through_excel_and_drive_later_runs(tmp_path, excel,
     # The clerk types a new label (no quotes) and the as-of date, then classifies.
     keys = [(r[0], r[1]) for r in rows]
     sheet.range((keys.index(("labels", "stage")) + 1, 3)).value = "Fase"
-    sheet.range((len(rows) + 1, 1)).value = [["general", "as_of", "2026-09-30", ""]]
+    sheet.range((keys.index(("general", "as_of")) + 1, 3)).value = "2026-09-30"
     ok(click(book, "collections_classify"))
     header = book.sheets["Ledger"].range("O1:R1").value
     assert header == ["Days Overdue", "Tramo", "Fase", "Next Action"]
@@ -590,6 +594,9 @@ def test_settings_round_trip_through_excel_and_drive_later_runs(tmp_path, excel,
     values = opened.sheets["Collections Settings"].used_range.options(ndim=2).value
     assert ["labels", "stage", '"Fase"'] in [row[:3] for row in values]
     assert ["general", "as_of", "2026-09-30"] in [row[:3] for row in values]
+    as_of_row = next(i for i, row in enumerate(values, start=1) if row[:2] == ["general", "as_of"])
+    assert [row[3] for row in values if row[:2] == ["general", "as_of"]] == [
+        f"'Collections Settings'!C{as_of_row}"], "set by its own cell"
 
 
 def test_settings_reports_rows_it_could_not_read(tmp_path, excel, click):
@@ -680,8 +687,11 @@ def test_a_bad_as_of_setting_is_explained(tmp_path, excel, click):
     sheet.append(["general", "as_of", "end of month", ""])
     book.save(source)
     opened = in_excel(excel, source)
-    message = failed(click(opened, "collections_classify"))
-    assert message.startswith("The setting general.as_of is 'end of month', not a date")
+    message = ok(click(opened, "collections_classify"))
+    # A bad value is a warning naming its cell, like any setting; today stays in force.
+    assert f"as of {AS_OF.isoformat()}" in message
+    assert ("'Collections Settings'!C2: setting general.as_of must be a date written as "
+            "YYYY-MM-DD") in message
 
 
 def test_progress_goes_to_the_status_bar(tmp_path, excel, click):
@@ -884,7 +894,7 @@ def test_replayed_runpython_command_runs_the_button_in_a_subprocess(tmp_path):
     assert not result["receivables"].startswith(str(folder))
 
     cli = tmp_path / "cli.xlsx"
-    run(source, cli, AS_OF, mode="classify")
+    run(source, cli, None, mode="classify", today=AS_OF)
     assert dump_sheets(output) == dump_sheets(cli)
 
 
@@ -928,7 +938,7 @@ def test_letters_log_equals_process_with_letters(tmp_path, excel, click):
 
     source = tricky_ledger(tmp_path / "ledger.xlsx")
     cli_out = tmp_path / "cli.xlsx"
-    run(source, cli_out, AS_OF, letters_dir=tmp_path / "cli letters")
+    run(source, cli_out, None, letters_dir=tmp_path / "cli letters", today=AS_OF)
     expected = [list(row) for row in
                 load_workbook(cli_out)["Letters Log"].iter_rows(values_only=True)]
     book = in_excel(excel, source)

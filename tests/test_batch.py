@@ -296,7 +296,8 @@ def test_as_of_from_name_refuses_to_guess(name):
         as_of_from_name(name)
 
 
-def test_as_of_from_settings_or_a_clear_error(tmp_path, cli):
+def test_as_of_by_the_one_rule(tmp_path, cli):
+    """--as-of > general.as_of (any layer) > the date in the file name > today."""
     source = tmp_path / "in"
     source.mkdir()
     rows = month_rows(10)
@@ -317,15 +318,14 @@ def test_as_of_from_settings_or_a_clear_error(tmp_path, cli):
     assert code == 1
     assert found["AR_2026-10.xlsx"] == ("2026-10-31", None)
     assert found["Own settings.xlsx"] == ("2026-08-31", None)
-    assert found["Ledger.xlsx"][1].startswith("No as-of date for Ledger.xlsx: its name holds "
-                                              "no date")
+    assert found["Ledger.xlsx"] == (date.today().isoformat(), None), "no date anywhere: today"
     assert "could be day-month or month-day" in found["AR 03.04.2026.xlsx"][1]
 
     (source / "rules.toml").write_text("[general]\nas_of = 2026-09-30\n", "utf-8")
     code, found = as_of("b")
     assert code == 0
     assert found["Ledger.xlsx"] == found["AR 03.04.2026.xlsx"] == ("2026-09-30", None)
-    assert found["AR_2026-10.xlsx"] == ("2026-10-31", None), "the name comes before settings"
+    assert found["AR_2026-10.xlsx"] == ("2026-09-30", None), "settings come before the name"
     assert found["Own settings.xlsx"] == ("2026-08-31", None), "the sheet beats rules.toml"
 
     code, found = as_of("c", "--as-of", "2026-01-15")
@@ -355,7 +355,7 @@ def test_discovery_skips_locks_outputs_and_the_output_folder(tmp_path):
         "AR.collections.xlsx", "AR-xls.collections.xlsx", "m.collections.xlsm",
         "2025/AR_2025-12.collections.xlsx"]
     assert jobs[3].letters_dir == tmp_path / "o" / "letters" / "2025" / "AR_2025-12"
-    assert jobs[3].as_of == date(2025, 12, 31)
+    assert jobs[3].as_of is None and jobs[3].name_date == date(2025, 12, 31)
 
 
 def test_recursive_batch_mirrors_subfolders(tmp_path, cli):

@@ -17,7 +17,8 @@ from workbook_dump import dump_sheets
 
 OUTPUT_SHEETS = ["Collection Plan", "Aging Summary", "Action Calendar", "Exceptions"]
 JSON_KEYS = {"input", "output", "as_of", "sheet", "header_row", "rows", "skipped", "issues",
-             "stages", "customers", "outstanding", "overdue", "letters"}
+             "stages", "customers", "outstanding", "overdue", "letters", "as_of_source",
+             "settings"}
 
 
 def sha(path: Path) -> str:

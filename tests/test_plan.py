@@ -143,9 +143,10 @@ def test_quality_findings():
 @pytest.mark.parametrize("bad", [{"capacity_per_day": 0}, {"recovery_curve": [[0, 2.0]]},
                                  {"horizon_days": "x"}])
 def test_bad_plan_settings_are_reported(bad):
-    rules, _ = load_rules({"plan": bad})
-    settings_, issues = plan_settings(rules)
+    rules, issues = load_rules({"plan": bad})
+    settings_, _ = plan_settings(rules)
     assert issues
+    assert settings_ == plan_settings(load_rules()[0])[0], "the packaged values stay"
     assert settings_.capacity_per_day >= 1
     assert np.all(np.array([p for _d, p in settings_.recovery_curve]) <= 1)
 

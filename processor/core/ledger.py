@@ -121,10 +121,10 @@ def output_labels(rules: Rules) -> tuple[str, str, str, str]:
     """Headers of the four columns this tool appends, in order."""
     labels = rules.labels
     return (
-        labels.get("days_overdue", "Days Overdue"),
-        labels.get("bucket", "Aging Bucket"),
-        labels.get("stage", "Stage"),
-        labels.get("next_action", "Next Action"),
+        labels["days_overdue"],
+        labels["bucket"],
+        labels["stage"],
+        labels["next_action"],
     )
 
 

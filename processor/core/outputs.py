@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from jinja2 import nodes
-from jinja2.sandbox import SandboxedEnvironment
 
 from . import frame as F
 from .grid import SheetGrid
-from .issues import Issue, Severity
+from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
 from .plan import (
     PlanSettings,
@@ -39,6 +39,8 @@ from .sheets import (
     SheetModel,
     StageColumns,
 )
+from .templates import compile_template, environment
+from .templates import render as render_template
 
 
 def cents_to_decimal(cents: int) -> Decimal:
@@ -117,7 +119,7 @@ def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
         ))
         fills.append(stage.color)
     return SheetModel(
-        name=rules.labels.get("plan_sheet", "Collection Plan"), columns=columns, rows=rows,
+        name=rules.labels["plan_sheet"], columns=columns, rows=rows,
         row_fills=fills, fill_columns=(3,), table_name="CollectionPlan",
     )
 
@@ -198,16 +200,20 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
         last_column=3 + len(ladder) - 1,
     )
     return SheetModel(
-        name=rules.labels.get("aging_sheet", "Aging Summary"), columns=columns, rows=rows,
+        name=rules.labels["aging_sheet"], columns=columns, rows=rows,
         bold_rows=frozenset(bold), table_name="AgingSummary", charts=(chart, by_stage),
     )
 
 
 def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, as_of: date,
-                   settings: PlanSettings, company: str = "") -> list[tuple]:
+                   settings: PlanSettings, company: str = "",
+                   issues: list[Issue] | None = None) -> list[tuple]:
     """Dated tasks per owner: the plan's actions plus friendly reminders before due dates."""
-    env = SandboxedEnvironment(autoescape=False)
-    messages = {key: _Message(env, str(text)) for key, text in rules.section("messages").items()}
+    # Templates come from settings (untrusted): rendered in the bounded sandbox, and a
+    # template that fails is reported once (into ``issues``) and its messages left blank.
+    messages = {key: _Message(str(text), f"setting messages.{key}",
+                              _setting_where(rules, ("messages", key)), issues)
+                for key, text in rules.section("messages").items()}
     tasks = []
     overdue = classified.loc[classified[F.COUNTS_OVERDUE],
                              ["customer", "currency", "due_date"]].groupby(["customer", "currency"])
@@ -258,23 +264,47 @@ _MESSAGE_NAMES = frozenset({"customer", "contact", "amount", "items", "due_date"
                             "company"})
 
 
+def _setting_where(rules: Rules, path: tuple[str, ...]) -> Location:
+    """Where the setting at ``path`` was set, naming its key."""
+    if rules.settings is None:
+        return Location(key=".".join(path))
+    return replace(rules.settings.origin_location(path), key=".".join(path))
+
+
 class _Message:
     """A message template; plain substitutions skip jinja's per-render machinery.
 
     The messages of the rules are nearly always text with ``{{ name }}`` and
     ``{{ a or b }}`` of the names :func:`_message` passes: those are rendered here the
     way jinja renders them (``str`` of the value, Python's ``or``), ~10x faster over
-    thousands of plan rows. Anything else (filters, tests, loops) renders with jinja.
+    thousands of plan rows. Anything else (filters, tests, loops) renders in the bounded
+    sandbox of :mod:`.templates`; a render that fails or exceeds its bounds is one
+    warning at ``where`` and leaves that template's messages blank.
     """
 
-    def __init__(self, env: SandboxedEnvironment, text: str):
-        self.template = env.from_string(text)
-        self.parts = _plain_parts(env.parse(text))
+    def __init__(self, text: str, name: str, where: str, issues: list[Issue] | None):
+        self.template, problem = compile_template(text)
+        self.parts = _plain_parts(environment().parse(text)) if self.template else None
+        self.name, self.where, self.issues = name, where, issues
+        self.failed = False
+        if problem:
+            self._fail(problem)
+
+    def _fail(self, problem: str) -> None:
+        self.failed = True
+        if self.issues is not None:
+            self.issues.append(Issue(self.where, f"{self.name} {problem}; its messages are "
+                                     "left blank", Severity.WARNING))
 
     def render(self, **values: object) -> str:
-        """The message with ``values`` substituted."""
+        """The message with ``values`` substituted ("" once the template has failed)."""
+        if self.failed:
+            return ""
         if self.parts is None:
-            return self.template.render(**values)
+            text, problem = render_template(self.template, values)
+            if problem:
+                self._fail(problem)
+            return text
         out = []
         for part in self.parts:
             if type(part) is str:
@@ -326,7 +356,7 @@ def calendar_model(tasks: Sequence[tuple], rules: Rules) -> SheetModel:
     )
     colors = {s.label: s.color for s in rules.all_stages}
     return SheetModel(
-        name=rules.labels.get("calendar_sheet", "Action Calendar"), columns=columns,
+        name=rules.labels["calendar_sheet"], columns=columns,
         rows=list(tasks), row_fills=[colors.get(t[4]) for t in tasks], fill_columns=(4,),
         table_name="ActionCalendar",
     )
@@ -341,7 +371,7 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
         rows = [("Info", "", "No problems found in the ledger.")]
     fills = {"Error": "FF7C80", "Warning": "FFE699", "Info": None}
     return SheetModel(
-        name=rules.labels.get("exceptions_sheet", "Exceptions"),
+        name=rules.labels["exceptions_sheet"],
         columns=(Column("Severity", None, 10), Column("Where", None, 24),
                  Column("Message", None, 90)),
         rows=rows, row_fills=[fills[r[0]] for r in rows], fill_columns=(0,),
@@ -373,7 +403,7 @@ def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> She
         for row in rows
     ]
     return SheetModel(
-        name=rules.labels.get("letters_sheet", "Letters Log"), columns=columns, rows=table_rows,
+        name=rules.labels["letters_sheet"], columns=columns, rows=table_rows,
         row_fills=[colors.get(str(row["Stage"])) for row in rows],
         fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict, namedtuple
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -24,22 +24,23 @@ from .workdays import next_working_day
 
 @dataclass(frozen=True)
 class PlanSettings:
-    """The ``[plan]`` rules, typed."""
+    """The ``[plan]`` rules, typed. Defaults and checks live in the settings schema
+    (``default_rules.toml`` and :mod:`.schema`), never here."""
 
-    horizon_days: int = 30
-    recovery_curve: tuple[tuple[int, float], ...] = ((0, 0.98), (365, 0.6), (730, 0.2))
-    broken_promise_weight: float = 0.5
-    stage_weights: Mapping[str, float] = field(default_factory=dict)
-    warning_days: int = 31
-    warning_weight: float = 0.25
-    distance_km_free: float = 50.0
-    effort_weight: float = 0.05
-    max_effort_penalty: float = 0.5
-    region_weights: Mapping[str, float] = field(default_factory=dict)
-    capacity_per_day: int = 20
-    default_owner: str = "Collections team"
-    base_currency: str = "EUR"
-    exchange_rates: Mapping[str, float] = field(default_factory=dict)
+    horizon_days: int
+    recovery_curve: tuple[tuple[int, float], ...]
+    broken_promise_weight: float
+    stage_weights: Mapping[str, float]
+    warning_days: int
+    warning_weight: float
+    distance_km_free: float
+    effort_weight: float
+    max_effort_penalty: float
+    region_weights: Mapping[str, float]
+    capacity_per_day: int
+    default_owner: str
+    base_currency: str
+    exchange_rates: Mapping[str, float]
 
     def rate(self, currency: str) -> float | None:
         """Units of the base currency per unit of ``currency`` (None when unknown)."""
@@ -49,49 +50,25 @@ class PlanSettings:
 
 
 def plan_settings(rules: Rules) -> tuple[PlanSettings, list[Issue]]:
-    """Parse the ``[plan]`` table; bad values are reported and replaced by defaults."""
+    """The ``[plan]`` table of ``rules``, typed (the schema checked every value when the
+    rules were loaded, so there is nothing left to report here)."""
     raw = rules.section("plan")
-    issues: list[Issue] = []
-    defaults = PlanSettings()
-    values: dict[str, object] = {}
-
-    def number(key: str, kind=float, minimum: float | None = 0):
-        value = raw.get(key, getattr(defaults, key))
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            issues.append(Issue("rules plan." + key, f"must be a number, not {value!r}"))
-            return getattr(defaults, key)
-        if minimum is not None and value < minimum:
-            issues.append(Issue("rules plan." + key, f"must be at least {minimum}"))
-            return getattr(defaults, key)
-        return kind(value)
-
-    for key in ("broken_promise_weight", "warning_weight", "distance_km_free", "effort_weight",
-                "max_effort_penalty"):
-        values[key] = number(key)
-    for key in ("horizon_days", "warning_days"):
-        values[key] = number(key, int, 1)
-    values["capacity_per_day"] = number("capacity_per_day", int, 1)
-    curve = raw.get("recovery_curve", defaults.recovery_curve)
-    try:
-        points = tuple(sorted((int(d), float(p)) for d, p in curve))
-        if not points or any(not 0 <= p <= 1 for _d, p in points):
-            raise ValueError
-        values["recovery_curve"] = points
-    except (TypeError, ValueError):
-        issues.append(Issue("rules plan.recovery_curve",
-                            "must be a list of [days, probability 0..1] pairs"))
-        values["recovery_curve"] = defaults.recovery_curve
-    for key in ("stage_weights", "region_weights", "exchange_rates"):
-        table = raw.get(key, {})
-        if isinstance(table, Mapping) and all(isinstance(v, int | float) for v in table.values()):
-            values[key] = {str(k).casefold() if key == "region_weights" else
-                           str(k).upper() if key == "exchange_rates" else str(k): float(v)
-                           for k, v in table.items()}
-        else:
-            issues.append(Issue("rules plan." + key, "must be a table of name = number"))
-    values["default_owner"] = str(raw.get("default_owner", defaults.default_owner))
-    values["base_currency"] = str(raw.get("base_currency", defaults.base_currency)).upper()
-    return PlanSettings(**values), issues
+    return PlanSettings(
+        horizon_days=int(raw["horizon_days"]),
+        recovery_curve=tuple((int(d), float(p)) for d, p in raw["recovery_curve"]),
+        broken_promise_weight=float(raw["broken_promise_weight"]),
+        stage_weights={str(k): float(v) for k, v in raw["stage_weights"].items()},
+        warning_days=int(raw["warning_days"]),
+        warning_weight=float(raw["warning_weight"]),
+        distance_km_free=float(raw["distance_km_free"]),
+        effort_weight=float(raw["effort_weight"]),
+        max_effort_penalty=float(raw["max_effort_penalty"]),
+        region_weights={str(k).casefold(): float(v) for k, v in raw["region_weights"].items()},
+        capacity_per_day=int(raw["capacity_per_day"]),
+        default_owner=str(raw["default_owner"]),
+        base_currency=str(raw["base_currency"]).upper(),
+        exchange_rates={str(k).upper(): float(v) for k, v in raw["exchange_rates"].items()},
+    ), []
 
 
 def monthly_drop(days: np.ndarray, settings: PlanSettings) -> np.ndarray:

@@ -124,7 +124,7 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:
-        tasks = calendar_tasks(plan, classified.frame, rules, as_of, settings, company)
+        tasks = calendar_tasks(plan, classified.frame, rules, as_of, settings, company, issues)
         models = [
             plan_model(plan, rules),
             aging_model(classified.frame, rules, settings, as_of),

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from .issues import Issue, Severity
+from .schema import PACKAGED, Layer, Settings, resolve
 
 OVERRIDE_STATES = ("paid", "credit", "disputed", "promised")
 
@@ -59,6 +61,7 @@ class Rules:
     date_order: str = "auto"
     paid_tolerance: Decimal = Decimal("0.005")
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    settings: Settings | None = field(default=None, repr=False, compare=False)
 
     def stage(self, key: str) -> Stage:
         """Return the ladder stage or state with ``key``."""
@@ -72,6 +75,10 @@ class Rules:
         """Ladder stages then overriding states, in display order."""
         return self.stages + tuple(self.states.values())
 
+    def origin(self, path: Sequence[str]) -> str:
+        """The layer that set the setting at ``path`` (``packaged defaults`` if none did)."""
+        return self.settings.origin(path) if self.settings is not None else PACKAGED
+
     def section(self, name: str) -> Mapping[str, Any]:
         """Return a raw top-level table (e.g. ``plan``, ``letters``), empty when absent."""
         value = self.raw.get(name, {})
@@ -79,7 +86,12 @@ class Rules:
 
 
 def default_layer() -> dict[str, Any]:
-    """Return the packaged default rules as a dict."""
+    """Return the packaged default rules as a dict (a fresh copy each call)."""
+    return copy.deepcopy(_packaged())
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> dict[str, Any]:
     text = resources.files(__package__).joinpath("default_rules.toml").read_text("utf-8")
     return tomllib.loads(text)
 
@@ -111,145 +123,105 @@ def _merge_into(target: dict[str, Any], layer: Mapping[str, Any]) -> None:
 def load_rules(
     *overrides: Mapping[str, Any], sources: Iterable[str] = ()
 ) -> tuple[Rules, list[Issue]]:
-    """Build the effective rules from the defaults plus ``overrides`` (lowest first)."""
-    raw = merge_layers([default_layer(), *overrides])
-    where = " + ".join(sources) or "rules"
-    issues: list[Issue] = []
-    general = raw.get("general", {})
+    """Build the effective rules from the defaults plus ``overrides`` (lowest first).
 
-    def warn(message: str) -> None:
-        issues.append(Issue(where, message, Severity.ERROR))
+    ``sources`` name the overrides in issues; :func:`load_settings` takes named
+    :class:`Layer` values (with the settings sheet's cells) instead.
+    """
+    names = list(sources)
+    layers = [Layer(names[i] if i < len(names) else "rules", layer)
+              for i, layer in enumerate(overrides)]
+    return load_settings(layers)
 
-    stages = _parse_ladder(raw.get("stages", []), warn)
-    if not stages:
-        defaults = load_rules()[0] if overrides else None
-        if defaults is None:
-            raise RuntimeError("packaged default_rules.toml has no valid ladder")
-        stages = defaults.stages
-        warn("the ladder is empty or invalid; the default ladder is used")
+
+def load_settings(layers: Sequence[Layer]) -> tuple[Rules, list[Issue]]:
+    """The effective rules of ``layers`` (lowest first) over the packaged defaults.
+
+    Every value is checked by the schema (:mod:`.schema`) first: an unknown or bad one
+    is a warning naming its layer and the lower layers' value stays in force, so what
+    is built here is always valid.
+    """
+    settings, issues = resolve(layers)
+    raw = settings.values
+    general = raw["general"]
+    packaged = {item["key"]: item for item in default_layer()["stages"]}
+    stages = tuple(_stage(spec, index, packaged.get(spec["key"], {}))
+                   for index, spec in enumerate(raw["stages"]))
     states = {}
-    raw_states = raw.get("states", {})
     for rank, key in enumerate(OVERRIDE_STATES):
-        spec = raw_states.get(key, {}) if isinstance(raw_states, Mapping) else {}
-        states[key] = Stage(
-            key=key,
-            label=str(spec.get("label", key.title())),
-            action=str(spec.get("action", "")),
-            color=_color(spec.get("color", "FFFFFF"), warn),
-            ladder=False,
-            severity=-1 - rank,
-        )
-    buckets = _parse_buckets(raw.get("buckets", []), warn)
-    labels = {str(k): str(v) for k, v in raw.get("labels", {}).items()}
-    headers: dict[str, tuple[str, ...]] = {}
-    for field_name, names in raw.get("headers", {}).items():
-        if isinstance(names, str):
-            names = [names]
-        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            warn(f"headers.{field_name} must be a list of header names")
-            continue
-        headers[str(field_name)] = tuple(names)
-    tolerance = Decimal("0.005")
-    try:
-        tolerance = Decimal(str(raw_states.get("paid", {}).get("tolerance", "0.005")))
-    except (InvalidOperation, AttributeError):
-        warn("states.paid.tolerance is not a number")
-    terms = general.get("default_terms_days", 30)
-    if not isinstance(terms, int) or isinstance(terms, bool):
-        warn("general.default_terms_days must be a whole number of days")
-        terms = 30
-    country = str(general.get("country", "ES")).upper()
+        spec = raw["states"][key]
+        states[key] = Stage(key=key, label=spec["label"], action=spec["action"],
+                            color=spec["color"], ladder=False, severity=-1 - rank)
+    buckets = tuple(Bucket(label=spec.get("label", f"bucket {index}"),
+                           from_days=spec.get("from_days") if index else None)
+                    for index, spec in enumerate(raw["buckets"]))
+    country = general["country"]
     from .workdays import known_country
 
     if not known_country(country):
         # Action and reply-by dates then skip weekends only: say so rather than guess.
-        warn(f"general.country '{country}' is not a country code the holidays calendar "
-             "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped")
-    date_order = str(general.get("date_order", "auto")).lower()
-    if date_order not in ("auto", "dmy", "mdy"):
-        warn("general.date_order must be auto, dmy or mdy")
-        date_order = "auto"
+        issues.append(Issue(
+            replace(settings.origin_location(("general", "country")), key="general.country"),
+            f"general.country '{country}' is not a country code the holidays calendar "
+            "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped",
+            Severity.WARNING))
     rules = Rules(
         stages=stages,
         states=states,
         buckets=buckets,
-        labels=labels,
-        headers=headers,
-        default_currency=str(general.get("default_currency", "EUR")).upper(),
-        default_terms_days=terms,
+        labels=dict(raw["labels"]),
+        headers={field_name: tuple(names) for field_name, names in raw["headers"].items()},
+        default_currency=general["default_currency"],
+        default_terms_days=general["default_terms_days"],
         country=country,
-        language=str(general.get("language", "en")).lower(),
-        date_order=date_order,
-        paid_tolerance=tolerance,
+        language=general["language"],
+        date_order=general["date_order"],
+        paid_tolerance=Decimal(raw["states"]["paid"]["tolerance"]),
         raw=raw,
+        settings=settings,
     )
     return rules, issues
 
 
-def _color(value: Any, warn) -> str:
-    text = str(value).lstrip("#").upper()
-    if len(text) != 6 or any(ch not in "0123456789ABCDEF" for ch in text):
-        warn(f"colour {value!r} is not a hex RGB colour like 'FFE699'")
-        return "FFFFFF"
-    return text
+def _stage(spec: Mapping[str, Any], index: int, packaged: Mapping[str, Any]) -> Stage:
+    """A rung of the ladder; a field the layer left out comes from the packaged stage of the
+    same key, else is empty."""
+    def pick(name: str, empty: Any) -> Any:
+        return spec.get(name, packaged.get(name, empty))
+
+    key = spec["key"]
+    return Stage(key=key, label=pick("label", key), action=pick("action", ""),
+                 color=pick("color", "FFFFFF"), from_days=spec.get("from_days") if index else None,
+                 letter=pick("letter", ""), credit_hold=pick("credit_hold", False),
+                 severity=index)
 
 
-def _parse_ladder(specs: Any, warn) -> tuple[Stage, ...]:
-    if not isinstance(specs, list):
-        warn("stages must be a list of [[stages]] tables")
-        return ()
-    stages: list[Stage] = []
-    previous_from: int | None = None
-    for index, spec in enumerate(specs):
-        if not isinstance(spec, Mapping) or "key" not in spec:
-            warn(f"stages[{index}] needs at least a key")
-            return ()
-        from_days = spec.get("from_days")
-        if index == 0:
-            from_days = None
-        elif not isinstance(from_days, int) or isinstance(from_days, bool):
-            warn(f"stage {spec['key']!r} needs a whole-number from_days")
-            return ()
-        elif previous_from is not None and from_days <= previous_from:
-            warn(f"stage {spec['key']!r}: from_days must rise along the ladder")
-            return ()
-        previous_from = from_days if from_days is not None else previous_from
-        key = str(spec["key"])
-        if key in OVERRIDE_STATES:
-            warn(f"stage key {key!r} is reserved for an overriding state")
-            return ()
-        stages.append(
-            Stage(
-                key=key,
-                label=str(spec.get("label", key)),
-                action=str(spec.get("action", "")),
-                color=_color(spec.get("color", "FFFFFF"), warn),
-                from_days=from_days,
-                letter=str(spec.get("letter", "")),
-                credit_hold=bool(spec.get("credit_hold", False)),
-                severity=index,
-            )
-        )
-    return tuple(stages)
 
 
-def _parse_buckets(specs: Any, warn) -> tuple[Bucket, ...]:
-    buckets: list[Bucket] = []
-    previous: int | None = None
-    ok = isinstance(specs, list) and bool(specs)
-    for index, spec in enumerate(specs if ok else []):
-        from_days = None if index == 0 else spec.get("from_days")
-        if index and (
-            not isinstance(from_days, int) or (previous is not None and from_days <= previous)
-        ):
-            ok = False
-            break
-        previous = from_days if from_days is not None else previous
-        buckets.append(Bucket(label=str(spec.get("label", f"bucket {index}")), from_days=from_days))
-    if not ok:
-        warn("buckets must be a list of [[buckets]] with rising from_days; defaults used")
-        return tuple(
-            Bucket(label=b["label"], from_days=b.get("from_days"))
-            for b in default_layer()["buckets"]
-        )
-    return tuple(buckets)
+def decode_rules_text(data: bytes) -> tuple[str, str]:
+    """The text of a rules file saved by any Notepad: UTF-8 (with or without the BOM
+    Notepad writes), UTF-16 ("Unicode", with its BOM, or without one), else the Windows
+    "ANSI" code page 1252. Returns ``(text, encoding name)``."""
+    boms = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+    for bom, encoding in boms:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                break
+    if len(data) >= 2 and data.count(b"\x00") * 3 >= len(data):
+        # ASCII text as UTF-16 without a BOM: every other byte is zero.
+        encoding = "utf-16-le" if data[1::2].count(0) > data[0::2].count(0) else "utf-16-be"
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # The five bytes cp1252 leaves undefined: Latin-1 reads every byte.
+        return data.decode("latin-1"), "latin-1"

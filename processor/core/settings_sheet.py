@@ -22,9 +22,13 @@ from typing import Any
 
 from .issues import Issue, Location, Severity
 from .rules import Rules, default_layer
+from .schema import SHEET as SHEET_LAYER
+from .schema import Layer
 from .sheets import Column, SheetModel
 
 HEADER = ("Section", "Key", "Value", "Description")
+# The model's header: the layer that set each value sits between its value and its text.
+MODEL_HEADER = ("Section", "Key", "Value", "Set by", "Description")
 DEFAULT_SHEET = "Collections Settings"
 # The field naming a list item in its section (``stages.legal``).
 ITEM_KEY = "key"
@@ -240,12 +244,19 @@ def _descriptions() -> dict[tuple[str, ...], str]:
 
 
 def settings_model(rules: Rules) -> SheetModel:
-    """The settings sheet of ``rules``: a header row, then one row per setting."""
-    rows = settings_rows(rules.raw)
+    """The settings sheet of ``rules``: a header row, then one row per setting with its
+    effective value and the layer that set it (``packaged defaults``, ``rules.toml beside
+    the workbook``, a cell of this sheet, ``--rules FILE``)."""
+    rows = []
+    for section, key, value, description in settings_rows(rules.raw):
+        path = (parse_key_path(section) or []) + (parse_key_path(key) or []) if section else \
+            parse_key_path(key) or []
+        rows.append((section, key, value, rules.origin(path), description))
     return SheetModel(
-        name=rules.labels.get("settings_sheet", DEFAULT_SHEET),
-        columns=(Column(HEADER[0], None, 26), Column(HEADER[1], None, 24),
-                 Column(HEADER[2], TEXT_FORMAT, 44), Column(HEADER[3], None, 90)),
+        name=rules.labels["settings_sheet"],
+        columns=(Column(MODEL_HEADER[0], None, 26), Column(MODEL_HEADER[1], None, 24),
+                 Column(MODEL_HEADER[2], TEXT_FORMAT, 44), Column(MODEL_HEADER[3], None, 30),
+                 Column(MODEL_HEADER[4], None, 90)),
         rows=rows, table_name="CollectionsSettings",
     )
 
@@ -283,7 +294,7 @@ def parse_value(cell: Any) -> Any:
         return cell
     if isinstance(cell, float):
         # Excel stores every typed number as a float; rules want whole numbers as int.
-        if math.isfinite(cell) and cell.is_integer():
+        if math.isfinite(cell) and cell.is_integer() and abs(cell) < 2**53:
             return int(cell)
         return cell
     if isinstance(cell, datetime):
@@ -327,7 +338,17 @@ def parse_settings_rows(
     skipped. A row that cannot be read is reported (with its cell) and left out, so the
     lower layers' value stays in force.
     """
+    layer, issues = read_settings_sheet(rows, sheet)
+    return dict(layer.values), issues
+
+
+def read_settings_sheet(rows: Sequence[Sequence[Any]],
+                        sheet: str = DEFAULT_SHEET) -> tuple[Layer, list[Issue]]:
+    """:func:`parse_settings_rows` as a settings :class:`Layer` that knows the Value cell
+    of every setting, so the schema's warnings name the row (``'Collections
+    Settings'!C12``)."""
     layer: dict[str, Any] = {}
+    value_cells: dict[tuple[str, ...], str] = {}
     issues: list[Issue] = []
     for index, row in enumerate(rows, start=1):
         cells = list(row[:3]) + [None] * (3 - len(row[:3]))
@@ -355,8 +376,9 @@ def parse_settings_rows(
         problem = _put(layer, [*path, *key_path], parsed)
         if problem:
             issues.append(_row_issue(sheet, index, 2, name, problem))
+        value_cells[(*path, *key_path)] = Location(sheet=sheet, row=index, column=3)
     issues.extend(_lists_from_sections(layer, sheet))
-    return layer, issues
+    return Layer(SHEET_LAYER, layer, value_cells), issues
 
 
 def _row_issue(sheet: str, row: int, column: int, name: str, problem: str) -> Issue:
