@@ -409,6 +409,8 @@ def name_models(opened: WorkbookSource, models: Sequence[SheetModel], ledger_she
     the add-in's reader of the workbook open in Excel. Only sheets whose name clashes
     have their first row read.
     """
+    from .core.letters import LOG_COLUMNS
+    from .core.letters_log import is_letters_log
     from .core.sheetnames import name_outputs
 
     kinds = {sheet.name: sheet for sheet in opened.sheets}
@@ -421,7 +423,12 @@ def name_models(opened: WorkbookSource, models: Sequence[SheetModel], ledger_she
             rows = opened.grid(name, nrows=1).rows
         except InputError:
             return None
-        return rows[0] if rows and isinstance(rows[0], list | tuple) else None
+        header = rows[0] if rows and isinstance(rows[0], list | tuple) else None
+        if header is not None and is_letters_log(header):
+            # An earlier Letters Log, of any version: its rows are read as the dunning
+            # history and written back, so the sheet is ours to replace.
+            return list(LOG_COLUMNS)
+        return header
 
     return name_outputs(models, [sheet.name for sheet in opened.sheets], header_of,
                         ledger=ledger_sheet)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,7 @@ from receivables.core.classify import customer_summary
 from receivables.core.plan import build_plan, plan_settings
 from receivables.core.rules import load_rules
 
-from letters_support import AS_OF, classified_frame, item
+from letters_support import AS_OF, classified_frame, docx_text, item
 
 RULES = load_rules()[0]
 
@@ -355,3 +356,24 @@ def test_a_dispute_reason_alone_does_not_hold_an_item(tmp_path):
     stages = dict(zip(report.outcome.classified["customer"],
                       report.outcome.classified["stage"], strict=True))
     assert stages == {"Settled": "demand", "Open": "disputed", "Blank": "demand"}
+
+
+def test_letters_three_weeks_running_into_one_folder_remember_each_other(tmp_path, run_json):
+    # Regression: `receivables letters` on 31 Oct, 7 Nov and 14 Nov wrote three formal
+    # demands with three references, the second within the first one's deadline.
+    from conftest import ledger_row, write_ledger
+
+    source = write_ledger(tmp_path / "in.xlsx", [ledger_row("Acme", 45, 900.0,
+                                                            invoice="A-1")])
+    folder = tmp_path / "letters"
+    runs = [run_json("letters", source, "-d", folder, "--as-of", day, "--no-email",
+                     "--no-sms")
+            for day in ("2026-10-31", "2026-11-07", "2026-11-14")]
+    first, second, third = ([r for r in run["letters"] if r["channel"] == "letter"]
+                            for run in runs)
+    assert [r["template"] for r in first] == ["reminder"] and second == []
+    assert [r["template"] for r in third] == ["formal_demand"]
+    assert third[0]["previous"] == first[0]["reference"] and third[0]["invoices"] == "A-1"
+    assert Path(third[0]["file"]).parent.name == "demand"
+    text = docx_text(Path(third[0]["file"]))
+    assert first[0]["reference"] in text and "31 October 2026" in text

@@ -25,6 +25,13 @@ _STATUS_RANK = {"cancelled": 5, "sent": 4, "unknown": 3, "failed": 2, "draft": 1
 _HEADERS = {normalize(name): name for name in LOG_COLUMNS}
 
 
+def is_letters_log(header: Sequence[object]) -> bool:
+    """Whether a sheet's first row is a Letters Log's (of this version or an earlier one):
+    it names a reference, a date, a customer and the letter (template or stage)."""
+    names = {normalize(cell) for cell in header if isinstance(cell, str)}
+    return {"reference", "date", "customer"} <= names and bool(names & {"template", "stage"})
+
+
 def rows_from_grid(grid: SheetGrid) -> tuple[list[dict[str, Any]], list[Issue]]:
     """The rows of a Letters Log sheet, keyed by :data:`LOG_COLUMNS` (money in cents).
 
