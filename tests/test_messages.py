@@ -196,3 +196,22 @@ def read_eml_from_parts(tmp_path: Path):
     (tmp_path / "x.eml").write_bytes(email_bytes(message))
     assert read_eml(tmp_path / "x.eml")["Subject"] == str(message["Subject"])
     return message
+
+
+def test_settings_are_checked_and_the_password_is_never_one():
+    from receivables.core.messages import parse_message_settings
+    from receivables.core.rules import load_rules
+
+    rules, _ = load_rules({"email": {"password": "x", "port": "smtp", "security": "tls",
+                                     "sender": "not an address", "hostname": "h",
+                                     "stages": ["pre_due", "nope"]},
+                           "sms": {"max_segments": 0}})
+    email, sms_settings, issues = parse_message_settings(rules)
+    text = " | ".join(issue.message for issue in issues)
+    assert "email.password is ignored" in text and "RECEIVABLES_SMTP_PASSWORD" in text
+    assert "email.port" in text and "email.security" in text and "email.sender" in text
+    assert "email.hostname is not a setting" in text and "'nope' is not a stage" in text
+    assert "sms.max_segments" in text
+    assert (email.port, email.security, email.sender, email.stages) == \
+        (587, "starttls", "", ("pre_due",))
+    assert sms_settings.max_segments == 2 and not hasattr(email, "password")

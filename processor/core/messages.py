@@ -108,6 +108,11 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
     raw = rules.section("email")
     defaults = EmailSettings()
     values: dict[str, Any] = {}
+    for section, known in (("email", EmailSettings.__dataclass_fields__),
+                           ("sms", SmsSettings.__dataclass_fields__)):
+        for key in rules.section(section):
+            if key not in known and key != "password":
+                warn(f"{section}.{key} is not a setting ({', '.join(known)})", Severity.WARNING)
     if "password" in raw:
         # A password in a workbook or a rules file would travel with every copy of it.
         warn("email.password is ignored: the SMTP password is read only from the "
