@@ -220,6 +220,7 @@ def write_messages(
     columns: Mapping[str, int] | None = None,
     templates_dir: Path | str | None = None,
     targets: Sequence[core.MessageTarget] | None = None,
+    history: Sequence[core.SentMessage] = (),
 ) -> MessagesResult:
     """Email drafts and SMS texts for the letters written and the message stages.
 
@@ -227,7 +228,9 @@ def write_messages(
     each letter whose customer has an email address goes as an attachment of a cover
     message, the others by post. ``stages`` (keys) limits the message stages. ``targets``
     are the customers to message at stages without a letter (default: chosen from
-    ``classified`` by :func:`core.message_targets`). ``columns`` maps canonical fields to
+    ``classified`` by :func:`core.message_targets`), under the dunning decisions
+    (:func:`core.follow_dunning`: blocks, credits, minimum amount, and ``history``, the
+    messages of the Letters Log, for the interval). ``columns`` maps canonical fields to
     sheet columns, for issue locations (``Ledger!O12``).
     """
     email_settings, sms_settings, issues = core.parse_message_settings(rules)
@@ -244,6 +247,12 @@ def write_messages(
     if targets is None:
         target_stages = {s for s in email_stages if s not in with_letter} | set(sms_stages)
         targets = core.message_targets(classified, rules, target_stages)
+    channels = {stage: {"email"} for stage in email_stages if stage not in with_letter}
+    for stage in sms_stages:
+        channels.setdefault(stage, set()).add("sms")
+    targets, held, dunning_issues = core.follow_dunning(targets, classified, rules, as_of,
+                                                        history, channels, sheet)
+    result.issues.extend(dunning_issues)
 
     sender = core.sender_address(email_settings, letter_settings)
     domain = sender.domain if sender is not None else ""
@@ -279,7 +288,8 @@ def write_messages(
         language = core.message_language(target, letter_settings.default_language)
         reference = core.target_reference(target, letter_settings.reference_prefix, as_of)
         stage_label = rules.stage(target.stage).label
-        if email and target.stage in email_stages and target.stage not in with_letter:
+        if (email and target.stage in email_stages and target.stage not in with_letter
+                and (target.customer, target.currency, "email") not in held):
             problem = core.address_issue(target, sheet, email_column, "no email is written")
             if problem is not None:
                 result.issues.append(problem)
@@ -298,7 +308,8 @@ def write_messages(
                     drafts.append(_Draft(name, lang, context, target, mid, reference, None))
                     records.append(_message_record(target, reference, stage_label, lang,
                                                    f"email_{name}", "email", mid, as_of))
-        if sms and target.stage in sms_stages:
+        if sms and target.stage in sms_stages and \
+                (target.customer, target.currency, "sms") not in held:
             row, problem = _sms_row(target, rules, letter_settings, sms_settings, templates,
                                     as_of, language, reference, sheet, phone_column)
             if problem is not None:
@@ -567,11 +578,14 @@ def write_letters_and_messages(
     sheet: str | None = None,
     columns: Mapping[str, int] | None = None,
     history: Collection = (),
+    log_rows: Sequence[Mapping[str, Any]] = (),
 ) -> SentOut:
     """Letters (``receivables.letters``), then email drafts and SMS texts (design.md §12).
 
     ``email`` also follows ``email.drafts``: False there writes no drafts by default.
-    ``history`` is the dunning history the letters follow (``receivables.dunning_log``).
+    ``history`` is the dunning history the letters follow (``receivables.dunning_log``),
+    ``log_rows`` the earlier Letters Log rows it came from (their messages space the
+    messages of this run).
     """
     from .letters import write_letters
 
@@ -581,7 +595,8 @@ def write_letters_and_messages(
     settings, _, _ = core.parse_message_settings(rules)
     messages = write_messages(classified, rules, as_of, out_dir, letters,
                               stages=message_stages, email=email and settings.drafts, sms=sms,
-                              sheet=sheet, columns=columns)
+                              sheet=sheet, columns=columns,
+                              history=core.message_history(log_rows, rules))
     return SentOut(records=messages.records, sms=messages.sms, drafts=messages.drafts,
                    issues=[*stage_issues, *letters.issues, *messages.issues])
 

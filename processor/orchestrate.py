@@ -361,7 +361,7 @@ def run_letters(prepared: Prepared, outcome: Outcome, choice: SheetChoice, folde
     sent = write_letters_and_messages(
         outcome.classified, prepared.rules, prepared.as_of.date, Path(folder), stages=stages,
         pdf=pdf, email=email, sms=sms, sheet=choice.sheet, columns=choice.location.columns,
-        history=earlier.letters)
+        history=earlier.letters, log_rows=earlier.rows)
     return LettersRun(Path(folder), sent, tuple(sent.records), earlier)
 
 

@@ -467,8 +467,14 @@ def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
     result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
                          mark_sent=mark_sent, password=password, sleep=sleep,
                          progress=progress)
-    if workbook is not None and yes:
-        update_letters_log(Path(workbook), result, rules)
+    if yes:
+        # The letters folder's own log (receivables letters keeps it), and the workbook.
+        from .dunning_log import FOLDER_LOG
+
+        folder_log = Path(folder) / FOLDER_LOG
+        for book in ([folder_log] if folder_log.is_file() else []) + \
+                ([Path(workbook)] if workbook is not None else []):
+            update_letters_log(book, result, rules)
     return result, settings, warnings
 
 

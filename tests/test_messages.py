@@ -215,3 +215,42 @@ def test_settings_are_checked_and_the_password_is_never_one():
     assert (email.port, email.security, email.sender, email.stages) == \
         (587, "starttls", "", ("pre_due",))
     assert sms_settings.max_segments == 2 and not hasattr(email, "password")
+
+
+def test_messages_follow_the_dunning_decisions(tmp_path, run_json):
+    from messages_support import CUSTOMERS, row
+
+    (tmp_path / "rules.toml").write_text(
+        RULES + '\n[[dunning.blocks]]\ncustomer = "Kovács és Társa Kft."\n'
+        'reason = "payment plan agreed"\n', encoding="utf-8")
+    zhang, garcia = list(CUSTOMERS["zhang"]), list(CUSTOMERS["garcia"])
+    rows = [CUSTOMERS["kovacs"], zhang, garcia,
+            # A credit note of García's offsets nothing at a message stage; Zhang's own
+            # credit note is netted: 8,800.00 - 3,000.00 is what the reminder asks for.
+            row("上海张伟贸易有限公司", "CN-1", 20, -3000.0, "CNY", "张伟",
+                "zhangwei@trade.example.cn", "138 0013 8000", "", "zh", "中国"),
+            # A customer whose credits cover the reminder gets none.
+            row("Netted Ltd", "NT-1", 2, 100.0, "EUR", "Ann", "ann@netted.example", "",
+                "1 Road\nLeeds", "en", "GB"),
+            row("Netted Ltd", "NT-C", 30, -100.0, "EUR", "Ann", "ann@netted.example", "",
+                "1 Road\nLeeds", "en", "GB")]
+    ledger = write_ledger(tmp_path / "ledger.xlsx", rows)
+    folder = tmp_path / "out"
+    report = _letters(run_json, ledger, folder)
+    messaged = {(r["customer"], r["channel"]) for r in report["letters"]}
+    assert not any(name == "Kovács és Társa Kft." for name, _channel in messaged)
+    assert not any(name == "Netted Ltd" for name, _channel in messaged)
+    assert ("上海张伟贸易有限公司", "email") in messaged
+    messages = " | ".join(i["message"] for i in report["issues"])
+    assert "dunning block: payment plan agreed" in messages
+    assert "no message to Netted Ltd (EUR): net claim" in messages
+    draft = drafts_by_address(folder)["zhangwei@trade.example.cn"][1]
+    text = draft.get_body(("plain",)).get_content()
+    assert "贷项: -¥3,000.00" in text and "应付金额: ¥5,800.00" in text
+    assert "¥5,800.00" in draft["Subject"]
+
+    # The same run again: the letters folder's log is the history; nothing is repeated,
+    # and the messages in it are not mistaken for letters.
+    again = _letters(run_json, ledger, folder)
+    assert again["letters"] == []
+    assert not any("not read as dunning history" in i["message"] for i in again["issues"])

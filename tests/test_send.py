@@ -279,6 +279,10 @@ def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers
     log_before, log_after = before["Letters Log"], after["Letters Log"]
     status = log_before[0].index("Status")
     assert [row[:status] for row in log_after] == [row[:status] for row in log_before]
+    # The letters folder's own log (the history of `receivables letters`) says so too.
+    folder_log = dump_sheets(folder / "Letters Log.xlsx", ["Letters Log"])["Letters Log"]
+    assert sorted(row[status] for row in folder_log[1:]
+                  if row[folder_log[0].index("Channel")] == "email") == ["sent"] * 4
 
 
 def test_drafts_sent_by_hand_are_marked_sent_without_sending(tmp_path, cli, run_json):

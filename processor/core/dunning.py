@@ -352,6 +352,8 @@ def history_from_rows(rows: Iterable[Mapping[str, Any]], rules: Rules,
             continue  # a blank row
         level = (resolve_level(cells.get("template"), rules, levels)
                  or resolve_level(cells.get("stage"), rules, levels))
+        if level is None and normalize(cells.get("channel")) in ("email", "sms"):
+            continue  # a message at a stage without a letter: not a letter's history
         if not customer or day is None or level is None:
             issues.append(Issue(at, "this letter is not read as dunning history: it needs a "
                                 "date, a customer and a letter (template or stage)"))

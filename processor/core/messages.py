@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from email.headerregistry import Address
 from email.utils import getaddresses
@@ -51,6 +51,7 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "total_cents", "first_due_date", "oldest_days_overdue", "reference", "company_name",
     "company_email", "company_phone", "company_website", "bank_name", "iban", "bic",
     "signatory", "signatory_title", "has_attachment", "attachment", "letter",
+    "credits", "credits_cents", "net", "net_cents", "has_credits",
 )  # fmt: skip
 ITEM_KEYS: tuple[str, ...] = (
     "invoice", "invoice_date", "due_date", "due_date_iso", "days_overdue", "balance",
@@ -283,11 +284,17 @@ class MessageTarget:
     language: str = ""
     address: str = ""
     region: str = ""
+    credits_cents: int = 0  # the customer's credits in the currency (netted, dunning)
 
     @property
     def total_cents(self) -> int:
-        """What the message asks for: the sum of the items listed."""
+        """The sum of the items listed."""
         return sum(item.balance_cents for item in self.items)
+
+    @property
+    def net_cents(self) -> int:
+        """What the message asks for: the items less the credits that offset them."""
+        return max(0, self.total_cents - self.credits_cents)
 
     @property
     def first_row(self) -> int:
@@ -315,6 +322,12 @@ def message_targets(
         return []
     ladder = {stage.key for stage in rules.stages}
     is_open = frame[F.STAGE].isin(ladder) & (frame[F.BALANCE] > 0)
+    is_credit = (frame[F.STAGE] == "credit").to_numpy(dtype=bool)
+    credits: dict[tuple[Any, Any], int] = {}
+    for key, balance in zip(zip(frame.loc[is_credit, "customer"].tolist(),
+                                frame.loc[is_credit, "currency"].tolist(), strict=True),
+                            frame.loc[is_credit, F.BALANCE].tolist(), strict=True):
+        credits[key] = credits.get(key, 0) - int(balance)
     details = _first_texts(frame, (*ADDRESSEE_FIELDS, "region"))
     open_rows = frame[is_open].sort_values(["due_date", F.ROW], kind="stable")
     by_key: dict[tuple[Any, Any], list[tuple]] = {}
@@ -339,6 +352,7 @@ def message_targets(
             items=items, customer_id=info["customer_id"], contact=info["contact"],
             email=info["email"], phone=info["phone"], language=info["language"],
             address=info["address"], region=info["region"],
+            credits_cents=credits.get((record.customer, record.currency), 0),
         ))
     return targets
 
@@ -447,7 +461,106 @@ def message_context(
         "has_attachment": bool(attachment),
         "attachment": attachment,
         "letter": dict(letter or {}),
+        "credits": money(target.credits_cents, currency, locale),
+        "credits_cents": target.credits_cents,
+        "net": money(target.net_cents, currency, locale),
+        "net_cents": target.net_cents,
+        "has_credits": target.credits_cents > 0,
     }
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message of the dunning history: a Letters Log row of channel email or sms."""
+
+    date: date
+    customer: str
+    currency: str
+    stage: str  # stage key
+    channel: str
+    status: str
+
+
+def message_history(rows: Sequence[Mapping[str, Any]], rules: Rules) -> list[SentMessage]:
+    """The email and SMS rows of the Letters Log that count (sent, draft, unknown)."""
+    from .dunning import COUNTING, _as_date, normalize, parse_status
+
+    out = []
+    for row in rows:
+        cells = {normalize(key): value for key, value in row.items() if isinstance(key, str)}
+        channel = normalize(cells.get("channel"))
+        if channel not in ("email", "sms"):
+            continue
+        day = _as_date(cells.get("date"))
+        stage = resolve_stage_name(str(cells.get("stage") or ""), rules)
+        status = parse_status(cells.get("status")) or "sent"
+        customer = str(cells.get("customer") or "").strip()
+        if day is None or stage is None or not customer or status not in COUNTING:
+            continue
+        currency = str(cells.get("currency") or "").strip().upper() or rules.default_currency
+        out.append(SentMessage(day, customer, currency, stage, channel, status))
+    return out
+
+
+def follow_dunning(
+    targets: Sequence[MessageTarget],
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    history: Sequence[SentMessage] = (),
+    channels: Mapping[str, Collection[str]] | None = None,
+    sheet: str | None = None,
+) -> tuple[list[MessageTarget], dict[tuple[str, str, str], str], list[Issue]]:
+    """The dunning decisions for messages, as for letters (design.md §11, §12).
+
+    A customer under a dunning block gets no message; credits offset the items (the
+    target's ``credits_cents``) and a net claim at or below ``[dunning] min_amount`` gets
+    none; a message of the same stage and channel to the same customer and currency within
+    ``min_interval_days`` (sent, or still a draft) is not written again. Returns the targets
+    kept, the (customer, currency, channel) pairs held back with the reason, and issues.
+    ``channels`` maps each stage to the channels it messages (default: both).
+    """
+    from .dunning import customer_blocks, normalize, parse_dunning
+
+    settings, _issues = parse_dunning(rules)
+    frame = classified.assign(currency=classified["currency"].fillna(rules.default_currency))
+    blocks = customer_blocks(frame, settings, as_of) if not frame.empty else {}
+    recent: dict[tuple[str, str, str, str], date] = {}
+    for message in history:
+        key = (normalize(message.customer), message.currency.upper(), message.stage,
+               message.channel)
+        if message.date <= as_of and message.date > recent.get(key, date.min):
+            recent[key] = message.date
+    kept, held, issues = [], {}, []
+    for target in targets:
+        block = blocks.get((target.customer, target.currency))
+        reason = None
+        if block is not None:
+            reason = f"dunning block: {block.text()}"
+        if not settings.net_credits:
+            target = replace(target, credits_cents=0)
+        net = target.net_cents
+        if reason is None and net <= settings.minimum(target.currency):
+            reason = (f"net claim {money(net, target.currency, 'en')} at or below the "
+                      "minimum amount")
+        if reason is not None:
+            for channel in ("email", "sms"):
+                held[(target.customer, target.currency, channel)] = reason
+            issues.append(Issue(cell_ref(sheet, target.first_row), f"no message to "
+                                f"{target.customer} ({target.currency}): {reason}",
+                                Severity.INFO))
+            continue
+        for channel in ("email", "sms"):
+            if channels is not None and channel not in channels.get(target.stage, ()):
+                continue
+            last = recent.get((normalize(target.customer), target.currency.upper(),
+                               target.stage, channel))
+            if last is not None and (as_of - last).days < settings.min_interval_days:
+                held[(target.customer, target.currency, channel)] = (
+                    f"the same {channel} went on {last.isoformat()}, within "
+                    f"{settings.min_interval_days} days")
+        kept.append(target)
+    return kept, held, issues
 
 
 def address_issue(target: MessageTarget, sheet: str | None, email_column: int | None,
