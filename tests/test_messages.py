@@ -202,16 +202,17 @@ def test_settings_are_checked_and_the_password_is_never_one():
     from receivables.core.messages import parse_message_settings
     from receivables.core.rules import load_rules
 
-    rules, _ = load_rules({"email": {"password": "x", "port": "smtp", "security": "tls",
-                                     "sender": "not an address", "hostname": "h",
-                                     "stages": ["pre_due", "nope"]},
-                           "sms": {"max_segments": 0}})
+    rules, load_issues = load_rules({"email": {
+        "password": "x", "port": "smtp", "security": "tls", "sender": "not an address",
+        "hostname": "h", "stages": ["pre_due", "nope"], "rate_per_minute": 0},
+        "sms": {"max_segments": 0}})
     email, sms_settings, issues = parse_message_settings(rules)
-    text = " | ".join(issue.message for issue in issues)
-    assert "email.password is ignored" in text and "RECEIVABLES_SMTP_PASSWORD" in text
+    text = " | ".join(issue.message for issue in [*load_issues, *issues])
+    assert "email.password" in text and "RECEIVABLES_SMTP_PASSWORD" in text
+    assert "password" not in rules.section("email")
     assert "email.port" in text and "email.security" in text and "email.sender" in text
-    assert "email.hostname is not a setting" in text and "'nope' is not a stage" in text
-    assert "sms.max_segments" in text
+    assert "email.hostname" in text and "'nope' is not a stage" in text
+    assert "sms.max_segments" in text and email.rate_per_minute == 0
     assert (email.port, email.security, email.sender, email.stages) == \
         (587, "starttls", "", ("pre_due",))
     assert sms_settings.max_segments == 2 and not hasattr(email, "password")

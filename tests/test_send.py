@@ -91,7 +91,7 @@ def test_dry_run_sends_nothing_and_says_to_whom(drafts, servers, cli):
     code, out, err = cli("send", drafts, "--rules", rules)
     assert code == 0 and inbox.transactions == 0 and not inbox.messages
     assert "Dry run" in out and "jose.garcia@garcia.example.es" in out and "4 would-send" in out
-    assert "email.password is ignored" in err
+    assert "email.password" in err and "RECEIVABLES_SMTP_PASSWORD" in err
     assert not (drafts / "email" / JOURNAL).exists()
 
 

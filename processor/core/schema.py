@@ -485,14 +485,31 @@ SPECS: dict[Path, Spec] = {
     ("letters", "reply_days"): MapOf(Whole(0, 365)),
     ("letters", "locales"): MapOf(Text(20, 2, single_line=True)),
     ("email", "templates"): MapOf(Text(64, 1, single_line=True)),
+    ("email", "stages"): ListOf(Text(64, 1, single_line=True), 0, 100),
+    ("email", "host"): Text(255, single_line=True),
     ("email", "port"): Whole(1, 65_535),
-    ("email", "rate_per_minute"): Whole(1, 10_000),
+    ("email", "security"): Text(choices=("none", "starttls", "ssl"), case="lower"),
+    ("email", "user"): Text(320, single_line=True),
+    ("email", "sender"): Text(320, single_line=True),
+    ("email", "sender_name"): Text(200, single_line=True),
+    ("email", "reply_to"): Text(1000, single_line=True),
+    ("email", "bcc"): Text(1000, single_line=True),
+    # 0: no limit.
+    ("email", "rate_per_minute"): Whole(0, 10_000),
     ("email", "timeout"): Whole(1, 3600),
+    ("email", "cover_template"): Text(64, 1, single_line=True),
+    ("sms", "stages"): ListOf(Text(64, 1, single_line=True), 0, 100),
     ("sms", "templates"): MapOf(Text(64, 1, single_line=True)),
     ("sms", "max_segments"): Whole(1, 10),
     ("dunning", "min_interval_days"): Whole(0, DAYS),
     ("dunning", "repeat_interval_days"): Whole(0, DAYS),
     ("dunning", "min_amount"): MapOf(DecimalText(0, 10**12)),
+}
+# Keys that are refused on purpose, with the reason (instead of "did you mean").
+UNKNOWN_HINTS: dict[Path, str] = {
+    ("email", "password"): " (the SMTP password is read only from the "
+    "RECEIVABLES_SMTP_PASSWORD environment variable or the system keyring, never from a "
+    "workbook or a rules file)",
 }
 # Every label naming an output sheet (``labels.*_sheet``) must be a name Excel accepts.
 SHEET_LABEL_SUFFIX = "_sheet"
@@ -670,6 +687,7 @@ def check_layer(layer: Layer, root: Spec | None = None) -> tuple[dict[str, Any],
         name = path[-1]
         guess = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
         hint = f" (did you mean {dotted((*path[:-1], guess[0]))}?)" if guess else ""
+        hint = UNKNOWN_HINTS.get(tuple(path), hint)
         what = "section" if len(path) == 1 else "setting"
         warn(path, f"{what} {dotted(path)} is not a known {what}{hint}; it is ignored")
 
