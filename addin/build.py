@@ -747,6 +747,25 @@ def _xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, _PARSER)
 
 
+NS_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+NS_X15AC = "http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac"
+
+
+def strip_abs_path(workbook: etree._Element) -> None:
+    """Remove ``x15ac:absPath``: the folder the template was last saved in on its
+    author's machine (a stranger's user name in every add-in built). Excel writes it
+    inside an ``mc:AlternateContent`` block, dropped whole when nothing else is in it."""
+    for path in list(workbook.iter(f"{{{NS_X15AC}}}absPath")):
+        parent = path.getparent()
+        parent.remove(path)
+        # mc:Choice, then mc:AlternateContent, each gone once it holds nothing.
+        while parent is not None and parent is not workbook and len(parent) == 0 and (
+                etree.QName(parent).namespace == NS_MC):
+            grandparent = parent.getparent()
+            grandparent.remove(parent)
+            parent = grandparent
+
+
 def _conf_parts(parts: dict[str, bytes], name: str) -> None:
     """Rename the template's conf sheet to ``<name>.conf`` and write :data:`CONF_SETTINGS`."""
     workbook = _xml(parts["xl/workbook.xml"])
@@ -755,6 +774,7 @@ def _conf_parts(parts: dict[str, bytes], name: str) -> None:
     if len(conf) != 1:
         raise TemplateError("template does not have exactly one .conf sheet")
     conf[0].set("name", f"{name}.conf")
+    strip_abs_path(workbook)
     parts["xl/workbook.xml"] = serialise(workbook)
 
     rels = _xml(parts["xl/_rels/workbook.xml.rels"])

@@ -13,11 +13,17 @@ differently from a file, the differences are handled here:
 * The desktop engines cannot freeze panes (``Sheet.freeze_panes`` exists only in
   xlwings' remote engines), so output sheets are not frozen here.
 * Excel applies formats per call, so rows of one colour are coloured in one call.
+* Print set-up: xlwings offers only ``page_setup.print_area`` on every platform; the
+  orientation, fitting, print titles and footer go through ``page_setup.api``, Excel's
+  own PageSetup object, whose property names differ between Windows (COM) and macOS
+  (AppleScript). Both are written here; the macOS names are untested (README, Known
+  limits).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,7 +31,8 @@ from typing import Any
 
 import xlwings as xw
 
-from receivables.core.sheets import Chart, SheetModel, StageColumns
+from receivables.core.sheets import HEADER_ROW_HEIGHT, Chart, SheetModel, StageColumns
+from receivables.core.xlref import column_letter
 from receivables.xlsx.worksheet import table_name
 
 TEXT_PREFIX = "'"
@@ -204,18 +211,94 @@ def write_model(book: xw.Book, model: SheetModel, sheet: xw.Sheet | None = None)
             [cell_value(v) for v in row] for row in model.rows
         ]
         for index, column in enumerate(model.columns, start=1):
-            if column.number_format:
+            if not column.number_format:
+                continue
+            if model.currency_column is None:
                 sheet.range((2, index), (height + 1, index)).number_format = column.number_format
+                continue
+            # Money in each row's currency decimals: one call per run of equal formats.
+            formats = [model.format_of(row, index - 1) for row in range(height)]
+            for low, high, number_format in runs(formats):
+                sheet.range((low + 2, index), (high + 2, index)).number_format = number_format
+        for index, column in enumerate(model.columns, start=1):
+            if column.wrap:
+                sheet.range((2, index), (height + 1, index)).wrap_text = True
+        for low, high, row_height in runs(model.row_heights()):
+            if row_height is not None:
+                sheet.range((low + 2, 1), (high + 2, 1)).row_height = row_height
         _fill_model(sheet, model)
         for row in sorted(model.bold_rows):
             sheet.range((row + 2, 1), (row + 2, width)).font.bold = True
     for index, column in enumerate(model.columns, start=1):
         sheet.range((1, index)).column_width = column.width
+    lines = model.header_lines
+    if lines > 1:  # as the file writer: headers wrap by word, the row grows
+        header.wrap_text = True
+        header.row_height = lines * HEADER_ROW_HEIGHT
     if model.as_table:
         _add_table(book, sheet, model)
     for chart in model.charts:
         add_chart(sheet, chart)
+    apply_page_setup(sheet, model)
     return sheet
+
+
+# Excel's PageSetup property names: Windows (COM) and macOS (AppleScript).
+_XL_LANDSCAPE, _XL_PORTRAIT = 2, 1
+
+
+def apply_page_setup(sheet: xw.Sheet, model: SheetModel) -> None:
+    """The model's print set-up: landscape, fitted to pages, print titles and footer."""
+    page = model.page
+    if model.print_area is not None:  # the one part xlwings offers on every platform
+        sheet.page_setup.print_area = model.print_area
+    api = sheet.page_setup.api
+    rows = f"$1:${page.title_rows}" if page.title_rows else ""
+    columns = (f"$A:${column_letter(page.title_columns)}" if page.title_columns else "")
+    left, center, right = footer_sections(page.footer)
+    if sys.platform == "darwin":  # pragma: no cover - appscript, real Excel on macOS only
+        from appscript import k
+
+        api.page_orientation.set(k.landscape if page.landscape else k.portrait)
+        api.zoom.set(False)
+        api.fit_to_pages_wide.set(page.fit_width or False)
+        api.fit_to_pages_tall.set(page.fit_height or False)
+        api.print_title_rows.set(rows)
+        api.print_title_columns.set(columns)
+        api.left_footer.set(left)
+        api.center_footer.set(center)
+        api.right_footer.set(right)
+        return  # page breaks: not set on macOS (README, Known limits)
+    api.Orientation = _XL_LANDSCAPE if page.landscape else _XL_PORTRAIT
+    api.Zoom = False  # fit to pages instead of a fixed scale
+    api.FitToPagesWide = page.fit_width or False
+    api.FitToPagesTall = page.fit_height or False
+    api.PrintTitleRows = rows
+    api.PrintTitleColumns = columns
+    api.LeftFooter = left
+    api.CenterFooter = center
+    api.RightFooter = right
+    for row in page.row_breaks:  # Worksheet.HPageBreaks: a new page before the next row
+        sheet.api.HPageBreaks.Add(Before=sheet.range((row + 1, 1)).api)
+
+
+def footer_sections(footer: str) -> tuple[str, str, str]:
+    """The left, centre and right parts of a footer written with ``&L``/``&C``/``&R``."""
+    parts = {"L": "", "C": "", "R": ""}
+    current = "C"  # text before any section code is centred, as in Excel
+    index = 0
+    while index < len(footer):
+        if footer[index] == "&" and footer[index + 1:index + 2] in ("L", "C", "R"):
+            current = footer[index + 1]
+            index += 2
+            continue
+        if footer.startswith("&&", index):
+            parts[current] += "&&"
+            index += 2
+            continue
+        parts[current] += footer[index]
+        index += 1
+    return parts["L"], parts["C"], parts["R"]
 
 
 def _fill_model(sheet: xw.Sheet, model: SheetModel) -> None:
@@ -258,17 +341,24 @@ def add_chart(sheet: xw.Sheet, chart: Chart) -> xw.Chart:
     columns = [series.column for series in chart.series]
     contiguous = columns == list(range(chart.categories_column + 1,
                                        chart.categories_column + 1 + len(columns)))
-    same_rows = all(
-        (s.name_row, s.first_row, s.last_row) == (chart.first_row - 1, chart.first_row,
-                                                  chart.last_row)
-        for s in chart.series
-    )
+    same_rows = all((s.first_row, s.last_row) == (chart.first_row, chart.last_row)
+                    and s.name_row == chart.series[0].name_row for s in chart.series)
     if not columns or not contiguous or not same_rows:
         raise ValueError(f"chart {chart.title!r}: xlwings charts need the categories and "
-                         "adjacent series columns under one header row")
-    source = sheet.range((chart.first_row - 1, chart.categories_column),
+                         "adjacent series columns over the same rows")
+    name_row = chart.series[0].name_row
+    if name_row == chart.first_row - 1:
+        source = sheet.range((name_row, chart.categories_column), (chart.last_row, columns[-1]))
+        return _add_chart(sheet, chart, source, "columns")
+    # A block further down (one currency of several): the rows alone, each series then
+    # named by a reference to its header cell, as the file writer names it.
+    source = sheet.range((chart.first_row, chart.categories_column),
                          (chart.last_row, columns[-1]))
-    return _add_chart(sheet, chart, source, "columns")
+    added = _add_chart(sheet, chart, source, "columns")
+    quoted = "'" + sheet.name.replace("'", "''") + "'"
+    for series, spec in zip(added.series, chart.series, strict=True):
+        series.name = f"={quoted}!R{spec.name_row}C{spec.name_column}"
+    return added
 
 
 def _rows_source(sheet: xw.Sheet, chart: Chart) -> xw.Range:

@@ -46,6 +46,7 @@ from .core.history import (
     snapshot_of,
 )
 from .core.issues import InputError, Severity
+from .core.quality import future_dated
 from .core.rules import Rules
 from .textformats import looks_like_export
 
@@ -298,6 +299,9 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
             letters=report.letter_count,
             warnings=sum(1 for i in report.issues if i.severity != Severity.INFO),
             seconds=round(time.perf_counter() - started, 2),
+            notes=" ".join(issue.message[0].upper() + issue.message[1:] + "."
+                           for issue in future_dated(outcome.classified, as_of, report.sheet,
+                                                     {})),
         )
         return row, snapshot_of(outcome.classified, as_of)
     except _Stop:
@@ -753,6 +757,7 @@ def write_summary(path: Path, rows: list[FileRow], history: History, rules: Rule
     """Write ``Batch Summary.xlsx`` (Files, History) atomically: temp file, then rename."""
     from .xlsx.splice import write_package
 
-    models = [files_model(rows, rules), history_model(history, rules)]
+    as_of = max((row.as_of for row in rows if row.as_of), default=None)
+    models = [files_model(rows, rules, as_of=as_of), history_model(history, rules, as_of=as_of)]
     with atomic_write(path) as sink:
         write_package(sink, source=None, date1904=False, stage_columns=None, models=models)

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .core.currency import currency_digits
 from .core.issues import InputError, Severity
 
 
@@ -42,6 +43,9 @@ def parse_as_of(text: str | None) -> date | None:
         ) from None
 
 
+_PRINTED_ISSUES = 10  # issues printed when no workbook (and no Exceptions sheet) is written
+
+
 def _summary(report) -> str:
     data = report.to_json()
     stages = ", ".join(f"{k} {v}" for k, v in data["stages"].items() if v)
@@ -51,16 +55,25 @@ def _summary(report) -> str:
         f"({data['as_of_source']}).",
         f"Stages: {stages or 'none'}.",
         "Outstanding: "
-        + (", ".join(f"{c} {v:,.2f}" for c, v in data["outstanding"].items()) or "0")
+        + (", ".join(f"{c} {v:,.{currency_digits(c)}f}" for c, v in data["outstanding"].items())
+           or "0")
         + "; overdue: "
-        + (", ".join(f"{c} {v:,.2f}" for c, v in data["overdue"].items()) or "0")
+        + (", ".join(f"{c} {v:,.{currency_digits(c)}f}" for c, v in data["overdue"].items())
+           or "0")
         + ".",
     ]
     problems = [i for i in report.issues if i.severity != Severity.INFO]
-    if problems:
+    if problems and data["output"]:
         lines.append(
             f"{len(problems)} issue(s) need a look (see the Exceptions sheet), e.g. {problems[0]}."
         )
+    elif problems:
+        # No workbook is written (letters only): the issues have no Exceptions sheet.
+        shown = problems[:_PRINTED_ISSUES]
+        more = len(problems) - len(shown)
+        lines.append(f"{len(problems)} issue(s) need a look"
+                     + (f" (the first {len(shown)}; --json lists all):" if more else ":"))
+        lines.extend(f"  {issue}" for issue in shown)
     if data["letters"]:
         emails = sum(1 for row in data["letters"] if row.get("channel") == "email")
         texts = sum(1 for row in data["letters"] if row.get("channel") == "sms")

@@ -383,6 +383,7 @@ def output_models(prepared: Prepared, outcome: Outcome,
 
     models = list(outcome.models)
     rules = prepared.rules
+    as_of = prepared.as_of.date  # the sheets' printed footers name it
     earlier = _earlier(prepared)
     if letters is None and not (prepared.request.with_plan and earlier.rows):
         return models
@@ -391,10 +392,10 @@ def output_models(prepared: Prepared, outcome: Outcome,
         # The history travels with the workbook, letters or not.
         from .dunning_log import combined_rows
 
-        return [*models, letters_log_model(combined_rows(earlier, []), rules),
-                exceptions_model(outcome.issues, rules)]
-    models += [letters_log_model(letters.rows, rules), *letters.sent.models(rules),
-               exceptions_model([*outcome.issues, *letters.issues], rules)]
+        return [*models, letters_log_model(combined_rows(earlier, []), rules, as_of),
+                exceptions_model(outcome.issues, rules, as_of)]
+    models += [letters_log_model(letters.rows, rules, as_of), *letters.sent.models(rules),
+               exceptions_model([*outcome.issues, *letters.issues], rules, as_of)]
     return models
 
 
@@ -444,7 +445,7 @@ def apply_names(models: Sequence[SheetModel], named, rules: Rules, issues: Seque
     out = []
     for model, chosen in zip(models, named.models, strict=True):
         if model.table_name == "Exceptions" and (named.issues or rebuild):
-            model = exceptions_model([*issues, *named.issues], rules)
+            model = exceptions_model([*issues, *named.issues], rules, model.page.as_of)
         out.append(model if model.name == chosen.name else replace(model, name=chosen.name))
     return out
 

@@ -708,6 +708,87 @@ class Sheet(base_classes.Sheet):
         """Whether the sheet is protected (Review > Protect Sheet)."""
         return bool(self.worksheet.protection.sheet)
 
+    @property
+    def page_setup(self):
+        return PageSetup(self)
+
+    @property
+    def api(self):
+        """The worksheet's COM members the add-in uses: ``HPageBreaks`` only."""
+        return ComSheet(self.worksheet)
+
+
+class ComSheet:
+    """A worksheet's COM object, as far as the add-in uses it: manual page breaks."""
+
+    def __init__(self, worksheet) -> None:
+        self.HPageBreaks = ComPageBreaks(worksheet)
+
+
+class ComPageBreaks:
+    """``Worksheet.HPageBreaks``: ``Add(Before=cell)`` starts a page at that cell's row."""
+
+    def __init__(self, worksheet) -> None:
+        self.worksheet = worksheet
+
+    def Add(self, Before):  # noqa: N802, N803 - COM's names
+        from openpyxl.worksheet.pagebreak import Break
+
+        self.worksheet.row_breaks.append(Break(id=Before.row - 1))
+
+
+@_strict
+class PageSetup(base_classes.PageSetup):
+    """A sheet's print set-up: ``print_area`` as xlwings offers it, and ``api`` with the
+    properties of Excel's own PageSetup object (Windows COM names) that the add-in sets."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+
+    @property
+    def api(self):
+        return ComPageSetup(self.sheet.worksheet)
+
+    @property
+    def print_area(self):
+        area = self.sheet.worksheet.print_area
+        return area or None
+
+    @print_area.setter
+    def print_area(self, value):
+        self.sheet.worksheet.print_area = value
+
+
+class ComPageSetup:
+    """The properties of Excel's PageSetup COM object the add-in writes, kept in the
+    openpyxl sheet (so the saved file prints as Excel's would). Anything else raises."""
+
+    _FOOTERS = {"LeftFooter": "left", "CenterFooter": "center", "RightFooter": "right"}
+
+    def __init__(self, worksheet) -> None:
+        object.__setattr__(self, "worksheet", worksheet)
+
+    def __setattr__(self, name, value):
+        ws = self.worksheet
+        if name == "Orientation":  # xlPortrait 1, xlLandscape 2
+            ws.page_setup.orientation = {1: "portrait", 2: "landscape"}[value]
+        elif name == "Zoom":
+            if value is not False:
+                raise NotImplementedError("the stand-in only fits to pages (Zoom = False)")
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+        elif name == "FitToPagesWide":
+            ws.page_setup.fitToWidth = 0 if value is False else int(value)
+        elif name == "FitToPagesTall":
+            ws.page_setup.fitToHeight = 0 if value is False else int(value)
+        elif name == "PrintTitleRows":
+            ws.print_title_rows = value.replace("$", "") if value else None
+        elif name == "PrintTitleColumns":
+            ws.print_title_cols = value.replace("$", "") if value else None
+        elif name in self._FOOTERS:
+            getattr(ws.oddFooter, self._FOOTERS[name]).text = value or None
+        else:
+            raise NotImplementedError(f"PageSetup.{name} is not supported by the stand-in")
+
 
 @_strict
 class Range(base_classes.Range):
@@ -956,6 +1037,33 @@ class Range(base_classes.Range):
     @property
     def font(self):
         return Font(self)
+
+    @property
+    def wrap_text(self):
+        values = {bool(cell.alignment.wrap_text) for line in self._cells() for cell in line}
+        return values.pop() if len(values) == 1 else None
+
+    @wrap_text.setter
+    def wrap_text(self, value):
+        self._check_protection("format")
+        for line in self._cells():
+            for cell in line:
+                alignment = copy(cell.alignment)
+                alignment.wrap_text = bool(value)
+                cell.alignment = alignment
+
+    @property
+    def row_height(self):
+        heights = {_row_points(self.sheet.worksheet, r) for r in range(self.row, self.last[0] + 1)}
+        return heights.pop() if len(heights) == 1 else None
+
+    @row_height.setter
+    def row_height(self, value):
+        protection = self.sheet.worksheet.protection
+        if protection.sheet and protection.formatRows:
+            raise StandinError(PROTECTED_MESSAGE)
+        for row in range(self.row, self.last[0] + 1):
+            self.sheet.worksheet.row_dimensions[row].height = value
 
     @property
     def column_width(self):
@@ -1430,7 +1538,8 @@ class Chart(base_classes.Chart):
             rendered = chart.series[-1]
             if series.name_row is not None:
                 quoted = "'" + worksheet.title.replace("'", "''") + "'"
-                name_column = series.name_column if by_row else series.column
+                name_column = series.name_column if by_row else (series.name_column
+                                                                 or series.column)
                 rendered.tx = SeriesLabel(strRef=StrRef(
                     f"{quoted}!${get_column_letter(name_column)}${series.name_row}"))
             if series.fill is not None:
@@ -1495,6 +1604,19 @@ class ChartSeries(base_classes.ChartSeries):
         self.fill: str | None = None
 
     @property
+    def name(self):
+        return None if self.name_row is None else f"R{self.name_row}C{self.name_column}"
+
+    @name.setter
+    def name(self, value):
+        """Only a reference to one cell of the chart's sheet, as Excel's ``="=Sheet!R1C3"``
+        (what the add-in writes); a literal name is not kept by the stand-in."""
+        match = re.fullmatch(r"=(?:'(?:[^']|'')+'|[^!]+)!R(\d+)C(\d+)", str(value))
+        if match is None:
+            raise NotImplementedError("the stand-in names series by a cell reference only")
+        self.name_row, self.name_column = int(match.group(1)), int(match.group(2))
+
+    @property
     def fill_color(self):
         return None if self.fill is None else utils.hex_to_rgb(self.fill)
 
@@ -1503,7 +1625,7 @@ class ChartSeries(base_classes.ChartSeries):
         self.fill = _rgb(value)
 
     def set(self, **changes):
-        for name, value in _changes(changes, "ChartSeries.set", ("fill_color",)):
+        for name, value in _changes(changes, "ChartSeries.set", ("fill_color", "name")):
             setattr(self, name, value)
 
 

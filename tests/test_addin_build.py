@@ -387,6 +387,32 @@ def test_conf_sheet_has_only_rows_with_values(parts: dict[str, bytes]) -> None:
     assert rows["ADD_WORKBOOK_TO_PYTHONPATH"] is False
 
 
+def test_no_path_of_the_template_authors_machine_is_left(parts: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(build.template_path()) as template:
+        assert b"absPath" in template.read("xl/workbook.xml"), "the template carries one"
+    workbook = parts["xl/workbook.xml"]
+    assert b"absPath" not in workbook and b"AlternateContent" not in workbook
+    root = etree.fromstring(workbook)  # still a workbook, its other parts kept
+    assert root.find(f"{{{NS_MAIN}}}bookViews") is not None
+    assert root.find(f"{{{NS_MAIN}}}workbookPr") is not None
+    for name, data in parts.items():  # nor anywhere else in the package
+        if name.endswith((".xml", ".rels")):
+            assert b"\\Users\\" not in data and b"/Users/" not in data, name
+
+
+def test_abs_path_is_removed_with_only_its_empty_wrappers() -> None:
+    workbook = etree.fromstring(
+        f'<workbook xmlns="{NS_MAIN}" xmlns:mc="{build.NS_MC}"><workbookPr/>'
+        '<mc:AlternateContent><mc:Choice Requires="x15">'
+        f'<x15ac:absPath xmlns:x15ac="{build.NS_X15AC}" url="C:\\Users\\x\\"/>'
+        '</mc:Choice></mc:AlternateContent>'
+        '<mc:AlternateContent><mc:Choice Requires="x15"><keep/></mc:Choice>'
+        '</mc:AlternateContent></workbook>'.encode())
+    build.strip_abs_path(workbook)
+    text = etree.tostring(workbook).decode()
+    assert "absPath" not in text and "<keep/>" in text and text.count("AlternateContent") == 2
+
+
 # --- buttons table ---------------------------------------------------------------------
 
 

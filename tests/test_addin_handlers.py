@@ -383,22 +383,29 @@ def test_classify_then_plan_equals_process(kind, tmp_path, excel, click):
         assert actual["looks"][name] == expected["looks"][name], name
 
 
-def test_aging_summary_has_the_chart(tmp_path, excel, click):
+def test_aging_summary_has_a_chart_per_currency(tmp_path, excel, click):
     book = in_excel(excel, tricky_ledger(tmp_path / "ledger.xlsx"))
     ok(click(book, "collections_plan"))
     out = saved(book, tmp_path / "out.xlsx")
-    chart, by_stage = snapshot(out, {"Aging Summary": 1})["looks"]["Aging Summary"]["charts"]
-    assert chart["type"] == ("col", "stacked", 100.0)
-    assert chart["title"] == "Aging by bucket and stage (EUR)"
-    assert chart["series"][0] == ("'Aging Summary'!$C$1", "'Aging Summary'!$B$2:$B$9",
-                                  "'Aging Summary'!$C$2:$C$9")
-    assert len(chart["series"]) == 9 and chart["fills"][0] == "E2EFDA"
-    # The same block by stage: one bar per ladder stage, one series per aging bucket.
-    assert by_stage["type"] == ("col", "stacked", 100.0)
-    assert by_stage["title"] == "Aging by stage and bucket (EUR)"
-    assert by_stage["series"][0] == ("'Aging Summary'!$B$2", "'Aging Summary'!$C$1:$K$1",
-                                     "'Aging Summary'!$C$2:$K$2")
-    assert len(by_stage["series"]) == 8
+    charts = snapshot(out, {"Aging Summary": 1})["looks"]["Aging Summary"]["charts"]
+    sheet = load_workbook(out)["Aging Summary"]
+    currencies = sorted({row[0] for row in sheet.iter_rows(min_row=2, values_only=True)
+                         if row[0]})
+    assert [c["title"] for c in charts] == [f"Aging by bucket and stage ({c})"
+                                            for c in currencies]
+    headers = [cell.value for cell in sheet[1]]
+    stage_count = headers.index("Total") - 2
+    block = 9  # eight buckets and the currency's Total row
+    for index, chart in enumerate(charts):
+        assert chart["type"] == ("col", "stacked", 100.0)
+        first, last = 2 + index * block, 1 + index * block + 8
+        # Every stage (Disputed and Promised too), named by its header, over this
+        # currency's rows: the bars add up to the Total column.
+        assert len(chart["series"]) == stage_count
+        assert chart["series"][0] == ("'Aging Summary'!$C$1",
+                                      f"'Aging Summary'!$B${first}:$B${last}",
+                                      f"'Aging Summary'!$C${first}:$C${last}")
+        assert chart["fills"][0] == "E2EFDA"
 
 
 @pytest.mark.parametrize(("button", "mode"), [("collections_classify", "classify"),
@@ -969,3 +976,38 @@ def test_plan_and_letters_never_replace_a_sheet_of_the_clerks(tmp_path, excel, c
     assert after["Collection Plan (2)"]["A1"].value == "Rank"
     exceptions = [[c.value for c in row] for row in after["Exceptions"].iter_rows()]
     assert any("collection plan" in str(row) and "instead" in str(row) for row in exceptions)
+
+
+def _print_setup(sheet) -> dict:
+    """What decides how a sheet prints, and how its header and wrapped rows look."""
+    setup = sheet.page_setup
+    footer = sheet.oddFooter
+    return {
+        "orientation": setup.orientation,
+        "fit": (bool(sheet.sheet_properties.pageSetUpPr and
+                     sheet.sheet_properties.pageSetUpPr.fitToPage),
+                setup.fitToWidth, setup.fitToHeight),
+        "titles": (sheet.print_title_rows, sheet.print_title_cols),
+        "area": sheet.print_area,
+        "breaks": [brk.id for brk in sheet.row_breaks.brk],
+        "footer": (footer.left.text, footer.center.text, footer.right.text),
+        "heights": {row: dim.height for row, dim in sheet.row_dimensions.items() if dim.height},
+        "wrapped": sorted(cell.coordinate for line in sheet.iter_rows() for cell in line
+                          if cell.alignment.wrap_text),
+    }
+
+
+def test_print_setup_and_wrapping_equal_the_file_writer(tmp_path, excel, click):
+    source = make(tmp_path, "sample")
+    cli = tmp_path / "cli.xlsx"
+    run(source, cli, AS_OF)
+    book = in_excel(excel, source)
+    ok(click(book, "collections_plan"))
+    ours = load_workbook(saved(book, tmp_path / "addin.xlsx"))
+    theirs = load_workbook(cli)
+    for name in OUTPUT_SHEETS:
+        expected = _print_setup(theirs[name])
+        assert expected["orientation"] == "landscape"
+        assert expected["titles"][0] == "$1:$1"
+        assert expected["footer"][1] == f"as of {AS_OF.isoformat()}"
+        assert _print_setup(ours[name]) == expected, name

@@ -157,6 +157,7 @@ def test_a_year_of_monthly_ledgers(tmp_path, cli):
         "Formal demand": 1, "Final notice": 0, "Legal action": 0, "Doubtful debt": 1,
         "Dead account": 0, "Paid": 0, "Credit": 0, "Disputed": 0, "Promised": 0,
         "Letters": 0, "Warnings": 0, "Seconds": january["Seconds"], "Error": None,
+        "Notes": None,
     }
     # December: ACME-6..12 (168, 138, 107, 76, 46, 15, -15 days), Bolt 365 days,
     # CORA-10 1,500 at 61 days, CORA-11 2,000 at 30, CORA-12 2,000 at 0.
@@ -264,6 +265,77 @@ def test_summary_has_native_charts(tmp_path):
     # Categories are the EUR months (rows 2-4), one stacked series per bucket.
     assert "'History'!$A$2:$A$4" in aging and aging.count("<c:ser>") == 8
     assert '<c:grouping val="stacked"/>' in aging
+
+
+def _ledger(path: Path, as_of: date, items) -> None:
+    """A ledger of (customer, currency, balance, invoice date) items due 30 days later."""
+    rows = [[customer, f"INV-{index}", issued, issued + timedelta(days=30), currency,
+             balance, 0, balance] for index, (customer, currency, balance, issued)
+            in enumerate(items, start=1)]
+    write_ledger(path, rows, header=["Customer", "Invoice", "Invoice Date", "Due Date",
+                                     "Currency", "Amount", "Paid", "Balance"])
+
+
+def test_invoices_dated_after_the_as_of_date_are_reported(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    # An August ledger file that already holds September and October invoices.
+    _ledger(source / "AR_2026-08.xlsx", date(2026, 8, 31), [
+        ("Acme", "EUR", 100, date(2026, 7, 1)), ("Bolt", "EUR", 200, date(2026, 9, 10)),
+        ("Cora", "EUR", 300, date(2026, 10, 5))])
+    result = run_batch(BatchOptions(source, tmp_path / "out", jobs=1))
+    files = records(dump_sheets(result.summary)["Files"])
+    assert "2 invoices are dated after the as-of date 2026-08-31" in files[0]["Notes"]
+    assert "2026-10-05" in files[0]["Notes"]
+    exceptions = dump_sheets(tmp_path / "out" / "AR_2026-08.collections.xlsx")["Exceptions"]
+    assert any("dated after the as-of date" in str(row) for row in exceptions)
+
+
+def test_history_charts_every_currency_largest_converted_first(tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    (source / "rules.toml").write_text(
+        '[plan]\nbase_currency = "EUR"\n'
+        "[plan.exchange_rates]\nHUF = 0.0025\nUSD = 0.9\nGBP = 1.15\nJPY = 0.006\n", "utf-8")
+    # HUF 18.9M is EUR 47k; USD 130k is EUR 117k; four currencies, all charted.
+    for month in (9, 10):
+        _ledger(source / f"AR_2026-{month:02d}.xlsx", date(2026, month, 28), [
+            ("Duna", "HUF", 18_900_000, date(2026, 8, 1)),
+            ("Acme", "USD", 130_000, date(2026, 8, 1)),
+            ("Bolt", "GBP", 20_000, date(2026, 8, 1)),
+            ("Kobe", "JPY", 1_000_000, date(2026, 8, 1))])
+    result = run_batch(BatchOptions(source, tmp_path / "out", jobs=1,
+                                    rules_file=source / "rules.toml"))
+    import zipfile
+
+    with zipfile.ZipFile(result.summary) as package:
+        names = sorted((n for n in package.namelist() if n.startswith("xl/charts/chart")),
+                       key=lambda n: int(n.rsplit("chart", 1)[1].split(".")[0]))
+        titles = [package.read(n).decode() for n in names]
+    aging = [t.split("Aging mix per month (")[1][:3] for t in titles if "Aging mix" in t]
+    assert aging == ["USD", "HUF", "GBP", "JPY"]
+
+
+def test_history_columns_fit_forint_amounts(tmp_path):
+    from openpyxl import load_workbook
+
+    from receivables.core.sheets import display_text, text_width
+
+    source = tmp_path / "in"
+    source.mkdir()
+    _ledger(source / "AR_2026-10.xlsx", date(2026, 10, 31), [
+        ("Budapesti Kereskedelmi Kft.", "HUF", 18_986_177, date(2026, 6, 1)),
+        ("Acme", "EUR", 1.5, date(2026, 6, 1))])
+    result = run_batch(BatchOptions(source, tmp_path / "out", jobs=1))
+    sheet = load_workbook(result.summary)["History"]
+    for column in sheet.iter_cols(min_row=2):
+        width = sheet.column_dimensions[column[0].column_letter].width
+        for cell in column:
+            if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                shown = display_text(cell.value, cell.number_format)
+                assert text_width(shown) < width, (cell.coordinate, shown, width)
+    huf = next(row for row in sheet.iter_rows(min_row=2) if row[3].value == "HUF")
+    assert huf[7].number_format == "#,##0"  # forint amounts without decimals
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -208,3 +208,16 @@ def test_outputs_get_ordinary_permissions(tmp_path, run_json):
     # Not the private 0600 of a temporary file: colleagues on a shared folder can open it.
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~receivables-")]
+
+
+def test_letters_says_where_its_issues_are_without_a_workbook(tmp_path, cli):
+    # One customer at a letter stage without address or email: an issue, and no workbook.
+    rows = [ledger_row("Legal Co", 120, 900.0)]
+    rows[0][10] = None  # no email
+    source = write_ledger(tmp_path / "in.xlsx", rows)
+    code, out, _err = cli("letters", source, "-d", tmp_path / "letters",
+                          "--as-of", AS_OF.isoformat())
+    assert code == 0
+    assert "Exceptions sheet" not in out
+    assert "issue(s) need a look:" in out
+    assert "Legal Co" in out and "no address or email" in out

@@ -160,3 +160,68 @@ def test_dso_from_one_snapshot():
     # Open balance EUR 1,000 -> 1000 / 900 x 90 = 100.0 days.
     assert str(dso(items, AS_OF)) == "100.0"
     assert dso(items.iloc[1:], AS_OF) is None
+
+
+# ---- plan truths -------------------------------------------------------------------------
+
+
+def test_open_items_counts_every_open_item_and_overdue_items_the_late_ones():
+    plan = plan_of([("A", 40, 100), ("A", -3, 100), ("A", -20, 100), ("A", 10, 50)])
+    assert plan.loc["A", "open_items"] == 4
+    assert plan.loc["A", "overdue_items"] == 2
+
+
+def test_a_paid_row_alone_is_no_evidence_of_paying_on_time():
+    # A paid item (balance 0) and a late one: nothing says when the paid one was paid.
+    plan = plan_of([("A", 200, 0), ("A", 60, 5000), ("B", 60, 5000)])
+    assert "pays on time" not in plan.loc["A", "why"]
+    assert plan.loc["A", "score"] == plan.loc["B", "score"]
+
+
+def test_paid_on_time_from_payment_dates_is_a_warning_sign():
+    on_time = {"paid_date": pd.Timestamp(AS_OF - timedelta(days=205))}  # due 200 days ago
+    late = {"paid_date": pd.Timestamp(AS_OF - timedelta(days=150))}
+    plan = plan_of([("Punctual", 200, 0, on_time), ("Punctual", 60, 5000),
+                    ("Slow", 200, 0, late), ("Slow", 60, 5000)])
+    assert "usually pays on time, now late" in plan.loc["Punctual", "why"]
+    assert "pays on time" not in plan.loc["Slow", "why"]
+    assert plan.loc["Punctual", "score"] > plan.loc["Slow", "score"]
+
+
+def test_a_stage_override_is_named_in_why():
+    plan = plan_of([("A", 10, 500, {"stage_override": "Legal action"}), ("B", 10, 500)])
+    assert plan.loc["A", "stage"] == "legal"
+    assert "Stage Override" in plan.loc["A", "why"] and "Legal action" in plan.loc["A", "why"]
+    assert "Stage Override" not in plan.loc["B", "why"]
+
+
+def test_pre_due_reminders_are_dated_on_or_before_the_due_date():
+    from receivables.core.outputs import calendar_tasks
+
+    # One owner, capacity 2 a day, ten overdue customers fill the first five working
+    # days; items due in three days must still be reminded before they fall due.
+    rules, _ = load_rules({"plan": {"capacity_per_day": 2}})
+    settings_, _ = plan_settings(rules)
+    items = [(f"Late {i}", 40 + i, 1000, {"owner": "Ana"}) for i in range(10)]
+    items += [(f"Soon {i}", -3, 500, {"owner": "Ana"}) for i in range(3)]
+    classified = classify(ledger(items), rules, AS_OF).frame
+    plan, _ = build_plan(classified, rules, AS_OF, settings_)
+    tasks = calendar_tasks(plan, classified, rules, AS_OF, settings_)
+    due = AS_OF + timedelta(days=3)
+    reminders = [task for task in tasks if task[2].startswith("Soon")]
+    assert len(reminders) == 3
+    assert all(task[0] <= due for task in reminders)
+    assert all(task[0] >= AS_OF for task in reminders)
+
+
+def test_no_cell_of_the_plan_sheets_says_none():
+    from receivables.core.outputs import calendar_model, calendar_tasks, plan_model
+
+    items = [("A", 40, 100, {"contact": None, "email": None}), ("B", -20, 100)]
+    classified = classify(ledger(items), RULES, AS_OF).frame
+    plan, _ = build_plan(classified, RULES, AS_OF, SETTINGS)
+    tasks = calendar_tasks(plan, classified, RULES, AS_OF, SETTINGS)
+    for model in (plan_model(plan, RULES, AS_OF), calendar_model(tasks, RULES, AS_OF)):
+        for row in model.rows:
+            assert not any(isinstance(v, str) and v.strip().casefold() in ("none", "nan")
+                           for v in row), row

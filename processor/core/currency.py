@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision
 
 # Symbols and words as they appear in ledgers of the seed languages.
 _ALIASES = {
@@ -37,3 +40,11 @@ def currency_code(text: object) -> str | None:
     if len(cleaned) == 3 and cleaned.isascii() and cleaned.isalpha():
         return cleaned.upper()
     return None
+
+
+@lru_cache(maxsize=256)
+def currency_digits(code: object) -> int:
+    """Decimals ``code`` is written with (CLDR, via babel): HUF and JPY 0, KWD 3, else 2."""
+    if not isinstance(code, str) or len(code) != 3 or not code.isalpha():
+        return 2
+    return get_currency_precision(code.upper())

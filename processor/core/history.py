@@ -63,7 +63,7 @@ import pandas as pd
 
 from . import frame as F
 from .classify import bucket_index, customer_summary
-from .outputs import cents_to_decimal
+from .outputs import cents_to_decimal, stage_colors
 from .plan import money_text, plan_settings
 from .rules import Rules
 from .sheets import (
@@ -73,8 +73,10 @@ from .sheets import (
     PERCENT_FORMAT,
     Chart,
     Column,
+    PageSetup,
     Series,
     SheetModel,
+    money_format,
 )
 
 DSO_DAYS = 90
@@ -87,8 +89,6 @@ MOVES = ("new", "escalated", "held", "improved", "cured", "written off")
 # written from scratch has no theme to take colours from); cycled for longer ladders.
 BUCKET_COLORS = ("A9D18E", "FFE699", "FFC000", "F4B084", "FF7C80", "C00000", "7F7F7F", "404040")
 DSO_COLOR = "4472C4"
-# Charts are drawn for this many currencies (most outstanding first); the table has all.
-CHART_CURRENCIES = 3
 _KEY = ["customer", "currency", "invoice"]
 _CC = ["customer", "currency"]
 
@@ -588,7 +588,8 @@ def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:
 # ---- sheet models -------------------------------------------------------------------------
 
 
-def history_model(history: History, rules: Rules, name: str = "History") -> SheetModel:
+def history_model(history: History, rules: Rules, name: str = "History",
+                  as_of: date | None = None) -> SheetModel:
     """The ``History`` sheet: all customers then each customer, month by month, with charts.
 
     Rows of "All customers" come first (per currency), so the charts (aging mix per month,
@@ -605,10 +606,10 @@ def history_model(history: History, rules: Rules, name: str = "History") -> Shee
         Column("DSO", "0.0", 8),
         *(Column(label, MONEY_FORMAT, 12) for label in buckets),
         *(Column(f"Roll {label}", PERCENT_FORMAT, 10) for label in buckets[:-1]),
-        Column("Broken Promises", INT_FORMAT, 9), Column("Warning Signs", None, 60),
+        Column("Broken Promises", INT_FORMAT, 9), Column("Warning Signs", None, 40),
     )
     labels = {s.key: s.label for s in rules.all_stages}
-    colors = {s.key: s.color for s in rules.all_stages}
+    colors = stage_colors(rules)
     rows, fills, bold = [], [], set()
     table = history.table
     bucket_cents = table[[bucket_column(i) for i in range(len(buckets))]].to_numpy()
@@ -632,10 +633,15 @@ def history_model(history: History, rules: Rules, name: str = "History") -> Shee
         fills.append(colors.get(stage) if stage else None)
         if pd.isna(record.customer):
             bold.add(index)
-    charts = _history_charts(history, columns, len(buckets))
+    charts = _history_charts(history, columns, len(buckets), rules)
+    # The charts sit right of the table on screen; on paper the table alone, one page
+    # wide (the charts would shrink it to a fraction).
     return SheetModel(name=name, columns=columns, rows=rows, row_fills=fills,
                       fill_columns=(4,), bold_rows=frozenset(bold), table_name="History",
-                      charts=charts)
+                      charts=charts, currency_column=3,
+                      page=PageSetup(as_of=as_of or (history.periods[-1] if history.periods
+                                                     else None),
+                                     title_columns=4, print_charts=False))
 
 
 def _share(rolled: float, base: float) -> float | None:
@@ -644,7 +650,19 @@ def _share(rolled: float, base: float) -> float | None:
     return float(rolled / base)  # a numpy float would print as np.float64(...)
 
 
-def _history_charts(history: History, columns, bucket_count: int) -> tuple[Chart, ...]:
+def chart_order(portfolio: pd.DataFrame, rules: Rules) -> list[str]:
+    """Every currency of the portfolio rows, largest first by its latest outstanding
+    converted to the base currency (``plan.exchange_rates``); a currency without a rate
+    counts one for one, as the plan's scores do."""
+    settings, _issues = plan_settings(rules)
+    latest = portfolio.sort_values("as_of").groupby("currency")["outstanding"].last()
+    converted = {currency: float(cents) * (settings.rate(currency) or 1.0)
+                 for currency, cents in latest.items()}
+    return sorted(converted, key=lambda currency: (-converted[currency], currency))
+
+
+def _history_charts(history: History, columns, bucket_count: int,
+                    rules: Rules) -> tuple[Chart, ...]:
     table = history.table
     portfolio = table[table["customer"].isna()].reset_index(drop=True)
     if portfolio.empty:
@@ -652,10 +670,8 @@ def _history_charts(history: History, columns, bucket_count: int) -> tuple[Chart
     first_bucket = 13  # 1-based column of the first bucket
     dso_column = 12
     anchor = len(columns) + 2
-    by_size = portfolio.groupby("currency")["outstanding"].sum().sort_values(ascending=False)
     charts = []
-    for rank, currency in enumerate(sorted(by_size.index[:CHART_CURRENCIES],
-                                           key=list(by_size.index).index)):
+    for rank, currency in enumerate(chart_order(portfolio, rules)):
         positions = portfolio.index[portfolio["currency"] == currency]
         first, last = int(positions.min()) + 2, int(positions.max()) + 2
         top = 2 + rank * 42
@@ -693,9 +709,11 @@ class FileRow:
     warnings: int = 0
     seconds: float = 0.0
     error: str = ""
+    notes: str = ""  # what a clerk should know of a processed file (invoices after as-of)
 
 
-def files_model(files: Sequence[FileRow], rules: Rules, name: str = "Files") -> SheetModel:
+def files_model(files: Sequence[FileRow], rules: Rules, name: str = "Files",
+                as_of: date | None = None) -> SheetModel:
     """The ``Files`` sheet: each workbook with its status, figures per currency and stage."""
     currencies = sorted({c for f in files for c in (*f.outstanding, *f.overdue)})
     stage_keys = [s.key for s in rules.all_stages]
@@ -705,11 +723,11 @@ def files_model(files: Sequence[FileRow], rules: Rules, name: str = "Files") -> 
         Column("File", None, 30), Column("Output", None, 34), Column("As Of", DATE_FORMAT, 11),
         Column("Status", None, 8), Column("Rows", INT_FORMAT, 8),
         Column("Customers", INT_FORMAT, 10),
-        *(Column(f"{kind} {c}", MONEY_FORMAT, 15) for c in currencies
+        *(Column(f"{kind} {c}", money_format(c), 15) for c in currencies
           for kind in ("Outstanding", "Overdue")),
         *(Column(labels.get(key, key), INT_FORMAT, 10) for key in stage_keys),
         Column("Letters", INT_FORMAT, 8), Column("Warnings", INT_FORMAT, 9),
-        Column("Seconds", "0.00", 8), Column("Error", None, 80),
+        Column("Seconds", "0.00", 8), Column("Error", None, 50), Column("Notes", None, 50),
     )
     rows, fills = [], []
     for f in files:
@@ -726,8 +744,10 @@ def files_model(files: Sequence[FileRow], rules: Rules, name: str = "Files") -> 
             *(money(table, c) for c in currencies for table in (f.outstanding, f.overdue)),
             *((f.stages.get(key, 0) if ok else None) for key in stage_keys),
             f.letters if ok else None, f.warnings if ok else None, f.seconds, f.error or None,
+            f.notes or None,
         ))
         fills.append(None if ok else "FF7C80")
     return SheetModel(name=name, columns=columns, rows=rows, row_fills=fills,
-                      fill_columns=(3,), table_name="BatchFiles")
+                      fill_columns=(3,), table_name="BatchFiles",
+                      page=PageSetup(as_of=as_of, title_columns=1))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 from jinja2 import nodes
 
 from . import frame as F
+from .advice import AREA_ORDER, area, what_to_do
 from .grid import SheetGrid
 from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
@@ -24,7 +25,6 @@ from .plan import (
     money_text,
     records,
     recovery,
-    schedule,
     series_dict,
 )
 from .rules import Rules
@@ -35,17 +35,36 @@ from .sheets import (
     SCORE_FORMAT,
     Chart,
     Column,
+    PageSetup,
     Series,
     SheetModel,
     StageColumns,
 )
 from .templates import compile_template, environment
 from .templates import render as render_template
+from .workdays import next_working_day
 
 
 def cents_to_decimal(cents: int) -> Decimal:
     """Exact amount from integer hundredths."""
     return Decimal(int(cents)).scaleb(-2)
+
+
+def stage_colors(rules: Rules) -> dict[str, str]:
+    """Colour of each stage by key and by label: the one source for every sheet and chart
+    (the stage columns, the plan, the calendar, the letters log, the aging chart)."""
+    colors: dict[str, str] = {}
+    for stage in rules.all_stages:  # the first of a key wins, as in rules.stage()
+        colors.setdefault(stage.key, stage.color)
+        colors.setdefault(stage.label, stage.color)
+    return colors
+
+
+def action_text(action: object) -> str:
+    """A stage's action as shown: blank where there is nothing to do (the rules say
+    ``"None"`` for the not-due and paid stages), never the word "None"."""
+    text = "" if action is None else str(action).strip()
+    return "" if text.casefold() in ("none", "nan", "-") else text
 
 
 def _day(value) -> date | None:
@@ -62,13 +81,14 @@ def stage_columns(grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame,
         start = location.output_columns["days_overdue"]
     else:
         start = max(location.last_column, _widest(grid, location.header_row)) + 1
-    colors = {s.key: s.color for s in rules.all_stages}
+    colors = stage_colors(rules)
     # .tolist() first: iterating Arrow-backed columns element by element is slow; the
     # dicts are then built by zip and map, without a Python-level loop.
     rows = classified[F.ROW].tolist()
     cells = dict(zip(rows, zip(
         classified[F.DAYS_OVERDUE].tolist(), classified[F.BUCKET].tolist(),
-        classified[F.STAGE_LABEL].tolist(), classified[F.NEXT_ACTION].tolist(), strict=True,
+        classified[F.STAGE_LABEL].tolist(), map(action_text, classified[F.NEXT_ACTION].tolist()),
+        strict=True,
     ), strict=True))
     fills = dict(zip(rows, map(colors.__getitem__, classified[F.STAGE].tolist()), strict=True))
     return StageColumns(
@@ -93,17 +113,19 @@ def _widest(grid: SheetGrid, header_row: int) -> int:
     return widest
 
 
-def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
+def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> SheetModel:
     """The ``Collection Plan`` sheet."""
+    # Widths of text columns are where their text starts to wrap; the rest fit content.
     columns = (
-        Column("Rank", INT_FORMAT, 7), Column("Customer", None, 30), Column("Currency", None, 9),
+        Column("Rank", INT_FORMAT, 7), Column("Customer", None, 26), Column("Currency", None, 9),
         Column("Stage", None, 15), Column("Overdue", MONEY_FORMAT, 14),
         Column("Credits", MONEY_FORMAT, 12), Column("Net Overdue", MONEY_FORMAT, 14),
         Column("Oldest Days Overdue", INT_FORMAT, 11), Column("Open Items", INT_FORMAT, 8),
-        Column("Priority Score", SCORE_FORMAT, 12), Column("Why", None, 60),
-        Column("Next Action", None, 38), Column("Action Date", DATE_FORMAT, 12),
-        Column("Owner", None, 16), Column("Contact", None, 18), Column("Phone", None, 16),
-        Column("Email", None, 26), Column("Credit Hold", None, 9),
+        Column("Overdue Items", INT_FORMAT, 8),
+        Column("Priority Score", SCORE_FORMAT, 12), Column("Why", None, 44),
+        Column("Next Action", None, 24), Column("Action Date", DATE_FORMAT, 12),
+        Column("Owner", None, 16), Column("Contact", None, 16), Column("Phone", None, 16),
+        Column("Email", None, 24), Column("Credit Hold", None, 9),
     )
     rows = []
     fills = []
@@ -113,15 +135,31 @@ def plan_model(plan: pd.DataFrame, rules: Rules) -> SheetModel:
             int(record.rank), record.customer, record.currency, stage.label,
             cents_to_decimal(record.overdue_cents), cents_to_decimal(record.credits_cents),
             cents_to_decimal(record.net_overdue_cents), int(record.oldest_days_overdue),
-            int(record.open_items), Decimal(str(record.score)), record.why, record.next_action,
-            _day(record.action_date), record.owner, record.contact, record.phone,
-            record.email, "Yes" if record.credit_hold else "No",
+            int(record.open_items), int(record.overdue_items), Decimal(str(record.score)),
+            record.why, action_text(record.next_action), _day(record.action_date),
+            _text(record.owner), _text(record.contact), _text(record.phone),
+            _text(record.email), "Yes" if record.credit_hold else "No",
         ))
         fills.append(stage.color)
     return SheetModel(
         name=rules.labels["plan_sheet"], columns=columns, rows=rows,
         row_fills=fills, fill_columns=(3,), table_name="CollectionPlan",
+        page=print_setup(as_of, repeat_columns=2), currency_column=2,
     )
+
+
+def _text(value: object) -> str | None:
+    """A text cell's value: None (a blank cell) for a missing value, never "None"/"nan"."""
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def print_setup(as_of: date | None, repeat_columns: int = 0) -> PageSetup:
+    """Landscape, header row on every page, footer with the as-of date, one page wide
+    unless too wide for that (see :class:`PageSetup`)."""
+    return PageSetup(as_of=as_of, title_columns=repeat_columns)
 
 
 DSO_WINDOW_DAYS = 90
@@ -144,13 +182,16 @@ def dso(items: pd.DataFrame, as_of: date, window: int = DSO_WINDOW_DAYS) -> Deci
 
 def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
                 as_of: date | None = None) -> SheetModel:
-    """The ``Aging Summary``: amounts by bucket x stage per currency, with a chart."""
+    """The ``Aging Summary``: amounts by bucket x stage per currency, with a chart per
+    currency whose stacked bars (every stage, in the stage colours) add up to the Total
+    column beside them."""
     stages = [s for s in rules.all_stages if s.key != "paid"]
     columns = (
         Column("Currency", None, 9), Column("Aging Bucket", None, 13),
-        *(Column(s.label, MONEY_FORMAT, 14) for s in stages),
+        # Stage headers wrap at a word rather than widen every amount column.
+        *(Column(s.label, MONEY_FORMAT, 11) for s in stages),
         Column("Total", MONEY_FORMAT, 15), Column("Items", INT_FORMAT, 8),
-        Column("Expected Recovery", MONEY_FORMAT, 16), Column("DSO (days)", "0.0", 11),
+        Column("Expected Recovery", MONEY_FORMAT, 11), Column("DSO (days)", "0.0", 6),
     )
     rows: list[tuple] = []
     bold: set[int] = set()
@@ -181,27 +222,32 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
                      cents_to_decimal(int(block["_expected"].sum())),
                      dso(classified.loc[classified["currency"] == currency, dso_columns], as_of)
                      if as_of else None))
-    first_row, last_row = 2, 1 + len(rules.buckets)
-    ladder = [i for i, s in enumerate(stages) if s.ladder]
-    chart = Chart(
-        title=f"Aging by bucket and stage ({currencies[0]})", kind="column",
-        categories_column=2, first_row=first_row, last_row=last_row,
-        series=tuple(Series(1, 3 + i, first_row, last_row, 3 + i) for i in ladder),
-        anchor_row=2, anchor_column=len(columns) + 2, stacked=True, width_columns=10,
-        height_rows=20, colors=tuple(stages[i].color for i in ladder),
-    )
-    # The same block read the other way: one bar per stage, stacked by aging bucket.
-    by_stage = Chart(
-        title=f"Aging by stage and bucket ({currencies[0]})", kind="column",
-        categories_column=2, first_row=1, last_row=last_row,
-        series=tuple(Series(row, 2, row, row, 3) for row in range(first_row, last_row + 1)),
-        anchor_row=2 + chart.height_rows + 1, anchor_column=len(columns) + 2, stacked=True,
-        width_columns=10, height_rows=20, plot_by="rows", first_column=3,
-        last_column=3 + len(ladder) - 1,
-    )
+    colors = stage_colors(rules)
+    per_block = len(rules.buckets) + 1
+    charts = []
+    height, across = 18, 2
+    for index, currency in enumerate(currencies):
+        first_row = 2 + index * per_block
+        last_row = first_row + len(rules.buckets) - 1
+        # Below the table, two charts a row: beside it they would make the printed page
+        # twice as wide.
+        top = 2 + len(rows) + 2 + (index // across) * (height + 1)
+        width = max(4, min(9, len(columns) // across))
+        charts.append(Chart(
+            title=f"Aging by bucket and stage ({currency})", kind="column",
+            categories_column=2, first_row=first_row, last_row=last_row,
+            series=tuple(Series(1, 3 + i, first_row, last_row, 3 + i)
+                         for i in range(len(stages))),
+            anchor_row=top, anchor_column=1 + (index % across) * width, stacked=True,
+            width_columns=width, height_rows=height, y_title=currency,
+            colors=tuple(colors[s.key] for s in stages),
+        ))
     return SheetModel(
         name=rules.labels["aging_sheet"], columns=columns, rows=rows,
-        bold_rows=frozenset(bold), table_name="AgingSummary", charts=(chart, by_stage),
+        bold_rows=frozenset(bold), table_name="AgingSummary", charts=tuple(charts),
+        # The charts start a page of their own rather than be cut by a page break.
+        page=PageSetup(as_of=as_of, title_columns=2, row_breaks=(len(rows) + 1,)),
+        currency_column=0,
     )
 
 
@@ -251,13 +297,36 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
                            currency, counts[key], first_due[key], 0, company)
         reminders.append([None, owners.get(key, settings.default_owner), customer, currency,
                           stage.label, stage.action, cents_to_decimal(int(amount)), message])
-    dates = schedule([r[1] for r in reminders], as_of, rules.country,
-                     settings.capacity_per_day, load)
+    dates = reminder_dates([r[1] for r in reminders], [first_due[(r[2], r[3])] for r in reminders],
+                           as_of, rules.country, settings.capacity_per_day, load)
     for reminder, day in zip(reminders, dates, strict=True):
         reminder[0] = day
         tasks.append(tuple(reminder))
     tasks.sort(key=lambda t: (t[0], t[1], -t[6], t[2]))
     return tasks
+
+
+def reminder_dates(owners: Sequence[str], due_dates: Sequence, as_of: date, country: str,
+                   capacity: int, load: dict) -> list[date]:
+    """Dates of friendly reminders: never after the item's due date.
+
+    Each goes on the first working day from as-of on which its owner has room, as the
+    plan's tasks do, but a reminder dated after the due date is no reminder: when the
+    owner's days are full up to the due date, it goes on the first working day anyway
+    (or on as-of itself when no working day comes before the due date).
+    """
+    first_day = next_working_day(as_of, country)
+    dates = []
+    for owner, due in zip(owners, due_dates, strict=True):
+        due_day = _day(due) or first_day
+        day = first_day
+        while day <= due_day and load[(owner, day)] >= capacity:
+            day = next_working_day(day + timedelta(days=1), country)
+        if day > due_day:
+            day = first_day if first_day <= due_day else as_of
+        load[(owner, day)] += 1
+        dates.append(day)
+    return dates
 
 
 _MESSAGE_NAMES = frozenset({"customer", "contact", "amount", "items", "due_date", "oldest_days",
@@ -347,44 +416,52 @@ def _message(template, customer, contact, cents, currency, items, due, oldest, c
     ).strip()
 
 
-def calendar_model(tasks: Sequence[tuple], rules: Rules) -> SheetModel:
+def calendar_model(tasks: Sequence[tuple], rules: Rules, as_of: date | None = None) -> SheetModel:
     """The ``Action Calendar`` sheet."""
     columns = (
-        Column("Date", DATE_FORMAT, 12), Column("Owner", None, 16), Column("Customer", None, 30),
-        Column("Currency", None, 9), Column("Stage", None, 15), Column("Task", None, 38),
-        Column("Amount", MONEY_FORMAT, 14), Column("Message", None, 80),
+        Column("Date", DATE_FORMAT, 12), Column("Owner", None, 16), Column("Customer", None, 26),
+        Column("Currency", None, 9), Column("Stage", None, 15), Column("Task", None, 26),
+        Column("Amount", MONEY_FORMAT, 14), Column("Message", None, 60),
     )
-    colors = {s.label: s.color for s in rules.all_stages}
+    colors = stage_colors(rules)
+    rows = [(*task[:5], action_text(task[5]), *task[6:]) for task in tasks]
     return SheetModel(
         name=rules.labels["calendar_sheet"], columns=columns,
-        rows=list(tasks), row_fills=[colors.get(t[4]) for t in tasks], fill_columns=(4,),
-        table_name="ActionCalendar",
+        rows=rows, row_fills=[colors.get(t[4]) for t in tasks], fill_columns=(4,),
+        table_name="ActionCalendar", page=print_setup(as_of), currency_column=3,
     )
 
 
-def exceptions_model(issues: Iterable[Issue], rules: Rules) -> SheetModel:
-    """The ``Exceptions`` sheet: every issue with its location."""
+def exceptions_model(issues: Iterable[Issue], rules: Rules,
+                     as_of: date | None = None) -> SheetModel:
+    """The ``Exceptions`` sheet: every issue with its location, grouped by area (settings
+    apart from the ledger's data), each with what to do and where."""
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-    rows = [(issue.severity.value.title(), str(issue.where), issue.message)
-            for issue in sorted(issues, key=lambda i: order[i.severity])]
+    settings_sheet = rules.labels.get("settings_sheet", "Collections Settings")
+    keyed = [(area(issue, settings_sheet), issue) for issue in issues]
+    keyed.sort(key=lambda item: (AREA_ORDER.index(item[0]), order[item[1].severity]))
+    rows = [(issue.severity.value.title(), str(issue.where), issue.message, kind,
+             what_to_do(issue, settings_sheet)) for kind, issue in keyed]
     if not rows:
-        rows = [("Info", "", "No problems found in the ledger.")]
+        rows = [("Info", "", "No problems found in the ledger.", "", "")]
     fills = {"Error": "FF7C80", "Warning": "FFE699", "Info": None}
     return SheetModel(
         name=rules.labels["exceptions_sheet"],
         columns=(Column("Severity", None, 10), Column("Where", None, 24),
-                 Column("Message", None, 90)),
+                 Column("Message", None, 60), Column("Area", None, 12),
+                 Column("What to do", None, 50)),
         rows=rows, row_fills=[fills[r[0]] for r in rows], fill_columns=(0,),
-        table_name="Exceptions",
+        table_name="Exceptions", page=print_setup(as_of),
     )
 
 
 _LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
-               "Template": 15, "Language": 9, "File": 60, "PDF": 60,
+               "Template": 15, "Language": 9, "File": 40, "PDF": 40,
                "Channel": 9, "Message-ID": 44, "Status": 24}
 
 
-def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> SheetModel:
+def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules,
+                      as_of: date | None = None) -> SheetModel:
     """The ``Letters Log`` sheet: one row per letter written (design.md §8).
 
     ``rows`` are keyed by :data:`letters.LOG_COLUMNS`, money in cents.
@@ -396,7 +473,7 @@ def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> She
                else None, _LOG_WIDTHS.get(name, 14))
         for name in LOG_COLUMNS
     )
-    colors = {stage.label: stage.color for stage in rules.all_stages}
+    colors = stage_colors(rules)
     table_rows = [
         tuple(cents_to_decimal(row[name]) if name in LOG_MONEY else row[name]
               for name in LOG_COLUMNS)
@@ -406,4 +483,6 @@ def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules) -> She
         name=rules.labels["letters_sheet"], columns=columns, rows=table_rows,
         row_fills=[colors.get(str(row["Stage"])) for row in rows],
         fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
+        page=print_setup(as_of, repeat_columns=1),
+        currency_column=LOG_COLUMNS.index("Currency") if "Currency" in LOG_COLUMNS else None,
     )

@@ -7,7 +7,7 @@ currency with an overdue amount), calendar tasks and the aging table.
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import frame as F
-from .classify import customer_summary
+from .classify import customer_summary, resolve_stage_name
+from .currency import currency_digits
 from .issues import Issue
 from .rules import Rules
 from .workdays import next_working_day
@@ -95,28 +96,34 @@ def recovery(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
 
 PLAN_COLUMNS = (
     "rank", "customer", "currency", "stage", "overdue_cents", "oldest_days_overdue",
-    "open_items", "score", "why", "next_action", "action_date", "owner", "contact", "phone",
-    "email", "credit_hold", "broken_promises", "outstanding_cents", "credits_cents",
-    "net_overdue_cents",
+    "open_items", "overdue_items", "score", "why", "next_action", "action_date", "owner",
+    "contact", "phone", "email", "credit_hold", "broken_promises", "outstanding_cents",
+    "credits_cents", "net_overdue_cents",
 )
 
 
 def money_text(cents: int, currency: str) -> str:
-    """Plain, language-neutral money for explanations: ``EUR 48,726.00``."""
+    """Plain, language-neutral money for explanations: ``EUR 48,726.00``, ``HUF 2,269,098``
+    (in the currency's own decimals)."""
     value = Decimal(cents).scaleb(-2)
-    return f"{currency} {value:,.2f}"
+    return f"{currency} {value:,.{currency_digits(currency)}f}"
 
 
 def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
                settings: PlanSettings,
                summary: pd.DataFrame | None = None,
-               decisions: Mapping | None = None) -> tuple[pd.DataFrame, list[Issue]]:
+               decisions: Mapping | None = None,
+               on_time_payers: Collection[tuple[str, str]] = ()) -> tuple[pd.DataFrame,
+                                                                          list[Issue]]:
     """One ranked row per customer and currency with an overdue amount, and rate issues.
 
     Scores are in the base currency so that one ranking covers every currency.
     ``summary`` is :func:`customer_summary` of ``classified`` when the caller has it.
     ``decisions`` (:func:`receivables.core.dunning.decide`) set the Next Action and the
     earliest Action Date of customers at letter stages, and the Credits / Net Overdue.
+    ``on_time_payers`` are (customer, currency) pairs known from elsewhere (a batch's
+    history) to pay on time; the ledger adds those whose paid items carry payment dates
+    on or before their due dates (see :func:`paid_on_time`).
     """
     from .dunning import action_date, next_action, parse_dunning
 
@@ -156,10 +163,10 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         km = farthest.to_numpy(dtype=np.float64)
         distance = dict(zip(index_keys(farthest.index), np.where(np.isnan(km), 0.0, km).tolist(),
                             strict=True))
-    # A customer who paid earlier items on time (paid, never late) now has late ones.
-    paid_rows = classified.loc[classified[F.STAGE] == "paid", ["customer", "currency"]]
-    good_payers = set(zip(paid_rows["customer"].tolist(), paid_rows["currency"].tolist(),
-                          strict=True))
+    # A customer who pays on time now has late items: only where there is evidence of
+    # payment dates (a paid row alone says nothing about when it was paid).
+    good_payers = set(on_time_payers) | paid_on_time(classified)
+    overrides = overridden(classified, rules)
     broken_dates = series_dict(classified.loc[classified[F.BROKEN_PROMISE],
                                               ["customer", "currency", "promise_date"]].groupby(
         ["customer", "currency"])["promise_date"].max())
@@ -213,6 +220,9 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         score = round(base_score * factor, 2)
         contributions.sort(key=lambda item: -abs(item[0]))
         why = "; ".join(text for _value, text in contributions[:3])
+        if key in overrides:
+            # Not a weight: named so nobody wonders why the stage is not the ladder's.
+            why = f"stage set by the Stage Override column ({stage.label}); {why}"
         owner = _pick(owners, key)
         decision = decisions.get(key)
         action = stage.action
@@ -227,7 +237,8 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
             "customer": record.customer, "currency": record.currency, "stage": stage.key,
             "overdue_cents": int(record.overdue_cents),
             "oldest_days_overdue": int(record.oldest_days_overdue),
-            "open_items": int(record.overdue_items), "score": score, "why": why,
+            "open_items": int(record.open_items), "overdue_items": int(record.overdue_items),
+            "score": score, "why": why,
             "next_action": action, "owner": owner or settings.default_owner,
             "contact": _pick(contacts, key), "phone": _pick(phones, key),
             "email": _pick(emails, key), "credit_hold": record.customer in on_hold,
@@ -244,6 +255,35 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
                                    settings.capacity_per_day,
                                    earliest=plan["_earliest"].tolist())
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True), issues
+
+
+PAID_DATE = "paid_date"
+
+
+def paid_on_time(classified: pd.DataFrame) -> set[tuple[str, str]]:
+    """(customer, currency) pairs whose paid items were all paid on or before their due
+    dates, judged from a ``paid_date`` column; empty when the ledger has no such dates."""
+    if PAID_DATE not in classified or "due_date" not in classified:
+        return set()
+    paid = classified.loc[(classified[F.STAGE] == "paid") & classified[PAID_DATE].notna()
+                          & classified["due_date"].notna(),
+                          ["customer", "currency", PAID_DATE, "due_date"]]
+    if paid.empty:
+        return set()
+    late = pd.to_datetime(paid[PAID_DATE]) > pd.to_datetime(paid["due_date"])
+    any_late = late.groupby([paid["customer"], paid["currency"]]).any()
+    return {key for key, was_late in series_dict(any_late).items() if not was_late}
+
+
+def overridden(classified: pd.DataFrame, rules: Rules) -> set[tuple[str, str]]:
+    """(customer, currency) pairs with an open item whose stage a Stage Override set."""
+    if "stage_override" not in classified:
+        return set()
+    rows = classified.loc[present_mask(classified["stage_override"])
+                          & (classified[F.STAGE] != "paid"),
+                          ["customer", "currency", "stage_override", F.STAGE]]
+    return {(customer, currency) for customer, currency, text, stage in rows.itertuples(
+        index=False, name=None) if resolve_stage_name(str(text), rules) == stage}
 
 
 def first_present(classified: pd.DataFrame, column: str) -> dict[tuple[str, str], object]:

@@ -28,7 +28,7 @@ from .outputs import (
     stage_columns,
 )
 from .plan import build_plan, plan_settings
-from .quality import quality_issues
+from .quality import future_dated, quality_issues
 from .rules import Rules
 from .sheets import SheetModel, StageColumns
 
@@ -121,16 +121,17 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
     issues.extend(plan_issues)
     issues.extend(quality_issues(classified.frame, customers, rules, grid.name,
                                  dict(location.columns), decisions=decisions))
+    issues.extend(future_dated(classified.frame, as_of, grid.name, dict(location.columns)))
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:
         tasks = calendar_tasks(plan, classified.frame, rules, as_of, settings, company, issues)
         models = [
-            plan_model(plan, rules),
+            plan_model(plan, rules, as_of),
             aging_model(classified.frame, rules, settings, as_of),
-            calendar_model(tasks, rules),
+            calendar_model(tasks, rules, as_of),
         ]
-    models.append(exceptions_model(issues, rules))
+    models.append(exceptions_model(issues, rules, as_of))
     return Outcome(
         ledger=ledger, classified=classified.frame, customers=customers, plan=plan,
         issues=tuple(issues), stage_columns=columns, models=tuple(models),

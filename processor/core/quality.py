@@ -103,3 +103,25 @@ def as_of_of(classified: pd.DataFrame):
         return pd.Timestamp(0).date()
     first = classified.iloc[0]
     return (first["due_date"] + pd.Timedelta(days=int(first[F.DAYS_OVERDUE]))).date()
+
+
+def future_dated(classified: pd.DataFrame, as_of, sheet: str,
+                 columns: dict[str, int]) -> list[Issue]:
+    """One warning when invoices are dated after the as-of date: a run for August over a
+    ledger holding September's invoices counts them as not due, which is seldom meant
+    (the as-of date from a file name or setting may be wrong, or the dates)."""
+    if "invoice_date" not in classified or classified.empty:
+        return []
+    dates = pd.to_datetime(classified["invoice_date"], errors="coerce")
+    later = classified.loc[dates > pd.Timestamp(as_of), [F.ROW]]
+    if later.empty:
+        return []
+    latest = dates[later.index].max().date()
+    first_row = int(later[F.ROW].min())
+    count = len(later)
+    return [Issue(
+        Location.cell(sheet, first_row, columns.get("invoice_date")),
+        f"{count} invoice{'s are' if count > 1 else ' is'} dated after the as-of date "
+        f"{as_of.isoformat()} (the latest {latest.isoformat()}) and counted as not due: "
+        "check the as-of date (the file name, --as-of or general.as_of) or the invoice "
+        "dates", Severity.WARNING)]

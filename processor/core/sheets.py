@@ -7,10 +7,14 @@ so the headless processor and the add-in produce the same cells.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
+
+from .currency import currency_digits
 
 MONEY_FORMAT = "#,##0.00"
 INT_FORMAT = "0"
@@ -19,15 +23,54 @@ PERCENT_FORMAT = "0.0%"
 SCORE_FORMAT = "#,##0.00"
 
 CellValue = str | int | float | Decimal | date | bool | None
+# A sheet wider than this (column-width units) prints two pages wide; a landscape A4 or
+# Letter page holds ~150 units at 100 %, so one page wide stays above ~60 %.
+ONE_PAGE_MAX_WIDTH = 250.0
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column of an output sheet: header, number format (None = General) and width."""
+    """One column of an output sheet: header, number format (None = General) and width.
+
+    ``width`` is where a text column stops growing (its longest text wraps inside it);
+    the width written is fitted to the header and the values when the model is made
+    (see :func:`fit_columns`), so ``width`` never clips a number or a header word.
+    ``wrap`` says whether the column's text wraps; it is set by the fitting.
+    """
 
     header: str
     number_format: str | None = None
     width: float = 12.0
+    wrap: bool = False
+    fitted: bool = False
+
+
+@dataclass(frozen=True)
+class PageSetup:
+    """How a sheet prints: landscape, one page wide, the header row on every page, and a
+    footer naming the sheet, the as-of date and the page (``&A``, ``&P``, ``&N`` are
+    Excel's header/footer codes for the sheet name, page number and page count)."""
+
+    landscape: bool = True
+    # Pages across; None: one, or two for a sheet wider than ONE_PAGE_MAX_WIDTH (one
+    # page wide would shrink its text below ~6.5 points), decided once widths are fitted.
+    fit_width: int | None = None
+    fit_height: int = 0  # pages down; 0 = as many as needed
+    title_rows: int = 1  # rows repeated at the top of every page
+    # Columns repeated at the left of every page when the sheet prints more than one
+    # page wide (so every printed row still says whose it is).
+    title_columns: int = 0
+    as_of: date | None = None
+    # False: only the table prints (the print area), not charts placed beside it.
+    print_charts: bool = True
+    # Sheet rows after which a new page starts (charts below a table on a page of their own).
+    row_breaks: tuple[int, ...] = ()
+
+    @property
+    def footer(self) -> str:
+        """The footer in Excel's header/footer codes (left, centre, right sections)."""
+        middle = f"&Cas of {self.as_of.isoformat()}" if self.as_of else ""
+        return f"&L&A{middle}&RPage &P of &N"
 
 
 @dataclass(frozen=True)
@@ -84,6 +127,57 @@ class SheetModel:
     table_name: str = ""
     freeze_header: bool = True
     charts: tuple[Chart, ...] = ()
+    page: PageSetup = PageSetup()
+    # 0-based column holding each row's ISO currency: money columns (MONEY_FORMAT) of
+    # that row take the currency's own decimals (HUF and JPY none, KWD three).
+    currency_column: int | None = None
+
+    def __post_init__(self) -> None:
+        if not all(column.fitted for column in self.columns):
+            object.__setattr__(self, "columns", fit_columns(self))
+        if self.page.fit_width is None:
+            wide = sum(column.width for column in self.columns) > ONE_PAGE_MAX_WIDTH
+            object.__setattr__(self, "page", replace(
+                self.page, fit_width=2 if wide else 1,
+                title_columns=self.page.title_columns if wide else 0))
+
+    def format_of(self, row_index: int, column_index: int) -> str | None:
+        """Number format of data cell (row_index, column_index), both 0-based."""
+        number_format = self.columns[column_index].number_format
+        if number_format == MONEY_FORMAT and self.currency_column is not None:
+            return money_format(self.rows[row_index][self.currency_column])
+        return number_format
+
+    def row_heights(self) -> list[float | None]:
+        """Height (points) of each data row whose wrapped text needs more than one line;
+        None for a row of the default height. Files carry row heights as written (a
+        reader does not re-measure wrapped text), so they are computed here."""
+        wrapped = [(index, column.width - CELL_PADDING)
+                   for index, column in enumerate(self.columns) if column.wrap]
+        heights: list[float | None] = []
+        for row in self.rows:
+            lines = 1
+            for index, width in wrapped:
+                value = row[index] if index < len(row) else None
+                if isinstance(value, str) and value:
+                    lines = max(lines, text_lines(value, width))
+            heights.append(lines * HEADER_ROW_HEIGHT if lines > 1 else None)
+        return heights
+
+    @property
+    def print_area(self) -> str | None:
+        """The A1 range that prints (``$A$1:$X$40``), or None for everything on the sheet."""
+        if self.page.print_charts or not self.columns:
+            return None
+        from .xlref import column_letter
+
+        return f"$A$1:${column_letter(len(self.columns))}${max(len(self.rows) + 1, 2)}"
+
+    @property
+    def header_lines(self) -> int:
+        """Lines the tallest header needs at its column's width (headers wrap by word)."""
+        return max((len(wrap_words(c.header, c.width - header_padding(self), True))
+                    for c in self.columns), default=1)
 
     @property
     def headers(self) -> list[str]:
@@ -108,3 +202,165 @@ class StageColumns:
     fills: Mapping[int, str] = field(default_factory=dict)
     widths: tuple[float, float, float, float] = (13.0, 13.0, 16.0, 40.0)
     formats: tuple[str | None, ...] = (INT_FORMAT, None, None, None)
+
+
+# ---- fitting columns to their content ---------------------------------------------------
+
+# Characters of Excel's default font (Calibri 11) narrower or wider than a digit, the unit
+# of column widths. Approximate metrics, erring wide: LibreOffice substitutes a wider font.
+_NARROW = frozenset("iljtfrI.,:;'|!()[] /-`")
+_WIDE = frozenset("mwMW@%&")
+CELL_PADDING = 1.2  # the cell's left and right margins, in width units
+FILTER_BUTTON = 2.0  # the filter button a table draws at the right edge of each header
+WRAP_MAX = 50.0  # where a text column without a set width stops growing
+MIN_WIDTH = 4.0
+NUMBER_SPARE = 1.25
+HEADER_ROW_HEIGHT = 15.0  # points per header line
+
+
+def text_width(text: str, bold: bool = False) -> float:
+    """Width of ``text`` in column-width units (a digit of the default font is 1).
+
+    East Asian wide and full-width characters count 2, combining marks 0.
+    """
+    width = 0.0
+    for char in text:
+        if char in _NARROW:
+            width += 0.55
+        elif char in _WIDE:
+            width += 1.45
+        elif char.isascii():
+            width += 1.15 if char.isupper() else 1.0
+        elif unicodedata.combining(char):
+            continue
+        elif unicodedata.east_asian_width(char) in ("W", "F"):
+            width += 2.0
+        else:
+            width += 1.1 if char.isupper() else 1.0
+    return width * (1.08 if bold else 1.0)
+
+
+def wrap_words(text: str, width: float, bold: bool = False) -> list[str]:
+    """``text`` broken into lines at spaces so each fits ``width`` where a word allows
+    (a word longer than the width stays whole on its own line)."""
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and text_width(candidate, bold) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return lines
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes wrapped in a column ``width`` units wide (10 % spare for a
+    wider substitute font); a word wider than the column breaks across lines."""
+    width *= 0.9
+    if "\n" not in text and len(text) * 1.45 <= width:
+        return 1  # cannot be wider than the column, whatever its characters
+    lines = 0
+    for line in wrap_words(text, width):
+        lines += max(1, math.ceil(text_width(line) / width)) if width > 0 else 1
+    return lines
+
+
+def money_format(currency: object) -> str:
+    """The money format with the decimals of ``currency`` (two when unknown)."""
+    digits = currency_digits(currency)
+    return "#,##0" if digits == 0 else "#,##0." + "0" * digits
+
+
+def display_text(value: object, number_format: str | None) -> str:
+    """The text a cell shows for ``value`` in ``number_format`` (near enough to size it)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime | date):
+        return "2026-10-31" if number_format == DATE_FORMAT else value.isoformat()
+    if isinstance(value, int | float | Decimal):
+        if number_format and number_format.endswith("%"):
+            decimals = number_format.count("0") - 1
+            return f"{float(value) * 100:,.{max(decimals, 0)}f}%"
+        if number_format and "." in number_format:
+            decimals = len(number_format.rsplit(".", 1)[1].rstrip(";"))
+            grouping = "," if "," in number_format else ""
+            return f"{Decimal(str(value)):{grouping}.{decimals}f}"
+        if number_format and "," in number_format:
+            return f"{Decimal(str(value)):,.0f}"
+        if isinstance(value, float) and not number_format:
+            return repr(value)
+        return f"{Decimal(str(value)):.0f}" if number_format else str(value)
+    return str(value)
+
+
+def header_padding(model: SheetModel) -> float:
+    """Room a header cell needs besides its text: margins, and the filter button."""
+    return CELL_PADDING + (FILTER_BUTTON if model.as_table else 0.0)
+
+
+def _widest_texts(texts: list[str], sample: int = 24) -> float:
+    """Width of the widest of ``texts``, measured on the longest few (by length) only:
+    measuring every cell of a 100k-row sheet character by character is slow."""
+    if not texts:
+        return 0.0
+    distinct = sorted(set(texts), key=len, reverse=True)[:sample]
+    return max(max(text_width(line) for line in text.split("\n")) for text in distinct)
+
+
+def fit_columns(model: SheetModel) -> tuple[Column, ...]:
+    """The model's columns with widths fitted to the header and the values.
+
+    A number or date column is as wide as its widest formatted value (never ``###``); a
+    text column as its widest text, up to ``Column.width`` (``WRAP_MAX`` at most
+    unless set wider), beyond which its text wraps. A header is never clipped: the
+    column is at least as wide as the header's longest word, and the header wraps onto
+    two lines rather than widen a narrow column much.
+    """
+    padding = header_padding(model)
+    fitted = []
+    for index, column in enumerate(model.columns):
+        texts = []
+        numeric = False
+        for row_index, row in enumerate(model.rows):
+            if index >= len(row):
+                continue
+            value = row[index]
+            if isinstance(value, int | float | Decimal | date) and not isinstance(value, bool):
+                numeric = True
+            texts.append(display_text(value, model.format_of(row_index, index)
+                                      if model.currency_column is not None
+                                      else column.number_format))
+        content = _widest_texts(texts) if texts else 0.0
+        if numeric:
+            # A number too wide shows ###: room for a wider substitute font (LibreOffice
+            # without Calibri's metric twin prints digits ~20 % wider).
+            content *= NUMBER_SPARE
+        content += CELL_PADDING if texts else 0.0
+        wrap = False
+        if not numeric:
+            cap = max(column.width, MIN_WIDTH)
+            if content > cap:
+                content, wrap = cap, True
+        header = column.header
+        words = max((text_width(word, True) for word in header.split()), default=0.0)
+        two_lines = min(
+            (max(text_width(" ".join(header.split()[:cut]), True),
+                 text_width(" ".join(header.split()[cut:]), True))
+             for cut in range(1, len(header.split()))),
+            default=text_width(header, True),
+        )
+        one_line = text_width(header, True)
+        width = max(content, words + padding, MIN_WIDTH)
+        if one_line + padding > width:
+            # One line when that costs little; else two lines (the header row grows).
+            width = one_line + padding if one_line + padding <= width * 1.25 else max(
+                width, two_lines + padding)
+        # Rounded up: a width rounded down could leave a header word a hair too wide.
+        fitted.append(replace(column, width=math.ceil(width * 10) / 10, wrap=wrap, fitted=True))
+    return tuple(fitted)

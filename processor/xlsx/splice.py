@@ -29,6 +29,8 @@ from ..zipstream import ReadAhead
 from .styles import StyleBook
 from .worksheet import (
     cell_xml,
+    print_area,
+    print_titles,
     render_chart,
     render_drawing,
     render_sheet,
@@ -348,8 +350,40 @@ class SpliceWriter:
             self._set_override(drawing_part, CT_DRAWING)
             drawing_rid = rels.add(RT_DRAWING, relative(part, drawing_part))
         self.package.put(part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid))
+        self._set_print_titles(model)
         if drawing_rid or table_rid:
             self.package.put(rels_path(part), rels.to_bytes())
+
+    def _set_print_titles(self, model: SheetModel) -> None:
+        """Repeat the model's header row on every printed page (the sheet's
+        ``_xlnm.Print_Titles`` defined name) and limit what prints (``_xlnm.Print_Area``),
+        replacing the names an earlier run wrote."""
+        index = next(i for i, sheet in enumerate(self._sheets())
+                     if sheet.get("name", "").casefold() == model.name.casefold())
+        names = self.workbook.find(_M + "definedNames")
+        if names is not None:
+            for element in names.findall(_M + "definedName"):
+                if (element.get("name") in ("_xlnm.Print_Titles", "_xlnm.Print_Area")
+                        and element.get("localSheetId") == str(index)):
+                    names.remove(element)
+        for name, formula in (("_xlnm.Print_Titles", print_titles(model)),
+                              ("_xlnm.Print_Area", print_area(model))):
+            if formula is not None:
+                names = self._defined_name(names, name, index, formula)
+
+    def _defined_name(self, names, name: str, index: int, formula: str):
+        """Add the sheet-local defined name ``name`` (``<definedNames>`` made if needed)."""
+        if names is None:
+            names = etree.Element(_M + "definedNames")
+            # definedNames follows sheets (and externalReferences) in the schema order.
+            anchor = self.workbook.find(_M + "externalReferences")
+            if anchor is None:
+                anchor = self.workbook.find(_M + "sheets")
+            anchor.addnext(names)
+        element = etree.SubElement(names, _M + "definedName", name=name,
+                                   localSheetId=str(index))
+        element.text = formula
+        return names
 
     def add_grid_sheet(self, grid: SheetGrid, stage_columns: StageColumns | None = None,
                        hidden: bool = False) -> None:

@@ -133,7 +133,7 @@ class StyleBook:
             if wrap:
                 attributes["applyAlignment"] = "1"
                 element.set("applyAlignment", "1")
-                etree.SubElement(element, _Q + "alignment", wrapText="1", vertical="top")
+                etree.SubElement(element, _Q + "alignment", wrapText="1")
             self._xfs[key] = self._append(self._child("cellXfs"), element)
         return self._xfs[key]
 

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-from ..core.sheets import Chart, SheetModel
+from ..core.sheets import HEADER_ROW_HEIGHT, Chart, PageSetup, SheetModel
 from ..core.xlref import column_letter
 from .styles import StyleBook
 from .xmlutil import (
@@ -64,28 +64,37 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
     # The style attributes of a whole row, per (row fill, bold): rows share a handful.
     row_styles_cache: dict[tuple, list[str]] = {}
     escaped: dict[str, str] = {}
-    formats = [column.number_format for column in model.columns]
+    base_formats = [column.number_format for column in model.columns]
+    wraps = [column.wrap for column in model.columns]
+    currency_column = model.currency_column
     width = max((len(row) for row in model.rows), default=0)
     # Which columns take the row's fill: every column, or only the model's fill_columns.
     filled = [model.fill_columns is None or c in model.fill_columns for c in range(width)]
     row_fills = model.row_fills
+    heights = model.row_heights() if any(wraps) else None
     out = []
     for row_index, row in enumerate(model.rows):
         sheet_row = row_index + 2
         bold = row_index in model.bold_rows
         row_fill = None if row_fills is None else row_fills[row_index]
-        row_styles = row_styles_cache.get((row_fill, bold, len(row)))
+        # Money takes the row's currency decimals: part of the row's style key.
+        currency = None if currency_column is None else row[currency_column]
+        row_key = (row_fill, bold, len(row), currency)
+        row_styles = row_styles_cache.get(row_key)
         if row_styles is None:
+            formats = base_formats if currency_column is None else [
+                model.format_of(row_index, c) for c in range(len(model.columns))]
             row_styles = []
             for column_index in range(len(row)):
                 fill = row_fill if filled[column_index] else None
-                key = (column_index, fill, bold)
+                key = (column_index, fill, bold, formats[column_index])
                 style = style_cache.get(key)
                 if style is None:
-                    number = styles.xf(formats[column_index], fill, bold)
+                    number = styles.xf(formats[column_index], fill, bold,
+                                       wrap=wraps[column_index])
                     style = style_cache[key] = f' s="{number}"' if number else ""
                 row_styles.append(style)
-            row_styles_cache[(row_fill, bold, len(row))] = row_styles
+            row_styles_cache[row_key] = row_styles
         cells = []
         for column_index, value in enumerate(row):
             style = row_styles[column_index]
@@ -114,7 +123,12 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
             else:
                 number = int(style[4:-1]) if style else 0
                 cells.append(cell_xml(ref, value, number, date1904))
-        out.append(f'<row r="{sheet_row}">{"".join(cells)}</row>')
+        height = heights[row_index] if heights is not None else None
+        if height is None:
+            out.append(f'<row r="{sheet_row}">{"".join(cells)}</row>')
+        else:
+            out.append(f'<row r="{sheet_row}" ht="{height:g}" customHeight="1">'
+                       f'{"".join(cells)}</row>')
     return out
 
 
@@ -132,9 +146,12 @@ def render_sheet(
     column_count = len(model.columns)
     last_row = len(model.rows) + 1
     last_letter = column_letter(max(column_count, 1))
+    page = model.page
     parts = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">',
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if page.fit_width or page.fit_height
+        else "",
         f'<dimension ref="A1:{last_letter}{max(last_row, 1)}"/>',
         '<sheetViews><sheetView workbookViewId="0">',
     ]
@@ -150,9 +167,12 @@ def render_sheet(
             parts.append(f'<col min="{index}" max="{index}" width="{column.width:g}" customWidth="1"/>')
         parts.append("</cols>")
     parts.append("<sheetData>")
-    header_style = styles.xf(bold=True)
+    lines = model.header_lines
+    # Headers wrap (by word) where a column is narrower than its header: taller row.
+    header_style = styles.xf(bold=True, wrap=lines > 1)
     letters = [column_letter(i) for i in range(1, column_count + 1)]
-    parts.append('<row r="1">')
+    parts.append(f'<row r="1" ht="{lines * HEADER_ROW_HEIGHT:g}" customHeight="1">'
+                 if lines > 1 else '<row r="1">')
     parts.extend(
         inline_string_cell(f"{letters[i]}1", column.header, header_style)
         for i, column in enumerate(model.columns)
@@ -160,13 +180,46 @@ def render_sheet(
     parts.append("</row>")
     parts.extend(_render_rows(model, styles, date1904, letters))
     parts.append("</sheetData>")
-    parts.append('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>')
+    parts.append('<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.7" header="0.3" footer="0.3"/>')
+    parts.append(page_setup_xml(page))
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
     if table_rid:
         parts.append(f'<tableParts count="1"><tablePart r:id="{table_rid}"/></tableParts>')
     parts.append("</worksheet>")
     return "".join(parts).encode("utf-8")
+
+
+def page_setup_xml(page: PageSetup) -> str:
+    """``<pageSetup>`` and ``<headerFooter>`` of a sheet (after ``<pageMargins>``).
+
+    The print titles are a defined name of the workbook (see the splice writer)."""
+    orientation = "landscape" if page.landscape else "portrait"
+    breaks = "".join(f'<brk id="{row}" max="16383" man="1"/>' for row in page.row_breaks)
+    return (
+        f'<pageSetup orientation="{orientation}" fitToWidth="{page.fit_width}" '
+        f'fitToHeight="{page.fit_height}"/>'
+        f'<headerFooter><oddFooter>{escape_text(page.footer)}</oddFooter></headerFooter>'
+        + (f'<rowBreaks count="{len(page.row_breaks)}" manualBreakCount='
+           f'"{len(page.row_breaks)}">{breaks}</rowBreaks>' if page.row_breaks else "")
+    )
+
+
+def print_area(model: SheetModel) -> str | None:
+    """The ``_xlnm.Print_Area`` formula, or None when everything on the sheet prints."""
+    area = model.print_area
+    return None if area is None else f"{_quoted(model.name)}!{area}"
+
+
+def print_titles(model: SheetModel) -> str | None:
+    """The ``_xlnm.Print_Titles`` formula repeating the model's header rows, or None."""
+    page = model.page
+    parts = []
+    if page.title_columns > 0:
+        parts.append(f"{_quoted(model.name)}!$A:${column_letter(page.title_columns)}")
+    if page.title_rows > 0:
+        parts.append(f"{_quoted(model.name)}!$1:${page.title_rows}")
+    return ",".join(parts) or None
 
 
 def render_table(model: SheetModel, table_id: int, name: str) -> bytes:

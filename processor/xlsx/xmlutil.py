@@ -52,10 +52,13 @@ def escape_attr(text: str) -> str:
 
 
 def inline_string_cell(ref: str, text: str, style: int) -> str:
-    """A cell holding ``text`` as an inline string: always text, never a formula."""
+    """A cell holding ``text`` as an inline string: always text, never a formula. An empty
+    text is a blank cell (keeping its style), as Excel stores one."""
     escaped = escape_text(text)
     space = ' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else ""
     style_attr = f' s="{style}"' if style else ""
+    if not text:
+        return f'<c r="{ref}"{style_attr}/>'
     return f'<c r="{ref}"{style_attr} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 
