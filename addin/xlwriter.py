@@ -220,6 +220,9 @@ def write_model(book: xw.Book, model: SheetModel, sheet: xw.Sheet | None = None)
             formats = [model.format_of(row, index - 1) for row in range(height)]
             for low, high, number_format in runs(formats):
                 sheet.range((low + 2, index), (high + 2, index)).number_format = number_format
+        if any(column.wrap for column in model.columns):
+            # As the file writer: cells at the top of rows made tall by wrapped text.
+            sheet.range((2, 1), (height + 1, width)).vertical_alignment = "top"
         for index, column in enumerate(model.columns, start=1):
             if column.wrap:
                 sheet.range((2, index), (height + 1, index)).wrap_text = True

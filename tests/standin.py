@@ -1053,6 +1053,20 @@ class Range(base_classes.Range):
                 cell.alignment = alignment
 
     @property
+    def vertical_alignment(self):
+        values = {cell.alignment.vertical or "bottom" for line in self._cells() for cell in line}
+        return values.pop() if len(values) == 1 else None
+
+    @vertical_alignment.setter
+    def vertical_alignment(self, value):
+        self._check_protection("format")
+        for line in self._cells():
+            for cell in line:
+                alignment = copy(cell.alignment)
+                alignment.vertical = None if value == "bottom" else value
+                cell.alignment = alignment
+
+    @property
     def row_height(self):
         heights = {_row_points(self.sheet.worksheet, r) for r in range(self.row, self.last[0] + 1)}
         return heights.pop() if len(heights) == 1 else None

@@ -994,6 +994,8 @@ def _print_setup(sheet) -> dict:
         "heights": {row: dim.height for row, dim in sheet.row_dimensions.items() if dim.height},
         "wrapped": sorted(cell.coordinate for line in sheet.iter_rows() for cell in line
                           if cell.alignment.wrap_text),
+        "top": sorted(cell.coordinate for line in sheet.iter_rows() for cell in line
+                      if cell.alignment.vertical == "top"),
     }
 
 

@@ -455,9 +455,9 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules,
     )
 
 
-_LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 30, "Currency": 9, "Stage": 15,
-               "Template": 15, "Language": 9, "File": 40, "PDF": 40,
-               "Channel": 9, "Message-ID": 44, "Status": 24}
+_LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 26, "Currency": 9, "Stage": 15,
+               "Template": 15, "Language": 9, "Invoices": 30, "Previous": 22, "File": 40,
+               "PDF": 40, "Channel": 9, "Message-ID": 30, "Status": 24}
 
 
 def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules,
@@ -483,6 +483,6 @@ def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules,
         name=rules.labels["letters_sheet"], columns=columns, rows=table_rows,
         row_fills=[colors.get(str(row["Stage"])) for row in rows],
         fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
-        page=print_setup(as_of, repeat_columns=1),
+        page=print_setup(as_of, repeat_columns=3),
         currency_column=LOG_COLUMNS.index("Currency") if "Currency" in LOG_COLUMNS else None,
     )

@@ -258,9 +258,8 @@ def wrap_words(text: str, width: float, bold: bool = False) -> list[str]:
 
 
 def text_lines(text: str, width: float) -> int:
-    """Lines ``text`` takes wrapped in a column ``width`` units wide (10 % spare for a
-    wider substitute font); a word wider than the column breaks across lines."""
-    width *= 0.9
+    """Lines ``text`` takes wrapped in a column ``width`` units wide (a word wider than the
+    column breaks across lines). :func:`text_width` errs wide, so this errs tall."""
     if "\n" not in text and len(text) * 1.45 <= width:
         return 1  # cannot be wider than the column, whatever its characters
     lines = 0

@@ -110,10 +110,11 @@ class StyleBook:
         return self._bold_font
 
     def xf(self, number_format: str | None = None, fill: str | None = None,
-           bold: bool = False, wrap: bool = False) -> int:
-        """Index of a cell format with these properties, appended on first use."""
-        key = (number_format or None, fill or None, bold, wrap)
-        if key == (None, None, False, False):
+           bold: bool = False, wrap: bool = False, top: bool = False) -> int:
+        """Index of a cell format with these properties, appended on first use (``top``:
+        aligned to the top of the cell, for rows made tall by a wrapped neighbour)."""
+        key = (number_format or None, fill or None, bold, wrap, top)
+        if key == (None, None, False, False, False):
             return 0
         if key not in self._xfs:
             attributes = {
@@ -130,10 +131,13 @@ class StyleBook:
             if fill:
                 attributes["applyFill"] = "1"
             element = etree.Element(_Q + "xf", **attributes)
-            if wrap:
-                attributes["applyAlignment"] = "1"
+            if wrap or top:
                 element.set("applyAlignment", "1")
-                etree.SubElement(element, _Q + "alignment", wrapText="1")
+                alignment = etree.SubElement(element, _Q + "alignment")
+                if top:
+                    alignment.set("vertical", "top")
+                if wrap:
+                    alignment.set("wrapText", "1")
             self._xfs[key] = self._append(self._child("cellXfs"), element)
         return self._xfs[key]
 

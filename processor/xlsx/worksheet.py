@@ -72,6 +72,9 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
     filled = [model.fill_columns is None or c in model.fill_columns for c in range(width)]
     row_fills = model.row_fills
     heights = model.row_heights() if any(wraps) else None
+    # Where text wraps, every cell sits at the top of its (taller) row, level with the
+    # first line of the wrapped text.
+    top = any(wraps)
     out = []
     for row_index, row in enumerate(model.rows):
         sheet_row = row_index + 2
@@ -91,7 +94,7 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
                 style = style_cache.get(key)
                 if style is None:
                     number = styles.xf(formats[column_index], fill, bold,
-                                       wrap=wraps[column_index])
+                                       wrap=wraps[column_index], top=top)
                     style = style_cache[key] = f' s="{number}"' if number else ""
                 row_styles.append(style)
             row_styles_cache[row_key] = row_styles
