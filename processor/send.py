@@ -323,8 +323,12 @@ def send_drafts(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[Outcome], None] | None = None,
+    logged: Mapping[str, str] | None = None,
 ) -> SendResult:
     """Send the drafts of ``folder`` (a dry run unless ``yes``); see the module doc.
+
+    ``logged`` maps Message-IDs to their status in a Letters Log: a message the log says
+    was sent (or may have been) is not sent again even when the journal was lost.
 
     ``mark_sent`` records the drafts as sent without sending them (the clerk sent them
     from Outlook or Thunderbird), so that the Letters Log and a later run know.
@@ -335,6 +339,11 @@ def send_drafts(
     todo = []
     for draft in drafts:
         state = journal.state(draft.message_id)
+        in_log = (logged or {}).get(draft.message_id, "")
+        if state is None and in_log == SENT:
+            state = SENT
+        elif state is None and in_log == UNKNOWN:
+            state = DATA
         if state == SENT:
             result.outcomes.append(Outcome(draft, "skipped", "sent before"))
         elif state == DATA and not resend_unknown:
@@ -466,7 +475,7 @@ def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
     password = smtp_password(settings, env) if yes and not mark_sent else None
     result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
                          mark_sent=mark_sent, password=password, sleep=sleep,
-                         progress=progress)
+                         progress=progress, logged=_logged_statuses(folder, rules))
     if yes:
         # The letters folder's own log (receivables letters keeps it), and the workbook.
         from .dunning_log import FOLDER_LOG
@@ -546,3 +555,24 @@ def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
         model = replace(letters_log_model(records, rules), name=name)
         write_atomically(Path(workbook), opened, None, [model], frozenset({name.casefold()}))
     return changed
+
+
+def _logged_statuses(folder: Path, rules) -> dict[str, str]:
+    """Message-ID -> status (sent, unknown, ...) in the letters folder's own Letters Log."""
+    from .core.dunning import parse_status
+    from .core.letters_log import rows_from_grid
+    from .dunning_log import FOLDER_LOG, sheet_name
+    from .reader import open_workbook
+
+    path = Path(folder) / FOLDER_LOG
+    if not path.is_file():
+        return {}
+    try:
+        opened = open_workbook(path)
+        name = next((s.name for s in opened.sheets if s.is_worksheet
+                     and s.name.casefold() == sheet_name(rules).casefold()), None)
+        rows = rows_from_grid(opened.grid(name))[0] if name else []
+    except InputError:
+        return {}  # the journal alone decides, as before the log existed
+    return {str(row.get("Message-ID") or ""): parse_status(row.get("Status")) or ""
+            for row in rows if row.get("Message-ID")}

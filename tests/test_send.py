@@ -188,6 +188,7 @@ def test_login_with_the_password_from_the_environment(drafts, servers, monkeypat
     from receivables.core.issues import InputError
 
     (drafts / "email" / JOURNAL).unlink()  # as if nothing had been sent yet
+    (drafts / "Letters Log.xlsx").unlink()
     monkeypatch.setitem(sys.modules, "keyring", None)  # no keyring on this machine
     with pytest.raises(InputError, match="No SMTP password for cobros"):
         run_send(drafts, yes=True, env={})
@@ -300,3 +301,21 @@ def test_drafts_sent_by_hand_are_marked_sent_without_sending(tmp_path, cli, run_
     status, channel = log[0].index("Status"), log[0].index("Channel")
     assert sorted(row[status] for row in log[1:] if row[channel] == "email") == \
         ["draft", "sent", "sent", "sent"]
+
+
+def test_a_lost_journal_does_not_send_again_what_the_log_says_was_sent(tmp_path, servers,
+                                                                       run_json):
+    inbox = Inbox()
+    server = servers(inbox)
+    (tmp_path / "rules.toml").write_text(
+        RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        'rate_per_minute = 0\ntimeout = 10\n', encoding="utf-8")
+    ledger = write_ledger(tmp_path / "ledger.xlsx")
+    folder = tmp_path / "letters"
+    run_json("letters", ledger, "-d", folder, "--as-of", AS_OF.isoformat())
+    from receivables.send import run_send
+
+    assert run_send(folder, yes=True)[0].count("sent") == 4
+    (folder / "email" / JOURNAL).unlink()  # lost: the folder's Letters Log still knows
+    again, _settings_, _warnings = run_send(folder, yes=True)
+    assert again.count("skipped") == 4 and len(inbox.messages) == 4
