@@ -319,3 +319,39 @@ def test_a_lost_journal_does_not_send_again_what_the_log_says_was_sent(tmp_path,
     (folder / "email" / JOURNAL).unlink()  # lost: the folder's Letters Log still knows
     again, _settings_, _warnings = run_send(folder, yes=True)
     assert again.count("skipped") == 4 and len(inbox.messages) == 4
+
+
+@pytest.fixture
+def certificate(tmp_path, monkeypatch):
+    """A server TLS context for 127.0.0.1, and its CA trusted by this process only."""
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1", "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    issued.configure_cert(context)
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    return context, bundle
+
+
+def test_starttls_and_ssl_check_the_servers_certificate(drafts, servers, certificate,
+                                                        monkeypatch):
+    from receivables.core.issues import InputError
+
+    context, bundle = certificate
+    starttls_inbox = Inbox()
+    starttls = servers(starttls_inbox, tls_context=context, require_starttls=True)
+    ssl_inbox = Inbox()
+    implicit = servers(ssl_inbox, ssl_context=context)
+    # The certificate is not one the system trusts: no message goes in clear or unchecked.
+    with pytest.raises(InputError, match="CERTIFICATE_VERIFY_FAILED"):
+        send_drafts(drafts, _settings(starttls.port, security="starttls"), yes=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # trusted from here on
+    assert send_drafts(drafts, _settings(starttls.port, security="starttls"), yes=True).ok
+    assert len(starttls_inbox.messages) == 4
+    (drafts / "email" / JOURNAL).unlink()  # the same drafts again, through the other port
+    assert send_drafts(drafts, _settings(implicit.port, security="ssl"), yes=True).ok
+    assert len(ssl_inbox.messages) == 4
