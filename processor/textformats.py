@@ -126,7 +126,25 @@ def sniff_kind(path: Path, data: bytes) -> str | None:
         return "html"
     if path.suffix.lower() in TEXT_SUFFIXES:
         return "csv"
+    if path.suffix.lower() == ".xls" and _is_delimited_text(data[:65536]):
+        # SAP's "unconverted" and many ERPs' "Excel" exports: tab-delimited text.
+        return "csv"
     return None
+
+
+def _is_delimited_text(head: bytes) -> bool:
+    """Whether the start of a file is text whose lines split on one delimiter."""
+    if not head or (b"\x00" in head and not head.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+            and head.count(b"\x00") < len(head) // 4):
+        return False
+    text = decode_text(head)[0]
+    printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in text)
+    if printable < len(text) * 0.95:
+        return False
+    lines = [line for line in text.splitlines()[:_SNIFF_LINES] if line.strip()]
+    delimiter = sniff_delimiter(text, default="\t")
+    return len(lines) >= 2 and sum(delimiter in line for line in lines) >= 2
 
 
 def _decode_head(data: bytes) -> str:
@@ -205,7 +223,8 @@ def _read_delimited(path: Path, data: bytes) -> TextWorkbook:
     text = text.lstrip("\ufeff")
     if "\x00" in text:
         raise InputError(f"{path.name} is not a text file (it holds binary data).")
-    delimiter = sniff_delimiter(text, default="\t" if path.suffix.lower() == ".tsv" else ",")
+    delimiter = sniff_delimiter(
+        text, default="\t" if path.suffix.lower() in (".tsv", ".xls") else ",")
     # Excel writes "sep=;" as the first line to name the delimiter: honour and drop it.
     first, _, rest = text.partition("\n")
     if re.fullmatch(r"\s*sep=(.)\s*", first):

@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook, load_workbook
 
 from receivables.batch import discover
@@ -173,6 +175,22 @@ def test_csv_in_each_encoding_and_delimiter(tmp_path, encoding, delimiter, suffi
     book = load_workbook(tmp_path / "out.xlsx")
     assert book["open items"]["A2"].value == items[0].customer
     assert book["open items"]["E2"].value == pytest.approx(items[0].cents / 100)
+
+
+def test_tab_delimited_text_saved_as_xls(tmp_path):
+    """SAP's unconverted list export and many "Excel" downloads are text with an .xls name."""
+    items = items_for(NAMES)
+    lines = ["Customer\tInvoice\tDue Date\tBalance"]
+    lines += [f"{i.customer}\t{i.invoice}\t{i.due:%d.%m.%Y}\t{_money_text(i.cents, True)}"
+              for i in items]
+    path = tmp_path / "EXPORT.XLS"
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))
+    assert open_workbook(path).kind == "csv"
+    check_items(run(path, tmp_path / "out.xlsx", AS_OF), items)
+    binary = tmp_path / "junk.xls"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match="not an Excel"):
+        open_workbook(binary)
 
 
 def test_csv_detection_helpers():
@@ -602,6 +620,13 @@ def test_unread_columns_that_change_the_result_are_warnings(tmp_path):
     assert any("'Dispute date' looks like the dispute reason" in m
                and '[headers] dispute_reason = ["Dispute date"]' in m for m in warnings)
     assert not any("Days past due" in m for m in warnings)
+    flag = "Customer has raised a dispute about this invoice (Y/N)"
+    rows = [["Customer", "Due date", "Balance", flag], ["Acme", "2026-09-01", 100, "Y"],
+            ["Beta", "2026-09-01", 100, "N"]]
+    report = run(_write(tmp_path / "f.xlsx", rows), tmp_path / "out2.xlsx", AS_OF)
+    assert any(f"'{flag}' looks like the disputed" in m
+               and f'[headers] disputed = ["{flag}"]' in m
+               for m in messages(report, Severity.WARNING))
     # Reported once: not also as "not a known field".
     assert not any(promise in m for m in messages(report, Severity.INFO))
 
@@ -627,3 +652,37 @@ def test_cli_reads_a_csv_and_batch_discovers_exports(tmp_path, cli):
     assert data["overdue"] == {"EUR": 10.5}
     assert any("read as UTF-8 text, ';' delimited, decimal comma" in i["message"]
                for i in data["issues"])
+
+
+# ------------------------------------------------------------------ property: CSV round trip
+
+_NAME_CHARS = "abcXYZ éüÇß,;|\t\"' \n-&"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "gb18030"]),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    comma=st.booleans(),
+    rows=st.lists(st.tuples(
+        st.text(alphabet=_NAME_CHARS, max_size=12).map(lambda t: "N" + t),
+        st.integers(min_value=-10**9, max_value=10**9)), min_size=1, max_size=15),
+)
+def test_any_csv_reads_back_its_names_and_amounts(tmp_path_factory, encoding, delimiter,
+                                                  comma, rows):
+    """Whatever the encoding, delimiter, decimal mark and quoting, every name and amount
+    comes back exactly (names as text, amounts as numbers)."""
+    import csv
+    import io
+
+    from receivables.textformats import open_text_workbook
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(["Customer", "Amount"])
+    for name, cents in rows:
+        writer.writerow([name, _money_text(cents, comma)])
+    path = tmp_path_factory.mktemp("prop") / "p.csv"
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    grid = open_text_workbook(path, path.read_bytes(), "csv").grids[0]
+    assert [list(r) for r in grid.rows[1:]] == [[n, c / 100] for n, c in rows]
