@@ -207,8 +207,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
     # Western European exports (cp1252) and Chinese ones (GB18030) are the usual
     # non-UTF-8 files; detection weighs them first, then any other encoding.
-    best = from_bytes(data[:1_000_000], cp_isolation=["cp1252", "gb18030", "cp1250",
-                                                      "big5", "shift_jis", "latin_1"]).best()
+    best = from_bytes(data[:1_000_000], cp_isolation=["cp1252", "gb18030", "cp1250"]).best()
     if best is None:
         best = from_bytes(data[:1_000_000]).best()
     encoding = best.encoding if best is not None else "cp1252"

@@ -661,7 +661,9 @@ _NAME_CHARS = "abcXYZ éüÇß,;|\t\"' \n-&"
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252", "gb18030"]),
+    # Unicode encodings only: a few bytes of cp1252 or GB18030 can be read either way
+    # (the example tests above use those encodings on files of realistic size).
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le"]),
     delimiter=st.sampled_from([",", ";", "\t", "|"]),
     comma=st.booleans(),
     rows=st.lists(st.tuples(
