@@ -481,14 +481,19 @@ def chain_history(jobs: list[Job], *, letters: bool) -> list[Job]:
     inputs (a Letters Log a clerk keeps in the monthly workbooks). Matching across months
     is by invoice and customer, so ERP exports without a log still connect.
     """
-    ordered = sorted(jobs, key=lambda j: (j.as_of is None, j.as_of or date.max,
+    def day(job: Job) -> date | None:
+        # --as-of for every file, else the date in the file's name (the settings' date,
+        # known only once the file is opened, leaves the file out of the chain).
+        return job.as_of or job.name_date
+
+    ordered = sorted(jobs, key=lambda j: (day(j) is None, day(j) or date.max,
                                           j.name.casefold()))
     earlier: dict[Path, list[Job]] = {}
     out = []
     for job in ordered:
         folder = earlier.setdefault(job.input.parent, [])
-        before = [j for j in folder if j.as_of is not None and job.as_of is not None
-                  and j.as_of < job.as_of]
+        before = [j for j in folder if day(j) is not None and day(job) is not None
+                  and day(j) < day(job)]
         history = tuple(j.output if letters else j.input for j in before)
         out.append(replace(job, history=history))
         folder.append(job)
