@@ -41,7 +41,9 @@ def pdf_text(path: Path) -> str:
 @pytest.fixture(scope="module")
 def pdf_letters(tmp_path_factory):
     assert shutil.which("pdftotext") and shutil.which("pdfinfo"), "install poppler-utils"
-    rules, _ = load_rules({"company": {"name": "Acme Supplies S.L.", "iban": "ES91 2100"}})
+    # Letters at the level the days have reached (dunning.allow_skip): every template.
+    rules, _ = load_rules({"company": {"name": "Acme Supplies S.L.", "iban": "ES91 2100"},
+                           "dunning": {"allow_skip": True}})
     records = [
         item("Smith & Sons <UK>", 75, 1234.56, language="en"),
         item("García Hermanos S.L.", 120, 999.00, language="es"),
