@@ -52,3 +52,16 @@ def test_the_sheet_lists_settings_first_then_data_with_area_and_advice():
     assert [row[3] for row in model.rows] == [SETTINGS, LEDGER, LEDGER]
     assert [row[0] for row in model.rows] == ["Warning", "Error", "Info"]
     assert all(row[4] for row in model.rows)
+
+
+def test_a_settings_key_leading_a_message_is_said_in_words():
+    from receivables.core.advice import in_words
+
+    said = in_words("plan.capacity_per_day must be at least 1")
+    assert said.startswith("Calls/letters one owner can do per working day")
+    assert "(setting plan.capacity_per_day) must be at least 1" in said
+    assert in_words("a message about nothing configured") == "a message about nothing configured"
+    rules, _ = load_rules()
+    model = exceptions_model([Issue("letters", "plan.capacity_per_day must be at least 1")],
+                             rules)
+    assert model.rows[0][2] == said

@@ -11,6 +11,7 @@ of the *Collections Settings* sheet (or ``rules.toml``) to add or correct.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .issues import Issue
 
@@ -105,3 +106,42 @@ def what_to_do(issue: Issue, settings_sheet: str = "Collections Settings") -> st
         return ("Check the letter templates and the customer's details, then write the "
                 "letters again.")
     return "Check the file named, then run again."
+
+
+_LEADING_KEY = re.compile(r"^(?:setting )?(" + _SETTING.pattern[2:-2] + r")\b")
+
+
+@lru_cache(maxsize=1)
+def _setting_words() -> dict[str, str]:
+    """What each packaged setting is, in words: the first sentence of its comment in
+    default_rules.toml, by dotted key (a section gets its first row's words)."""
+    from .rules import default_layer
+    from .settings_sheet import settings_rows
+
+    words: dict[str, str] = {}
+    for section, key, _value, description in settings_rows(default_layer()):
+        if not description:
+            continue
+        sentence = description.split(". ")[0].rstrip(".")
+        words.setdefault(f"{section}.{key}" if section else key, sentence)
+        parts = section.split(".")
+        for end in range(len(parts), 0, -1):  # a table of tables: its first row's words
+            words.setdefault(".".join(parts[:end]), sentence)
+    return words
+
+
+def in_words(message: str) -> str:
+    """``message`` with a leading settings key said in words, the key kept in brackets:
+    ``interest.regimes.eu_directive.compensation has no amount for GBP`` -> ``Fixed
+    compensation per invoice, by currency (setting interest.regimes...) has no amount``."""
+    match = _LEADING_KEY.match(message)
+    if match is None:
+        return message
+    key = match.group(1)
+    words = _setting_words()
+    path = key.split(".")
+    for end in range(len(path), 0, -1):  # the key, else the nearest section described
+        sentence = words.get(".".join(path[:end]))
+        if sentence:
+            return f"{sentence} (setting {key}){message[match.end():]}"
+    return message

@@ -15,7 +15,7 @@ import pandas as pd
 from jinja2 import nodes
 
 from . import frame as F
-from .advice import AREA_ORDER, area, what_to_do
+from .advice import AREA_ORDER, SETTINGS, area, in_words, what_to_do
 from .grid import SheetGrid
 from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
@@ -440,7 +440,8 @@ def exceptions_model(issues: Iterable[Issue], rules: Rules,
     settings_sheet = rules.labels.get("settings_sheet", "Collections Settings")
     keyed = [(area(issue, settings_sheet), issue) for issue in issues]
     keyed.sort(key=lambda item: (AREA_ORDER.index(item[0]), order[item[1].severity]))
-    rows = [(issue.severity.value.title(), str(issue.where), issue.message, kind,
+    rows = [(issue.severity.value.title(), str(issue.where),
+             in_words(issue.message) if kind == SETTINGS else issue.message, kind,
              what_to_do(issue, settings_sheet)) for kind, issue in keyed]
     if not rows:
         rows = [("Info", "", "No problems found in the ledger.", "", "")]
