@@ -224,6 +224,16 @@ def test_csv_quoted_fields_with_line_breaks_and_excel_sep_line(tmp_path):
     assert list(frame[F.BALANCE]) == [150025, 1000]
 
 
+def test_csv_text_that_looks_like_a_formula_stays_text(tmp_path):
+    path = tmp_path / "ar.csv"
+    path.write_text('Customer,Phone,Due Date,Balance\n"=HYPERLINK(""http://x"",""y"")",+1-555,'
+                    "2026-09-01,5\n", "utf-8")
+    run(path, tmp_path / "out.xlsx", AS_OF)
+    sheet = load_workbook(tmp_path / "out.xlsx")["ar"]
+    assert (sheet["A2"].value, sheet["A2"].data_type) == ('=HYPERLINK("http://x","y")', "s")
+    assert (sheet["B2"].value, sheet["B2"].data_type) == ("+1-555", "s")
+
+
 def test_csv_codes_keep_their_text(tmp_path):
     path = tmp_path / "ar.csv"
     path.write_text("Customer,Customer No,Invoice,Due Date,Balance\n"
