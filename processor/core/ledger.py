@@ -44,7 +44,7 @@ from .reports import (
     report_date,
 )
 from .rules import Rules
-from .values import parse_amount, parse_date_column, parse_flag, parse_number
+from .values import MAX_CENTS, parse_amount, parse_date_column, parse_flag, parse_number
 from .xlref import column_letter
 
 HEADER_SEARCH_ROWS = 30
@@ -732,6 +732,12 @@ def _read_records(table: _Table, money: _Money, rows: _Rows,
                 if key not in parsed:
                     parsed[key] = parse_number(value)
                 number, error = parsed[key]
+                if (name == "terms_days" and number is not None
+                        and not -MAX_TERMS_DAYS <= number <= MAX_TERMS_DAYS):
+                    error = (f"payment terms of {number:,.0f} days are out of range "
+                             f"(-{MAX_TERMS_DAYS:,} to {MAX_TERMS_DAYS:,}); the default "
+                             f"{rules.default_terms_days} days are used")
+                    number = None
                 if error:
                     issues.append(Issue(
                         cell_ref(sheet, table.sheet_row(position), columns[name]), error))
@@ -806,6 +812,8 @@ def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Row
             field_name = "balance" if "balance" in columns else "amount"
             issues.append(Issue(cell_ref(sheet, row_number, columns[field_name]),
                                 "row skipped: no balance or amount"))
+    balances = _bounded_total(balances, rows_of, sheet, columns.get(
+        "balance", columns.get("amount")), issues)
     frame[F.AMOUNT] = pd.array(amount, dtype="Int64")
     frame[F.PAID] = pd.array([p or 0 for p in paid], dtype="Int64")
     frame[F.BALANCE] = pd.array(balances, dtype="Int64")
@@ -946,6 +954,36 @@ def _resolve_bare_yen(money_cells: Mapping[str, Sequence[object]], columns: Mapp
     return [Issue(where, f"'¥' read as {code}: {reason}", Severity.INFO)]
 
 
+# Payment terms beyond ten years are typos (or hostile): they would put due dates
+# outside what dates can hold.
+MAX_TERMS_DAYS = 3660
+
+# Every |balance| of a ledger together stays below this many cents (int64 holds 9.2e18),
+# so that no total (per customer, per currency, of the whole ledger) can overflow.
+MAX_TOTAL_CENTS = 2**62
+
+
+def _bounded_total(balances: list[int | None], rows_of, sheet: str, column: int | None,
+                   issues: list[Issue]) -> list[int | None]:
+    """``balances``, with the largest left out (an issue at each cell) while their sum of
+    absolute values would reach :data:`MAX_TOTAL_CENTS`."""
+    total = sum(abs(b) for b in balances if b is not None)  # Python ints: exact
+    if total < MAX_TOTAL_CENTS:
+        return balances
+    out = list(balances)
+    largest = sorted((i for i, b in enumerate(out) if b is not None), key=lambda i: -abs(out[i]))
+    for index in largest:
+        if total < MAX_TOTAL_CENTS:
+            break
+        total -= abs(out[index])
+        issues.append(Issue(cell_ref(sheet, int(rows_of[index]), column),
+                            f"row skipped: a balance of {out[index] / 100:,.2f} takes the "
+                            f"ledger's total beyond {MAX_TOTAL_CENTS // 100:,}; check the "
+                            "amount (an account number pasted into it?)"))
+        out[index] = None
+    return out
+
+
 def _parse_money_column(values: Sequence[object]):
     """Parse a money column to cents. Numbers take a vectorised exact path."""
     cents: list[int | None] = [None] * len(values)
@@ -962,13 +1000,19 @@ def _parse_money_column(values: Sequence[object]):
         finite = np.isfinite(numbers)
         # A float that holds a 2-decimal amount is within 1e-6 of an integer number of
         # cents; rint gives that integer exactly (|x| < 2**53 / 100).
-        rounded = np.rint(np.where(finite, numbers, 0) * 100).astype(np.int64)
-        if len(numeric_positions) == len(values) and finite.all():
+        # Beyond MAX_CENTS a number is a pasted account number or a typo, and its cents
+        # would overflow int64 (9.3e16 became a negative balance): an issue at its cell.
+        usable = finite & (np.abs(numbers) < MAX_CENTS / 100)
+        rounded = np.rint(np.where(usable, numbers, 0) * 100).astype(np.int64)
+        if len(numeric_positions) == len(values) and usable.all():
             return rounded.tolist(), errors, currencies  # all numbers: nothing else to do
-        for position, is_finite, value in zip(numeric_positions, finite.tolist(),
-                                              rounded.tolist(), strict=True):
-            if is_finite:
+        for position, is_finite, is_usable, value in zip(
+                numeric_positions, finite.tolist(), usable.tolist(), rounded.tolist(),
+                strict=True):
+            if is_usable:
                 cents[position] = value
+            elif is_finite:
+                errors[position] = f"'{values[position]}' is too large for an amount"
             else:
                 errors[position] = f"'{values[position]}' is not an amount"
     numeric = set(numeric_positions)

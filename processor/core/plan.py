@@ -82,6 +82,11 @@ def monthly_drop(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
     days = np.maximum(np.asarray(days, dtype=np.int64), 0)
     if days.size == 0:
         return np.zeros(0)
+    # Past the curve's last point it is flat and the drop is zero: the running maximum
+    # stays as it was, so older debts share that value. The grid stops there (a due date
+    # centuries ago would otherwise allocate an array per day of age).
+    last = max(int(max((d for d, _p in settings.recovery_curve), default=0)), 0)
+    days = np.minimum(days, last + 1)
     grid = np.arange(int(days.max()) + 1)
     drop = recovery(grid, settings) - recovery(grid + settings.horizon_days, settings)
     return np.maximum.accumulate(drop)[days]
