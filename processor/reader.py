@@ -45,6 +45,7 @@ from typing import IO, TypeVar
 import python_calamine as calamine
 from lxml import etree
 
+from . import inputcaps
 from .core.grid import SheetGrid
 from .core.issues import InputError
 from .core.xlref import column_letter, column_number
@@ -64,8 +65,10 @@ _RATIO_CHECK_FROM = 20 * 1024**2
 # objects at worst. Beyond it the sheet is refused with a message, never a crash.
 # 500,000 rows x 24 columns: a year-end ledger fits; a stray cell at XFD1048576 does not.
 MAX_SHEET_CELLS = 12_000_000
-# .xls and .ods files are parsed whole when opened: all sheets together stay below this.
-MAX_WORKBOOK_CELLS = 10_000_000
+# .xls and .ods files are parsed whole when opened (calamine keeps every cell of every
+# sheet, then the ledger's again as Python values: ~350 bytes a cell measured): all sheets
+# together stay below this, ~1 GB.
+MAX_WORKBOOK_CELLS = 3_000_000
 # An entity declaration can only stand before the root element, i.e. in the prolog.
 _PROLOG_BYTES = 64 * 1024
 _CHUNK = 1024 * 1024
@@ -102,6 +105,8 @@ class OpenedWorkbook:
     # this lock (a background parse started by prefetch() included).
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _pending: dict[str, threading.Thread] = field(default_factory=dict, repr=False)
+    _text_checked: set[str] = field(default_factory=set, repr=False)
+    _shared_text: _SharedText | None = field(default=None, repr=False)
 
     def prefetch(self, sheet: str) -> None:
         """Start parsing ``sheet`` in a background thread; :meth:`grid` takes the result.
@@ -164,11 +169,17 @@ class OpenedWorkbook:
         return self._extents.get(sheet)
 
     def check_extent(self, sheet: str) -> None:
-        """Raise :class:`InputError` when ``sheet`` spans more than MAX_SHEET_CELLS cells."""
+        """Raise :class:`InputError` when ``sheet`` spans more than MAX_SHEET_CELLS cells,
+        or its cells repeat more shared text than the reader takes (see inputcaps)."""
         extent = self.extent(sheet)
         if extent is None:
             return
         _check_sheet_extent(self.path, sheet, extent)
+        if self.kind == "ooxml" and sheet not in self._text_checked:
+            if self._shared_text is None:
+                self._shared_text = _SharedText.of(self.data)
+            self._shared_text.check(self.path, sheet, extent[0] * extent[1])
+            self._text_checked.add(sheet)  # only once it passed: a refusal repeats
 
     @property
     def is_ooxml(self) -> bool:
@@ -244,6 +255,7 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         date1904, extents = _safe_biff_scan(data)
     elif kind == "ods":
         extents = _measure_extents(kind, data)
+        _check_ods_text(path, data)
     if extents is not None:
         # calamine parses every sheet of these formats as it opens them: measure first.
         _check_workbook_extents(path, extents)
@@ -269,6 +281,49 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         path=path, kind=kind, data=data, sheets=sheets, date1904=date1904,
         decrypted=decrypted, has_macros=has_macros, _book=book, _extents=extents,
     )
+
+
+@dataclass
+class _SharedText:
+    """The package's shared-string sizes and sheet parts, read once per workbook, for
+    :func:`inputcaps.check_shared_text` (xlsx/xlsm sheets)."""
+
+    archive: zipfile.ZipFile | None
+    sizes: list[int]
+    parts: dict[str, str]
+
+    @classmethod
+    def of(cls, data: bytes) -> _SharedText:
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+            sst = next((i for i in archive.infolist()
+                        if i.filename.lower().endswith("sharedstrings.xml")), None)
+            if sst is None:
+                return cls(None, [], {})
+            with archive.open(sst) as stream:
+                sizes = inputcaps.shared_string_sizes(stream)
+            return cls(archive, sizes, _ooxml_sheet_parts(archive))
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
+            return cls(None, [], {})  # calamine reports a damaged package when it reads
+
+    def check(self, path: Path, sheet: str, cells: int) -> None:
+        part = self.parts.get(sheet)
+        if self.archive is None or part is None:
+            return
+        try:
+            inputcaps.check_shared_text(path, sheet, self.archive, part, cells, self.sizes)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
+            return
+
+
+def _check_ods_text(path: Path, data: bytes) -> None:
+    """See :func:`inputcaps.check_ods_text`."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("content.xml") as stream:
+            total = inputcaps.ods_text_bytes(stream, _ODS_TAG, _ODS_ROWS, _ODS_COLUMNS)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
+        return
+    inputcaps.check_ods_text(path, total)
 
 
 def _has_vba(data: bytes) -> bool:
@@ -300,6 +355,7 @@ def _explain_open_error(path: Path, exc: BaseException) -> str:
 
 
 def _zip_kind(path: Path, data: bytes) -> str:
+    inputcaps.check_entry_count(path, data)  # before zipfile makes an object per entry
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -322,6 +378,7 @@ def _zip_kind(path: Path, data: bytes) -> str:
         raise InputError(
             f"{path.name} is a zip file but not a workbook (it has no [Content_Types].xml)."
         )
+    inputcaps.check_parts(path, archive, infos)
     _refuse_entity_declarations(path, archive, infos)
     if "mimetype" in names:
         return "ods"
@@ -367,10 +424,10 @@ def _refuse_entity_declarations(path: Path, archive: zipfile.ZipFile, infos) -> 
 
 def _read_part(archive: zipfile.ZipFile, name: str) -> bytes | None:
     """The last entry called ``name`` (damaged zips repeat names), or None."""
-    matches = [info for info in archive.infolist() if info.filename == name]
-    if not matches:
-        return None
-    return archive.read(matches[-1])
+    # zipfile's index keeps the last entry of a repeated name; a lookup, not a scan (a
+    # scan per part is quadratic in a package of 300,000 entries).
+    info = archive.NameToInfo.get(name)
+    return None if info is None else archive.read(info)
 
 
 _SAFE_PARSER = etree.XMLParser(
@@ -482,15 +539,15 @@ def _ooxml_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 def _ooxml_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
     extents = {}
     for name, part in _ooxml_sheet_parts(archive).items():
-        matches = [info for info in archive.infolist() if info.filename == part]
-        if not matches:
+        info = archive.NameToInfo.get(part)
+        if info is None:
             continue
-        with archive.open(matches[-1]) as stream:
+        with archive.open(info) as stream:
             bound = _quick_xml_bound(stream)
         if bound is not None and bound[0] * bound[1] <= MAX_SHEET_CELLS:
             extents[name] = bound
             continue
-        with archive.open(matches[-1]) as stream:
+        with archive.open(info) as stream:
             extents[name] = _sheet_xml_extent(stream)
     return extents
 

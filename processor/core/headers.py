@@ -77,6 +77,9 @@ _REQUIRED: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+_MAX_HEADER_CHARS = 256
+
+
 def _is_wide(char: str) -> bool:
     # CJK ideographs, kana and hangul are written without spaces: each character is
     # treated as a word so that "客户名称（全称）" contains the name "客户名称".
@@ -86,6 +89,9 @@ def _is_wide(char: str) -> bool:
 @lru_cache(maxsize=8192)
 def _tokens(text: str) -> tuple[str, ...]:
     """Words of a header after normalisation (see :func:`normalise_header`)."""
+    # No header or totals label is longer than this; a cell of 32,000 characters would
+    # otherwise be normalised character by character on every row that is read.
+    text = text[:_MAX_HEADER_CHARS]
     # '#', 'Nº', 'N°' and 'No.' are all "number" abbreviations; NFKD already turns the
     # ordinal º into 'o' and '№' into 'No', so only '#' and the degree sign remain.
     text = unicodedata.normalize("NFKD", text).replace("#", " no ").replace("\u00b0", "o")

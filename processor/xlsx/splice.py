@@ -122,6 +122,13 @@ class _Package:
     names: list[str]
     replaced: dict[str, bytes] = field(default_factory=dict)
     removed: set[str] = field(default_factory=set)
+    # ``names`` as a set, and the next number to try per free_name pattern: lookups stay
+    # constant-time in a package of hundreds of thousands of parts.
+    known: set[str] = field(default_factory=set)
+    next_free: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.known = set(self.names)
 
     def read(self, name: str) -> bytes | None:
         if name in self.replaced:
@@ -131,18 +138,21 @@ class _Package:
         return self.archive.read(name)
 
     def exists(self, name: str) -> bool:
-        return name in self.replaced or (name in self.names and name not in self.removed)
+        return name in self.replaced or (name in self.known and name not in self.removed)
 
     def put(self, name: str, data: bytes) -> None:
         self.replaced[name] = data
         self.removed.discard(name)
-        if name not in self.names:
+        if name not in self.known:
+            self.known.add(name)
             self.names.append(name)
 
     def free_name(self, pattern: str) -> str:
-        number = 1
+        number = self.next_free.get(pattern, 1)
         while self.exists(pattern.format(number)):
             number += 1
+        # Names handed out are put() at once; removed ones are not reused (any is fine).
+        self.next_free[pattern] = number + 1
         return pattern.format(number)
 
 
@@ -463,9 +473,28 @@ class SpliceWriter:
             # zlib and crc32 release the GIL: the worker compresses and writes every part
             # while this thread rewrites the rows of the receivables sheet.
             order = ["[Content_Types].xml"] + [n for n in self.package.names if n != "[Content_Types].xml"]
+            # Small parts go to the worker in batches: one hand-over per part costs more
+            # than copying it, and a package may hold 100,000 of them.
+            batch: list[zipfile.ZipInfo] = []
+            batch_bytes = 0
             for name in order:
                 if name in self.package.removed:
                     continue
+                if (name not in self.streamed and name not in self.package.replaced
+                        and self.package.archive is not None):
+                    info = self.package.archive.NameToInfo[name]
+                    if info.is_dir():
+                        continue
+                    if info.file_size < _SMALL_PART:
+                        batch.append(info)
+                        batch_bytes += info.file_size
+                        if len(batch) >= 256 or batch_bytes >= CHUNK:
+                            worker.submit(_copy_parts, self.package.archive, batch, out)
+                            batch, batch_bytes = [], 0
+                        continue
+                if batch:
+                    worker.submit(_copy_parts, self.package.archive, batch, out)
+                    batch, batch_bytes = [], 0
                 if name in self.streamed:
                     edit, styles = self.streamed[name]
                     sink = _QueuedSink(worker, out, _zipinfo(name))
@@ -478,9 +507,9 @@ class SpliceWriter:
                     worker.submit(out.writestr, _zipinfo(name), self.package.replaced[name])
                 elif self.package.archive is not None:
                     info = self.package.archive.NameToInfo[name]
-                    if info.is_dir():
-                        continue
                     worker.submit(_copy_part, self.package.archive, info, out)
+            if batch:
+                worker.submit(_copy_parts, self.package.archive, batch, out)
 
 
 @contextlib.contextmanager
@@ -497,6 +526,16 @@ def _quick_thread_switches() -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(interval)
+
+
+_SMALL_PART = 64 * 1024
+
+
+def _copy_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
+                out: zipfile.ZipFile) -> None:
+    """Copy several small parts as they are, in order."""
+    for info in infos:
+        out.writestr(_zipinfo(info.filename, info.date_time), archive.read(info))
 
 
 def _copy_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
