@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 from openpyxl import Workbook
 
 from receivables.core.ledger import MAX_TERMS_DAYS, MAX_TOTAL_CENTS
-from receivables.core.plan import PlanSettings, monthly_drop
+from receivables.core.plan import monthly_drop, plan_settings
+from receivables.core.rules import load_rules
 from receivables.core.values import MAX_CENTS
 
 from conftest import AS_OF
@@ -82,8 +84,9 @@ def test_absurd_terms_are_an_issue_not_an_allocation(tmp_path, cli, terms):
 
 
 def test_an_ancient_due_date_does_not_allocate_per_day_of_age():
-    settings = PlanSettings(horizon_days=30,
-                            recovery_curve=((0, 1.0), (365, 0.5), (730, 0.2)))
+    settings, _issues = plan_settings(load_rules()[0])
+    settings = replace(settings, horizon_days=30,
+                       recovery_curve=((0, 1.0), (365, 0.5), (730, 0.2)))
     drop = monthly_drop([10**12, 800, 10], settings)
     assert drop.shape == (3,)
     assert drop[0] == drop[1]  # past the curve's end the drop is constant
