@@ -33,6 +33,7 @@ import xlwings as xw
 
 from receivables.core.sheets import HEADER_ROW_HEIGHT, Chart, SheetModel, StageColumns
 from receivables.core.xlref import column_letter
+from receivables.xlsx.splice import labels_fit_table
 from receivables.xlsx.worksheet import table_name
 
 TEXT_PREFIX = "'"
@@ -162,6 +163,10 @@ def _extend_table(sheet: xw.Sheet, columns: StageColumns) -> None:
             continue
         if area.last_cell.column != columns.start_column - 1:
             continue
+        header = sheet.range((area.row, area.column), (area.row, area.last_cell.column))
+        names = header.options(ndim=1).value or []
+        if not labels_fit_table(names, columns.labels):
+            continue  # as the file writer: never two table columns of one name
         table.resize(sheet.range((area.row, area.column),
                                  (area.last_cell.row, columns.start_column + 3)))
 

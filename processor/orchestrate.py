@@ -302,7 +302,8 @@ def analyse(prepared: Prepared, choice: SheetChoice, matcher: Any, grid: SheetGr
 
     rules = prepared.rules
     outcome = analyse_sheet(grid, choice.location, rules, prepared.as_of.date, matcher,
-                            with_plan=with_plan, rule_issues=prepared.rule_issues,
+                            with_plan=with_plan,
+                            rule_issues=(*prepared.rule_issues, *choice.tie_issues()),
                             company=str(rules.section("company").get("name", "")),
                             history=_earlier(prepared).letters)
     require_items(outcome, choice.sheet, choice.location.header_row, prepared.source.name)

@@ -40,6 +40,19 @@ class SheetChoice:
     sheet: str | None
     location: TableLocation | None
     candidates: tuple[tuple[str, float], ...]  # (sheet, score) of every sheet looked at
+    # Other sheets whose header matched exactly as well as the chosen one's: ignored.
+    ties: tuple[str, ...] = ()
+
+    def tie_issues(self) -> list[Issue]:
+        """A warning naming the sheet used and those ignored, when several fit equally."""
+        if not self.ties or self.sheet is None:
+            return []
+        others = ", ".join(f"'{name}'" for name in self.ties)
+        return [Issue(Location(sheet=self.sheet),
+                      f"the sheets '{self.sheet}' and {others} look equally like the "
+                      f"receivables ledger; '{self.sheet}' (the first) was used and {others} "
+                      "ignored. Name the ledger with --sheet to choose "
+                      "another", Severity.WARNING)]
 
 
 def header_matcher(rules: Rules) -> HeaderMatcher:
@@ -52,6 +65,7 @@ def choose_sheet(previews: Sequence[SheetGrid], rules: Rules,
     """Pick the sheet whose header best matches the canonical fields (required ones first)."""
     best: tuple[tuple[int, float], str, TableLocation] | None = None
     candidates = []
+    keys: list[tuple[tuple[int, float], str]] = []
     for grid in previews:
         location = locate_table(grid, matcher, rules)
         if location is None:
@@ -60,11 +74,13 @@ def choose_sheet(previews: Sequence[SheetGrid], rules: Rules,
         candidates.append((grid.name, location.score))
         complete = 0 if missing_required(location.columns) else 1
         key = (complete, location.score)
+        keys.append((key, grid.name))
         if best is None or key > best[0]:
             best = (key, grid.name, location)
     if best is None:
         return SheetChoice(None, None, tuple(candidates))
-    return SheetChoice(best[1], best[2], tuple(candidates))
+    ties = tuple(name for key, name in keys if key == best[0] and name != best[1])
+    return SheetChoice(best[1], best[2], tuple(candidates), ties)
 
 
 @dataclass(frozen=True)

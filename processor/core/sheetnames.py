@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .issues import Issue, Severity
+from .issues import Issue, Location, Severity
 from .sheets import SheetModel
 
 MAX_SHEET_NAME = 31
@@ -177,7 +177,7 @@ def name_outputs(
             owner = ("another output sheet of this run" if clash.casefold() not in by_fold
                      else f"{kind} of the workbook that this tool did not write")
             issues.append(Issue(
-                clash if clash.casefold() in by_fold else "",
+                Location(sheet=clash) if clash.casefold() in by_fold else "",
                 f"'{clash}' is {owner}; it is kept unchanged and the output sheet "
                 f"'{wanted}' is written as '{chosen}' instead (rename or remove '{clash}', "
                 f"or set labels.{label_key or 'the sheet label'} to another name)",

@@ -64,6 +64,14 @@ _C = f"{{{NS_CT}}}"
 CHUNK = 4 * 1024 * 1024
 
 
+def labels_fit_table(names: Sequence[object], labels: Sequence[str]) -> bool:
+    """Whether ``labels`` can join a table whose columns are ``names``: no name twice,
+    letter case ignored (Excel's rule for table columns)."""
+    taken = {str(name).strip().casefold() for name in names if name is not None}
+    wanted = [label.strip().casefold() for label in labels]
+    return not taken & set(wanted) and len(set(wanted)) == len(wanted)
+
+
 def rels_path(part: str) -> str:
     """Path of the relationships part of ``part`` (xl/a.xml -> xl/_rels/a.xml.rels)."""
     folder, name = posixpath.split(part)
@@ -452,6 +460,11 @@ class SpliceWriter:
             if auto_filter is not None:
                 auto_filter.set("ref", new_ref)
             columns = table.find(_M + "tableColumns")
+            if not labels_fit_table([c.get("name", "") for c in columns], edit.labels):
+                # The table has a column of that name already (its own "Next Action"): two
+                # columns of one name make Excel repair the file, so the table stays as it
+                # is and our columns stand beside it.
+                continue
             ids = [int(c.get("id", "0")) for c in columns]
             for offset, label in enumerate(edit.labels, start=1):
                 etree.SubElement(columns, _M + "tableColumn", id=str(max(ids) + offset), name=label)

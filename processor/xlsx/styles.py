@@ -45,6 +45,7 @@ class StyleBook:
         self._xfs: dict[tuple, int] = {}
         self._fills: dict[str, int] = {}
         self._bold_font: int | None = None
+        self._known: dict[str, dict[tuple, int]] = {}  # container -> entry shape -> index
         self._formats: dict[str, int] = {}
         for code, number in BUILTIN_FORMATS.items():
             self._formats[code] = number
@@ -73,6 +74,26 @@ class StyleBook:
         container.set("count", str(count))
         return count - 1
 
+    def _reuse_or_append(self, container, element) -> int:
+        """The index of an existing entry identical to ``element``, else of it appended.
+
+        An earlier run's formats are in the workbook's styles.xml already; appending them
+        again grew the part by dozens of entries per run.
+        """
+        # Keyed by the container's tag (one of each in styles.xml): lxml's element proxies
+        # come and go, so their id() is no key.
+        name = etree.QName(container).localname
+        index = self._known.get(name)
+        if index is None:
+            index = {}
+            for position, child in enumerate(container.findall(element.tag)):
+                index.setdefault(_shape(child), position)
+            self._known[name] = index
+        shape = _shape(element)
+        if shape not in index:
+            index[shape] = self._append(container, element)
+        return index[shape]
+
     def _number_format(self, code: str | None) -> int:
         if not code:
             return 0
@@ -93,7 +114,7 @@ class StyleBook:
             pattern = etree.SubElement(fill, _Q + "patternFill", patternType="solid")
             etree.SubElement(pattern, _Q + "fgColor", rgb="FF" + rgb)
             etree.SubElement(pattern, _Q + "bgColor", indexed="64")
-            self._fills[rgb] = self._append(self._child("fills"), fill)
+            self._fills[rgb] = self._reuse_or_append(self._child("fills"), fill)
         return self._fills[rgb]
 
     def _font(self, bold: bool) -> int:
@@ -106,7 +127,7 @@ class StyleBook:
             for old in font.findall(_Q + "b"):
                 font.remove(old)
             font.insert(0, etree.Element(_Q + "b"))
-            self._bold_font = self._append(fonts, font)
+            self._bold_font = self._reuse_or_append(fonts, font)
         return self._bold_font
 
     def xf(self, number_format: str | None = None, fill: str | None = None,
@@ -138,9 +159,15 @@ class StyleBook:
                     alignment.set("vertical", "top")
                 if wrap:
                     alignment.set("wrapText", "1")
-            self._xfs[key] = self._append(self._child("cellXfs"), element)
+            self._xfs[key] = self._reuse_or_append(self._child("cellXfs"), element)
         return self._xfs[key]
 
     def to_bytes(self) -> bytes:
         """The styles part with every appended format."""
         return serialise(self.root)
+
+
+def _shape(element) -> tuple:
+    """What an XML element says, independent of attribute order (for finding twins)."""
+    return (etree.QName(element).localname, tuple(sorted(element.attrib.items())),
+            (element.text or "").strip(), tuple(_shape(child) for child in element))

@@ -14,8 +14,10 @@ from .xmlutil import (
     NS_REL,
     bool_cell,
     escape_attr,
+    escape_cell_text,
     escape_text,
     inline_string_cell,
+    literal_x,
     number_cell,
 )
 
@@ -109,7 +111,7 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
                     continue
                 text = escaped.get(value)
                 if text is None:
-                    text = escape_text(value)
+                    text = escape_cell_text(value)
                     if text != text.strip() or "\n" in text:
                         text = f'<t xml:space="preserve">{text}</t>'
                     else:
@@ -236,7 +238,7 @@ def render_table(model: SheetModel, table_id: int, name: str) -> bytes:
         while header.casefold() in seen:  # table column names must be unique
             header += " "
         seen.add(header.casefold())
-        columns.append(f'<tableColumn id="{index}" name="{escape_attr(header)}"/>')
+        columns.append(f'<tableColumn id="{index}" name="{escape_attr(literal_x(header))}"/>')
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<table xmlns="{NS_MAIN}" id="{table_id}" name="{name}" displayName="{name}" '

@@ -46,6 +46,21 @@ def escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# In cell text (and table column names) Excel reads "_xHHHH_" as the character HHHH; a
+# literal "_x0041_" is written with its underscore escaped, "_x005F_x0041_".
+_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def literal_x(text: str) -> str:
+    """``text`` with every ``_xHHHH_`` escaped, so that Excel reads it as written."""
+    return _ESCAPE_LIKE.sub(r"_x005F_\1", text) if "_x" in text else text
+
+
+def escape_cell_text(text: str) -> str:
+    """:func:`escape_text` for cell text: also keeps ``_xHHHH_`` literally as written."""
+    return escape_text(literal_x(text))
+
+
 def escape_attr(text: str) -> str:
     """Escape text for a double-quoted attribute value."""
     return escape_text(text).replace('"', "&quot;")
@@ -54,7 +69,7 @@ def escape_attr(text: str) -> str:
 def inline_string_cell(ref: str, text: str, style: int) -> str:
     """A cell holding ``text`` as an inline string: always text, never a formula. An empty
     text is a blank cell (keeping its style), as Excel stores one."""
-    escaped = escape_text(text)
+    escaped = escape_cell_text(text)
     space = ' xml:space="preserve"' if escaped != escaped.strip() or "\n" in escaped else ""
     style_attr = f' s="{style}"' if style else ""
     if not text:
