@@ -215,6 +215,10 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         raise InputError(
             f"{path} is a folder, not a workbook (use 'receivables batch' for folders)."
         )
+    if not path.is_file():
+        # A pipe or a device would be read forever (or block): only files are workbooks.
+        raise InputError(f"{path} is not a file (a pipe or a device): save the workbook as a "
+                         "file and give its path.")
     from .textformats import TEXT_SUFFIXES, XML_SUFFIXES, open_text_workbook, sniff_kind
 
     if path.suffix.lower() not in (*SUPPORTED_SUFFIXES, *TEXT_SUFFIXES, *XML_SUFFIXES):

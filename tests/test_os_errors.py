@@ -313,3 +313,10 @@ def test_batch_workers_die_with_their_parent(tmp_path, how):
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_a_pipe_as_input_is_refused_not_read_forever(tmp_path, cli):
+    pipe = tmp_path / "ledger.xlsx"
+    os.mkfifo(pipe)
+    err = _one_paragraph(*cli("process", pipe, "-o", tmp_path / "o.xlsx", *DATE)[::2])
+    assert "not a file" in err
