@@ -214,3 +214,99 @@ def check_ods_text(path: Path, total: int) -> None:
             "this tool reads; reading it would take many times that in memory. Delete the "
             "repeated rows, or "
             "copy the ledger into a new workbook.")
+
+
+# ---- .xls (BIFF8) ----------------------------------------------------------------------------
+
+
+def _sst_lengths(segments: list[bytes]) -> list[int]:
+    """Characters of each string of a BIFF8 SST record (``segments``: its body, then the
+    bodies of its CONTINUE records). A string's characters split over two records resume
+    after a new option byte; everything else runs on."""
+    lengths: list[int] = []
+    index, position = 0, 0
+
+    def take(count: int) -> bytes:
+        nonlocal index, position
+        out = bytearray()
+        while count and index < len(segments):
+            chunk = segments[index][position:position + count]
+            out += chunk
+            position += len(chunk)
+            count -= len(chunk)
+            if position >= len(segments[index]):
+                index, position = index + 1, 0
+        if count:
+            raise ValueError("SST ends inside a string")
+        return bytes(out)
+
+    (unique,) = struct.unpack("<I", take(8)[4:])
+    for _ in range(unique):
+        start = (index, position)
+        count, options = struct.unpack("<HB", take(3))
+        runs = struct.unpack("<H", take(2))[0] if options & 0x08 else 0
+        extra = struct.unpack("<I", take(4))[0] if options & 0x04 else 0
+        wide, left = options & 0x01, count
+        while left:
+            if index >= len(segments):
+                raise ValueError("SST ends inside a string")
+            if position == 0 and (index, position) != start:
+                # The characters run on in a CONTINUE record, which restates their width.
+                wide = take(1)[0] & 0x01
+                continue
+            available = len(segments[index]) - position
+            step = min(left, available // (2 if wide else 1))
+            if step == 0:
+                raise ValueError("SST string split inside a character")
+            take(step * (2 if wide else 1))
+            left -= step
+        take(4 * runs + extra)
+        lengths.append(count)
+    return lengths
+
+
+def biff_shared_text(stream: bytes) -> dict[int, int]:
+    """Per sheet substream (by its position), the characters its LABELSST cells refer to."""
+    segments: list[bytes] = []
+    in_sst = False
+    references: dict[int, int] = {}
+    sheet: int | None = None
+    counts: dict[int, dict[int, int]] = {}
+    position, size = 0, len(stream)
+    while position + 4 <= size:
+        record, length = struct.unpack_from("<HH", stream, position)
+        body = stream[position + 4:position + 4 + length]
+        if record == 0x00FC:  # SST
+            segments, in_sst = [body], True
+        elif record == 0x003C and in_sst:  # CONTINUE of the SST
+            segments.append(body)
+        else:
+            in_sst = False
+            if record in (0x0809, 0x0409, 0x0209, 0x0009):  # BOF
+                sheet = position
+            elif record == 0x00FD and len(body) >= 10 and sheet is not None:  # LABELSST
+                (isst,) = struct.unpack_from("<I", body, 6)
+                per_sheet = counts.setdefault(sheet, {})
+                per_sheet[isst] = per_sheet.get(isst, 0) + 1
+        position += 4 + length
+    if not segments:
+        return references
+    lengths = _sst_lengths(segments)
+    for sheet_at, per_sheet in counts.items():
+        references[sheet_at] = sum(lengths[i] * n for i, n in per_sheet.items()
+                                   if i < len(lengths))
+    return references
+
+
+def check_biff_text(path: Path, stream: bytes) -> None:
+    """Refuse an .xls whose cells repeat shared texts beyond :data:`MAX_SHEET_TEXT_BYTES`."""
+    try:
+        totals = biff_shared_text(stream)
+    except (ValueError, struct.error):
+        return  # a damaged SST: calamine says what is wrong when it opens the file
+    if totals and max(totals.values()) > MAX_SHEET_TEXT_BYTES:
+        raise InputError(
+            f"{path.name} repeats its shared texts (long texts referred to by many cells) "
+            f"to more than the {_mb(MAX_SHEET_TEXT_BYTES)} of text this tool reads in one "
+            "sheet; reading it would take many times that in memory. Shorten the long "
+            "texts, or copy the ledger columns into a new workbook.")

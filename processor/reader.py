@@ -257,6 +257,7 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
     extents = date1904 = None
     if kind == "xls":
         date1904, extents = _safe_biff_scan(data)
+        _check_biff_text(path, data)
     elif kind == "ods":
         extents = _measure_extents(kind, data)
         _check_ods_text(path, data)
@@ -318,6 +319,21 @@ class _SharedText:
             inputcaps.check_shared_text(path, sheet, self.archive, part, cells, self.sizes)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError):
             return
+
+
+def _check_biff_text(path: Path, data: bytes) -> None:
+    """See :func:`inputcaps.check_biff_text` (.xls: calamine parses it whole on opening)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            name = next((s for s in ("Workbook", "Book") if ole.exists(s)), None)
+            if name is None:
+                return
+            stream = ole.openstream(name).read()
+    except (OSError, EOFError, ValueError, IndexError, struct.error, NotImplementedError):
+        return
+    inputcaps.check_biff_text(path, stream)
 
 
 def _check_ods_text(path: Path, data: bytes) -> None:

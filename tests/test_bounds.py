@@ -8,6 +8,7 @@ figures are printed (``pytest -s``) so that the worst case can be reported.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -94,3 +95,17 @@ def test_entry_count_is_read_from_the_end_record(tmp_path):
     path = hostile.many_entries(tmp_path / "x.xlsx", count=1_000)
     with zipfile.ZipFile(path) as archive:
         assert inputcaps.declared_entries(path.read_bytes()) == len(archive.infolist())
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_an_xls_repeating_a_long_shared_text_is_bounded(tmp_path):
+    """.xls keeps its texts in a shared table too, and calamine reads it whole on opening:
+    LibreOffice writes one 32,000-character text referred to by 20,000 cells."""
+    source = hostile.repeated_shared_text(tmp_path / "long.xlsx", cells=20_000)
+    subprocess.run(["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path),
+                    str(source)], check=True, capture_output=True, timeout=300)
+    code, seconds, peak, stderr = _measure(tmp_path / "long.xls", tmp_path / "out.xlsx")
+    print(f"\n[bound] .xls repeating a long shared text: exit {code}, {seconds:.1f} s, "
+          f"{peak / 1024**2:,.0f} MB peak")
+    assert code == 1 and "repeats its shared texts" in stderr, stderr
+    assert seconds < SECONDS and peak < PEAK_BYTES
