@@ -842,9 +842,6 @@ def _legal_basis(doc, common, text) -> None:
 
 
 def _signature(doc, common) -> None:
-    # Closing, signature space, signatory and company stay on one page (keep with next,
-    # keep lines together); the body paragraph before them keeps with them too, so no
-    # page holds only the sign-off.
     lines = common["closing"]
     for index, line in enumerate(lines):
         last = index == len(lines) - 1
@@ -856,6 +853,22 @@ def _signature(doc, common) -> None:
     _paragraph(doc, "{{ signatory_title }}", after=0, keep_with_next=True)
     _tag(doc, "endif")
     _paragraph(doc, "{{ company_name }}", after=0)
+
+
+def _sign_off_block(doc):
+    """A borderless one-cell table whose row cannot split: the cell for the last body
+    paragraph and the sign-off, so that no page ever holds only the signature.
+
+    Keep-with-next alone is not enough: LibreOffice lets the last paragraph stay behind
+    when the chain ends the document. A row that cannot split moves as a whole in Word
+    and LibreOffice alike.
+    """
+    table = doc.add_table(rows=1, cols=1)
+    _widths(table, (17.0,))
+    _cell_margins(table, Cm(0))
+    _cant_split(table.rows[0])
+    cell = table.rows[0].cells[0]
+    return cell
 
 
 def _expand(text: str, common) -> str:
@@ -913,12 +926,13 @@ def build(letter: str, language: str) -> Document:
     _legal_basis(doc, common, text)
     _paragraph(doc, common["pay"])
     after = text["after"]
-    for index, paragraph in enumerate(after):
-        # The last paragraph goes with the sign-off to the next page if it must.
-        last = _paragraph(doc, _expand(paragraph, common),
-                          keep_with_next=index == len(after) - 1)
-        last.paragraph_format.keep_together = True
-    _signature(doc, common)
+    for paragraph in after[:-1]:
+        _paragraph(doc, _expand(paragraph, common)).paragraph_format.keep_together = True
+    # The last paragraph and the sign-off share one unsplittable block.
+    block = _sign_off_block(doc)
+    _paragraph(block, _expand(after[-1], common), keep_with_next=True)
+    _signature(block, common)
+    block._tc.remove(block.paragraphs[0]._p)  # the cell's initial empty paragraph
 
     props = doc.core_properties
     props.title = re.split("[:：]", text["subject"])[0]
