@@ -19,6 +19,8 @@ from .advice import AREA_ORDER, SETTINGS, area, in_words, what_to_do
 from .grid import SheetGrid
 from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
+from .letters import long_date, normalize_language
+from .letters import money as localized_money
 from .plan import (
     PlanSettings,
     first_present,
@@ -257,9 +259,26 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
     """Dated tasks per owner: the plan's actions plus friendly reminders before due dates."""
     # Templates come from settings (untrusted): rendered in the bounded sandbox, and a
     # template that fails is reported once (into ``issues``) and its messages left blank.
+    raw_messages = rules.section("messages")
     messages = {key: _Message(str(text), f"setting messages.{key}",
                               _setting_where(rules, ("messages", key)), issues)
-                for key, text in rules.section("messages").items()}
+                for key, text in raw_messages.items() if not isinstance(text, Mapping)}
+    # [messages.<language>]: the same messages in a customer's language (design.md §12).
+    localized = {
+        language: {key: _Message(str(text), f"setting messages.{language}.{key}",
+                                 _setting_where(rules, ("messages", language, key)), issues)
+                   for key, text in table.items()}
+        for language, table in raw_messages.items() if isinstance(table, Mapping)
+    }
+    languages = customer_languages(classified) if localized else {}
+    locales = rules.section("letters").get("locales", {})
+
+    def pick(stage: str, customer: str):
+        # The customer's language's message and locale, else the default message.
+        language = languages.get(customer)
+        if language in localized and stage in localized[language]:
+            return localized[language][stage], str(locales.get(language, language))
+        return messages.get(stage), None
     tasks = []
     overdue = classified.loc[classified[F.COUNTS_OVERDUE],
                              ["customer", "currency", "due_date"]].groupby(["customer", "currency"])
@@ -270,9 +289,10 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
         labels.setdefault(stage.key, stage.label)
     for record in records(plan):
         key = (record.customer, record.currency)
-        message = _message(messages.get(record.stage), record.customer, record.contact,
+        template, locale = pick(record.stage, record.customer)
+        message = _message(template, record.customer, record.contact,
                            record.overdue_cents, record.currency, int(item_counts.get(key, 0)),
-                           oldest_due.get(key), record.oldest_days_overdue, company)
+                           oldest_due.get(key), record.oldest_days_overdue, company, locale)
         # labels: rules.stage() scans the ladder; this runs once per plan row.
         label = labels[record.stage] if record.stage in labels else rules.stage(record.stage).label
         tasks.append((_day(record.action_date), record.owner, record.customer, record.currency,
@@ -293,8 +313,9 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
     for key, amount in amounts.items():
         stage = rules.stage("pre_due")  # only reached when the ladder has that stage
         customer, currency = key
-        message = _message(messages.get("pre_due"), customer, contacts.get(key), int(amount),
-                           currency, counts[key], first_due[key], 0, company)
+        template, locale = pick("pre_due", customer)
+        message = _message(template, customer, contacts.get(key), int(amount),
+                           currency, counts[key], first_due[key], 0, company, locale)
         reminders.append([None, owners.get(key, settings.default_owner), customer, currency,
                           stage.label, stage.action, cents_to_decimal(int(amount)), message])
     dates = reminder_dates([r[1] for r in reminders], [first_due[(r[2], r[3])] for r in reminders],
@@ -405,15 +426,36 @@ def _plain_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
     return parts
 
 
-def _message(template, customer, contact, cents, currency, items, due, oldest, company) -> str:
+def _message(template, customer, contact, cents, currency, items, due, oldest, company,
+             locale: str | None = None) -> str:
     if template is None:
         return ""
     day = _day(due)
+    amount = money_text(int(cents), currency)
+    due_text = day.isoformat() if day else ""
+    if locale:
+        # A message in the customer's language formats money and dates in it too.
+        amount = localized_money(int(cents), currency, locale)
+        due_text = long_date(day, locale) if day else ""
     return template.render(
-        customer=customer, contact=contact, amount=money_text(int(cents), currency),
-        items=items, due_date=day.isoformat() if day else "",
+        customer=customer, contact=contact, amount=amount,
+        items=items, due_date=due_text,
         oldest_days=int(oldest), company=company,
     ).strip()
+
+
+def customer_languages(classified: pd.DataFrame) -> dict[str, str]:
+    """Each customer's language code (first readable ``language`` value on its rows)."""
+    if "language" not in classified:
+        return {}
+    out: dict[str, str] = {}
+    for customer, value in zip(classified["customer"], classified["language"], strict=True):
+        if customer in out or not isinstance(value, str) or not value.strip():
+            continue
+        code = normalize_language(value)
+        if code:
+            out[customer] = code
+    return out
 
 
 def calendar_model(tasks: Sequence[tuple], rules: Rules, as_of: date | None = None) -> SheetModel:
