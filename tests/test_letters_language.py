@@ -80,7 +80,8 @@ def records() -> list[dict]:
 @pytest.fixture(scope="module")
 def letters(tmp_path_factory):
     assert shutil.which("pdftotext"), "install poppler-utils"
-    rules, issues = load_rules({"company": COMPANY})
+    # Letters at the level the days overdue reached: these ledgers have no history.
+    rules, issues = load_rules({"company": COMPANY, "dunning": {"allow_skip": True}})
     assert issues == []
     frame = classified_frame(records(), rules)
     out = tmp_path_factory.mktemp("language")
