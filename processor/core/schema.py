@@ -380,6 +380,23 @@ class Template(Spec):
         return text
 
 
+@dataclass(frozen=True)
+class MessageTemplate(Spec):
+    """A message template, or a language's table of them (``[messages.es]``)."""
+
+    def check(self, value: Any) -> Any:
+        """The template's text, or the language's table of checked templates."""
+        if isinstance(value, Mapping):
+            checked = {}
+            for key, text in value.items():
+                try:
+                    checked[str(key)] = Template().check(text)
+                except Invalid as exc:
+                    raise Invalid(f"{key}: {exc}") from None
+            return checked
+        return Template().check(value)
+
+
 # Containers: a table of known keys, a map of free keys, a list of tables.
 
 
@@ -463,7 +480,8 @@ SPECS: dict[Path, Spec] = {
     ("plan", "region_weights"): MapOf(Number(0, 1)),
     ("plan", "capacity_per_day"): Whole(1, 100_000),
     ("plan", "default_owner"): Text(200, 1, single_line=True),
-    ("messages",): MapOf(Template()),
+    # A stage's message, or a language code's table of them (Action Calendar, §12).
+    ("messages",): MapOf(MessageTemplate()),
     ("labels", "*"): _LABEL,
     ("headers",): MapOf(HeaderNames(), key=FieldName()),
     ("interest", "by_currency"): MapOf(Text(64, 1, single_line=True)),
