@@ -46,6 +46,10 @@ def parse_as_of(text: str | None) -> date | None:
 _PRINTED_ISSUES = 10  # issues printed when no workbook (and no Exceptions sheet) is written
 
 
+# Where the letters' sender-details warnings are filed (core/letters.company_issues).
+SENDER_ISSUES = "company settings"
+
+
 def _summary(report) -> str:
     data = report.to_json()
     stages = ", ".join(f"{k} {v}" for k, v in data["stages"].items() if v)
@@ -74,6 +78,9 @@ def _summary(report) -> str:
         lines.append(f"{len(problems)} issue(s) need a look"
                      + (f" (the first {len(shown)}; --json lists all):" if more else ":"))
         lines.extend(f"  {issue}" for issue in shown)
+    # Letters must not go out with the sample sender: said here, not only in Exceptions.
+    lines.extend(f"Warning: {issue.message}." for issue in report.issues
+                 if str(issue.where) == SENDER_ISSUES)
     if data["letters"]:
         emails = sum(1 for row in data["letters"] if row.get("channel") == "email")
         texts = sum(1 for row in data["letters"] if row.get("channel") == "sms")

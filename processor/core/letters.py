@@ -694,7 +694,8 @@ def company_issues(company: Company, jobs: list[LetterJob], rules: Rules) -> lis
             issues.append(Issue(where, f"the {label} is empty: set [company] {key} before "
                                        "sending the letters"))
         elif value.strip().splitlines()[0] == SAMPLE_COMPANY[key].splitlines()[0]:
-            issues.append(Issue(where, f"the {label} is still the sample {value!r}: set "
+            issues.append(Issue(where, f"the {label} is still the sample "
+                                       f"'{value.strip().splitlines()[0]}…': set "
                                        f"[company] {key} before sending the letters"))
     if not company.iban:
         demands = sorted({job.template for job in jobs} & ACCOUNT_LETTERS)
