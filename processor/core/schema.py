@@ -247,10 +247,11 @@ class SheetName(Spec):
             raise Invalid(f"must be a sheet name, not {_shown(value)}")
         bad = sorted(_SHEET_FORBIDDEN & set(value))
         if bad:
-            raise Invalid(f"is not a sheet name Excel allows: it contains {' '.join(bad)}")
+            raise Invalid(f"{_shown(value)} is not a sheet name Excel allows: it contains "
+                          f"{' '.join(bad)}")
         if len(value) > 31:
-            raise Invalid(f"is not a sheet name Excel allows: {len(value)} characters "
-                          "(at most 31)")
+            raise Invalid(f"{_shown(value)} is not a sheet name Excel allows: {len(value)} "
+                          "characters (at most 31)")
         if value.startswith("'") or value.endswith("'"):
             raise Invalid("is not a sheet name Excel allows: it starts or ends with '")
         if any(ord(ch) < 0x20 for ch in value):
