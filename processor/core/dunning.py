@@ -36,7 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -431,12 +431,14 @@ def _covers(letter: SentLetter, key: str, due: date | None) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class _Item:
+class _Item(NamedTuple):
+    # A tuple: hundreds of thousands are made on a big ledger (a frozen dataclass is ~5x
+    # slower to build).
     key: str
     due: date
     days: int
     balance: int
+    by_days: int = -1  # the highest level its days overdue have reached (-1: none)
 
 
 def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
@@ -454,37 +456,62 @@ def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
         return {}
     index = _history_index(history)
     frame = classified
-    currency = frame["currency"].fillna(rules.default_currency).astype(object)
+    # Whole columns of the overdue rows only (plain lists: element access on Arrow-backed
+    # text is slow), the level each has reached by days found by one search.
     overdue = frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)
-    credit = (frame[F.STAGE] == "credit").to_numpy(dtype=bool)
-    customers = frame["customer"].astype(object).tolist()
-    currencies = currency.tolist()
-    invoices = frame["invoice"].tolist() if "invoice" in frame else [None] * len(frame)
-    dues = [None if pd.isna(v) else v.date() for v in frame["due_date"]]
-    days = frame[F.DAYS_OVERDUE].to_numpy(dtype=np.int64).tolist()
-    balances = frame[F.BALANCE].to_numpy(dtype=np.int64).tolist()
-
+    rows = frame.loc[overdue, [c for c in ("customer", "currency", "invoice", "due_date",
+                                           F.DAYS_OVERDUE, F.BALANCE) if c in frame]]
+    days = rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
+    thresholds = np.array([level.from_days for level in levels], dtype=np.int64)
+    reached = (np.searchsorted(thresholds, days, side="right") - 1).tolist()
+    dues = rows["due_date"].to_numpy(dtype="datetime64[D]").astype(object).tolist()
+    invoices = rows["invoice"].tolist() if "invoice" in rows else [None] * len(rows)
+    currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
     items: dict[tuple[str, str], list[_Item]] = {}
-    credits: dict[tuple[str, str], int] = {}
-    for position, (name, code) in enumerate(zip(customers, currencies, strict=True)):
-        key = (name, code)
-        if overdue[position]:
-            items.setdefault(key, []).append(_Item(
-                item_key(invoices[position], dues[position]), dues[position],
-                days[position], balances[position]))
-        elif credit[position]:
-            credits[key] = credits.get(key, 0) - balances[position]
+    for name, code, invoice, due, day, balance, by_days in zip(
+            rows["customer"].tolist(), currencies, invoices, dues, days.tolist(),
+            rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(), reached, strict=True):
+        key = invoice if type(invoice) is str and invoice.strip() == invoice and invoice \
+            else item_key(invoice, due)
+        items.setdefault((name, code), []).append(_Item(key, due, day, balance, by_days))
 
-    blocks = customer_blocks(frame, settings, as_of)
-    reachable = reachability(frame)
+    credits: dict[tuple[str, str], int] = {}
+    credit_rows = frame.loc[(frame[F.STAGE] == "credit").to_numpy(dtype=bool),
+                            ["customer", "currency", F.BALANCE]]
+    for name, code, balance in zip(
+            credit_rows["customer"].tolist(),
+            credit_rows["currency"].fillna(rules.default_currency).astype(object).tolist(),
+            credit_rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(), strict=True):
+        credits[(name, code)] = credits.get((name, code), 0) - balance
+
+    blocks = customer_blocks(frame, settings, as_of, items.keys())
+    with_address, with_email = reachability(frame)
     decisions = {}
     for key, group in items.items():
         name, code = key
         letters = index.get((normalize(name), str(code).upper()), [])
         decisions[key] = _decide_one(
             name, code, group, credits.get(key, 0), letters, levels, settings, as_of,
-            blocks.get(key), reachable.get(name, (False, False)))
+            blocks.get(key), (name in with_address, name in with_email))
     return decisions
+
+
+def _coverage(letters: Sequence[SentLetter], levels: Sequence[Level]):
+    """Per item key (normalised): the highest level sent for it and the latest date at
+    that level; and the letters that name no items (older logs)."""
+    index_of = {level.stage: level.index for level in levels}
+    found: dict[str, tuple[int, date]] = {}
+    unnamed = []
+    for letter in letters:
+        if letter.items is None:
+            unnamed.append(letter)
+            continue
+        for key, stage in letter.items:
+            level = index_of.get(stage, -1)
+            wanted = normalize(key)
+            if level >= found.get(wanted, (-1, None))[0]:
+                found[wanted] = (level, letter.date)
+    return found, unnamed, index_of
 
 
 def _decide_one(customer, currency, items, credits, letters, levels, settings, as_of,
@@ -496,20 +523,19 @@ def _decide_one(customer, currency, items, credits, letters, levels, settings, a
     base = dict(customer=customer, currency=currency, last=last, gross_cents=gross,
                 credits_cents=credits, net_cents=net)
     top = levels[-1].index
+    found, unnamed, index_of = _coverage(letters, levels) if letters else ({}, [], {})
 
     ripe: list[tuple[_Item, int]] = []
     upcoming: list[tuple[date, int]] = []
     for item in items:
-        by_days = max((level.index for level in levels if item.days >= level.from_days),
-                      default=-1)
-        sent_level, sent_on = -1, None
-        for letter in letters:
-            level = _covers(letter, item.key, item.due)
-            if level is None:
-                continue
-            found = next((lv.index for lv in levels if lv.stage == level), -1)
-            if found >= sent_level:
-                sent_level, sent_on = found, letter.date
+        by_days = item.by_days
+        sent_level, sent_on = found.get(normalize(item.key), (-1, None)) if found else (-1, None)
+        for letter in unnamed:
+            # An older log without invoices: the letter covered what was overdue then.
+            if item.due is not None and item.due < letter.date:
+                level = index_of.get(letter.level, -1)
+                if level >= sent_level:
+                    sent_level, sent_on = level, letter.date
         step = sent_level + 1
         if settings.allow_skip:
             step = max(step, by_days)
@@ -524,7 +550,7 @@ def _decide_one(customer, currency, items, credits, letters, levels, settings, a
                 ripe.append((item, sent_level))
             else:
                 upcoming.append((again, sent_level))
-    previous = _previous(letters, items)
+    previous = _previous(letters, items) if letters else None
     if block is not None:
         return Decision(action=BLOCKED, previous=previous, block=block, **base)
     if net <= settings.minimum(currency):
@@ -565,12 +591,16 @@ def _texts(frame: pd.DataFrame, column: str) -> list[str]:
     return [v.strip() if isinstance(v, str) else "" for v in frame[column].tolist()]
 
 
-def customer_blocks(frame: pd.DataFrame, settings: DunningSettings,
-                    as_of: date) -> dict[tuple[str, str], Block]:
-    """Active blocks per (customer, currency): ``[[dunning.blocks]]``, then a ``Dunning
-    Block`` cell (its text is the reason; ``until 2026-12-31`` in it sets the end)."""
-    keys = list(dict.fromkeys(zip(frame["customer"].tolist(),
-                                  frame["currency"].fillna("").tolist(), strict=True)))
+def customer_blocks(frame: pd.DataFrame, settings: DunningSettings, as_of: date,
+                    keys: Iterable[tuple[str, str]] | None = None,
+                    ) -> dict[tuple[str, str], Block]:
+    """Active blocks per (customer, currency) of ``keys`` (default: every pair of the
+    frame): ``[[dunning.blocks]]``, then a ``Dunning Block`` cell (its text is the reason;
+    ``until 2026-12-31`` in it sets the end)."""
+    if keys is None:
+        keys = dict.fromkeys(zip(frame["customer"].tolist(),
+                                 frame["currency"].fillna("").tolist(), strict=True))
+    keys = list(keys)
     found: dict[tuple[str, str], Block] = {}
     for block in settings.blocks:
         if not block.active(as_of):
@@ -580,9 +610,14 @@ def customer_blocks(frame: pd.DataFrame, settings: DunningSettings,
                     block.currency is None or block.currency == str(code).upper()):
                 found.setdefault((name, code), block)
     if "dunning_block" in frame:
-        rows = zip(frame["customer"].tolist(), frame["currency"].fillna("").tolist(),
-                   _texts(frame, "dunning_block"), strict=True)
+        filled = frame["dunning_block"].notna().to_numpy(dtype=bool)
+        cells = frame.loc[filled, ["customer", "currency", "dunning_block"]]
+        rows = zip(cells["customer"].tolist(), cells["currency"].fillna("").tolist(),
+                   _texts(cells, "dunning_block"), strict=True)
+        wanted = set(keys)
         for name, code, text in rows:
+            if (name, code) not in wanted:
+                continue
             if not text or (name, code) in found or normalize(text) in _NO_BLOCK:
                 continue
             block = block_from_cell(name, text)
@@ -608,15 +643,17 @@ def block_from_cell(customer: str, text: str) -> Block:
     return Block(customer=customer, reason=reason, until=until, where="Dunning Block")
 
 
-def reachability(frame: pd.DataFrame) -> dict[str, tuple[bool, bool]]:
-    """(has a postal address, has an email) per customer, on any of its rows."""
-    found: dict[str, list[bool]] = {}
-    for name, address, email in zip(frame["customer"].tolist(), _texts(frame, "address"),
-                                    _texts(frame, "email"), strict=True):
-        flags = found.setdefault(name, [False, False])
-        flags[0] = flags[0] or bool(address)
-        flags[1] = flags[1] or bool(email)
-    return {name: (flags[0], flags[1]) for name, flags in found.items()}
+def reachability(frame: pd.DataFrame) -> tuple[set, set]:
+    """The customers with a postal address, and those with an email, on any of their rows."""
+    found = []
+    for column in ("address", "email"):
+        if column not in frame:
+            found.append(set())
+            continue
+        text = frame[column].astype("string").str.strip()
+        filled = (text.notna() & text.ne("")).fillna(False).to_numpy(dtype=bool)
+        found.append(set(frame.loc[filled, "customer"].tolist()))
+    return found[0], found[1]
 
 
 # ---- words for the plan ------------------------------------------------------------------
