@@ -320,3 +320,40 @@ def test_a_pipe_as_input_is_refused_not_read_forever(tmp_path, cli):
     os.mkfifo(pipe)
     err = _one_paragraph(*cli("process", pipe, "-o", tmp_path / "o.xlsx", *DATE)[::2])
     assert "not a file" in err
+
+
+_SLOW_WRITE = textwrap.dedent("""
+    import sys, time
+    import receivables.pipeline as pipeline
+
+    real = pipeline.write_package
+
+    def slow(sink, **kwargs):
+        print("writing", flush=True)  # the temporary file exists now
+        time.sleep(120)
+        real(sink, **kwargs)
+
+    pipeline.write_package = slow
+    from receivables.cli import main
+    sys.argv = ["receivables", "process", sys.argv[1], "-o", sys.argv[2],
+                "--as-of", "2026-10-31"]
+    main()
+""")
+
+
+def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
+    source = _ledger(tmp_path / "in")
+    out = tmp_path / "out"
+    out.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", _SLOW_WRITE, str(source),
+                              str(out / "o.xlsx")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "writing"
+        assert [p.name for p in out.iterdir() if p.name.startswith(TEMP_PREFIX)]
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 143
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert list(out.iterdir()) == []
