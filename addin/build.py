@@ -234,30 +234,66 @@ def read_cfb(data: bytes) -> dict[str, bytes]:
 
     Streams come in directory-tree order (siblings in CFB name order), paths use ``/``.
     """
-    if data[:8] != _CFB_MAGIC:
-        raise ValueError("not a Compound File (bad signature)")
-    (sector_shift, mini_shift) = struct.unpack_from("<HH", data, 30)
-    (n_fat, first_dir, _, mini_cutoff, first_minifat, _, first_difat, n_difat) = struct.unpack_from(
-        "<IIIIIIII", data, 44
-    )
-    size = 1 << sector_shift
-    mini_size = 1 << mini_shift
+    reader = _CfbReader(data)
+    found: dict[str, bytes] = {}
 
-    def sector(n: int) -> bytes:
+    def walk(sid: int, prefix: str) -> None:
+        if sid == _NOSTREAM:
+            return
+        entry = _parse_entry(reader.entries[sid])
+        walk(entry["left"], prefix)
+        if entry["type"] == _STREAM:
+            found[prefix + entry["name"]] = reader.stream(entry)
+        elif entry["type"] == _STORAGE:
+            walk(entry["child"], prefix + entry["name"] + "/")
+        walk(entry["right"], prefix)
+
+    walk(reader.root["child"], "")
+    return found
+
+
+class _CfbReader:
+    """The sectors, FAT, directory and mini stream of a Compound File being read."""
+
+    def __init__(self, data: bytes) -> None:
+        if data[:8] != _CFB_MAGIC:
+            raise ValueError("not a Compound File (bad signature)")
+        self.data = data
+        (sector_shift, mini_shift) = struct.unpack_from("<HH", data, 30)
+        (n_fat, first_dir, _, self.mini_cutoff, first_minifat, _, first_difat,
+         n_difat) = struct.unpack_from("<IIIIIIII", data, 44)
+        self.size = 1 << sector_shift
+        self.mini_size = 1 << mini_shift
+        self.fat = self._fat(n_fat, first_difat, n_difat)
+        directory = b"".join(self.sector(s) for s in self.chain(first_dir, self.fat))
+        self.entries = [directory[i : i + _ENTRY] for i in range(0, len(directory), _ENTRY)]
+        self.minifat: list[int] = []
+        for s in self.chain(first_minifat, self.fat):
+            self.minifat += struct.unpack(f"<{self.size // 4}I", self.sector(s))
+        self.root = _parse_entry(self.entries[0])
+        self.mini_stream = b"".join(
+            self.sector(s) for s in self.chain(self.root["start"], self.fat))
+
+    def sector(self, n: int) -> bytes:
+        """Sector ``n`` of the body."""
         # The header occupies the first sector slot (512 bytes, or 4096 in version 4).
-        return data[(n + 1) * size : (n + 2) * size]
+        return self.data[(n + 1) * self.size : (n + 2) * self.size]
 
-    fat_sectors = list(struct.unpack_from(f"<{_HEADER_DIFAT}I", data, 76))
-    difat_at = first_difat
-    for _ in range(n_difat):
-        entries = struct.unpack(f"<{size // 4}I", sector(difat_at))
-        fat_sectors += entries[:-1]
-        difat_at = entries[-1]
-    fat: list[int] = []
-    for s in fat_sectors[:n_fat]:
-        fat += struct.unpack(f"<{size // 4}I", sector(s))
+    def _fat(self, n_fat: int, first_difat: int, n_difat: int) -> list[int]:
+        fat_sectors = list(struct.unpack_from(f"<{_HEADER_DIFAT}I", self.data, 76))
+        difat_at = first_difat
+        for _ in range(n_difat):
+            entries = struct.unpack(f"<{self.size // 4}I", self.sector(difat_at))
+            fat_sectors += entries[:-1]
+            difat_at = entries[-1]
+        fat: list[int] = []
+        for s in fat_sectors[:n_fat]:
+            fat += struct.unpack(f"<{self.size // 4}I", self.sector(s))
+        return fat
 
+    @staticmethod
     def chain(start: int, table: list[int]) -> Iterator[int]:
+        """The sectors of the chain from ``start`` in ``table`` (FAT or mini FAT)."""
         seen = 0
         while start not in (_ENDOFCHAIN, _FREESECT):
             if seen > len(table) or start >= len(table):
@@ -266,39 +302,15 @@ def read_cfb(data: bytes) -> dict[str, bytes]:
             start = table[start]
             seen += 1
 
-    directory = b"".join(sector(s) for s in chain(first_dir, fat))
-    entries = [directory[i : i + _ENTRY] for i in range(0, len(directory), _ENTRY)]
-    minifat: list[int] = []
-    for s in chain(first_minifat, fat):
-        minifat += struct.unpack(f"<{size // 4}I", sector(s))
-    root = _parse_entry(entries[0])
-    mini_stream = b"".join(sector(s) for s in chain(root["start"], fat))
-
-    def stream(entry: dict) -> bytes:
-        if entry["size"] < mini_cutoff:
-            parts = (
-                mini_stream[s * mini_size : (s + 1) * mini_size]
-                for s in chain(entry["start"], minifat)
-            )
+    def stream(self, entry: dict) -> bytes:
+        """The bytes of the stream of directory ``entry``."""
+        if entry["size"] < self.mini_cutoff:
+            size = self.mini_size
+            parts = (self.mini_stream[s * size : (s + 1) * size]
+                     for s in self.chain(entry["start"], self.minifat))
         else:
-            parts = (sector(s) for s in chain(entry["start"], fat))
+            parts = (self.sector(s) for s in self.chain(entry["start"], self.fat))
         return b"".join(parts)[: entry["size"]]
-
-    found: dict[str, bytes] = {}
-
-    def walk(sid: int, prefix: str) -> None:
-        if sid == _NOSTREAM:
-            return
-        entry = _parse_entry(entries[sid])
-        walk(entry["left"], prefix)
-        if entry["type"] == _STREAM:
-            found[prefix + entry["name"]] = stream(entry)
-        elif entry["type"] == _STORAGE:
-            walk(entry["child"], prefix + entry["name"] + "/")
-        walk(entry["right"], prefix)
-
-    walk(root["child"], "")
-    return found
 
 
 def _parse_entry(raw: bytes) -> dict:
@@ -346,6 +358,37 @@ def write_cfb(streams: Mapping[str, bytes]) -> bytes:
     depth-first in CFB name order; siblings in a balanced red-black tree; sector layout
     fixed (big streams, mini stream, mini FAT, directory, FAT).
     """
+    root = _cfb_tree(streams)
+    nodes = _number_entries(root)
+    # Streams under the cutoff live in the mini stream, in 64-byte mini sectors.
+    small = [n for n in nodes if n.kind == _STREAM and len(n.data) < _MINI_CUTOFF]
+    big = [n for n in nodes if n.kind == _STREAM and len(n.data) >= _MINI_CUTOFF]
+    minifat, mini_stream = _mini_stream(small)
+
+    sectors = _Sectors()
+    for n in big:
+        n.size = len(n.data)
+        n.start = sectors.place(n.data)
+    root.start = sectors.place(mini_stream)
+    root.size = len(mini_stream)
+    minifat_bytes = b"".join(struct.pack("<I", s) for s in minifat)
+    minifat_bytes += struct.pack("<I", _FREESECT) * (-len(minifat) % (_SECTOR // 4))
+    first_minifat = sectors.place(minifat_bytes)
+    n_minifat = _sectors_for(len(minifat_bytes), _SECTOR)
+    directory = b"".join(_pack_entry(n) for n in nodes)
+    directory += _UNUSED_ENTRY * (-len(nodes) % (_SECTOR // _ENTRY))
+    first_dir = sectors.place(directory)
+    fat_first, n_fat = sectors.close()
+    header = _cfb_header(
+        n_fat=n_fat, first_dir=first_dir,
+        first_minifat=first_minifat if n_minifat else _ENDOFCHAIN, n_minifat=n_minifat,
+        difat=range(fat_first, fat_first + n_fat),
+    )
+    return header + bytes(sectors.body)
+
+
+def _cfb_tree(streams: Mapping[str, bytes]) -> _Node:
+    """The storage tree of ``streams``: storages made on first use, names checked."""
     root = _Node("Root Entry", _ROOT)
     for path, data in streams.items():
         *storages, name = path.split("/")
@@ -363,7 +406,12 @@ def write_cfb(streams: Mapping[str, bytes]) -> bytes:
         if len(name.encode("utf-16-le")) > 62:
             raise ValueError(f"{path}: CFB names have at most 31 characters")
         parent.children.append(_Node(name, _STREAM, data=data))
+    return root
 
+
+def _number_entries(root: _Node) -> list[_Node]:
+    """Number the entries depth-first in CFB name order and link each storage's children
+    as a red-black tree; return the entries in directory order."""
     nodes: list[_Node] = []
 
     def number(node: _Node) -> None:
@@ -375,64 +423,65 @@ def write_cfb(streams: Mapping[str, bytes]) -> bytes:
         node.child = _red_black(node.children)
 
     number(root)
+    return nodes
 
-    def sectors_for(n_bytes: int, unit: int) -> int:
-        return -(-n_bytes // unit)
 
-    # Streams under the cutoff live in the mini stream, in 64-byte mini sectors.
-    small = [n for n in nodes if n.kind == _STREAM and len(n.data) < _MINI_CUTOFF]
-    big = [n for n in nodes if n.kind == _STREAM and len(n.data) >= _MINI_CUTOFF]
+def _sectors_for(n_bytes: int, unit: int) -> int:
+    return -(-n_bytes // unit)
+
+
+def _mini_stream(small: list[_Node]) -> tuple[list[int], bytes]:
+    """Lay the small streams out in the mini stream: (mini FAT, mini stream bytes)."""
     minifat: list[int] = []
     mini_stream = bytearray()
     for n in small:
         n.size = len(n.data)
         if not n.data:
             continue
-        count = sectors_for(len(n.data), _MINI_SECTOR)
+        count = _sectors_for(len(n.data), _MINI_SECTOR)
         n.start = len(minifat)
         minifat += list(range(n.start + 1, n.start + count)) + [_ENDOFCHAIN]
         mini_stream += n.data.ljust(count * _MINI_SECTOR, b"\0")
+    return minifat, bytes(mini_stream)
 
-    fat: list[int] = []
-    body = bytearray()
 
-    def place(data: bytes) -> int:
+class _Sectors:
+    """The file body after the header: chains of 512-byte sectors and their FAT."""
+
+    def __init__(self) -> None:
+        self.fat: list[int] = []
+        self.body = bytearray()
+
+    def place(self, data: bytes) -> int:
         """Append ``data`` as a chain of whole sectors; return its first sector."""
-        count = sectors_for(len(data), _SECTOR)
+        count = _sectors_for(len(data), _SECTOR)
         if count == 0:
             return _ENDOFCHAIN
-        first = len(fat)
-        fat.extend(list(range(first + 1, first + count)) + [_ENDOFCHAIN])
-        body.extend(data.ljust(count * _SECTOR, b"\0"))
+        first = len(self.fat)
+        self.fat.extend(list(range(first + 1, first + count)) + [_ENDOFCHAIN])
+        self.body.extend(data.ljust(count * _SECTOR, b"\0"))
         return first
 
-    for n in big:
-        n.size = len(n.data)
-        n.start = place(n.data)
-    root.start = place(bytes(mini_stream))
-    root.size = len(mini_stream)
-    minifat_bytes = b"".join(struct.pack("<I", s) for s in minifat)
-    minifat_bytes += struct.pack("<I", _FREESECT) * (-len(minifat) % (_SECTOR // 4))
-    first_minifat = place(minifat_bytes)
-    n_minifat = sectors_for(len(minifat_bytes), _SECTOR)
-    directory = b"".join(_pack_entry(n) for n in nodes)
-    directory += _UNUSED_ENTRY * (-len(nodes) % (_SECTOR // _ENTRY))
-    first_dir = place(directory)
+    def close(self) -> tuple[int, int]:
+        """Append the FAT itself; return (its first sector, its number of sectors)."""
+        # The FAT also maps its own sectors, so its size is found by iteration.
+        n_fat = 1
+        while n_fat * (_SECTOR // 4) < len(self.fat) + n_fat:
+            n_fat += 1
+        if n_fat > _HEADER_DIFAT:
+            raise ValueError("Compound File too large for a header-only DIFAT")
+        fat_first = len(self.fat)
+        self.fat.extend([_FATSECT] * n_fat)
+        self.fat.extend([_FREESECT] * (n_fat * (_SECTOR // 4) - len(self.fat)))
+        self.body.extend(b"".join(struct.pack("<I", s) for s in self.fat))
+        return fat_first, n_fat
 
-    # The FAT also maps its own sectors, so its size is found by iteration.
-    n_fat = 1
-    while n_fat * (_SECTOR // 4) < len(fat) + n_fat:
-        n_fat += 1
-    if n_fat > _HEADER_DIFAT:
-        raise ValueError("Compound File too large for a header-only DIFAT")
-    fat_first = len(fat)
-    fat.extend([_FATSECT] * n_fat)
-    fat.extend([_FREESECT] * (n_fat * (_SECTOR // 4) - len(fat)))
-    body.extend(b"".join(struct.pack("<I", s) for s in fat))
 
-    difat = list(range(fat_first, fat_first + n_fat))
-    difat += [_FREESECT] * (_HEADER_DIFAT - n_fat)
-    header = struct.pack(
+def _cfb_header(*, n_fat: int, first_dir: int, first_minifat: int, n_minifat: int,
+                difat: range) -> bytes:
+    """The 512-byte version-3 header, with every FAT sector in its DIFAT."""
+    entries = [*difat] + [_FREESECT] * (_HEADER_DIFAT - len(difat))
+    return struct.pack(
         "<8s16sHHHHH6sIIIIIIIII",
         _CFB_MAGIC,
         b"\0" * 16,
@@ -447,12 +496,11 @@ def write_cfb(streams: Mapping[str, bytes]) -> bytes:
         first_dir,
         0,  # transaction signature
         _MINI_CUTOFF,
-        first_minifat if n_minifat else _ENDOFCHAIN,
+        first_minifat,
         n_minifat,
         _ENDOFCHAIN,  # no DIFAT sectors
         0,
-    ) + struct.pack(f"<{_HEADER_DIFAT}I", *difat)
-    return header + bytes(body)
+    ) + struct.pack(f"<{_HEADER_DIFAT}I", *entries)
 
 
 def _red_black(siblings: list[_Node]) -> int:
@@ -616,30 +664,14 @@ def build_vba_project(template_bin: bytes, name: str, dispatcher_source: str) ->
     records = parse_dir(ovba_decompress(streams["VBA/dir"]))
     codepage_id = struct.unpack("<H", _record(records, _PROJECTCODEPAGE))[0]
     codepage = f"cp{codepage_id}"
-    modules = {m.name: m for m in _modules(records, codepage)}
-    for required in (_TEMPLATE_RIBBON_MODULE, "xlwings"):
-        if required not in modules:
-            raise TemplateError(f"template has no {required} module")
-    if DISPATCHER_MODULE in modules:
-        raise TemplateError(f"template already has a {DISPATCHER_MODULE} module")
+    modules = _template_modules(records, codepage)
 
     xlwings = modules["xlwings"]
     xlwings_source = _module_source(streams, xlwings).decode(codepage)
     xlwings_source = _set_project_name(xlwings_source, name)
     xlwings.set(_MODULEOFFSET, struct.pack("<I", 0))
 
-    ribbon = modules[_TEMPLATE_RIBBON_MODULE]
-    if not any(r == _MODULETYPE_PROCEDURAL for r, _ in ribbon.records):
-        raise TemplateError(f"{_TEMPLATE_RIBBON_MODULE} is not a standard module")
-    old_stream = ribbon.stream
-    encoded = DISPATCHER_MODULE.encode(codepage)
-    ribbon.set(_MODULENAME, encoded)
-    ribbon.set(_MODULENAMEUNICODE, DISPATCHER_MODULE.encode("utf-16-le"))
-    ribbon.set(_MODULESTREAMNAME, encoded)
-    ribbon.set(_MODULESTREAMNAMEUNICODE, DISPATCHER_MODULE.encode("utf-16-le"))
-    ribbon.set(_MODULEDOCSTRING, b"")
-    ribbon.set(_MODULEDOCSTRINGUNICODE, b"")
-    ribbon.set(_MODULEOFFSET, struct.pack("<I", 0))
+    old_stream = _become_dispatcher(modules[_TEMPLATE_RIBBON_MODULE], codepage)
     _set_record(records, _PROJECTNAME, name.encode(codepage))
 
     replaced = {
@@ -656,6 +688,33 @@ def build_vba_project(template_bin: bytes, name: str, dispatcher_source: str) ->
         out[path] = replaced.pop(path, data)
     out.update(replaced)
     return write_cfb(out)
+
+
+def _template_modules(records: list[list], codepage: str) -> dict[str, _Module]:
+    """The template's modules by name; it must have the ribbon module and xlwings' own."""
+    modules = {m.name: m for m in _modules(records, codepage)}
+    for required in (_TEMPLATE_RIBBON_MODULE, "xlwings"):
+        if required not in modules:
+            raise TemplateError(f"template has no {required} module")
+    if DISPATCHER_MODULE in modules:
+        raise TemplateError(f"template already has a {DISPATCHER_MODULE} module")
+    return modules
+
+
+def _become_dispatcher(ribbon: _Module, codepage: str) -> str:
+    """Turn the template's ribbon module into the dispatcher; return its old stream name."""
+    if not any(r == _MODULETYPE_PROCEDURAL for r, _ in ribbon.records):
+        raise TemplateError(f"{_TEMPLATE_RIBBON_MODULE} is not a standard module")
+    old_stream = ribbon.stream
+    encoded = DISPATCHER_MODULE.encode(codepage)
+    ribbon.set(_MODULENAME, encoded)
+    ribbon.set(_MODULENAMEUNICODE, DISPATCHER_MODULE.encode("utf-16-le"))
+    ribbon.set(_MODULESTREAMNAME, encoded)
+    ribbon.set(_MODULESTREAMNAMEUNICODE, DISPATCHER_MODULE.encode("utf-16-le"))
+    ribbon.set(_MODULEDOCSTRING, b"")
+    ribbon.set(_MODULEDOCSTRINGUNICODE, b"")
+    ribbon.set(_MODULEOFFSET, struct.pack("<I", 0))
+    return old_stream
 
 
 def _record(records: list[list], rid: int) -> bytes:

@@ -57,7 +57,6 @@ def classify(
     ``ledger`` follows :mod:`frame`; ``sheet`` names the source sheet for issue locations.
     """
     out = ledger.copy()
-    issues: list[Issue] = []
     as_of_ts = np.datetime64(as_of, "D")
     due = out["due_date"].to_numpy(dtype="datetime64[D]")
     days = (as_of_ts - due).astype(np.int64)
@@ -74,39 +73,14 @@ def classify(
     is_paid = np.abs(balance) <= float(tolerance_cents)
     is_credit = ~is_paid & (balance < 0)
 
-    override = np.full(len(out), None, dtype=object)
-    if "stage_override" in out:
-        for position, text in enumerate(out["stage_override"].to_numpy()):
-            if (
-                text is None
-                or (isinstance(text, float) and np.isnan(text))
-                or not str(text).strip()
-            ):
-                continue
-            key = resolve_stage_name(str(text), rules)
-            if key is None:
-                issues.append(
-                    Issue(
-                        Location.cell(sheet, int(out[F.ROW].iat[position])),
-                        f"stage override {str(text)!r} is not a stage; the ladder applies",
-                    )
-                )
-            else:
-                override[position] = key
+    override, issues = _overrides(out, rules, sheet)
     has_override = pd.notna(override)
-
     disputed = (
         out["disputed"].fillna(False).to_numpy(dtype=bool)
         if "disputed" in out
         else np.zeros(len(out), bool)
     )
-    if "promise_date" in out:
-        promise = out["promise_date"].to_numpy(dtype="datetime64[D]")
-        has_promise = ~np.isnat(promise)
-        promised = has_promise & (promise >= as_of_ts)
-        broken = has_promise & (promise < as_of_ts) & (balance > 0) & ~is_paid
-    else:
-        promised = broken = np.zeros(len(out), dtype=bool)
+    promised, broken = _promises(out, as_of_ts, balance, is_paid)
 
     # Overriding states in the design's order: paid, credit, override, disputed, promised.
     stage = np.where(
@@ -132,6 +106,43 @@ def classify(
     on_ladder = np.isin(stage, stage_keys)
     out[F.COUNTS_OVERDUE] = on_ladder & (days >= 1) & (balance > 0)
     return Classified(frame=out, issues=tuple(issues))
+
+
+def _overrides(out: pd.DataFrame, rules: Rules,
+               sheet: str | None) -> tuple[np.ndarray, list[Issue]]:
+    """The stage key each row's stage override names (None without one), and an issue at
+    each override that names no stage."""
+    override = np.full(len(out), None, dtype=object)
+    issues: list[Issue] = []
+    if "stage_override" not in out:
+        return override, issues
+    for position, text in enumerate(out["stage_override"].to_numpy()):
+        if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
+            continue
+        key = resolve_stage_name(str(text), rules)
+        if key is None:
+            issues.append(
+                Issue(
+                    Location.cell(sheet, int(out[F.ROW].iat[position])),
+                    f"stage override {str(text)!r} is not a stage; the ladder applies",
+                )
+            )
+        else:
+            override[position] = key
+    return override, issues
+
+
+def _promises(out: pd.DataFrame, as_of_ts: np.datetime64, balance: np.ndarray,
+              is_paid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(promised: a promise date on or after as_of, broken: a past promise still unpaid)."""
+    if "promise_date" not in out:
+        none = np.zeros(len(out), dtype=bool)
+        return none, none
+    promise = out["promise_date"].to_numpy(dtype="datetime64[D]")
+    has_promise = ~np.isnat(promise)
+    promised = has_promise & (promise >= as_of_ts)
+    broken = has_promise & (promise < as_of_ts) & (balance > 0) & ~is_paid
+    return promised, broken
 
 
 CUSTOMER_COLUMNS = (
@@ -198,15 +209,9 @@ def customer_summary(classified: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         stage_keys[int(value)] if pd.notna(value) else None for value in summary["max_severity"]
     ]
     summary.loc[summary["overdue_items"] == 0, "oldest_days_overdue"] = 0
-    for column in ("overdue_cents", "outstanding_cents", "credit_cents", "oldest_days_overdue"):
-        summary[column] = summary[column].astype(np.int64)
-    for column in (
-        "open_items",
-        "overdue_items",
-        "broken_promises",
-        "disputed_items",
-        "promised_items",
-    ):
+    for column in ("overdue_cents", "outstanding_cents", "credit_cents", "oldest_days_overdue",
+                   "open_items", "overdue_items", "broken_promises", "disputed_items",
+                   "promised_items"):
         summary[column] = summary[column].astype(np.int64)
     return summary[list(CUSTOMER_COLUMNS)]
 
