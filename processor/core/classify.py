@@ -83,19 +83,9 @@ def classify(
     promised, broken = _promises(out, as_of_ts, balance, is_paid)
 
     # Overriding states in the design's order: paid, credit, override, disputed, promised.
-    stage = np.where(
-        is_paid,
-        "paid",
-        np.where(
-            is_credit,
-            "credit",
-            np.where(
-                has_override,
-                override,
-                np.where(disputed, "disputed", np.where(promised, "promised", ladder)),
-            ),
-        ),
-    ).astype(object)
+    stage = np.select([is_paid, is_credit, has_override, disputed, promised],
+                      ["paid", "credit", override, "disputed", "promised"],
+                      default=ladder).astype(object)
     out[F.STAGE] = stage
     labels = {s.key: s.label for s in rules.all_stages}
     actions = {s.key: s.action for s in rules.all_stages}
@@ -170,27 +160,8 @@ def customer_summary(classified: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     if classified.empty:
         return pd.DataFrame(columns=list(CUSTOMER_COLUMNS))
     stage_keys = [s.key for s in rules.stages]
-    severity = {key: index for index, key in enumerate(stage_keys)}
-    work = pd.DataFrame(
-        {
-            "customer": classified["customer"],
-            "currency": classified["currency"],
-            "balance": classified[F.BALANCE].astype(np.int64),
-            "severity": classified[F.STAGE].map(severity),
-            "overdue": classified[F.COUNTS_OVERDUE],
-            "days": classified[F.DAYS_OVERDUE],
-            "open": classified[F.STAGE].isin(stage_keys) & (classified[F.BALANCE] > 0),
-            "broken": classified[F.BROKEN_PROMISE],
-            "disputed": classified[F.STAGE] == "disputed",
-            "promised": classified[F.STAGE] == "promised",
-            "credit": classified[F.STAGE] == "credit",
-        }
-    )
-    work["overdue_balance"] = np.where(work["overdue"], work["balance"], 0)
-    work["overdue_days"] = np.where(work["overdue"], work["days"], np.iinfo(np.int64).min)
-    work["open_severity"] = work["severity"].where(work["open"])
-    work["credit_balance"] = np.where(work["credit"], work["balance"], 0)
-    grouped = work.groupby(["customer", "currency"], sort=True, dropna=False)
+    facts = _item_facts(classified, stage_keys)
+    grouped = facts.groupby(["customer", "currency"], sort=True, dropna=False)
     summary = pd.DataFrame(
         {
             "overdue_cents": grouped["overdue_balance"].sum(),
@@ -214,6 +185,32 @@ def customer_summary(classified: pd.DataFrame, rules: Rules) -> pd.DataFrame:
                    "promised_items"):
         summary[column] = summary[column].astype(np.int64)
     return summary[list(CUSTOMER_COLUMNS)]
+
+
+def _item_facts(classified: pd.DataFrame, stage_keys: list[str]) -> pd.DataFrame:
+    """Per item, what the customer roll-up sums or takes the maximum of."""
+    severity = {key: index for index, key in enumerate(stage_keys)}
+    stage = classified[F.STAGE]
+    overdue = classified[F.COUNTS_OVERDUE]
+    balance = classified[F.BALANCE].astype(np.int64)
+    open_ = stage.isin(stage_keys) & (classified[F.BALANCE] > 0)
+    return pd.DataFrame(
+        {
+            "customer": classified["customer"],
+            "currency": classified["currency"],
+            "balance": balance,
+            "overdue": overdue,
+            "open": open_,
+            "broken": classified[F.BROKEN_PROMISE],
+            "disputed": stage == "disputed",
+            "promised": stage == "promised",
+            "overdue_balance": np.where(overdue, balance, 0),
+            "overdue_days": np.where(overdue, classified[F.DAYS_OVERDUE],
+                                     np.iinfo(np.int64).min),
+            "open_severity": stage.map(severity).where(open_),
+            "credit_balance": np.where(stage == "credit", balance, 0),
+        }
+    )
 
 
 def stage_counts(classified: pd.DataFrame, rules: Rules) -> dict[str, int]:
