@@ -19,7 +19,7 @@ from typing import Any
 
 from .atomic import atomic_write
 from .core.dunning import SentLetter, history_from_rows
-from .core.issues import InputError, Issue, Severity
+from .core.issues import InputError, Issue, Location, Severity
 from .core.letters_log import clean, merge_rows, rows_from_grid
 from .core.outputs import letters_log_model
 from .core.rules import Rules
@@ -91,7 +91,7 @@ def load_history(opened, rules: Rules, paths: Sequence[Path] = (),
         try:
             rows, problems = log_rows(open_workbook(file), rules)
         except InputError as exc:
-            issues.append(Issue(file.name, f"not read as dunning history: {exc}",
+            issues.append(Issue(Location(file=file.name), f"not read as dunning history: {exc}",
                                 Severity.WARNING))
             continue
         sources.append(rows)
