@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xlwings as xw
 
@@ -29,10 +30,21 @@ from receivables.core.plan import money_text
 from receivables.core.process import Outcome, SheetChoice
 from receivables.core.rules import Rules
 from receivables.core.settings_sheet import settings_model
-from receivables.orchestrate import Prepared, Request, Sheet, apply_names, name_models
+from receivables.orchestrate import (
+    LettersRun,
+    Prepared,
+    Request,
+    Sheet,
+    apply_names,
+    name_models,
+)
 
 from . import xlwriter
 from .buttons import BUTTONS
+
+if TYPE_CHECKING:  # annotations only: messages are imported when a click needs them
+    from receivables.core.messages import EmailSettings
+    from receivables.core.sheets import SheetModel
 
 TITLE = "Collections"
 LOG_NAME = "collections.log"
@@ -291,37 +303,52 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     folder = letters_folder(session.path, session.as_of)
     session.status(f"writing letters and messages into {folder}")
     written = orchestrate.run_letters(session.prepared, analysis.outcome, analysis.choice, folder)
-    records = written.records
-    earlier = written.earlier
     sent_text = ""
     if sending:
-        from receivables.send import log_status, record_statuses, send_drafts, smtp_password
-
-        session.status(f"sending the drafts through {settings.host}")
-        result = send_drafts(folder, settings, yes=True, password=smtp_password(settings))
-        records = tuple(record_statuses(list(records), result))
-        # Drafts of an earlier click sent now: their rows in the log say so too.
-        statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
-        earlier = replace(earlier, rows=[
-            {**row, "Status": statuses[row.get("Message-ID")]}
-            if row.get("Message-ID") in statuses else row for row in earlier.rows])
-        written = replace(written, records=records, earlier=earlier)
-        sent_text = (f" Sent {result.count('sent')} email(s) through {settings.host}"
-                     + (f"; {result.stopped}" if result.stopped else "") + ".")
-        problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
-        if problems_sending:
-            sent_text += (f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
-                          f" {problems_sending[0].reason}")
+        written, sent_text = _send_drafts(session, settings, folder, written)
     models = orchestrate.output_models(session.prepared, analysis.outcome, written)
     named = name_models(session.workbook, models, analysis.sheet)
     models = apply_names(models, named, session.rules, [*analysis.outcome.issues,
                                                         *written.issues])
     plan_sheets = {m.table_name for m in analysis.outcome.models} - {"Exceptions"}
-    issues = [*written.issues, *named.issues]
+    log_name = _write_sheets(book, session, [m for m in models
+                                             if m.table_name not in plan_sheets])
+    text = _letters_text(session, settings, written, folder, log_name, send=send)
+    text += sent_text
+    problems = [i for i in [*written.issues, *named.issues] if i.severity != Severity.INFO]
+    if problems:
+        text += f" {len(problems)} issue(s), e.g. {problems[0]}."
+    return text
+
+
+def _send_drafts(session: Session, settings: EmailSettings, folder: Path,
+                 written: LettersRun) -> tuple[LettersRun, str]:
+    """Send the click's drafts over SMTP: (the letters written, with the statuses of what
+    was sent, in this click's rows and in earlier rows of the log; the text to show)."""
+    from receivables.send import log_status, record_statuses, send_drafts, smtp_password
+
+    session.status(f"sending the drafts through {settings.host}")
+    result = send_drafts(folder, settings, yes=True, password=smtp_password(settings))
+    records = tuple(record_statuses(list(written.records), result))
+    # Drafts of an earlier click sent now: their rows in the log say so too.
+    statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    earlier = replace(written.earlier, rows=[
+        {**row, "Status": statuses[row.get("Message-ID")]}
+        if row.get("Message-ID") in statuses else row for row in written.earlier.rows])
+    text = (f" Sent {result.count('sent')} email(s) through {settings.host}"
+            + (f"; {result.stopped}" if result.stopped else "") + ".")
+    problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
+    if problems_sending:
+        text += (f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
+                 f" {problems_sending[0].reason}")
+    return replace(written, records=records, earlier=earlier), text
+
+
+def _write_sheets(book: xw.Book, session: Session, models: list[SheetModel]) -> str:
+    """Write ``models`` into the workbook, the first replacing its sheet and shown; return
+    the first one's name (the Letters Log)."""
     first = None
     for model in models:
-        if model.table_name in plan_sheets:
-            continue
         session.status(f"writing '{model.name}'")
         if first is None:
             with first_change("the workbook's sheets"):
@@ -331,13 +358,19 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
         else:
             xlwriter.write_model(book, model)
     first.activate()
-    written_sent = written.sent
+    return log_name
+
+
+def _letters_text(session: Session, settings: EmailSettings, written: LettersRun, folder: Path,
+                  log_name: str, *, send: bool) -> str:
+    """What the click wrote, in words: letters, drafts and texts, or why nothing."""
+    records = written.records
     letters_count = sum(1 for r in records if r.file.endswith(".docx"))
-    drafts = len(written_sent.drafts)
+    drafts = len(written.sent.drafts)
     text = (f"{letters_count} letter(s) as of {session.as_of.isoformat()} written to "
             f"{folder}, listed on the sheet '{log_name}'.")
-    if drafts or written_sent.sms:
-        text += (f" {drafts} email draft(s) in the folder 'email' and {len(written_sent.sms)} "
+    if drafts or written.sent.sms:
+        text += (f" {drafts} email draft(s) in the folder 'email' and {len(written.sent.sms)} "
                  "SMS text(s) in 'sms'.")
     if not records:
         text = (f"No letter is due as of {session.as_of.isoformat()} (earlier letters, "
@@ -347,10 +380,6 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     elif send and not settings.send_from_addin:
         text += (" Open the drafts in Outlook or Thunderbird to send them (or set "
                  "email.send_from_addin to send from here).")
-    text += sent_text
-    problems = [i for i in issues if i.severity != Severity.INFO]
-    if problems:
-        text += f" {len(problems)} issue(s), e.g. {problems[0]}."
     return text
 
 
