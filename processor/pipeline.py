@@ -226,18 +226,12 @@ def run(
         raise ValueError(mode)
     input_path = Path(input_path)
     opened = open_workbook(input_path, password=password)
-    output = None
-    if write:
-        # Every output is checked before any file is written (letters included).
-        # In place, a symbolic link is followed: its target is updated, the link stays.
-        output = (input_path.resolve() if in_place
-                  else Path(output_path or default_output(input_path, opened)))
-        check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
-        remove_stale_temps(output.parent)
+    output = (_checked_output(input_path, output_path, opened, in_place, in_place_lossy)
+              if write else None)
     parsing_big_sheet = _prefetch_ledger(opened, sheet)
     description = getattr(opened, "description", "")
-    notes = (Issue(input_path.name, f"read as {description}", Severity.INFO),) \
-        if description else ()
+    notes = (Issue(Location(file=input_path.name), f"read as {description}", Severity.INFO),
+             ) if description else ()
     request = Request(today=today or date.today(), as_of=as_of, rules_file=rules_file,
                       sheet=sheet, with_plan=mode != "classify", name_date=name_date,
                       name_problem=name_problem, notes=notes, history=tuple(history),
@@ -261,15 +255,7 @@ def run(
         name_issues = list(named.issues)
         models = apply_names(models, named, result.rules, [*outcome.issues, *letter_issues])
         write_atomically(output, opened, stage_cols, models, named.replaceable)
-    extra = []
-    where = Location(file=input_path.name)
-    if opened.decrypted:
-        extra.append(Issue(where, "the workbook was password-protected; the output "
-                           "is written without a password", Severity.INFO))
-    if not opened.is_ooxml:
-        extra.append(Issue(where, f"{opened.kind} input: the output holds the values "
-                           "of every sheet; formatting, formulas and macros are not carried over",
-                           Severity.INFO))
+    extra = _conversion_notes(opened, Location(file=input_path.name))
     return Report(input=input_path, output=output, as_of=result.as_of.date,
                   sheet=result.sheet, header_row=result.choice.location.header_row,
                   outcome=outcome,
@@ -277,6 +263,30 @@ def run(
                   if letters is not None else [],
                   extra_issues=[*letter_issues, *name_issues, *extra],
                   as_of_source=result.as_of.source, rules=result.rules)
+
+
+def _checked_output(input_path: Path, output_path: Path | None, opened: OpenedWorkbook,
+                    in_place: bool, in_place_lossy: bool) -> Path:
+    """The output file, checked before any file is written (letters included)."""
+    # In place, a symbolic link is followed: its target is updated, the link stays.
+    output = (input_path.resolve() if in_place
+              else Path(output_path or default_output(input_path, opened)))
+    check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
+    remove_stale_temps(output.parent)
+    return output
+
+
+def _conversion_notes(opened: OpenedWorkbook, where: Location) -> list[Issue]:
+    """What the output does not carry over from the input: a password, a non-OOXML format."""
+    notes = []
+    if opened.decrypted:
+        notes.append(Issue(where, "the workbook was password-protected; the output "
+                           "is written without a password", Severity.INFO))
+    if not opened.is_ooxml:
+        notes.append(Issue(where, f"{opened.kind} input: the output holds the values "
+                           "of every sheet; formatting, formulas and macros are not carried over",
+                           Severity.INFO))
+    return notes
 
 
 def _prefetch_ledger(opened: OpenedWorkbook, sheet: str | None) -> bool:

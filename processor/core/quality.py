@@ -6,7 +6,7 @@ the cell to look at.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
@@ -27,35 +27,19 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
     ``decisions`` are the dunning decisions (:func:`receivables.core.dunning.decide`):
     the letters and this sheet apply the same rule (:func:`~receivables.core.dunning.can_write`).
     """
-    from .dunning import BLOCKED, SEND, UNREACHABLE, decide
+    from .dunning import decide
 
     if decisions is None:
         decisions = decide(classified, rules, as_of_of(classified))
-    issues: list[Issue] = []
 
     def where(row: int, field: str | None = None) -> Location:
         return Location.cell(sheet, int(row), columns.get(field) if field else None)
 
     first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())
-    with_contact = set(classified.loc[present_mask(classified["contact"]), "customer"]
-                       .tolist()) if "contact" in classified else set()
-    for (customer, currency), decision in sorted(decisions.items(),
-                                                 key=lambda pair: pair[0]):
-        at = where(first_rows[customer], "customer")
-        if decision.action == UNREACHABLE:
-            issues.append(Issue(
-                at, f"{customer} ({currency}): a {decision.level.name} is due but the customer "
-                "has no postal address (nor an email, where this letter may go by email): "
-                "no letter is written until one is added", Severity.WARNING))
-        elif decision.action == BLOCKED:
-            issues.append(Issue(
-                at if decision.block.where == "Dunning Block" else decision.block.where,
-                f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
-                "letter is written", Severity.INFO))
-        elif decision.action == SEND and customer not in with_contact:
-            issues.append(Issue(
-                at, f"{customer} has no contact person: letters go to the company",
-                Severity.INFO))
+    def customer_cell(customer: object) -> Location:
+        return where(first_rows[customer], "customer")
+
+    issues = _decision_issues(classified, decisions, customer_cell)
 
     if "invoice" in classified:
         invoices = classified.loc[present_mask(classified["invoice"]), ["invoice", F.ROW]]
@@ -80,6 +64,41 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
                 f"{money_text(-record.credit_cents, record.currency)} that {verb} "
                 f"{money_text(record.overdue_cents, record.currency)} overdue", Severity.INFO))
 
+    return issues + _several_currencies(classified, customer_cell)
+
+
+def _decision_issues(classified: pd.DataFrame, decisions: Mapping,
+                     customer_cell: Callable[[object], Location]) -> list[Issue]:
+    """Customers a letter is due for who cannot be written to, blocked customers, and
+    customers written to without a contact person."""
+    from .dunning import BLOCKED, SEND, UNREACHABLE
+
+    issues: list[Issue] = []
+    with_contact = set(classified.loc[present_mask(classified["contact"]), "customer"]
+                       .tolist()) if "contact" in classified else set()
+    for (customer, currency), decision in sorted(decisions.items(),
+                                                 key=lambda pair: pair[0]):
+        at = customer_cell(customer)
+        if decision.action == UNREACHABLE:
+            issues.append(Issue(
+                at, f"{customer} ({currency}): a {decision.level.name} is due but the customer "
+                "has no postal address (nor an email, where this letter may go by email): "
+                "no letter is written until one is added", Severity.WARNING))
+        elif decision.action == BLOCKED:
+            issues.append(Issue(
+                at if decision.block.where == "Dunning Block" else decision.block.where,
+                f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
+                "letter is written", Severity.INFO))
+        elif decision.action == SEND and customer not in with_contact:
+            issues.append(Issue(
+                at, f"{customer} has no contact person: letters go to the company",
+                Severity.INFO))
+    return issues
+
+
+def _several_currencies(classified: pd.DataFrame,
+                        customer_cell: Callable[[object], Location]) -> list[Issue]:
+    """Customers billed in more than one currency."""
     # Distinct (customer, currency) pairs, then customers with several: groupby().unique()
     # on Arrow-backed text is ~10x slower.
     pairs = classified[["customer", "currency"]].drop_duplicates()
@@ -88,13 +107,10 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
     for customer, code in zip(pairs["customer"].tolist(), pairs["currency"].tolist(),
                               strict=True):
         currencies.setdefault(customer, []).append(code)
-    for customer, codes in sorted(currencies.items()):
-        if len(codes) > 1:
-            issues.append(Issue(
-                where(first_rows[customer], "customer"),
-                f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
-                "one plan row and one letter per currency", Severity.INFO))
-    return issues
+    return [Issue(customer_cell(customer),
+                  f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
+                  "one plan row and one letter per currency", Severity.INFO)
+            for customer, codes in sorted(currencies.items()) if len(codes) > 1]
 
 
 def as_of_of(classified: pd.DataFrame):
