@@ -218,41 +218,72 @@ NUMBER_SPARE = 1.25
 HEADER_ROW_HEIGHT = 15.0  # points per header line
 
 
+def _char_units(char: str) -> int:
+    """Width of one character in hundredths of a digit."""
+    if char in _NARROW:
+        return 55
+    if char in _WIDE:
+        return 145
+    if char.isascii():
+        return 115 if char.isupper() else 100
+    if unicodedata.combining(char):
+        return 0
+    if unicodedata.east_asian_width(char) in ("W", "F"):
+        return 200
+    return 110 if char.isupper() else 100
+
+
+# Units per character, and per word, seen so far: sizing a 100k-row sheet measures
+# millions of characters, mostly in words it has met before (names, actions).
+_UNITS: dict[str, int] = {}
+_WORD_UNITS: dict[str, int] = {}
+_WORD_CACHE_LIMIT = 200_000
+
+
+def _text_units(text: str) -> int:
+    """Width of ``text`` in hundredths of a digit (whole numbers: sums are exact, so the
+    width of a line is the sum of its words' and spaces')."""
+    total = _WORD_UNITS.get(text)
+    if total is not None:
+        return total
+    units = _UNITS
+    total = 0
+    for char in text:
+        unit = units.get(char)
+        if unit is None:
+            unit = units[char] = _char_units(char)
+        total += unit
+    if len(_WORD_UNITS) >= _WORD_CACHE_LIMIT:
+        _WORD_UNITS.clear()  # bounded memory; the cache refills with what recurs
+    _WORD_UNITS[text] = total
+    return total
+
+
 def text_width(text: str, bold: bool = False) -> float:
     """Width of ``text`` in column-width units (a digit of the default font is 1).
 
     East Asian wide and full-width characters count 2, combining marks 0.
     """
-    width = 0.0
-    for char in text:
-        if char in _NARROW:
-            width += 0.55
-        elif char in _WIDE:
-            width += 1.45
-        elif char.isascii():
-            width += 1.15 if char.isupper() else 1.0
-        elif unicodedata.combining(char):
-            continue
-        elif unicodedata.east_asian_width(char) in ("W", "F"):
-            width += 2.0
-        else:
-            width += 1.1 if char.isupper() else 1.0
-    return width * (1.08 if bold else 1.0)
+    return _text_units(text) / 100 * (1.08 if bold else 1.0)
 
 
 def wrap_words(text: str, width: float, bold: bool = False) -> list[str]:
     """``text`` broken into lines at spaces so each fits ``width`` where a word allows
     (a word longer than the width stays whole on its own line)."""
+    scale = (1.08 if bold else 1.0) / 100
+    space = _text_units(" ")
     lines: list[str] = []
     for paragraph in str(text).split("\n"):
-        line = ""
+        line, line_units = "", 0
         for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if line and text_width(candidate, bold) > width:
+            units = _text_units(word)
+            if not line:
+                line, line_units = word, units
+            elif (line_units + space + units) * scale > width:
                 lines.append(line)
-                line = word
+                line, line_units = word, units
             else:
-                line = candidate
+                line, line_units = f"{line} {word}", line_units + space + units
         lines.append(line)
     return lines
 
