@@ -752,66 +752,89 @@ def _edit_head(head: bytes, edit: StageColumns, prefix: bytes) -> bytes:
 
 
 def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, letters, state) -> bytes:
-    """Rewrite complete rows in ``block``: append stage cells to header and data rows."""
+    """Rewrite complete rows in ``block``: append stage cells to header and data rows.
+
+    The hot loop of the writer (once per ledger row): the cells of a data row come from
+    one bytes format per stage combination, and whether a row has cells right of the
+    table is decided by its last cell's column letters, looked up once per letters.
+    """
     pieces = block.split(closer)
     out = []
+    append = out.append
     last = len(pieces) - 1
     header_row = edit.header_row
-    cells = edit.cells
+    cells_get = edit.cells.get
+    fills_get = edit.fills.get
     opener = closer.replace(b"</", b"<", 1)[:-1]  # b"<row" or b"<x:row"
-    templates = state.setdefault("templates", {})
-    fills = edit.fills
+    after_opener = len(opener)
+    formats = state.setdefault("formats", {})
+    left_of_table = state.setdefault("left_of_table", {})
     start_column = edit.start_column
+    row_number = state["row"]
     for index, piece in enumerate(pieces):
         if index == last:
-            out.append(piece)  # text after the final </row> (whitespace, or nothing)
+            append(piece)  # text after the final </row> (whitespace, or nothing)
             break
         # The piece ends with the row being closed; self-closing rows may precede it.
         start = piece.rfind(opener)
-        while start != -1 and piece[start + len(opener): start + len(opener) + 1] not in b" >\t\r\n/":
+        while start != -1 and piece[start + after_opener: start + after_opener + 1] not in b" >\t\r\n/":
             start = piece.rfind(opener, 0, start)  # "<rowBreaks" and the like are not rows
         if start == -1:
-            out.append(piece + closer)
+            append(piece + closer)
             continue
         if start and piece.count(opener, 0, start):
             for match in _ROW_OPEN.finditer(piece, 0, start):
                 found = _ATTR_R.search(match.group(2))
-                state["row"] = int(found.group(1)) if found else state["row"] + 1
+                row_number = int(found.group(1)) if found else row_number + 1
         tag_end = piece.index(b">", start) + 1
         found = _ATTR_R.search(piece, start, tag_end)
-        state["row"] = int(found.group(1)) if found else state["row"] + 1
-        row_number = state["row"]
-        values = cells.get(row_number)
+        row_number = int(found.group(1)) if found else row_number + 1
+        values = cells_get(row_number)
         if values is None and row_number != header_row:
-            out.append(piece)
-            out.append(closer)
+            append(piece)
+            append(closer)
             continue
         row_tag = piece[start:tag_end]
         edited_tag = b"spans=" in row_tag
         if edited_tag:
             row_tag = re.sub(rb'\s+spans="[^"]*"', b"", row_tag)
-        template = None
-        if row_number != header_row:
-            template = templates.get((*values[1:], fills.get(row_number)))
-        if template is None:  # the header, or the first row of a stage combination
-            new_cells = _stage_cells(row_number, edit, styles, letters, templates)
+        if row_number == header_row:
+            new_cells = _stage_cells(row_number, edit, styles, letters)
         else:
-            # _stage_cells inlined: this runs once per row of the ledger.
-            number = b"%d" % row_number
-            new_cells = (template[0] + number + template[1].replace(b"\x01", b"%d" % int(values[0]), 1)
-                         + number + template[2] + number + template[3] + number + template[4])
+            key = (*values[1:], fills_get(row_number))
+            form = formats.get(key)
+            if form is None:
+                form = formats[key] = _row_format(row_number, edit, styles, letters, key)
+            new_cells = form % (row_number, int(values[0]), row_number, row_number, row_number)
         # Nothing right of the table (the usual case): the cells go at the end of the row,
         # without the copies _merge_cells makes.
         last_ref = piece.rfind(b'r="', tag_end)
         match = _LAST_REF.match(piece, last_ref) if last_ref != -1 else None
-        if match is None or column_number(match.group(1).decode()) < start_column:
-            out.append(piece[:start] + row_tag + piece[tag_end:] if edited_tag else piece)
-            out.append(new_cells)
-            out.append(closer)
+        if match is not None:
+            column = match.group(1)
+            left = left_of_table.get(column)
+            if left is None:
+                left = left_of_table[column] = column_number(column.decode()) < start_column
+        if match is None or left:
+            append(piece[:start] + row_tag + piece[tag_end:] if edited_tag else piece)
+            append(new_cells)
+            append(closer)
             continue
         content = _merge_cells(piece[tag_end:], new_cells, start_column, letters)
-        out.append(piece[:start] + row_tag + content + closer)
+        append(piece[:start] + row_tag + content + closer)
+    state["row"] = row_number
     return b"".join(out)
+
+
+def _row_format(row_number: int, edit: StageColumns, styles, letters, key: tuple) -> bytes:
+    """The stage cells of a data row as a bytes format of (row, days, row, row, row), for
+    the stage combination ``key`` (bucket, stage, action, fill) of ``row_number``."""
+    templates: dict = {}
+    _stage_cells(row_number, edit, styles, letters, templates)
+    (template,) = templates.values()
+    first, days_part = template[1].split(b"\x01", 1)
+    parts = (template[0], first, days_part, template[2], template[3], template[4])
+    return b"%d".join(part.replace(b"%", b"%%") for part in parts)
 
 
 def _stage_cells(row_number: int, edit: StageColumns, styles, letters, templates=None) -> bytes:
