@@ -211,7 +211,29 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if best is None:
         best = from_bytes(data[:1_000_000]).best()
     encoding = best.encoding if best is not None else "cp1252"
+    if encoding == "cp1250" and _western_reading_wins(data[:1_000_000]):
+        encoding = "cp1252"
     return data.decode(encoding, "replace"), encoding.upper().replace("_", "-")
+
+
+# Letters of Western European words (cp1252) and of Central European ones (cp1250). The
+# two code pages share most bytes; on a short export detection cannot tell them apart and
+# read Spanish "Señor" (byte F1) as Polish "Seńor". The reading whose letters the
+# languages use more often wins; a tie keeps cp1252, the usual Windows code page of exports.
+_WESTERN = set("áéíóúñüöäßàèçâêôëïîœòùÿæøåÁÉÍÓÚÑÜÖÄÀÈÇÂÊÔËÏÎŒÒÙŸÆØÅ")
+_CENTRAL = set("áéíóúöüäőűłąęśćźżńčřěšžůýťďňľĺŕăâîşţÁÉÍÓÚÖÜÄŐŰŁĄĘŚĆŹŻŃČŘĚŠŽŮÝŤĎŇĽĹŔĂÂÎŞŢ")
+
+
+def _western_reading_wins(data: bytes) -> bool:
+    """True when the bytes read as cp1252 give more Western letters than cp1250 gives Central."""
+    try:
+        western = data.decode("cp1252")
+        central = data.decode("cp1250")
+    except UnicodeDecodeError:
+        return False
+    west = sum(1 for ch in western if ch in _WESTERN)
+    cent = sum(1 for ch in central if ch in _CENTRAL)
+    return west >= cent
 
 
 # ----------------------------------------------------------------------------- CSV
