@@ -455,6 +455,9 @@ class LettersResult:
 
     records: list[LetterRecord]
     issues: list[Issue]
+    # The jobs written (decided with the dunning history): the email covers use these,
+    # since jobs decided again without the history would be other letters.
+    jobs: list[core.LetterJob] = field(default_factory=list)
 
 
 def safe_name(text: str, limit: int = 60) -> str:
@@ -571,7 +574,7 @@ def write_letters(
             _with_pdf(record, pdfs.get(path), out)
             for record, path in zip(records, written, strict=True)
         ]
-    return LettersResult(records=records, issues=issues)
+    return LettersResult(records=records, issues=issues, jobs=list(jobs))
 
 
 def _with_pdf(record: LetterRecord, pdf: Path | None, out: Path) -> LetterRecord:

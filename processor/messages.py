@@ -362,6 +362,8 @@ def _letter_jobs_by_reference(classified, rules, as_of, letters: LettersResult):
     # The letters' jobs again (pure and fast): their items and render contexts.
     if not letters.records:
         return {}
+    if letters.jobs:
+        return {job.reference: job for job in letters.jobs}
     from .letters import resolve_templates_dir, template_files
 
     stages = sorted({record.stage for record in letters.records})
@@ -377,7 +379,7 @@ def _target_of_letter(job: core_letters.LetterJob) -> core.MessageTarget:
     return core.MessageTarget(customer=job.customer, currency=job.currency, stage=job.stage,
                               items=items, customer_id=job.customer_id, contact=job.contact,
                               email=job.email, phone=job.phone, language=job.language,
-                              address=job.address)
+                              address=job.address, credits_cents=job.credits_cents)
 
 
 def _message_record(target: core.MessageTarget, reference: str, stage_label: str,

@@ -36,3 +36,54 @@ def test_central_european_exports_still_read_as_cp1250():
     assert decode_text(polish.encode("cp1250")) == (polish, "CP1250")
     spanish = "Señor Muñoz;España;Año;niño\n"
     assert decode_text(spanish.encode("cp1252")) == (spanish, "CP1252")
+
+
+def _log_rows(path):
+    sheet = load_workbook(path)["Letters Log"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = rows[0]
+    return [dict(zip(header, row, strict=True)) for row in rows[1:] if row[0]]
+
+
+def test_second_letter_goes_by_email_with_the_history(tmp_path, cli):
+    """The letter a dunning history escalates is emailed like the first one was."""
+    from datetime import timedelta
+
+    from conftest import AS_OF, ledger_row, write_ledger
+
+    ledger = write_ledger(tmp_path / "ar.xlsx", [ledger_row("Acme Ltd", 20, 900.0)])
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    code, _, err = cli("process", ledger, "-o", first, "--letters", tmp_path / "L1",
+                       "--as-of", AS_OF.isoformat())
+    assert code == 0, err
+    later = AS_OF + timedelta(days=30)
+    code, _, err = cli("process", ledger, "-o", second, "--letters", tmp_path / "L2",
+                       "--as-of", later.isoformat(), "--history", first)
+    assert code == 0, err
+    new = [row for row in _log_rows(second) if row["Date"].date() == later]
+    assert [row["Template"] for row in new] == ["formal_demand"]
+    assert new[0]["Channel"] == "email" and new[0]["Status"] == "draft"
+    drafts = list((tmp_path / "L2" / "email").glob("*.eml"))
+    assert [d.name for d in drafts] == [f"Acme_Ltd_{new[0]['Reference']}.eml"]
+
+
+def test_cover_email_shows_the_credits_the_letter_nets(tmp_path, cli):
+    """A letter netted by a credit note is covered by an email saying the credits and net."""
+    from email import policy
+    from email.parser import BytesParser
+
+    from conftest import AS_OF, ledger_row, write_ledger
+
+    ledger = write_ledger(tmp_path / "ar.xlsx", [
+        ledger_row("Acme Ltd", 20, 900.0), ledger_row("Acme Ltd", 5, -300.0, invoice="CN-1")])
+    out = tmp_path / "out.xlsx"
+    code, _, err = cli("process", ledger, "-o", out, "--letters", tmp_path / "L",
+                       "--as-of", AS_OF.isoformat())
+    assert code == 0, err
+    (log,) = _log_rows(out)
+    assert log["Credits"] == 300.0 and log["Channel"] == "email"
+    (draft,) = (tmp_path / "L" / "email").glob("*.eml")
+    message = BytesParser(policy=policy.default).parsebytes(draft.read_bytes())
+    text = message.get_body(("plain",)).get_content()
+    assert "Credits: -€300.00" in text
+    assert "€600.00" in text
