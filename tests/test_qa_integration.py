@@ -87,3 +87,44 @@ def test_cover_email_shows_the_credits_the_letter_nets(tmp_path, cli):
     text = message.get_body(("plain",)).get_content()
     assert "Credits: -€300.00" in text
     assert "€600.00" in text
+
+
+def test_a_due_date_email_is_not_the_reminder_letter(tmp_path, cli):
+    """The email of the stage "Reminder" (template email_reminder) is no reminder letter:
+    when the item reaches the notice stage the reminder letter is still written."""
+    from datetime import timedelta
+
+    from conftest import AS_OF, ledger_row, write_ledger
+
+    ledger = write_ledger(tmp_path / "ar.xlsx", [ledger_row("Delta", 2, 500.0)])
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    code, _, err = cli("process", ledger, "-o", first, "--letters", tmp_path / "L1",
+                       "--as-of", AS_OF.isoformat())
+    assert code == 0, err
+    assert [row["Template"] for row in _log_rows(first)] == ["email_reminder"]
+    later = AS_OF + timedelta(days=10)
+    code, _, err = cli("process", ledger, "-o", second, "--letters", tmp_path / "L2",
+                       "--as-of", later.isoformat(), "--history", first)
+    assert code == 0, err
+    new = [row for row in _log_rows(second) if row["Date"].date() == later]
+    assert [row["Template"] for row in new] == ["reminder"]
+
+
+def test_a_misspelt_or_bad_setting_is_not_said_in_another_settings_words(tmp_path, run_json):
+    """A typo key is not described by its neighbour's comment, nor a key by its section's."""
+    from conftest import ledger_row, write_ledger
+
+    ledger = write_ledger(tmp_path / "ar.xlsx", [ledger_row("Acme Ltd", 20, 900.0)],
+                          sheet="Collection Plan")
+    (tmp_path / "rules.toml").write_text(
+        '[general]\nlanugage = "en"\n\n[dunning]\nmin_interval_days = "soon"\n',
+        encoding="utf-8")
+    result = run_json("process", ledger, "--as-of", "2026-10-31")
+    book = load_workbook(result["output"])
+    assert book.sheetnames[:2] == ["Collection Plan", "Collection Plan (2)"]
+    messages = [row[2] for row in book["Exceptions"].iter_rows(min_row=2, values_only=True)]
+    typo = next(m for m in messages if "general.lanugage" in m)
+    assert typo.startswith("setting general.lanugage is not a known setting")
+    bad = next(m for m in messages if "dunning.min_interval_days" in m)
+    assert bad.startswith("Days between two letters to the same customer and currency")
+    assert "Dunning history" not in bad

@@ -114,19 +114,19 @@ _LEADING_KEY = re.compile(r"^(?:setting )?(" + _SETTING.pattern[2:-2] + r")\b")
 @lru_cache(maxsize=1)
 def _setting_words() -> dict[str, str]:
     """What each packaged setting is, in words: the first sentence of its comment in
-    default_rules.toml, by dotted key (a section gets its first row's words)."""
+    default_rules.toml, by dotted key (a table by its own comment)."""
     from .rules import default_layer
-    from .settings_sheet import settings_rows
+    from .settings_sheet import _descriptions, settings_rows
 
-    words: dict[str, str] = {}
+    # The comment above each key or table itself; the settings sheet's descriptions put a
+    # section's comment in front of its first key's, which is not what that key is.
+    words = {".".join(path): text.split(". ")[0].rstrip(".")
+             for path, text in _descriptions().items() if text}
     for section, key, _value, description in settings_rows(default_layer()):
-        if not description:
-            continue
-        sentence = description.split(". ")[0].rstrip(".")
-        words.setdefault(f"{section}.{key}" if section else key, sentence)
-        parts = section.split(".")
-        for end in range(len(parts), 0, -1):  # a table of tables: its first row's words
-            words.setdefault(".".join(parts[:end]), sentence)
+        dotted = f"{section}.{key}" if section else key
+        if description and dotted not in words and section.split(".")[0] in ("stages",
+                                                                              "states"):
+            words[dotted] = description.split(". ")[0].rstrip(".")  # a list item's field
     return words
 
 
@@ -139,9 +139,9 @@ def in_words(message: str) -> str:
         return message
     key = match.group(1)
     words = _setting_words()
-    path = key.split(".")
-    for end in range(len(path), 0, -1):  # the key, else the nearest section described
-        sentence = words.get(".".join(path[:end]))
-        if sentence:
-            return f"{sentence} (setting {key}){message[match.end():]}"
+    # Only the key's own words: a section's (or a neighbour's) words would say what an
+    # unknown or misspelt key is not ("Currency assumed ... (setting general.lanugage)").
+    sentence = words.get(key)
+    if sentence:
+        return f"{sentence} (setting {key}){message[match.end():]}"
     return message

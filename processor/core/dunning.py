@@ -350,9 +350,14 @@ def history_from_rows(rows: Iterable[Mapping[str, Any]], rules: Rules,
         day = _as_date(cells.get("date"))
         if not customer and day is None:
             continue  # a blank row
-        level = (resolve_level(cells.get("template"), rules, levels)
-                 or resolve_level(cells.get("stage"), rules, levels))
-        if level is None and normalize(cells.get("channel")) in ("email", "sms"):
+        level = resolve_level(cells.get("template"), rules, levels)
+        message = normalize(cells.get("channel")) in ("email", "sms")
+        if level is None and message and normalize(cells.get("template")):
+            # A message's own template (email_reminder): its stage label may share a
+            # letter's name (the stage "Reminder", the letter "reminder"), yet no letter went.
+            continue
+        level = level or resolve_level(cells.get("stage"), rules, levels)
+        if level is None and message:
             continue  # a message at a stage without a letter: not a letter's history
         if not customer or day is None or level is None:
             issues.append(Issue(at, "this letter is not read as dunning history: it needs a "
