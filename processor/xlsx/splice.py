@@ -804,7 +804,7 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
             key = (*values[1:], fills_get(row_number))
             form = formats.get(key)
             if form is None:
-                form = formats[key] = _row_format(row_number, edit, styles, letters, key)
+                form = formats[key] = _row_format(row_number, edit, styles, letters)
             new_cells = form % (row_number, int(values[0]), row_number, row_number, row_number)
         # Nothing right of the table (the usual case): the cells go at the end of the row,
         # without the copies _merge_cells makes.
@@ -826,9 +826,9 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
     return b"".join(out)
 
 
-def _row_format(row_number: int, edit: StageColumns, styles, letters, key: tuple) -> bytes:
+def _row_format(row_number: int, edit: StageColumns, styles, letters) -> bytes:
     """The stage cells of a data row as a bytes format of (row, days, row, row, row), for
-    the stage combination ``key`` (bucket, stage, action, fill) of ``row_number``."""
+    the stage combination (bucket, stage, action, fill) of ``row_number``."""
     templates: dict = {}
     _stage_cells(row_number, edit, styles, letters, templates)
     (template,) = templates.values()
