@@ -246,18 +246,19 @@ class SheetName(Spec):
         if not isinstance(value, str) or not value.strip():
             raise Invalid(f"must be a sheet name, not {_shown(value)}")
         bad = sorted(_SHEET_FORBIDDEN & set(value))
+        why = None
         if bad:
-            raise Invalid(f"{_shown(value)} is not a sheet name Excel allows: it contains "
-                          f"{' '.join(bad)}")
-        if len(value) > 31:
-            raise Invalid(f"{_shown(value)} is not a sheet name Excel allows: {len(value)} "
-                          "characters (at most 31)")
-        if value.startswith("'") or value.endswith("'"):
-            raise Invalid("is not a sheet name Excel allows: it starts or ends with '")
-        if any(ord(ch) < 0x20 for ch in value):
-            raise Invalid("is not a sheet name Excel allows: it holds a control character")
-        if value.casefold() == "history":
-            raise Invalid("is not a sheet name Excel allows: History is reserved by Excel")
+            why = f"it contains {' '.join(bad)}"
+        elif len(value) > 31:
+            why = f"{len(value)} characters (at most 31)"
+        elif value.startswith("'") or value.endswith("'"):
+            why = "it starts or ends with '"
+        elif any(ord(ch) < 0x20 for ch in value):
+            why = "it holds a control character"
+        elif value.casefold() == "history":
+            why = "History is reserved by Excel"
+        if why:
+            raise Invalid(f"is {_shown(value)}, not a sheet name Excel allows: {why}")
         return value
 
 
@@ -337,6 +338,17 @@ class Scale(Spec):
             DecimalText(0, DEFAULT_BOUND).check(str(key))
             out[str(key)] = DecimalText(0, self.hi).check(amount)
         return out
+
+
+@dataclass(frozen=True)
+class Refused(Spec):
+    """A key that is known but never taken from settings (a password), with the reason."""
+
+    reason: str
+
+    def check(self, value: Any) -> Any:
+        """Always :class:`Invalid`."""
+        raise Invalid(self.reason)
 
 
 @dataclass(frozen=True)
@@ -506,6 +518,10 @@ SPECS: dict[Path, Spec] = {
     ("email", "templates"): MapOf(Text(64, 1, single_line=True)),
     ("email", "stages"): ListOf(Text(64, 1, single_line=True), 0, 100),
     ("email", "host"): Text(255, single_line=True),
+    # A password in a workbook or a rules file would travel with every copy of it.
+    ("email", "password"): Refused("is ignored: the SMTP password is read only from the "
+                                   "RECEIVABLES_SMTP_PASSWORD environment variable or the "
+                                   "system keyring"),
     ("email", "port"): Whole(1, 65_535),
     ("email", "security"): Text(choices=("none", "starttls", "ssl"), case="lower"),
     ("email", "user"): Text(320, single_line=True),
@@ -598,7 +614,14 @@ def _derive(path: Path, default: Any) -> Spec:
     if isinstance(default, Mapping):
         if not default:
             return MapOf(AnyValue())
-        return Table({str(k): _derive((*path, str(k)), v) for k, v in default.items()})
+        fields = {str(k): _derive((*path, str(k)), v) for k, v in default.items()}
+        # Keys registered without a packaged default (``email.password``: refused).
+        for pattern, spec in SPECS.items():
+            if (len(pattern) == len(path) + 1 and pattern[-1] != "*"
+                    and pattern[-1] not in fields
+                    and all(p in ("*", q) for p, q in zip(pattern, path, strict=False))):
+                fields[pattern[-1]] = spec
+        return Table(fields)
     if isinstance(default, list) and default and all(isinstance(i, Mapping) for i in default):
         union: dict[str, Any] = {}
         for item in default:
