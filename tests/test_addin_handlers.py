@@ -1013,3 +1013,53 @@ def test_print_setup_and_wrapping_equal_the_file_writer(tmp_path, excel, click):
         assert expected["titles"][0] == "$1:$1"
         assert expected["footer"][1] == f"as of {AS_OF.isoformat()}"
         assert _print_setup(ours[name]) == expected, name
+
+
+# ---- one orchestration: the command line, batch and the add-in agree -------------------------
+
+
+def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(tmp_path, excel, click,
+                                                                       monkeypatch, cli):
+    """Same workbook, same settings (a settings-sheet as-of, a rules.toml with a typo),
+    a letters run: the same as-of date, Exceptions and sheets from every shell."""
+    from receivables.batch import BatchOptions, run_batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _days, rows = boundary_rows()
+    settings = [HEADER, ("general", "as_of", AS_OF.isoformat(), ""),
+                ("labels", "stage", "Fase", ""), ("plan", "capacity_per_dya", 3, "")]
+    source = write_ledger(folder / "ledger.xlsx", rows,
+                          extra_sheets=[("Collections Settings", settings)])
+    (folder / "rules.toml").write_text('[general]\ncountri = "HU"\n', "utf-8")
+    # Today is far from the setting: every shell must take the date from the sheet.
+    monkeypatch.setattr(handlers, "today", lambda: date(2031, 1, 15))
+
+    code, out, err = cli("process", source, "-o", tmp_path / "cli.xlsx", "--letters",
+                         tmp_path / "cli letters", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["as_of"] == AS_OF.isoformat()
+    assert report["as_of_source"] == "general.as_of in 'Collections Settings'!C2"
+
+    result = run_batch(BatchOptions(in_dir=folder, out_dir=tmp_path / "batch", letters=True,
+                                    jobs=1))
+    assert [(f.status, f.as_of) for f in result.files] == [("ok", AS_OF)]
+
+    book = in_excel(excel, source)
+    assert f"as of {AS_OF.isoformat()}" in ok(click(book, "collections_plan"))
+    assert f"as of {AS_OF.isoformat()}" in ok(click(book, "collections_letters"))
+    addin = saved(book, tmp_path / "addin.xlsx")
+
+    names = ["Collection Plan", "Aging Summary", "Action Calendar", "Exceptions", "Letters Log"]
+    expected = dump_sheets(tmp_path / "cli.xlsx", names)
+    assert len(expected["Letters Log"]) > 1 and len(expected["Collection Plan"]) > 1
+    assert str(expected["Letters Log"][1][1])[:10] == AS_OF.isoformat()
+    exceptions = [row[:3] for row in expected["Exceptions"]]
+    assert any("general.countri" in str(row) for row in exceptions)
+    assert any("plan.capacity_per_dya" in str(row) and "Collections Settings" in str(row)
+               for row in exceptions)
+    for other in (tmp_path / "batch" / "ledger.collections.xlsx", addin):
+        found = dump_sheets(other, names)
+        for name in names:
+            assert found[name] == expected[name], (other.name, name)

@@ -28,8 +28,9 @@ Per customer and currency, and for all customers together, each month gets:
   (doubtful or dead by default); not counted as payments.
 - **Invoiced**: gross amounts of the distinct invoices listed in this or an earlier
   month's ledger with an invoice date in the ``dso_days`` days ending on the as-of date.
-- **DSO** (countback-free "average sales" method): ``Outstanding x dso_days / Invoiced``,
-  to 0.1 day; blank when nothing was invoiced in the window. Items paid and dropped from
+- **DSO**: :func:`receivables.core.dso.dso`, the definition the Aging Summary uses too
+  (``Outstanding x dso_days / Invoiced``, credits reducing the outstanding balance only,
+  to 0.1 day; blank when nothing was invoiced in the window). Items paid and dropped from
   the ledger within a month are unseen, so keep paid items in the ledger for an exact DSO.
 - **Roll rate of bucket b**: of the open balance in bucket b last month, the share still
   open this month in a later bucket: ``sum over items in b last month that are in a later
@@ -56,13 +57,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
 from . import frame as F
 from .classify import bucket_index, customer_summary
+from .dso import WINDOW_DAYS, dso
 from .outputs import cents_to_decimal, stage_colors
 from .plan import money_text, plan_settings
 from .rules import Rules
@@ -79,7 +81,7 @@ from .sheets import (
     money_format,
 )
 
-DSO_DAYS = 90
+DSO_DAYS = WINDOW_DAYS
 GOOD_MONTHS = 2
 WRITE_OFF_STAGES = ("doubtful", "dead")
 ALL_CUSTOMERS = "All customers"
@@ -540,10 +542,7 @@ def _signs(table: pd.DataFrame, items: pd.DataFrame, *, good_months: int,
 
 
 def _dso(outstanding: int, invoiced: int, days: int) -> Decimal | None:
-    if invoiced <= 0:
-        return None
-    value = Decimal(int(outstanding)) * days / Decimal(int(invoiced))
-    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return dso(outstanding, invoiced, days)
 
 
 def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from jinja2 import nodes
 
 from . import frame as F
 from .advice import AREA_ORDER, SETTINGS, area, in_words, what_to_do
+from .dso import WINDOW_DAYS, ledger_dso
 from .grid import SheetGrid
 from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
@@ -164,22 +165,12 @@ def print_setup(as_of: date | None, repeat_columns: int = 0) -> PageSetup:
     return PageSetup(as_of=as_of, title_columns=repeat_columns)
 
 
-DSO_WINDOW_DAYS = 90
+DSO_WINDOW_DAYS = WINDOW_DAYS
 
 
 def dso(items: pd.DataFrame, as_of: date, window: int = DSO_WINDOW_DAYS) -> Decimal | None:
-    """Days sales outstanding: open balance / amounts invoiced in the last ``window`` days
-    x ``window`` (the count-back-free form, from one ledger snapshot). None when nothing
-    was invoiced in the window or the ledger has no invoice dates or amounts."""
-    if "invoice_date" not in items or F.AMOUNT not in items:
-        return None
-    since = pd.Timestamp(as_of) - pd.Timedelta(days=window)
-    recent = items[(items["invoice_date"] > since) & (items["invoice_date"] <= pd.Timestamp(as_of))]
-    invoiced = int(recent[F.AMOUNT].fillna(0).clip(lower=0).sum())
-    if invoiced <= 0:
-        return None
-    open_balance = int(items[F.BALANCE].clip(lower=0).sum())
-    return (Decimal(open_balance) * window / Decimal(invoiced)).quantize(Decimal("0.1"))
+    """DSO of one ledger's items on ``as_of``: the one definition of :mod:`.dso`."""
+    return ledger_dso(items, as_of, window)
 
 
 def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
