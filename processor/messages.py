@@ -506,9 +506,13 @@ def _sms_row(target, rules, letter_settings, settings: core.SmsSettings,
                            "customer has no phone number", Severity.INFO)
     number = sms_core.e164(target.phone, country)
     if number is None:
+        import phonenumbers
+
+        # The example is the customer's own country code (a GB number was told "+34").
+        code = phonenumbers.country_code_for_region(country.upper()) if country else 0
         return None, Issue(where, f"no SMS to {target.customer}: {target.phone!r} is not a "
                            f"phone number in {country}; write it with the country code "
-                           "(+34 ...)")
+                           f"(+{code or 34} ...)")
     if sms_core.is_mobile(number) is False:
         return None, Issue(where, f"no SMS to {target.customer}: {target.phone!r} is a fixed "
                            "line", Severity.INFO)

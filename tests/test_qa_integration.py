@@ -128,3 +128,18 @@ def test_a_misspelt_or_bad_setting_is_not_said_in_another_settings_words(tmp_pat
     bad = next(m for m in messages if "dunning.min_interval_days" in m)
     assert bad.startswith("Days between two letters to the same customer and currency")
     assert "Dunning history" not in bad
+
+
+def test_a_bad_phone_number_is_told_its_own_country_code(tmp_path, run_json):
+    """The advice for a number that is not valid names the customer's country code."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Customer", "Invoice", "Due Date", "Balance", "Currency", "Phone", "Region"])
+    sheet.append(["Smith Ltd", "S-1", "2026-10-31", 500, "GBP", "07700 900123", "GB"])
+    book.save(tmp_path / "ar.xlsx")
+    result = run_json("process", tmp_path / "ar.xlsx", "--as-of", "2026-10-31",
+                      "--letters", tmp_path / "L")
+    (issue,) = [i["message"] for i in result["issues"] if "no SMS to Smith Ltd" in i["message"]]
+    assert "not a phone number in GB" in issue and "(+44 ...)" in issue
