@@ -31,9 +31,9 @@ from typing import Any
 
 import xlwings as xw
 
+from receivables.core.sheetnames import labels_fit_table
 from receivables.core.sheets import HEADER_ROW_HEIGHT, Chart, SheetModel, StageColumns
 from receivables.core.xlref import column_letter
-from receivables.xlsx.splice import labels_fit_table
 from receivables.xlsx.worksheet import table_name
 
 TEXT_PREFIX = "'"

@@ -72,8 +72,6 @@ def load_history(opened, rules: Rules, paths: Sequence[Path] = (),
     ``opened`` is the workbook being processed (None for none); ``skip`` lists files
     never read as history (the input and output themselves).
     """
-    from .reader import open_workbook
-
     sources: list[list[dict[str, Any]]] = []
     issues: list[Issue] = []
     if opened is not None:
@@ -84,6 +82,10 @@ def load_history(opened, rules: Rules, paths: Sequence[Path] = (),
     files = [file for path in paths for file in history_files(path)]
     if letters_dir is not None and (Path(letters_dir) / FOLDER_LOG).is_file():
         files.append(Path(letters_dir) / FOLDER_LOG)
+    if files:
+        # Only history files need the file reader: the add-in, reading the open workbook's
+        # own log, never loads it.
+        from .reader import open_workbook
     # Later files first: of two copies of a letter, the newer log's is kept.
     for file in reversed(files):
         if file.resolve() in skipped:

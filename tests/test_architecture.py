@@ -218,3 +218,20 @@ def test_the_add_in_package_ships_no_test_stand_in():
     assert importlib.util.find_spec("receivables.addin.standin") is None
     shipped = {p.name for p in (ROOT / "addin").glob("*.py")}
     assert "standin.py" not in shipped and (ROOT / "tests" / "standin.py").is_file()
+
+
+def test_the_addin_does_not_load_the_file_shell():
+    """Excel holds the workbook open: the add-in reads and writes it through xlwings only,
+    so importing its handlers must not load the file reader, calamine or the splice writer."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, receivables.addin, receivables.addin.handlers, receivables.addin.xlwriter;"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith(("
+        "'receivables.reader', 'receivables.xlsx.splice', 'receivables.pipeline',"
+        "'receivables.batch', 'python_calamine')))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert loaded == []

@@ -185,3 +185,11 @@ def name_outputs(
         taken.add(chosen.casefold())
         out.append(model if chosen == model.name else replace(model, name=chosen))
     return NamedOutputs(tuple(out), frozenset(replaceable), tuple(issues))
+
+
+def labels_fit_table(names: Sequence[object], labels: Sequence[str]) -> bool:
+    """Whether ``labels`` can join a table whose columns are ``names``: no name twice,
+    letter case ignored (Excel's rule for table columns)."""
+    taken = {str(name).strip().casefold() for name in names if name is not None}
+    wanted = [label.strip().casefold() for label in labels]
+    return not taken & set(wanted) and len(set(wanted)) == len(wanted)

@@ -23,6 +23,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..core.grid import SheetGrid
+from ..core.sheetnames import labels_fit_table
 from ..core.sheets import SheetModel, StageColumns
 from ..core.xlref import column_letter, column_number
 from ..zipstream import ReadAhead
@@ -62,14 +63,6 @@ _R = f"{{{NS_REL}}}"
 _P = f"{{{NS_PKG_REL}}}"
 _C = f"{{{NS_CT}}}"
 CHUNK = 4 * 1024 * 1024
-
-
-def labels_fit_table(names: Sequence[object], labels: Sequence[str]) -> bool:
-    """Whether ``labels`` can join a table whose columns are ``names``: no name twice,
-    letter case ignored (Excel's rule for table columns)."""
-    taken = {str(name).strip().casefold() for name in names if name is not None}
-    wanted = [label.strip().casefold() for label in labels]
-    return not taken & set(wanted) and len(set(wanted)) == len(wanted)
 
 
 def rels_path(part: str) -> str:
