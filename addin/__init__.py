@@ -36,8 +36,11 @@ def dispatch(button_id: str) -> None:
         except Exception:  # no Excel to talk to either: the log is all there is
             return
         if app is not None:
-            app.alert("Open the receivables workbook first, then click the button again.",
-                      title=TITLE, mode="info")
+            app.alert(
+                "Open the receivables workbook first, then click the button again.",
+                title=TITLE,
+                mode="info",
+            )
         return
     app = book.app
     message, mode = None, "info"

@@ -260,8 +260,9 @@ class _CfbReader:
             raise ValueError("not a Compound File (bad signature)")
         self.data = data
         (sector_shift, mini_shift) = struct.unpack_from("<HH", data, 30)
-        (n_fat, first_dir, _, self.mini_cutoff, first_minifat, _, first_difat,
-         n_difat) = struct.unpack_from("<IIIIIIII", data, 44)
+        (n_fat, first_dir, _, self.mini_cutoff, first_minifat, _, first_difat, n_difat) = (
+            struct.unpack_from("<IIIIIIII", data, 44)
+        )
         self.size = 1 << sector_shift
         self.mini_size = 1 << mini_shift
         self.fat = self._fat(n_fat, first_difat, n_difat)
@@ -272,7 +273,8 @@ class _CfbReader:
             self.minifat += struct.unpack(f"<{self.size // 4}I", self.sector(s))
         self.root = _parse_entry(self.entries[0])
         self.mini_stream = b"".join(
-            self.sector(s) for s in self.chain(self.root["start"], self.fat))
+            self.sector(s) for s in self.chain(self.root["start"], self.fat)
+        )
 
     def sector(self, n: int) -> bytes:
         """Sector ``n`` of the body."""
@@ -306,8 +308,10 @@ class _CfbReader:
         """The bytes of the stream of directory ``entry``."""
         if entry["size"] < self.mini_cutoff:
             size = self.mini_size
-            parts = (self.mini_stream[s * size : (s + 1) * size]
-                     for s in self.chain(entry["start"], self.minifat))
+            parts = (
+                self.mini_stream[s * size : (s + 1) * size]
+                for s in self.chain(entry["start"], self.minifat)
+            )
         else:
             parts = (self.sector(s) for s in self.chain(entry["start"], self.fat))
         return b"".join(parts)[: entry["size"]]
@@ -380,8 +384,10 @@ def write_cfb(streams: Mapping[str, bytes]) -> bytes:
     first_dir = sectors.place(directory)
     fat_first, n_fat = sectors.close()
     header = _cfb_header(
-        n_fat=n_fat, first_dir=first_dir,
-        first_minifat=first_minifat if n_minifat else _ENDOFCHAIN, n_minifat=n_minifat,
+        n_fat=n_fat,
+        first_dir=first_dir,
+        first_minifat=first_minifat if n_minifat else _ENDOFCHAIN,
+        n_minifat=n_minifat,
         difat=range(fat_first, fat_first + n_fat),
     )
     return header + bytes(sectors.body)
@@ -477,8 +483,9 @@ class _Sectors:
         return fat_first, n_fat
 
 
-def _cfb_header(*, n_fat: int, first_dir: int, first_minifat: int, n_minifat: int,
-                difat: range) -> bytes:
+def _cfb_header(
+    *, n_fat: int, first_dir: int, first_minifat: int, n_minifat: int, difat: range
+) -> bytes:
     """The 512-byte version-3 header, with every FAT sector in its DIFAT."""
     entries = [*difat] + [_FREESECT] * (_HEADER_DIFAT - len(difat))
     return struct.pack(
@@ -818,8 +825,12 @@ def strip_abs_path(workbook: etree._Element) -> None:
         parent = path.getparent()
         parent.remove(path)
         # mc:Choice, then mc:AlternateContent, each gone once it holds nothing.
-        while parent is not None and parent is not workbook and len(parent) == 0 and (
-                etree.QName(parent).namespace == NS_MC):
+        while (
+            parent is not None
+            and parent is not workbook
+            and len(parent) == 0
+            and (etree.QName(parent).namespace == NS_MC)
+        ):
             grandparent = parent.getparent()
             grandparent.remove(parent)
             parent = grandparent

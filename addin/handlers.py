@@ -171,12 +171,12 @@ def analyse_book(session: Session, *, with_plan: bool) -> Analysis:
     return _run_core(session, choice, matcher, grid, with_plan)
 
 
-def _run_core(session: Session, choice: SheetChoice, matcher: HeaderMatcher, grid: SheetGrid,
-              with_plan: bool) -> Analysis:
+def _run_core(
+    session: Session, choice: SheetChoice, matcher: HeaderMatcher, grid: SheetGrid, with_plan: bool
+) -> Analysis:
     session.status(f"classifying '{choice.sheet}' as of {session.as_of.isoformat()}")
     outcome = orchestrate.analyse(session.prepared, choice, matcher, grid, with_plan=with_plan)
-    return Analysis(choice=choice, grid=grid, outcome=outcome, matcher=matcher,
-                    with_plan=with_plan)
+    return Analysis(choice=choice, grid=grid, outcome=outcome, matcher=matcher, with_plan=with_plan)
 
 
 def settle_date_system(session: Session, analysis: Analysis, date1904: bool) -> Analysis:
@@ -188,8 +188,13 @@ def settle_date_system(session: Session, analysis: Analysis, date1904: bool) -> 
     if date1904 == analysis.grid.date1904:
         return analysis
     session.workbook.date1904 = date1904
-    return _run_core(session, analysis.choice, analysis.matcher,
-                     replace(analysis.grid, date1904=date1904), analysis.with_plan)
+    return _run_core(
+        session,
+        analysis.choice,
+        analysis.matcher,
+        replace(analysis.grid, date1904=date1904),
+        analysis.with_plan,
+    )
 
 
 @contextmanager
@@ -291,9 +296,11 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     settings, _sms, _problems = parse_message_settings(session.rules)
     sending = send and settings.send_from_addin
     if sending and not settings.host:
-        raise InputError("email.send_from_addin is true but email.host is not set: add the "
-                         "SMTP settings to the settings sheet (host, port, security, user, "
-                         "sender). Nothing was changed.")
+        raise InputError(
+            "email.send_from_addin is true but email.host is not set: add the "
+            "SMTP settings to the settings sheet (host, port, security, user, "
+            "sender). Nothing was changed."
+        )
     # With the plan: Exceptions then lists what ``process --letters`` lists (the plan's
     # issues and the naming of every output sheet included), though only the sheets of
     # the letters and Exceptions are written here.
@@ -308,11 +315,9 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
         written, sent_text = _send_drafts(session, settings, folder, written)
     models = orchestrate.output_models(session.prepared, analysis.outcome, written)
     named = name_models(session.workbook, models, analysis.sheet)
-    models = apply_names(models, named, session.rules, [*analysis.outcome.issues,
-                                                        *written.issues])
+    models = apply_names(models, named, session.rules, [*analysis.outcome.issues, *written.issues])
     plan_sheets = {m.table_name for m in analysis.outcome.models} - {"Exceptions"}
-    log_name = _write_sheets(book, session, [m for m in models
-                                             if m.table_name not in plan_sheets])
+    log_name = _write_sheets(book, session, [m for m in models if m.table_name not in plan_sheets])
     text = _letters_text(session, settings, written, folder, log_name, send=send)
     text += sent_text
     problems = [i for i in [*written.issues, *named.issues] if i.severity != Severity.INFO]
@@ -321,8 +326,9 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     return text
 
 
-def _send_drafts(session: Session, settings: EmailSettings, folder: Path,
-                 written: LettersRun) -> tuple[LettersRun, str]:
+def _send_drafts(
+    session: Session, settings: EmailSettings, folder: Path, written: LettersRun
+) -> tuple[LettersRun, str]:
     """Send the click's drafts over SMTP: (the letters written, with the statuses of what
     was sent, in this click's rows and in earlier rows of the log; the text to show)."""
     from receivables.send import log_status, record_statuses, send_drafts, smtp_password
@@ -332,15 +338,26 @@ def _send_drafts(session: Session, settings: EmailSettings, folder: Path,
     records = tuple(record_statuses(list(written.records), result))
     # Drafts of an earlier click sent now: their rows in the log say so too.
     statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
-    earlier = replace(written.earlier, rows=[
-        {**row, "Status": statuses[row.get("Message-ID")]}
-        if row.get("Message-ID") in statuses else row for row in written.earlier.rows])
-    text = (f" Sent {result.count('sent')} email(s) through {settings.host}"
-            + (f"; {result.stopped}" if result.stopped else "") + ".")
+    earlier = replace(
+        written.earlier,
+        rows=[
+            {**row, "Status": statuses[row.get("Message-ID")]}
+            if row.get("Message-ID") in statuses
+            else row
+            for row in written.earlier.rows
+        ],
+    )
+    text = (
+        f" Sent {result.count('sent')} email(s) through {settings.host}"
+        + (f"; {result.stopped}" if result.stopped else "")
+        + "."
+    )
     problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
     if problems_sending:
-        text += (f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
-                 f" {problems_sending[0].reason}")
+        text += (
+            f" {len(problems_sending)} not sent, e.g. {problems_sending[0].draft.to}:"
+            f" {problems_sending[0].reason}"
+        )
     return replace(written, records=records, earlier=earlier), text
 
 
@@ -361,25 +378,40 @@ def _write_sheets(book: xw.Book, session: Session, models: list[SheetModel]) -> 
     return log_name
 
 
-def _letters_text(session: Session, settings: EmailSettings, written: LettersRun, folder: Path,
-                  log_name: str, *, send: bool) -> str:
+def _letters_text(
+    session: Session,
+    settings: EmailSettings,
+    written: LettersRun,
+    folder: Path,
+    log_name: str,
+    *,
+    send: bool,
+) -> str:
     """What the click wrote, in words: letters, drafts and texts, or why nothing."""
     records = written.records
     letters_count = sum(1 for r in records if r.file.endswith(".docx"))
     drafts = len(written.sent.drafts)
-    text = (f"{letters_count} letter(s) as of {session.as_of.isoformat()} written to "
-            f"{folder}, listed on the sheet '{log_name}'.")
+    text = (
+        f"{letters_count} letter(s) as of {session.as_of.isoformat()} written to "
+        f"{folder}, listed on the sheet '{log_name}'."
+    )
     if drafts or written.sent.sms:
-        text += (f" {drafts} email draft(s) in the folder 'email' and {len(written.sent.sms)} "
-                 "SMS text(s) in 'sms'.")
+        text += (
+            f" {drafts} email draft(s) in the folder 'email' and {len(written.sent.sms)} "
+            "SMS text(s) in 'sms'."
+        )
     if not records:
-        text = (f"No letter is due as of {session.as_of.isoformat()} (earlier letters, "
-                "dunning intervals, credits and blocks considered), and no customer gets a "
-                f"message: nothing written; the sheet '{log_name}' lists "
-                f"{len(written.rows)} earlier letter(s).")
+        text = (
+            f"No letter is due as of {session.as_of.isoformat()} (earlier letters, "
+            "dunning intervals, credits and blocks considered), and no customer gets a "
+            f"message: nothing written; the sheet '{log_name}' lists "
+            f"{len(written.rows)} earlier letter(s)."
+        )
     elif send and not settings.send_from_addin:
-        text += (" Open the drafts in Outlook or Thunderbird to send them (or set "
-                 "email.send_from_addin to send from here).")
+        text += (
+            " Open the drafts in Outlook or Thunderbird to send them (or set "
+            "email.send_from_addin to send from here)."
+        )
     return text
 
 
@@ -394,12 +426,16 @@ def settings(book: xw.Book) -> str:
         sheet = xlwriter.replace_sheet(book, model.name)
     xlwriter.write_model(book, model, sheet=sheet)
     sheet.activate()
-    text = (f"The settings in force are on the sheet '{model.name}'. Change a Value (text in "
-            "quotes, numbers and true/false as they are) and the next click uses it.")
+    text = (
+        f"The settings in force are on the sheet '{model.name}'. Change a Value (text in "
+        "quotes, numbers and true/false as they are) and the next click uses it."
+    )
     dropped = [i for i in session.rule_issues if i.where.sheet == model.name]
     if dropped:
-        text += (f" {len(dropped)} row(s) could not be read and now show the value in force, "
-                 f"e.g. {dropped[0]}.")
+        text += (
+            f" {len(dropped)} row(s) could not be read and now show the value in force, "
+            f"e.g. {dropped[0]}."
+        )
     return text
 
 
@@ -410,13 +446,16 @@ def help_(book: xw.Book) -> str:
     lines += [f"{b.label}: {b.supertip}" for b in BUTTONS]
     lines.append("")
     if path is not None:
-        lines.append(f"Letters go to: {path.parent / (path.stem + ' letters')}"
-                     f"{os.sep}<date>{os.sep}<stage>.")
+        lines.append(
+            f"Letters go to: {path.parent / (path.stem + ' letters')}{os.sep}<date>{os.sep}<stage>."
+        )
     else:
         lines.append("Letters go to a folder beside the workbook once it is saved.")
     lines.append(f"Problems are logged in: {log_path(book)}")
-    lines.append("The as-of date is today, unless the settings (this workbook's settings "
-                 "sheet or a rules.toml beside it) set general.as_of.")
+    lines.append(
+        "The as-of date is today, unless the settings (this workbook's settings "
+        "sheet or a rules.toml beside it) set general.as_of."
+    )
     return "\n".join(lines)
 
 
@@ -437,9 +476,11 @@ def _issue_text(analysis: Analysis, where: str) -> str:
 
 def _classified_summary(session: Session, analysis: Analysis) -> str:
     rows = len(analysis.outcome.classified)
-    return (f"Classified {rows} item(s) on '{analysis.sheet}' as of "
-            f"{session.as_of.isoformat()}: {_stage_text(session, analysis)}."
-            + _issue_text(analysis, "Collection Plan lists them on the Exceptions sheet"))
+    return (
+        f"Classified {rows} item(s) on '{analysis.sheet}' as of "
+        f"{session.as_of.isoformat()}: {_stage_text(session, analysis)}."
+        + _issue_text(analysis, "Collection Plan lists them on the Exceptions sheet")
+    )
 
 
 def _plan_summary(session: Session, analysis: Analysis) -> str:
@@ -447,9 +488,11 @@ def _plan_summary(session: Session, analysis: Analysis) -> str:
     _outstanding, overdue = outcome.totals()
     money = ", ".join(money_text(cents, c) for c, cents in overdue.items()) or "nothing"
     names = ", ".join(f"'{m.name}'" for m in outcome.models)
-    return (f"Collection plan as of {session.as_of.isoformat()}: {len(outcome.plan)} "
-            f"customer line(s) to chase, overdue {money}. Written: {names}."
-            + _issue_text(analysis, "see the Exceptions sheet"))
+    return (
+        f"Collection plan as of {session.as_of.isoformat()}: {len(outcome.plan)} "
+        f"customer line(s) to chase, overdue {money}. Written: {names}."
+        + _issue_text(analysis, "see the Exceptions sheet")
+    )
 
 
 # ---- the log ---------------------------------------------------------------------------------

@@ -120,8 +120,9 @@ def standard_width(sheet: xw.Sheet) -> float | None:
 def write_stage_header(sheet: xw.Sheet, columns: StageColumns) -> None:
     """The four header labels: the first write of Classify (on a protected sheet it fails
     before anything else changed)."""
-    header = sheet.range((columns.header_row, columns.start_column),
-                         (columns.header_row, columns.start_column + 3))
+    header = sheet.range(
+        (columns.header_row, columns.start_column), (columns.header_row, columns.start_column + 3)
+    )
     header.value = [[cell_value(label) for label in columns.labels]]
     header.clear_formats()
     header.font.bold = True
@@ -140,8 +141,9 @@ def write_stage_columns(sheet: xw.Sheet, columns: StageColumns) -> None:
         area.value = [[cell_value(v) for v in columns.cells[row]] for row in block]
         for offset, number_format in enumerate(columns.formats):
             if number_format:
-                sheet.range((first, start + offset), (last, start + offset)).number_format = (
-                    number_format)
+                sheet.range(
+                    (first, start + offset), (last, start + offset)
+                ).number_format = number_format
         fills = [columns.fills.get(row) for row in block]
         for low, high, fill in runs(fills):
             if fill:
@@ -167,8 +169,9 @@ def _extend_table(sheet: xw.Sheet, columns: StageColumns) -> None:
         names = header.options(ndim=1).value or []
         if not labels_fit_table(names, columns.labels):
             continue  # as the file writer: never two table columns of one name
-        table.resize(sheet.range((area.row, area.column),
-                                 (area.last_cell.row, columns.start_column + 3)))
+        table.resize(
+            sheet.range((area.row, area.column), (area.last_cell.row, columns.start_column + 3))
+        )
 
 
 # ---- output sheets ---------------------------------------------------------------------------
@@ -262,7 +265,7 @@ def apply_page_setup(sheet: xw.Sheet, model: SheetModel) -> None:
         sheet.page_setup.print_area = model.print_area
     api = sheet.page_setup.api
     rows = f"$1:${page.title_rows}" if page.title_rows else ""
-    columns = (f"$A:${column_letter(page.title_columns)}" if page.title_columns else "")
+    columns = f"$A:${column_letter(page.title_columns)}" if page.title_columns else ""
     left, center, right = footer_sections(page.footer)
     if sys.platform == "darwin":  # pragma: no cover - appscript, real Excel on macOS only
         from appscript import k
@@ -296,7 +299,7 @@ def footer_sections(footer: str) -> tuple[str, str, str]:
     current = "C"  # text before any section code is centred, as in Excel
     index = 0
     while index < len(footer):
-        if footer[index] == "&" and footer[index + 1:index + 2] in ("L", "C", "R"):
+        if footer[index] == "&" and footer[index + 1 : index + 2] in ("L", "C", "R"):
             current = footer[index + 1]
             index += 2
             continue
@@ -337,8 +340,11 @@ def _add_table(book: xw.Book, sheet: xw.Sheet, model: SheetModel) -> None:
         name, suffix = f"{base}{suffix}", suffix + 1
     # Like the file writer: a table needs at least one data row.
     last_row = max(len(model.rows) + 1, 2)
-    sheet.tables.add(source=sheet.range((1, 1), (last_row, len(model.columns))), name=name,
-                     table_style_name=TABLE_STYLE)
+    sheet.tables.add(
+        source=sheet.range((1, 1), (last_row, len(model.columns))),
+        name=name,
+        table_style_name=TABLE_STYLE,
+    )
 
 
 def add_chart(sheet: xw.Sheet, chart: Chart) -> xw.Chart:
@@ -347,21 +353,26 @@ def add_chart(sheet: xw.Sheet, chart: Chart) -> xw.Chart:
     if chart.plot_by == "rows":
         return _add_chart(sheet, chart, _rows_source(sheet, chart), "rows")
     columns = [series.column for series in chart.series]
-    contiguous = columns == list(range(chart.categories_column + 1,
-                                       chart.categories_column + 1 + len(columns)))
-    same_rows = all((s.first_row, s.last_row) == (chart.first_row, chart.last_row)
-                    and s.name_row == chart.series[0].name_row for s in chart.series)
+    contiguous = columns == list(
+        range(chart.categories_column + 1, chart.categories_column + 1 + len(columns))
+    )
+    same_rows = all(
+        (s.first_row, s.last_row) == (chart.first_row, chart.last_row)
+        and s.name_row == chart.series[0].name_row
+        for s in chart.series
+    )
     if not columns or not contiguous or not same_rows:
-        raise ValueError(f"chart {chart.title!r}: xlwings charts need the categories and "
-                         "adjacent series columns over the same rows")
+        raise ValueError(
+            f"chart {chart.title!r}: xlwings charts need the categories and "
+            "adjacent series columns over the same rows"
+        )
     name_row = chart.series[0].name_row
     if name_row == chart.first_row - 1:
         source = sheet.range((name_row, chart.categories_column), (chart.last_row, columns[-1]))
         return _add_chart(sheet, chart, source, "columns")
     # A block further down (one currency of several): the rows alone, each series then
     # named by a reference to its header cell, as the file writer names it.
-    source = sheet.range((chart.first_row, chart.categories_column),
-                         (chart.last_row, columns[-1]))
+    source = sheet.range((chart.first_row, chart.categories_column), (chart.last_row, columns[-1]))
     added = _add_chart(sheet, chart, source, "columns")
     quoted = "'" + sheet.name.replace("'", "''") + "'"
     for series, spec in zip(added.series, chart.series, strict=True):
@@ -374,25 +385,38 @@ def _rows_source(sheet: xw.Sheet, chart: Chart) -> xw.Range:
     from the series-name column to the last value column."""
     rows = [series.first_row for series in chart.series]
     names = {series.name_column for series in chart.series}
-    if (not rows or rows != list(range(chart.first_row + 1, chart.first_row + 1 + len(rows)))
-            or names != {chart.first_column - 1}
-            or any(s.name_row != s.first_row for s in chart.series)):
-        raise ValueError(f"chart {chart.title!r}: a by-rows chart needs adjacent series rows "
-                         "under its header row, each named in the column left of the values")
+    if (
+        not rows
+        or rows != list(range(chart.first_row + 1, chart.first_row + 1 + len(rows)))
+        or names != {chart.first_column - 1}
+        or any(s.name_row != s.first_row for s in chart.series)
+    ):
+        raise ValueError(
+            f"chart {chart.title!r}: a by-rows chart needs adjacent series rows "
+            "under its header row, each named in the column left of the values"
+        )
     return sheet.range((chart.first_row, chart.first_column - 1), (rows[-1], chart.last_column))
 
 
 def _add_chart(sheet: xw.Sheet, chart: Chart, source: xw.Range, plot_by: str) -> xw.Chart:
     """Add ``chart`` over ``source``, anchored and styled like the file writer's."""
     kind = ("column" if chart.kind == "column" else "bar") + (
-        "_stacked" if chart.stacked else "_clustered")
+        "_stacked" if chart.stacked else "_clustered"
+    )
     anchor = sheet.range((chart.anchor_row, chart.anchor_column))
     # The file writer anchors the chart over width_columns x height_rows cells.
-    span = sheet.range((chart.anchor_row, chart.anchor_column),
-                       (chart.anchor_row + chart.height_rows - 1,
-                        chart.anchor_column + chart.width_columns - 1))
-    added = sheet.charts.add(anchor=anchor, width=span.width, height=span.height,
-                             chart_type=kind, source=source, plot_by=plot_by)
+    span = sheet.range(
+        (chart.anchor_row, chart.anchor_column),
+        (chart.anchor_row + chart.height_rows - 1, chart.anchor_column + chart.width_columns - 1),
+    )
+    added = sheet.charts.add(
+        anchor=anchor,
+        width=span.width,
+        height=span.height,
+        chart_type=kind,
+        source=source,
+        plot_by=plot_by,
+    )
     added.title = chart.title
     for series, color in zip(added.series, chart.colors, strict=False):
         if color:

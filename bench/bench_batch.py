@@ -26,9 +26,23 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
-HEADERS = ["Customer", "Customer ID", "Invoice", "Invoice Date", "Due Date", "Terms",
-           "Currency", "Amount", "Paid", "Balance", "Owner", "Region", "Contact", "Email",
-           "Promise Date"]
+HEADERS = [
+    "Customer",
+    "Customer ID",
+    "Invoice",
+    "Invoice Date",
+    "Due Date",
+    "Terms",
+    "Currency",
+    "Amount",
+    "Paid",
+    "Balance",
+    "Owner",
+    "Region",
+    "Contact",
+    "Email",
+    "Promise Date",
+]
 CUSTOMERS = 2000
 
 
@@ -99,12 +113,25 @@ def build_year(rows: int, files: int) -> Path:
             promise = None
             if paid is not None and number % 17 == 0 and due < as_of:
                 promise = as_of + timedelta(days=rng.randint(-20, 20))
-            sheet.append([
-                f"Customer {customer:04d}", f"C{customer:05d}", f"INV-{number:07d}", issued,
-                due, (due - issued).days, currency, cents / 100, paid_cents / 100,
-                (cents - paid_cents) / 100, owners[customer % 4], regions[customer % 4],
-                "John Doe", "ap@example.com", promise,
-            ])
+            sheet.append(
+                [
+                    f"Customer {customer:04d}",
+                    f"C{customer:05d}",
+                    f"INV-{number:07d}",
+                    issued,
+                    due,
+                    (due - issued).days,
+                    currency,
+                    cents / 100,
+                    paid_cents / 100,
+                    (cents - paid_cents) / 100,
+                    owners[customer % 4],
+                    regions[customer % 4],
+                    "John Doe",
+                    "ap@example.com",
+                    promise,
+                ]
+            )
         temp = folder / f".AR_2026-{month:02d}.tmp.xlsx"
         book.save(temp)
         temp.rename(folder / f"AR_2026-{month:02d}.xlsx")
@@ -140,11 +167,22 @@ def run(folder: Path, jobs: int) -> dict:
     """Run the batch in a fresh interpreter; its JSON report plus the wall time."""
     out = CACHE / f"batch_out_{jobs}"
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "receivables.cli", "batch", str(folder), "-o", str(out),
-               "--jobs", str(jobs), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "receivables.cli",
+        "batch",
+        str(folder),
+        "-o",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--json",
+    ]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    done = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
     seconds = time.perf_counter() - started
     shutil.rmtree(out, ignore_errors=True)  # 34 MB of outputs per run
     if done.returncode != 0:
@@ -163,22 +201,28 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="Runs per setting (best kept).")
     args = parser.parse_args()
     folder = build_year(args.rows, args.files)
-    print(f"{args.files} workbooks, cores: {os.cpu_count()}, load average before: "
-          f"{os.getloadavg()[0]:.2f}")
+    print(
+        f"{args.files} workbooks, cores: {os.cpu_count()}, load average before: "
+        f"{os.getloadavg()[0]:.2f}"
+    )
     print(f"{'jobs':>4} {'seconds':>8} {'workbooks/min':>14} {'rows/s':>8} {'rows':>8}")
     best: dict[int, float] = {}
     for jobs in args.jobs:
         for _ in range(args.repeat):
             if jobs > 1:
-                print(f"     (CPU capacity for {jobs} processes just before: "
-                      f"{parallel_capacity(jobs):.2f}x)")
+                print(
+                    f"     (CPU capacity for {jobs} processes just before: "
+                    f"{parallel_capacity(jobs):.2f}x)"
+                )
             report = run(folder, jobs)
             rows = sum(f["rows"] for f in report["files"])
             seconds = report["wall"]
             if jobs not in best or seconds < best[jobs]:
                 best[jobs] = seconds
-            print(f"{jobs:>4} {seconds:>8.2f} {args.files / seconds * 60:>14.1f} "
-                  f"{rows / seconds:>8,.0f} {rows:>8,}")
+            print(
+                f"{jobs:>4} {seconds:>8.2f} {args.files / seconds * 60:>14.1f} "
+                f"{rows / seconds:>8,.0f} {rows:>8,}"
+            )
     if 1 in best:
         for jobs in sorted(best):
             if jobs != 1:

@@ -104,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         count = len(result.records)
         print(f"letters: {count} for {args.customers} customers")
         print(f"  letter jobs (core, contexts):   {jobs_seconds:6.2f} s")
-        print(f"  write_letters .docx:            {fast_seconds:6.2f} s "
-              f"= {count / fast_seconds:6.1f} letters/s "
-              f"(CPU {fast_cpu:.2f} s = {count / fast_cpu:.0f} letters/CPU-s)")
+        print(
+            f"  write_letters .docx:            {fast_seconds:6.2f} s "
+            f"= {count / fast_seconds:6.1f} letters/s "
+            f"(CPU {fast_cpu:.2f} s = {count / fast_cpu:.0f} letters/CPU-s)"
+        )
 
         files = shell.template_files(shell.packaged_templates_dir())
         naive_dir = work / "naive"
@@ -120,10 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         naive_seconds = time.perf_counter() - start
         naive_cpu = time.process_time() - cpu
         naive_rate = len(sample) / naive_seconds
-        print(f"  naive docxtpl .docx ({len(sample)}):     {naive_seconds:6.2f} s "
-              f"= {naive_rate:6.1f} letters/s "
-              f"(CPU {len(sample) / naive_cpu:.0f} letters/CPU-s; "
-              f"fast path {(count / fast_cpu) / (len(sample) / naive_cpu):.1f}x per CPU-s)")
+        print(
+            f"  naive docxtpl .docx ({len(sample)}):     {naive_seconds:6.2f} s "
+            f"= {naive_rate:6.1f} letters/s "
+            f"(CPU {len(sample) / naive_cpu:.0f} letters/CPU-s; "
+            f"fast path {(count / fast_cpu) / (len(sample) / naive_cpu):.1f}x per CPU-s)"
+        )
 
         soffice = shell.find_soffice()
         if args.no_pdf or soffice is None:
@@ -135,10 +139,12 @@ def main(argv: list[str] | None = None) -> int:
         pdf_seconds = time.perf_counter() - start
         pdf_cpu = _children_cpu() - children
         done = max(len(converted), 1)
-        print(f"  PDF (calls of {shell.PDF_CHUNK}, one per core): {pdf_seconds:6.2f} s "
-              f"= {pdf_seconds / done:.3f} s/letter "
-              f"(LibreOffice CPU {pdf_cpu / done:.3f} s/letter; "
-              f"{len(converted)} PDFs, {len(issues)} failures)")
+        print(
+            f"  PDF (calls of {shell.PDF_CHUNK}, one per core): {pdf_seconds:6.2f} s "
+            f"= {pdf_seconds / done:.3f} s/letter "
+            f"(LibreOffice CPU {pdf_cpu / done:.3f} s/letter; "
+            f"{len(converted)} PDFs, {len(issues)} failures)"
+        )
         return 0 if not issues else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -30,9 +30,23 @@ AS_OF = "2026-10-31"
 GOAL_RATIO = 3.0  # process / fastexcel, at most
 GOAL_NAIVE = 12.0  # naive / process, at least
 GOAL_PEAK_MB = 1200  # peak RSS of process at 500k rows, at most
-HEADERS = ["Customer", "Customer ID", "Invoice", "Invoice Date", "Due Date", "Terms",
-           "Currency", "Amount", "Paid", "Balance", "Owner", "Region", "Contact", "Email",
-           "Notes"]
+HEADERS = [
+    "Customer",
+    "Customer ID",
+    "Invoice",
+    "Invoice Date",
+    "Due Date",
+    "Terms",
+    "Currency",
+    "Amount",
+    "Paid",
+    "Balance",
+    "Owner",
+    "Region",
+    "Contact",
+    "Email",
+    "Notes",
+]
 
 
 def build_ledger(rows: int) -> Path:
@@ -52,13 +66,25 @@ def build_ledger(rows: int) -> Path:
         invoiced = start + timedelta(days=rng.randint(0, 730))
         amount = round(rng.uniform(10, 50000), 2)
         paid = round(amount * rng.choice([0, 0, 0, 0.5, 1]), 2)
-        sheet.append([
-            f"Customer {rng.randint(1, 5000)}", f"C{rng.randint(1, 5000):05d}",
-            f"INV-{index:07d}", invoiced, invoiced + timedelta(days=30), 30,
-            rng.choice(["EUR", "USD", "GBP"]), amount, paid, round(amount - paid, 2),
-            rng.choice(["Ana", "Ben", "Chen", "Dora"]), rng.choice(["North", "South", "East"]),
-            "John Doe", "ap@example.com", "note",
-        ])
+        sheet.append(
+            [
+                f"Customer {rng.randint(1, 5000)}",
+                f"C{rng.randint(1, 5000):05d}",
+                f"INV-{index:07d}",
+                invoiced,
+                invoiced + timedelta(days=30),
+                30,
+                rng.choice(["EUR", "USD", "GBP"]),
+                amount,
+                paid,
+                round(amount - paid, 2),
+                rng.choice(["Ana", "Ben", "Chen", "Dora"]),
+                rng.choice(["North", "South", "East"]),
+                "John Doe",
+                "ap@example.com",
+                "note",
+            ]
+        )
     temp = path.with_suffix(".tmp.xlsx")
     book.save(temp)
     temp.rename(path)
@@ -94,15 +120,19 @@ TASKS = {
 def measure(task: str, path: Path, rows: int) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one task in a fresh interpreter."""
     out = CACHE / f"out_{task}_{rows}.xlsx"
-    code = textwrap.dedent(f"""
+    code = (
+        textwrap.dedent(f"""
         import json, resource, time
         PATH, OUT, ROWS, AS_OF = {str(path)!r}, {str(out)!r}, {rows}, {AS_OF!r}
         start = time.perf_counter()
-    """) + textwrap.dedent(TASKS[task]) + textwrap.dedent("""
+    """)
+        + textwrap.dedent(TASKS[task])
+        + textwrap.dedent("""
         seconds = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps([seconds, peak]))
     """)
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{task} failed:\n{result.stderr}")
@@ -130,15 +160,19 @@ def main() -> None:
         ratio = results["process"] / results["fastexcel"]
         line = f"{rows:>8} process/fastexcel = {ratio:.2f}x (goal <= {GOAL_RATIO:g}x)"
         if "naive" in results:
-            line += (f"; naive/process = {results['naive'] / results['process']:.1f}x "
-                     f"(goal >= {GOAL_NAIVE:g}x)")
+            line += (
+                f"; naive/process = {results['naive'] / results['process']:.1f}x "
+                f"(goal >= {GOAL_NAIVE:g}x)"
+            )
         if rows >= 500_000:
             line += f"; process peak {peaks['process']:.0f} MB (goal <= {GOAL_PEAK_MB} MB)"
         print(line)
         per_row.append((rows, results["process"] / rows * 1e6))
     if len(per_row) > 1:
-        print("process microseconds per row: "
-              + ", ".join(f"{rows}: {us:.1f}" for rows, us in per_row))
+        print(
+            "process microseconds per row: "
+            + ", ".join(f"{rows}: {us:.1f}" for rows, us in per_row)
+        )
 
 
 if __name__ == "__main__":

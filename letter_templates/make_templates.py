@@ -55,8 +55,18 @@ COMMON = {
         "reply_words": " ({{ reply_days }} {% if reply_days_calendar %}days{% else %}working "
         "days{% endif %} from the date of this letter)",
         "table_heading": "Overdue invoices",
-        "cols": ("Invoice", "Invoice date", "Due date", "Days overdue", "Amount", "Paid",
-                 "Outstanding", "Rate", "Interest", "Compensation"),
+        "cols": (
+            "Invoice",
+            "Invoice date",
+            "Due date",
+            "Days overdue",
+            "Amount",
+            "Paid",
+            "Outstanding",
+            "Rate",
+            "Interest",
+            "Compensation",
+        ),
         "subtotal": "Subtotal",
         "principal": "Principal outstanding",
         "credits": "Less credit notes and payments on account",
@@ -73,8 +83,7 @@ COMMON = {
         "Nemzeti Bank plus {{ interest_margin }} (currently {{ interest_rate }} a year)."
         "{% if has_compensation %} Each invoice also carries a flat-rate recovery cost equal "
         "to {{ compensation_eur }} in forints at the official MNB exchange rate.{% endif %}",
-        "basis_uk_late_payment":
-        "Interest runs from the day after each due date under the Late Payment "
+        "basis_uk_late_payment": "Interest runs from the day after each due date under the Late Payment "
         "of Commercial Debts (Interest) Act 1998, at the Bank of England base rate plus "
         "{{ interest_margin }}{% if has_compensation %}; fixed compensation is claimed "
         "under section 5A of the Act{% endif %}.",
@@ -101,16 +110,25 @@ COMMON = {
         "reply_words": " ({{ reply_days }} días{% if not reply_days_calendar %} hábiles"
         "{% endif %} desde la fecha de esta carta)",
         "table_heading": "Facturas vencidas",
-        "cols": ("Factura", "Fecha factura", "Vencimiento", "Días de retraso", "Importe",
-                 "Pagado", "Pendiente", "Tipo", "Intereses", "Indemnización"),
+        "cols": (
+            "Factura",
+            "Fecha factura",
+            "Vencimiento",
+            "Días de retraso",
+            "Importe",
+            "Pagado",
+            "Pendiente",
+            "Tipo",
+            "Intereses",
+            "Indemnización",
+        ),
         "subtotal": "Subtotal",
         "principal": "Principal pendiente",
         "credits": "Menos abonos y pagos a cuenta",
         "interest_to": "Intereses de demora al {{ letter_date }}",
         "compensation": "Indemnización por costes de cobro",
         "total": "Total a pagar",
-        "basis_eu_directive":
-        "Los intereses se devengan desde el día siguiente al vencimiento de cada "
+        "basis_eu_directive": "Los intereses se devengan desde el día siguiente al vencimiento de cada "
         "factura al tipo legal de demora de la Ley 3/2004, de 29 de diciembre, que transpone "
         "la Directiva 2011/7/UE: el tipo de referencia más {{ interest_margin }} "
         "(actualmente el {{ interest_rate }} anual).{% if has_compensation %} Cada factura "
@@ -121,8 +139,7 @@ COMMON = {
         "{{ interest_rate }} anual).{% if has_compensation %} Cada factura da derecho, "
         "además, a una cantidad fija por costes de cobro equivalente a {{ compensation_eur }} "
         "en forintos al tipo de cambio oficial del MNB.{% endif %}",
-        "basis_uk_late_payment":
-        "Los intereses se devengan desde el día siguiente al vencimiento de cada "
+        "basis_uk_late_payment": "Los intereses se devengan desde el día siguiente al vencimiento de cada "
         "factura conforme a la Late Payment of Commercial Debts (Interest) Act 1998 del "
         "Reino Unido, al tipo básico del Banco de Inglaterra más {{ interest_margin }}"
         "{% if has_compensation %}; la indemnización fija se reclama según su artículo 5A"
@@ -150,16 +167,25 @@ COMMON = {
         "reply_words": " (a levél keltétől számított {{ reply_days }} "
         "{% if reply_days_calendar %}nap{% else %}munkanap{% endif %})",
         "table_heading": "Lejárt számlák",
-        "cols": ("Számla", "Számla kelte", "Esedékesség", "Késés (nap)", "Összeg",
-                 "Fizetve", "Tartozás", "Kamatláb", "Kamat", "Költség-átalány"),
+        "cols": (
+            "Számla",
+            "Számla kelte",
+            "Esedékesség",
+            "Késés (nap)",
+            "Összeg",
+            "Fizetve",
+            "Tartozás",
+            "Kamatláb",
+            "Kamat",
+            "Költség-átalány",
+        ),
         "subtotal": "Részösszeg",
         "principal": "Tőketartozás",
         "credits": "Levonva: jóváírások és előlegek",
         "interest_to": "Késedelmi kamat a levél keltéig",
         "compensation": "Behajtási költségátalány",
         "total": "Fizetendő összesen",
-        "basis_eu_directive":
-        "A késedelmi kamat az egyes számlák esedékességét követő naptól jár, a "
+        "basis_eu_directive": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár, a "
         "késedelmes fizetések elleni küzdelemről szóló 2011/7/EU irányelv szerinti mértékben: "
         "a referencia-kamatláb plusz {{ interest_margin }} (jelenleg évi {{ interest_rate }})."
         "{% if has_compensation %} Minden számla után behajtási költségátalány is jár."
@@ -170,8 +196,7 @@ COMMON = {
         "{{ interest_rate }}).{% if has_compensation %} Minden számla után "
         "{{ compensation_eur }} összegnek megfelelő, az MNB hivatalos devizaárfolyamán "
         "forintban számított behajtási költségátalány is jár.{% endif %}",
-        "basis_uk_late_payment":
-        "A késedelmi kamat az egyes számlák esedékességét követő naptól jár az "
+        "basis_uk_late_payment": "A késedelmi kamat az egyes számlák esedékességét követő naptól jár az "
         "Egyesült Királyság Late Payment of Commercial Debts (Interest) Act 1998 törvénye "
         "szerint: a Bank of England alapkamata plusz {{ interest_margin }}"
         "{% if has_compensation %}; a költségátalány a törvény 5A. szakasza szerint jár"
@@ -198,8 +223,18 @@ COMMON = {
         "reply_words": "（自本函日期起{{ reply_days }}个{% if not reply_days_calendar %}工作"
         "{% endif %}日）",
         "table_heading": "逾期发票",
-        "cols": ("发票号", "开票日期", "到期日", "逾期天数", "金额", "已付", "未付",
-                 "利率", "利息", "补偿"),
+        "cols": (
+            "发票号",
+            "开票日期",
+            "到期日",
+            "逾期天数",
+            "金额",
+            "已付",
+            "未付",
+            "利率",
+            "利息",
+            "补偿",
+        ),
         "subtotal": "小计",
         "principal": "未付本金",
         "credits": "减：贷项通知单及预收款",
@@ -218,8 +253,7 @@ COMMON = {
         "basis_uk_late_payment": "自每张发票到期日的次日起，依照英国《1998年商业债务逾期付款"
         "（利息）法》计息：英格兰银行基准利率加{{ interest_margin }}"
         "{% if has_compensation %}；固定补偿依该法第5A条主张{% endif %}。",
-        "basis_contract": "自每张发票到期日的次日起，按合同约定的年利率{{ interest_rate }}"
-        "计息。",
+        "basis_contract": "自每张发票到期日的次日起，按合同约定的年利率{{ interest_rate }}计息。",
         "pay": "{% if iban %}请将款项汇入我方账户 **IBAN {{ iban }}**{% if bic %}（BIC "
         "{{ bic }}）{% endif %}{% if bank_name %}，开户行：{{ bank_name }}{% endif %}，并"
         "{% else %}请{% endif %}在付款时注明编号 {{ reference }}。",
@@ -233,22 +267,21 @@ COMMON = {
 # mention it only inside {% if previous_letter %}, so they never claim a letter that was
 # not sent (see README.md, "The previous letter").
 PREVIOUS = {
-    "en": "our {{ previous_letter_name }} of {{ previous_date }} (ref. "
-          "{{ previous_reference }})",
+    "en": "our {{ previous_letter_name }} of {{ previous_date }} (ref. {{ previous_reference }})",
     "es": "nuestro {{ previous_letter_name }} del {{ previous_date }} (ref. "
-          "{{ previous_reference }})",
+    "{{ previous_reference }})",
     "hu": "legutóbbi levelünk ({{ previous_letter_name }}, kelt: {{ previous_date }}, "
-          "hivatkozási szám: {{ previous_reference }})",
+    "hivatkozási szám: {{ previous_reference }})",
     "zh": "我方于{{ previous_date }}发出的{{ previous_letter_name }}（编号："
-          "{{ previous_reference }}）",
+    "{{ previous_reference }}）",
 }
 # What a letter says instead when no earlier letter was sent.
 UNPAID = {
     "en": "The invoices listed below remain unpaid although their due dates have passed.",
     "es": "Las facturas que se detallan a continuación siguen impagadas aunque su fecha de "
-          "vencimiento ya ha pasado.",
+    "vencimiento ya ha pasado.",
     "hu": "Az alábbi számlák fizetési határideje lejárt, kiegyenlítésük azonban még nem "
-          "történt meg.",
+    "történt meg.",
     "zh": "下列发票已过付款期限但仍未支付。",
 }
 
@@ -291,7 +324,10 @@ LETTER_TEXT = {
         "subject": "Final demand before legal action",
         "before": [
             "{% if previous_letter %}We wrote to you about the overdue invoices listed below "
-            "in " + PREVIOUS["en"] + " without receiving payment.{% else %}" + UNPAID["en"]
+            "in "
+            + PREVIOUS["en"]
+            + " without receiving payment.{% else %}"
+            + UNPAID["en"]
             + "{% endif %} The overdue principal now amounts to **{{ total_overdue }}**;"
             " the oldest invoice is {{ oldest_days_overdue }} days overdue.",
             "This is our final demand. Unless we receive **{{ total_claim }}** by "
@@ -347,7 +383,8 @@ LETTER_TEXT = {
         "subject": "Requerimiento formal de pago",
         "before": [
             "{% if previous_letter %}A pesar de " + PREVIOUS["es"] + ", las facturas que se "
-            "detallan a continuación siguen impagadas.{% else %}" + UNPAID["es"]
+            "detallan a continuación siguen impagadas.{% else %}"
+            + UNPAID["es"]
             + "{% endif %} El principal vencido asciende a **{{ total_overdue }}**"
             "{% if has_interest %}; con {{ interest_words }}, el importe debido es de "
             "**{{ total_claim }}**{% endif %}.",
@@ -424,9 +461,12 @@ LETTER_TEXT = {
     ("formal_demand", "hu"): {
         "subject": "Fizetési felszólítás",
         "before": [
-            "{% if previous_letter %}" + PREVIOUS["hu"][0].upper() + PREVIOUS["hu"][1:]
+            "{% if previous_letter %}"
+            + PREVIOUS["hu"][0].upper()
+            + PREVIOUS["hu"][1:]
             + " ellenére az alábbi számlák továbbra is kiegyenlítetlenek.{% else %}"
-            + UNPAID["hu"] + "{% endif %} A lejárt tőketartozás **{{ total_overdue }}**"
+            + UNPAID["hu"]
+            + "{% endif %} A lejárt tőketartozás **{{ total_overdue }}**"
             "{% if has_interest %}; "
             "{{ interest_words }} együtt **{{ total_claim }}** esedékes{% endif %}.",
             "Ezúton felszólítjuk Önöket, hogy a fennálló **{{ total_claim }}** összeget legkésőbb "
@@ -443,7 +483,8 @@ LETTER_TEXT = {
         "subject": "Utolsó felszólítás jogi lépések előtt",
         "before": [
             "{% if previous_letter %}Az alábbi lejárt számlák ügyében "
-            + PREVIOUS["hu"].replace("levelünk", "levelünkben") + " megkerestük Önöket, "
+            + PREVIOUS["hu"].replace("levelünk", "levelünkben")
+            + " megkerestük Önöket, "
             "fizetés azonban nem érkezett.{% else %}" + UNPAID["hu"] + "{% endif %} A "
             "lejárt tőketartozás jelenleg **{{ total_overdue }}**, "
             "a legrégebbi számla {{ oldest_days_overdue }} napja lejárt.",
@@ -466,7 +507,8 @@ LETTER_TEXT = {
         "before": [
             "{{ company_name|hu_article(true) }} ezúton hivatalosan felszólítja Önöket az alább "
             "részletezett tartozás megfizetésére, amely{% if previous_letter %} "
-            + PREVIOUS["hu"] + " ellenére{% endif %} továbbra is kiegyenlítetlen.",
+            + PREVIOUS["hu"]
+            + " ellenére{% endif %} továbbra is kiegyenlítetlen.",
         ],
         "basis_extra": "A késedelmi kamat a teljesítés napjáig tovább növekszik.",
         "after": [
@@ -509,8 +551,11 @@ LETTER_TEXT = {
     ("final_demand", "zh"): {
         "subject": "采取法律行动前的最后催告",
         "before": [
-            "{% if previous_letter %}我方已就下列逾期发票致函贵方（" + PREVIOUS["zh"]
-            + "），但仍未收到付款。{% else %}" + UNPAID["zh"] + "{% endif %}逾期本金现为"
+            "{% if previous_letter %}我方已就下列逾期发票致函贵方（"
+            + PREVIOUS["zh"]
+            + "），但仍未收到付款。{% else %}"
+            + UNPAID["zh"]
+            + "{% endif %}逾期本金现为"
             "**{{ total_overdue }}**，最早一张发票已逾期{{ oldest_days_overdue }}天。",
             "这是我方的最后催告。如我方未能于**{{ reply_by }}**前收到**{{ total_claim }}**，"
             "我方将委托律师提起法律诉讼，恕不另行通知。诉讼费用以及继续产生的利息可能由贵方"
@@ -550,15 +595,30 @@ WIDTHS_INTEREST = (2.0, 2.1, 1.4, 1.9, 1.6, 2.1, 1.6, 1.8, 2.4)
 WIDTHS_INTEREST_ONLY = (2.3, 2.2, 1.6, 2.2, 1.9, 2.4, 2.0, 2.3)
 WIDTHS_PLAIN = (2.8, 2.4, 2.4, 1.8, 2.6, 2.3, 2.7)
 # Item fields per column, in the order of COMMON[...]["cols"].
-FIELDS = ("invoice", "invoice_date", "due_date", "days_overdue", "amount", "paid", "balance",
-          "rate", "interest", "compensation")
+FIELDS = (
+    "invoice",
+    "invoice_date",
+    "due_date",
+    "days_overdue",
+    "amount",
+    "paid",
+    "balance",
+    "rate",
+    "interest",
+    "compensation",
+)
 
 
 # ---- low-level helpers -------------------------------------------------------------------
 
 
-def _add_runs(paragraph, text: str, size: float | None = None, bold: bool = False,
-              color: RGBColor | None = None) -> None:
+def _add_runs(
+    paragraph,
+    text: str,
+    size: float | None = None,
+    bold: bool = False,
+    color: RGBColor | None = None,
+) -> None:
     """Add ``text`` to ``paragraph``; ``**...**`` segments are bold."""
     for index, chunk in enumerate(re.split(r"\*\*", text)):
         if not chunk:
@@ -572,9 +632,18 @@ def _add_runs(paragraph, text: str, size: float | None = None, bold: bool = Fals
             run.font.color.rgb = color
 
 
-def _paragraph(container, text: str = "", *, size: float | None = None, bold: bool = False,
-               align=None, after: float | None = None, before: float | None = None,
-               color: RGBColor | None = None, keep_with_next: bool = False):
+def _paragraph(
+    container,
+    text: str = "",
+    *,
+    size: float | None = None,
+    bold: bool = False,
+    align=None,
+    after: float | None = None,
+    before: float | None = None,
+    color: RGBColor | None = None,
+    keep_with_next: bool = False,
+):
     paragraph = container.add_paragraph()
     _add_runs(paragraph, text, size=size, bold=bold, color=color)
     fmt = paragraph.paragraph_format
@@ -595,15 +664,48 @@ def _tag(container, tag: str) -> None:
 
 
 # Word rejects properties out of schema order: the elements that must follow each one.
-_AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
-               "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi",
-               "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
-               "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection",
-               "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
-               "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
-_AFTER_TC_SHD = ("w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign",
-                 "w:hideMark", "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge",
-                 "w:tcPrChange")
+_AFTER_PBDR = (
+    "w:shd",
+    "w:tabs",
+    "w:suppressAutoHyphens",
+    "w:kinsoku",
+    "w:wordWrap",
+    "w:overflowPunct",
+    "w:topLinePunct",
+    "w:autoSpaceDE",
+    "w:autoSpaceDN",
+    "w:bidi",
+    "w:adjustRightInd",
+    "w:snapToGrid",
+    "w:spacing",
+    "w:ind",
+    "w:contextualSpacing",
+    "w:mirrorIndents",
+    "w:suppressOverlap",
+    "w:jc",
+    "w:textDirection",
+    "w:textAlignment",
+    "w:textboxTightWrap",
+    "w:outlineLvl",
+    "w:divId",
+    "w:cnfStyle",
+    "w:rPr",
+    "w:sectPr",
+    "w:pPrChange",
+)
+_AFTER_TC_SHD = (
+    "w:noWrap",
+    "w:tcMar",
+    "w:textDirection",
+    "w:tcFitText",
+    "w:vAlign",
+    "w:hideMark",
+    "w:headers",
+    "w:cellIns",
+    "w:cellDel",
+    "w:cellMerge",
+    "w:tcPrChange",
+)
 _AFTER_TC_BORDERS = ("w:shd", *_AFTER_TC_SHD)
 _AFTER_TBL_CELL_MAR = ("w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange")
 
@@ -668,8 +770,15 @@ def _cant_split(row) -> None:
     row._tr.get_or_add_trPr().append(node)
 
 
-def _set_cell(cell, text: str, *, size: float = 8, bold: bool = False, align=None,
-              color: RGBColor | None = None) -> None:
+def _set_cell(
+    cell,
+    text: str,
+    *,
+    size: float = 8,
+    bold: bool = False,
+    align=None,
+    color: RGBColor | None = None,
+) -> None:
     paragraph = cell.paragraphs[0]
     _add_runs(paragraph, text, size=size, bold=bold, color=color)
     paragraph.paragraph_format.space_after = Pt(0)
@@ -715,7 +824,9 @@ def _letterhead(section, common) -> None:
         header,
         "{% if company_phone %}" + common["tel"] + " {{ company_phone }}   {% endif %}"
         "{% if company_email %}{{ company_email }}   {% endif %}{{ company_website }}",
-        size=8, color=GREY, after=12,
+        size=8,
+        color=GREY,
+        after=12,
     )
     _paragraph_rule(contacts)
 
@@ -726,9 +837,13 @@ def _footer(section, common) -> None:
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _add_runs(
         paragraph,
-        "{{ company_name }}{% if company_tax_id %} · " + common["tax_id"]
-        + " {{ company_tax_id }}{% endif %} · {{ reference }} · " + common["page"] + " ",
-        size=7.5, color=GREY,
+        "{{ company_name }}{% if company_tax_id %} · "
+        + common["tax_id"]
+        + " {{ company_tax_id }}{% endif %} · {{ reference }} · "
+        + common["page"]
+        + " ",
+        size=7.5,
+        color=GREY,
     )
     _field(paragraph, "PAGE", 7.5)
     _add_runs(paragraph, " / ", size=7.5, color=GREY)
@@ -736,8 +851,12 @@ def _footer(section, common) -> None:
 
 
 def _addressee(doc, common) -> None:
-    _paragraph(doc, "{% if company_city %}{{ company_city }}, {% endif %}{{ letter_date }}",
-               align=WD_ALIGN_PARAGRAPH.RIGHT, after=14)
+    _paragraph(
+        doc,
+        "{% if company_city %}{{ company_city }}, {% endif %}{{ letter_date }}",
+        align=WD_ALIGN_PARAGRAPH.RIGHT,
+        after=14,
+    )
     _paragraph(doc, "**{{ customer }}**", after=0)
     _tag(doc, "if contact")
     _paragraph(doc, common["attn"] + " {{ contact }}", after=0)
@@ -748,9 +867,13 @@ def _addressee(doc, common) -> None:
     _paragraph(doc, "", after=10)
     _paragraph(
         doc,
-        common["our_ref"] + ": **{{ reference }}**{% if customer_id %}   ·   "
-        + common["customer_no"] + ": {{ customer_id }}{% endif %}",
-        size=9, color=GREY, after=10,
+        common["our_ref"]
+        + ": **{{ reference }}**{% if customer_id %}   ·   "
+        + common["customer_no"]
+        + ": {{ customer_id }}{% endif %}",
+        size=9,
+        color=GREY,
+        after=10,
     )
 
 
@@ -776,21 +899,35 @@ def _items_table(doc, common, with_interest: bool, with_compensation: bool = Tru
         if column in money_columns:
             label += "\n({{ currency }})"
         cell = table.rows[0].cells[position]
-        _set_cell(cell, label, bold=True, size=7, color=RGBColor(0xFF, 0xFF, 0xFF),
-                  align=right if column >= 3 else None)
+        _set_cell(
+            cell,
+            label,
+            bold=True,
+            size=7,
+            color=RGBColor(0xFF, 0xFF, 0xFF),
+            align=right if column >= 3 else None,
+        )
         _shade(cell, "1F3A5F")
     _header_row(table.rows[0])
     _set_cell(table.rows[1].cells[0], "{%tr for item in items %}")
     for position, column in enumerate(columns):
         cell = table.rows[2].cells[position]
-        _set_cell(cell, "{{ item." + FIELDS[column] + " }}", size=7.5,
-                  align=right if column >= 3 else None)
+        _set_cell(
+            cell,
+            "{{ item." + FIELDS[column] + " }}",
+            size=7.5,
+            align=right if column >= 3 else None,
+        )
         _cell_border(cell, {"bottom": "4:BFBFBF"})
     _cant_split(table.rows[2])
     _set_cell(table.rows[3].cells[0], "{%tr endfor %}")
-    subtotals = {4: "{{ subtotal_amount }}", 5: "{{ subtotal_paid }}",
-                 6: "{{ subtotal_balance }}", 8: "{{ subtotal_interest }}",
-                 9: "{{ subtotal_compensation }}"}
+    subtotals = {
+        4: "{{ subtotal_amount }}",
+        5: "{{ subtotal_paid }}",
+        6: "{{ subtotal_balance }}",
+        8: "{{ subtotal_interest }}",
+        9: "{{ subtotal_compensation }}",
+    }
     for position, column in enumerate(columns):
         cell = table.rows[4].cells[position]
         text = common["subtotal"] if position == 0 else subtotals.get(column, "")
@@ -845,8 +982,9 @@ def _signature(doc, common) -> None:
     lines = common["closing"]
     for index, line in enumerate(lines):
         last = index == len(lines) - 1
-        _paragraph(doc, line, before=6 if index == 0 else 0, after=30 if last else 0,
-                   keep_with_next=True)
+        _paragraph(
+            doc, line, before=6 if index == 0 else 0, after=30 if last else 0, keep_with_next=True
+        )
     department = common["department"]
     _paragraph(doc, "**{{ signatory or '" + department + "' }}**", after=0, keep_with_next=True)
     _tag(doc, "if signatory_title")
@@ -911,8 +1049,15 @@ def build(letter: str, language: str) -> Document:
     _paragraph(doc, common["dear"])
     for paragraph in text["before"]:
         _paragraph(doc, _expand(paragraph, common))
-    _paragraph(doc, text.get("table_heading", common["table_heading"]), bold=True,
-               color=ACCENT, before=4, after=4, keep_with_next=True)
+    _paragraph(
+        doc,
+        text.get("table_heading", common["table_heading"]),
+        bold=True,
+        color=ACCENT,
+        before=4,
+        after=4,
+        keep_with_next=True,
+    )
     _tag(doc, "if has_compensation")
     _items_table(doc, common, with_interest=True)
     _tag(doc, "elif has_interest")

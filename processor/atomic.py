@@ -33,8 +33,9 @@ def _existing_mode(target: Path) -> int | None:
 
 
 @contextlib.contextmanager
-def atomic_write(target: Path, prefix: str = TEMP_PREFIX,
-                 keep_mode: bool = False) -> Iterator[BinaryIO]:
+def atomic_write(
+    target: Path, prefix: str = TEMP_PREFIX, keep_mode: bool = False
+) -> Iterator[BinaryIO]:
     """Yield a binary file to write; on success it replaces ``target`` atomically.
 
     With ``keep_mode``, a ``target`` that exists keeps its permission bits (a private
@@ -46,9 +47,9 @@ def atomic_write(target: Path, prefix: str = TEMP_PREFIX,
         target = target.resolve()
     mode = (_existing_mode(target) if keep_mode else None) or _default_mode()
     # The process id in the name tells a later run whether the writer is still alive.
-    handle, temp_name = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-",
-                                         suffix=target.suffix + ".tmp",
-                                         dir=target.parent)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f"{prefix}{os.getpid()}-", suffix=target.suffix + ".tmp", dir=target.parent
+    )
     _live_temps.add(temp_name)
     try:
         with os.fdopen(handle, "wb") as sink:

@@ -142,8 +142,8 @@ def as_of_from_name(name: str) -> date | None:
                 first, second, year = numbers
                 if first <= 12 and second <= 12 and first != second:
                     raise ValueError(
-                        f"the date {match.group(0)} in the name could be day-month or "
-                        "month-day")
+                        f"the date {match.group(0)} in the name could be day-month or month-day"
+                    )
                 day, month = (first, second) if first > 12 or second <= 12 else (second, first)
                 when = _valid(year, month, day)
             if when:
@@ -192,13 +192,21 @@ def discover(in_dir: Path, out_dir: Path | None = None, recursive: bool = False)
         relative = path.relative_to(in_dir)
         if any(part.startswith(".") for part in relative.parts[:-1]):
             continue
-        if (recursive and out_resolved is not None and out_resolved != in_dir.resolve()
-                and out_resolved in path.resolve().parents):
+        if (
+            recursive
+            and out_resolved is not None
+            and out_resolved != in_dir.resolve()
+            and out_resolved in path.resolve().parents
+        ):
             continue
         name = path.name
-        if (name.startswith(("~$", ".")) or is_tool_output(name)
-                or path.suffix.lower() not in WORKBOOK_SUFFIXES or not path.is_file()
-                or not looks_like_export(path)):
+        if (
+            name.startswith(("~$", "."))
+            or is_tool_output(name)
+            or path.suffix.lower() not in WORKBOOK_SUFFIXES
+            or not path.is_file()
+            or not looks_like_export(path)
+        ):
             continue
         found.append(path)
     return sorted(found, key=lambda p: p.relative_to(in_dir).as_posix().casefold())
@@ -284,24 +292,40 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
     try:
         # The as-of date by the one rule (core/as_of.py): --as-of, the general.as_of
         # setting, the date in the file name, today.
-        report = run(job.input, job.output, job.as_of, rules_file=job.rules_file,
-                     sheet=job.sheet, password=job.password, letters_dir=job.letters_dir,
-                     pdf=job.pdf, history=[p for p in job.history if p.is_file()],
-                     today=job.today, name_date=job.name_date, name_problem=job.as_of_problem)
+        report = run(
+            job.input,
+            job.output,
+            job.as_of,
+            rules_file=job.rules_file,
+            sheet=job.sheet,
+            password=job.password,
+            letters_dir=job.letters_dir,
+            pdf=job.pdf,
+            history=[p for p in job.history if p.is_file()],
+            today=job.today,
+            name_date=job.name_date,
+            name_problem=job.as_of_problem,
+        )
         as_of = report.as_of
         outcome = report.outcome
         outstanding, overdue = outcome.totals()
         row = FileRow(
-            file=job.name, output=job.shown_output, as_of=as_of,
-            status="ok", rows=len(outcome.classified),
+            file=job.name,
+            output=job.shown_output,
+            as_of=as_of,
+            status="ok",
+            rows=len(outcome.classified),
             customers=int(outcome.customers["customer"].nunique()),
-            outstanding=outstanding, overdue=overdue, stages=dict(outcome.stages),
+            outstanding=outstanding,
+            overdue=overdue,
+            stages=dict(outcome.stages),
             letters=report.letter_count,
             warnings=sum(1 for i in report.issues if i.severity != Severity.INFO),
             seconds=round(time.perf_counter() - started, 2),
-            notes=" ".join(issue.message[0].upper() + issue.message[1:] + "."
-                           for issue in future_dated(outcome.classified, as_of, report.sheet,
-                                                     {})),
+            notes=" ".join(
+                issue.message[0].upper() + issue.message[1:] + "."
+                for issue in future_dated(outcome.classified, as_of, report.sheet, {})
+            ),
         )
         return row, snapshot_of(outcome.classified, as_of)
     except _Stop:
@@ -309,12 +333,18 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
     except InputError as exc:
         error = one_line(exc)
     except Exception as exc:  # noqa: BLE001 - a bug in one file must not stop the others
-        error = one_line(f"internal error ({type(exc).__name__}: {exc}); please report it "
-                         "with the workbook")
+        error = one_line(
+            f"internal error ({type(exc).__name__}: {exc}); please report it with the workbook"
+        )
     finally:
         _busy = False
-    return FileRow(file=job.name, as_of=as_of, status="failed",
-                   seconds=round(time.perf_counter() - started, 2), error=error), None
+    return FileRow(
+        file=job.name,
+        as_of=as_of,
+        status="failed",
+        seconds=round(time.perf_counter() - started, 2),
+        error=error,
+    ), None
 
 
 # ---- the batch ----------------------------------------------------------------------------
@@ -376,11 +406,18 @@ class BatchResult:
             "notes": list(self.history.notes),
             "files": [
                 {
-                    "input": f.file, "output": f.output or None,
-                    "as_of": f.as_of.isoformat() if f.as_of else None, "status": f.status,
-                    "error": f.error or None, "rows": f.rows, "customers": f.customers,
-                    "stages": dict(f.stages), "outstanding": money(f.outstanding),
-                    "overdue": money(f.overdue), "letters": f.letters, "warnings": f.warnings,
+                    "input": f.file,
+                    "output": f.output or None,
+                    "as_of": f.as_of.isoformat() if f.as_of else None,
+                    "status": f.status,
+                    "error": f.error or None,
+                    "rows": f.rows,
+                    "customers": f.customers,
+                    "stages": dict(f.stages),
+                    "outstanding": money(f.outstanding),
+                    "overdue": money(f.overdue),
+                    "letters": f.letters,
+                    "warnings": f.warnings,
                     "seconds": f.seconds,
                 }
                 for f in self.files
@@ -397,8 +434,10 @@ class BatchResult:
             f"{self.seconds:.1f} s ({rate:,.0f} rows/s, {self.workers} worker(s)).",
         ]
         if self.history.labels:
-            lines.append(f"History: {len(self.history.labels)} month(s), "
-                         f"{self.history.labels[0]} to {self.history.labels[-1]}.")
+            lines.append(
+                f"History: {len(self.history.labels)} month(s), "
+                f"{self.history.labels[0]} to {self.history.labels[-1]}."
+            )
         lines += [f"Note: {note}." for note in self.history.notes]
         lines += [f"Failed: {f.file}: {f.error}" for f in self.failed]
         lines.append(f"Written: {self.summary}")
@@ -441,13 +480,23 @@ def plan_jobs(paths: list[Path], options: BatchOptions) -> list[Job]:
         letters_dir = None
         if options.letters:
             letters_dir = options.out_dir / "letters" / relative.parent / label
-        jobs.append(Job(
-            input=path, name=relative.as_posix(), output=target_dir / name,
-            shown_output=(relative.parent / name).as_posix(), as_of=options.as_of,
-            as_of_problem=problem, name_date=name_date, today=date.today(),
-            letters_dir=letters_dir, pdf=options.pdf,
-            rules_file=options.rules_file, sheet=options.sheet, password=options.password,
-        ))
+        jobs.append(
+            Job(
+                input=path,
+                name=relative.as_posix(),
+                output=target_dir / name,
+                shown_output=(relative.parent / name).as_posix(),
+                as_of=options.as_of,
+                as_of_problem=problem,
+                name_date=name_date,
+                today=date.today(),
+                letters_dir=letters_dir,
+                pdf=options.pdf,
+                rules_file=options.rules_file,
+                sheet=options.sheet,
+                password=options.password,
+            )
+        )
     return jobs
 
 
@@ -481,19 +530,20 @@ def chain_history(jobs: list[Job], *, letters: bool) -> list[Job]:
     inputs (a Letters Log a clerk keeps in the monthly workbooks). Matching across months
     is by invoice and customer, so ERP exports without a log still connect.
     """
+
     def day(job: Job) -> date | None:
         # --as-of for every file, else the date in the file's name (the settings' date,
         # known only once the file is opened, leaves the file out of the chain).
         return job.as_of or job.name_date
 
-    ordered = sorted(jobs, key=lambda j: (day(j) is None, day(j) or date.max,
-                                          j.name.casefold()))
+    ordered = sorted(jobs, key=lambda j: (day(j) is None, day(j) or date.max, j.name.casefold()))
     earlier: dict[Path, list[Job]] = {}
     out = []
     for job in ordered:
         folder = earlier.setdefault(job.input.parent, [])
-        before = [j for j in folder if day(j) is not None and day(job) is not None
-                  and day(j) < day(job)]
+        before = [
+            j for j in folder if day(j) is not None and day(job) is not None and day(j) < day(job)
+        ]
         history = tuple(j.output if letters else j.input for j in before)
         out.append(replace(job, history=history))
         folder.append(job)
@@ -525,10 +575,16 @@ class _Display:
 
         self.console = console or Console(stderr=True)
         self.progress = Progress(
-            SpinnerColumn(), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-            TextColumn("{task.fields[rate]}", markup=False), TimeElapsedColumn(),
+            SpinnerColumn(),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("files"),
+            TextColumn("{task.fields[rate]}", markup=False),
+            TimeElapsedColumn(),
             TextColumn("{task.fields[running]}", markup=False),
-            console=self.console, disable=not self.console.is_terminal, transient=False,
+            console=self.console,
+            disable=not self.console.is_terminal,
+            transient=False,
         )
         self.task = self.progress.add_task("batch", total=total, rate="", running="")
         self.started = time.perf_counter()
@@ -559,20 +615,27 @@ class _Display:
         self.rows += row.rows
         self.progress.update(self.task, completed=self.done, rate=self._rate())
         if row.status == "ok":
-            line = (f"ok     {row.file}: {row.rows:,} rows as of {row.as_of.isoformat()}, "
-                    f"{row.seconds:.2f} s")
+            line = (
+                f"ok     {row.file}: {row.rows:,} rows as of {row.as_of.isoformat()}, "
+                f"{row.seconds:.2f} s"
+            )
         else:
             line = f"FAILED {row.file}: {row.error}"
         self.progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(os.getpid(),)
+    )
 
 
-def _run_pool(jobs: list[Job], workers: int, display: _Display,
-              record: Callable[[FileRow, Snapshot | None], None]) -> None:
+def _run_pool(
+    jobs: list[Job],
+    workers: int,
+    display: _Display,
+    record: Callable[[FileRow, Snapshot | None], None],
+) -> None:
     """Run ``jobs`` on ``workers`` processes, at most ``workers`` in flight at a time.
 
     Keeping only as many in flight as there are workers makes "running" exact for the
@@ -621,19 +684,31 @@ def _run_pool(jobs: list[Job], workers: int, display: _Display,
                 except BrokenProcessPool:
                     broken = True
                     if job in suspects:
-                        record(FileRow(file=job.name, as_of=job.as_of or job.name_date,
-                                       status="failed",
-                                       error="the worker process died while processing this "
-                                             "workbook (out of memory, or a crash in a "
-                                             "reader); it was tried twice"), None)
+                        record(
+                            FileRow(
+                                file=job.name,
+                                as_of=job.as_of or job.name_date,
+                                status="failed",
+                                error="the worker process died while processing this "
+                                "workbook (out of memory, or a crash in a "
+                                "reader); it was tried twice",
+                            ),
+                            None,
+                        )
                     else:
                         suspects.add(job)
                         solo.append(job)
                     continue
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot unpickle
-                    row, snapshot = FileRow(file=job.name, as_of=job.as_of or job.name_date,
-                                            status="failed",
-                                            error=one_line(f"internal error ({exc})")), None
+                    row, snapshot = (
+                        FileRow(
+                            file=job.name,
+                            as_of=job.as_of or job.name_date,
+                            status="failed",
+                            error=one_line(f"internal error ({exc})"),
+                        ),
+                        None,
+                    )
                 record(row, snapshot)
             if broken and not in_flight:
                 executor.shutdown(wait=True)
@@ -692,22 +767,28 @@ def run_batch(
     started = time.perf_counter()
     in_dir, out_dir = Path(options.in_dir), Path(options.out_dir)
     if not in_dir.is_dir():
-        raise InputError(f"{in_dir} is not a folder: give the folder holding the monthly "
-                         "workbooks (for one workbook use 'receivables process').")
+        raise InputError(
+            f"{in_dir} is not a folder: give the folder holding the monthly "
+            "workbooks (for one workbook use 'receivables process')."
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"The output {out_dir} is a file; give a folder with -o.")
     if options.pdf:
         from .letters import find_soffice
 
         if find_soffice() is None:
-            raise InputError("PDF letters need LibreOffice, which is not installed (no "
-                             "'soffice' on the PATH): install it, or leave out --pdf.")
+            raise InputError(
+                "PDF letters need LibreOffice, which is not installed (no "
+                "'soffice' on the PATH): install it, or leave out --pdf."
+            )
     rules = batch_rules(options)
     paths = discover(in_dir, out_dir, options.recursive)
     if not paths:
         kinds = ", ".join(WORKBOOK_SUFFIXES)
-        raise InputError(f"{in_dir} holds no workbooks ({kinds}) to process"
-                         f"{'' if options.recursive else ' (--recursive looks in subfolders)'}.")
+        raise InputError(
+            f"{in_dir} holds no workbooks ({kinds}) to process"
+            f"{'' if options.recursive else ' (--recursive looks in subfolders)'}."
+        )
     jobs = chain_history(plan_jobs(paths, options), letters=options.letters)
     out_dir.mkdir(parents=True, exist_ok=True)
     for job in jobs:
@@ -748,14 +829,26 @@ def run_batch(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     # Finishing order varies from run to run; outputs must not.
-    done.sort(key=lambda pair: (pair[0].as_of is None, pair[0].as_of or date.max,
-                                pair[0].file.casefold(), pair[0].file))
+    done.sort(
+        key=lambda pair: (
+            pair[0].as_of is None,
+            pair[0].as_of or date.max,
+            pair[0].file.casefold(),
+            pair[0].file,
+        )
+    )
     rows = [row for row, _snapshot in done]
     history = build_history([snap for _row, snap in done if snap is not None], rules)
     summary = out_dir / SUMMARY_NAME
     write_summary(summary, rows, history, rules)
-    return BatchResult(options=options, files=rows, summary=summary, history=history,
-                       seconds=time.perf_counter() - started, workers=workers)
+    return BatchResult(
+        options=options,
+        files=rows,
+        summary=summary,
+        history=history,
+        seconds=time.perf_counter() - started,
+        workers=workers,
+    )
 
 
 def write_summary(path: Path, rows: list[FileRow], history: History, rules: Rules) -> None:

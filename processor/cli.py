@@ -59,11 +59,12 @@ def _summary(report) -> str:
         f"({data['as_of_source']}).",
         f"Stages: {stages or 'none'}.",
         "Outstanding: "
-        + (", ".join(f"{c} {v:,.{currency_digits(c)}f}" for c, v in data["outstanding"].items())
-           or "0")
+        + (
+            ", ".join(f"{c} {v:,.{currency_digits(c)}f}" for c, v in data["outstanding"].items())
+            or "0"
+        )
         + "; overdue: "
-        + (", ".join(f"{c} {v:,.{currency_digits(c)}f}" for c, v in data["overdue"].items())
-           or "0")
+        + (", ".join(f"{c} {v:,.{currency_digits(c)}f}" for c, v in data["overdue"].items()) or "0")
         + ".",
     ]
     problems = [i for i in report.issues if i.severity != Severity.INFO]
@@ -75,18 +76,24 @@ def _summary(report) -> str:
         # No workbook is written (letters only): the issues have no Exceptions sheet.
         shown = problems[:_PRINTED_ISSUES]
         more = len(problems) - len(shown)
-        lines.append(f"{len(problems)} issue(s) need a look"
-                     + (f" (the first {len(shown)}; --json lists all):" if more else ":"))
+        lines.append(
+            f"{len(problems)} issue(s) need a look"
+            + (f" (the first {len(shown)}; --json lists all):" if more else ":")
+        )
         lines.extend(f"  {issue}" for issue in shown)
     # Letters must not go out with the sample sender: said here, not only in Exceptions.
-    lines.extend(f"Warning: {issue.message}." for issue in report.issues
-                 if str(issue.where) == SENDER_ISSUES)
+    lines.extend(
+        f"Warning: {issue.message}." for issue in report.issues if str(issue.where) == SENDER_ISSUES
+    )
     if data["letters"]:
         emails = sum(1 for row in data["letters"] if row.get("channel") == "email")
         texts = sum(1 for row in data["letters"] if row.get("channel") == "sms")
-        lines.append(f"{report.letter_count} letter(s) written"
-                     + (f", {emails} email draft(s)" if emails else "")
-                     + (f", {texts} SMS text(s)" if texts else "") + ".")
+        lines.append(
+            f"{report.letter_count} letter(s) written"
+            + (f", {emails} email draft(s)" if emails else "")
+            + (f", {texts} SMS text(s)" if texts else "")
+            + "."
+        )
     if data["output"]:
         lines.append(f"Written: {data['output']}")
     return "\n".join(lines)
@@ -102,15 +109,24 @@ def _emit(report, as_json: bool) -> None:
 def _writes(function):
     """The IN argument and the options of the commands that write an output workbook."""
     function = click.option(
-        "--in-place-values-only", "in_place_lossy", is_flag=True,
+        "--in-place-values-only",
+        "in_place_lossy",
+        is_flag=True,
         help="Like --in-place, for a workbook named .xlsx/.xlsm whose content is .xls, .xlsb "
-        "or .ods: replace it by an .xlsx holding only the values of its sheets.")(function)
+        "or .ods: replace it by an .xlsx holding only the values of its sheets.",
+    )(function)
     function = click.option(
-        "--in-place", is_flag=True,
+        "--in-place",
+        is_flag=True,
         help="Update the input .xlsx/.xlsm itself (its permissions kept, a symbolic link "
-        "followed; read-only files and other formats are refused).")(function)
-    function = click.option("-o", "--output", type=click.Path(path_type=Path),
-                            help="Output workbook (default: IN.collections.xlsx).")(function)
+        "followed; read-only files and other formats are refused).",
+    )(function)
+    function = click.option(
+        "-o",
+        "--output",
+        type=click.Path(path_type=Path),
+        help="Output workbook (default: IN.collections.xlsx).",
+    )(function)
     return click.argument("input_path", metavar="IN", type=click.Path(path_type=Path))(function)
 
 
@@ -118,7 +134,10 @@ def _history(function):
     """``--history PATH``: earlier output workbooks (or folders of them) whose Letters Log
     is the dunning history of this run (design.md §11)."""
     return click.option(
-        "--history", "history", multiple=True, type=click.Path(path_type=Path),
+        "--history",
+        "history",
+        multiple=True,
+        type=click.Path(path_type=Path),
         metavar="PATH",
         help="Earlier output workbook(s), or a folder of them, whose Letters Log holds the "
         "letters already sent (repeatable).",
@@ -212,11 +231,14 @@ def _os_message(exc: OSError, fallback) -> str:
 
 def _message_options(function):
     """``--no-email`` and ``--no-sms`` of the commands that write letters."""
-    function = click.option("--no-sms", is_flag=True,
-                            help="Write no SMS texts (DIR/sms/sms.csv, SMS sheet).")(function)
-    return click.option("--no-email", is_flag=True,
-                        help="Write no email drafts (DIR/email/*.eml); letters go by post.")(
-        function)
+    function = click.option(
+        "--no-sms", is_flag=True, help="Write no SMS texts (DIR/sms/sms.csv, SMS sheet)."
+    )(function)
+    return click.option(
+        "--no-email",
+        is_flag=True,
+        help="Write no email drafts (DIR/email/*.eml); letters go by post.",
+    )(function)
 
 
 def _stages(text: str | None) -> list[str] | None:
@@ -268,8 +290,20 @@ def _on_terminate_clean_up() -> None:
 @_message_options
 @_common
 def process(
-    input_path, output, in_place, in_place_lossy, letters_dir, pdf, no_email, no_sms, history,
-    as_of, rules_file, sheet, password, as_json
+    input_path,
+    output,
+    in_place,
+    in_place_lossy,
+    letters_dir,
+    pdf,
+    no_email,
+    no_sms,
+    history,
+    as_of,
+    rules_file,
+    sheet,
+    password,
+    as_json,
 ):
     """Stage columns, Collection Plan, Aging Summary, Action Calendar and Exceptions."""
     _run(
@@ -310,8 +344,20 @@ def process(
 @_history
 @_message_options
 @_common
-def letters(input_path, letters_dir, stages, pdf, no_email, no_sms, history, as_of, rules_file,
-            sheet, password, as_json):
+def letters(
+    input_path,
+    letters_dir,
+    stages,
+    pdf,
+    no_email,
+    no_sms,
+    history,
+    as_of,
+    rules_file,
+    sheet,
+    password,
+    as_json,
+):
     """Demand letters by mail merge for every customer a letter is due for (input unchanged),
     with email drafts in DIR/email/ and SMS texts in DIR/sms/sms.csv.
 
@@ -340,22 +386,54 @@ def letters(input_path, letters_dir, stages, pdf, no_email, no_sms, history, as_
 @main.command()
 @_writes
 @_common
-def classify(input_path, output, in_place, in_place_lossy, as_of, rules_file, sheet, password,
-             as_json):
+def classify(
+    input_path, output, in_place, in_place_lossy, as_of, rules_file, sheet, password, as_json
+):
     """Only the stage columns: Days Overdue, Aging Bucket, Stage, Next Action."""
-    _run("classify", input_path, output, as_of, rules_file, sheet, password, as_json,
-         in_place or in_place_lossy, in_place_lossy=in_place_lossy)
+    _run(
+        "classify",
+        input_path,
+        output,
+        as_of,
+        rules_file,
+        sheet,
+        password,
+        as_json,
+        in_place or in_place_lossy,
+        in_place_lossy=in_place_lossy,
+    )
 
 
 @main.command()
 @_writes
 @_history
 @_common
-def plan(input_path, output, in_place, in_place_lossy, history, as_of, rules_file, sheet,
-         password, as_json):
+def plan(
+    input_path,
+    output,
+    in_place,
+    in_place_lossy,
+    history,
+    as_of,
+    rules_file,
+    sheet,
+    password,
+    as_json,
+):
     """Only the plan sheets, leaving the receivables sheet as it is."""
-    _run("plan", input_path, output, as_of, rules_file, sheet, password, as_json,
-         in_place or in_place_lossy, in_place_lossy=in_place_lossy, history=history)
+    _run(
+        "plan",
+        input_path,
+        output,
+        as_of,
+        rules_file,
+        sheet,
+        password,
+        as_json,
+        in_place or in_place_lossy,
+        in_place_lossy=in_place_lossy,
+        history=history,
+    )
 
 
 @main.command()
@@ -470,18 +548,30 @@ def batch(
 @main.command()
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path))
 @click.option("--yes", is_flag=True, help="Really send (without it: a dry run that sends nothing).")
-@click.option("--resend-unknown", is_flag=True,
-              help="Also send the messages whose delivery is unknown (the connection broke "
-              "after handing them over): check the mailbox first.")
-@click.option("--rules", "rules_file", type=click.Path(path_type=Path),
-              help="Rules TOML with the [email] settings (default: rules.toml in DIR or "
-              "beside it).")
-@click.option("--mark-sent", is_flag=True,
-              help="Send nothing: record the drafts as sent (you sent them from Outlook or "
-              "Thunderbird; delete the drafts you did not send first). With --yes.")
-@click.option("--workbook", type=click.Path(path_type=Path),
-              help="The workbook 'process --letters' wrote: its Letters Log gets each "
-              "message's status (sent, failed: reason).")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Also send the messages whose delivery is unknown (the connection broke "
+    "after handing them over): check the mailbox first.",
+)
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(path_type=Path),
+    help="Rules TOML with the [email] settings (default: rules.toml in DIR or beside it).",
+)
+@click.option(
+    "--mark-sent",
+    is_flag=True,
+    help="Send nothing: record the drafts as sent (you sent them from Outlook or "
+    "Thunderbird; delete the drafts you did not send first). With --yes.",
+)
+@click.option(
+    "--workbook",
+    type=click.Path(path_type=Path),
+    help="The workbook 'process --letters' wrote: its Letters Log gets each "
+    "message's status (sent, failed: reason).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def send(folder, yes, resend_unknown, rules_file, mark_sent, workbook, as_json):
     """Send the email drafts of a letters folder (DIR/email/*.eml) over SMTP, never twice.
@@ -493,21 +583,42 @@ def send(folder, yes, resend_unknown, rules_file, mark_sent, workbook, as_json):
     from .send import describe, run_send
 
     try:
-        result, settings, warnings = run_send(Path(folder), rules_file, yes=yes,
-                                              resend_unknown=resend_unknown, workbook=workbook,
-                                              mark_sent=mark_sent,
-                                              progress=None if as_json else _progress)
+        result, settings, warnings = run_send(
+            Path(folder),
+            rules_file,
+            yes=yes,
+            resend_unknown=resend_unknown,
+            workbook=workbook,
+            mark_sent=mark_sent,
+            progress=None if as_json else _progress,
+        )
     except InputError as exc:
         _fail(str(exc))
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps({
-            "folder": str(folder), "dry_run": result.dry_run, "stopped": result.stopped or None,
-            "messages": [{"file": o.draft.path.name, "message_id": o.draft.message_id,
-                          "to": o.draft.to, "subject": o.draft.subject, "status": o.status,
-                          "reason": o.reason or None} for o in result.outcomes],
-        }, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "folder": str(folder),
+                    "dry_run": result.dry_run,
+                    "stopped": result.stopped or None,
+                    "messages": [
+                        {
+                            "file": o.draft.path.name,
+                            "message_id": o.draft.message_id,
+                            "to": o.draft.to,
+                            "subject": o.draft.subject,
+                            "status": o.status,
+                            "reason": o.reason or None,
+                        }
+                        for o in result.outcomes
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         click.echo(describe(result, settings))
     sys.exit(0 if result.ok else 1)

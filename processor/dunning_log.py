@@ -55,18 +55,29 @@ def history_files(path: Path) -> list[Path]:
     """The workbooks ``--history PATH`` names: the file, or the folder's .xlsx/.xlsm."""
     path = Path(path)
     if path.is_dir():
-        return sorted((p for p in path.iterdir() if p.is_file()
-                       and p.suffix.lower() in _WORKBOOKS and not p.name.startswith("~$")),
-                      key=lambda p: p.name.casefold())
+        return sorted(
+            (
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in _WORKBOOKS and not p.name.startswith("~$")
+            ),
+            key=lambda p: p.name.casefold(),
+        )
     if path.is_file():
         return [path]
-    raise InputError(f"The history {path} does not exist: give an earlier output workbook, "
-                     "its Letters Log, or a folder of them with --history.")
+    raise InputError(
+        f"The history {path} does not exist: give an earlier output workbook, "
+        "its Letters Log, or a folder of them with --history."
+    )
 
 
-def load_history(opened, rules: Rules, paths: Sequence[Path] = (),
-                 letters_dir: Path | None = None,
-                 skip: Iterable[Path] = ()) -> DunningHistory:
+def load_history(
+    opened,
+    rules: Rules,
+    paths: Sequence[Path] = (),
+    letters_dir: Path | None = None,
+    skip: Iterable[Path] = (),
+) -> DunningHistory:
     """Every earlier letter known for this workbook (see the module docstring).
 
     ``opened`` is the workbook being processed (None for none); ``skip`` lists files
@@ -93,8 +104,13 @@ def load_history(opened, rules: Rules, paths: Sequence[Path] = (),
         try:
             rows, problems = log_rows(open_workbook(file), rules)
         except InputError as exc:
-            issues.append(Issue(Location(file=file.name), f"not read as dunning history: {exc}",
-                                Severity.WARNING))
+            issues.append(
+                Issue(
+                    Location(file=file.name),
+                    f"not read as dunning history: {exc}",
+                    Severity.WARNING,
+                )
+            )
             continue
         sources.append(rows)
         issues += problems
@@ -116,6 +132,11 @@ def write_folder_log(letters_dir: Path, rows: list[dict[str, Any]], rules: Rules
     path = Path(letters_dir) / FOLDER_LOG
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as sink:
-        write_package(sink, source=None, date1904=False, stage_columns=None,
-                      models=[letters_log_model(rows, rules)])
+        write_package(
+            sink,
+            source=None,
+            date1904=False,
+            stage_columns=None,
+            models=[letters_log_model(rows, rules)],
+        )
     return path

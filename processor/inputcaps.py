@@ -45,7 +45,7 @@ def _mb(size: int) -> str:
 
 def declared_entries(data: bytes) -> int | None:
     """The number of entries a zip archive declares in its end record (None if absent)."""
-    tail = data[-(65536 + 22):]
+    tail = data[-(65536 + 22) :]
     at = tail.rfind(b"PK\x05\x06")
     if at == -1 or len(tail) - at < 22:
         return None
@@ -64,7 +64,8 @@ def check_entry_count(path: Path, data: bytes) -> None:
         raise InputError(
             f"{path.name} holds {count:,} parts, more than the {MAX_ZIP_ENTRIES:,} this tool "
             "reads (a workbook has a few per sheet). It is refused unread; save the ledger "
-            "sheet alone as a new workbook.")
+            "sheet alone as a new workbook."
+        )
 
 
 def check_parts(path: Path, archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
@@ -75,7 +76,8 @@ def check_parts(path: Path, archive: zipfile.ZipFile, infos: list[zipfile.ZipInf
                 f"{path.name}: its part {info.filename} unpacks to {_mb(info.file_size)}, more "
                 f"than the {_mb(MAX_XML_PART_BYTES)} this tool reads in one part (a sheet of "
                 "ten million cells is smaller). Delete long texts or unused cells, or copy "
-                "the ledger into a new workbook.")
+                "the ledger into a new workbook."
+            )
     for info in infos:
         if info.filename.lower().endswith("sharedstrings.xml"):
             with archive.open(info) as stream:
@@ -84,7 +86,8 @@ def check_parts(path: Path, archive: zipfile.ZipFile, infos: list[zipfile.ZipInf
                 raise InputError(
                     f"{path.name} declares {count:,} shared texts, more than the "
                     f"{MAX_SHARED_STRINGS:,} this tool reads. Save it again in Excel "
-                    "(which drops unused texts), or copy the ledger into a new workbook.")
+                    "(which drops unused texts), or copy the ledger into a new workbook."
+                )
 
 
 _SI = re.compile(rb"<(?:\w+:)?si[\s/>]")
@@ -141,8 +144,9 @@ def _references(stream: IO[bytes]) -> Iterator[int]:
             return
 
 
-def check_shared_text(path: Path, sheet: str, archive: zipfile.ZipFile, sheet_part: str,
-                      cells: int, sizes: list[int]) -> None:
+def check_shared_text(
+    path: Path, sheet: str, archive: zipfile.ZipFile, sheet_part: str, cells: int, sizes: list[int]
+) -> None:
     """Refuse a sheet whose cells refer to more shared text than
     :data:`MAX_SHEET_TEXT_BYTES` (each reference becomes its own copy when read)."""
     if not sizes or cells * max(sizes) <= MAX_SHEET_TEXT_BYTES:
@@ -163,14 +167,16 @@ def check_shared_text(path: Path, sheet: str, archive: zipfile.ZipFile, sheet_pa
                         f"{_mb(MAX_SHEET_TEXT_BYTES)} of text this tool reads in one sheet; "
                         "reading it would take many times that in memory. "
                         "Shorten the long texts, or copy the ledger columns into a new "
-                        "workbook.")
+                        "workbook."
+                    )
 
 
 # ---- OpenDocument --------------------------------------------------------------------------
 
 
-def ods_text_bytes(stream: IO[bytes], tag: re.Pattern[bytes], rows: re.Pattern[bytes],
-                   columns: re.Pattern[bytes]) -> int:
+def ods_text_bytes(
+    stream: IO[bytes], tag: re.Pattern[bytes], rows: re.Pattern[bytes], columns: re.Pattern[bytes]
+) -> int:
     """Bytes of cell content in content.xml once every repeat is expanded.
 
     ``tag`` matches the table, row and cell tags (groups: closing slash, name,
@@ -213,7 +219,8 @@ def check_ods_text(path: Path, total: int) -> None:
             f"number-columns-repeated) to more than the {_mb(MAX_SHEET_TEXT_BYTES)} of text "
             "this tool reads; reading it would take many times that in memory. Delete the "
             "repeated rows, or "
-            "copy the ledger into a new workbook.")
+            "copy the ledger into a new workbook."
+        )
 
 
 # ---- .xls (BIFF8) ----------------------------------------------------------------------------
@@ -230,7 +237,7 @@ def _sst_lengths(segments: list[bytes]) -> list[int]:
         nonlocal index, position
         out = bytearray()
         while count and index < len(segments):
-            chunk = segments[index][position:position + count]
+            chunk = segments[index][position : position + count]
             out += chunk
             position += len(chunk)
             count -= len(chunk)
@@ -275,7 +282,7 @@ def biff_shared_text(stream: bytes) -> dict[int, int]:
     position, size = 0, len(stream)
     while position + 4 <= size:
         record, length = struct.unpack_from("<HH", stream, position)
-        body = stream[position + 4:position + 4 + length]
+        body = stream[position + 4 : position + 4 + length]
         if record == 0x00FC:  # SST
             segments, in_sst = [body], True
         elif record == 0x003C and in_sst:  # CONTINUE of the SST
@@ -293,8 +300,7 @@ def biff_shared_text(stream: bytes) -> dict[int, int]:
         return references
     lengths = _sst_lengths(segments)
     for sheet_at, per_sheet in counts.items():
-        references[sheet_at] = sum(lengths[i] * n for i, n in per_sheet.items()
-                                   if i < len(lengths))
+        references[sheet_at] = sum(lengths[i] * n for i, n in per_sheet.items() if i < len(lengths))
     return references
 
 
@@ -309,4 +315,5 @@ def check_biff_text(path: Path, stream: bytes) -> None:
             f"{path.name} repeats its shared texts (long texts referred to by many cells) "
             f"to more than the {_mb(MAX_SHEET_TEXT_BYTES)} of text this tool reads in one "
             "sheet; reading it would take many times that in memory. Shorten the long "
-            "texts, or copy the ledger columns into a new workbook.")
+            "texts, or copy the ledger columns into a new workbook."
+        )

@@ -432,8 +432,9 @@ class LetterRecord:
 
     def row(self) -> dict[str, Any]:
         """The record keyed by ``LOG_COLUMNS`` (money as cents; the writer formats it)."""
-        total = (self.amount_cents - self.credits_cents + self.interest_cents
-                 + self.compensation_cents)
+        total = (
+            self.amount_cents - self.credits_cents + self.interest_cents + self.compensation_cents
+        )
         return dict(
             zip(
                 LOG_COLUMNS,
@@ -694,7 +695,10 @@ def _convert_chunk(docx_files: list[Path], soffice: str) -> tuple[dict[Path, Pat
                 converted[path] = target
             else:
                 issues.append(
-                    Issue(Location(file=path.name),
-                          f"LibreOffice wrote no PDF for this letter ({message})", Severity.ERROR)
+                    Issue(
+                        Location(file=path.name),
+                        f"LibreOffice wrote no PDF for this letter ({message})",
+                        Severity.ERROR,
+                    )
                 )
     return converted, issues

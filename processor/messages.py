@@ -92,9 +92,13 @@ class MessageTemplates:
         self.folders = [Path(f) for f in folders]
         self.envs = {}
         for kind, autoescape in (("text", False), ("html", True)):
-            env = SandboxedEnvironment(loader=loader, autoescape=autoescape,
-                                       undefined=StrictUndefined, finalize=_finalize,
-                                       keep_trailing_newline=False)
+            env = SandboxedEnvironment(
+                loader=loader,
+                autoescape=autoescape,
+                undefined=StrictUndefined,
+                finalize=_finalize,
+                keep_trailing_newline=False,
+            )
             env.filters.update(FILTERS)
             env.filters["paragraphs"] = _paragraphs
             self.envs[kind] = env
@@ -109,8 +113,9 @@ class MessageTemplates:
         file = self.file_name(channel, name, language)
         return any((folder / file).is_file() for folder in self.folders)
 
-    def render_email(self, name: str, language: str,
-                     context: Mapping[str, Any]) -> tuple[str, str, str]:
+    def render_email(
+        self, name: str, language: str, context: Mapping[str, Any]
+    ) -> tuple[str, str, str]:
         """``(subject, text, html)`` of the email template ``name`` in ``language``."""
         file = self.file_name("email", name, language)
         out = {}
@@ -156,13 +161,38 @@ class SmsRow:
 
     def values(self) -> tuple:
         """The row of the SMS sheet, in :data:`SMS_COLUMNS` order."""
-        return (self.date, self.customer, self.currency, self.stage, self.phone, self.number,
-                self.country, self.language, self.text, sms_core.length(self.text),
-                self.encoding, self.segments, self.reference)
+        return (
+            self.date,
+            self.customer,
+            self.currency,
+            self.stage,
+            self.phone,
+            self.number,
+            self.country,
+            self.language,
+            self.text,
+            sms_core.length(self.text),
+            self.encoding,
+            self.segments,
+            self.reference,
+        )
 
 
-SMS_COLUMNS = ("Date", "Customer", "Currency", "Stage", "Phone", "Number", "Country",
-               "Language", "Text", "Characters", "Encoding", "Segments", "Reference")
+SMS_COLUMNS = (
+    "Date",
+    "Customer",
+    "Currency",
+    "Stage",
+    "Phone",
+    "Number",
+    "Country",
+    "Language",
+    "Text",
+    "Characters",
+    "Encoding",
+    "Segments",
+    "Reference",
+)
 
 
 @dataclass
@@ -179,8 +209,9 @@ class MessagesResult:
 # ---- writing ---------------------------------------------------------------------------------
 
 
-def split_stages(stages: Collection[str] | None, rules: Rules) -> tuple[
-        list[str] | None, set[str] | None, list[Issue]]:
+def split_stages(
+    stages: Collection[str] | None, rules: Rules
+) -> tuple[list[str] | None, set[str] | None, list[Issue]]:
     """``--stages`` into (stages for letters, stage keys for messages, problems).
 
     A stage named that has neither a letter nor a message is a problem; a message-only
@@ -201,8 +232,11 @@ def split_stages(stages: Collection[str] | None, rules: Rules) -> tuple[
         if key is not None and (key in with_letter or key in messaged):
             keys.add(key)
         else:
-            issues.append(Issue("letters", f"{name!r} is not a stage with a letter or a "
-                                "message", Severity.ERROR))
+            issues.append(
+                Issue(
+                    "letters", f"{name!r} is not a stage with a letter or a message", Severity.ERROR
+                )
+            )
     return letters, keys, issues
 
 
@@ -250,8 +284,9 @@ def write_messages(
     channels = {stage: {"email"} for stage in email_stages if stage not in with_letter}
     for stage in sms_stages:
         channels.setdefault(stage, set()).add("sms")
-    targets, held, dunning_issues = core.follow_dunning(targets, classified, rules, as_of,
-                                                        history, channels, sheet)
+    targets, held, dunning_issues = core.follow_dunning(
+        targets, classified, rules, as_of, history, channels, sheet
+    )
     result.issues.extend(dunning_issues)
 
     sender = core.sender_address(email_settings, letter_settings)
@@ -266,8 +301,7 @@ def write_messages(
             if job is None or job.stage not in email_stages:
                 continue
             target = _target_of_letter(job)
-            problem = core.address_issue(target, sheet, email_column,
-                                         "the letter goes by post")
+            problem = core.address_issue(target, sheet, email_column, "the letter goes by post")
             if problem is not None:
                 result.issues.append(problem)
             if not core.parse_addresses(target.email)[0]:
@@ -278,18 +312,30 @@ def write_messages(
             if not templates.exists("email", name, language):
                 language = core.FALLBACK
             context = core.message_context(
-                target, rules, letter_settings, as_of, language=language,
-                reference=record.reference, letter=job.context, attachment=attachment.name)
+                target,
+                rules,
+                letter_settings,
+                as_of,
+                language=language,
+                reference=record.reference,
+                letter=job.context,
+                attachment=attachment.name,
+            )
             mid = core.message_id(record.reference, "email", domain)
-            drafts.append(_Draft(name, language, context, target, mid, record.reference,
-                                 attachment))
+            drafts.append(
+                _Draft(name, language, context, target, mid, record.reference, attachment)
+            )
             records[index] = replace(record, channel="email", message_id=mid, status="draft")
     for target in targets:
         language = core.message_language(target, letter_settings.default_language)
         reference = core.target_reference(target, letter_settings.reference_prefix, as_of)
         stage_label = rules.stage(target.stage).label
-        if (email and target.stage in email_stages and target.stage not in with_letter
-                and (target.customer, target.currency, "email") not in held):
+        if (
+            email
+            and target.stage in email_stages
+            and target.stage not in with_letter
+            and (target.customer, target.currency, "email") not in held
+        ):
             problem = core.address_issue(target, sheet, email_column, "no email is written")
             if problem is not None:
                 result.issues.append(problem)
@@ -297,42 +343,86 @@ def write_messages(
                 name = email_settings.template_for(target.stage, False)
                 lang = language if templates.exists("email", name, language) else core.FALLBACK
                 if not templates.exists("email", name, lang):
-                    result.issues.append(Issue("email", f"no email template {name!r} for the "
-                                               f"stage {target.stage!r} "
-                                               f"({templates.file_name('email', name, 'en')})",
-                                               Severity.ERROR))
+                    result.issues.append(
+                        Issue(
+                            "email",
+                            f"no email template {name!r} for the "
+                            f"stage {target.stage!r} "
+                            f"({templates.file_name('email', name, 'en')})",
+                            Severity.ERROR,
+                        )
+                    )
                 else:
-                    context = core.message_context(target, rules, letter_settings, as_of,
-                                                   language=lang, reference=reference)
+                    context = core.message_context(
+                        target, rules, letter_settings, as_of, language=lang, reference=reference
+                    )
                     mid = core.message_id(reference, "email", domain)
                     drafts.append(_Draft(name, lang, context, target, mid, reference, None))
-                    records.append(_message_record(target, reference, stage_label, lang,
-                                                   f"email_{name}", "email", mid, as_of))
-        if sms and target.stage in sms_stages and \
-                (target.customer, target.currency, "sms") not in held:
-            row, problem = _sms_row(target, rules, letter_settings, sms_settings, templates,
-                                    as_of, language, reference, sheet, phone_column)
+                    records.append(
+                        _message_record(
+                            target,
+                            reference,
+                            stage_label,
+                            lang,
+                            f"email_{name}",
+                            "email",
+                            mid,
+                            as_of,
+                        )
+                    )
+        if (
+            sms
+            and target.stage in sms_stages
+            and (target.customer, target.currency, "sms") not in held
+        ):
+            row, problem = _sms_row(
+                target,
+                rules,
+                letter_settings,
+                sms_settings,
+                templates,
+                as_of,
+                language,
+                reference,
+                sheet,
+                phone_column,
+            )
             if problem is not None:
                 result.issues.append(problem)
             if row is not None:
                 result.sms.append(row)
-                records.append(_message_record(
-                    target, reference, stage_label, row.language,
-                    f"sms_{sms_settings.template_for(target.stage)}", "sms",
-                    core.message_id(reference, "sms", domain), as_of,
-                    file=f"{SMS_DIR}/{SMS_CSV}"))
+                records.append(
+                    _message_record(
+                        target,
+                        reference,
+                        stage_label,
+                        row.language,
+                        f"sms_{sms_settings.template_for(target.stage)}",
+                        "sms",
+                        core.message_id(reference, "sms", domain),
+                        as_of,
+                        file=f"{SMS_DIR}/{SMS_CSV}",
+                    )
+                )
 
     if drafts and sender is None:
-        result.issues.append(Issue("email settings", "the drafts have no From address (Outlook "
-                                   "and Thunderbird fill in the account you send with); set "
-                                   "email.sender or company.email to send them with "
-                                   "'receivables send'", Severity.INFO))
+        result.issues.append(
+            Issue(
+                "email settings",
+                "the drafts have no From address (Outlook "
+                "and Thunderbird fill in the account you send with); set "
+                "email.sender or company.email to send them with "
+                "'receivables send'",
+                Severity.INFO,
+            )
+        )
     files = _write_drafts(drafts, templates, sender, email_settings, out)
     result.drafts = files
     by_reference = {d.reference: path for d, path in zip(drafts, files, strict=True)}
     result.records = [
         replace(r, file=f"{EMAIL_DIR}/{by_reference[r.reference].name}")
-        if r.channel == "email" and r.template.startswith("email_") else r
+        if r.channel == "email" and r.template.startswith("email_")
+        else r
         for r in records
     ]
     if result.sms:
@@ -373,23 +463,59 @@ def _letter_jobs_by_reference(classified, rules, as_of, letters: LettersResult):
 
 
 def _target_of_letter(job: core_letters.LetterJob) -> core.MessageTarget:
-    items = tuple(core.MessageItem(row=i.row, invoice=i.invoice, invoice_date=i.invoice_date,
-                                   due_date=i.due_date, days_overdue=i.days_overdue,
-                                   balance_cents=i.balance_cents) for i in job.items)
-    return core.MessageTarget(customer=job.customer, currency=job.currency, stage=job.stage,
-                              items=items, customer_id=job.customer_id, contact=job.contact,
-                              email=job.email, phone=job.phone, language=job.language,
-                              address=job.address, credits_cents=job.credits_cents)
+    items = tuple(
+        core.MessageItem(
+            row=i.row,
+            invoice=i.invoice,
+            invoice_date=i.invoice_date,
+            due_date=i.due_date,
+            days_overdue=i.days_overdue,
+            balance_cents=i.balance_cents,
+        )
+        for i in job.items
+    )
+    return core.MessageTarget(
+        customer=job.customer,
+        currency=job.currency,
+        stage=job.stage,
+        items=items,
+        customer_id=job.customer_id,
+        contact=job.contact,
+        email=job.email,
+        phone=job.phone,
+        language=job.language,
+        address=job.address,
+        credits_cents=job.credits_cents,
+    )
 
 
-def _message_record(target: core.MessageTarget, reference: str, stage_label: str,
-                    language: str, template: str, channel: str, mid: str, as_of: date,
-                    file: str = "") -> LetterRecord:
-    return LetterRecord(reference=reference, date=as_of, customer=target.customer,
-                        currency=target.currency, stage=stage_label, template=template,
-                        language=language, amount_cents=target.total_cents, interest_cents=0,
-                        compensation_cents=0, file=file, channel=channel, message_id=mid,
-                        status="draft")
+def _message_record(
+    target: core.MessageTarget,
+    reference: str,
+    stage_label: str,
+    language: str,
+    template: str,
+    channel: str,
+    mid: str,
+    as_of: date,
+    file: str = "",
+) -> LetterRecord:
+    return LetterRecord(
+        reference=reference,
+        date=as_of,
+        customer=target.customer,
+        currency=target.currency,
+        stage=stage_label,
+        template=template,
+        language=language,
+        amount_cents=target.total_cents,
+        interest_cents=0,
+        compensation_cents=0,
+        file=file,
+        channel=channel,
+        message_id=mid,
+        status="draft",
+    )
 
 
 def _render_all(drafts: Sequence[_Draft], templates: MessageTemplates) -> list[tuple]:
@@ -417,9 +543,13 @@ def _render_all(drafts: Sequence[_Draft], templates: MessageTemplates) -> list[t
     return rendered
 
 
-def _write_drafts(drafts: Sequence[_Draft], templates: MessageTemplates,
-                  sender: Address | None, settings: core.EmailSettings,
-                  out: Path) -> list[Path]:
+def _write_drafts(
+    drafts: Sequence[_Draft],
+    templates: MessageTemplates,
+    sender: Address | None,
+    settings: core.EmailSettings,
+    out: Path,
+) -> list[Path]:
     if not drafts:
         return []
     rendered = _render_all(drafts, templates)  # every template checked before any file
@@ -457,8 +587,14 @@ def email_bytes(message: EmailMessage) -> bytes:
 _UNFOLDED = policy.SMTP.clone(max_line_length=998)
 
 
-def build_email(draft: _Draft, subject: str, text: str, html: str, sender: Address | None,
-                settings: core.EmailSettings) -> EmailMessage:
+def build_email(
+    draft: _Draft,
+    subject: str,
+    text: str,
+    html: str,
+    sender: Address | None,
+    settings: core.EmailSettings,
+) -> EmailMessage:
     """The draft message: headers, text and HTML bodies, the letter attached."""
     message = EmailMessage(policy=policy.SMTP)
     if sender is not None:
@@ -483,46 +619,70 @@ def build_email(draft: _Draft, subject: str, text: str, html: str, sender: Addre
         if draft.attachment.suffix.lower() == ".pdf":
             maintype, subtype = "application", "pdf"
         else:
-            maintype, subtype = ("application",
-                                 "vnd.openxmlformats-officedocument.wordprocessingml.document")
-        message.add_attachment(data, maintype=maintype, subtype=subtype,
-                               filename=draft.attachment.name)
+            maintype, subtype = (
+                "application",
+                "vnd.openxmlformats-officedocument.wordprocessingml.document",
+            )
+        message.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=draft.attachment.name
+        )
     return message
 
 
 # ---- SMS ----------------------------------------------------------------------------------------
 
 
-def _sms_row(target, rules, letter_settings, settings: core.SmsSettings,
-             templates: MessageTemplates, as_of, language, reference, sheet,
-             phone_column) -> tuple[SmsRow | None, Issue | None]:
+def _sms_row(
+    target,
+    rules,
+    letter_settings,
+    settings: core.SmsSettings,
+    templates: MessageTemplates,
+    as_of,
+    language,
+    reference,
+    sheet,
+    phone_column,
+) -> tuple[SmsRow | None, Issue | None]:
     from .core.issues import cell_ref
 
     where = cell_ref(sheet, target.first_row, phone_column)
     country = sms_core.customer_country(target.region, target.address, rules.country)
     if not target.phone.strip():
         # An email usually goes instead: worth knowing, not a problem to fix.
-        return None, Issue(where, f"no SMS to {target.customer} ({target.currency}): the "
-                           "customer has no phone number", Severity.INFO)
+        return None, Issue(
+            where,
+            f"no SMS to {target.customer} ({target.currency}): the customer has no phone number",
+            Severity.INFO,
+        )
     number = sms_core.e164(target.phone, country)
     if number is None:
         import phonenumbers
 
         # The example is the customer's own country code (a GB number was told "+34").
         code = phonenumbers.country_code_for_region(country.upper()) if country else 0
-        return None, Issue(where, f"no SMS to {target.customer}: {target.phone!r} is not a "
-                           f"phone number in {country}; write it with the country code "
-                           f"(+{code or 34} ...)")
+        return None, Issue(
+            where,
+            f"no SMS to {target.customer}: {target.phone!r} is not a "
+            f"phone number in {country}; write it with the country code "
+            f"(+{code or 34} ...)",
+        )
     if sms_core.is_mobile(number) is False:
-        return None, Issue(where, f"no SMS to {target.customer}: {target.phone!r} is a fixed "
-                           "line", Severity.INFO)
+        return None, Issue(
+            where, f"no SMS to {target.customer}: {target.phone!r} is a fixed line", Severity.INFO
+        )
     name = settings.template_for(target.stage)
     lang = language if templates.exists("sms", name, language) else core.FALLBACK
     if not templates.exists("sms", name, lang):
-        return None, Issue("sms", f"no SMS template {name!r} for the stage {target.stage!r} "
-                           f"({templates.file_name('sms', name, 'en')})", Severity.ERROR)
-    context = core.message_context(target, rules, letter_settings, as_of, language=lang,
-                                   reference=reference)
+        return None, Issue(
+            "sms",
+            f"no SMS template {name!r} for the stage {target.stage!r} "
+            f"({templates.file_name('sms', name, 'en')})",
+            Severity.ERROR,
+        )
+    context = core.message_context(
+        target, rules, letter_settings, as_of, language=lang, reference=reference
+    )
     try:
         text = templates.render_sms(name, lang, context)
     except TemplateError as exc:
@@ -530,14 +690,27 @@ def _sms_row(target, rules, letter_settings, settings: core.SmsSettings,
     encoding, parts = sms_core.segments(text)
     problem = None
     if parts > settings.max_segments:
-        problem = Issue(where, f"the SMS to {target.customer} takes {parts} segments "
-                        f"({encoding}, {sms_core.length(text)} characters), more than "
-                        f"sms.max_segments = {settings.max_segments}: shorten "
-                        f"{templates.file_name('sms', name, lang)}")
-    row = SmsRow(date=as_of, customer=target.customer, currency=target.currency,
-                 stage=rules.stage(target.stage).label, phone=target.phone, number=number,
-                 country=country, language=lang, text=text, encoding=encoding, segments=parts,
-                 reference=reference)
+        problem = Issue(
+            where,
+            f"the SMS to {target.customer} takes {parts} segments "
+            f"({encoding}, {sms_core.length(text)} characters), more than "
+            f"sms.max_segments = {settings.max_segments}: shorten "
+            f"{templates.file_name('sms', name, lang)}",
+        )
+    row = SmsRow(
+        date=as_of,
+        customer=target.customer,
+        currency=target.currency,
+        stage=rules.stage(target.stage).label,
+        phone=target.phone,
+        number=number,
+        country=country,
+        language=lang,
+        text=text,
+        encoding=encoding,
+        segments=parts,
+        reference=reference,
+    )
     return row, problem
 
 
@@ -548,8 +721,9 @@ def _write_sms_csv(rows: Iterable[SmsRow], path: Path) -> None:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(["number", "message", "reference", "customer", "segments", "encoding"])
     for row in rows:
-        writer.writerow([row.number, row.text, row.reference, row.customer, row.segments,
-                         row.encoding])
+        writer.writerow(
+            [row.number, row.text, row.reference, row.customer, row.segments, row.encoding]
+        )
     with atomic_write(path) as sink:
         sink.write(buffer.getvalue().encode("utf-8"))
 
@@ -596,29 +770,65 @@ def write_letters_and_messages(
     from .letters import write_letters
 
     letter_stages, message_stages, stage_issues = split_stages(stages, rules)
-    letters = write_letters(classified, rules, as_of, out_dir, stages=letter_stages, pdf=pdf,
-                            sheet=sheet, history=history)
+    letters = write_letters(
+        classified,
+        rules,
+        as_of,
+        out_dir,
+        stages=letter_stages,
+        pdf=pdf,
+        sheet=sheet,
+        history=history,
+    )
     settings, _, _ = core.parse_message_settings(rules)
-    messages = write_messages(classified, rules, as_of, out_dir, letters,
-                              stages=message_stages, email=email and settings.drafts, sms=sms,
-                              sheet=sheet, columns=columns,
-                              history=core.message_history(log_rows, rules))
-    return SentOut(records=messages.records, sms=messages.sms, drafts=messages.drafts,
-                   issues=[*stage_issues, *letters.issues, *messages.issues])
+    messages = write_messages(
+        classified,
+        rules,
+        as_of,
+        out_dir,
+        letters,
+        stages=message_stages,
+        email=email and settings.drafts,
+        sms=sms,
+        sheet=sheet,
+        columns=columns,
+        history=core.message_history(log_rows, rules),
+    )
+    return SentOut(
+        records=messages.records,
+        sms=messages.sms,
+        drafts=messages.drafts,
+        issues=[*stage_issues, *letters.issues, *messages.issues],
+    )
 
 
 def sms_model(rows: Sequence[SmsRow], rules: Rules):
     """The ``SMS`` sheet: one row per text, with its E.164 number and segment count."""
     from .core.sheets import DATE_FORMAT, INT_FORMAT, Column, SheetModel
 
-    widths = {"Date": 12, "Customer": 30, "Currency": 9, "Stage": 15, "Phone": 18,
-              "Number": 16, "Country": 8, "Language": 9, "Text": 80, "Characters": 10,
-              "Encoding": 9, "Segments": 9, "Reference": 22}
+    widths = {
+        "Date": 12,
+        "Customer": 30,
+        "Currency": 9,
+        "Stage": 15,
+        "Phone": 18,
+        "Number": 16,
+        "Country": 8,
+        "Language": 9,
+        "Text": 80,
+        "Characters": 10,
+        "Encoding": 9,
+        "Segments": 9,
+        "Reference": 22,
+    }
     formats = {"Date": DATE_FORMAT, "Characters": INT_FORMAT, "Segments": INT_FORMAT}
     columns = tuple(Column(name, formats.get(name), widths[name]) for name in SMS_COLUMNS)
     colors = {stage.label: stage.color for stage in rules.all_stages}
     return SheetModel(
-        name=rules.labels.get("sms_sheet", "SMS"), columns=columns,
-        rows=[row.values() for row in rows], row_fills=[colors.get(r.stage) for r in rows],
-        fill_columns=(SMS_COLUMNS.index("Stage"),), table_name="SMS",
+        name=rules.labels.get("sms_sheet", "SMS"),
+        columns=columns,
+        rows=[row.values() for row in rows],
+        row_fills=[colors.get(r.stage) for r in rows],
+        fill_columns=(SMS_COLUMNS.index("Stage"),),
+        table_name="SMS",
     )

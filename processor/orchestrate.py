@@ -101,9 +101,15 @@ def read_rules_file(path: Path, name: str) -> tuple[Layer | None, list[Issue]]:
         return None, problems
     notes = []
     if encoding in ("cp1252", "latin-1"):
-        notes.append(Issue(name, "read as Windows-1252 (Notepad's \"ANSI\"): it is not "
-                           "UTF-8; save it as UTF-8 to be sure every character is read as "
-                           "written", Severity.INFO))
+        notes.append(
+            Issue(
+                name,
+                'read as Windows-1252 (Notepad\'s "ANSI"): it is not '
+                "UTF-8; save it as UTF-8 to be sure every character is read as "
+                "written",
+                Severity.INFO,
+            )
+        )
     return Layer(name, values), notes
 
 
@@ -115,15 +121,17 @@ def rules_file_layer(rules_file: Path) -> Layer:
     try:
         layer, problems = read_rules_file(rules_file, name)
     except OSError as exc:
-        raise InputError(f"The rules file {rules_file} cannot be read ({exc.strerror or exc})."
-                         ) from exc
+        raise InputError(
+            f"The rules file {rules_file} cannot be read ({exc.strerror or exc})."
+        ) from exc
     if layer is None:
         raise InputError(f"The rules file {rules_file} is {problems[0].message}.")
     return layer
 
 
-def file_layers(folder: Path | None, rules_file: Path | None,
-                sheet_layer: Layer | None = None) -> tuple[list[Layer], list[Issue]]:
+def file_layers(
+    folder: Path | None, rules_file: Path | None, sheet_layer: Layer | None = None
+) -> tuple[list[Layer], list[Issue]]:
     """The layers over the packaged defaults, lowest first: ``rules.toml`` in ``folder``,
     ``sheet_layer`` (the settings sheet), ``--rules FILE``."""
     layers: list[Layer] = []
@@ -133,9 +141,16 @@ def file_layers(folder: Path | None, rules_file: Path | None,
         try:
             layer, problems = read_rules_file(beside, BESIDE)
         except OSError as exc:
-            layer, problems = None, [Issue(BESIDE, f"{beside} cannot be read "
-                                           f"({exc.strerror or exc}); it is ignored",
-                                           Severity.ERROR)]
+            layer, problems = (
+                None,
+                [
+                    Issue(
+                        BESIDE,
+                        f"{beside} cannot be read ({exc.strerror or exc}); it is ignored",
+                        Severity.ERROR,
+                    )
+                ],
+            )
         issues += problems
         if layer is not None:
             layers.append(layer)
@@ -146,8 +161,7 @@ def file_layers(folder: Path | None, rules_file: Path | None,
     return layers, issues
 
 
-def settings_sheet_layer(source: WorkbookSource, rules: Rules) -> tuple[Layer | None,
-                                                                        list[Issue]]:
+def settings_sheet_layer(source: WorkbookSource, rules: Rules) -> tuple[Layer | None, list[Issue]]:
     """The layer written in the workbook's settings sheet, or None when it has none."""
     name = rules.labels["settings_sheet"]
     for sheet in source.sheets:
@@ -202,8 +216,7 @@ class Prepared:
     history: Any = None  # dunning_log.DunningHistory: the letters sent before
 
 
-def prepare(source: WorkbookSource, request: Request,
-            letters_dir: Path | None = None) -> Prepared:
+def prepare(source: WorkbookSource, request: Request, letters_dir: Path | None = None) -> Prepared:
     """Layer the settings, resolve the as-of date and read the dunning history (the
     workbook's own Letters Log, ``request.history``, ``letters_dir``'s log); raises
     InputError on bad input.
@@ -213,12 +226,17 @@ def prepare(source: WorkbookSource, request: Request,
     from .dunning_log import load_history
 
     rules, issues = workbook_rules(source, request.rules_file)
-    as_of = resolve_as_of(request.as_of, rules, request.today, name_date=request.name_date,
-                          name_problem=request.name_problem)
-    history = load_history(source, rules, request.history, letters_dir,
-                           skip=request.skip_history)
-    return Prepared(source, rules, (*issues, *request.notes, *history.issues), as_of, request,
-                    history)
+    as_of = resolve_as_of(
+        request.as_of,
+        rules,
+        request.today,
+        name_date=request.name_date,
+        name_problem=request.name_problem,
+    )
+    history = load_history(source, rules, request.history, letters_dir, skip=request.skip_history)
+    return Prepared(
+        source, rules, (*issues, *request.notes, *history.issues), as_of, request, history
+    )
 
 
 def with_sheet_date(prepared: Prepared, choice: SheetChoice) -> Prepared:
@@ -230,13 +248,23 @@ def with_sheet_date(prepared: Prepared, choice: SheetChoice) -> Prepared:
     if sheet_date is None:
         return prepared
     where = getattr(location, "report_date_cell", None) or ""
-    as_of = resolve_as_of(request.as_of, prepared.rules, request.today,
-                          name_date=request.name_date, name_problem=request.name_problem,
-                          sheet_date=sheet_date, sheet_where=str(where))
+    as_of = resolve_as_of(
+        request.as_of,
+        prepared.rules,
+        request.today,
+        name_date=request.name_date,
+        name_problem=request.name_problem,
+        sheet_date=sheet_date,
+        sheet_where=str(where),
+    )
     if as_of == prepared.as_of:
         return prepared
-    note = Issue(where, f"no --as-of given: aged as of {as_of.date.isoformat()}, the report "
-                 "date in the sheet's title", Severity.INFO)
+    note = Issue(
+        where,
+        f"no --as-of given: aged as of {as_of.date.isoformat()}, the report "
+        "date in the sheet's title",
+        Severity.INFO,
+    )
     return replace(prepared, as_of=as_of, rule_issues=(*prepared.rule_issues, note))
 
 
@@ -255,8 +283,9 @@ def choose(prepared: Prepared, sheet: str | None) -> tuple[SheetChoice, Any]:
         named = [s for s in worksheets if s.name.casefold() == sheet.casefold()]
         if not named:
             names = ", ".join(f"'{s.name}'" for s in worksheets) or "none"
-            raise InputError(f"{source.name} has no sheet named '{sheet}'. Its sheets are: "
-                             f"{names}.")
+            raise InputError(
+                f"{source.name} has no sheet named '{sheet}'. Its sheets are: {names}."
+            )
         worksheets = named
     else:
         # Visible sheets first: a hidden copy of the ledger must not win a tie.
@@ -295,17 +324,24 @@ def require_items(outcome: Outcome, sheet: str, header_row: int, workbook: str) 
         )
 
 
-def analyse(prepared: Prepared, choice: SheetChoice, matcher: Any, grid: SheetGrid, *,
-            with_plan: bool) -> Outcome:
+def analyse(
+    prepared: Prepared, choice: SheetChoice, matcher: Any, grid: SheetGrid, *, with_plan: bool
+) -> Outcome:
     """Run the pure core on the chosen sheet's ``grid`` (InputError when it has no items)."""
     from .core.process import analyse as analyse_sheet
 
     rules = prepared.rules
-    outcome = analyse_sheet(grid, choice.location, rules, prepared.as_of.date, matcher,
-                            with_plan=with_plan,
-                            rule_issues=(*prepared.rule_issues, *choice.tie_issues()),
-                            company=str(rules.section("company").get("name", "")),
-                            history=_earlier(prepared).letters)
+    outcome = analyse_sheet(
+        grid,
+        choice.location,
+        rules,
+        prepared.as_of.date,
+        matcher,
+        with_plan=with_plan,
+        rule_issues=(*prepared.rule_issues, *choice.tie_issues()),
+        company=str(rules.section("company").get("name", "")),
+        history=_earlier(prepared).letters,
+    )
     require_items(outcome, choice.sheet, choice.location.header_row, prepared.source.name)
     return outcome
 
@@ -348,9 +384,17 @@ class LettersRun:
         return tuple(self.sent.issues)
 
 
-def run_letters(prepared: Prepared, outcome: Outcome, choice: SheetChoice, folder: Path, *,
-                stages: Sequence[str] | None = None, pdf: bool = False, email: bool = True,
-                sms: bool = True) -> LettersRun:
+def run_letters(
+    prepared: Prepared,
+    outcome: Outcome,
+    choice: SheetChoice,
+    folder: Path,
+    *,
+    stages: Sequence[str] | None = None,
+    pdf: bool = False,
+    email: bool = True,
+    sms: bool = True,
+) -> LettersRun:
     """Write the demand letters of ``outcome`` into ``folder``, with their email drafts and
     SMS texts (unless ``email`` / ``sms`` is False); InputError, before any file, when the
     folder cannot take them."""
@@ -360,9 +404,19 @@ def run_letters(prepared: Prepared, outcome: Outcome, choice: SheetChoice, folde
     check_letters_dir(Path(folder))
     earlier = _earlier(prepared)
     sent = write_letters_and_messages(
-        outcome.classified, prepared.rules, prepared.as_of.date, Path(folder), stages=stages,
-        pdf=pdf, email=email, sms=sms, sheet=choice.sheet, columns=choice.location.columns,
-        history=earlier.letters, log_rows=earlier.rows)
+        outcome.classified,
+        prepared.rules,
+        prepared.as_of.date,
+        Path(folder),
+        stages=stages,
+        pdf=pdf,
+        email=email,
+        sms=sms,
+        sheet=choice.sheet,
+        columns=choice.location.columns,
+        history=earlier.letters,
+        log_rows=earlier.rows,
+    )
     return LettersRun(Path(folder), sent, tuple(sent.records), earlier)
 
 
@@ -375,8 +429,9 @@ def write_folder_log(letters: LettersRun, rules: Rules) -> None:
         write(letters.folder, rows, rules)
 
 
-def output_models(prepared: Prepared, outcome: Outcome,
-                  letters: LettersRun | None = None) -> list[SheetModel]:
+def output_models(
+    prepared: Prepared, outcome: Outcome, letters: LettersRun | None = None
+) -> list[SheetModel]:
     """The sheets to write: the outcome's, then (with a plan) the *Letters Log* with the
     earlier letters and this run's, and *SMS*, before an *Exceptions* sheet that lists
     the letters' issues too."""
@@ -393,10 +448,16 @@ def output_models(prepared: Prepared, outcome: Outcome,
         # The history travels with the workbook, letters or not.
         from .dunning_log import combined_rows
 
-        return [*models, letters_log_model(combined_rows(earlier, []), rules, as_of),
-                exceptions_model(outcome.issues, rules, as_of)]
-    models += [letters_log_model(letters.rows, rules, as_of), *letters.sent.models(rules),
-               exceptions_model([*outcome.issues, *letters.issues], rules, as_of)]
+        return [
+            *models,
+            letters_log_model(combined_rows(earlier, []), rules, as_of),
+            exceptions_model(outcome.issues, rules, as_of),
+        ]
+    models += [
+        letters_log_model(letters.rows, rules, as_of),
+        *letters.sent.models(rules),
+        exceptions_model([*outcome.issues, *letters.issues], rules, as_of),
+    ]
     return models
 
 
@@ -432,12 +493,18 @@ def name_models(opened: WorkbookSource, models: Sequence[SheetModel], ledger_she
             return list(LOG_COLUMNS)
         return header
 
-    return name_outputs(models, [sheet.name for sheet in opened.sheets], header_of,
-                        ledger=ledger_sheet)
+    return name_outputs(
+        models, [sheet.name for sheet in opened.sheets], header_of, ledger=ledger_sheet
+    )
 
 
-def apply_names(models: Sequence[SheetModel], named, rules: Rules, issues: Sequence[Issue],
-                rebuild: bool = False) -> list:
+def apply_names(
+    models: Sequence[SheetModel],
+    named,
+    rules: Rules,
+    issues: Sequence[Issue],
+    rebuild: bool = False,
+) -> list:
     """``models`` (the ones :func:`name_models` named, or their recomputed twins) under
     the names chosen; the Exceptions sheet gets the naming warnings after ``issues``
     (rebuilt also when ``rebuild``, e.g. for the letters' issues)."""
@@ -487,9 +554,17 @@ class Result:
         return [*self.outcome.issues, *letters, *self.notes]
 
 
-def run(source: WorkbookSource, request: Request, *, letters_dir: Path | None = None,
-        letter_stages: Sequence[str] | None = None, pdf: bool = False, email: bool = True,
-        sms: bool = True, on_prepared: Callable[[Prepared], None] | None = None) -> Result:
+def run(
+    source: WorkbookSource,
+    request: Request,
+    *,
+    letters_dir: Path | None = None,
+    letter_stages: Sequence[str] | None = None,
+    pdf: bool = False,
+    email: bool = True,
+    sms: bool = True,
+    on_prepared: Callable[[Prepared], None] | None = None,
+) -> Result:
     """Settings, as-of date, analysis, letters and output models for ``source``.
 
     ``on_prepared`` runs once the settings and date are known, before the ledger is read
@@ -500,11 +575,20 @@ def run(source: WorkbookSource, request: Request, *, letters_dir: Path | None = 
         on_prepared(prepared)
     choice, matcher = choose(prepared, request.sheet)
     prepared = with_sheet_date(prepared, choice)
-    outcome = analyse(prepared, choice, matcher, source.grid(choice.sheet),
-                      with_plan=request.with_plan)
+    outcome = analyse(
+        prepared, choice, matcher, source.grid(choice.sheet), with_plan=request.with_plan
+    )
     letters = None
     if letters_dir is not None:
-        letters = run_letters(prepared, outcome, choice, letters_dir, stages=letter_stages,
-                              pdf=pdf, email=email, sms=sms)
+        letters = run_letters(
+            prepared,
+            outcome,
+            choice,
+            letters_dir,
+            stages=letter_stages,
+            pdf=pdf,
+            email=email,
+            sms=sms,
+        )
         write_folder_log(letters, prepared.rules)
     return Result(prepared, choice, outcome, output_models(prepared, outcome, letters), letters)

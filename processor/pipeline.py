@@ -79,8 +79,12 @@ class Report:
             "rows": len(self.outcome.classified),
             "skipped": [{"row": s.row, "reason": s.reason} for s in ledger.skipped],
             "issues": [
-                {"where": str(i.where), "message": i.message, "severity": i.severity.value,
-                 "location": i.where.as_dict()}
+                {
+                    "where": str(i.where),
+                    "message": i.message,
+                    "severity": i.severity.value,
+                    "location": i.where.as_dict(),
+                }
                 for i in self.issues
             ],
             "stages": self.outcome.stages,
@@ -96,8 +100,10 @@ class Report:
         "packaged defaults"}}``, dates as ISO text."""
         if self.rules is None or self.rules.settings is None:
             return {}
-        return {key: {"value": _json_value(value), "from": origin}
-                for key, value, origin in effective_rows(self.rules.settings)}
+        return {
+            key: {"value": _json_value(value), "from": origin}
+            for key, value, origin in effective_rows(self.rules.settings)
+        }
 
 
 def _json_value(value: Any) -> Any:
@@ -150,8 +156,9 @@ def rules_for(input_path: Path | None, rules_file: Path | None) -> tuple[Rules, 
     return rules, issues + problems
 
 
-def workbook_rules(opened: OpenedWorkbook, input_path: Path | None,
-                   rules_file: Path | None) -> tuple[Rules, list[Issue]]:
+def workbook_rules(
+    opened: OpenedWorkbook, input_path: Path | None, rules_file: Path | None
+) -> tuple[Rules, list[Issue]]:
     """Effective rules of a workbook file, its settings sheet included (design.md §6)."""
     return orchestrate.workbook_rules(FileSource(opened), rules_file)
 
@@ -226,25 +233,46 @@ def run(
         raise ValueError(mode)
     input_path = Path(input_path)
     opened = open_workbook(input_path, password=password)
-    output = (_checked_output(input_path, output_path, opened, in_place, in_place_lossy)
-              if write else None)
+    output = (
+        _checked_output(input_path, output_path, opened, in_place, in_place_lossy)
+        if write
+        else None
+    )
     parsing_big_sheet = _prefetch_ledger(opened, sheet)
     description = getattr(opened, "description", "")
-    notes = (Issue(Location(file=input_path.name), f"read as {description}", Severity.INFO),
-             ) if description else ()
-    request = Request(today=today or date.today(), as_of=as_of, rules_file=rules_file,
-                      sheet=sheet, with_plan=mode != "classify", name_date=name_date,
-                      name_problem=name_problem, notes=notes, history=tuple(history),
-                      skip_history=(input_path, *([output_path] if output_path else [])))
+    notes = (
+        (Issue(Location(file=input_path.name), f"read as {description}", Severity.INFO),)
+        if description
+        else ()
+    )
+    request = Request(
+        today=today or date.today(),
+        as_of=as_of,
+        rules_file=rules_file,
+        sheet=sheet,
+        with_plan=mode != "classify",
+        name_date=name_date,
+        name_problem=name_problem,
+        notes=notes,
+        history=tuple(history),
+        skip_history=(input_path, *([output_path] if output_path else [])),
+    )
 
     def warm_up(prepared: Prepared) -> None:
         if parsing_big_sheet:
             _warm_up(prepared.rules, prepared.as_of.date)
 
     # The grid (the largest thing in memory on a big ledger) lives only inside this call.
-    result = orchestrate.run(FileSource(opened), request, letters_dir=letters_dir,
-                             letter_stages=letter_stages, pdf=pdf, email=email, sms=sms,
-                             on_prepared=warm_up)
+    result = orchestrate.run(
+        FileSource(opened),
+        request,
+        letters_dir=letters_dir,
+        letter_stages=letter_stages,
+        pdf=pdf,
+        email=email,
+        sms=sms,
+        on_prepared=warm_up,
+    )
     outcome, letters = result.outcome, result.letters
     letter_issues = list(letters.issues) if letters is not None else []
     name_issues: list[Issue] = []
@@ -256,21 +284,36 @@ def run(
         models = apply_names(models, named, result.rules, [*outcome.issues, *letter_issues])
         write_atomically(output, opened, stage_cols, models, named.replaceable)
     extra = _conversion_notes(opened, Location(file=input_path.name))
-    return Report(input=input_path, output=output, as_of=result.as_of.date,
-                  sheet=result.sheet, header_row=result.choice.location.header_row,
-                  outcome=outcome,
-                  letters=[_letter_json(row, letters.folder) for row in letters.new_rows]
-                  if letters is not None else [],
-                  extra_issues=[*letter_issues, *name_issues, *extra],
-                  as_of_source=result.as_of.source, rules=result.rules)
+    return Report(
+        input=input_path,
+        output=output,
+        as_of=result.as_of.date,
+        sheet=result.sheet,
+        header_row=result.choice.location.header_row,
+        outcome=outcome,
+        letters=[_letter_json(row, letters.folder) for row in letters.new_rows]
+        if letters is not None
+        else [],
+        extra_issues=[*letter_issues, *name_issues, *extra],
+        as_of_source=result.as_of.source,
+        rules=result.rules,
+    )
 
 
-def _checked_output(input_path: Path, output_path: Path | None, opened: OpenedWorkbook,
-                    in_place: bool, in_place_lossy: bool) -> Path:
+def _checked_output(
+    input_path: Path,
+    output_path: Path | None,
+    opened: OpenedWorkbook,
+    in_place: bool,
+    in_place_lossy: bool,
+) -> Path:
     """The output file, checked before any file is written (letters included)."""
     # In place, a symbolic link is followed: its target is updated, the link stays.
-    output = (input_path.resolve() if in_place
-              else Path(output_path or default_output(input_path, opened)))
+    output = (
+        input_path.resolve()
+        if in_place
+        else Path(output_path or default_output(input_path, opened))
+    )
     check_output(input_path, output, opened, in_place, allow_lossy=in_place_lossy)
     remove_stale_temps(output.parent)
     return output
@@ -280,12 +323,22 @@ def _conversion_notes(opened: OpenedWorkbook, where: Location) -> list[Issue]:
     """What the output does not carry over from the input: a password, a non-OOXML format."""
     notes = []
     if opened.decrypted:
-        notes.append(Issue(where, "the workbook was password-protected; the output "
-                           "is written without a password", Severity.INFO))
+        notes.append(
+            Issue(
+                where,
+                "the workbook was password-protected; the output is written without a password",
+                Severity.INFO,
+            )
+        )
     if not opened.is_ooxml:
-        notes.append(Issue(where, f"{opened.kind} input: the output holds the values "
-                           "of every sheet; formatting, formulas and macros are not carried over",
-                           Severity.INFO))
+        notes.append(
+            Issue(
+                where,
+                f"{opened.kind} input: the output holds the values "
+                "of every sheet; formatting, formulas and macros are not carried over",
+                Severity.INFO,
+            )
+        )
     return notes
 
 
@@ -314,12 +367,48 @@ def _prefetch_ledger(opened: OpenedWorkbook, sheet: str | None) -> bool:
 _WARM_UP_ROWS = 20_000
 _PREFETCH_MAX_CELLS = 3_000_000
 _WARM_UP_LEDGER = (
-    ("Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount", "Paid", "Balance",
-     "Owner", "Contact", "Email", "Region"),
-    ("Acme", "I-1", datetime(2026, 1, 5), datetime(2026, 2, 4), "EUR", 120.5, 0.0, 120.5,
-     "Ana", "Pat", "pat@example.com", "North"),
-    ("Borde", "I-2", datetime(2026, 9, 1), datetime(2026, 12, 1), "USD", 80.0, 10.0, 70.0,
-     "Ben", None, None, "South"),
+    (
+        "Customer",
+        "Invoice",
+        "Invoice Date",
+        "Due Date",
+        "Currency",
+        "Amount",
+        "Paid",
+        "Balance",
+        "Owner",
+        "Contact",
+        "Email",
+        "Region",
+    ),
+    (
+        "Acme",
+        "I-1",
+        datetime(2026, 1, 5),
+        datetime(2026, 2, 4),
+        "EUR",
+        120.5,
+        0.0,
+        120.5,
+        "Ana",
+        "Pat",
+        "pat@example.com",
+        "North",
+    ),
+    (
+        "Borde",
+        "I-2",
+        datetime(2026, 9, 1),
+        datetime(2026, 12, 1),
+        "USD",
+        80.0,
+        10.0,
+        70.0,
+        "Ben",
+        None,
+        None,
+        "South",
+    ),
 )
 _warmed_up = False
 
@@ -368,8 +457,13 @@ def _letter_json(row: dict[str, Any], folder: Path) -> dict[str, Any]:
 LOSSLESS_KINDS = ("ooxml",)
 
 
-def check_output(input_path: Path, output: Path, opened: OpenedWorkbook, in_place: bool,
-                 allow_lossy: bool = False) -> None:
+def check_output(
+    input_path: Path,
+    output: Path,
+    opened: OpenedWorkbook,
+    in_place: bool,
+    allow_lossy: bool = False,
+) -> None:
     """Refuse outputs that would damage the input or produce a file Excel refuses.
 
     Runs before anything is written (letters included). With ``in_place`` the input
@@ -420,22 +514,41 @@ def _check_in_place(input_path: Path, opened: OpenedWorkbook, allow_lossy: bool)
         )
 
 
-def write_atomically(output: Path, opened: OpenedWorkbook, stage_cols, models,
-                     replaceable: frozenset[str] | None = None) -> None:
+def write_atomically(
+    output: Path,
+    opened: OpenedWorkbook,
+    stage_cols,
+    models,
+    replaceable: frozenset[str] | None = None,
+) -> None:
     """Write the output workbook to a temporary file beside it, then rename it into place.
 
     An existing file keeps its permissions (a private 0600 ledger stays private); an
     OSError (a full disk, say) becomes an InputError naming the file.
     """
-    with os_errors_as_input_errors(output, "write the output workbook"), \
-            atomic_write(output, keep_mode=True) as sink:
+    with (
+        os_errors_as_input_errors(output, "write the output workbook"),
+        atomic_write(output, keep_mode=True) as sink,
+    ):
         if opened.is_ooxml:
-            write_package(sink, source=opened.data, date1904=opened.date1904,
-                          stage_columns=stage_cols, models=models, replaceable=replaceable)
+            write_package(
+                sink,
+                source=opened.data,
+                date1904=opened.date1904,
+                stage_columns=stage_cols,
+                models=models,
+                replaceable=replaceable,
+            )
         else:
             worksheets = [s for s in opened.sheets if s.is_worksheet]
             grids = [opened.grid(s.name) for s in worksheets]
-            write_package(sink, source=None, date1904=opened.date1904,
-                          stage_columns=stage_cols, models=models, grids=grids,
-                          replaceable=replaceable,
-                          hidden=frozenset(s.name for s in worksheets if not s.visible))
+            write_package(
+                sink,
+                source=None,
+                date1904=opened.date1904,
+                stage_columns=stage_cols,
+                models=models,
+                grids=grids,
+                replaceable=replaceable,
+                hidden=frozenset(s.name for s in worksheets if not s.visible),
+            )

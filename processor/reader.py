@@ -151,8 +151,10 @@ class OpenedWorkbook:
                     handle = self._handles[sheet] = self._book.get_sheet_by_name(sheet)
                 return handle.to_python(skip_empty_area=False, nrows=nrows)
 
-        rows = _guarded(read, lambda exc: (
-            f"The sheet '{sheet}' of {self.path.name} cannot be read ({_short(exc)})."))
+        rows = _guarded(
+            read,
+            lambda exc: f"The sheet '{sheet}' of {self.path.name} cannot be read ({_short(exc)}).",
+        )
         if nrows is None:
             # The whole sheet is now Python values: calamine's copy can go.
             self._handles.pop(sheet, None)
@@ -217,8 +219,10 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         )
     if not path.is_file():
         # A pipe or a device would be read forever (or block): only files are workbooks.
-        raise InputError(f"{path} is not a file (a pipe or a device): save the workbook as a "
-                         "file and give its path.")
+        raise InputError(
+            f"{path} is not a file (a pipe or a device): save the workbook as a "
+            "file and give its path."
+        )
     from .textformats import TEXT_SUFFIXES, XML_SUFFIXES, open_text_workbook, sniff_kind
 
     if path.suffix.lower() not in (*SUPPORTED_SUFFIXES, *TEXT_SUFFIXES, *XML_SUFFIXES):
@@ -283,8 +287,15 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         date1904 = _date1904(kind, data)
     has_macros = kind == "ooxml" and _has_vba(data)
     return OpenedWorkbook(
-        path=path, kind=kind, data=data, sheets=sheets, date1904=date1904,
-        decrypted=decrypted, has_macros=has_macros, _book=book, _extents=extents,
+        path=path,
+        kind=kind,
+        data=data,
+        sheets=sheets,
+        date1904=date1904,
+        decrypted=decrypted,
+        has_macros=has_macros,
+        _book=book,
+        _extents=extents,
     )
 
 
@@ -301,8 +312,10 @@ class _SharedText:
     def of(cls, data: bytes) -> _SharedText:
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
-            sst = next((i for i in archive.infolist()
-                        if i.filename.lower().endswith("sharedstrings.xml")), None)
+            sst = next(
+                (i for i in archive.infolist() if i.filename.lower().endswith("sharedstrings.xml")),
+                None,
+            )
             if sst is None:
                 return cls(None, [], {})
             with archive.open(sst) as stream:
@@ -428,8 +441,14 @@ def _refuse_entity_declarations(path: Path, archive: zipfile.ZipFile, infos) -> 
         try:
             with archive.open(info) as part:
                 head = part.read(_PROLOG_BYTES)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
-                RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise InputError(
                 f"{path.name} is damaged: its part {info.filename} cannot be unpacked "
                 f"({_short(exc)})."
@@ -479,8 +498,11 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, str]:
         if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
             continue
         target = rel.get("Target", "")
-        absolute = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join(folder, target))
+        absolute = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join(folder, target))
+        )
         targets[rel.get("Id", "")] = absolute
     return targets
 
@@ -533,8 +555,17 @@ def _measure_extents(kind: str, data: bytes) -> dict[str, tuple[int, int]]:
         if kind == "xlsb":
             return _xlsb_extents(archive)
         return _ooxml_extents(archive)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, IndexError,
-            struct.error, NotImplementedError, RuntimeError):
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        KeyError,
+        IndexError,
+        struct.error,
+        NotImplementedError,
+        RuntimeError,
+    ):
         # A part that cannot be unpacked here cannot be unpacked by calamine either; it
         # reports the problem when the sheet is read.
         return {}
@@ -761,7 +792,7 @@ def _wide_string(data: bytes, offset: int) -> tuple[str, int]:
     end = offset + 4 + 2 * count
     if count == 0xFFFFFFFF or end > len(data):
         return "", offset + 4
-    return data[offset + 4:end].decode("utf-16-le", "replace"), end
+    return data[offset + 4 : end].decode("utf-16-le", "replace"), end
 
 
 def _xlsb_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
@@ -879,7 +910,7 @@ def _biff_scan(data: bytes) -> tuple[bool, dict[str, tuple[int, int]]]:
                 date1904 = struct.unpack_from("<H", stream, body)[0] == 1
             elif record == 0x0085 and end - body >= 8:
                 (offset,) = struct.unpack_from("<I", stream, body)
-                names[offset] = _biff_sheet_name(stream[body + 6:end], biff8)
+                names[offset] = _biff_sheet_name(stream[body + 6 : end], biff8)
         elif current is not None and record in _BIFF_CELLS and end - body >= 4:
             row, column = struct.unpack_from("<HH", stream, body)
             if record == 0x00BD and end - body >= 6:  # MulRk: the last column closes it
@@ -905,9 +936,9 @@ def _biff_sheet_name(raw: bytes, biff8: bool) -> str:
     count = raw[0]
     if biff8 and len(raw) >= 2:
         if raw[1] & 1:
-            return raw[2:2 + 2 * count].decode("utf-16-le", "replace")
-        return raw[2:2 + count].decode("latin-1")
-    return raw[1:1 + count].decode("cp1252", "replace")
+            return raw[2 : 2 + 2 * count].decode("utf-16-le", "replace")
+        return raw[2 : 2 + count].decode("latin-1")
+    return raw[1 : 1 + count].decode("cp1252", "replace")
 
 
 # ------------------------------------------------------------------------- encryption

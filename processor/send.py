@@ -105,8 +105,10 @@ def load_drafts(folder: Path) -> list[Draft]:
         message = parser.parsebytes(path.read_bytes())
         message_id = str(message.get("Message-ID", "")).strip()
         if not message_id:
-            raise InputError(f"The draft {path.name} has no Message-ID: it cannot be sent "
-                             "safely. Write the drafts again with 'receivables letters'.")
+            raise InputError(
+                f"The draft {path.name} has no Message-ID: it cannot be sent "
+                "safely. Write the drafts again with 'receivables letters'."
+            )
         headers = [str(v) for name in ("To", "Cc", "Bcc") for v in message.get_all(name, [])]
         recipients = tuple(address for _n, address in getaddresses(headers) if "@" in address)
         if not recipients:
@@ -115,8 +117,10 @@ def load_drafts(folder: Path) -> list[Draft]:
     seen: dict[str, Path] = {}
     for draft in drafts:
         if draft.message_id in seen:
-            raise InputError(f"The drafts {seen[draft.message_id].name} and {draft.path.name} "
-                             f"have the same Message-ID {draft.message_id}; remove one.")
+            raise InputError(
+                f"The drafts {seen[draft.message_id].name} and {draft.path.name} "
+                f"have the same Message-ID {draft.message_id}; remove one."
+            )
         seen[draft.message_id] = draft.path
     return drafts
 
@@ -143,8 +147,12 @@ class Journal:
 
     def record(self, message_id: str, status: str, **extra: Any) -> None:
         """Append one step and force it to disk before going on."""
-        entry = {"time": datetime.now(UTC).isoformat(timespec="seconds"),
-                 "message_id": message_id, "status": status, **extra}
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "message_id": message_id,
+            "status": status,
+            **extra,
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as stream:
             stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -177,8 +185,9 @@ class SendResult:
     @property
     def ok(self) -> bool:
         """True when nothing failed, nothing is unknown and the run was not cut short."""
-        return not self.stopped and not any(o.status in (FAILED, UNKNOWN, "pending")
-                                            for o in self.outcomes)
+        return not self.stopped and not any(
+            o.status in (FAILED, UNKNOWN, "pending") for o in self.outcomes
+        )
 
     def statuses(self) -> dict[str, tuple[str, str]]:
         """Message-ID -> (status, reason): what the Letters Log records."""
@@ -219,37 +228,47 @@ def smtp_password(settings: EmailSettings, env: Mapping[str, str] | None = None)
 def connect(settings: EmailSettings, password: str | None) -> smtplib.SMTP:
     """An SMTP connection per ``[email]``: TLS as set, logged in when a user is set."""
     if not settings.host:
-        raise InputError("Set email.host (and port, security, user, sender) in the settings "
-                         "to send; without them, open the drafts in Outlook or Thunderbird.")
+        raise InputError(
+            "Set email.host (and port, security, user, sender) in the settings "
+            "to send; without them, open the drafts in Outlook or Thunderbird."
+        )
     context = ssl.create_default_context()
     try:
         if settings.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port,
-                                                  timeout=settings.timeout, context=context)
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=context
+            )
         else:
             smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         smtp.ehlo()
         if settings.security == "starttls":
             if not smtp.has_extn("starttls"):
                 smtp.close()
-                raise InputError(f"The server {settings.host}:{settings.port} does not offer "
-                                 "STARTTLS: set email.security = \"ssl\" (port 465) or, only on "
-                                 "a trusted network, \"none\".")
+                raise InputError(
+                    f"The server {settings.host}:{settings.port} does not offer "
+                    'STARTTLS: set email.security = "ssl" (port 465) or, only on '
+                    'a trusted network, "none".'
+                )
             smtp.starttls(context=context)
             smtp.ehlo()
         if settings.user:
             if not password:
                 smtp.close()
-                raise InputError(f"No SMTP password for {settings.user}: set the environment "
-                                 f"variable {PASSWORD_ENV}, or store it in the system keyring "
-                                 f"(service '{KEYRING_SERVICE}', user '{settings.user}').")
+                raise InputError(
+                    f"No SMTP password for {settings.user}: set the environment "
+                    f"variable {PASSWORD_ENV}, or store it in the system keyring "
+                    f"(service '{KEYRING_SERVICE}', user '{settings.user}')."
+                )
             smtp.login(settings.user, password)
     except smtplib.SMTPAuthenticationError as exc:
-        raise InputError(f"The server refused the login of {settings.user}: "
-                         f"{_Refused(exc.smtp_code, exc.smtp_error)}") from None
+        raise InputError(
+            f"The server refused the login of {settings.user}: "
+            f"{_Refused(exc.smtp_code, exc.smtp_error)}"
+        ) from None
     except (OSError, smtplib.SMTPException) as exc:
-        raise InputError(f"Cannot connect to {settings.host}:{settings.port} "
-                         f"({settings.security}): {exc}") from None
+        raise InputError(
+            f"Cannot connect to {settings.host}:{settings.port} ({settings.security}): {exc}"
+        ) from None
     return smtp
 
 
@@ -260,8 +279,9 @@ def _wire_bytes(message: EmailMessage) -> bytes:
     return re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 §4.5.2)
 
 
-def _transmit(smtp: smtplib.SMTP, sender: str, draft: Draft, payload: bytes,
-              before_end: Callable[[], None]) -> None:
+def _transmit(
+    smtp: smtplib.SMTP, sender: str, draft: Draft, payload: bytes, before_end: Callable[[], None]
+) -> None:
     """One SMTP transaction, step by step so that the journal knows where it broke."""
     after_data = False
     try:
@@ -348,9 +368,15 @@ def send_drafts(
             result.outcomes.append(Outcome(draft, "skipped", "sent before"))
         elif state == DATA and not resend_unknown:
             entry = journal.states[draft.message_id]
-            result.outcomes.append(Outcome(draft, UNKNOWN, "the connection broke after the "
-                                           f"message was handed over ({entry['time']}); check "
-                                           "the mailbox, then --resend-unknown if it is missing"))
+            result.outcomes.append(
+                Outcome(
+                    draft,
+                    UNKNOWN,
+                    "the connection broke after the "
+                    f"message was handed over ({entry['time']}); check "
+                    "the mailbox, then --resend-unknown if it is missing",
+                )
+            )
         else:
             todo.append(draft)
     if not yes or not todo:
@@ -381,11 +407,17 @@ def send_drafts(
                 result.outcomes.append(Outcome(draft, FAILED, "no sender: set email.sender"))
                 journal.record(draft.message_id, FAILED, reason="no sender", file=draft.path.name)
                 continue
-            journal.record(draft.message_id, SENDING, to=list(draft.recipients),
-                           file=draft.path.name)
+            journal.record(
+                draft.message_id, SENDING, to=list(draft.recipients), file=draft.path.name
+            )
             try:
-                _transmit(smtp, envelope, draft, _wire_bytes(message),
-                          lambda d=draft: journal.record(d.message_id, DATA))
+                _transmit(
+                    smtp,
+                    envelope,
+                    draft,
+                    _wire_bytes(message),
+                    lambda d=draft: journal.record(d.message_id, DATA),
+                )
             except _Refused as exc:
                 journal.record(draft.message_id, FAILED, reason=str(exc))
                 outcome = Outcome(draft, FAILED, str(exc))
@@ -396,10 +428,14 @@ def send_drafts(
                 result.outcomes.append(outcome)
                 if progress:
                     progress(outcome)
-                result.outcomes += [Outcome(d, "pending", "not sent: the connection broke")
-                                    for d in todo[index + 1:]]
-                result.stopped = (f"the connection to {settings.host} broke ({exc}); run the "
-                                  "same command again to send the rest")
+                result.outcomes += [
+                    Outcome(d, "pending", "not sent: the connection broke")
+                    for d in todo[index + 1 :]
+                ]
+                result.stopped = (
+                    f"the connection to {settings.host} broke ({exc}); run the "
+                    "same command again to send the rest"
+                )
                 break
             else:
                 journal.record(draft.message_id, SENT)
@@ -424,18 +460,23 @@ def describe(result: SendResult, settings: EmailSettings) -> str:
     """The run in words, one line per draft."""
     lines = []
     if result.dry_run:
-        lines.append(f"Dry run: nothing is sent. With --yes these go from "
-                     f"{settings.sender or '(the From of each draft)'} through "
-                     f"{settings.host or '(email.host not set)'}:{settings.port} "
-                     f"({settings.security}), at most {settings.rate_per_minute or 'any number of'}"
-                     " a minute:")
+        lines.append(
+            f"Dry run: nothing is sent. With --yes these go from "
+            f"{settings.sender or '(the From of each draft)'} through "
+            f"{settings.host or '(email.host not set)'}:{settings.port} "
+            f"({settings.security}), at most {settings.rate_per_minute or 'any number of'}"
+            " a minute:"
+        )
     for outcome in result.outcomes:
         draft = outcome.draft
         attached = f" [{', '.join(draft.attachments)}]" if draft.attachments else ""
         reason = f": {outcome.reason}" if outcome.reason else ""
         lines.append(f"  {outcome.status:<10} {draft.to} | {draft.subject}{attached}{reason}")
-    counts = ", ".join(f"{n} {s}" for s in ("would-send", SENT, "skipped", FAILED, UNKNOWN,
-                                            "pending") if (n := result.count(s)))
+    counts = ", ".join(
+        f"{n} {s}"
+        for s in ("would-send", SENT, "skipped", FAILED, UNKNOWN, "pending")
+        if (n := result.count(s))
+    )
     lines.append(f"{len(result.outcomes)} draft(s): {counts or 'none'}.")
     if result.stopped:
         lines.append(f"Stopped: {result.stopped}.")
@@ -447,20 +488,30 @@ def send_rules(folder: Path, rules_file: Path | None):
     from .pipeline import rules_for
 
     folder = Path(folder)
-    beside = next((candidate for candidate in (folder / "rules.toml",
-                                               folder.parent / "rules.toml")
-                   if candidate.is_file()), None)
+    beside = next(
+        (
+            candidate
+            for candidate in (folder / "rules.toml", folder.parent / "rules.toml")
+            if candidate.is_file()
+        ),
+        None,
+    )
     anchor = beside.parent / "_" if beside is not None else None
     return rules_for(anchor, Path(rules_file) if rules_file else None)
 
 
-def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
-             resend_unknown: bool = False, workbook: Path | None = None,
-             mark_sent: bool = False,
-             env: Mapping[str, str] | None = None,
-             sleep: Callable[[float], None] = time.sleep,
-             progress: Callable[[Outcome], None] | None = None,
-             ) -> tuple[SendResult, EmailSettings, list[str]]:
+def run_send(
+    folder: Path,
+    rules_file: Path | None = None,
+    *,
+    yes: bool = False,
+    resend_unknown: bool = False,
+    workbook: Path | None = None,
+    mark_sent: bool = False,
+    env: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[Outcome], None] | None = None,
+) -> tuple[SendResult, EmailSettings, list[str]]:
     """``receivables send``: settings from the rules, password from env/keyring, send, and
     the statuses written into the Letters Log of ``workbook`` when one is given."""
     from .core.messages import parse_message_settings
@@ -473,16 +524,25 @@ def run_send(folder: Path, rules_file: Path | None = None, *, yes: bool = False,
     if workbook is not None and not Path(workbook).is_file():
         raise InputError(f"The workbook {workbook} does not exist.")
     password = smtp_password(settings, env) if yes and not mark_sent else None
-    result = send_drafts(folder, settings, yes=yes, resend_unknown=resend_unknown,
-                         mark_sent=mark_sent, password=password, sleep=sleep,
-                         progress=progress, logged=_logged_statuses(folder, rules))
+    result = send_drafts(
+        folder,
+        settings,
+        yes=yes,
+        resend_unknown=resend_unknown,
+        mark_sent=mark_sent,
+        password=password,
+        sleep=sleep,
+        progress=progress,
+        logged=_logged_statuses(folder, rules),
+    )
     if yes:
         # The letters folder's own log (receivables letters keeps it), and the workbook.
         from .dunning_log import FOLDER_LOG
 
         folder_log = Path(folder) / FOLDER_LOG
-        for book in ([folder_log] if folder_log.is_file() else []) + \
-                ([Path(workbook)] if workbook is not None else []):
+        for book in ([folder_log] if folder_log.is_file() else []) + (
+            [Path(workbook)] if workbook is not None else []
+        ):
             update_letters_log(book, result, rules)
     return result, settings, warnings
 
@@ -502,8 +562,10 @@ def record_statuses(records: list, result: SendResult) -> list:
     from dataclasses import replace
 
     statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
-    return [replace(r, status=statuses[r.message_id]) if r.message_id in statuses else r
-            for r in records]
+    return [
+        replace(r, status=statuses[r.message_id]) if r.message_id in statuses else r
+        for r in records
+    ]
 
 
 def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
@@ -530,12 +592,18 @@ def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
         if "Message-ID" in header and "Status" in header and "Reference" in header:
             break
     else:
-        raise InputError(f"{Path(workbook).name} has no Letters Log with a Message-ID column: "
-                         "give the workbook that 'process --letters' wrote.")
+        raise InputError(
+            f"{Path(workbook).name} has no Letters Log with a Message-ID column: "
+            "give the workbook that 'process --letters' wrote."
+        )
     records, changed = [], 0
     for values in rows[1:]:
-        record = {column: values[header.index(column)] if column in header
-                  and header.index(column) < len(values) else None for column in LOG_COLUMNS}
+        record = {
+            column: values[header.index(column)]
+            if column in header and header.index(column) < len(values)
+            else None
+            for column in LOG_COLUMNS
+        }
         for column in LOG_COLUMNS:
             value = record[column]
             if column in LOG_MONEY:
@@ -569,10 +637,19 @@ def _logged_statuses(folder: Path, rules) -> dict[str, str]:
         return {}
     try:
         opened = open_workbook(path)
-        name = next((s.name for s in opened.sheets if s.is_worksheet
-                     and s.name.casefold() == sheet_name(rules).casefold()), None)
+        name = next(
+            (
+                s.name
+                for s in opened.sheets
+                if s.is_worksheet and s.name.casefold() == sheet_name(rules).casefold()
+            ),
+            None,
+        )
         rows = rows_from_grid(opened.grid(name))[0] if name else []
     except InputError:
         return {}  # the journal alone decides, as before the log existed
-    return {str(row.get("Message-ID") or ""): parse_status(row.get("Status")) or ""
-            for row in rows if row.get("Message-ID")}
+    return {
+        str(row.get("Message-ID") or ""): parse_status(row.get("Status")) or ""
+        for row in rows
+        if row.get("Message-ID")
+    }

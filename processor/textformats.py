@@ -108,7 +108,7 @@ class TextWorkbook:
 
 
 def sniff_kind(path: Path, data: bytes) -> str | None:
-    """"csv", "html" or "spreadsheetml" when ``data`` is one of these formats, else None.
+    """ "csv", "html" or "spreadsheetml" when ``data`` is one of these formats, else None.
 
     Decided by content, not name: an ``.xls`` holding HTML or SpreadsheetML is common.
     A text suffix (.csv/.tsv/.txt) with no markup is delimited text.
@@ -120,9 +120,9 @@ def sniff_kind(path: Path, data: bytes) -> str | None:
         if "<html" in head or "<table" in head:
             return "html"
         return "xml"
-    if head.startswith(("<!doctype html", "<html", "<table", "<meta", "<head", "<body",
-                        "<style", "<!--")) or (
-            head.startswith("<") and "<table" in _decode_head(data[:65536]).lower()):
+    if head.startswith(
+        ("<!doctype html", "<html", "<table", "<meta", "<head", "<body", "<style", "<!--")
+    ) or (head.startswith("<") and "<table" in _decode_head(data[:65536]).lower()):
         return "html"
     if path.suffix.lower() in TEXT_SUFFIXES:
         return "csv"
@@ -134,9 +134,11 @@ def sniff_kind(path: Path, data: bytes) -> str | None:
 
 def _is_delimited_text(head: bytes) -> bool:
     """Whether the start of a file is text whose lines split on one delimiter."""
-    if not head or (b"\x00" in head and not head.startswith(
-            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-            and head.count(b"\x00") < len(head) // 4):
+    if not head or (
+        b"\x00" in head
+        and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        and head.count(b"\x00") < len(head) // 4
+    ):
         return False
     text = decode_text(head)[0]
     printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in text)
@@ -245,7 +247,8 @@ def _read_delimited(path: Path, data: bytes) -> TextWorkbook:
     if "\x00" in text:
         raise InputError(f"{path.name} is not a text file (it holds binary data).")
     delimiter = sniff_delimiter(
-        text, default="\t" if path.suffix.lower() in (".tsv", ".xls") else ",")
+        text, default="\t" if path.suffix.lower() in (".tsv", ".xls") else ","
+    )
     # Excel writes "sep=;" as the first line to name the delimiter: honour and drop it.
     first, _, rest = text.partition("\n")
     if re.fullmatch(r"\s*sep=(.)\s*", first):
@@ -262,10 +265,10 @@ def _read_delimited(path: Path, data: bytes) -> TextWorkbook:
     rows = [[_number(cell, comma) for cell in row] for row in rows]
     name = _sheet_name(path)
     shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[delimiter]
-    description = (f"{encoding} text, {shown} delimited, decimal "
-                   f"{'comma' if comma else 'point'}")
-    return TextWorkbook(path=path, kind="csv", grids=(SheetGrid(name, rows),),
-                        description=description)
+    description = f"{encoding} text, {shown} delimited, decimal {'comma' if comma else 'point'}"
+    return TextWorkbook(
+        path=path, kind="csv", grids=(SheetGrid(name, rows),), description=description
+    )
 
 
 def sniff_delimiter(text: str, default: str = ",") -> str:
@@ -360,14 +363,14 @@ def _read_html(path: Path, data: bytes) -> TextWorkbook:
     from lxml import html as lxml_html
 
     # No network, no external DTD; lxml's HTML parser never expands external entities.
-    parser = lxml_html.HTMLParser(no_network=True, remove_comments=True, remove_pis=True,
-                                  huge_tree=False, recover=True)
+    parser = lxml_html.HTMLParser(
+        no_network=True, remove_comments=True, remove_pis=True, huge_tree=False, recover=True
+    )
     try:
         root = lxml_html.document_fromstring(_html_text(data), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise InputError(f"{path.name} is an HTML file that cannot be read ({exc}).") from exc
-    tables = [t for t in root.iter("table") if not any(
-        a.tag == "table" for a in t.iterancestors())]
+    tables = [t for t in root.iter("table") if not any(a.tag == "table" for a in t.iterancestors())]
     if not tables:
         raise InputError(
             f"{path.name} is a web page (HTML), not a workbook, and holds no table to read."
@@ -387,8 +390,12 @@ def _read_html(path: Path, data: bytes) -> TextWorkbook:
     _check_cells(path, rows)
     comma = decimal_comma(rows)
     rows = [[_number(c, comma) if isinstance(c, str) else c for c in row] for row in rows]
-    return TextWorkbook(path=path, kind="html", grids=(SheetGrid(_sheet_name(path), rows),),
-                        description="HTML table")
+    return TextWorkbook(
+        path=path,
+        kind="html",
+        grids=(SheetGrid(_sheet_name(path), rows),),
+        description="HTML table",
+    )
 
 
 def _html_text(data: bytes) -> str:
@@ -479,8 +486,14 @@ def _read_spreadsheetml(path: Path, data: bytes) -> TextWorkbook:
             f"{path.name} contains XML entity or DTD declarations (a known attack, 'XML "
             "bomb'); it was not expanded and the file is refused."
         )
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
@@ -517,8 +530,12 @@ def _read_spreadsheetml(path: Path, data: bytes) -> TextWorkbook:
         grids.append(SheetGrid(name=name[:31], rows=rows))
     if not grids:
         raise InputError(f"{path.name} is an Excel 2003 XML workbook without worksheets.")
-    return TextWorkbook(path=path, kind="spreadsheetml", grids=tuple(grids),
-                        description="Excel 2003 XML (SpreadsheetML)")
+    return TextWorkbook(
+        path=path,
+        kind="spreadsheetml",
+        grids=tuple(grids),
+        description="Excel 2003 XML (SpreadsheetML)",
+    )
 
 
 def _int(value: str | None) -> int | None:

@@ -97,11 +97,13 @@ def check_folder_writable(folder: Path, what: str, create: bool = False) -> None
     if not probe.is_dir():
         raise InputError(
             f"The {what} {folder} cannot be used: {probe} is a file, not a folder. Give a "
-            "folder, or move the file away.")
+            "folder, or move the file away."
+        )
     if marked_read_only(probe):
         raise InputError(
             f"The {what} {folder} cannot be written: {probe} is read-only. Make it writable, "
-            "or choose another folder.")
+            "or choose another folder."
+        )
     # The real test: create (and remove) a file there, as the writers will.
     try:
         handle, name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".probe.tmp", dir=probe)
@@ -115,8 +117,10 @@ def check_output_file(path: Path, what: str = "output workbook") -> None:
     """Raise InputError unless ``path`` can be written as a new or replaced file."""
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"The {what} {path} is a folder: give a file name, e.g. "
-                         f"{path / 'ledger.collections.xlsx'}.")
+        raise InputError(
+            f"The {what} {path} is a folder: give a file name, e.g. "
+            f"{path / 'ledger.collections.xlsx'}."
+        )
     limit = name_limit(path.parent) if path.parent.is_dir() else 255
     # The temporary file beside it has a longer name than the file itself.
     size = len(os.fsencode(path.name))
@@ -124,9 +128,10 @@ def check_output_file(path: Path, what: str = "output workbook") -> None:
         raise InputError(
             f"The {what} name '{path.name[:40]}...' has {size} bytes; the "
             f"file system takes at most {limit - len(TEMP_PREFIX) - 16} here. Choose a "
-            "shorter name with -o.")
+            "shorter name with -o."
+        )
     check_folder_writable(path.parent, f"folder of the {what}")
     if path.exists() and marked_read_only(path):
         raise InputError(
-            f"The {what} {path} is read-only: make it writable, or choose another name "
-            "with -o.")
+            f"The {what} {path} is read-only: make it writable, or choose another name with -o."
+        )

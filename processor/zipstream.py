@@ -18,8 +18,9 @@ class ReadAhead:
         self.chunk_size = chunk_size
         self.chunks: queue.Queue = queue.Queue(maxsize=2)
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(archive, name),
-                                       name="zip reader", daemon=True)
+        self.thread = threading.Thread(
+            target=self._run, args=(archive, name), name="zip reader", daemon=True
+        )
         self.thread.start()
 
     def _run(self, archive: zipfile.ZipFile, name: str | zipfile.ZipInfo) -> None:

@@ -17,8 +17,15 @@ from receivables.core.frame import FIELDS
 from receivables.core.headers import _packaged, known_names
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "headers.md"
-LANGUAGES = {"en": "English", "es": "Spanish", "zh": "Chinese", "hu": "Hungarian",
-             "de": "German", "fr": "French", "erp": "Accounting packages' exports"}
+LANGUAGES = {
+    "en": "English",
+    "es": "Spanish",
+    "zh": "Chinese",
+    "hu": "Hungarian",
+    "de": "German",
+    "fr": "French",
+    "erp": "Accounting packages' exports",
+}
 REQUIRED = {
     "customer": "required",
     "balance": "required, or amount (+ paid)",
@@ -27,19 +34,29 @@ REQUIRED = {
     "invoice_date": "required when there is no due date",
 }
 DESCRIPTIONS = {
-    "customer": "Who owes the money", "customer_id": "Customer code or tax number",
-    "invoice": "Invoice or document number", "invoice_date": "Date of the invoice",
-    "due_date": "Date the payment is due", "terms_days": "Payment terms in days ('30', 'Net 30')",
+    "customer": "Who owes the money",
+    "customer_id": "Customer code or tax number",
+    "invoice": "Invoice or document number",
+    "invoice_date": "Date of the invoice",
+    "due_date": "Date the payment is due",
+    "terms_days": "Payment terms in days ('30', 'Net 30')",
     "currency": "Currency code or symbol (else the amount's symbol, else settings)",
-    "amount": "Invoiced amount", "paid": "Amount paid so far",
+    "amount": "Invoiced amount",
+    "paid": "Amount paid so far",
     "balance": "Amount still open (amount - paid when absent)",
-    "owner": "Sales rep or collector", "region": "Region or country",
-    "distance_km": "Distance to the customer in km", "contact": "Contact person",
-    "phone": "Phone number", "email": "E-mail address", "address": "Postal address",
+    "owner": "Sales rep or collector",
+    "region": "Region or country",
+    "distance_km": "Distance to the customer in km",
+    "contact": "Contact person",
+    "phone": "Phone number",
+    "email": "E-mail address",
+    "address": "Postal address",
     "language": "Language of the customer's letters",
-    "disputed": "Yes/no: the item is disputed", "dispute_reason": "Why the item is disputed",
+    "disputed": "Yes/no: the item is disputed",
+    "dispute_reason": "Why the item is disputed",
     "promise_date": "Date the customer promised to pay",
-    "last_contact": "Date of the last contact", "notes": "Free notes",
+    "last_contact": "Date of the last contact",
+    "notes": "Free notes",
     "stage_override": "A stage to force, overriding the ladder",
 }
 
@@ -121,11 +138,18 @@ def render() -> str:
         title = f"### `{field_name}`"
         if field_name in REQUIRED:
             title += f" ({REQUIRED[field_name]})"
-        lines += [title, "", DESCRIPTIONS.get(field_name, ""), "",
-                  "| Language | Header names |", "|---|---|"]
+        lines += [
+            title,
+            "",
+            DESCRIPTIONS.get(field_name, ""),
+            "",
+            "| Language | Header names |",
+            "|---|---|",
+        ]
         for code, language in LANGUAGES.items():
-            shown = [f"{name} *(exact only)*" if name in exact else name
-                     for name in table.get(code, [])]
+            shown = [
+                f"{name} *(exact only)*" if name in exact else name for name in table.get(code, [])
+            ]
             if shown:
                 lines.append(f"| {language} | {', '.join(shown)} |")
         lines.append("")
@@ -135,8 +159,7 @@ def render() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write the page, or with ``--check`` report whether it is current."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 when docs/headers.md is stale")
+    parser.add_argument("--check", action="store_true", help="exit 1 when docs/headers.md is stale")
     args = parser.parse_args(argv)
     text = render()
     if args.check:

@@ -29,17 +29,57 @@ def macro_workbook() -> Path:
 
     return Path(xlwings.__file__).parent / "quickstart.xlsm"
 
-HEADER = ["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount", "Paid",
-          "Balance", "Owner", "Contact", "Email", "Disputed", "Promise Date", "Stage Override"]
+
+HEADER = [
+    "Customer",
+    "Invoice",
+    "Invoice Date",
+    "Due Date",
+    "Currency",
+    "Amount",
+    "Paid",
+    "Balance",
+    "Owner",
+    "Contact",
+    "Email",
+    "Disputed",
+    "Promise Date",
+    "Stage Override",
+]
 
 
-def ledger_row(customer, days_overdue, balance, *, invoice=None, currency="EUR", paid=0.0,
-               disputed=None, promise=None, override=None, owner="Ana", as_of=AS_OF):
+def ledger_row(
+    customer,
+    days_overdue,
+    balance,
+    *,
+    invoice=None,
+    currency="EUR",
+    paid=0.0,
+    disputed=None,
+    promise=None,
+    override=None,
+    owner="Ana",
+    as_of=AS_OF,
+):
     """One row of the simple test ledger, due ``days_overdue`` days before ``as_of``."""
     due = as_of - timedelta(days=days_overdue)
-    return [customer, invoice or f"INV-{customer[:3]}-{days_overdue}", due - timedelta(days=30),
-            due, currency, balance + paid, paid, balance, owner, "Pat", "pat@example.com",
-            disputed, promise, override]
+    return [
+        customer,
+        invoice or f"INV-{customer[:3]}-{days_overdue}",
+        due - timedelta(days=30),
+        due,
+        currency,
+        balance + paid,
+        paid,
+        balance,
+        owner,
+        "Pat",
+        "pat@example.com",
+        disputed,
+        promise,
+        override,
+    ]
 
 
 def write_ledger(path: Path, rows, header=HEADER, sheet="Ledger", before=(), extra_sheets=()):

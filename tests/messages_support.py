@@ -14,44 +14,143 @@ from aiosmtpd.controller import Controller
 from openpyxl import Workbook
 
 AS_OF = date(2026, 10, 31)
-HEADER = ["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount", "Balance",
-          "Contact", "Email", "Phone", "Address", "Language", "Region"]
+HEADER = [
+    "Customer",
+    "Invoice",
+    "Invoice Date",
+    "Due Date",
+    "Currency",
+    "Amount",
+    "Balance",
+    "Contact",
+    "Email",
+    "Phone",
+    "Address",
+    "Language",
+    "Region",
+]
 EMAIL_COLUMN = "I"  # column of "Email" in HEADER
 PHONE_COLUMN = "J"
 
 
-def row(customer, invoice, days_overdue, balance, currency, contact, email, phone, address,
-        language, region):
+def row(
+    customer,
+    invoice,
+    days_overdue,
+    balance,
+    currency,
+    contact,
+    email,
+    phone,
+    address,
+    language,
+    region,
+):
     """One ledger row due ``days_overdue`` days before AS_OF."""
     due = AS_OF - timedelta(days=days_overdue)
-    return [customer, invoice, due - timedelta(days=30), due, currency, balance, balance,
-            contact, email, phone, address, language, region]
+    return [
+        customer,
+        invoice,
+        due - timedelta(days=30),
+        due,
+        currency,
+        balance,
+        balance,
+        contact,
+        email,
+        phone,
+        address,
+        language,
+        region,
+    ]
 
 
 # Customers at every kind of stage, in four languages, with non-ASCII names.
 CUSTOMERS = {
     # pre_due (due in 3 days): email and SMS, Hungarian
-    "kovacs": row("Kovács és Társa Kft.", "KT-101", -3, 125000.0, "HUF", "Kovács Anna",
-                  "penzugy@kovacs.example.hu", "06 30 123 4567", "Váci út 1\n1062 Budapest",
-                  "hu", "HU"),
+    "kovacs": row(
+        "Kovács és Társa Kft.",
+        "KT-101",
+        -3,
+        125000.0,
+        "HUF",
+        "Kovács Anna",
+        "penzugy@kovacs.example.hu",
+        "06 30 123 4567",
+        "Váci út 1\n1062 Budapest",
+        "hu",
+        "HU",
+    ),
     # reminder (3 days overdue): email and SMS, Chinese
-    "zhang": row("上海张伟贸易有限公司", "SH-2026-77", 3, 8800.0, "CNY", "张伟",
-                 "zhangwei@trade.example.cn", "138 0013 8000", "上海市浦东新区世纪大道100号",
-                 "zh", "中国"),
+    "zhang": row(
+        "上海张伟贸易有限公司",
+        "SH-2026-77",
+        3,
+        8800.0,
+        "CNY",
+        "张伟",
+        "zhangwei@trade.example.cn",
+        "138 0013 8000",
+        "上海市浦东新区世纪大道100号",
+        "zh",
+        "中国",
+    ),
     # notice (15 days overdue, a letter): cover email with the letter, Spanish
-    "garcia": row("García Hermanos S.L.", "F-2026-0042", 15, 1234.56, "EUR", "José García",
-                  "jose.garcia@garcia.example.es", "612 34 56 78",
-                  "Calle Mayor 2\n28013 Madrid\nEspaña", "es", ""),
+    "garcia": row(
+        "García Hermanos S.L.",
+        "F-2026-0042",
+        15,
+        1234.56,
+        "EUR",
+        "José García",
+        "jose.garcia@garcia.example.es",
+        "612 34 56 78",
+        "Calle Mayor 2\n28013 Madrid\nEspaña",
+        "es",
+        "",
+    ),
     # demand (40 days): a letter; the customer's name must be escaped in HTML, English
-    "smith": row("Smith & Sons <UK>", "SS-9", 40, 2500.0, "GBP", "",
-                 "accounts@smith.example.co.uk", "07911 123456",
-                 "1 High Street\nLondon\nUnited Kingdom", "en", ""),
+    "smith": row(
+        "Smith & Sons <UK>",
+        "SS-9",
+        40,
+        2500.0,
+        "GBP",
+        "",
+        "accounts@smith.example.co.uk",
+        "07911 123456",
+        "1 High Street\nLondon\nUnited Kingdom",
+        "en",
+        "",
+    ),
     # final (70 days): no email address -> Exceptions, the letter goes by post
-    "nomail": row("Sin Correo S.A.", "SC-1", 70, 990.0, "EUR", "Ana Ruiz", "", "",
-                  "Calle Sol 3\nSevilla", "es", "ES"),
+    "nomail": row(
+        "Sin Correo S.A.",
+        "SC-1",
+        70,
+        990.0,
+        "EUR",
+        "Ana Ruiz",
+        "",
+        "",
+        "Calle Sol 3\nSevilla",
+        "es",
+        "ES",
+    ),
     # reminder: an email that is not one -> Exceptions, no draft
-    "badmail": row("Bad Mail Ltd", "BM-1", 2, 50.0, "EUR", "Bob", "bob at example", "",
-                   "1 Road\nLeeds", "en", "GB"),
+    "badmail": row(
+        "Bad Mail Ltd",
+        "BM-1",
+        2,
+        50.0,
+        "EUR",
+        "Bob",
+        "bob at example",
+        "",
+        "1 Road\nLeeds",
+        "en",
+        "GB",
+    ),
 }
 
 

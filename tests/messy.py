@@ -38,10 +38,17 @@ AS_OF = date(2026, 10, 31)
 LANGUAGES = ("es", "en", "zh", "hu", "de", "fr")
 
 # design.md §4, written out independently of the rules file.
-_LADDER = ((-8, "current"), (-1, "pre_due"), (7, "reminder"), (30, "notice"), (60, "demand"),
-           (90, "final"), (365, "legal"), (730, "doubtful"))
-OVERDUE_STAGES = frozenset({"reminder", "notice", "demand", "final", "legal", "doubtful",
-                            "dead"})
+_LADDER = (
+    (-8, "current"),
+    (-1, "pre_due"),
+    (7, "reminder"),
+    (30, "notice"),
+    (60, "demand"),
+    (90, "final"),
+    (365, "legal"),
+    (730, "doubtful"),
+)
+OVERDUE_STAGES = frozenset({"reminder", "notice", "demand", "final", "legal", "doubtful", "dead"})
 
 
 def ladder_stage(days_overdue: int) -> str:
@@ -242,104 +249,283 @@ def _as_datetime(day: date, _index: int) -> object:
 
 LANGUAGE_SPECS: dict[str, Language] = {
     "es": Language(
-        code="es", sheet="Octubre", title="Cartera de clientes a 31 de octubre de 2026",
+        code="es",
+        sheet="Octubre",
+        title="Cartera de clientes a 31 de octubre de 2026",
         titles=[["Distribuciones Ibéricas, S.L."], []],
-        header=["Cliente", "Nº Factura", "Fecha factura", "Vencimiento", "Importe", "Cobrado",
-                "Saldo pendiente", "En disputa", "Ref. interna"],
-        customers=["Hermanos García, S.L.", "Talleres Ruiz", "Ferretería El Clavo",
-                   "Construcciones Levante", "Muebles Olmedo", "Óptica Martín",
-                   "Transportes Duero", "Papelería Sol", "Bodegas Ribera",
-                   "Clínica Dental Sonrisa", "Café Central", "Academia Cervantes",
-                   "Aceites del Sur"],
-        invoice=lambda n: f"FV-2026-{101 + n:04d}", invoice_date=_as_datetime,
-        due_date=lambda d: d.strftime("%d/%m/%Y"), bad_due="31/02/2026",
-        amount=_es_amount, paid=lambda c: c / 100 if c else "-", flag=("sí", "no"),
-        subtotal_label=None, total_label="TOTAL", note="Importes en euros, IVA incluido.",
-        notes_sheet="Notas", notes_first=True,
+        header=[
+            "Cliente",
+            "Nº Factura",
+            "Fecha factura",
+            "Vencimiento",
+            "Importe",
+            "Cobrado",
+            "Saldo pendiente",
+            "En disputa",
+            "Ref. interna",
+        ],
+        customers=[
+            "Hermanos García, S.L.",
+            "Talleres Ruiz",
+            "Ferretería El Clavo",
+            "Construcciones Levante",
+            "Muebles Olmedo",
+            "Óptica Martín",
+            "Transportes Duero",
+            "Papelería Sol",
+            "Bodegas Ribera",
+            "Clínica Dental Sonrisa",
+            "Café Central",
+            "Academia Cervantes",
+            "Aceites del Sur",
+        ],
+        invoice=lambda n: f"FV-2026-{101 + n:04d}",
+        invoice_date=_as_datetime,
+        due_date=lambda d: d.strftime("%d/%m/%Y"),
+        bad_due="31/02/2026",
+        amount=_es_amount,
+        paid=lambda c: c / 100 if c else "-",
+        flag=("sí", "no"),
+        subtotal_label=None,
+        total_label="TOTAL",
+        note="Importes en euros, IVA incluido.",
+        notes_sheet="Notas",
+        notes_first=True,
     ),
     "en": Language(
-        code="en", sheet="AR Aging", title="Northwind Trading Ltd",
+        code="en",
+        sheet="AR Aging",
+        title="Northwind Trading Ltd",
         titles=[["Accounts Receivable Aging Report"], ["As of October 31, 2026"], []],
-        header=["Customer Name", "Invoice #", "Invoice Date", "Due Date", "Amount", "Paid",
-                "Balance", "Disputed?", "Internal Ref"],
-        customers=["Acme Industrial Ltd", "Total Energies UK Ltd", "Blue Harbor Foods",
-                   "Keystone Builders", "Maple & Oak Interiors", "Pioneer Logistics",
-                   "Redwood Medical", "Summit Office Supply", "Harbor View Hotel",
-                   "Greenfield Farms", "Brightline Media", "Northgate Motors",
-                   "Oakridge Dental"],
-        invoice=lambda n: f"INV-{10001 + n}", invoice_date=lambda d, i: d,  # serials later
-        due_date=lambda d: d.strftime("%m/%d/%Y"), bad_due="02/30/2026",
-        amount=_en_amount, paid=lambda c: c / 100, flag=("Y", None),
-        subtotal_label="Subtotal", total_label="Grand Total", note="Prepared by: J. Smith",
-        notes_sheet="Notes", notes_first=False,
-        extra_sheets=[("Summary", [["Customer", "Balance", "Last payment"],
-                                   ["Acme Industrial Ltd", 1234.56, "Sep 2026"]])],
+        header=[
+            "Customer Name",
+            "Invoice #",
+            "Invoice Date",
+            "Due Date",
+            "Amount",
+            "Paid",
+            "Balance",
+            "Disputed?",
+            "Internal Ref",
+        ],
+        customers=[
+            "Acme Industrial Ltd",
+            "Total Energies UK Ltd",
+            "Blue Harbor Foods",
+            "Keystone Builders",
+            "Maple & Oak Interiors",
+            "Pioneer Logistics",
+            "Redwood Medical",
+            "Summit Office Supply",
+            "Harbor View Hotel",
+            "Greenfield Farms",
+            "Brightline Media",
+            "Northgate Motors",
+            "Oakridge Dental",
+        ],
+        invoice=lambda n: f"INV-{10001 + n}",
+        invoice_date=lambda d, i: d,  # serials later
+        due_date=lambda d: d.strftime("%m/%d/%Y"),
+        bad_due="02/30/2026",
+        amount=_en_amount,
+        paid=lambda c: c / 100,
+        flag=("Y", None),
+        subtotal_label="Subtotal",
+        total_label="Grand Total",
+        note="Prepared by: J. Smith",
+        notes_sheet="Notes",
+        notes_first=False,
+        extra_sheets=[
+            (
+                "Summary",
+                [
+                    ["Customer", "Balance", "Last payment"],
+                    ["Acme Industrial Ltd", 1234.56, "Sep 2026"],
+                ],
+            )
+        ],
     ),
     "zh": Language(
-        code="zh", sheet="应收账款", title="应收账款明细表",
+        code="zh",
+        sheet="应收账款",
+        title="应收账款明细表",
         titles=[["截止日期：2026年10月31日", None, None, None, "单位：元"], []],
-        header=["客户名称", "发票号码", "开票日期", "到期日", "金额", "已收金额", "余额",
-                "是否争议", "内部编号"],
-        customers=["北京华联商贸有限公司", "上海东方机电有限公司", "广州南方食品厂",
-                   "深圳星河电子", "杭州西湖茶业", "成都天府建材", "武汉长江物流",
-                   "南京金陵印务", "西安古城餐饮", "重庆山城汽配", "天津海河化工",
-                   "苏州园林设计院", "青岛啤酒经销部"],
+        header=[
+            "客户名称",
+            "发票号码",
+            "开票日期",
+            "到期日",
+            "金额",
+            "已收金额",
+            "余额",
+            "是否争议",
+            "内部编号",
+        ],
+        customers=[
+            "北京华联商贸有限公司",
+            "上海东方机电有限公司",
+            "广州南方食品厂",
+            "深圳星河电子",
+            "杭州西湖茶业",
+            "成都天府建材",
+            "武汉长江物流",
+            "南京金陵印务",
+            "西安古城餐饮",
+            "重庆山城汽配",
+            "天津海河化工",
+            "苏州园林设计院",
+            "青岛啤酒经销部",
+        ],
         invoice=lambda n: f"FP2026{n + 1:04d}",
         invoice_date=lambda d, i: f"{d.year}年{d.month}月{d.day}日",
-        due_date=lambda d: f"{d.year}年{d.month}月{d.day}日", bad_due="2026年2月30日",
-        amount=_zh_amount, paid=lambda c: c / 100, flag=("是", "否"),
-        subtotal_label="小计", total_label="合计", note="制表人：王芳",
-        notes_sheet="说明", notes_first=False,
+        due_date=lambda d: f"{d.year}年{d.month}月{d.day}日",
+        bad_due="2026年2月30日",
+        amount=_zh_amount,
+        paid=lambda c: c / 100,
+        flag=("是", "否"),
+        subtotal_label="小计",
+        total_label="合计",
+        note="制表人：王芳",
+        notes_sheet="说明",
+        notes_first=False,
     ),
     "hu": Language(
-        code="hu", sheet="Kintlévőségek", title="Vevői folyószámla – kintlévőségek",
-        titles=[["Cég: Duna Kereskedelmi Kft."], ["Fordulónap: 2026.10.31."], [],
-                ["Minden összeg forintban"], []],
-        header=["Vevő", "Számlaszám", "Számla kelte", "Fizetési határidő", "Összeg",
-                "Fizetve", "Egyenleg", "Vitatott", "Belső azonosító"],
-        customers=["Kovács és Társa Kft.", "Tisza Fuvarozó Bt.", "Balaton Szálló Zrt.",
-                   "Mecsek Építő Kft.", "Hortobágyi Tejüzem", "Pannon Nyomda Kft.",
-                   "Szegedi Paprika Bt.", "Bükk Erdészet Kft.", "Alföldi Gabona Zrt.",
-                   "Budai Cukrászda", "Rába Alkatrész Kft.", "Zemplén Borház",
-                   "Őrségi Fatelep"],
-        invoice=lambda n: f"SZ-2026/{n + 1:03d}", invoice_date=_as_datetime,
-        due_date=lambda d: f"{d.year}.{d.month:02d}.{d.day:02d}.", bad_due="2026.02.30.",
-        amount=_hu_amount, paid=lambda c: c / 100, flag=("igen", "nem"),
-        subtotal_label=None, total_label="Összesen", note="Készítette: Nagy Éva",
-        notes_sheet="Megjegyzések", notes_first=True,
+        code="hu",
+        sheet="Kintlévőségek",
+        title="Vevői folyószámla – kintlévőségek",
+        titles=[
+            ["Cég: Duna Kereskedelmi Kft."],
+            ["Fordulónap: 2026.10.31."],
+            [],
+            ["Minden összeg forintban"],
+            [],
+        ],
+        header=[
+            "Vevő",
+            "Számlaszám",
+            "Számla kelte",
+            "Fizetési határidő",
+            "Összeg",
+            "Fizetve",
+            "Egyenleg",
+            "Vitatott",
+            "Belső azonosító",
+        ],
+        customers=[
+            "Kovács és Társa Kft.",
+            "Tisza Fuvarozó Bt.",
+            "Balaton Szálló Zrt.",
+            "Mecsek Építő Kft.",
+            "Hortobágyi Tejüzem",
+            "Pannon Nyomda Kft.",
+            "Szegedi Paprika Bt.",
+            "Bükk Erdészet Kft.",
+            "Alföldi Gabona Zrt.",
+            "Budai Cukrászda",
+            "Rába Alkatrész Kft.",
+            "Zemplén Borház",
+            "Őrségi Fatelep",
+        ],
+        invoice=lambda n: f"SZ-2026/{n + 1:03d}",
+        invoice_date=_as_datetime,
+        due_date=lambda d: f"{d.year}.{d.month:02d}.{d.day:02d}.",
+        bad_due="2026.02.30.",
+        amount=_hu_amount,
+        paid=lambda c: c / 100,
+        flag=("igen", "nem"),
+        subtotal_label=None,
+        total_label="Összesen",
+        note="Készítette: Nagy Éva",
+        notes_sheet="Megjegyzések",
+        notes_first=True,
     ),
     "de": Language(
-        code="de", sheet="Offene Posten", title="Offene Posten – Debitoren",
+        code="de",
+        sheet="Offene Posten",
+        title="Offene Posten – Debitoren",
         titles=[["Stand: 31.10.2026"], []],
-        header=["Kunde", "Rechnungsnummer", "Rechnungsdatum", "Fällig am", "Betrag",
-                "Bezahlt", "Offener Betrag", "Strittig", "Interne Ref."],
-        customers=["Müller Maschinenbau GmbH", "Bäckerei Schröder", "Autohaus Weber KG",
-                   "Elektro Fischer", "Gärtnerei Hoffmann", "Zahnarztpraxis Becker",
-                   "Schreinerei Wagner", "Hotel Zur Post", "Druckerei Schulz",
-                   "Apotheke am Markt", "Brauerei Krause", "Spedition Neumann",
-                   "Malerbetrieb Wolf"],
+        header=[
+            "Kunde",
+            "Rechnungsnummer",
+            "Rechnungsdatum",
+            "Fällig am",
+            "Betrag",
+            "Bezahlt",
+            "Offener Betrag",
+            "Strittig",
+            "Interne Ref.",
+        ],
+        customers=[
+            "Müller Maschinenbau GmbH",
+            "Bäckerei Schröder",
+            "Autohaus Weber KG",
+            "Elektro Fischer",
+            "Gärtnerei Hoffmann",
+            "Zahnarztpraxis Becker",
+            "Schreinerei Wagner",
+            "Hotel Zur Post",
+            "Druckerei Schulz",
+            "Apotheke am Markt",
+            "Brauerei Krause",
+            "Spedition Neumann",
+            "Malerbetrieb Wolf",
+        ],
         invoice=lambda n: f"RE-2026-{n + 1:03d}",
         invoice_date=lambda d, i: d.strftime("%d.%m.%Y"),
-        due_date=lambda d: d.strftime("%d.%m.%Y"), bad_due="30.02.2026",
-        amount=_de_amount, paid=lambda c: c / 100, flag=("ja", "nein"),
-        subtotal_label=None, total_label="Summe", note="Alle Beträge in Euro.",
-        notes_sheet="Hinweise", notes_first=False,
+        due_date=lambda d: d.strftime("%d.%m.%Y"),
+        bad_due="30.02.2026",
+        amount=_de_amount,
+        paid=lambda c: c / 100,
+        flag=("ja", "nein"),
+        subtotal_label=None,
+        total_label="Summe",
+        note="Alle Beträge in Euro.",
+        notes_sheet="Hinweise",
+        notes_first=False,
     ),
     "fr": Language(
-        code="fr", sheet="Créances", title="Balance âgée clients",
-        titles=[["Société : Provence Distribution SARL"], ["Arrêtée au 31/10/2026"], [],
-                []],
-        header=["Nom du client", "N° facture", "Date de facture", "Échéance", "Montant TTC",
-                "Montant réglé", "Solde", "En litige", "Réf. interne"],
-        customers=["Boulangerie Martin", "Garage Dupont", "Pharmacie Lefèvre",
-                   "Menuiserie Moreau", "Hôtel du Lac", "Cabinet Girard", "Fromagerie Roux",
-                   "Imprimerie Fournier", "Transports Mercier", "Librairie Blanc",
-                   "Plomberie Henry", "Vins Chevalier", "Atelier Garnier"],
-        invoice=lambda n: f"FA-2026-{n + 1:03d}", invoice_date=_as_datetime,
-        due_date=lambda d: d.strftime("%d/%m/%Y"), bad_due="30/02/2026",
-        amount=_fr_amount, paid=lambda c: c / 100, flag=("oui", "non"),
-        subtotal_label="Sous-total", total_label="Total général",
-        note="Montants en euros TTC.", notes_sheet="Notes", notes_first=False,
+        code="fr",
+        sheet="Créances",
+        title="Balance âgée clients",
+        titles=[["Société : Provence Distribution SARL"], ["Arrêtée au 31/10/2026"], [], []],
+        header=[
+            "Nom du client",
+            "N° facture",
+            "Date de facture",
+            "Échéance",
+            "Montant TTC",
+            "Montant réglé",
+            "Solde",
+            "En litige",
+            "Réf. interne",
+        ],
+        customers=[
+            "Boulangerie Martin",
+            "Garage Dupont",
+            "Pharmacie Lefèvre",
+            "Menuiserie Moreau",
+            "Hôtel du Lac",
+            "Cabinet Girard",
+            "Fromagerie Roux",
+            "Imprimerie Fournier",
+            "Transports Mercier",
+            "Librairie Blanc",
+            "Plomberie Henry",
+            "Vins Chevalier",
+            "Atelier Garnier",
+        ],
+        invoice=lambda n: f"FA-2026-{n + 1:03d}",
+        invoice_date=_as_datetime,
+        due_date=lambda d: d.strftime("%d/%m/%Y"),
+        bad_due="30/02/2026",
+        amount=_fr_amount,
+        paid=lambda c: c / 100,
+        flag=("oui", "non"),
+        subtotal_label="Sous-total",
+        total_label="Total général",
+        note="Montants en euros TTC.",
+        notes_sheet="Notes",
+        notes_first=False,
     ),
 }
 
@@ -391,27 +577,49 @@ def layout_ledger(language: str, date1904: bool = False) -> tuple[_Sheet, MessyL
             invoice_cell = spec.invoice_date(invoice_day, index)
         due_cell = spec.bad_due if item.bad_due else spec.due_date(due)
         flag = spec.flag[0] if item.disputed else spec.flag[1]
-        sheet.rows.append([spec.customers[index], spec.invoice(index), invoice_cell, due_cell,
-                           amount_cell, spec.paid(paid), None, flag, f"R{7000 + index}"])
+        sheet.rows.append(
+            [
+                spec.customers[index],
+                spec.invoice(index),
+                invoice_cell,
+                due_cell,
+                amount_cell,
+                spec.paid(paid),
+                None,
+                flag,
+                f"R{7000 + index}",
+            ]
+        )
         sheet.formulas[f"{_letter(balance_col)}{row}"] = (
-            f"{_letter(amount_col)}{row}-{_letter(paid_col)}{row}", balance / 100)
+            f"{_letter(amount_col)}{row}-{_letter(paid_col)}{row}",
+            balance / 100,
+        )
         if item.bad_due:
             warnings.append((cell_ref(spec.sheet, row, 4), f"'{spec.bad_due}' is not a date"))
-        items.append(Item(
-            row=row, customer=spec.customers[index], invoice=spec.invoice(index),
-            invoice_date=invoice_day, due=due, balance_cents=balance, currency=currency,
-            stage=expected_stage(item.days, balance, item.disputed), due_derived=item.bad_due,
-        ))
+        items.append(
+            Item(
+                row=row,
+                customer=spec.customers[index],
+                invoice=spec.invoice(index),
+                invoice_date=invoice_day,
+                due=due,
+                balance_cents=balance,
+                currency=currency,
+                stage=expected_stage(item.days, balance, item.disputed),
+                due_derived=item.bad_due,
+            )
+        )
 
     def sums_row(label: str | None, first: int, last: int, reason: str) -> None:
         row = len(sheet.rows) + 1
         rows = [i for i in items if first <= i.row <= last]
         line: list[object] = [label] + [None] * (width - 1)
-        for column, part in ((amount_col, "amount"), (paid_col, "paid"),
-                             (balance_col, "balance")):
+        for column, part in ((amount_col, "amount"), (paid_col, "paid"), (balance_col, "balance")):
             total = sum(_spec_cents(language, i, part) for i in rows) / 100
             sheet.formulas[f"{_letter(column)}{row}"] = (
-                f"SUBTOTAL(9,{_letter(column)}{first}:{_letter(column)}{last})", total)
+                f"SUBTOTAL(9,{_letter(column)}{first}:{_letter(column)}{last})",
+                total,
+            )
         sheet.rows.append(line)
         skipped[row] = reason
 
@@ -433,8 +641,15 @@ def layout_ledger(language: str, date1904: bool = False) -> tuple[_Sheet, MessyL
     skipped[len(sheet.rows)] = "note"
     unmapped = [(cell_ref(spec.sheet, header_row, width), spec.header[-1])]
     ledger = MessyLedger(
-        language=language, path=Path(), sheet=spec.sheet, header_row=header_row, items=items,
-        skipped=skipped, warnings=warnings, unmapped=unmapped, date1904=date1904,
+        language=language,
+        path=Path(),
+        sheet=spec.sheet,
+        header_row=header_row,
+        items=items,
+        skipped=skipped,
+        warnings=warnings,
+        unmapped=unmapped,
+        date1904=date1904,
     )
     return sheet, ledger
 
@@ -443,8 +658,9 @@ def _spec_cents(language: str, item: Item, part: str) -> int:
     """Amount, paid or balance of a generated item, from its specification."""
     spec = (GROUP_1 + GROUP_2)[LANGUAGE_SPECS[language].customers.index(item.customer)]
     scale = 100 if language == "hu" else 1
-    return {"amount": spec.amount, "paid": spec.paid,
-            "balance": spec.amount - spec.paid}[part] * scale
+    return {"amount": spec.amount, "paid": spec.paid, "balance": spec.amount - spec.paid}[
+        part
+    ] * scale
 
 
 def write_messy(directory: Path, language: str, *, date1904: bool = False) -> MessyLedger:
@@ -462,8 +678,11 @@ def write_messy(directory: Path, language: str, *, date1904: bool = False) -> Me
         book.epoch = CALENDAR_MAC_1904
     ledger_ws = book.active
     ledger_ws.title = spec.sheet
-    notes = [["Notas de cierre" if language == "es" else "Notes"],
-             [spec.note], ["Revisar las partidas en disputa" if language == "es" else "-"]]
+    notes = [
+        ["Notas de cierre" if language == "es" else "Notes"],
+        [spec.note],
+        ["Revisar las partidas en disputa" if language == "es" else "-"],
+    ]
     notes_ws = book.create_sheet(spec.notes_sheet, 0 if spec.notes_first else None)
     for line in notes:
         notes_ws.append(line)
@@ -484,8 +703,9 @@ def write_messy(directory: Path, language: str, *, date1904: bool = False) -> Me
     buffer = io.BytesIO()
     book.save(buffer)
     sheet_index = book.sheetnames.index(spec.sheet) + 1
-    data = _patch_cached_values(buffer.getvalue(), f"xl/worksheets/sheet{sheet_index}.xml",
-                                sheet.formulas)
+    data = _patch_cached_values(
+        buffer.getvalue(), f"xl/worksheets/sheet{sheet_index}.xml", sheet.formulas
+    )
     path.write_bytes(data)
     ledger.path = path
     return ledger
@@ -495,8 +715,9 @@ def _number_text(value: float) -> str:
     return repr(int(value)) if float(value).is_integer() else repr(value)
 
 
-def _patch_cached_values(package: bytes, part: str,
-                         formulas: dict[str, tuple[str, float]]) -> bytes:
+def _patch_cached_values(
+    package: bytes, part: str, formulas: dict[str, tuple[str, float]]
+) -> bytes:
     """Give every formula of ``part`` the cached value Excel would have saved."""
     source = zipfile.ZipFile(io.BytesIO(package))
     xml = source.read(part).decode("utf-8")
@@ -507,14 +728,16 @@ def _patch_cached_values(package: bytes, part: str,
         body = f"<f>{match.group(3)}</f><v>{_number_text(value)}</v>"
         return f'<c r="{ref}"{match.group(2)}>{body}</c>'
 
-    xml, count = re.subn(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f><v\s*/?>(?:</v>)?</c>',
-                         cached, xml)
+    xml, count = re.subn(
+        r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>([^<]*)</f><v\s*/?>(?:</v>)?</c>', cached, xml
+    )
     assert count == len(formulas), (count, len(formulas))
     return _rewrite_zip(source, {part: xml.encode("utf-8")})
 
 
-def _rewrite_zip(source: zipfile.ZipFile, replace: dict[str, bytes],
-                 add: dict[str, bytes] | None = None) -> bytes:
+def _rewrite_zip(
+    source: zipfile.ZipFile, replace: dict[str, bytes], add: dict[str, bytes] | None = None
+) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
@@ -536,7 +759,9 @@ def add_vba_project(package: bytes, vba: bytes) -> bytes:
         types = types.replace(
             "<Default ",
             '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
-            "<Default ", 1)
+            "<Default ",
+            1,
+        )
     rels = source.read("xl/_rels/workbook.xml.rels").decode("utf-8")
     rels = rels.replace(
         "</Relationships>",
@@ -584,9 +809,11 @@ def _wide(text: str) -> bytes:
 
 
 def _xlsb_sheet(rows: Sequence[Sequence[object]], date1904: bool) -> bytes:
-    parts = [biff12_record(0x0081),  # BrtBeginSheet
-             biff12_record(0x0094, struct.pack("<IIII", 0, max(len(rows) - 1, 0), 0, 15)),
-             biff12_record(0x0091)]  # BrtBeginSheetData
+    parts = [
+        biff12_record(0x0081),  # BrtBeginSheet
+        biff12_record(0x0094, struct.pack("<IIII", 0, max(len(rows) - 1, 0), 0, 15)),
+        biff12_record(0x0091),
+    ]  # BrtBeginSheetData
     for row_index, line in enumerate(rows):
         parts.append(biff12_record(0x0000, struct.pack("<IIHBBBI", row_index, 0, 300, 0, 0, 0, 0)))
         for column, value in enumerate(line):
@@ -609,29 +836,38 @@ def _xlsb_sheet(rows: Sequence[Sequence[object]], date1904: bool) -> bytes:
     return b"".join(parts)
 
 
-def write_xlsb(path: Path, sheets: Sequence[tuple[str, Sequence[Sequence[object]]]],
-               date1904: bool = False) -> Path:
+def write_xlsb(
+    path: Path, sheets: Sequence[tuple[str, Sequence[Sequence[object]]]], date1904: bool = False
+) -> Path:
     """Write ``sheets`` (name, rows of values) as a minimal .xlsb workbook.
 
     Dates become serial numbers in General format (no styles part), numbers become
     formula cells with cached values, text inline strings.
     """
     properties = struct.pack("<II", 1 if date1904 else 0, 0) + _wide("")  # bit 0: f1904
-    book = [biff12_record(0x0083),  # BrtBeginBook
-            biff12_record(0x0099, properties),  # BrtWbProp
-            biff12_record(0x008F)]  # BrtBeginBundleShs
+    book = [
+        biff12_record(0x0083),  # BrtBeginBook
+        biff12_record(0x0099, properties),  # BrtWbProp
+        biff12_record(0x008F),
+    ]  # BrtBeginBundleShs
     rels = []
     for number, (name, _rows) in enumerate(sheets, start=1):
-        book.append(biff12_record(0x009C, struct.pack("<II", 0, number) + _wide(f"rId{number}")
-                            + _wide(name)))
-        rels.append(f'<Relationship Id="rId{number}" Type="http://schemas.openxmlformats.org/'
-                    'officeDocument/2006/relationships/worksheet" '
-                    f'Target="worksheets/sheet{number}.bin"/>')
+        book.append(
+            biff12_record(
+                0x009C, struct.pack("<II", 0, number) + _wide(f"rId{number}") + _wide(name)
+            )
+        )
+        rels.append(
+            f'<Relationship Id="rId{number}" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/worksheet" '
+            f'Target="worksheets/sheet{number}.bin"/>'
+        )
     book += [biff12_record(0x0090), biff12_record(0x009D, bytes(26)), biff12_record(0x0084)]
     sheet_type = "application/vnd.ms-excel.worksheet"
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{n}.bin" ContentType="{sheet_type}"/>'
-        for n in range(1, len(sheets) + 1))
+        for n in range(1, len(sheets) + 1)
+    )
     content_types = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -649,7 +885,8 @@ def write_xlsb(path: Path, sheets: Sequence[tuple[str, Sequence[Sequence[object]
     workbook_rels = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        + "".join(rels) + "</Relationships>"
+        + "".join(rels)
+        + "</Relationships>"
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", content_types)
@@ -666,7 +903,6 @@ def write_messy_xlsb(directory: Path, language: str, date1904: bool = False) -> 
     spec = LANGUAGE_SPECS[language]
     rows, ledger = ledger_grid(language, date1904)
     path = directory / f"messy_{language}.xlsb"
-    write_xlsb(path, [(spec.notes_sheet, [["Notes"], [spec.note]]), (spec.sheet, rows)],
-               date1904)
+    write_xlsb(path, [(spec.notes_sheet, [["Notes"], [spec.note]]), (spec.sheet, rows)], date1904)
     ledger.path = path
     return ledger

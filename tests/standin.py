@@ -221,8 +221,11 @@ def excel_input(value: Any, number_format: str) -> tuple[Any, str | None]:
         number = float(text.replace(",", "").rstrip("%"))
         if text.endswith("%"):
             return number / 100, ("0%" if number_format == "General" else None)
-        return (int(number) if number.is_integer() and "." not in text and "e" not in
-                text.lower() else number), None
+        return (
+            int(number)
+            if number.is_integer() and "." not in text and "e" not in text.lower()
+            else number
+        ), None
     if text.upper() in ("TRUE", "FALSE"):
         return text.upper() == "TRUE", None
     if text.upper() in ERROR_CODES:
@@ -308,9 +311,15 @@ class Engine:
             if isinstance(value, CellError):
                 return value.text if err_to_str else None
             if isinstance(value, datetime) and datetime_builder is not datetime:
-                return datetime_builder(year=value.year, month=value.month, day=value.day,
-                                        hour=value.hour, minute=value.minute,
-                                        second=value.second, microsecond=value.microsecond)
+                return datetime_builder(
+                    year=value.year,
+                    month=value.month,
+                    day=value.day,
+                    hour=value.hour,
+                    minute=value.minute,
+                    second=value.second,
+                    microsecond=value.microsecond,
+                )
             if number_builder is not None and isinstance(value, float):
                 return number_builder(value)
             return value
@@ -480,18 +489,37 @@ class Books(base_classes.Books):
         self._active = book
         return book
 
-    def open(self, fullname, update_links=None, read_only=None, format=None, password=None,
-             write_res_password=None, ignore_read_only_recommended=None, origin=None,
-             delimiter=None, editable=None, notify=None, converter=None, add_to_mru=None,
-             local=None, corrupt_load=None):
+    def open(
+        self,
+        fullname,
+        update_links=None,
+        read_only=None,
+        format=None,
+        password=None,
+        write_res_password=None,
+        ignore_read_only_recommended=None,
+        origin=None,
+        delimiter=None,
+        editable=None,
+        notify=None,
+        converter=None,
+        add_to_mru=None,
+        local=None,
+        corrupt_load=None,
+    ):
         path = Path(fullname).resolve()
         if path.suffix.lower() not in (".xlsx", ".xlsm", ".xltx", ".xltm"):
             raise NotImplementedError(
-                f"the stand-in opens only Office Open XML files, not {path.name}")
+                f"the stand-in opens only Office Open XML files, not {path.name}"
+            )
         if password:
             raise NotImplementedError("the stand-in cannot open password-protected files")
-        workbook = load_workbook(path, keep_vba=path.suffix.lower() in (".xlsm", ".xltm"),
-                                 keep_links=True, rich_text=False)
+        workbook = load_workbook(
+            path,
+            keep_vba=path.suffix.lower() in (".xlsm", ".xltm"),
+            keep_links=True,
+            rich_text=False,
+        )
         book = Book(self, workbook, path, path.name)
         self.books.append(book)
         self._active = book
@@ -642,8 +670,9 @@ class Sheet(base_classes.Sheet):
     @name.setter
     def name(self, value):
         self._book.check_structure()
-        taken = {ws.title.casefold() for ws in self._book.workbook.worksheets
-                 if ws is not self.worksheet}
+        taken = {
+            ws.title.casefold() for ws in self._book.workbook.worksheets if ws is not self.worksheet
+        }
         if value.casefold() in taken:
             raise StandinError("That name is already taken. Try a different one.")
         self.worksheet.title = value
@@ -802,8 +831,10 @@ class Range(base_classes.Range):
             last = arg1.last if arg2 is None else None
             if isinstance(arg2, Range):
                 last = arg2.last
-                first, last = (min(first[0], arg2.row), min(first[1], arg2.column)), (
-                    max(arg1.last[0], arg2.last[0]), max(arg1.last[1], arg2.last[1]))
+                first, last = (
+                    (min(first[0], arg2.row), min(first[1], arg2.column)),
+                    (max(arg1.last[0], arg2.last[0]), max(arg1.last[1], arg2.last[1])),
+                )
             elif arg2 is not None:
                 last = tuple(arg2)
             arg1, arg2 = first, last
@@ -811,7 +842,8 @@ class Range(base_classes.Range):
             first, last = utils.a1_to_tuples(arg1)
             if first is None:
                 raise NotImplementedError(
-                    f"named ranges ({arg1!r}) are not supported by the stand-in")
+                    f"named ranges ({arg1!r}) are not supported by the stand-in"
+                )
             arg1, arg2 = first, (last if arg2 is None else arg2)
             if isinstance(arg2, Range):
                 arg2 = arg2.last
@@ -869,8 +901,12 @@ class Range(base_classes.Range):
 
     def get_address(self, row_absolute, col_absolute, external):
         def cell(row, column):
-            return (("$" if col_absolute else "") + get_column_letter(column)
-                    + ("$" if row_absolute else "") + str(row))
+            return (
+                ("$" if col_absolute else "")
+                + get_column_letter(column)
+                + ("$" if row_absolute else "")
+                + str(row)
+            )
 
         text = cell(*self.first)
         if self.first != self.last:
@@ -893,8 +929,9 @@ class Range(base_classes.Range):
 
     @property
     def width(self):
-        return sum(_column_points(self.sheet.worksheet, c)
-                   for c in range(self.column, self.last[1] + 1))
+        return sum(
+            _column_points(self.sheet.worksheet, c) for c in range(self.column, self.last[1] + 1)
+        )
 
     @property
     def height(self):
@@ -909,17 +946,21 @@ class Range(base_classes.Range):
             if create:
                 yield [ws.cell(row, column) for column in range(self.first[1], self.last[1] + 1)]
             else:
-                yield [ws._cells.get((row, column)) for column in
-                       range(self.first[1], self.last[1] + 1)]
+                yield [
+                    ws._cells.get((row, column))
+                    for column in range(self.first[1], self.last[1] + 1)
+                ]
 
     def _existing(self):
         """The cells of the range that exist (reading must not create cells)."""
         ws = self.sheet.worksheet
         rows, columns = self.shape
         if len(ws._cells) < rows * columns:
-            return [cell for (row, column), cell in ws._cells.items()
-                    if self.first[0] <= row <= self.last[0]
-                    and self.first[1] <= column <= self.last[1]]
+            return [
+                cell
+                for (row, column), cell in ws._cells.items()
+                if self.first[0] <= row <= self.last[0] and self.first[1] <= column <= self.last[1]
+            ]
         return [cell for line in self._cells(create=False) for cell in line if cell is not None]
 
     def _check_protection(self, what: str) -> None:
@@ -952,8 +993,9 @@ class Range(base_classes.Range):
                 def cached(cell=cell):
                     return book.cached_cell(ws, cell.coordinate)
 
-                values.append(_read(cell, cached if cell.data_type == "f" else None,
-                                    book.workbook.epoch))
+                values.append(
+                    _read(cell, cached if cell.data_type == "f" else None, book.workbook.epoch)
+                )
             rows.append(values)
         if self.shape == (1, 1):
             return rows[0][0]  # COM returns a scalar for one cell
@@ -971,8 +1013,13 @@ class Range(base_classes.Range):
         self._check_protection("value")
         cells = list(self._cells())
         # Parse everything first: Excel rejects a write as a whole.
-        parsed = [[excel_input(value, cell.number_format) for value, cell in zip(line, row_cells,
-                   strict=True)] for line, row_cells in zip(data, cells, strict=True)]
+        parsed = [
+            [
+                excel_input(value, cell.number_format)
+                for value, cell in zip(line, row_cells, strict=True)
+            ]
+            for line, row_cells in zip(data, cells, strict=True)
+        ]
         for line, row_cells in zip(parsed, cells, strict=True):
             for (value, number_format), cell in zip(line, row_cells, strict=True):
                 if isinstance(cell, MergedCell):
@@ -1081,8 +1128,9 @@ class Range(base_classes.Range):
 
     @property
     def column_width(self):
-        widths = {_column_width(self.sheet.worksheet, c)
-                  for c in range(self.column, self.last[1] + 1)}
+        widths = {
+            _column_width(self.sheet.worksheet, c) for c in range(self.column, self.last[1] + 1)
+        }
         return widths.pop() if len(widths) == 1 else None
 
     @column_width.setter
@@ -1092,7 +1140,8 @@ class Range(base_classes.Range):
             raise StandinError(PROTECTED_MESSAGE)
         for column in range(self.column, self.last[1] + 1):
             if _column_dimension(self.sheet.worksheet, column, exact=False) is not None and (
-                    _column_dimension(self.sheet.worksheet, column, exact=True) is None):
+                _column_dimension(self.sheet.worksheet, column, exact=True) is None
+            ):
                 raise NotImplementedError("the stand-in cannot split a group of columns")
             self.sheet.worksheet.column_dimensions[get_column_letter(column)].width = value
 
@@ -1142,8 +1191,7 @@ class Font(base_classes.Font):
 
     @property
     def bold(self):
-        return self.rng._uniform(lambda cell: bool(cell is not None and cell.font
-                                                   and cell.font.b))
+        return self.rng._uniform(lambda cell: bool(cell is not None and cell.font and cell.font.b))
 
     @bold.setter
     def bold(self, value):
@@ -1166,8 +1214,10 @@ class Names(base_classes.Names):
         workbook = self.book.workbook
         names = [(name, item) for name, item in workbook.defined_names.items()]
         for worksheet in workbook.worksheets:
-            names += [(f"{worksheet.title}!{name}", item)
-                      for name, item in worksheet.defined_names.items()]
+            names += [
+                (f"{worksheet.title}!{name}", item)
+                for name, item in worksheet.defined_names.items()
+            ]
         return names
 
     def __call__(self, name_or_index):
@@ -1234,22 +1284,35 @@ class Tables(base_classes.Tables):
     def __contains__(self, name):
         return any(t.displayName.casefold() == str(name).casefold() for t in self._tables())
 
-    def add(self, source_type=None, source=None, link_source=None, has_headers=None,
-            destination=None, table_style_name=None, name=None):
+    def add(
+        self,
+        source_type=None,
+        source=None,
+        link_source=None,
+        has_headers=None,
+        destination=None,
+        table_style_name=None,
+        name=None,
+    ):
         if source_type not in (None, "xlSrcRange") or link_source or destination is not None:
             raise NotImplementedError("the stand-in adds tables over a range only")
         if not has_headers:
             raise NotImplementedError(
-                "tables without a header row are not supported by the stand-in")
+                "tables without a header row are not supported by the stand-in"
+            )
         rng = source.impl if hasattr(source, "impl") else source
         rng._check_protection("format")
         headers = [cell.value for cell in next(iter(rng._cells()))]
         if not all(isinstance(h, str) and h for h in headers) or len(
-                {h.casefold() for h in headers}) != len(headers):
+            {h.casefold() for h in headers}
+        ) != len(headers):
             # Excel would rename such headers in the cells (Column1, Rank2): not emulated.
             raise NotImplementedError("table headers must be distinct texts for the stand-in")
-        taken = {t.displayName.casefold() for ws in self.sheet.book.workbook.worksheets
-                 for t in ws.tables.values()}
+        taken = {
+            t.displayName.casefold()
+            for ws in self.sheet.book.workbook.worksheets
+            for t in ws.tables.values()
+        }
         if name is None:
             number = 1
             while f"table{number}" in taken:
@@ -1258,8 +1321,9 @@ class Tables(base_classes.Tables):
         elif name.casefold() in taken:
             raise StandinError(f"A table named {name!r} already exists.")
         table = XlTable(displayName=name, ref=rng.get_address(False, False, False))
-        table.tableStyleInfo = TableStyleInfo(name=table_style_name or "TableStyleMedium2",
-                                              showRowStripes=True)
+        table.tableStyleInfo = TableStyleInfo(
+            name=table_style_name or "TableStyleMedium2", showRowStripes=True
+        )
         table._initialise_columns()
         for column, header in zip(table.tableColumns, headers, strict=True):
             column.name = header
@@ -1282,8 +1346,12 @@ class Table(base_classes.Table):
     @name.setter
     def name(self, value):
         tables = self.sheet.worksheet.tables
-        taken = {t.displayName.casefold() for ws in self.sheet.book.workbook.worksheets
-                 for t in ws.tables.values() if t is not self.table}
+        taken = {
+            t.displayName.casefold()
+            for ws in self.sheet.book.workbook.worksheets
+            for t in ws.tables.values()
+            if t is not self.table
+        }
         if value.casefold() in taken:
             raise StandinError(f"A table named {value!r} already exists.")
         # openpyxl keeps a sheet's tables in a dict keyed by name.
@@ -1367,8 +1435,19 @@ class Charts(base_classes.Charts):
     def __contains__(self, name):
         return any(chart.name == name for chart in self._charts())
 
-    def add(self, left=0, top=0, width=355, height=211, chart_type=None, source=None,
-            plot_by=None, name=None, anchor=None, style=227):
+    def add(
+        self,
+        left=0,
+        top=0,
+        width=355,
+        height=211,
+        chart_type=None,
+        source=None,
+        plot_by=None,
+        name=None,
+        anchor=None,
+        style=227,
+    ):
         if self.sheet.protected():
             raise StandinError(PROTECTED_MESSAGE)
         if anchor is not None:
@@ -1503,8 +1582,9 @@ class Chart(base_classes.Chart):
         values = rng.raw_value
         values = values if isinstance(values, list) else [[values]]
         first_column = [line[0] for line in values[1:]]
-        has_categories = bool(first_column) and all(isinstance(v, str) or v is None
-                                                    for v in first_column)
+        has_categories = bool(first_column) and all(
+            isinstance(v, str) or v is None for v in first_column
+        )
         start = 1 if has_categories else 0
         has_names = all(isinstance(v, str) for v in values[0][start:])
         top = rng.row + (1 if has_names else 0)
@@ -1530,8 +1610,14 @@ class Chart(base_classes.Chart):
         self.categories = None
         self.category_row = (rng.row, left, right) if has_categories else None
         self.series_list = [
-            ChartSeries(row if has_names else None, left, row, row,
-                        name_column=rng.column if has_names else None, last_column=right)
+            ChartSeries(
+                row if has_names else None,
+                left,
+                row,
+                row,
+                name_column=rng.column if has_names else None,
+                last_column=right,
+            )
             for row in range(top, rng.last[0] + 1)
         ]
 
@@ -1545,27 +1631,33 @@ class Chart(base_classes.Chart):
             chart.overlap = 100
         for series in self.series_list:
             by_row = series.last_column is not None
-            data = Reference(worksheet, min_col=series.column, min_row=series.first_row,
-                             max_col=series.last_column if by_row else series.column,
-                             max_row=series.last_row)
+            data = Reference(
+                worksheet,
+                min_col=series.column,
+                min_row=series.first_row,
+                max_col=series.last_column if by_row else series.column,
+                max_row=series.last_row,
+            )
             chart.add_data(data, from_rows=by_row, titles_from_data=False)
             rendered = chart.series[-1]
             if series.name_row is not None:
                 quoted = "'" + worksheet.title.replace("'", "''") + "'"
-                name_column = series.name_column if by_row else (series.name_column
-                                                                 or series.column)
-                rendered.tx = SeriesLabel(strRef=StrRef(
-                    f"{quoted}!${get_column_letter(name_column)}${series.name_row}"))
+                name_column = (
+                    series.name_column if by_row else (series.name_column or series.column)
+                )
+                rendered.tx = SeriesLabel(
+                    strRef=StrRef(f"{quoted}!${get_column_letter(name_column)}${series.name_row}")
+                )
             if series.fill is not None:
                 rendered.graphicalProperties.solidFill = series.fill
         if self.categories is not None:
             column, first, last = self.categories
-            chart.set_categories(Reference(worksheet, min_col=column, min_row=first,
-                                           max_row=last))
+            chart.set_categories(Reference(worksheet, min_col=column, min_row=first, max_row=last))
         if getattr(self, "category_row", None) is not None:
             row, first, last = self.category_row
-            chart.set_categories(Reference(worksheet, min_col=first, max_col=last,
-                                           min_row=row, max_row=row))
+            chart.set_categories(
+                Reference(worksheet, min_col=first, max_col=last, min_row=row, max_row=row)
+            )
         chart.title = self._title
         if self.axes["value"].title_text:
             chart.y_axis.title = self.axes["value"].title_text
@@ -1573,8 +1665,13 @@ class Chart(base_classes.Chart):
             chart.y_axis.number_format = self.axes["value"].format
         chart.x_axis.delete = False
         chart.y_axis.delete = False
-        chart.legend.position = {"right": "r", "left": "l", "top": "t", "bottom": "b",
-                                 "corner": "tr"}[self._legend._position]
+        chart.legend.position = {
+            "right": "r",
+            "left": "l",
+            "top": "t",
+            "bottom": "b",
+            "corner": "tr",
+        }[self._legend._position]
         chart.width = self._width / 72 * 2.54  # points -> cm
         chart.height = self._height / 72 * 2.54
         chart.anchor = f"{get_column_letter(self.position[1])}{self.position[0]}"
@@ -1605,8 +1702,15 @@ class ChartSeries(base_classes.ChartSeries):
     """One series: values in one column, its name in a cell above them (or in a row,
     named in the cell left of them)."""
 
-    def __init__(self, name_row: int | None, column: int, first_row: int, last_row: int,
-                 name_column: int | None = None, last_column: int | None = None) -> None:
+    def __init__(
+        self,
+        name_row: int | None,
+        column: int,
+        first_row: int,
+        last_row: int,
+        name_column: int | None = None,
+        last_column: int | None = None,
+    ) -> None:
         self.name_row = name_row
         self.column = column
         self.first_row = first_row

@@ -405,9 +405,10 @@ def test_abs_path_is_removed_with_only_its_empty_wrappers() -> None:
         f'<workbook xmlns="{NS_MAIN}" xmlns:mc="{build.NS_MC}"><workbookPr/>'
         '<mc:AlternateContent><mc:Choice Requires="x15">'
         f'<x15ac:absPath xmlns:x15ac="{build.NS_X15AC}" url="C:\\Users\\x\\"/>'
-        '</mc:Choice></mc:AlternateContent>'
+        "</mc:Choice></mc:AlternateContent>"
         '<mc:AlternateContent><mc:Choice Requires="x15"><keep/></mc:Choice>'
-        '</mc:AlternateContent></workbook>'.encode())
+        "</mc:AlternateContent></workbook>".encode()
+    )
     build.strip_abs_path(workbook)
     text = etree.tostring(workbook).decode()
     assert "absPath" not in text and "<keep/>" in text and text.count("AlternateContent") == 2

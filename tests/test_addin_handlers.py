@@ -48,8 +48,18 @@ from workbook_dump import cell_text, dump_sheets
 ADDIN = Path(handlers.__file__).parent
 OUTPUT_SHEETS = ("Collection Plan", "Aging Summary", "Action Calendar", "Exceptions")
 # Text that Excel would turn into a formula, a date, a number or a boolean if typed.
-TRICKY_NAMES = ('=HYPERLINK("http://example.com","pay")', "+1-555-0100", "1-30", "00123",
-                "TRUE", "'Quoted Ltd", "2026-10-31", "3/4", "-", "@risk")
+TRICKY_NAMES = (
+    '=HYPERLINK("http://example.com","pay")',
+    "+1-555-0100",
+    "1-30",
+    "00123",
+    "TRUE",
+    "'Quoted Ltd",
+    "2026-10-31",
+    "3/4",
+    "-",
+    "@risk",
+)
 
 
 @pytest.fixture
@@ -73,8 +83,9 @@ def click(monkeypatch, on):
 
     def press(book: xw.Book, button_id: str) -> list[dict]:
         # RunPython's command line (see the replay test below); Book.caller() reads it.
-        monkeypatch.setattr(sys, "argv", ["-c", f"--wb={book.name}", "--from_xl=1",
-                                          "--app=Excel", "--hwnd=1"])
+        monkeypatch.setattr(
+            sys, "argv", ["-c", f"--wb={book.name}", "--from_xl=1", "--app=Excel", "--hwnd=1"]
+        )
         app = book.app.impl
         seen = len(app.alerts)
         addin_package.dispatch(button_id)
@@ -103,8 +114,10 @@ def failed(alerts: list[dict]) -> str:
 def tricky_ledger(path: Path) -> Path:
     """A ledger with formula-like text, the stage boundaries and the overriding states."""
     _days, rows = boundary_rows()
-    rows += [ledger_row(name, 45 + index, 100.0 + index, invoice=f"T-{index}")
-             for index, name in enumerate(TRICKY_NAMES)]
+    rows += [
+        ledger_row(name, 45 + index, 100.0 + index, invoice=f"T-{index}")
+        for index, name in enumerate(TRICKY_NAMES)
+    ]
     return write_ledger(path, rows)
 
 
@@ -129,22 +142,29 @@ def macro_workbook(path: Path) -> Path:
     with zipfile.ZipFile(Path(xw.__file__).parent / "quickstart.xlsm") as quickstart:
         vba = quickstart.read("xl/vbaProject.bin")
     target = path.with_suffix(".xlsm")
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w",
-                                                          zipfile.ZIP_DEFLATED) as out:
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
         for info in source.infolist():
             data = source.read(info)
             if info.filename == "[Content_Types].xml":
                 text = data.decode("utf-8").replace(
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                    "application/vnd.ms-excel.sheet.macroEnabled.main+xml")
-                data = text.replace("<Default ", '<Default Extension="bin" ContentType='
-                                    '"application/vnd.ms-office.vbaProject"/><Default ',
-                                    1).encode("utf-8")
+                    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                )
+                data = text.replace(
+                    "<Default ",
+                    '<Default Extension="bin" ContentType='
+                    '"application/vnd.ms-office.vbaProject"/><Default ',
+                    1,
+                ).encode("utf-8")
             elif info.filename == "xl/_rels/workbook.xml.rels":
-                data = data.replace(b"</Relationships>", (
-                    b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/'
-                    b'2006/relationships/vbaProject" Target="vbaProject.bin"/>'
-                    b"</Relationships>"))
+                data = data.replace(
+                    b"</Relationships>",
+                    (
+                        b'<Relationship Id="rIdVba" Type="http://schemas.microsoft.com/office/'
+                        b'2006/relationships/vbaProject" Target="vbaProject.bin"/>'
+                        b"</Relationships>"
+                    ),
+                )
             out.writestr(info.filename, data)
         out.writestr("xl/vbaProject.bin", vba)
     path.unlink()
@@ -200,9 +220,10 @@ def snapshot(path: Path, styled: dict[str, int]) -> dict:
     format, fill and bold of every styled cell from column ``styled[name]`` on, the
     column widths there, the tables and the charts."""
     book = load_workbook(path)
-    values = {sheet.title: [[cell_text(v) for v in row]
-                            for row in sheet.iter_rows(values_only=True)]
-              for sheet in book.worksheets}
+    values = {
+        sheet.title: [[cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        for sheet in book.worksheets
+    }
     looks = {}
     for name, first_column in styled.items():
         sheet = book[name]
@@ -323,8 +344,15 @@ def test_values_read_and_written_as_excel_does(excel, tmp_path):
     assert ledger.range("Y3").options(err_to_str=True).value == "#N/A"
     # Typed input is parsed like Excel's, unless prefixed with ' or in a Text cell.
     ledger.range("Z1").value = [["12.5", "TRUE", "2026-10-31", "'0123", "50%", "1,234", "x"]]
-    assert ledger.range("Z1:AF1").value == [12.5, True, datetime(2026, 10, 31), "0123", 0.5,
-                                            1234.0, "x"]
+    assert ledger.range("Z1:AF1").value == [
+        12.5,
+        True,
+        datetime(2026, 10, 31),
+        "0123",
+        0.5,
+        1234.0,
+        "x",
+    ]
     ledger.range("Z2").number_format = "@"
     ledger.range("Z2").value = "0123"
     assert ledger.range("Z2").value == "0123"
@@ -347,16 +375,22 @@ def test_handlers_never_import_openpyxl():
     """Excel holds the workbook open: the add-in writes through xlwings only."""
     for name in ("__init__.py", "handlers.py", "xlwriter.py"):
         tree = ast.parse((ADDIN / name).read_text("utf-8"))
-        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                    for alias in node.names}
-        imported |= {node.module or "" for node in ast.walk(tree)
-                     if isinstance(node, ast.ImportFrom)}
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        }
         assert not any(module.startswith("openpyxl") for module in imported), name
-    code = ("import sys, receivables.addin, receivables.addin.handlers, "
-            "receivables.addin.xlwriter; print(sorted(m for m in sys.modules "
-            "if m.startswith('openpyxl')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    code = (
+        "import sys, receivables.addin, receivables.addin.handlers, "
+        "receivables.addin.xlwriter; print(sorted(m for m in sys.modules "
+        "if m.startswith('openpyxl')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 
@@ -389,10 +423,8 @@ def test_aging_summary_has_a_chart_per_currency(tmp_path, excel, click):
     out = saved(book, tmp_path / "out.xlsx")
     charts = snapshot(out, {"Aging Summary": 1})["looks"]["Aging Summary"]["charts"]
     sheet = load_workbook(out)["Aging Summary"]
-    currencies = sorted({row[0] for row in sheet.iter_rows(min_row=2, values_only=True)
-                         if row[0]})
-    assert [c["title"] for c in charts] == [f"Aging by bucket and stage ({c})"
-                                            for c in currencies]
+    currencies = sorted({row[0] for row in sheet.iter_rows(min_row=2, values_only=True) if row[0]})
+    assert [c["title"] for c in charts] == [f"Aging by bucket and stage ({c})" for c in currencies]
     headers = [cell.value for cell in sheet[1]]
     stage_count = headers.index("Total") - 2
     block = 9  # eight buckets and the currency's Total row
@@ -402,14 +434,17 @@ def test_aging_summary_has_a_chart_per_currency(tmp_path, excel, click):
         # Every stage (Disputed and Promised too), named by its header, over this
         # currency's rows: the bars add up to the Total column.
         assert len(chart["series"]) == stage_count
-        assert chart["series"][0] == ("'Aging Summary'!$C$1",
-                                      f"'Aging Summary'!$B${first}:$B${last}",
-                                      f"'Aging Summary'!$C${first}:$C${last}")
+        assert chart["series"][0] == (
+            "'Aging Summary'!$C$1",
+            f"'Aging Summary'!$B${first}:$B${last}",
+            f"'Aging Summary'!$C${first}:$C${last}",
+        )
         assert chart["fills"][0] == "E2EFDA"
 
 
-@pytest.mark.parametrize(("button", "mode"), [("collections_classify", "classify"),
-                                              ("collections_plan", "plan")])
+@pytest.mark.parametrize(
+    ("button", "mode"), [("collections_classify", "classify"), ("collections_plan", "plan")]
+)
 def test_each_button_alone_equals_its_command(button, mode, tmp_path, excel, click):
     source = make(tmp_path, "messy-es")
     cli = tmp_path / "cli.xlsx"
@@ -472,15 +507,22 @@ def test_demand_letters_go_beside_the_workbook_and_into_the_log(tmp_path, excel,
     message = ok(click(book, "collections_letters"))
     folder = tmp_path / "open_ledger letters" / AS_OF.isoformat()
     count = len(message.split(" letter(s)")[0]) and int(message.split(" letter(s)")[0])
-    assert message.startswith(f"{count} letter(s) as of 2026-10-31 written to {folder}, "
-                              "listed on the sheet 'Letters Log'.")
+    assert message.startswith(
+        f"{count} letter(s) as of 2026-10-31 written to {folder}, "
+        "listed on the sheet 'Letters Log'."
+    )
     log = book.sheets["Letters Log"].used_range.options(ndim=2).value
     assert log[0] == list(LOG_COLUMNS)
     # The same letters and messages as the file pipeline's ledger gives.
     report = run(source, None, None, write=False, today=AS_OF)
     expected = write_letters_and_messages(
-        report.outcome.classified, load_rules()[0], AS_OF, tmp_path / "cli letters",
-        sheet=report.sheet, columns=report.outcome.ledger.location.columns)
+        report.outcome.classified,
+        load_rules()[0],
+        AS_OF,
+        tmp_path / "cli letters",
+        sheet=report.sheet,
+        columns=report.outcome.ledger.location.columns,
+    )
     letters = [r for r in expected.records if r.file.endswith(".docx")]
     assert len(log) - 1 == len(expected.records) and len(letters) == count > 0
     column = {name: position for position, name in enumerate(LOG_COLUMNS)}
@@ -499,7 +541,8 @@ def test_demand_letters_go_beside_the_workbook_and_into_the_log(tmp_path, excel,
     assert message.startswith("0 letter(s)") or message.startswith("No letter is due")
     assert book.sheets["Letters Log"].used_range.options(ndim=2).value == log
     assert sorted(p.name for p in folder.rglob("*.docx")) == sorted(
-        Path(r.file).name for r in letters)
+        Path(r.file).name for r in letters
+    )
 
 
 def test_email_button_writes_drafts_or_sends_where_the_settings_say(tmp_path, excel, click):
@@ -522,7 +565,9 @@ def test_email_button_writes_drafts_or_sends_where_the_settings_say(tmp_path, ex
     try:
         (tmp_path / "rules.toml").write_text(
             RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-            'rate_per_minute = 0\ntimeout = 10\nsend_from_addin = true\n', encoding="utf-8")
+            "rate_per_minute = 0\ntimeout = 10\nsend_from_addin = true\n",
+            encoding="utf-8",
+        )
         message = ok(click(book, "collections_email"))
         assert "Sent 4 email(s) through 127.0.0.1" in message and len(inbox.messages) == 4
         log = book.sheets["Letters Log"].used_range.options(ndim=2).value
@@ -567,7 +612,8 @@ def test_settings_round_trip_through_excel_and_drive_later_runs(tmp_path, excel,
     rows = sheet.used_range.options(ndim=2).value
     expected_rules, _ = load_rules({"labels": {"bucket": "Tramo"}})
     assert [(*r[:3], r[4]) for r in rows[1:]] == [
-        tuple(v or None for v in row) for row in settings_rows(expected_rules.raw)]
+        tuple(v or None for v in row) for row in settings_rows(expected_rules.raw)
+    ]
     assert rows[0] == ["Section", "Key", "Value", "Set by", "Description"]
     # Each value shows the layer that set it.
     set_by = {(r[0], r[1]): r[3] for r in rows[1:]}
@@ -584,8 +630,7 @@ def test_settings_round_trip_through_excel_and_drive_later_runs(tmp_path, excel,
     ok(click(book, "collections_classify"))
     header = book.sheets["Ledger"].range("O1:R1").value
     assert header == ["Days Overdue", "Tramo", "Fase", "Next Action"]
-    assert book.sheets["Ledger"].range("O2").value == (date(2026, 9, 30) -
-                                                      date(2026, 11, 8)).days
+    assert book.sheets["Ledger"].range("O2").value == (date(2026, 9, 30) - date(2026, 11, 8)).days
 
     # The file pipeline reads the same sheet: same cells.
     ours = saved(book, tmp_path / "addin.xlsx")
@@ -603,7 +648,8 @@ def test_settings_round_trip_through_excel_and_drive_later_runs(tmp_path, excel,
     assert ["general", "as_of", "2026-09-30"] in [row[:3] for row in values]
     as_of_row = next(i for i, row in enumerate(values, start=1) if row[:2] == ["general", "as_of"])
     assert [row[3] for row in values if row[:2] == ["general", "as_of"]] == [
-        f"'Collections Settings'!C{as_of_row}"], "set by its own cell"
+        f"'Collections Settings'!C{as_of_row}"
+    ], "set by its own cell"
 
 
 def test_settings_reports_rows_it_could_not_read(tmp_path, excel, click):
@@ -623,8 +669,12 @@ def test_settings_reports_rows_it_could_not_read(tmp_path, excel, click):
 
 def test_no_receivables_sheet_is_a_clear_message_and_changes_nothing(tmp_path, excel, click):
     path = tmp_path / "notes.xlsx"
-    write_ledger(path, [["Call the bank on Monday"], ["File the VAT return"]], header=["To do"],
-                 sheet="Notes")
+    write_ledger(
+        path,
+        [["Call the bank on Monday"], ["File the VAT return"]],
+        header=["To do"],
+        sheet="Notes",
+    )
     book = in_excel(excel, path)
     for button in ("collections_classify", "collections_plan", "collections_letters"):
         message = failed(click(book, button))
@@ -667,11 +717,13 @@ def test_no_workbook_open(excel, monkeypatch, on):
     monkeypatch.setattr(sys, "argv", ["-c"])  # RunPython with no active workbook
     addin_package.dispatch("collections_classify")
     assert [a["prompt"] for a in excel.impl.alerts] == [
-        "Open the receivables workbook first, then click the button again."]
+        "Open the receivables workbook first, then click the button again."
+    ]
 
 
-def test_unexpected_errors_point_to_the_log_beside_the_workbook(tmp_path, excel, click,
-                                                                monkeypatch):
+def test_unexpected_errors_point_to_the_log_beside_the_workbook(
+    tmp_path, excel, click, monkeypatch
+):
     book = in_excel(excel, tricky_ledger(tmp_path / "ledger.xlsx"))
 
     def broken(*_args):
@@ -697,8 +749,9 @@ def test_a_bad_as_of_setting_is_explained(tmp_path, excel, click):
     message = ok(click(opened, "collections_classify"))
     # A bad value is a warning naming its cell, like any setting; today stays in force.
     assert f"as of {AS_OF.isoformat()}" in message
-    assert ("'Collections Settings'!C2: setting general.as_of must be a date written as "
-            "YYYY-MM-DD") in message
+    assert (
+        "'Collections Settings'!C2: setting general.as_of must be a date written as YYYY-MM-DD"
+    ) in message
 
 
 def test_progress_goes_to_the_status_bar(tmp_path, excel, click):
@@ -781,7 +834,7 @@ def windows_argv(command: str) -> list[str]:
             index, started = end, True
             continue
         if char == '"':
-            if quoted and command[index + 1:index + 2] == '"':
+            if quoted and command[index + 1 : index + 2] == '"':
                 current.append('"')
                 index += 2
                 continue
@@ -801,11 +854,12 @@ def windows_argv(command: str) -> list[str]:
 
 def _procedure(code: str, header: str) -> str:
     start = code.index(header)
-    return code[start:code.index("End Function", start)]
+    return code[start : code.index("End Function", start)]
 
 
-def runpython_command(xlam: Path, button_id: str, names: dict[str, str],
-                      config: dict[str, str]) -> str:
+def runpython_command(
+    xlam: Path, button_id: str, names: dict[str, str], config: dict[str, str]
+) -> str:
     """The command line Excel runs for ``button_id``, evaluated from the built VBA."""
     parser = VBA_Parser(str(xlam))
     try:
@@ -820,21 +874,30 @@ def runpython_command(xlam: Path, button_id: str, names: dict[str, str],
     run_python = _procedure(joined["xlwings"], "Public Function RunPython(")
     add_dir = re.search(r"^\s*AddExcelDir = (GetConfig.+)$", run_python, re.M).group(1)
     names["AddExcelDir"] = vba_string(add_dir, names, config)
-    windows_path = [line for line in re.findall(r"^\s*PYTHONPATH = (AddExcelDir & .+)$",
-                                                run_python, re.M) if "_WIN" in line]
+    windows_path = [
+        line
+        for line in re.findall(r"^\s*PYTHONPATH = (AddExcelDir & .+)$", run_python, re.M)
+        if "_WIN" in line
+    ]
     assert len(windows_path) == 1
     names["PYTHONPATH"] = vba_string(windows_path[0], names, config)
 
     execute = _procedure(joined["xlwings"], "Function ExecuteWindows(")
-    for old, new in re.findall(r'PYTHONPATH = Replace\(PYTHONPATH, "((?:[^"]|"")*)", '
-                               r'"((?:[^"]|"")*)"\)', execute):
-        names["PYTHONPATH"] = names["PYTHONPATH"].replace(old.replace('""', '"'),
-                                                          new.replace('""', '"'))
-    interpreter = re.search(r"^\s*PythonInterpreter = (Chr\(34\) & PYTHON_WIN.+)$", execute,
-                            re.M).group(1)
+    for old, new in re.findall(
+        r'PYTHONPATH = Replace\(PYTHONPATH, "((?:[^"]|"")*)", '
+        r'"((?:[^"]|"")*)"\)',
+        execute,
+    ):
+        names["PYTHONPATH"] = names["PYTHONPATH"].replace(
+            old.replace('""', '"'), new.replace('""', '"')
+        )
+    interpreter = re.search(
+        r"^\s*PythonInterpreter = (Chr\(34\) & PYTHON_WIN.+)$", execute, re.M
+    ).group(1)
     names["PythonInterpreter"] = vba_string(interpreter, names, config)
-    command = re.search(r"^\s*RunCommand = (CondaCmd & PythonInterpreter .+)$", execute,
-                        re.M).group(1)
+    command = re.search(
+        r"^\s*RunCommand = (CondaCmd & PythonInterpreter .+)$", execute, re.M
+    ).group(1)
     names["RunCommand"] = vba_string(command, names, config)
     shell = re.search(r"WScript\.Run\((.+), WindowStyle, WaitOnReturn\)", execute).group(1)
     return vba_string(shell, names, config)
@@ -855,7 +918,8 @@ def test_replayed_runpython_command_runs_the_button_in_a_subprocess(tmp_path):
     folder.mkdir()
     source = tricky_ledger(folder / "AR October.xlsx")
     (folder / "receivables.py").write_text(
-        'raise ImportError("the receivables.py beside the workbook was imported")\n', "utf-8")
+        'raise ImportError("the receivables.py beside the workbook was imported")\n', "utf-8"
+    )
     book = load_workbook(source)
     settings = book.create_sheet("Collections Settings")
     settings.append(list(HEADER))
@@ -865,21 +929,30 @@ def test_replayed_runpython_command_runs_the_button_in_a_subprocess(tmp_path):
     log = tmp_path / "xlwings-run.log"
     config = {key.upper(): str(value) for key, value in build.CONF_SETTINGS.items()}
     config["INTERPRETER_WIN"] = sys.executable
-    names = {"ActiveWorkbook.Name": source.name, "ActiveFullName": str(source),
-             "ThisFullName": str(xlam), "PYTHON_WIN": sys.executable, "CondaCmd": "",
-             "DriveCommand": "", "Application.Path": r"C:\Program Files\Microsoft Office",
-             "Application.Name": "EXCEL.EXE", "Application.Hwnd": "4242",
-             "LOG_FILE": str(log)}
+    names = {
+        "ActiveWorkbook.Name": source.name,
+        "ActiveFullName": str(source),
+        "ThisFullName": str(xlam),
+        "PYTHON_WIN": sys.executable,
+        "CondaCmd": "",
+        "DriveCommand": "",
+        "Application.Path": r"C:\Program Files\Microsoft Office",
+        "Application.Name": "EXCEL.EXE",
+        "Application.Hwnd": "4242",
+        "LOG_FILE": str(log),
+    }
     shell = runpython_command(xlam, "collections_classify", names, config)
     assert shell.startswith("cmd.exe /C ")
     assert "receivables.addin.dispatch('collections_classify')" in shell
     redirect = re.search(r'\s2> "([^"]*)"\s*$', shell)
     assert redirect.group(1) == str(log)
-    argv = windows_argv(shell[len("cmd.exe /C "):redirect.start()])
+    argv = windows_argv(shell[len("cmd.exe /C ") : redirect.start()])
     assert argv[0] == sys.executable and argv[1:3] == ["-B", "-c"]
-    assert argv[3] == ('import xlwings.utils;xlwings.utils.prepare_sys_path("False;'
-                       f'{source};{xlam};;;;"); import receivables.addin; '
-                       "receivables.addin.dispatch('collections_classify')")
+    assert argv[3] == (
+        'import xlwings.utils;xlwings.utils.prepare_sys_path("False;'
+        f'{source};{xlam};;;;"); import receivables.addin; '
+        "receivables.addin.dispatch('collections_classify')"
+    )
     assert argv[4:6] == [f"--wb={source.name}", "--from_xl=1"]
 
     excel_dir = tmp_path / "excel"
@@ -887,9 +960,14 @@ def test_replayed_runpython_command_runs_the_button_in_a_subprocess(tmp_path):
     (excel_dir / "sitecustomize.py").write_text(SITECUSTOMIZE, "utf-8")
     report = tmp_path / "report.json"
     output = tmp_path / "after.xlsx"
-    env = {**os.environ, "PYTHONPATH": str(excel_dir),
-           "STANDIN_MODULE": standin.__file__, "STANDIN_BOOK": str(source),
-           "STANDIN_SAVE_AS": str(output), "STANDIN_REPORT": str(report)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(excel_dir),
+        "STANDIN_MODULE": standin.__file__,
+        "STANDIN_BOOK": str(source),
+        "STANDIN_SAVE_AS": str(output),
+        "STANDIN_REPORT": str(report),
+    }
     cwd = tmp_path / "excel-working-folder"  # Excel's own folder, not the workbook's
     cwd.mkdir()
     with log.open("w") as stderr:
@@ -934,9 +1012,16 @@ def _close():
 
 def test_replay_helpers_follow_windows_rules():
     assert windows_argv(r'"C:\Py 3\python.exe" -c "a \"b\" c" x\\y "d\\" e') == [
-        r"C:\Py 3\python.exe", "-c", 'a "b" c', r"x\\y", "d\\", "e"]
+        r"C:\Py 3\python.exe",
+        "-c",
+        'a "b" c',
+        r"x\\y",
+        "d\\",
+        "e",
+    ]
     assert vba_string('"a""b" & Chr(34) & x & GetConfig("K", "dflt")', {"x": "X"}, {}) == (
-        'a"b"Xdflt')
+        'a"b"Xdflt'
+    )
 
 
 def test_letters_log_equals_process_with_letters(tmp_path, excel, click):
@@ -946,8 +1031,9 @@ def test_letters_log_equals_process_with_letters(tmp_path, excel, click):
     source = tricky_ledger(tmp_path / "ledger.xlsx")
     cli_out = tmp_path / "cli.xlsx"
     run(source, cli_out, None, letters_dir=tmp_path / "cli letters", today=AS_OF)
-    expected = [list(row) for row in
-                load_workbook(cli_out)["Letters Log"].iter_rows(values_only=True)]
+    expected = [
+        list(row) for row in load_workbook(cli_out)["Letters Log"].iter_rows(values_only=True)
+    ]
     book = in_excel(excel, source)
     ok(click(book, "collections_letters"))
     actual = book.sheets["Letters Log"].used_range.options(ndim=2).value
@@ -957,8 +1043,10 @@ def test_letters_log_equals_process_with_letters(tmp_path, excel, click):
 
 
 def test_plan_and_letters_never_replace_a_sheet_of_the_clerks(tmp_path, excel, click):
-    team = [("collection plan", [["Our own plan", "Owner"], ["call Acme", "Ana"]]),
-            ("LETTERS LOG", [["Sent", "To"], ["2026-09-01", "Acme"]])]
+    team = [
+        ("collection plan", [["Our own plan", "Owner"], ["call Acme", "Ana"]]),
+        ("LETTERS LOG", [["Sent", "To"], ["2026-09-01", "Acme"]]),
+    ]
     _days, rows = boundary_rows()
     source = write_ledger(tmp_path / "ledger.xlsx", rows, extra_sheets=team)
     book = in_excel(excel, source)
@@ -984,18 +1072,30 @@ def _print_setup(sheet) -> dict:
     footer = sheet.oddFooter
     return {
         "orientation": setup.orientation,
-        "fit": (bool(sheet.sheet_properties.pageSetUpPr and
-                     sheet.sheet_properties.pageSetUpPr.fitToPage),
-                setup.fitToWidth, setup.fitToHeight),
+        "fit": (
+            bool(
+                sheet.sheet_properties.pageSetUpPr and sheet.sheet_properties.pageSetUpPr.fitToPage
+            ),
+            setup.fitToWidth,
+            setup.fitToHeight,
+        ),
         "titles": (sheet.print_title_rows, sheet.print_title_cols),
         "area": sheet.print_area,
         "breaks": [brk.id for brk in sheet.row_breaks.brk],
         "footer": (footer.left.text, footer.center.text, footer.right.text),
         "heights": {row: dim.height for row, dim in sheet.row_dimensions.items() if dim.height},
-        "wrapped": sorted(cell.coordinate for line in sheet.iter_rows() for cell in line
-                          if cell.alignment.wrap_text),
-        "top": sorted(cell.coordinate for line in sheet.iter_rows() for cell in line
-                      if cell.alignment.vertical == "top"),
+        "wrapped": sorted(
+            cell.coordinate
+            for line in sheet.iter_rows()
+            for cell in line
+            if cell.alignment.wrap_text
+        ),
+        "top": sorted(
+            cell.coordinate
+            for line in sheet.iter_rows()
+            for cell in line
+            if cell.alignment.vertical == "top"
+        ),
     }
 
 
@@ -1018,8 +1118,9 @@ def test_print_setup_and_wrapping_equal_the_file_writer(tmp_path, excel, click):
 # ---- one orchestration: the command line, batch and the add-in agree -------------------------
 
 
-def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(tmp_path, excel, click,
-                                                                       monkeypatch, cli):
+def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(
+    tmp_path, excel, click, monkeypatch, cli
+):
     """Same workbook, same settings (a settings-sheet as-of, a rules.toml with a typo),
     a letters run: the same as-of date, Exceptions and sheets from every shell."""
     from receivables.batch import BatchOptions, run_batch
@@ -1027,23 +1128,36 @@ def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(tmp_path, 
     folder = tmp_path / "in"
     folder.mkdir()
     _days, rows = boundary_rows()
-    settings = [HEADER, ("general", "as_of", AS_OF.isoformat(), ""),
-                ("labels", "stage", "Fase", ""), ("plan", "capacity_per_dya", 3, "")]
-    source = write_ledger(folder / "ledger.xlsx", rows,
-                          extra_sheets=[("Collections Settings", settings)])
+    settings = [
+        HEADER,
+        ("general", "as_of", AS_OF.isoformat(), ""),
+        ("labels", "stage", "Fase", ""),
+        ("plan", "capacity_per_dya", 3, ""),
+    ]
+    source = write_ledger(
+        folder / "ledger.xlsx", rows, extra_sheets=[("Collections Settings", settings)]
+    )
     (folder / "rules.toml").write_text('[general]\ncountri = "HU"\n', "utf-8")
     # Today is far from the setting: every shell must take the date from the sheet.
     monkeypatch.setattr(handlers, "today", lambda: date(2031, 1, 15))
 
-    code, out, err = cli("process", source, "-o", tmp_path / "cli.xlsx", "--letters",
-                         tmp_path / "cli letters", "--json")
+    code, out, err = cli(
+        "process",
+        source,
+        "-o",
+        tmp_path / "cli.xlsx",
+        "--letters",
+        tmp_path / "cli letters",
+        "--json",
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["as_of"] == AS_OF.isoformat()
     assert report["as_of_source"] == "general.as_of in 'Collections Settings'!C2"
 
-    result = run_batch(BatchOptions(in_dir=folder, out_dir=tmp_path / "batch", letters=True,
-                                    jobs=1))
+    result = run_batch(
+        BatchOptions(in_dir=folder, out_dir=tmp_path / "batch", letters=True, jobs=1)
+    )
     assert [(f.status, f.as_of) for f in result.files] == [("ok", AS_OF)]
 
     book = in_excel(excel, source)
@@ -1057,8 +1171,10 @@ def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(tmp_path, 
     assert str(expected["Letters Log"][1][1])[:10] == AS_OF.isoformat()
     exceptions = [row[:3] for row in expected["Exceptions"]]
     assert any("general.countri" in str(row) for row in exceptions)
-    assert any("plan.capacity_per_dya" in str(row) and "Collections Settings" in str(row)
-               for row in exceptions)
+    assert any(
+        "plan.capacity_per_dya" in str(row) and "Collections Settings" in str(row)
+        for row in exceptions
+    )
     for other in (tmp_path / "batch" / "ledger.collections.xlsx", addin):
         found = dump_sheets(other, names)
         for name in names:

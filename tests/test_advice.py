@@ -9,8 +9,10 @@ from receivables.core.rules import load_rules
 
 
 def test_a_setting_named_in_a_message_becomes_the_settings_row_to_add():
-    issue = Issue("letters", "interest.eu.compensation has no amount for GBP: no fixed "
-                  "compensation is claimed in GBP")
+    issue = Issue(
+        "letters",
+        "interest.eu.compensation has no amount for GBP: no fixed compensation is claimed in GBP",
+    )
     assert area(issue) == SETTINGS
     advice = what_to_do(issue)
     assert "Collections Settings sheet" in advice
@@ -18,8 +20,11 @@ def test_a_setting_named_in_a_message_becomes_the_settings_row_to_add():
 
 
 def test_toml_quoted_in_a_message_names_section_and_keys():
-    issue = Issue("letters", 'no rate for 2026-07-01. Add to the settings: '
-                  '[interest.rates.eu_directive] "2026-07-01" = { rate = "…", source = "…" }')
+    issue = Issue(
+        "letters",
+        "no rate for 2026-07-01. Add to the settings: "
+        '[interest.rates.eu_directive] "2026-07-01" = { rate = "…", source = "…" }',
+    )
     advice = what_to_do(issue)
     assert "Section interest.rates.eu_directive.2026-07-01, Keys rate and source" in advice
     plain = Issue("company settings", "set [company] address before sending the letters")
@@ -42,10 +47,13 @@ def test_a_cell_of_the_ledger_is_data_and_names_the_cell():
 
 def test_the_sheet_lists_settings_first_then_data_with_area_and_advice():
     rules, _ = load_rules()
-    issues = [Issue("Octubre!D17", "'31/02/2026' is not a date", Severity.ERROR),
-              Issue("rules plan.exchange_rates", "no exchange rate for USD: add USD to "
-                    "plan.exchange_rates"),
-              Issue("Octubre!A3", "a note", Severity.INFO)]
+    issues = [
+        Issue("Octubre!D17", "'31/02/2026' is not a date", Severity.ERROR),
+        Issue(
+            "rules plan.exchange_rates", "no exchange rate for USD: add USD to plan.exchange_rates"
+        ),
+        Issue("Octubre!A3", "a note", Severity.INFO),
+    ]
     model = exceptions_model(issues, rules)
     assert model.headers[:3] == ["Severity", "Where", "Message"]
     assert model.headers[3:] == ["Area", "What to do"]
@@ -62,6 +70,5 @@ def test_a_settings_key_leading_a_message_is_said_in_words():
     assert "(setting plan.capacity_per_day) must be at least 1" in said
     assert in_words("a message about nothing configured") == "a message about nothing configured"
     rules, _ = load_rules()
-    model = exceptions_model([Issue("letters", "plan.capacity_per_day must be at least 1")],
-                             rules)
+    model = exceptions_model([Issue("letters", "plan.capacity_per_day must be at least 1")], rules)
     assert model.rows[0][2] == said

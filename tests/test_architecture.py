@@ -22,23 +22,68 @@ CORE = ROOT / "processor" / "core"
 # Top-level modules the core must not import: the package's shells (``receivables`` other
 # than ``receivables.core``), the spreadsheet engines and UI libraries they use, and the
 # standard modules whose job is files, processes, the network, the clock or the environment.
-FORBIDDEN_MODULES = frozenset({
-    # the shells and what they drive
-    "processor", "addin", "xlwings", "python_calamine", "calamine", "fastexcel", "openpyxl",
-    "msoffcrypto", "defusedxml", "lxml", "docxtpl", "docx", "click", "rich", "pyarrow",
-    # files, processes, network
-    "os", "pathlib", "shutil", "tempfile", "glob", "fnmatch", "subprocess", "socket",
-    "urllib", "http", "smtplib", "imaplib", "zipfile", "sqlite3", "pickle", "requests",
-    # the clock and the environment
-    "time", "sys",
-})
+FORBIDDEN_MODULES = frozenset(
+    {
+        # the shells and what they drive
+        "processor",
+        "addin",
+        "xlwings",
+        "python_calamine",
+        "calamine",
+        "fastexcel",
+        "openpyxl",
+        "msoffcrypto",
+        "defusedxml",
+        "lxml",
+        "docxtpl",
+        "docx",
+        "click",
+        "rich",
+        "pyarrow",
+        # files, processes, network
+        "os",
+        "pathlib",
+        "shutil",
+        "tempfile",
+        "glob",
+        "fnmatch",
+        "subprocess",
+        "socket",
+        "urllib",
+        "http",
+        "smtplib",
+        "imaplib",
+        "zipfile",
+        "sqlite3",
+        "pickle",
+        "requests",
+        # the clock and the environment
+        "time",
+        "sys",
+    }
+)
 # Methods that write or list files (pathlib, zipfile, openpyxl, pandas); every ``read_*``
 # method (``read_text``, ``pd.read_csv``) counts as reading one.
-FILE_METHODS = frozenset({
-    "open", "write_text", "write_bytes", "mkdir", "unlink",
-    "touch", "iterdir", "glob", "rglob", "save", "to_excel",
-    "to_csv", "to_parquet", "to_pickle", "to_json", "load_workbook",
-})
+FILE_METHODS = frozenset(
+    {
+        "open",
+        "write_text",
+        "write_bytes",
+        "mkdir",
+        "unlink",
+        "touch",
+        "iterdir",
+        "glob",
+        "rglob",
+        "save",
+        "to_excel",
+        "to_csv",
+        "to_parquet",
+        "to_pickle",
+        "to_json",
+        "load_workbook",
+    }
+)
 FILE_FUNCTIONS = frozenset({"open", "load_workbook", "FileSystemLoader"})
 # Calls that read the clock: date.today(), datetime.now(), pd.Timestamp.utcnow(), ...
 CLOCK_METHODS = frozenset({"today", "now", "utcnow", "time_ns", "monotonic", "perf_counter"})
@@ -79,18 +124,27 @@ def _is_packaged_resource_read(call: ast.Call) -> bool:
     if not (isinstance(func, ast.Attribute) and func.attr in PACKAGED_RESOURCE_READS):
         return False
     joined = func.value
-    if not (isinstance(joined, ast.Call) and isinstance(joined.func, ast.Attribute)
-            and joined.func.attr == "joinpath" and len(joined.args) == 1
-            and isinstance(joined.args[0], ast.Constant)
-            and isinstance(joined.args[0].value, str)):
+    if not (
+        isinstance(joined, ast.Call)
+        and isinstance(joined.func, ast.Attribute)
+        and joined.func.attr == "joinpath"
+        and len(joined.args) == 1
+        and isinstance(joined.args[0], ast.Constant)
+        and isinstance(joined.args[0].value, str)
+    ):
         return False
     files = joined.func.value
-    return (isinstance(files, ast.Call) and isinstance(files.func, ast.Attribute)
-            and files.func.attr == "files"
-            and isinstance(files.func.value, ast.Name) and files.func.value.id == "resources"
-            and len(files.args) == 1 and isinstance(files.args[0], ast.Name)
-            and files.args[0].id == "__package__"
-            and (CORE / joined.args[0].value).is_file())
+    return (
+        isinstance(files, ast.Call)
+        and isinstance(files.func, ast.Attribute)
+        and files.func.attr == "files"
+        and isinstance(files.func.value, ast.Name)
+        and files.func.value.id == "resources"
+        and len(files.args) == 1
+        and isinstance(files.args[0], ast.Name)
+        and files.args[0].id == "__package__"
+        and (CORE / joined.args[0].value).is_file()
+    )
 
 
 def impurities(source: str, file: str = "<core>", depth: int = 2) -> list[Violation]:
@@ -143,9 +197,12 @@ def _check_call(node: ast.Call, flag) -> None:
             flag(node, f"touches a file (.{name}())")
         elif name in CLOCK_METHODS:
             flag(node, f"reads the clock (.{name}())")
-    if any(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
-           and arg.value.strip().lower() in CLOCK_WORDS for arg in node.args) and name in {
-               "Timestamp", "to_datetime", "datetime64", "DatetimeIndex"}:
+    if any(
+        isinstance(arg, ast.Constant)
+        and isinstance(arg.value, str)
+        and arg.value.strip().lower() in CLOCK_WORDS
+        for arg in node.args
+    ) and name in {"Timestamp", "to_datetime", "datetime64", "DatetimeIndex"}:
         flag(node, f"reads the clock ({name}('now'/'today'))")
 
 
@@ -159,38 +216,41 @@ def test_the_core_is_pure():
     assert not found, "the core must stay pure:\n" + "\n".join(map(str, found))
 
 
-@pytest.mark.parametrize(("source", "what"), [
-    ("from .. import pipeline", "imports .. outside the core"),
-    ("from ..xlsx.splice import render_grid", "imports ..xlsx.splice outside the core"),
-    ("import receivables.reader", "imports the shell receivables.reader"),
-    ("from receivables.addin import handlers", "imports the shell receivables.addin"),
-    ("import xlwings as xw", "imports xlwings"),
-    ("from python_calamine import CalamineWorkbook", "imports python_calamine"),
-    ("from openpyxl import load_workbook", "imports openpyxl"),
-    ("import click", "imports click"),
-    ("from pathlib import Path", "imports pathlib"),
-    ("import os.path", "imports os.path"),
-    ("with open(name) as f:\n    pass", "opens a file (open())"),
-    ("text = path.read_text('utf-8')", "reads a file (.read_text())"),
-    ("path.write_bytes(b'')", "touches a file (.write_bytes())"),
-    ("frame = pd.read_csv(name)", "reads a file (.read_csv())"),
-    ("frame.to_excel(name)", "touches a file (.to_excel())"),
-    ("text = resources.files('x').joinpath(name).read_text()", "reads a file (.read_text())"),
-    ("as_of = date.today()", "reads the clock (.today())"),
-    ("stamp = datetime.now()", "reads the clock (.now())"),
-    ("stamp = pd.Timestamp.utcnow()", "reads the clock (.utcnow())"),
-    ("stamp = pd.Timestamp('today')", "reads the clock (Timestamp('now'/'today'))"),
-    ("import time", "imports time"),
-    ("from time import time", "imports time"),
-    ("rules = environ['RULES']", "reads the environment (environ)"),
-    ("rules = getenv('RULES')", "reads the environment (getenv)"),
-])
+@pytest.mark.parametrize(
+    ("source", "what"),
+    [
+        ("from .. import pipeline", "imports .. outside the core"),
+        ("from ..xlsx.splice import render_grid", "imports ..xlsx.splice outside the core"),
+        ("import receivables.reader", "imports the shell receivables.reader"),
+        ("from receivables.addin import handlers", "imports the shell receivables.addin"),
+        ("import xlwings as xw", "imports xlwings"),
+        ("from python_calamine import CalamineWorkbook", "imports python_calamine"),
+        ("from openpyxl import load_workbook", "imports openpyxl"),
+        ("import click", "imports click"),
+        ("from pathlib import Path", "imports pathlib"),
+        ("import os.path", "imports os.path"),
+        ("with open(name) as f:\n    pass", "opens a file (open())"),
+        ("text = path.read_text('utf-8')", "reads a file (.read_text())"),
+        ("path.write_bytes(b'')", "touches a file (.write_bytes())"),
+        ("frame = pd.read_csv(name)", "reads a file (.read_csv())"),
+        ("frame.to_excel(name)", "touches a file (.to_excel())"),
+        ("text = resources.files('x').joinpath(name).read_text()", "reads a file (.read_text())"),
+        ("as_of = date.today()", "reads the clock (.today())"),
+        ("stamp = datetime.now()", "reads the clock (.now())"),
+        ("stamp = pd.Timestamp.utcnow()", "reads the clock (.utcnow())"),
+        ("stamp = pd.Timestamp('today')", "reads the clock (Timestamp('now'/'today'))"),
+        ("import time", "imports time"),
+        ("from time import time", "imports time"),
+        ("rules = environ['RULES']", "reads the environment (environ)"),
+        ("rules = getenv('RULES')", "reads the environment (getenv)"),
+    ],
+)
 def test_each_kind_of_impurity_is_caught(source, what):
     assert [v.what for v in impurities(source)] == [what]
 
 
 def test_pure_code_and_the_packaged_defaults_pass():
-    source = '''
+    source = """
 from importlib import resources
 from datetime import date, timedelta
 from . import frame as F
@@ -206,7 +266,7 @@ def due(as_of: date) -> date:
     return as_of + timedelta(days=30)
 
 stamp = pd.Timestamp("2026-10-31")
-'''
+"""
     assert impurities(source) == []
     # A packaged name that does not exist is not the packaged defaults.
     missing = 'resources.files(__package__).joinpath("nothing.toml").read_text("utf-8")'
@@ -232,6 +292,7 @@ def test_the_addin_does_not_load_the_file_shell():
         "'receivables.reader', 'receivables.xlsx.splice', 'receivables.pipeline',"
         "'receivables.batch', 'python_calamine')))))"
     )
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True).stdout.split()
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert loaded == []

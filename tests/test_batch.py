@@ -42,17 +42,40 @@ from receivables.core.rules import load_rules
 from conftest import macro_workbook, write_ledger
 from workbook_dump import dump_sheets
 
-NAMES = {1: "AR_2026-01.xlsx", 2: "AR_2026_02.xlsx", 3: "Ledger Mar 2026.xlsx",
-         4: "AR abril 2026.xlsx", 5: "AR 2026.05.xlsx", 6: "AR_06-2026.xlsx",
-         7: "AR julio 2026.xlsx", 8: "AR August 2026.xlsx", 9: "AR_202609.xlsx",
-         10: "AR octubre 2026.xlsx", 11: "AR 2026年11月.xlsx", 12: "AR_2026-12.xlsx"}
+NAMES = {
+    1: "AR_2026-01.xlsx",
+    2: "AR_2026_02.xlsx",
+    3: "Ledger Mar 2026.xlsx",
+    4: "AR abril 2026.xlsx",
+    5: "AR 2026.05.xlsx",
+    6: "AR_06-2026.xlsx",
+    7: "AR julio 2026.xlsx",
+    8: "AR August 2026.xlsx",
+    9: "AR_202609.xlsx",
+    10: "AR octubre 2026.xlsx",
+    11: "AR 2026年11月.xlsx",
+    12: "AR_2026-12.xlsx",
+}
 BROKEN = "AR_2026-07 copy.xlsx"
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 # Cora's paid amount per (ledger month, invoice month).
-CORA_PAID = {(9, 9): 0, (10, 9): 1500, (10, 10): 0, (11, 9): 1800, (11, 10): 500,
-             (11, 11): 0, (12, 10): 500, (12, 11): 0, (12, 12): 0}
-BOLT_PROMISE = {2: date(2026, 3, 15), 3: date(2026, 3, 15), 4: date(2026, 4, 20),
-                5: date(2026, 4, 20)}
+CORA_PAID = {
+    (9, 9): 0,
+    (10, 9): 1500,
+    (10, 10): 0,
+    (11, 9): 1800,
+    (11, 10): 500,
+    (11, 11): 0,
+    (12, 10): 500,
+    (12, 11): 0,
+    (12, 12): 0,
+}
+BOLT_PROMISE = {
+    2: date(2026, 3, 15),
+    3: date(2026, 3, 15),
+    4: date(2026, 4, 20),
+    5: date(2026, 4, 20),
+}
 
 
 def month_end(month: int) -> date:
@@ -60,27 +83,49 @@ def month_end(month: int) -> date:
 
 
 def item(customer, invoice, invoiced, due, amount, paid=0.0, currency="EUR", promise=None):
-    return [customer, invoice, invoiced, due, currency, amount, paid, round(amount - paid, 2),
-            "Ana", "Pat", "pat@example.com", None, promise, None]
+    return [
+        customer,
+        invoice,
+        invoiced,
+        due,
+        currency,
+        amount,
+        paid,
+        round(amount - paid, 2),
+        "Ana",
+        "Pat",
+        "pat@example.com",
+        None,
+        promise,
+        None,
+    ]
 
 
 def month_rows(month: int) -> list[list]:
     """The ledger at the end of ``month`` of 2026 (see the module docstring)."""
     rows = []
-    for k in ([month] if month <= 6 else range(6, month + 1)):
+    for k in [month] if month <= 6 else range(6, month + 1):
         start = date(2026, k, 1)
         rows.append(item("Acme", f"ACME-{k}", start, start + timedelta(days=45), 1000.0))
-    rows.append(item("Bolt", "BOLT-1", date(2025, 12, 1), date(2025, 12, 31), 5000.0,
-                     promise=BOLT_PROMISE.get(month)))
+    rows.append(
+        item(
+            "Bolt",
+            "BOLT-1",
+            date(2025, 12, 1),
+            date(2025, 12, 31),
+            5000.0,
+            promise=BOLT_PROMISE.get(month),
+        )
+    )
     for (ledger_month, k), paid in sorted(CORA_PAID.items()):
         if ledger_month == month:
             start = date(2026, k, 1)
-            rows.append(item("Cora", f"CORA-{k}", start, start + timedelta(days=30), 2000.0,
-                             paid))
+            rows.append(item("Cora", f"CORA-{k}", start, start + timedelta(days=30), 2000.0, paid))
     if month <= 5:
         rows.append(item("Dune", "DUNE-1", date(2024, 6, 1), date(2024, 7, 1), 800.0))
-        rows.append(item("Eve", "EVE-1", date(2026, 1, 10), date(2026, 2, 9), 1234.56,
-                         currency="USD"))
+        rows.append(
+            item("Eve", "EVE-1", date(2026, 1, 10), date(2026, 2, 9), 1234.56, currency="USD")
+        )
     return rows
 
 
@@ -107,7 +152,7 @@ def records(rows: list[list]) -> list[dict]:
 def summary_without_seconds(path: Path) -> dict:
     sheets = dump_sheets(path)
     seconds = sheets["Files"][0].index("Seconds")
-    sheets["Files"] = [row[:seconds] + row[seconds + 1:] for row in sheets["Files"]]
+    sheets["Files"] = [row[:seconds] + row[seconds + 1 :] for row in sheets["Files"]]
     return sheets
 
 
@@ -146,17 +191,38 @@ def test_a_year_of_monthly_ledgers(tmp_path, cli):
     summary = dump_sheets(out / "Batch Summary.xlsx")
     files = records(summary["Files"])
     assert [f["File"] for f in files] == [NAMES[m] for m in range(1, 8)] + [BROKEN] + [
-        NAMES[m] for m in range(8, 13)]
+        NAMES[m] for m in range(8, 13)
+    ]
     january, december, broken = files[0], files[-1], files[7]
     # January: Acme 1,000 not due, Bolt 5,000 at 31 days, Dune 800 doubtful, Eve USD -9 days.
     assert january == {
-        "File": "AR_2026-01.xlsx", "Output": "AR_2026-01.collections.xlsx",
-        "As Of": "2026-01-31", "Status": "ok", "Rows": 4, "Customers": 4,
-        "Outstanding EUR": 6800, "Overdue EUR": 5800, "Outstanding USD": 1234.56,
-        "Overdue USD": 0, "Not due": 2, "Due soon": 0, "Reminder": 0, "Written notice": 0,
-        "Formal demand": 1, "Final notice": 0, "Legal action": 0, "Doubtful debt": 1,
-        "Dead account": 0, "Paid": 0, "Credit": 0, "Disputed": 0, "Promised": 0,
-        "Letters": 0, "Warnings": 0, "Seconds": january["Seconds"], "Error": None,
+        "File": "AR_2026-01.xlsx",
+        "Output": "AR_2026-01.collections.xlsx",
+        "As Of": "2026-01-31",
+        "Status": "ok",
+        "Rows": 4,
+        "Customers": 4,
+        "Outstanding EUR": 6800,
+        "Overdue EUR": 5800,
+        "Outstanding USD": 1234.56,
+        "Overdue USD": 0,
+        "Not due": 2,
+        "Due soon": 0,
+        "Reminder": 0,
+        "Written notice": 0,
+        "Formal demand": 1,
+        "Final notice": 0,
+        "Legal action": 0,
+        "Doubtful debt": 1,
+        "Dead account": 0,
+        "Paid": 0,
+        "Credit": 0,
+        "Disputed": 0,
+        "Promised": 0,
+        "Letters": 0,
+        "Warnings": 0,
+        "Seconds": january["Seconds"],
+        "Error": None,
         "Notes": None,
     }
     # December: ACME-6..12 (168, 138, 107, 76, 46, 15, -15 days), Bolt 365 days,
@@ -164,8 +230,17 @@ def test_a_year_of_monthly_ledgers(tmp_path, cli):
     assert (december["Rows"], december["Customers"]) == (11, 3)
     assert (december["Outstanding EUR"], december["Overdue EUR"]) == (17500, 14500)
     assert december["Outstanding USD"] is None
-    assert [december[s] for s in ("Not due", "Reminder", "Written notice", "Formal demand",
-                                   "Final notice", "Legal action")] == [1, 1, 2, 1, 2, 4]
+    assert [
+        december[s]
+        for s in (
+            "Not due",
+            "Reminder",
+            "Written notice",
+            "Formal demand",
+            "Final notice",
+            "Legal action",
+        )
+    ] == [1, 1, 2, 1, 2, 4]
     assert broken["Status"] == "failed" and broken["As Of"] == "2026-07-31"
     assert broken["Rows"] is None and "not an Excel" in broken["Error"]
 
@@ -173,51 +248,122 @@ def test_a_year_of_monthly_ledgers(tmp_path, cli):
     eur = [r for r in history if r["Customer"] == "All customers" and r["Currency"] == "EUR"]
     assert [r["Month"] for r in eur] == MONTHS
     # Overdue: Bolt 5,000 (held in Feb) + Dune 800 (to May) + Acme's late items + Cora's.
-    assert [r["Overdue"] for r in eur] == [5800, 800, 5800, 5800, 5800, 5000, 6000, 7000,
-                                          8000, 9500, 11700, 14500]
-    assert [r["Outstanding"] for r in eur] == [6800] * 5 + [6000, 7000, 8000, 11000, 12500,
-                                                            14700, 17500]
+    assert [r["Overdue"] for r in eur] == [
+        5800,
+        800,
+        5800,
+        5800,
+        5800,
+        5000,
+        6000,
+        7000,
+        8000,
+        9500,
+        11700,
+        14500,
+    ]
+    assert [r["Outstanding"] for r in eur] == [6800] * 5 + [
+        6000,
+        7000,
+        8000,
+        11000,
+        12500,
+        14700,
+        17500,
+    ]
     # Payments: Acme's previous invoice (Feb-Jun), Cora's part payments (Oct 1,500; Nov
     # 300 + 500; Dec the last 200 of CORA-9); Dune's 800 is written off, not paid.
-    assert [r["Payments"] for r in eur] == [None, 1000, 1000, 1000, 1000, 1000, 0, 0, 0,
-                                           1500, 800, 200]
+    assert [r["Payments"] for r in eur] == [
+        None,
+        1000,
+        1000,
+        1000,
+        1000,
+        1000,
+        0,
+        0,
+        0,
+        1500,
+        800,
+        200,
+    ]
     assert [r["Written Off"] for r in eur] == [0] * 5 + [800] + [0] * 6
     # DSO = outstanding x 90 / invoiced in the 90 days to the as-of date, e.g. January:
     # 6,800 x 90 / (ACME-1 1,000 + BOLT-1 5,000) = 102; February adds ACME-2 and still
     # holds BOLT-1 (1 Dec > 30 Nov): 6,800 x 90 / 7,000 = 87.4; December: 17,500 x 90 /
     # (ACME-11, ACME-12, CORA-11, CORA-12 = 6,000; the 1 Oct invoices are 91 days old).
-    assert [r["DSO"] for r in eur] == [102, 87.4, 204, 204, 306, 270, 315, 360, 247.5, 187.5,
-                                      220.5, 262.5]
-    assert [r["Move"] for r in eur] == [None, "held 1", "escalated 1", "escalated 1", None,
-                                       "written off 1", "escalated 1", "escalated 1",
-                                       "new 1; escalated 1", "escalated 2", "escalated 1",
-                                       "escalated 1"]
+    assert [r["DSO"] for r in eur] == [
+        102,
+        87.4,
+        204,
+        204,
+        306,
+        270,
+        315,
+        360,
+        247.5,
+        187.5,
+        220.5,
+        262.5,
+    ]
+    assert [r["Move"] for r in eur] == [
+        None,
+        "held 1",
+        "escalated 1",
+        "escalated 1",
+        None,
+        "written off 1",
+        "escalated 1",
+        "escalated 1",
+        "new 1; escalated 1",
+        "escalated 2",
+        "escalated 1",
+        "escalated 1",
+    ]
     # Roll rates November -> December: Not due ACME-11 + CORA-11 all roll; 1-30 ACME-10 +
     # CORA-10 roll; 31-60 ACME-9 1,000 rolls, CORA-9 200 is paid: 1,000 / 1,200; 61-90
     # ACME-8 rolls; 91-180 ACME-6/7 stay; 181-365 BOLT-1 stays; nothing older.
     dec = eur[-1]
-    rolls = [dec[f"Roll {b}"] for b in ("Not due", "1-30", "31-60", "61-90", "91-180",
-                                         "181-365", "366-730")]
+    rolls = [
+        dec[f"Roll {b}"]
+        for b in ("Not due", "1-30", "31-60", "61-90", "91-180", "181-365", "366-730")
+    ]
     assert rolls[:2] == [1, 1] and rolls[2] == pytest.approx(1000 / 1200)
     assert rolls[3:] == [1, 0, 0, None]
     assert [dec[b] for b in ("Not due", "1-30", "31-60", "61-90", "91-180", "181-365")] == [
-        3000, 3000, 1000, 2500, 3000, 5000]
+        3000,
+        3000,
+        1000,
+        2500,
+        3000,
+        5000,
+    ]
     usd = [r for r in history if r["Customer"] == "All customers" and r["Currency"] == "USD"]
     assert [(r["Month"], r["Move"], r["Payments"]) for r in usd] == [
-        ("2026-01", None, None), ("2026-02", "escalated 1", 0), ("2026-03", "escalated 1", 0),
-        ("2026-04", "escalated 1", 0), ("2026-05", "escalated 1", 0),
-        ("2026-06", "cured 1", 1234.56)]
+        ("2026-01", None, None),
+        ("2026-02", "escalated 1", 0),
+        ("2026-03", "escalated 1", 0),
+        ("2026-04", "escalated 1", 0),
+        ("2026-05", "escalated 1", 0),
+        ("2026-06", "cured 1", 1234.56),
+    ]
 
     def customer(name):
         return {r["Month"]: r for r in history if r["Customer"] == name}
 
     acme, bolt, cora, dune = (customer(n) for n in ("Acme", "Bolt", "Cora", "Dune"))
     assert [acme[m]["Stage"] for m in MONTHS] == ["Not due"] * 6 + [
-        "Written notice", "Formal demand", "Final notice"] + ["Legal action"] * 3
-    assert [bolt[m]["Stage"] for m in MONTHS[:4]] == ["Formal demand", "Promised",
-                                                      "Final notice", "Legal action"]
-    assert [bolt[m]["Move"] for m in MONTHS[:5]] == [None, "held", "escalated", "escalated",
-                                                     None]
+        "Written notice",
+        "Formal demand",
+        "Final notice",
+    ] + ["Legal action"] * 3
+    assert [bolt[m]["Stage"] for m in MONTHS[:4]] == [
+        "Formal demand",
+        "Promised",
+        "Final notice",
+        "Legal action",
+    ]
+    assert [bolt[m]["Move"] for m in MONTHS[:5]] == [None, "held", "escalated", "escalated", None]
     assert [bolt[m]["Broken Promises"] for m in MONTHS[:6]] == [0, 0, 1, 1, 1, 0]
     assert list(cora) == MONTHS[8:] and cora["2026-09"]["Move"] == "new"
     assert [cora[m]["Payments"] for m in MONTHS[8:]] == [0, 1500, 800, 200]
@@ -228,12 +374,20 @@ def test_a_year_of_monthly_ledgers(tmp_path, cli):
     assert (dune["2026-06"]["Move"], dune["2026-06"]["Written Off"]) == ("written off", 800)
     assert customer("Eve")["2026-06"]["Move"] == "cured"
 
-    signs = {(r["Customer"], r["Month"]): r["Warning Signs"] for r in history
-             if r["Warning Signs"] and r["Customer"] != "All customers"}
-    assert set(signs) == {("Acme", "2026-08"), ("Bolt", "2026-04"), ("Cora", "2026-11"),
-                          ("Cora", "2026-12")}
-    assert signs[("Acme", "2026-08")].startswith("turned late: paid on time at 6 month-ends, "
-                                                 "now 46 days overdue")
+    signs = {
+        (r["Customer"], r["Month"]): r["Warning Signs"]
+        for r in history
+        if r["Warning Signs"] and r["Customer"] != "All customers"
+    }
+    assert set(signs) == {
+        ("Acme", "2026-08"),
+        ("Bolt", "2026-04"),
+        ("Cora", "2026-11"),
+        ("Cora", "2026-12"),
+    }
+    assert signs[("Acme", "2026-08")].startswith(
+        "turned late: paid on time at 6 month-ends, now 46 days overdue"
+    )
     assert signs[("Bolt", "2026-04")].startswith("repeated broken promises: 2 broken")
     assert "EUR 2,000.00 > EUR 2,500.00 > EUR 3,700.00" in signs[("Cora", "2026-11")]
     assert "payments EUR 1,500.00 > EUR 800.00" in signs[("Cora", "2026-11")]
@@ -269,20 +423,48 @@ def test_summary_has_native_charts(tmp_path):
 
 def _ledger(path: Path, as_of: date, items) -> None:
     """A ledger of (customer, currency, balance, invoice date) items due 30 days later."""
-    rows = [[customer, f"INV-{index}", issued, issued + timedelta(days=30), currency,
-             balance, 0, balance] for index, (customer, currency, balance, issued)
-            in enumerate(items, start=1)]
-    write_ledger(path, rows, header=["Customer", "Invoice", "Invoice Date", "Due Date",
-                                     "Currency", "Amount", "Paid", "Balance"])
+    rows = [
+        [
+            customer,
+            f"INV-{index}",
+            issued,
+            issued + timedelta(days=30),
+            currency,
+            balance,
+            0,
+            balance,
+        ]
+        for index, (customer, currency, balance, issued) in enumerate(items, start=1)
+    ]
+    write_ledger(
+        path,
+        rows,
+        header=[
+            "Customer",
+            "Invoice",
+            "Invoice Date",
+            "Due Date",
+            "Currency",
+            "Amount",
+            "Paid",
+            "Balance",
+        ],
+    )
 
 
 def test_invoices_dated_after_the_as_of_date_are_reported(tmp_path):
     source = tmp_path / "in"
     source.mkdir()
     # An August ledger file that already holds September and October invoices.
-    _ledger(source / "AR_2026-08.xlsx", date(2026, 8, 31), [
-        ("Acme", "EUR", 100, date(2026, 7, 1)), ("Bolt", "EUR", 200, date(2026, 9, 10)),
-        ("Cora", "EUR", 300, date(2026, 10, 5))])
+    _ledger(
+        source / "AR_2026-08.xlsx",
+        date(2026, 8, 31),
+        [
+            ("Acme", "EUR", 100, date(2026, 7, 1)),
+            ("Bolt", "EUR", 200, date(2026, 9, 10)),
+            ("Cora", "EUR", 300, date(2026, 10, 5)),
+        ],
+    )
     result = run_batch(BatchOptions(source, tmp_path / "out", jobs=1))
     files = records(dump_sheets(result.summary)["Files"])
     assert "2 invoices are dated after the as-of date 2026-08-31" in files[0]["Notes"]
@@ -296,21 +478,31 @@ def test_history_charts_every_currency_largest_converted_first(tmp_path):
     source.mkdir()
     (source / "rules.toml").write_text(
         '[plan]\nbase_currency = "EUR"\n'
-        "[plan.exchange_rates]\nHUF = 0.0025\nUSD = 0.9\nGBP = 1.15\nJPY = 0.006\n", "utf-8")
+        "[plan.exchange_rates]\nHUF = 0.0025\nUSD = 0.9\nGBP = 1.15\nJPY = 0.006\n",
+        "utf-8",
+    )
     # HUF 18.9M is EUR 47k; USD 130k is EUR 117k; four currencies, all charted.
     for month in (9, 10):
-        _ledger(source / f"AR_2026-{month:02d}.xlsx", date(2026, month, 28), [
-            ("Duna", "HUF", 18_900_000, date(2026, 8, 1)),
-            ("Acme", "USD", 130_000, date(2026, 8, 1)),
-            ("Bolt", "GBP", 20_000, date(2026, 8, 1)),
-            ("Kobe", "JPY", 1_000_000, date(2026, 8, 1))])
-    result = run_batch(BatchOptions(source, tmp_path / "out", jobs=1,
-                                    rules_file=source / "rules.toml"))
+        _ledger(
+            source / f"AR_2026-{month:02d}.xlsx",
+            date(2026, month, 28),
+            [
+                ("Duna", "HUF", 18_900_000, date(2026, 8, 1)),
+                ("Acme", "USD", 130_000, date(2026, 8, 1)),
+                ("Bolt", "GBP", 20_000, date(2026, 8, 1)),
+                ("Kobe", "JPY", 1_000_000, date(2026, 8, 1)),
+            ],
+        )
+    result = run_batch(
+        BatchOptions(source, tmp_path / "out", jobs=1, rules_file=source / "rules.toml")
+    )
     import zipfile
 
     with zipfile.ZipFile(result.summary) as package:
-        names = sorted((n for n in package.namelist() if n.startswith("xl/charts/chart")),
-                       key=lambda n: int(n.rsplit("chart", 1)[1].split(".")[0]))
+        names = sorted(
+            (n for n in package.namelist() if n.startswith("xl/charts/chart")),
+            key=lambda n: int(n.rsplit("chart", 1)[1].split(".")[0]),
+        )
         titles = [package.read(n).decode() for n in names]
     aging = [t.split("Aging mix per month (")[1][:3] for t in titles if "Aging mix" in t]
     assert aging == ["USD", "HUF", "GBP", "JPY"]
@@ -323,9 +515,14 @@ def test_history_columns_fit_forint_amounts(tmp_path):
 
     source = tmp_path / "in"
     source.mkdir()
-    _ledger(source / "AR_2026-10.xlsx", date(2026, 10, 31), [
-        ("Budapesti Kereskedelmi Kft.", "HUF", 18_986_177, date(2026, 6, 1)),
-        ("Acme", "EUR", 1.5, date(2026, 6, 1))])
+    _ledger(
+        source / "AR_2026-10.xlsx",
+        date(2026, 10, 31),
+        [
+            ("Budapesti Kereskedelmi Kft.", "HUF", 18_986_177, date(2026, 6, 1)),
+            ("Acme", "EUR", 1.5, date(2026, 6, 1)),
+        ],
+    )
     result = run_batch(BatchOptions(source, tmp_path / "out", jobs=1))
     sheet = load_workbook(result.summary)["History"]
     for column in sheet.iter_cols(min_row=2):
@@ -338,26 +535,29 @@ def test_history_columns_fit_forint_amounts(tmp_path):
     assert huf[7].number_format == "#,##0"  # forint amounts without decimals
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("AR_2026-10.xlsx", date(2026, 10, 31)),
-    ("AR_2026_02.xlsx", date(2026, 2, 28)),
-    ("AR 2024.02.xlsx", date(2024, 2, 29)),
-    ("Oct 2026.xlsx", date(2026, 10, 31)),
-    ("ledger-October-2026.xlsx", date(2026, 10, 31)),
-    ("Cartera octubre 2026.xlsx", date(2026, 10, 31)),
-    ("Kintlévőségek 2026. október.xlsx", date(2026, 10, 31)),
-    ("Forderungen März 2026.xlsx", date(2026, 3, 31)),
-    ("应收账款 2026年9月.xlsx", date(2026, 9, 30)),
-    ("AR_10-2026.xlsx", date(2026, 10, 31)),
-    ("AR_202611.xlsx", date(2026, 11, 30)),
-    ("AR_2026-10-15.xlsx", date(2026, 10, 15)),
-    ("AR 20261015.xlsx", date(2026, 10, 15)),
-    ("AR 15.10.2026.xlsx", date(2026, 10, 15)),
-    ("AR 2026年10月15日.xlsx", date(2026, 10, 15)),
-    ("Ledger.xlsx", None),
-    ("Ledger v2 final 12345.xlsx", None),
-    ("AR_2026-13.xlsx", None),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("AR_2026-10.xlsx", date(2026, 10, 31)),
+        ("AR_2026_02.xlsx", date(2026, 2, 28)),
+        ("AR 2024.02.xlsx", date(2024, 2, 29)),
+        ("Oct 2026.xlsx", date(2026, 10, 31)),
+        ("ledger-October-2026.xlsx", date(2026, 10, 31)),
+        ("Cartera octubre 2026.xlsx", date(2026, 10, 31)),
+        ("Kintlévőségek 2026. október.xlsx", date(2026, 10, 31)),
+        ("Forderungen März 2026.xlsx", date(2026, 3, 31)),
+        ("应收账款 2026年9月.xlsx", date(2026, 9, 30)),
+        ("AR_10-2026.xlsx", date(2026, 10, 31)),
+        ("AR_202611.xlsx", date(2026, 11, 30)),
+        ("AR_2026-10-15.xlsx", date(2026, 10, 15)),
+        ("AR 20261015.xlsx", date(2026, 10, 15)),
+        ("AR 15.10.2026.xlsx", date(2026, 10, 15)),
+        ("AR 2026年10月15日.xlsx", date(2026, 10, 15)),
+        ("Ledger.xlsx", None),
+        ("Ledger v2 final 12345.xlsx", None),
+        ("AR_2026-13.xlsx", None),
+    ],
+)
 def test_as_of_from_name(name, expected):
     assert as_of_from_name(name) == expected
 
@@ -376,13 +576,24 @@ def test_as_of_by_the_one_rule(tmp_path, cli):
     write_ledger(source / "Ledger.xlsx", rows)
     write_ledger(source / "AR 03.04.2026.xlsx", rows)
     write_ledger(source / "AR_2026-10.xlsx", rows)
-    write_ledger(source / "Own settings.xlsx", rows, extra_sheets=[(
-        "Collections Settings", [("Section", "Key", "Value", "Description"),
-                                 ("general", "as_of", "2026-08-31", "")])])
+    write_ledger(
+        source / "Own settings.xlsx",
+        rows,
+        extra_sheets=[
+            (
+                "Collections Settings",
+                [
+                    ("Section", "Key", "Value", "Description"),
+                    ("general", "as_of", "2026-08-31", ""),
+                ],
+            )
+        ],
+    )
 
     def as_of(out, *options):
-        code, stdout, _ = cli("batch", source, "-o", tmp_path / out, "--jobs", 1, "--json",
-                              *options)
+        code, stdout, _ = cli(
+            "batch", source, "-o", tmp_path / out, "--jobs", 1, "--json", *options
+        )
         files = {f["input"]: f for f in json.loads(stdout)["files"]}
         return code, {name: (f["as_of"], f["error"]) for name, f in files.items()}
 
@@ -407,10 +618,21 @@ def test_as_of_by_the_one_rule(tmp_path, cli):
 def test_discovery_skips_locks_outputs_and_the_output_folder(tmp_path):
     source = tmp_path / "in"
     (source / "2025" / ".hidden").mkdir(parents=True)
-    for name in ("AR_2026-01.xlsx", "b.XLSM", "c.xls", "d.xlsb", "e.ods", "~$AR_2026-01.xlsx",
-                 "AR_2026-01.collections.xlsx", "Batch Summary.xlsx", ".~receivables-x.xlsx",
-                 "notes.txt", "2025/AR_2025-12.xlsx", "2025/~$AR_2025-12.xlsx",
-                 "2025/.hidden/x.xlsx"):
+    for name in (
+        "AR_2026-01.xlsx",
+        "b.XLSM",
+        "c.xls",
+        "d.xlsb",
+        "e.ods",
+        "~$AR_2026-01.xlsx",
+        "AR_2026-01.collections.xlsx",
+        "Batch Summary.xlsx",
+        ".~receivables-x.xlsx",
+        "notes.txt",
+        "2025/AR_2025-12.xlsx",
+        "2025/~$AR_2025-12.xlsx",
+        "2025/.hidden/x.xlsx",
+    ):
         (source / name).write_bytes(b"x")
     out = source / "out"
     (out / "2025").mkdir(parents=True)
@@ -418,14 +640,29 @@ def test_discovery_skips_locks_outputs_and_the_output_folder(tmp_path):
     names = [p.relative_to(source).as_posix() for p in discover(source, out)]
     assert names == ["AR_2026-01.xlsx", "b.XLSM", "c.xls", "d.xlsb", "e.ods"]
     names = [p.relative_to(source).as_posix() for p in discover(source, out, recursive=True)]
-    assert names == ["2025/AR_2025-12.xlsx", "AR_2026-01.xlsx", "b.XLSM", "c.xls", "d.xlsb",
-                     "e.ods"]
-    jobs = plan_jobs([source / "AR.xlsx", source / "AR.xls", source / "m.xlsm",
-                      source / "2025" / "AR_2025-12.xlsx"],
-                     BatchOptions(source, tmp_path / "o", letters=True))
+    assert names == [
+        "2025/AR_2025-12.xlsx",
+        "AR_2026-01.xlsx",
+        "b.XLSM",
+        "c.xls",
+        "d.xlsb",
+        "e.ods",
+    ]
+    jobs = plan_jobs(
+        [
+            source / "AR.xlsx",
+            source / "AR.xls",
+            source / "m.xlsm",
+            source / "2025" / "AR_2025-12.xlsx",
+        ],
+        BatchOptions(source, tmp_path / "o", letters=True),
+    )
     assert [j.output.relative_to(tmp_path / "o").as_posix() for j in jobs] == [
-        "AR.collections.xlsx", "AR-xls.collections.xlsx", "m.collections.xlsm",
-        "2025/AR_2025-12.collections.xlsx"]
+        "AR.collections.xlsx",
+        "AR-xls.collections.xlsx",
+        "m.collections.xlsm",
+        "2025/AR_2025-12.collections.xlsx",
+    ]
     assert jobs[3].letters_dir == tmp_path / "o" / "letters" / "2025" / "AR_2025-12"
     assert jobs[3].as_of is None and jobs[3].name_date == date(2025, 12, 31)
 
@@ -440,7 +677,9 @@ def test_recursive_batch_mirrors_subfolders(tmp_path, cli):
         code, stdout, _ = cli("batch", source, "-o", out, "--recursive", "--jobs", 1, "--json")
         assert code == 0
         assert [f["output"] for f in json.loads(stdout)["files"]] == [
-            "2025/AR_2025-12.collections.xlsx", "AR_2026-01.collections.xlsx"]
+            "2025/AR_2025-12.collections.xlsx",
+            "AR_2026-01.collections.xlsx",
+        ]
     assert (out / "2025" / "AR_2025-12.collections.xlsx").is_file()
 
 
@@ -540,12 +779,16 @@ def _snapshot(as_of, items):
     n = len(items)
     column = list(zip(*items, strict=True))
     return Snapshot(
-        as_of=as_of, customer=np.array(column[0], dtype=object),
-        currency=np.array(["EUR"] * n, dtype=object), invoice=np.array(column[1], dtype=object),
+        as_of=as_of,
+        customer=np.array(column[0], dtype=object),
+        currency=np.array(["EUR"] * n, dtype=object),
+        invoice=np.array(column[1], dtype=object),
         invoice_date=np.full(n, np.datetime64(as_of, "D") - 10),
-        amount_cents=np.array(column[2], dtype=np.int64), paid_cents=np.zeros(n, np.int64),
+        amount_cents=np.array(column[2], dtype=np.int64),
+        paid_cents=np.zeros(n, np.int64),
         balance_cents=np.array(column[2], dtype=np.int64),
-        days_overdue=np.array(column[3], dtype=np.int64), stage=np.array(column[4], dtype=object),
+        days_overdue=np.array(column[3], dtype=np.int64),
+        stage=np.array(column[4], dtype=object),
         counts_overdue=np.array([d >= 1 for d in column[3]]),
         broken_promise=np.zeros(n, bool),
         promise_date=np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
@@ -556,8 +799,9 @@ def test_history_merges_workbooks_of_one_date():
     rules = load_rules()[0]
     north = _snapshot(date(2026, 1, 31), [("A", "1", 10000, 20, "notice")])
     south = _snapshot(date(2026, 1, 31), [("B", "2", 30000, 40, "demand")])
-    feb = _snapshot(date(2026, 2, 28), [("A", "1", 10000, 48, "demand"),
-                                        ("B", "2", 30000, 68, "final")])
+    feb = _snapshot(
+        date(2026, 2, 28), [("A", "1", 10000, 48, "demand"), ("B", "2", 30000, 68, "final")]
+    )
     history = build_history([feb, south, north], rules)
     assert history.labels == ("2026-01", "2026-02")
     assert history.notes == ("2 workbooks as of 2026-01-31 are taken as one ledger",)

@@ -40,10 +40,22 @@ def _measure(source: Path, out: Path) -> tuple[int, float, int, str]:
     small launcher (itself started afresh) rather than of this test process, whose own
     peak would otherwise be reported.
     """
-    command = [sys.executable, "-m", "receivables.cli", "process", str(source), "-o",
-               str(out), "--as-of", "2026-10-31", "--letters", str(out.parent / "letters")]
-    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], capture_output=True,
-                          text=True, check=True)
+    command = [
+        sys.executable,
+        "-m",
+        "receivables.cli",
+        "process",
+        str(source),
+        "-o",
+        str(out),
+        "--as-of",
+        "2026-10-31",
+        "--letters",
+        str(out.parent / "letters"),
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command], capture_output=True, text=True, check=True
+    )
     code, seconds, peak_kb = done.stdout.split()
     return int(code), float(seconds), int(peak_kb) * 1024, done.stderr
 
@@ -54,8 +66,10 @@ CASES = {
     "20k inline strings of 32,000 characters": (hostile.long_inline_strings, "unpacks to"),
     "1 KB .ods, a row repeated 5 million times": (hostile.repeated_ods_rows, "cells"),
     ".ods repeating a long text 2 million times": (hostile.repeated_ods_text, "repeats cells"),
-    "a 32,000-character shared text in 200k cells": (hostile.repeated_shared_text,
-                                                      "repeats its shared texts"),
+    "a 32,000-character shared text in 200k cells": (
+        hostile.repeated_shared_text,
+        "repeats its shared texts",
+    ),
     "30k sheets": (hostile.many_sheets, "parts"),
     "300k zip entries": (hostile.many_entries, "parts"),
     "terms of -99,999,999 days": (hostile.absurd_terms, None),
@@ -70,8 +84,10 @@ def test_hostile_input_is_bounded(name, tmp_path):
     suffix = ".ods" if ".ods" in name else ".xlsx"
     source = builder(tmp_path / f"hostile{suffix}")
     code, seconds, peak, stderr = _measure(source, tmp_path / "out.xlsx")
-    print(f"\n[bound] {name}: exit {code}, {seconds:.1f} s, {peak / 1024**2:,.0f} MB peak, "
-          f"{source.stat().st_size / 1024:,.0f} KB file")
+    print(
+        f"\n[bound] {name}: exit {code}, {seconds:.1f} s, {peak / 1024**2:,.0f} MB peak, "
+        f"{source.stat().st_size / 1024:,.0f} KB file"
+    )
     assert "Traceback" not in stderr, stderr
     if message is None:
         assert code == 0, stderr
@@ -102,10 +118,16 @@ def test_an_xls_repeating_a_long_shared_text_is_bounded(tmp_path):
     """.xls keeps its texts in a shared table too, and calamine reads it whole on opening:
     LibreOffice writes one 32,000-character text referred to by 20,000 cells."""
     source = hostile.repeated_shared_text(tmp_path / "long.xlsx", cells=20_000)
-    subprocess.run(["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path),
-                    str(source)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     code, seconds, peak, stderr = _measure(tmp_path / "long.xls", tmp_path / "out.xlsx")
-    print(f"\n[bound] .xls repeating a long shared text: exit {code}, {seconds:.1f} s, "
-          f"{peak / 1024**2:,.0f} MB peak")
+    print(
+        f"\n[bound] .xls repeating a long shared text: exit {code}, {seconds:.1f} s, "
+        f"{peak / 1024**2:,.0f} MB peak"
+    )
     assert code == 1 and "repeats its shared texts" in stderr, stderr
     assert seconds < SECONDS and peak < PEAK_BYTES

@@ -17,8 +17,17 @@ def messages(records, **overrides):
     rules, issues = load_rules(overrides)
     assert issues == []
     for record in records:
-        for name in ("owner", "phone", "email", "region", "notes", "last_contact",
-                     "stage_override", "dispute_reason", "customer_id"):
+        for name in (
+            "owner",
+            "phone",
+            "email",
+            "region",
+            "notes",
+            "last_contact",
+            "stage_override",
+            "dispute_reason",
+            "customer_id",
+        ):
             record.setdefault(name, None)
         record.setdefault("distance_km", float("nan"))
     frame = classified_frame(records, rules, AS_OF)
@@ -29,13 +38,15 @@ def messages(records, **overrides):
 
 
 def test_each_customer_gets_the_message_in_its_language():
-    found = messages([
-        item("Smith Ltd", 15, 1234.56, language="en", contact="Jo"),
-        item("García S.L.", 15, 1234.56, language="Español", contact="Ana"),
-        item("Kovács Kft.", 15, 1234.56, language="magyar", contact="Péter"),
-        item("Wang Co", 15, 1234.56, language="中文", contact="王先生"),
-        item("Müller AG", 15, 1234.56, language="de", contact="Max"),
-    ])
+    found = messages(
+        [
+            item("Smith Ltd", 15, 1234.56, language="en", contact="Jo"),
+            item("García S.L.", 15, 1234.56, language="Español", contact="Ana"),
+            item("Kovács Kft.", 15, 1234.56, language="magyar", contact="Péter"),
+            item("Wang Co", 15, 1234.56, language="中文", contact="王先生"),
+            item("Müller AG", 15, 1234.56, language="de", contact="Max"),
+        ]
+    )
     assert found["Smith Ltd"].startswith("Dear Jo,")
     assert found["García S.L."].startswith("Estimado/a Ana:")
     assert "1234,56 €" in found["García S.L."].replace("\xa0", " ").replace(".", "")
@@ -52,7 +63,9 @@ def test_pre_due_reminder_uses_the_language_and_its_date():
 
 
 def test_a_clerk_adds_a_language_in_the_settings():
-    found = messages([item("Müller AG", 15, 100.00, language="de", contact="Max")],
-                     messages={"de": {"notice": "Sehr geehrte(r) {{ contact }}, {{ amount }}."}},
-                     letters={"locales": {"de": "de_DE"}})
+    found = messages(
+        [item("Müller AG", 15, 100.00, language="de", contact="Max")],
+        messages={"de": {"notice": "Sehr geehrte(r) {{ contact }}, {{ amount }}."}},
+        letters={"locales": {"de": "de_DE"}},
+    )
     assert found["Müller AG"].replace("\xa0", " ") == "Sehr geehrte(r) Max, 100,00 €."

@@ -16,9 +16,23 @@ from conftest import AS_OF, HEADER, boundary_rows, ledger_row, write_ledger
 from workbook_dump import dump_sheets
 
 OUTPUT_SHEETS = ["Collection Plan", "Aging Summary", "Action Calendar", "Exceptions"]
-JSON_KEYS = {"input", "output", "as_of", "sheet", "header_row", "rows", "skipped", "issues",
-             "stages", "customers", "outstanding", "overdue", "letters", "as_of_source",
-             "settings"}
+JSON_KEYS = {
+    "input",
+    "output",
+    "as_of",
+    "sheet",
+    "header_row",
+    "rows",
+    "skipped",
+    "issues",
+    "stages",
+    "customers",
+    "outstanding",
+    "overdue",
+    "letters",
+    "as_of_source",
+    "settings",
+}
 
 
 def sha(path: Path) -> str:
@@ -36,14 +50,33 @@ def test_boundary_ledger_stages_and_rerun(tmp_path, run_json):
     sheets = dump_sheets(out)
     ledger = sheets["Ledger"]
     header = ledger[0]
-    assert header[len(HEADER):] == ["Days Overdue", "Aging Bucket", "Stage", "Next Action"]
+    assert header[len(HEADER) :] == ["Days Overdue", "Aging Bucket", "Stage", "Next Action"]
     stage_col = header.index("Stage")
     labels = [row[stage_col] for row in ledger[1:]]
-    expected = ["Not due", "Due soon", "Due soon", "Reminder", "Reminder", "Written notice",
-                "Written notice", "Formal demand", "Formal demand", "Final notice",
-                "Final notice", "Legal action", "Legal action", "Doubtful debt",
-                "Doubtful debt", "Dead account", "Paid", "Credit", "Legal action", "Disputed",
-                "Promised", "Formal demand"]
+    expected = [
+        "Not due",
+        "Due soon",
+        "Due soon",
+        "Reminder",
+        "Reminder",
+        "Written notice",
+        "Written notice",
+        "Formal demand",
+        "Formal demand",
+        "Final notice",
+        "Final notice",
+        "Legal action",
+        "Legal action",
+        "Doubtful debt",
+        "Doubtful debt",
+        "Dead account",
+        "Paid",
+        "Credit",
+        "Legal action",
+        "Disputed",
+        "Promised",
+        "Formal demand",
+    ]
     assert labels == expected
     assert [row[header.index("Days Overdue")] for row in ledger[1:17]] == days
     assert report["stages"]["legal"] == 3 and report["stages"]["paid"] == 1
@@ -60,8 +93,12 @@ def test_boundary_ledger_stages_and_rerun(tmp_path, run_json):
 
 
 def test_plan_lists_customers_with_overdue_amounts(tmp_path, run_json):
-    rows = [ledger_row("Late", 45, 300.0), ledger_row("Late", 10, 200.0),
-            ledger_row("Early", -20, 999.0), ledger_row("Other", 400, 50.0)]
+    rows = [
+        ledger_row("Late", 45, 300.0),
+        ledger_row("Late", 10, 200.0),
+        ledger_row("Early", -20, 999.0),
+        ledger_row("Other", 400, 50.0),
+    ]
     source = write_ledger(tmp_path / "l.xlsx", rows)
     out = tmp_path / "o.xlsx"
     run_json("process", source, "-o", out, "--as-of", AS_OF.isoformat())
@@ -78,8 +115,10 @@ def test_plan_lists_customers_with_overdue_amounts(tmp_path, run_json):
 def test_formula_like_text_stays_text(tmp_path, run_json):
     from openpyxl import load_workbook
 
-    rows = [ledger_row('=HYPERLINK("http://evil.example","x")', 40, 100.0),
-            ledger_row("+44 20 7946 0000", 40, 100.0)]
+    rows = [
+        ledger_row('=HYPERLINK("http://evil.example","x")', 40, 100.0),
+        ledger_row("+44 20 7946 0000", 40, 100.0),
+    ]
     source = write_ledger(tmp_path / "l.xlsx", rows)
     out = tmp_path / "o.xlsx"
     run_json("process", source, "-o", out, "--as-of", AS_OF.isoformat())
@@ -95,18 +134,33 @@ def test_formula_like_text_stays_text(tmp_path, run_json):
 @pytest.mark.parametrize(
     "make, args, words",
     [
-        (lambda p: write_ledger(p, [["x", 1]], header=["Product", "Qty"]), [],
-         ["looks like a receivables ledger"]),
-        (lambda p: write_ledger(p, [["A", 1.0]], header=["Customer", "Balance"]), [],
-         ["lacks required columns", "due date"]),
+        (
+            lambda p: write_ledger(p, [["x", 1]], header=["Product", "Qty"]),
+            [],
+            ["looks like a receivables ledger"],
+        ),
+        (
+            lambda p: write_ledger(p, [["A", 1.0]], header=["Customer", "Balance"]),
+            [],
+            ["lacks required columns", "due date"],
+        ),
         (lambda p: p.write_bytes(b"not a workbook at all"), [], ["not an Excel"]),
         (lambda p: p.write_bytes(b""), [], ["empty"]),
-        (lambda p: write_ledger(p, [ledger_row("A", 40, 1.0)]), ["--as-of", "31/10/2026"],
-         ["--as-of", "YYYY-MM-DD"]),
-        (lambda p: write_ledger(p, [ledger_row("A", 40, 1.0)]), ["--sheet", "Nope"],
-         ["no sheet named 'Nope'", "Ledger"]),
-        (lambda p: write_ledger(p, [ledger_row("A", 40, 1.0)]), ["--rules", "/nonexistent.toml"],
-         ["rules file", "does not exist"]),
+        (
+            lambda p: write_ledger(p, [ledger_row("A", 40, 1.0)]),
+            ["--as-of", "31/10/2026"],
+            ["--as-of", "YYYY-MM-DD"],
+        ),
+        (
+            lambda p: write_ledger(p, [ledger_row("A", 40, 1.0)]),
+            ["--sheet", "Nope"],
+            ["no sheet named 'Nope'", "Ledger"],
+        ),
+        (
+            lambda p: write_ledger(p, [ledger_row("A", 40, 1.0)]),
+            ["--rules", "/nonexistent.toml"],
+            ["rules file", "does not exist"],
+        ),
     ],
 )
 def test_bad_input_exits_1_with_one_paragraph(tmp_path, cli, make, args, words):
@@ -145,8 +199,11 @@ def test_in_place_and_classify_and_plan_modes(tmp_path, run_json):
 def test_rules_file_overrides_labels(tmp_path, run_json):
     source = write_ledger(tmp_path / "in.xlsx", [ledger_row("A", 40, 1.0)])
     rules = tmp_path / "custom.toml"
-    rules.write_text('[labels]\nstage = "Fase"\n\n[[stages]]\nkey = "ok"\nlabel = "Al día"\n\n'
-                     '[[stages]]\nkey = "late"\nlabel = "Moroso"\nfrom_days = 1\n', "utf-8")
+    rules.write_text(
+        '[labels]\nstage = "Fase"\n\n[[stages]]\nkey = "ok"\nlabel = "Al día"\n\n'
+        '[[stages]]\nkey = "late"\nlabel = "Moroso"\nfrom_days = 1\n',
+        "utf-8",
+    )
     out = tmp_path / "o.xlsx"
     report = run_json("process", source, "-o", out, "--rules", rules, "--as-of", "2026-10-31")
     assert report["stages"]["late"] == 1
@@ -156,8 +213,12 @@ def test_rules_file_overrides_labels(tmp_path, run_json):
 
 def test_demo_runs_and_console_script(tmp_path):
     out_dir = tmp_path / "demo"
-    result = subprocess.run([sys.executable, "-m", "receivables.cli", "demo", "-o", str(out_dir)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "receivables.cli", "demo", "-o", str(out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     written = out_dir / "sample_ledger.collections.xlsx"
     assert written.exists()
@@ -168,8 +229,12 @@ def test_demo_runs_and_console_script(tmp_path):
 
 
 def test_letters_command_and_process_with_letters(tmp_path, run_json, cli):
-    rows = [ledger_row("Notice Co", 15, 120.0), ledger_row("Legal Co", 120, 900.0),
-            ledger_row("Legal Co", 200, 100.0), ledger_row("Current Co", -20, 50.0)]
+    rows = [
+        ledger_row("Notice Co", 15, 120.0),
+        ledger_row("Legal Co", 120, 900.0),
+        ledger_row("Legal Co", 200, 100.0),
+        ledger_row("Current Co", -20, 50.0),
+    ]
     source = write_ledger(tmp_path / "in.xlsx", rows)
     before = sha(source)
     report = run_json("letters", source, "-d", tmp_path / "letters", "--as-of", AS_OF.isoformat())
@@ -182,13 +247,22 @@ def test_letters_command_and_process_with_letters(tmp_path, run_json, cli):
     for letter in report["letters"]:
         assert Path(letter["file"]).exists()
         assert Path(letter["file"]).parent.name == "notice"
-    only_legal = run_json("letters", source, "-d", tmp_path / "legal", "--stages", "legal",
-                          "--as-of", AS_OF.isoformat())
+    only_legal = run_json(
+        "letters",
+        source,
+        "-d",
+        tmp_path / "legal",
+        "--stages",
+        "legal",
+        "--as-of",
+        AS_OF.isoformat(),
+    )
     assert only_legal["letters"] == []
 
     out = tmp_path / "out.xlsx"
-    report = run_json("process", source, "-o", out, "--letters", tmp_path / "l2",
-                      "--as-of", AS_OF.isoformat())
+    report = run_json(
+        "process", source, "-o", out, "--letters", tmp_path / "l2", "--as-of", AS_OF.isoformat()
+    )
     log = dump_sheets(out, ["Letters Log"])["Letters Log"]
     assert log[0][:3] == ["Reference", "Date", "Customer"]
     assert len(log) == 1 + len(report["letters"]) == 3
@@ -215,8 +289,9 @@ def test_letters_says_where_its_issues_are_without_a_workbook(tmp_path, cli):
     rows = [ledger_row("Legal Co", 120, 900.0)]
     rows[0][10] = None  # no email
     source = write_ledger(tmp_path / "in.xlsx", rows)
-    code, out, _err = cli("letters", source, "-d", tmp_path / "letters",
-                          "--as-of", AS_OF.isoformat())
+    code, out, _err = cli(
+        "letters", source, "-d", tmp_path / "letters", "--as-of", AS_OF.isoformat()
+    )
     assert code == 0
     assert "Exceptions sheet" not in out
     assert "issue(s) need a look:" in out

@@ -67,7 +67,9 @@ EXPECTED_MESSAGES = {
 EXPLAINS = re.compile(
     r"password|damaged|not a workbook|empty|not an Excel|refused|no readable items|"
     r"looks like a receivables ledger|lacks required columns|cannot be read|more than the|"
-    r"format from before 1995|zip bomb", re.IGNORECASE)
+    r"format from before 1995|zip bomb",
+    re.IGNORECASE,
+)
 
 
 def corpus_files() -> list[Path]:
@@ -106,9 +108,15 @@ def make_hostile_files(folder: Path) -> list[Path]:
     made.append(folder / "zip_bomb.xlsx")
     ledger = write_messy(folder, "en")
     made.append(ledger.path)  # a real ledger: exit code 0
-    made.append(_with_part(ledger.path, folder / "external_entity.xlsx", "xl/sharedStrings.xml",
-                           b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY x SYSTEM '
-                           b'"file:///etc/passwd">]><sst><si><t>&x;</t></si></sst>'))
+    made.append(
+        _with_part(
+            ledger.path,
+            folder / "external_entity.xlsx",
+            "xl/sharedStrings.xml",
+            b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY x SYSTEM '
+            b'"file:///etc/passwd">]><sst><si><t>&x;</t></si></sst>',
+        )
+    )
     truncated = folder / "truncated.xlsx"
     truncated.write_bytes(ledger.path.read_bytes()[: ledger.path.stat().st_size // 2])
     made.append(truncated)
@@ -126,8 +134,9 @@ def _add_far_xlsb_cell(path: Path) -> None:
     sheet = parts["xl/worksheets/sheet1.bin"]
     end = biff12_record(0x0092) + biff12_record(0x0082)
     assert sheet.endswith(end)
-    far = (biff12_record(0x0000, struct.pack("<IIHBBBI", 1048575, 0, 300, 0, 0, 0, 0))
-           + biff12_record(0x0005, struct.pack("<IId", 16383, 0, 1.0)))
+    far = biff12_record(
+        0x0000, struct.pack("<IIHBBBI", 1048575, 0, 300, 0, 0, 0, 0)
+    ) + biff12_record(0x0005, struct.pack("<IId", 16383, 0, 1.0))
     parts["xl/worksheets/sheet1.bin"] = sheet[: -len(end)] + far + end
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in parts.items():
@@ -182,8 +191,11 @@ def _far_rows_ods(path: Path) -> Path:
         'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
     )
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
-                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
         archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
     return path
@@ -229,8 +241,15 @@ def worker(paths: list[str], out_dir: str) -> None:
         started = time.perf_counter()
         code: int | str = 0
         error = ""
-        args = ["process", path, "-o", os.path.join(out_dir, f"out{number}.xlsx"),
-                "--as-of", AS_OF, "--json"]
+        args = [
+            "process",
+            path,
+            "-o",
+            os.path.join(out_dir, f"out{number}.xlsx"),
+            "--as-of",
+            AS_OF,
+            "--json",
+        ]
         if path.lower().endswith((".xlsm", ".xltm")):
             args[3] = os.path.join(out_dir, f"out{number}.xlsm")
         try:
@@ -244,12 +263,21 @@ def worker(paths: list[str], out_dir: str) -> None:
         seconds = time.perf_counter() - started
         # Then every sheet in full, as --sheet would read it: refused or read, never a crash.
         sheets_read, sheet_error = _read_every_sheet(path)
-        print(json.dumps({
-            "file": path, "code": code, "stdout": stdout.getvalue(),
-            "stderr": stderr.getvalue() + error, "seconds": seconds,
-            "peak_mb": _peak_kb() / 1024, "sheets_read": sheets_read,
-            "sheet_error": sheet_error,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "file": path,
+                    "code": code,
+                    "stdout": stdout.getvalue(),
+                    "stderr": stderr.getvalue() + error,
+                    "seconds": seconds,
+                    "peak_mb": _peak_kb() / 1024,
+                    "sheets_read": sheets_read,
+                    "sheet_error": sheet_error,
+                }
+            ),
+            flush=True,
+        )
 
 
 def _read_every_sheet(path: str) -> tuple[int, str]:
@@ -281,7 +309,10 @@ def run_all(paths: list[Path], out_dir: Path, timeout: float = SECONDS_PER_FILE)
         with tempfile.TemporaryFile() as errors:
             process = subprocess.Popen(
                 [sys.executable, __file__, "--worker", str(out_dir), *pending],
-                stdout=subprocess.PIPE, stderr=errors, cwd=ROOT, text=True,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                cwd=ROOT,
+                text=True,
                 env={**os.environ, "PYTHONFAULTHANDLER": "1"},
             )
             selector = selectors.DefaultSelector()
@@ -293,8 +324,12 @@ def run_all(paths: list[Path], out_dir: Path, timeout: float = SECONDS_PER_FILE)
                     process.wait()
                     if current is None:
                         raise RuntimeError("the corpus worker did not start")
-                    results[Path(current).name] = {"code": "timeout", "stderr": "",
-                                                   "seconds": timeout, "peak_mb": 0.0}
+                    results[Path(current).name] = {
+                        "code": "timeout",
+                        "stderr": "",
+                        "seconds": timeout,
+                        "peak_mb": 0.0,
+                    }
                     break
                 line = process.stdout.readline()
                 if not line:  # the worker ended: normally, or killed by a crash
@@ -302,9 +337,11 @@ def run_all(paths: list[Path], out_dir: Path, timeout: float = SECONDS_PER_FILE)
                     if current is not None:
                         errors.seek(0)
                         results[Path(current).name] = {
-                            "code": f"crash ({process.returncode})", "seconds": 0.0,
+                            "code": f"crash ({process.returncode})",
+                            "seconds": 0.0,
                             "stderr": errors.read().decode("utf-8", "replace")[-2000:],
-                            "peak_mb": 0.0}
+                            "peak_mb": 0.0,
+                        }
                     break
                 message = json.loads(line)
                 if "start" in message:
@@ -330,13 +367,23 @@ def results(tmp_path_factory):
     hostile = make_hostile_files(tmp_path_factory.mktemp("hostile"))
     outcome = run_all(files + hostile, tmp_path_factory.mktemp("outputs"))
     summary = sorted(outcome.items(), key=lambda kv: -kv[1]["seconds"])
-    print("\nslowest:", [(name, round(r["seconds"], 2), round(r["peak_mb"])) for name, r in
-                         summary[:5]])
+    print(
+        "\nslowest:",
+        [(name, round(r["seconds"], 2), round(r["peak_mb"])) for name, r in summary[:5]],
+    )
     return outcome
 
 
-HOSTILE = ("far_cell.xlsx", "far_cell.xlsb", "far_rows.ods", "far_cell.xls", "zip_bomb.xlsx",
-           "messy_en.xlsx", "external_entity.xlsx", "truncated.xlsx")
+HOSTILE = (
+    "far_cell.xlsx",
+    "far_cell.xlsb",
+    "far_rows.ods",
+    "far_cell.xls",
+    "zip_bomb.xlsx",
+    "messy_en.xlsx",
+    "external_entity.xlsx",
+    "truncated.xlsx",
+)
 
 
 def test_every_file_was_run(results):
@@ -347,8 +394,11 @@ def test_every_file_was_run(results):
 
 
 def test_exit_code_is_0_or_1_without_traceback(results):
-    bad = {name: (r["code"], r["stderr"][-500:]) for name, r in results.items()
-           if r["code"] not in (0, 1) or "Traceback" in r["stderr"] + r.get("stdout", "")}
+    bad = {
+        name: (r["code"], r["stderr"][-500:])
+        for name, r in results.items()
+        if r["code"] not in (0, 1) or "Traceback" in r["stderr"] + r.get("stdout", "")
+    }
     assert not bad
 
 
@@ -362,7 +412,9 @@ def test_failures_say_what_is_wrong(results):
         # One paragraph (the CLI wraps it at 100 columns) that names the file.
         assert "\n\n" not in message and len(message) < 1200, (name, message)
         assert name in message.replace("\n", "") or name in message.replace("\n", " "), (
-            name, message)
+            name,
+            message,
+        )
 
 
 def test_known_problems_are_named(results):
@@ -386,8 +438,9 @@ def test_the_generated_ledger_among_them_succeeds(results):
 
 
 def test_time_and_memory_per_file_are_bounded(results):
-    slow = {n: round(r["seconds"], 2) for n, r in results.items()
-            if r["seconds"] > SECONDS_PER_FILE}
+    slow = {
+        n: round(r["seconds"], 2) for n, r in results.items() if r["seconds"] > SECONDS_PER_FILE
+    }
     heavy = {n: round(r["peak_mb"]) for n, r in results.items() if r["peak_mb"] > PEAK_RSS_MB}
     assert not slow and not heavy
 
@@ -400,8 +453,12 @@ def test_the_console_script_itself(name, tmp_path):
         pytest.skip(f"{path} is not there")
     script = Path(sys.executable).with_name("receivables")
     started = time.monotonic()
-    done = subprocess.run([str(script), "process", str(path), "-o", str(tmp_path / "o.xlsx"),
-                           "--as-of", AS_OF], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(script), "process", str(path), "-o", str(tmp_path / "o.xlsx"), "--as-of", AS_OF],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert time.monotonic() - started < SECONDS_PER_FILE
     assert done.returncode == 1
     assert "Traceback" not in done.stderr + done.stdout

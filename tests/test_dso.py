@@ -31,8 +31,11 @@ def test_aging_summary_and_history_agree_on_a_ledger_with_a_credit_note(tmp_path
 
     aging = load_workbook(out)["Aging Summary"]
     header = [c.value for c in aging[1]]
-    totals = [row for row in aging.iter_rows(min_row=2, values_only=True)
-              if row[0] == "EUR" and row[1] == "Total"]
+    totals = [
+        row
+        for row in aging.iter_rows(min_row=2, values_only=True)
+        if row[0] == "EUR" and row[1] == "Total"
+    ]
     assert Decimal(str(totals[0][header.index("DSO (days)")])) == expected
 
     history = build_history([snapshot_of(report.outcome.classified, AS_OF)], report.rules)

@@ -32,10 +32,16 @@ def rules_with(**dunning):
 def sent(customer, level, day, invoices, reference=None, status="sent", currency="EUR"):
     """A history letter taking ``invoices`` to ``level`` (a stage key) on ``day``."""
     template = RULES.stage(level).letter
-    return D.SentLetter(reference=reference or f"R-{customer[:3]}-{day:%m%d}", date=day,
-                        customer=customer, currency=currency, level=level,
-                        items=tuple((invoice, level) for invoice in invoices),
-                        template=template, status=status)
+    return D.SentLetter(
+        reference=reference or f"R-{customer[:3]}-{day:%m%d}",
+        date=day,
+        customer=customer,
+        currency=currency,
+        level=level,
+        items=tuple((invoice, level) for invoice in invoices),
+        template=template,
+        status=status,
+    )
 
 
 def decide(records, history=(), rules=RULES, as_of=AS_OF):
@@ -73,7 +79,8 @@ def test_one_level_up_per_letter_after_the_interval():
     assert waiting.action == D.WAIT and waiting.level.stage == "demand"
     assert waiting.due == first.date + timedelta(days=14)
     assert D.next_action(waiting, "x") == (
-        f"reminder sent {first.date.isoformat()}; formal demand due {waiting.due.isoformat()}")
+        f"reminder sent {first.date.isoformat()}; formal demand due {waiting.due.isoformat()}"
+    )
     later = one([invoice], [first], as_of=AS_OF + timedelta(days=7))
     assert later.action == D.SEND and later.level.stage == "demand"
     assert later.previous == first and later.items == ((invoice["invoice"], "demand"),)
@@ -150,19 +157,41 @@ def test_an_old_log_without_invoices_covers_what_was_overdue_then():
 
 def test_log_rows_become_history_with_statuses_and_levels():
     rows = [
-        {"Reference": "R1", "Date": date(2026, 3, 1), "Customer": "Acme", "Currency": "eur",
-         "Stage": "Written notice", "Template": "reminder", "Invoices": "A-1, B-2 (notice)",
-         "Status": ""},
-        {"Reference": "R2", "Date": "2026-03-15", "Customer": "Acme", "Currency": "EUR",
-         "Stage": "Formal demand", "Template": "", "Invoices": "A-1", "Status": "Cancelled"},
-        {"Reference": "R3", "Date": "15.03.2026", "Customer": "Beta", "Stage": "demand",
-         "Status": "posted"},
+        {
+            "Reference": "R1",
+            "Date": date(2026, 3, 1),
+            "Customer": "Acme",
+            "Currency": "eur",
+            "Stage": "Written notice",
+            "Template": "reminder",
+            "Invoices": "A-1, B-2 (notice)",
+            "Status": "",
+        },
+        {
+            "Reference": "R2",
+            "Date": "2026-03-15",
+            "Customer": "Acme",
+            "Currency": "EUR",
+            "Stage": "Formal demand",
+            "Template": "",
+            "Invoices": "A-1",
+            "Status": "Cancelled",
+        },
+        {
+            "Reference": "R3",
+            "Date": "15.03.2026",
+            "Customer": "Beta",
+            "Stage": "demand",
+            "Status": "posted",
+        },
         {"Reference": "R4", "Date": None, "Customer": "Gamma", "Template": "reminder"},
     ]
     letters, issues = D.history_from_rows(rows, RULES)
     assert [(x.reference, x.level, x.status, x.currency) for x in letters] == [
-        ("R1", "notice", "sent", "EUR"), ("R2", "demand", "cancelled", "EUR"),
-        ("R3", "demand", "sent", "EUR")]
+        ("R1", "notice", "sent", "EUR"),
+        ("R2", "demand", "cancelled", "EUR"),
+        ("R3", "demand", "sent", "EUR"),
+    ]
     assert letters[0].items == (("A-1", "notice"), ("B-2", "notice"))
     assert letters[2].items is None and letters[2].date == date(2026, 3, 15)
     assert len(issues) == 2  # the unknown status, the row without a date
@@ -172,28 +201,42 @@ def test_log_rows_become_history_with_statuses_and_levels():
 def test_a_cancelled_letter_is_as_if_never_sent():
     invoice = item("Acme", 100, 500.0)
     first = sent("Acme", "notice", AS_OF - timedelta(days=30), [invoice["invoice"]])
-    second = sent("Acme", "demand", AS_OF - timedelta(days=3), [invoice["invoice"]],
-                  status="cancelled")
+    second = sent(
+        "Acme", "demand", AS_OF - timedelta(days=3), [invoice["invoice"]], status="cancelled"
+    )
     assert one([invoice], [first, second]) == one([invoice], [first])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     days=st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=4),
-    letters=st.lists(st.tuples(st.sampled_from(["notice", "demand", "final", "legal"]),
-                               st.integers(min_value=1, max_value=120),
-                               st.sampled_from(["cancelled", "Cancelled", "failed: 550"])),
-                     max_size=4),
-    kept=st.lists(st.tuples(st.sampled_from(["notice", "demand", "final", "legal"]),
-                            st.integers(min_value=1, max_value=120)), max_size=3),
+    letters=st.lists(
+        st.tuples(
+            st.sampled_from(["notice", "demand", "final", "legal"]),
+            st.integers(min_value=1, max_value=120),
+            st.sampled_from(["cancelled", "Cancelled", "failed: 550"]),
+        ),
+        max_size=4,
+    ),
+    kept=st.lists(
+        st.tuples(
+            st.sampled_from(["notice", "demand", "final", "legal"]),
+            st.integers(min_value=1, max_value=120),
+        ),
+        max_size=3,
+    ),
 )
 def test_property_cancelled_letters_change_nothing(days, letters, kept):
     records = [item("Acme", d, 100.0 + i, invoice=f"I-{i}") for i, d in enumerate(days)]
     invoices = [r["invoice"] for r in records]
-    real = [sent("Acme", level, AS_OF - timedelta(days=back), invoices, f"K{n}")
-            for n, (level, back) in enumerate(kept)]
-    void = [sent("Acme", level, AS_OF - timedelta(days=back), invoices, f"V{n}", status)
-            for n, (level, back, status) in enumerate(letters)]
+    real = [
+        sent("Acme", level, AS_OF - timedelta(days=back), invoices, f"K{n}")
+        for n, (level, back) in enumerate(kept)
+    ]
+    void = [
+        sent("Acme", level, AS_OF - timedelta(days=back), invoices, f"V{n}", status)
+        for n, (level, back, status) in enumerate(letters)
+    ]
     assert decide(records, real + void) == decide(records, real)
 
 
@@ -206,8 +249,13 @@ def test_a_credit_note_that_covers_the_debt_means_no_letter():
     decision = one(records)
     assert decision.action == D.BELOW_MINIMUM and decision.net_cents == 0
     assert jobs(records)[0] == []
-    plan, _ = build_plan(classified_frame(records, RULES), RULES, AS_OF,
-                         plan_settings(RULES)[0], decisions=decide(records))
+    plan, _ = build_plan(
+        classified_frame(records, RULES),
+        RULES,
+        AS_OF,
+        plan_settings(RULES)[0],
+        decisions=decide(records),
+    )
     row = plan.iloc[0]
     assert (row.overdue_cents, row.credits_cents, row.net_overdue_cents) == (50000, 50000, 0)
     assert row.next_action.startswith("No letter: net claim EUR 0.00 after EUR 500.00 credits")
@@ -222,9 +270,11 @@ def test_a_balance_below_the_minimum_gets_no_letter():
 
 
 def test_credits_offset_oldest_items_first_and_interest_runs_on_the_rest():
-    records = [item("Part Co", 60, 300.0, invoice="OLD"), item("Part Co", 40, 200.0,
-                                                                 invoice="NEW"),
-               item("Part Co", 5, -350.0, invoice="CN")]
+    records = [
+        item("Part Co", 60, 300.0, invoice="OLD"),
+        item("Part Co", 40, 200.0, invoice="NEW"),
+        item("Part Co", 5, -350.0, invoice="CN"),
+    ]
     [job], _ = jobs(records, rules=rules_with(allow_skip=True))
     assert (job.overdue_cents, job.credits_cents, job.net_cents) == (50000, 35000, 15000)
     old, new = job.items
@@ -237,8 +287,13 @@ def test_credits_offset_oldest_items_first_and_interest_runs_on_the_rest():
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    debts=st.lists(st.tuples(st.integers(min_value=8, max_value=500),
-                             st.integers(min_value=1, max_value=10**7)), min_size=1, max_size=5),
+    debts=st.lists(
+        st.tuples(
+            st.integers(min_value=8, max_value=500), st.integers(min_value=1, max_value=10**7)
+        ),
+        min_size=1,
+        max_size=5,
+    ),
     credits=st.lists(st.integers(min_value=1, max_value=10**7), max_size=3),
 )
 def test_property_netting_never_raises_a_claim(debts, credits):
@@ -256,10 +311,12 @@ def test_property_netting_never_raises_a_claim(debts, credits):
 
 
 def test_blocks_from_settings_and_from_a_column():
-    records = [item("Blocked Co", 100, 500.0), item("Column Co", 100, 500.0,
-                                                   dunning_block="payment plan until 2026-04-30"),
-               item("Expired Co", 100, 500.0, dunning_block="talks until 2026-01-31"),
-               item("No Co", 100, 500.0, dunning_block="no")]
+    records = [
+        item("Blocked Co", 100, 500.0),
+        item("Column Co", 100, 500.0, dunning_block="payment plan until 2026-04-30"),
+        item("Expired Co", 100, 500.0, dunning_block="talks until 2026-01-31"),
+        item("No Co", 100, 500.0, dunning_block="no"),
+    ]
     rules = rules_with(blocks=[{"customer": "blocked co", "reason": "insolvency filed"}])
     decisions = {key[0]: d for key, d in decide(records, rules=rules).items()}
     assert decisions["Blocked Co"].action == D.BLOCKED
@@ -267,16 +324,23 @@ def test_blocks_from_settings_and_from_a_column():
     assert decisions["Column Co"].block.text() == "payment plan (until 2026-04-30)"
     assert decisions["Expired Co"].sends and decisions["No Co"].sends
     assert D.next_action(decisions["Column Co"], "x") == (
-        "Dunning blocked: payment plan (until 2026-04-30)")
-    after = {key[0]: d for key, d in decide(records, rules=rules,
-                                             as_of=date(2026, 5, 1)).items()}
+        "Dunning blocked: payment plan (until 2026-04-30)"
+    )
+    after = {key[0]: d for key, d in decide(records, rules=rules, as_of=date(2026, 5, 1)).items()}
     assert after["Column Co"].sends
 
 
 def test_bad_dunning_settings_are_reported_and_defaults_kept():
-    rules, load_issues = load_rules({"dunning": {"min_interval_days": -1, "allow_skip": "yes",
-                                                 "min_amount": {"EUR": "ten"},
-                                                 "blocks": [{"reason": "no name"}]}})
+    rules, load_issues = load_rules(
+        {
+            "dunning": {
+                "min_interval_days": -1,
+                "allow_skip": "yes",
+                "min_amount": {"EUR": "ten"},
+                "blocks": [{"reason": "no name"}],
+            }
+        }
+    )
     settings, issues = D.parse_dunning(rules)
     # The settings schema drops the bad values (the packaged defaults stay); the block
     # without a customer is the dunning parser's own finding.
@@ -291,11 +355,12 @@ def test_bad_dunning_settings_are_reported_and_defaults_kept():
 
 def test_one_rule_for_who_can_be_written_to():
     # Regression: Exceptions said "cannot be sent a letter" and a letter was written anyway.
-    records = [item("Nowhere", 40, 100.0, address=None, contact="Jane", email=None),
-               item("Mail Only", 40, 100.0, address=None, email="a@b.example"),
-               item("Mail Final", 70, 100.0, address=None, email="c@d.example")]
-    demand = sent("Mail Final", "demand", AS_OF - timedelta(days=20),
-                  [records[2]["invoice"]])
+    records = [
+        item("Nowhere", 40, 100.0, address=None, contact="Jane", email=None),
+        item("Mail Only", 40, 100.0, address=None, email="a@b.example"),
+        item("Mail Final", 70, 100.0, address=None, email="c@d.example"),
+    ]
+    demand = sent("Mail Final", "demand", AS_OF - timedelta(days=20), [records[2]["invoice"]])
     decisions = {key[0]: d for key, d in decide(records, [demand]).items()}
     assert decisions["Nowhere"].action == D.UNREACHABLE
     assert decisions["Mail Only"].sends  # a reminder may go by email
@@ -303,8 +368,9 @@ def test_one_rule_for_who_can_be_written_to():
     frame = classified_frame(records, RULES)
     from receivables.core.quality import quality_issues
 
-    found = quality_issues(frame, customer_summary(frame, RULES), RULES, "L", {},
-                           decisions=decide(records, [demand]))
+    found = quality_issues(
+        frame, customer_summary(frame, RULES), RULES, "L", {}, decisions=decide(records, [demand])
+    )
     warned = {i.message.split(" (")[0] for i in found if "no postal address" in i.message}
     written = {job.customer for job in jobs(records, [demand])[0]}
     assert warned == {"Nowhere", "Mail Final"} and written == {"Mail Only"}
@@ -317,7 +383,8 @@ def test_consumers_are_charged_no_statutory_interest_or_compensation():
     person = found["Person"]
     assert (person.interest_cents, person.compensation_cents) == (0, 0)
     assert person.context["has_interest"] is False and person.context["customer_type"] == (
-        "consumer")
+        "consumer"
+    )
 
 
 def test_credit_hold_is_one_decision_per_customer():
@@ -331,8 +398,11 @@ def test_credit_hold_is_one_decision_per_customer():
 def test_letters_cite_the_previous_letter_in_every_language():
     invoice = item("Acme", 100, 500.0)
     first = sent("Acme", "notice", date(2026, 3, 2), [invoice["invoice"]], "RC-260302-AAAA")
-    for language, words in {"en": "2 March 2026", "es": "2 de marzo de 2026",
-                            "hu": "2026. március 2."}.items():
+    for language, words in {
+        "en": "2 March 2026",
+        "es": "2 de marzo de 2026",
+        "hu": "2026. március 2.",
+    }.items():
         [job], _ = jobs([{**invoice, "language": language}], [first])
         assert job.context["previous_reference"] == "RC-260302-AAAA"
         assert job.context["previous_date"] == words
@@ -347,8 +417,9 @@ def test_a_dispute_reason_alone_does_not_hold_an_item(tmp_path):
 
     book = Workbook()
     sheet = book.active
-    sheet.append(["Customer", "Invoice", "Due Date", "Balance", "Address", "Disputed",
-                  "Dispute Reason"])
+    sheet.append(
+        ["Customer", "Invoice", "Due Date", "Balance", "Address", "Disputed", "Dispute Reason"]
+    )
     due = pd.Timestamp(AS_OF - timedelta(days=40)).to_pydatetime()
     sheet.append(["Settled", "S-1", due, 100.0, "Street 1", "no", "resolved 2026-09-30"])
     sheet.append(["Open", "O-1", due, 100.0, "Street 2", "yes", "wrong goods"])
@@ -356,8 +427,9 @@ def test_a_dispute_reason_alone_does_not_hold_an_item(tmp_path):
     path = tmp_path / "disputes.xlsx"
     book.save(path)
     report = pipeline.run(path, None, AS_OF, write=False)
-    stages = dict(zip(report.outcome.classified["customer"],
-                      report.outcome.classified["stage"], strict=True))
+    stages = dict(
+        zip(report.outcome.classified["customer"], report.outcome.classified["stage"], strict=True)
+    )
     assert stages == {"Settled": "demand", "Open": "disputed", "Blank": "demand"}
 
 
@@ -366,14 +438,13 @@ def test_letters_three_weeks_running_into_one_folder_remember_each_other(tmp_pat
     # demands with three references, the second within the first one's deadline.
     from conftest import ledger_row, write_ledger
 
-    source = write_ledger(tmp_path / "in.xlsx", [ledger_row("Acme", 45, 900.0,
-                                                            invoice="A-1")])
+    source = write_ledger(tmp_path / "in.xlsx", [ledger_row("Acme", 45, 900.0, invoice="A-1")])
     folder = tmp_path / "letters"
-    runs = [run_json("letters", source, "-d", folder, "--as-of", day, "--no-email",
-                     "--no-sms")
-            for day in ("2026-10-31", "2026-11-07", "2026-11-14")]
-    first, second, third = ([r for r in run["letters"] if r["channel"] == "letter"]
-                            for run in runs)
+    runs = [
+        run_json("letters", source, "-d", folder, "--as-of", day, "--no-email", "--no-sms")
+        for day in ("2026-10-31", "2026-11-07", "2026-11-14")
+    ]
+    first, second, third = ([r for r in run["letters"] if r["channel"] == "letter"] for run in runs)
     assert [r["template"] for r in first] == ["reminder"] and second == []
     assert [r["template"] for r in third] == ["formal_demand"]
     assert third[0]["previous"] == first[0]["reference"] and third[0]["invoices"] == "A-1"

@@ -31,8 +31,21 @@ from workbook_dump import dump_sheets
 RULES = load_rules()[0]
 LEVELS = letter_levels(RULES)
 INDEX = {level.stage: level.index for level in LEVELS}
-HEADER = ["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount", "Paid",
-          "Balance", "Address", "Email", "Disputed", "Dispute Reason", "Language"]
+HEADER = [
+    "Customer",
+    "Invoice",
+    "Invoice Date",
+    "Due Date",
+    "Currency",
+    "Amount",
+    "Paid",
+    "Balance",
+    "Address",
+    "Email",
+    "Disputed",
+    "Dispute Reason",
+    "Language",
+]
 
 
 # ---- the simulated ledger ----------------------------------------------------------------------
@@ -57,8 +70,14 @@ class Invoice:
         return self.issued + timedelta(days=self.terms)
 
     def paid(self, as_of: date) -> float:
-        return round(sum(self.amount * share for days, share in self.payments
-                         if self.due + timedelta(days=days) <= as_of), 2)
+        return round(
+            sum(
+                self.amount * share
+                for days, share in self.payments
+                if self.due + timedelta(days=days) <= as_of
+            ),
+            2,
+        )
 
     def row(self, as_of: date) -> list | None:
         """The ledger row on ``as_of``; None before it is issued or once it is settled."""
@@ -76,8 +95,21 @@ class Invoice:
                 disputed = "yes" if as_of < end else "no"
                 reason = "wrong goods delivered"
         address = f"{self.customer} street 1\n28001 Madrid"
-        return [self.customer, self.number, self.issued, self.due, self.currency,
-                self.amount, paid, balance, address, "ap@example.com", disputed, reason, "en"]
+        return [
+            self.customer,
+            self.number,
+            self.issued,
+            self.due,
+            self.currency,
+            self.amount,
+            paid,
+            balance,
+            address,
+            "ap@example.com",
+            disputed,
+            reason,
+            "en",
+        ]
 
 
 def year_ledger() -> list[Invoice]:
@@ -88,11 +120,15 @@ def year_ledger() -> list[Invoice]:
         tag = f"{month:02d}"
         invoices += [
             Invoice("Prompt Pay Ltd", f"PP-{tag}", issued, 1000.0, payments=((5, 1.0),)),
-            Invoice("Partial Co", f"PC-{tag}", issued, 800.0,
-                    payments=((45, 0.5), (110, 0.5))),
-            Invoice("Dispute SA", f"DS-{tag}", issued, 1200.0,
-                    payments=((150, 1.0),) if month == 3 else ((30, 1.0),),
-                    dispute=(35, 90) if month == 3 else None),
+            Invoice("Partial Co", f"PC-{tag}", issued, 800.0, payments=((45, 0.5), (110, 0.5))),
+            Invoice(
+                "Dispute SA",
+                f"DS-{tag}",
+                issued,
+                1200.0,
+                payments=((150, 1.0),) if month == 3 else ((30, 1.0),),
+                dispute=(35, 90) if month == 3 else None,
+            ),
             Invoice("Credit Kft", f"CK-{tag}", issued, 500.0, payments=((70, 1.0),)),
             Invoice("Two Cur Inc", f"TE-{tag}", issued, 300.0, payments=((10, 1.0),)),
             Invoice("Two Cur Inc", f"TU-{tag}", issued, 250.0, currency="USD"),
@@ -100,8 +136,9 @@ def year_ledger() -> list[Invoice]:
         if month <= 4:
             invoices.append(Invoice("Silent GmbH", f"SG-{tag}", issued, 2000.0))
     # A credit note, open from May to September, offsets part of Credit Kft's debts.
-    invoices.append(Invoice("Credit Kft", "CN-1", date(2026, 5, 20), -300.0,
-                            payments=((100, 1.0),), terms=0))
+    invoices.append(
+        Invoice("Credit Kft", "CN-1", date(2026, 5, 20), -300.0, payments=((100, 1.0),), terms=0)
+    )
     return invoices
 
 
@@ -152,12 +189,20 @@ def letters_of(log: list[list]) -> list[Letter]:
             continue
         level = resolve_level(row[at["Template"]], RULES, LEVELS)
         items = parse_items(row[at["Invoices"]], level, RULES, LEVELS) or ()
-        out.append(Letter(
-            reference=row[at["Reference"]], day=date.fromisoformat(str(row[at["Date"]])[:10]),
-            customer=row[at["Customer"]], currency=row[at["Currency"]], level=level.index,
-            items=tuple((key, INDEX[stage]) for key, stage in items),
-            previous=row[at["Previous"]] or "", amount=float(row[at["Amount"]] or 0),
-            credits=float(row[at["Credits"]] or 0), file=row[at["File"]]))
+        out.append(
+            Letter(
+                reference=row[at["Reference"]],
+                day=date.fromisoformat(str(row[at["Date"]])[:10]),
+                customer=row[at["Customer"]],
+                currency=row[at["Currency"]],
+                level=level.index,
+                items=tuple((key, INDEX[stage]) for key, stage in items),
+                previous=row[at["Previous"]] or "",
+                amount=float(row[at["Amount"]] or 0),
+                credits=float(row[at["Credits"]] or 0),
+                file=row[at["File"]],
+            )
+        )
     return out
 
 
@@ -176,8 +221,11 @@ def check_history(letters: list[Letter], interval: int = 14) -> None:
         covered: dict[str, Letter] = {}
         for letter in sent:
             assert letter.items, letter  # every letter takes some item a level up
-            latest = max((covered[key] for key, _level in letter.items if key in covered),
-                         key=lambda x: x.day, default=None)
+            latest = max(
+                (covered[key] for key, _level in letter.items if key in covered),
+                key=lambda x: x.day,
+                default=None,
+            )
             if latest is not None:
                 # Every letter about items written about before cites the previous letter.
                 assert letter.previous, letter
@@ -216,8 +264,14 @@ def check_letter_texts(letters: list[Letter], folders: dict[str, Path]) -> None:
         if letter.previous:
             assert letter.previous in text, letter
         else:
-            for claim in ("Despite our", "We wrote to you", "We refer to", "despite our",
-                          "written to you before", "previous reminders"):
+            for claim in (
+                "Despite our",
+                "We wrote to you",
+                "We refer to",
+                "despite our",
+                "written to you before",
+                "previous reminders",
+            ):
                 assert claim not in text, (letter, claim)
 
 
@@ -274,7 +328,8 @@ def test_batch_of_twelve_monthly_exports_without_a_letters_log(tmp_path):
     for month in range(1, 13):
         output = out / f"AR_2026-{month:02d}.collections.xlsx"
         end = date.fromisoformat(
-            str(dump_sheets(output, ["Letters Log"])["Letters Log"][-1][1])[:10])
+            str(dump_sheets(output, ["Letters Log"])["Letters Log"][-1][1])[:10]
+        )
         check_totals(output, end)
         for letter in letters:
             if letter.day.month == month:
@@ -301,16 +356,41 @@ def ledgers(draw):
         days = draw(st.integers(min_value=-10, max_value=400))
         balance = draw(st.sampled_from([0.4, 25.0, 900.0, -300.0]))
         due = AS_OF - timedelta(days=days)
-        rows.append([customer, f"I-{number}", due - timedelta(days=30), due, "EUR",
-                     balance, 0, balance, "Street 1", None, None, None, "en"])
+        rows.append(
+            [
+                customer,
+                f"I-{number}",
+                due - timedelta(days=30),
+                due,
+                "EUR",
+                balance,
+                0,
+                balance,
+                "Street 1",
+                None,
+                None,
+                None,
+                "en",
+            ]
+        )
     for row in rows:
         if draw(st.booleans()) and row[7] > 0:
             back = draw(st.integers(min_value=1, max_value=60))
             level = draw(st.sampled_from(LEVELS))
             status = draw(st.sampled_from(["", "sent", "cancelled"]))
-            log.append([f"R-{len(log)}", AS_OF - timedelta(days=back), row[0], "EUR",
-                        RULES.stage(level.stage).label, level.template, "en", row[1],
-                        status])
+            log.append(
+                [
+                    f"R-{len(log)}",
+                    AS_OF - timedelta(days=back),
+                    row[0],
+                    "EUR",
+                    RULES.stage(level.stage).label,
+                    level.template,
+                    "en",
+                    row[1],
+                    status,
+                ]
+            )
     return rows, log
 
 
@@ -323,8 +403,19 @@ def write_case(path: Path, rows, log) -> Path:
         sheet.append(row)
     if len(log) > 1:
         kept = book.create_sheet("Letters Log")
-        kept.append(["Reference", "Date", "Customer", "Currency", "Stage", "Template",
-                     "Language", "Invoices", "Status"])
+        kept.append(
+            [
+                "Reference",
+                "Date",
+                "Customer",
+                "Currency",
+                "Stage",
+                "Template",
+                "Language",
+                "Invoices",
+                "Status",
+            ]
+        )
         for row in log[1:]:
             kept.append(row)
     book.save(path)
@@ -335,17 +426,29 @@ def new_letters(log: list[list]) -> list[tuple]:
     """What decides a letter, for each letter (.docx) of a dumped log; the earlier rows of
     the input's log have no file."""
     header = log[0]
-    keep = ("Customer", "Currency", "Stage", "Template", "Invoices", "Amount", "Credits",
-            "Previous")
+    keep = (
+        "Customer",
+        "Currency",
+        "Stage",
+        "Template",
+        "Invoices",
+        "Amount",
+        "Credits",
+        "Previous",
+    )
     rows = [row for row in log[1:] if str(row[header.index("File")] or "").endswith(".docx")]
     return sorted(tuple(str(row[header.index(name)] or "") for name in keep) for row in rows)
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(case=ledgers())
-def test_property_the_decision_is_the_same_through_cli_batch_and_addin(case, tmp_path_factory,
-                                                                      monkeypatch):
+def test_property_the_decision_is_the_same_through_cli_batch_and_addin(
+    case, tmp_path_factory, monkeypatch
+):
     import sys
 
     import xlwings as xw
@@ -360,8 +463,7 @@ def test_property_the_decision_is_the_same_through_cli_batch_and_addin(case, tmp
     # The command line.
     source = write_case(base / "AR_2026-10.xlsx", rows, log)
     cli_out = base / "cli.xlsx"
-    pipeline.run(source, cli_out, AS_OF, letters_dir=base / "cli letters", email=False,
-                 sms=False)
+    pipeline.run(source, cli_out, AS_OF, letters_dir=base / "cli letters", email=False, sms=False)
     by_cli = new_letters(dump_sheets(cli_out, ["Letters Log"])["Letters Log"])
     # Batch (the month in the file name gives the same as-of date).
     folder = base / "in"
@@ -378,8 +480,9 @@ def test_property_the_decision_is_the_same_through_cli_batch_and_addin(case, tmp
         opened = base / "open.xlsx"
         write_case(opened, rows, log)
         book = app.books.open(str(opened))
-        monkeypatch.setattr(sys, "argv", ["-c", f"--wb={book.name}", "--from_xl=1",
-                                          "--app=Excel", "--hwnd=1"])
+        monkeypatch.setattr(
+            sys, "argv", ["-c", f"--wb={book.name}", "--from_xl=1", "--app=Excel", "--hwnd=1"]
+        )
         addin_package.dispatch("collections_letters")
         alerts = book.app.impl.alerts
         assert [a["mode"] for a in alerts] == ["info"], alerts

@@ -34,8 +34,14 @@ def test_second_run_changes_nothing_and_totals_match(rows):
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         ledger = [
-            ledger_row(customer, days, float(balance), invoice=f"I{index}", currency=currency,
-                       disputed=disputed)
+            ledger_row(
+                customer,
+                days,
+                float(balance),
+                invoice=f"I{index}",
+                currency=currency,
+                disputed=disputed,
+            )
             for index, (customer, days, balance, currency, disputed) in enumerate(rows)
         ]
         source = write_ledger(folder / "in.xlsx", ledger)

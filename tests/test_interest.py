@@ -118,10 +118,10 @@ def test_partial_payment_with_a_date():
     # 1,000.00 due 2025-03-31, 400.00 paid on 2025-05-15, as of 2025-06-30, 3.15 + 8 =
     # 11.15 %: 1 April - 15 May (45 days) on 1,000.00, 16 May - 30 June (46 days) on
     # 600.00. 0.1115 * (100000 * 45 + 60000 * 46) / 365 = 809490 / 365 = 2217.78 -> 2218.
-    accrual = accrue(EU, 60_000, date(2025, 3, 31), date(2025, 6, 30),
-                     payments=[(date(2025, 5, 15), 40_000)])
-    assert [(s.days, s.principal_cents) for s in accrual.segments] == [(45, 100_000),
-                                                                       (46, 60_000)]
+    accrual = accrue(
+        EU, 60_000, date(2025, 3, 31), date(2025, 6, 30), payments=[(date(2025, 5, 15), 40_000)]
+    )
+    assert [(s.days, s.principal_cents) for s in accrual.segments] == [(45, 100_000), (46, 60_000)]
     assert accrual.cents == 2218
 
 
@@ -130,8 +130,9 @@ def test_partial_payment_without_a_date_accrues_on_the_open_balance():
     # 60000 * 0.1115 * 91 / 365 = 1667.92 -> 1668.
     assert accrue(EU, 60_000, date(2025, 3, 31), date(2025, 6, 30)).cents == 1668
     # Payments before the due date were not late; they change nothing.
-    early = accrue(EU, 60_000, date(2025, 3, 31), date(2025, 6, 30),
-                   payments=[(date(2025, 3, 1), 40_000)])
+    early = accrue(
+        EU, 60_000, date(2025, 3, 31), date(2025, 6, 30), payments=[(date(2025, 3, 1), 40_000)]
+    )
     assert early.cents == 1668
 
 
@@ -204,8 +205,9 @@ def test_huf_debt_across_a_half_year_boundary():
     # 14.50 %, 1-10 July (10 days) at 6.00 + 8 = 14.00 %.
     # 100000000 * (0.145 * 10 + 0.14 * 10) / 365 = 285000000 / 365 = 780821.92 -> 780822.
     later = settings(rates={"hu_ptk": {"2026-07-01": {"rate": "6.00", "source": "test"}}})
-    accrual = accrue(later.regimes["hu_ptk"].rule, 100_000_000, date(2026, 6, 20),
-                     date(2026, 7, 10))
+    accrual = accrue(
+        later.regimes["hu_ptk"].rule, 100_000_000, date(2026, 6, 20), date(2026, 7, 10)
+    )
     assert accrual.cents == 780822
 
 
@@ -214,25 +216,37 @@ def test_huf_compensation_is_40_euro_at_the_mnb_rate():
     # A delay starting 2026-01-05 (2026-H1): the rate valid on 1 January 2026, a holiday,
     # is the fixing of 31 December 2025, 385.40: 40 * 385.40 = HUF 15,416.00.
     assert compensation_cents(SETTINGS, regime, 5_000_00, "HUF", date(2026, 1, 5)) == (
-        1_541_600, None)
+        1_541_600,
+        None,
+    )
     # A delay starting in 2025-H2 needs the fixing valid on 1 July 2025, not in the table:
     # nothing is claimed and the day is named.
     assert compensation_cents(SETTINGS, regime, 5_000_00, "HUF", date(2025, 9, 1)) == (
-        0, date(2025, 7, 1))
+        0,
+        date(2025, 7, 1),
+    )
     # fx_day = "delay_start" (the wording of Ptk. 6:155 (2)): the rate of the first day of
     # the delay, here Saturday 2026-01-03 -> the last fixing before it, 31 December 2025.
     start = settings(regimes={"hu_ptk": {"fx_day": "delay_start"}})
     assert compensation_cents(start, start.regimes["hu_ptk"], 1, "HUF", date(2026, 1, 1)) == (
-        1_541_600, None)
+        1_541_600,
+        None,
+    )
 
 
-@pytest.mark.parametrize(("debt", "expected"), [
-    (99_999, 4000), (100_000, 7000), (999_999, 7000), (1_000_000, 10000), (5_000_000, 10000),
-])
+@pytest.mark.parametrize(
+    ("debt", "expected"),
+    [
+        (99_999, 4000),
+        (100_000, 7000),
+        (999_999, 7000),
+        (1_000_000, 10000),
+        (5_000_000, 10000),
+    ],
+)
 def test_gbp_compensation_at_each_tier(debt, expected):
     regime = SETTINGS.regimes["uk_late_payment"]
-    assert compensation_cents(SETTINGS, regime, debt, "GBP", date(2026, 1, 5)) == (
-        expected, None)
+    assert compensation_cents(SETTINGS, regime, debt, "GBP", date(2026, 1, 5)) == (expected, None)
 
 
 def test_gbp_interest_fixed_at_the_base_rate_before_the_half_year():
@@ -294,8 +308,10 @@ def test_mixed_ledger_each_letter_under_its_own_law():
         item("Forint Kft.", 45, 100000.00, currency="HUF", language="hu"),
     ]
     jobs, issues = _jobs(records, as_of)
-    law = {job.currency: (job.context["interest_rule"], job.interest_cents,
-                          job.compensation_cents) for job in jobs}
+    law = {
+        job.currency: (job.context["interest_rule"], job.interest_cents, job.compensation_cents)
+        for job in jobs
+    }
     # Due 2026-02-14, 45 days to 2026-03-31.
     # EUR: 10.15 %: 1251 (above); EUR 40.
     # GBP: 3.75 + 8 = 11.75 %: 100000 * 0.1175 * 45 / 365 = 1448.63 -> 1449; GBP 70.
@@ -342,8 +358,11 @@ def test_a_letter_warns_about_a_missing_half_year():
     _jobs_, issues = _jobs([item("Euro SA", 45, 1000.00)], as_of)
     stale = [i.message for i in issues if "interest.rates.eu_directive" in i.message]
     assert len(stale) == 1 and "2026-07-01" in stale[0]
-    _jobs_, issues = _jobs([item("Euro SA", 45, 1000.00)], as_of, rates={
-        "eu_directive": {"2026-07-01": {"rate": "2.15", "source": "test"}}})
+    _jobs_, issues = _jobs(
+        [item("Euro SA", 45, 1000.00)],
+        as_of,
+        rates={"eu_directive": {"2026-07-01": {"rate": "2.15", "source": "test"}}},
+    )
     assert not [i for i in issues if "interest.rates" in i.message]
 
 

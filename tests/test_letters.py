@@ -48,8 +48,12 @@ COMPANY = {
     "signatory": "Ana López",
     "signatory_title": "Credit Controller",
 }
-LETTER_STAGES = {"notice": "reminder", "demand": "formal_demand", "final": "final_demand",
-                 "legal": "legal_demand"}
+LETTER_STAGES = {
+    "notice": "reminder",
+    "demand": "formal_demand",
+    "final": "final_demand",
+    "legal": "legal_demand",
+}
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +105,10 @@ def expected_letters(frame, rules) -> dict[tuple[str, str], int]:
     dunning, _issues = parse_dunning(rules)
     first = rules.stage("notice").from_days
     return {
-        (r.customer, r.currency): int(r.overdue_cents) for r in summary.itertuples()
-        if r.overdue_cents > 0 and r.oldest_days_overdue >= first
+        (r.customer, r.currency): int(r.overdue_cents)
+        for r in summary.itertuples()
+        if r.overdue_cents > 0
+        and r.oldest_days_overdue >= first
         and r.overdue_cents + r.credit_cents > dunning.minimum(r.currency)
     }
 
@@ -158,8 +164,9 @@ def test_letter_stage_template_language_and_folders(written):
         stage_folder = path.parent.name
         assert LETTER_STAGES[stage_folder] == record.template
         assert re.fullmatch(r"[\w.-]+_RC-260331-[A-Z2-7]{8}\.docx", path.name), path.name
-    assert (out / "final" / f"Smith_Sons_UK_{by_customer[('Smith & Sons <UK>', 'EUR')].reference}"
-            ".docx").is_file()
+    assert (
+        out / "final" / f"Smith_Sons_UK_{by_customer[('Smith & Sons <UK>', 'EUR')].reference}.docx"
+    ).is_file()
     # Nothing but letters in the folder: no temporary files left behind.
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == sorted(
         Path(r.file).name for r in result.records
@@ -174,8 +181,9 @@ def test_missing_address_and_contact_go_to_exceptions(written):
     assert str(problems[0].where) == "10:10"  # its sheet row (rows start at 2)
     # A contact person is not an address: the same rule as the quality checks.
     assert "Contact Only" not in {r.customer for r in result.records}
-    assert any("Contact Only" in i.message and "no postal address" in i.message
-               for i in result.issues)
+    assert any(
+        "Contact Only" in i.message and "no postal address" in i.message for i in result.issues
+    )
 
 
 def test_language_without_template_falls_back_to_english(written):
@@ -198,8 +206,9 @@ def test_each_currency_under_its_own_law(written):
 
 
 def test_currency_without_compensation_is_reported(tmp_path):
-    rules, issues = load_rules({"company": COMPANY, "interest": {"by_currency": {
-        "USD": "eu_directive"}}})
+    rules, issues = load_rules(
+        {"company": COMPANY, "interest": {"by_currency": {"USD": "eu_directive"}}}
+    )
     assert issues == []
     frame = classified_frame([item("Yankee Inc", 40, 300.00, currency="USD")], rules)
     jobs, found = core.letter_jobs(frame, rules, AS_OF)
@@ -218,7 +227,10 @@ def test_interest_and_compensation_per_invoice_in_the_table(written, rules):
     assert smith.claim_cents == 123456 + 3000 + 2575 + 18 + 8000
     record = next(r for r in result.records if r.customer == "Smith & Sons <UK>")
     assert (record.amount_cents, record.interest_cents, record.compensation_cents) == (
-        126456, 2593, 8000)
+        126456,
+        2593,
+        8000,
+    )
     text = docx_text(out / record.file)
     assert "SMI-075 | 15/01/2026 | 75 | 1,234.56 | 0.00 | 1,234.56 | 10.15% | 25.75 | 40.00" in text
     assert "SMI-021 | 10/03/2026 | 21 | 40.00 | 10.00 | 30.00 | 10.15% | 0.18 | 40.00" in text
@@ -234,9 +246,11 @@ def test_references_are_stable_and_unique(rules, written):
     moved, _ = core.letter_jobs(later, rules, AS_OF + timedelta(days=1))
     assert not {j.reference for j in moved} & {r.reference for r in result.records}
     assert core.reference_for("RC", "A", "EUR", "legal", AS_OF) == core.reference_for(
-        "RC", "A", "EUR", "legal", AS_OF)
+        "RC", "A", "EUR", "legal", AS_OF
+    )
     assert core.reference_for("RC", "A", "EUR", "legal", AS_OF) != core.reference_for(
-        "RC", "A", "EUR", "final", AS_OF)
+        "RC", "A", "EUR", "final", AS_OF
+    )
 
 
 def test_reply_by_is_in_working_days(written, rules):
@@ -289,10 +303,19 @@ def golden_records() -> list[dict]:
     for language in GOLDEN_LANGUAGES:
         for days in (15, 45, 75, 120):
             customer = f"Golden {language.upper()} {days}"
-            records.append(item(customer, days, 1234.56, language=language,
-                                customer_id=f"C-{language}-{days}"))
-            records.append(item(customer, days - 9, 250.00, paid=50.00, language=language,
-                                customer_id=f"C-{language}-{days}"))
+            records.append(
+                item(customer, days, 1234.56, language=language, customer_id=f"C-{language}-{days}")
+            )
+            records.append(
+                item(
+                    customer,
+                    days - 9,
+                    250.00,
+                    paid=50.00,
+                    language=language,
+                    customer_id=f"C-{language}-{days}",
+                )
+            )
     return records
 
 
@@ -337,14 +360,19 @@ def make_template(path: Path, *paragraphs: str, table: list[str] | None = None) 
 @pytest.mark.parametrize(
     ("paragraphs", "table", "expected"),
     [
-        (["Dear {{ customer_nme }},"], None,
-         "unknown variable 'customer_nme' in {{ customer_nme }}"),
+        (
+            ["Dear {{ customer_nme }},"],
+            None,
+            "unknown variable 'customer_nme' in {{ customer_nme }}",
+        ),
         (["{{ customer|shout }}"], None, "unknown filter 'shout' in {{ customer|shout }}"),
         (["{% if customer %}Hello"], None, "syntax error in {% if customer %}"),
         (["{{ customer }"], None, "syntax error"),
-        (["{{ total_claim }}"],
-         ["{%tr for item in items %}", "{{ item.balanse }}", "{%tr endfor %}"],
-         "unknown item field 'balanse' in {{ item.balanse }}"),
+        (
+            ["{{ total_claim }}"],
+            ["{%tr for item in items %}", "{{ item.balanse }}", "{%tr endfor %}"],
+            "unknown item field 'balanse' in {{ item.balanse }}",
+        ),
         (["{{r customer }}"], None, "needs rich text"),
     ],
 )
@@ -466,8 +494,9 @@ def messy_records(draw):
                 address=draw(st.sampled_from([None, "", "Street 1", "  "])),
                 contact=draw(st.sampled_from([None, "", "Pat"])),
                 language=draw(st.sampled_from([None, "es", "EN", "hu_HU", "xx", "Magyar"])),
-                promise_date=draw(st.sampled_from([None, AS_OF + timedelta(days=2),
-                                                   AS_OF - timedelta(days=2)])),
+                promise_date=draw(
+                    st.sampled_from([None, AS_OF + timedelta(days=2), AS_OF - timedelta(days=2)])
+                ),
             )
         )
     return records
@@ -480,7 +509,8 @@ def test_messy_ledgers_one_job_per_customer_and_currency(rules, records):
     jobs, issues = core.letter_jobs(frame, rules, AS_OF)
     expected = expected_letters(frame, rules)
     reachable = {
-        key for key in expected
+        key
+        for key in expected
         if any(r["customer"] == key[0] and (r["address"] or "").strip() for r in records)
     }
     assert {(j.customer, j.currency) for j in jobs} == reachable
@@ -510,11 +540,11 @@ def test_messy_workbooks_through_the_reader(rules, tmp_path):
         assert expected, language
         result = shell.write_letters(frame, ledger_rules, messy.AS_OF, tmp_path / language)
         assert result.records == []
-        assert len([i for i in result.issues if "no postal address" in i.message]) == len(
-            expected)
+        assert len([i for i in result.issues if "no postal address" in i.message]) == len(expected)
         with_address = frame.assign(address="Street 1")
-        result = shell.write_letters(with_address, ledger_rules, messy.AS_OF,
-                                     tmp_path / f"{language}-2")
+        result = shell.write_letters(
+            with_address, ledger_rules, messy.AS_OF, tmp_path / f"{language}-2"
+        )
         assert {(r.customer, r.currency): r.amount_cents for r in result.records} == expected
         jobs, _ = core.letter_jobs(with_address, ledger_rules, messy.AS_OF)
         totals = {(j.customer, j.currency): j.context["total_overdue"] for j in jobs}

@@ -59,8 +59,9 @@ COUNTS = range(1, 13)
 
 def pdf_pages(path: Path) -> list[str]:
     """The text of each page."""
-    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
     return [page for page in done.stdout.split("\f") if page.strip()]
 
 
@@ -72,8 +73,16 @@ def records() -> list[dict]:
                 customer = f"{language}-{template}-{count:02d}"
                 contact = "Jane Roe" if count % 2 else None
                 for n in range(count):
-                    rows.append(item(customer, days + n, 100.0 + n, language=language,
-                                     invoice=f"{language.upper()}-{n:03d}", contact=contact))
+                    rows.append(
+                        item(
+                            customer,
+                            days + n,
+                            100.0 + n,
+                            language=language,
+                            invoice=f"{language.upper()}-{n:03d}",
+                            contact=contact,
+                        )
+                    )
     return rows
 
 
@@ -128,8 +137,11 @@ def test_no_tag_survives_and_no_sentence_is_said_twice(letters):
         text = " ".join(pdf_pages(out / record.pdf))
         assert not re.search(r"\{\{|\}\}|\{%|%\}|\{#", text), record.pdf
         assert "a(z)" not in text and "A(z)" not in text
-        lines = [line.strip() for line in docx_text(out / record.file).splitlines()
-                 if len(line.strip()) > 40]
+        lines = [
+            line.strip()
+            for line in docx_text(out / record.file).splitlines()
+            if len(line.strip()) > 40
+        ]
         assert len(lines) == len(set(lines)), record.file
 
 
@@ -140,11 +152,15 @@ def test_no_page_holds_only_the_sign_off(letters):
         last = pages[-1].splitlines()
         # Drop the letterhead (up to its contact line), the footer and the sign-off.
         body = [line.strip() for line in last if line.strip()]
-        body = [line for line in body if not line.startswith(COMPANY["name"])
-                and not any(word in line for word in SIGN_OFF[record.language])
-                and not line.startswith(("Gran Vía 28", "28013 Madrid"))
-                and line not in MARKERS[record.language]
-                and "Madrid" not in line]
+        body = [
+            line
+            for line in body
+            if not line.startswith(COMPANY["name"])
+            and not any(word in line for word in SIGN_OFF[record.language])
+            and not line.startswith(("Gran Vía 28", "28013 Madrid"))
+            and line not in MARKERS[record.language]
+            and "Madrid" not in line
+        ]
         assert body, (record.pdf, len(pages), pages[-1])
 
 

@@ -33,8 +33,9 @@ def spaces(text: str) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    done = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
     return spaces(done.stdout)
 
 
@@ -42,16 +43,21 @@ def pdf_text(path: Path) -> str:
 def pdf_letters(tmp_path_factory):
     assert shutil.which("pdftotext") and shutil.which("pdfinfo"), "install poppler-utils"
     # Letters at the level the days have reached (dunning.allow_skip): every template.
-    rules, _ = load_rules({"company": {"name": "Acme Supplies S.L.", "iban": "ES91 2100"},
-                           "dunning": {"allow_skip": True}})
+    rules, _ = load_rules(
+        {
+            "company": {"name": "Acme Supplies S.L.", "iban": "ES91 2100"},
+            "dunning": {"allow_skip": True},
+        }
+    )
     records = [
         item("Smith & Sons <UK>", 75, 1234.56, language="en"),
         item("García Hermanos S.L.", 120, 999.00, language="es"),
         item("Kovács Kft.", 45, 2500.00, language="hu"),
     ]
     # A customer with 45 overdue invoices: the table runs over a page break.
-    records += [item("Long Ledger Ltd", 100 + n, 10.0 + n, invoice=f"LL-{n:03d}")
-                for n in range(45)]
+    records += [
+        item("Long Ledger Ltd", 100 + n, 10.0 + n, invoice=f"LL-{n:03d}") for n in range(45)
+    ]
     frame = classified_frame(records, rules)
     out = tmp_path_factory.mktemp("pdf")
     result = shell.write_letters(frame, rules, AS_OF, out, pdf=True)
@@ -82,7 +88,8 @@ def test_pdf_text_and_pages(pdf_letters):
         assert "{{" not in text and "{%" not in text
     assert "Letter before claim" not in pdf_text(out / by_customer["Smith & Sons <UK>"].pdf)
     assert "Requerimiento de pago previo a la reclamación judicial" in pdf_text(
-        out / by_customer["García Hermanos S.L."].pdf)
+        out / by_customer["García Hermanos S.L."].pdf
+    )
 
 
 def test_long_invoice_table_spans_pages_with_repeated_header(pdf_letters):

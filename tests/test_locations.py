@@ -38,7 +38,8 @@ def test_display_of_each_kind_of_location():
     assert str(Location(file="AR_2026-10.xlsx")) == "AR_2026-10.xlsx"
     assert str(Location.cell("Ledger", 4, 2, file="AR.xlsx")) == "[AR.xlsx]Ledger!B4"
     assert str(Location.setting("plan.capacity_per_day", "rules.toml")) == (
-        "rules.toml plan.capacity_per_day")
+        "rules.toml plan.capacity_per_day"
+    )
     # A settings-sheet row shows its cell; the key stays a field for filtering.
     row = Location(sheet="Collections Settings", row=12, column=3, key="general.as_of")
     assert str(row) == "'Collections Settings'!C12" and row.key == "general.as_of"
@@ -53,8 +54,9 @@ def test_whole_row_ignores_the_column():
 SHEETS = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=12)
 
 
-@given(sheet=SHEETS, row=st.integers(1, 1_048_576), column=st.one_of(
-    st.none(), st.integers(1, 16_384)))
+@given(
+    sheet=SHEETS, row=st.integers(1, 1_048_576), column=st.one_of(st.none(), st.integers(1, 16_384))
+)
 def test_the_display_parses_back_to_the_same_location(sheet, row, column):
     location = Location.cell(sheet, row, column)
     assert Location.parse(str(location)) == location
@@ -64,12 +66,15 @@ def test_a_row_without_a_customer_is_reported_once():
     """Regression: the skipped row was reported at its customer cell and again as a row."""
     rules = load_rules()[0]
     matcher = header_matcher(rules)
-    grid = SheetGrid(name="Ledger", rows=[
-        ["Customer", "Invoice", "Due date", "Balance"],
-        ["Acme", "F-1", "2026-09-15", 100],
-        [None, "F-2", "2026-09-16", 200],
-        ["Bolt", "F-3", "2026-09-17", 300],
-    ])
+    grid = SheetGrid(
+        name="Ledger",
+        rows=[
+            ["Customer", "Invoice", "Due date", "Balance"],
+            ["Acme", "F-1", "2026-09-15", 100],
+            [None, "F-2", "2026-09-16", 200],
+            ["Bolt", "F-3", "2026-09-17", 300],
+        ],
+    )
     location = locate_table(grid, matcher, rules)
     assert location is not None
     outcome = analyse(grid, location, rules, AS_OF, matcher)
@@ -83,15 +88,32 @@ def test_a_row_without_a_customer_is_reported_once():
 
 
 def test_json_issues_give_the_display_text_and_the_parts(tmp_path, cli):
-    source = write_ledger(tmp_path / "ar.xlsx", [
-        ["Acme", "F-1", "2026-08-01", "2026-09-01", "EUR", 100, 0, 100],
-        [None, "F-2", "2026-08-01", "2026-09-01", "EUR", 250, 0, 250],
-    ], header=["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount",
-               "Paid", "Balance"])
-    code, out, err = cli("process", source, "-o", tmp_path / "out.xlsx", "--as-of",
-                         AS_OF.isoformat(), "--json")
+    source = write_ledger(
+        tmp_path / "ar.xlsx",
+        [
+            ["Acme", "F-1", "2026-08-01", "2026-09-01", "EUR", 100, 0, 100],
+            [None, "F-2", "2026-08-01", "2026-09-01", "EUR", 250, 0, 250],
+        ],
+        header=[
+            "Customer",
+            "Invoice",
+            "Invoice Date",
+            "Due Date",
+            "Currency",
+            "Amount",
+            "Paid",
+            "Balance",
+        ],
+    )
+    code, out, err = cli(
+        "process", source, "-o", tmp_path / "out.xlsx", "--as-of", AS_OF.isoformat(), "--json"
+    )
     assert code == 0, err
     issues = [i for i in json.loads(out)["issues"] if i["where"].startswith("Ledger!")]
-    assert {"where": "Ledger!A3", "message": "row skipped: no customer", "severity": "warning",
-            "location": {"sheet": "Ledger", "row": 3, "column": 1}} in issues
+    assert {
+        "where": "Ledger!A3",
+        "message": "row skipped: no customer",
+        "severity": "warning",
+        "location": {"sheet": "Ledger", "row": 3, "column": 1},
+    } in issues
     assert len([i for i in issues if i["location"].get("row") == 3]) == 1

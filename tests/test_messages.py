@@ -36,20 +36,42 @@ def test_one_draft_per_customer_with_an_address_in_its_language(tmp_path, ledger
     report = _letters(run_json, ledger, folder)
     drafts = drafts_by_address(folder)
     assert set(drafts) == {
-        "penzugy@kovacs.example.hu", "zhangwei@trade.example.cn",
-        "jose.garcia@garcia.example.es", "accounts@smith.example.co.uk",
+        "penzugy@kovacs.example.hu",
+        "zhangwei@trade.example.cn",
+        "jose.garcia@garcia.example.es",
+        "accounts@smith.example.co.uk",
     }
     log = {(row["customer"], row["channel"]): row for row in report["letters"]}
     expected = {
         # address: (display name, customer, words of the subject, invoice, amount in the body)
-        "penzugy@kovacs.example.hu": ("Kovács Anna", "Kovács és Társa Kft.", "Emlékeztető",
-                                      "KT-101", "125\u00a0000"),
-        "zhangwei@trade.example.cn": ("张伟", "上海张伟贸易有限公司", "付款提醒", "SH-2026-77",
-                                      "8,800.00"),
-        "jose.garcia@garcia.example.es": ("José García", "García Hermanos S.L.",
-                                          "rogamos pago", "F-2026-0042", "1.234,56"),
-        "accounts@smith.example.co.uk": ("Smith & Sons <UK>", "Smith & Sons <UK>",
-                                         "please pay by", "SS-9", "2,500.00"),
+        "penzugy@kovacs.example.hu": (
+            "Kovács Anna",
+            "Kovács és Társa Kft.",
+            "Emlékeztető",
+            "KT-101",
+            "125\u00a0000",
+        ),
+        "zhangwei@trade.example.cn": (
+            "张伟",
+            "上海张伟贸易有限公司",
+            "付款提醒",
+            "SH-2026-77",
+            "8,800.00",
+        ),
+        "jose.garcia@garcia.example.es": (
+            "José García",
+            "García Hermanos S.L.",
+            "rogamos pago",
+            "F-2026-0042",
+            "1.234,56",
+        ),
+        "accounts@smith.example.co.uk": (
+            "Smith & Sons <UK>",
+            "Smith & Sons <UK>",
+            "please pay by",
+            "SS-9",
+            "2,500.00",
+        ),
     }
     for address, (name, customer, words, invoice, money) in expected.items():
         path, message = drafts[address]
@@ -57,8 +79,7 @@ def test_one_draft_per_customer_with_an_address_in_its_language(tmp_path, ledger
         assert to.display_name == name  # non-ASCII names survive the round trip
         assert words in message["Subject"] and customer not in ("", None)
         assert message["X-Unsent"] == "1"
-        assert str(message["From"]) == ('Cobros Suministros '
-                                        '<cobros@suministros.example.es>')
+        assert str(message["From"]) == ("Cobros Suministros <cobros@suministros.example.es>")
         assert message["Date"] is not None
         row = log[(customer, "email")]
         assert row["message_id"] == message["Message-ID"] and row["status"] == "draft"
@@ -76,8 +97,10 @@ def test_cover_message_carries_the_letter_intact(tmp_path, ledger, run_json):
     folder = tmp_path / "out"
     report = _letters(run_json, ledger, folder)
     drafts = drafts_by_address(folder)
-    for address, customer in (("jose.garcia@garcia.example.es", "García Hermanos S.L."),
-                              ("accounts@smith.example.co.uk", "Smith & Sons <UK>")):
+    for address, customer in (
+        ("jose.garcia@garcia.example.es", "García Hermanos S.L."),
+        ("accounts@smith.example.co.uk", "Smith & Sons <UK>"),
+    ):
         _path, message = drafts[address]
         letter = next(r for r in report["letters"] if r["customer"] == customer)
         assert letter["channel"] == "email" and letter["file"].endswith(".docx")
@@ -94,10 +117,19 @@ def test_cover_message_carries_the_letter_intact(tmp_path, ledger, run_json):
 
 
 def test_no_email_address_goes_to_exceptions_with_the_cell_and_the_letter_by_post(
-        tmp_path, ledger, run_json):
+    tmp_path, ledger, run_json
+):
     out = tmp_path / "out.xlsx"
-    report = run_json("process", ledger, "-o", out, "--letters", tmp_path / "letters",
-                      "--as-of", AS_OF.isoformat())
+    report = run_json(
+        "process",
+        ledger,
+        "-o",
+        out,
+        "--letters",
+        tmp_path / "letters",
+        "--as-of",
+        AS_OF.isoformat(),
+    )
     by_where = {issue["where"]: issue["message"] for issue in report["issues"]}
     nomail = f"Ledger!{EMAIL_COLUMN}{sheet_row('nomail')}"
     badmail = f"Ledger!{EMAIL_COLUMN}{sheet_row('badmail')}"
@@ -105,8 +137,9 @@ def test_no_email_address_goes_to_exceptions_with_the_cell_and_the_letter_by_pos
     assert "'bob at example' is not an email address" in by_where[badmail]
     letter = next(r for r in report["letters"] if r["customer"] == "Sin Correo S.A.")
     assert (letter["channel"], letter["message_id"], letter["status"]) == ("letter", "", "")
-    assert not any(r["customer"] == "Bad Mail Ltd" and r["channel"] == "email"
-                   for r in report["letters"])
+    assert not any(
+        r["customer"] == "Bad Mail Ltd" and r["channel"] == "email" for r in report["letters"]
+    )
     sheets = dump_sheets(out, ["Letters Log", "Exceptions", "SMS"])
     header = sheets["Letters Log"][0]
     assert header[-3:] == ["Channel", "Message-ID", "Status"]
@@ -128,7 +161,9 @@ def test_drafts_are_stable_and_stages_limit_them(tmp_path, ledger, run_json):
     assert ids == sorted(r["message_id"] for r in again["letters"] if r["message_id"])
     only = _letters(run_json, ledger, tmp_path / "c", "--stages", "pre_due")
     assert {(r["customer"], r["channel"]) for r in only["letters"]} == {
-        ("Kovács és Társa Kft.", "email"), ("Kovács és Társa Kft.", "sms")}
+        ("Kovács és Társa Kft.", "email"),
+        ("Kovács és Társa Kft.", "sms"),
+    }
 
 
 def test_sms_sheet_and_gateway_csv(tmp_path, ledger, run_json):
@@ -159,12 +194,15 @@ def test_a_broken_or_unsafe_template_stops_before_any_draft(tmp_path, ledger, cl
     templates.mkdir()
     (templates / "email_pre_due.hu.j2").write_text(
         '{% extends "email_base.hu.j2" %}{% block subject %}'
-        "{{ ''.__class__.__mro__[1].__subclasses__() }}{% endblock %}", encoding="utf-8")
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}{% endblock %}",
+        encoding="utf-8",
+    )
     rules = tmp_path / "templates.toml"
     rules.write_text(f'[letters]\ntemplates_dir = "{templates.as_posix()}"\n', encoding="utf-8")
     folder = tmp_path / "out"
-    code, _out, err = cli("letters", ledger, "-d", folder, "--as-of", AS_OF.isoformat(),
-                          "--rules", rules)
+    code, _out, err = cli(
+        "letters", ledger, "-d", folder, "--as-of", AS_OF.isoformat(), "--rules", rules
+    )
     assert code == 1 and "email_pre_due.hu.j2" in err and "unsafe" in err
     assert not (folder / "email").exists()
 
@@ -187,12 +225,14 @@ def read_eml_from_parts(tmp_path: Path):
     from receivables.messages import email_bytes
 
     message = EmailMessage(policy=policy.SMTP)
-    message["Subject"] = ("RC-261031-UTC3KZCT: rogamos pago antes del 10 de noviembre de 2026 "
-                         "– García 张伟 Kovács")
+    message["Subject"] = (
+        "RC-261031-UTC3KZCT: rogamos pago antes del 10 de noviembre de 2026 – García 张伟 Kovács"
+    )
     message["To"] = "García <g@example.es>"
     message.set_content("hola")
-    message.add_attachment(bytes(range(256)) * 4, maintype="application",
-                           subtype="octet-stream", filename="data.bin")
+    message.add_attachment(
+        bytes(range(256)) * 4, maintype="application", subtype="octet-stream", filename="data.bin"
+    )
     (tmp_path / "x.eml").write_bytes(email_bytes(message))
     assert read_eml(tmp_path / "x.eml")["Subject"] == str(message["Subject"])
     return message
@@ -202,10 +242,20 @@ def test_settings_are_checked_and_the_password_is_never_one():
     from receivables.core.messages import parse_message_settings
     from receivables.core.rules import load_rules
 
-    rules, load_issues = load_rules({"email": {
-        "password": "x", "port": "smtp", "security": "tls", "sender": "not an address",
-        "hostname": "h", "stages": ["pre_due", "nope"], "rate_per_minute": 0},
-        "sms": {"max_segments": 0}})
+    rules, load_issues = load_rules(
+        {
+            "email": {
+                "password": "x",
+                "port": "smtp",
+                "security": "tls",
+                "sender": "not an address",
+                "hostname": "h",
+                "stages": ["pre_due", "nope"],
+                "rate_per_minute": 0,
+            },
+            "sms": {"max_segments": 0},
+        }
+    )
     email, sms_settings, issues = parse_message_settings(rules)
     text = " | ".join(issue.message for issue in [*load_issues, *issues])
     assert "email.password" in text and "RECEIVABLES_SMTP_PASSWORD" in text
@@ -213,8 +263,12 @@ def test_settings_are_checked_and_the_password_is_never_one():
     assert "email.port" in text and "email.security" in text and "email.sender" in text
     assert "email.hostname" in text and "'nope' is not a stage" in text
     assert "sms.max_segments" in text and email.rate_per_minute == 0
-    assert (email.port, email.security, email.sender, email.stages) == \
-        (587, "starttls", "", ("pre_due",))
+    assert (email.port, email.security, email.sender, email.stages) == (
+        587,
+        "starttls",
+        "",
+        ("pre_due",),
+    )
     assert sms_settings.max_segments == 2 and not hasattr(email, "password")
 
 
@@ -223,18 +277,57 @@ def test_messages_follow_the_dunning_decisions(tmp_path, run_json):
 
     (tmp_path / "rules.toml").write_text(
         RULES + '\n[[dunning.blocks]]\ncustomer = "Kovács és Társa Kft."\n'
-        'reason = "payment plan agreed"\n', encoding="utf-8")
+        'reason = "payment plan agreed"\n',
+        encoding="utf-8",
+    )
     zhang, garcia = list(CUSTOMERS["zhang"]), list(CUSTOMERS["garcia"])
-    rows = [CUSTOMERS["kovacs"], zhang, garcia,
-            # A credit note of García's offsets nothing at a message stage; Zhang's own
-            # credit note is netted: 8,800.00 - 3,000.00 is what the reminder asks for.
-            row("上海张伟贸易有限公司", "CN-1", 20, -3000.0, "CNY", "张伟",
-                "zhangwei@trade.example.cn", "138 0013 8000", "", "zh", "中国"),
-            # A customer whose credits cover the reminder gets none.
-            row("Netted Ltd", "NT-1", 2, 100.0, "EUR", "Ann", "ann@netted.example", "",
-                "1 Road\nLeeds", "en", "GB"),
-            row("Netted Ltd", "NT-C", 30, -100.0, "EUR", "Ann", "ann@netted.example", "",
-                "1 Road\nLeeds", "en", "GB")]
+    rows = [
+        CUSTOMERS["kovacs"],
+        zhang,
+        garcia,
+        # A credit note of García's offsets nothing at a message stage; Zhang's own
+        # credit note is netted: 8,800.00 - 3,000.00 is what the reminder asks for.
+        row(
+            "上海张伟贸易有限公司",
+            "CN-1",
+            20,
+            -3000.0,
+            "CNY",
+            "张伟",
+            "zhangwei@trade.example.cn",
+            "138 0013 8000",
+            "",
+            "zh",
+            "中国",
+        ),
+        # A customer whose credits cover the reminder gets none.
+        row(
+            "Netted Ltd",
+            "NT-1",
+            2,
+            100.0,
+            "EUR",
+            "Ann",
+            "ann@netted.example",
+            "",
+            "1 Road\nLeeds",
+            "en",
+            "GB",
+        ),
+        row(
+            "Netted Ltd",
+            "NT-C",
+            30,
+            -100.0,
+            "EUR",
+            "Ann",
+            "ann@netted.example",
+            "",
+            "1 Road\nLeeds",
+            "en",
+            "GB",
+        ),
+    ]
     ledger = write_ledger(tmp_path / "ledger.xlsx", rows)
     folder = tmp_path / "out"
     report = _letters(run_json, ledger, folder)

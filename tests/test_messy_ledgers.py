@@ -29,8 +29,15 @@ from receivables.reader import open_workbook
 
 from messy import AS_OF, LANGUAGE_SPECS, MessyLedger, ledger_grid, write_messy
 
-CASES = [("es", False), ("en", False), ("en", True), ("zh", False), ("hu", False),
-         ("de", False), ("fr", False)]
+CASES = [
+    ("es", False),
+    ("en", False),
+    ("en", True),
+    ("zh", False),
+    ("hu", False),
+    ("de", False),
+    ("fr", False),
+]
 IDS = [f"{language}{'-1904' if date1904 else ''}" for language, date1904 in CASES]
 
 
@@ -66,11 +73,28 @@ def test_every_item_is_found_with_its_values_and_stage(processed, language, date
     assert sorted(found) == [item.row for item in ledger.items]
     for item in ledger.items:
         record = found[item.row]
-        got = (record.customer, record.invoice, record.invoice_date.date(),
-               record.due_date.date(), record.balance_cents, record.currency, record.stage,
-               bool(record.due_date_derived), record.days_overdue)
-        want = (item.customer, item.invoice, item.invoice_date, item.due, item.balance_cents,
-                item.currency, item.stage, item.due_derived, item.days_overdue)
+        got = (
+            record.customer,
+            record.invoice,
+            record.invoice_date.date(),
+            record.due_date.date(),
+            record.balance_cents,
+            record.currency,
+            record.stage,
+            bool(record.due_date_derived),
+            record.days_overdue,
+        )
+        want = (
+            item.customer,
+            item.invoice,
+            item.invoice_date,
+            item.due,
+            item.balance_cents,
+            item.currency,
+            item.stage,
+            item.due_derived,
+            item.days_overdue,
+        )
         assert got == want, f"row {item.row}"
 
 
@@ -84,8 +108,20 @@ def test_totals_and_stage_counts_are_exact(processed, language, date1904):
     expected = Counter(item.stage for item in ledger.items)
     assert {k: v for k, v in data["stages"].items() if v} == dict(expected)
     # Every stage of the ladder and every overriding state but 'promised' is present.
-    assert set(expected) == {"current", "pre_due", "reminder", "notice", "demand", "final",
-                             "legal", "doubtful", "dead", "paid", "credit", "disputed"}
+    assert set(expected) == {
+        "current",
+        "pre_due",
+        "reminder",
+        "notice",
+        "demand",
+        "final",
+        "legal",
+        "doubtful",
+        "dead",
+        "paid",
+        "credit",
+        "disputed",
+    }
 
 
 @pytest.mark.parametrize(("language", "date1904"), CASES, ids=IDS)
@@ -96,21 +132,23 @@ def test_every_other_row_is_skipped_and_reported(processed, language, date1904):
     for row, word in ledger.skipped.items():
         assert word in skipped[row], (row, skipped[row])
     # Each skipped row is in the Exceptions sheet: at the row ('Octubre!11:11') or a cell.
-    reported = {issue.where.row for issue in report.issues
-                if issue.where.sheet == ledger.sheet}
+    reported = {issue.where.row for issue in report.issues if issue.where.sheet == ledger.sheet}
     assert set(ledger.skipped) <= reported
 
 
 @pytest.mark.parametrize(("language", "date1904"), CASES, ids=IDS)
 def test_the_unreadable_date_is_the_only_warning(processed, language, date1904):
     ledger, report, _ = processed(language, date1904)
-    warnings = [(i.where, i.message) for i in report.outcome.ledger.issues
-                if i.severity != Severity.INFO]
+    warnings = [
+        (i.where, i.message) for i in report.outcome.ledger.issues if i.severity != Severity.INFO
+    ]
     assert warnings == ledger.warnings
     # The item is kept, its due date derived from the invoice date and flagged.
     where = ledger.warnings[0][0]
-    assert any(i.where == where and "invoice date + terms" in i.message
-               for i in report.outcome.ledger.issues)
+    assert any(
+        i.where == where and "invoice date + terms" in i.message
+        for i in report.outcome.ledger.issues
+    )
 
 
 @pytest.mark.parametrize(("language", "date1904"), CASES, ids=IDS)
@@ -118,9 +156,10 @@ def test_unmapped_column_is_reported_and_kept(processed, language, date1904):
     from python_calamine import CalamineWorkbook
 
     ledger, report, output = processed(language, date1904)
-    (where, header), = ledger.unmapped
+    ((where, header),) = ledger.unmapped
     assert [(i.where, i.message) for i in report.issues if i.where == where] == [
-        (where, f"column '{header}' is not a known field; kept as it is")]
+        (where, f"column '{header}' is not a known field; kept as it is")
+    ]
     sheet = CalamineWorkbook.from_path(str(output)).get_sheet_by_name(ledger.sheet)
     rows = sheet.to_python(skip_empty_area=False)
     header_cells = rows[ledger.header_row - 1]
@@ -134,17 +173,22 @@ def test_unmapped_column_is_reported_and_kept(processed, language, date1904):
 
 def test_cli_json_for_the_spanish_ledger(tmp_path, cli):
     ledger = write_messy(tmp_path, "es")
-    code, out, err = cli("process", ledger.path, "-o", tmp_path / "out.xlsx",
-                         "--as-of", AS_OF.isoformat(), "--json")
+    code, out, err = cli(
+        "process", ledger.path, "-o", tmp_path / "out.xlsx", "--as-of", AS_OF.isoformat(), "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert (data["sheet"], data["header_row"], data["rows"]) == ("Octubre", 4, 13)
     assert data["outstanding"] == {"EUR": sum(i.balance_cents for i in ledger.items) / 100}
-    assert {"where": "Octubre!D17", "message": "'31/02/2026' is not a date",
-            "severity": "warning", "location": {"sheet": "Octubre", "row": 17, "column": 4},
-            } in data["issues"]
-    assert {"row": 11, "reason": "totals row (its amounts are the sums of the rows above)"} in \
-        data["skipped"]
+    assert {
+        "where": "Octubre!D17",
+        "message": "'31/02/2026' is not a date",
+        "severity": "warning",
+        "location": {"sheet": "Octubre", "row": 17, "column": 4},
+    } in data["issues"]
+    assert {"row": 11, "reason": "totals row (its amounts are the sums of the rows above)"} in data[
+        "skipped"
+    ]
 
 
 # ---------------------------------------------------------------- the pure core, directly
@@ -187,8 +231,16 @@ def test_headers_are_matched_whatever_their_case_accents_spacing(language, style
             rows[index] = [change(text) for text in original]
     ledger = _grid_ledger(rows, sheet=expected.sheet)
     assert ledger.header_row == expected.header_row
-    assert set(ledger.location.columns) >= {"customer", "invoice", "invoice_date", "due_date",
-                                            "amount", "paid", "balance", "disputed"}
+    assert set(ledger.location.columns) >= {
+        "customer",
+        "invoice",
+        "invoice_date",
+        "due_date",
+        "amount",
+        "paid",
+        "balance",
+        "disputed",
+    }
     assert list(ledger.frame["row"]) == [item.row for item in expected.items]
     assert list(ledger.frame["balance_cents"]) == [i.balance_cents for i in expected.items]
 
@@ -202,8 +254,7 @@ def test_a_two_row_header_under_merged_group_headings(tmp_path):
     sheet.append(["Cliente", "Factura", None, "Vencimiento", "Importes", None, None])
     sheet.append([None, "Nº factura", "Fecha factura", None, "Total", "Cobrado", "Pendiente"])
     sheet.append(["Uno", "F-1", "01/08/2026", "15/09/2026", "1.000,00 €", "-", "1.000,00 €"])
-    sheet.append(["Dos", "F-2", "02/08/2026", "16/09/2026", "500,00 €", "100,00 €",
-                  "400,00 €"])
+    sheet.append(["Dos", "F-2", "02/08/2026", "16/09/2026", "500,00 €", "100,00 €", "400,00 €"])
     sheet.append(["TOTAL", None, None, None, "1.500,00 €", "100,00 €", "1.400,00 €"])
     for cells in ("A1:G1", "A3:A4", "B3:C3", "D3:D4", "E3:G3"):
         sheet.merge_cells(cells)
@@ -212,63 +263,95 @@ def test_a_two_row_header_under_merged_group_headings(tmp_path):
     report = run(path, tmp_path / "out.xlsx", AS_OF)
     assert report.header_row == 4
     assert dict(report.outcome.ledger.location.columns) == {
-        "customer": 1, "invoice": 2, "invoice_date": 3, "due_date": 4, "amount": 5, "paid": 6,
-        "balance": 7}
+        "customer": 1,
+        "invoice": 2,
+        "invoice_date": 3,
+        "due_date": 4,
+        "amount": 5,
+        "paid": 6,
+        "balance": 7,
+    }
     frame = report.outcome.classified
     assert list(frame["customer"]) == ["Uno", "Dos"]
     assert list(frame["balance_cents"]) == [100000, 40000]
     assert [d.date() for d in frame["due_date"]] == [date(2026, 9, 15), date(2026, 9, 16)]
     assert [(s.row, s.reason) for s in report.outcome.ledger.skipped] == [(7, "totals row")]
     assert sheet_row_values(tmp_path / "out.xlsx", "Octubre", 4)[7:11] == [
-        "Days Overdue", "Aging Bucket", "Stage", "Next Action"]
+        "Days Overdue",
+        "Aging Bucket",
+        "Stage",
+        "Next Action",
+    ]
 
 
 def sheet_row_values(path, sheet, row):
     """The values of one row of an output sheet."""
     from python_calamine import CalamineWorkbook
 
-    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python(
-        skip_empty_area=False)
+    rows = (
+        CalamineWorkbook.from_path(str(path))
+        .get_sheet_by_name(sheet)
+        .to_python(skip_empty_area=False)
+    )
     return rows[row - 1]
 
 
 def test_a_complete_single_header_is_not_merged_with_the_title_above():
-    rows = [["Saldos a 31/10/2026", None, None, "Moneda: EUR"],
-            ["Cliente", "Vencimiento", "Saldo"],
-            ["Uno", "15/09/2026", 10.0]]
+    rows = [
+        ["Saldos a 31/10/2026", None, None, "Moneda: EUR"],
+        ["Cliente", "Vencimiento", "Saldo"],
+        ["Uno", "15/09/2026", 10.0],
+    ]
     ledger = _grid_ledger(rows)
     assert ledger.header_row == 2
     assert dict(ledger.location.headers) == {1: "Cliente", 2: "Vencimiento", 3: "Saldo"}
 
 
 def test_ambiguous_date_column_is_reported_and_read_day_first():
-    rows = [["Customer", "Due date", "Balance"],
-            ["A", "03/04/2026", 10], ["B", "05/06/2026", 20], ["C", "11/12/2026", 30]]
+    rows = [
+        ["Customer", "Due date", "Balance"],
+        ["A", "03/04/2026", 10],
+        ["B", "05/06/2026", 20],
+        ["C", "11/12/2026", 30],
+    ]
     ledger = _grid_ledger(rows)
     assert [d.date() for d in ledger.frame["due_date"]] == [
-        date(2026, 4, 3), date(2026, 6, 5), date(2026, 12, 11)]
+        date(2026, 4, 3),
+        date(2026, 6, 5),
+        date(2026, 12, 11),
+    ]
     (issue,) = [i for i in ledger.issues if "day-first or month-first" in i.message]
     assert str(issue.where) == "Ledger!B1" and "date_order" in issue.message
 
 
 def test_one_unambiguous_value_decides_the_column_and_odd_ones_out_are_reported():
-    rows = [["Customer", "Due date", "Balance"],
-            ["A", "03/04/2026", 10], ["B", "12/25/2026", 20], ["C", "25/12/2026", 30],
-            ["D", "09/30/2026", 40]]
+    rows = [
+        ["Customer", "Due date", "Balance"],
+        ["A", "03/04/2026", 10],
+        ["B", "12/25/2026", 20],
+        ["C", "25/12/2026", 30],
+        ["D", "09/30/2026", 40],
+    ]
     ledger = _grid_ledger(rows)
-    assert [d.date() for d in ledger.frame["due_date"]][:2] == [date(2026, 3, 4),
-                                                                 date(2026, 12, 25)]
+    assert [d.date() for d in ledger.frame["due_date"]][:2] == [
+        date(2026, 3, 4),
+        date(2026, 12, 25),
+    ]
     messages = [i.message for i in ledger.issues if str(i.where) == "Ledger!B4"]
-    assert messages == ["'25/12/2026' is not a date in month/day/year order like the rest of "
-                        "the column", "row skipped: no due date and no invoice date"]
+    assert messages == [
+        "'25/12/2026' is not a date in month/day/year order like the rest of the column",
+        "row skipped: no due date and no invoice date",
+    ]
     assert list(ledger.frame["customer"]) == ["A", "B", "D"]
 
 
 def test_unreadable_amount_and_flag_are_issues_at_their_cells_and_the_row_is_reported():
-    rows = [["Cliente", "Vencimiento", "Importe", "En disputa"],
-            ["Bueno", "15/09/2026", "1.234,56 €", "no"],
-            ["Malo", "16/09/2026", "mil euros", "no"],
-            ["Raro", "17/09/2026", "10,00 €", "quizás"]]
+    rows = [
+        ["Cliente", "Vencimiento", "Importe", "En disputa"],
+        ["Bueno", "15/09/2026", "1.234,56 €", "no"],
+        ["Malo", "16/09/2026", "mil euros", "no"],
+        ["Raro", "17/09/2026", "10,00 €", "quizás"],
+    ]
     ledger = _grid_ledger(rows, sheet="Octubre")
     messages = {(str(i.where), i.message) for i in ledger.issues}
     assert ("Octubre!C3", "'mil euros' is not an amount") in messages
@@ -278,40 +361,56 @@ def test_unreadable_amount_and_flag_are_issues_at_their_cells_and_the_row_is_rep
 
 
 def test_customers_named_total_are_items_but_total_rows_are_not():
-    rows = [["Customer", "Invoice", "Due date", "Balance"],
-            ["Total Energies", "I-1", "2026-09-15", 100.0],
-            ["TOTAL S.A.", "I-2", "2026-09-16", 50.0],
-            ["Total EUR", None, None, 150.0],
-            ["Totalmente Nuevo", None, "2026-09-17", 5.0],
-            [None, None, None, 155.0]]
+    rows = [
+        ["Customer", "Invoice", "Due date", "Balance"],
+        ["Total Energies", "I-1", "2026-09-15", 100.0],
+        ["TOTAL S.A.", "I-2", "2026-09-16", 50.0],
+        ["Total EUR", None, None, 150.0],
+        ["Totalmente Nuevo", None, "2026-09-17", 5.0],
+        [None, None, None, 155.0],
+    ]
     ledger = _grid_ledger(rows)
-    assert list(ledger.frame["customer"]) == ["Total Energies", "TOTAL S.A.",
-                                              "Totalmente Nuevo"]
+    assert list(ledger.frame["customer"]) == ["Total Energies", "TOTAL S.A.", "Totalmente Nuevo"]
     assert {s.row: s.reason for s in ledger.skipped} == {
-        4: "totals row", 6: "totals row (its amounts are the sums of the rows above)"}
+        4: "totals row",
+        6: "totals row (its amounts are the sums of the rows above)",
+    }
 
 
 def test_grand_total_after_subtotals_is_recognised_without_a_label():
-    rows = [["Customer", "Due date", "Balance"],
-            ["A", "2026-09-01", 10.0], ["B", "2026-09-02", 20.0], [None, None, 30.0],
-            ["C", "2026-09-03", 5.0], [None, None, 5.0], [None, None, 35.0]]
+    rows = [
+        ["Customer", "Due date", "Balance"],
+        ["A", "2026-09-01", 10.0],
+        ["B", "2026-09-02", 20.0],
+        [None, None, 30.0],
+        ["C", "2026-09-03", 5.0],
+        [None, None, 5.0],
+        [None, None, 35.0],
+    ]
     ledger = _grid_ledger(rows)
     assert list(ledger.frame["customer"]) == ["A", "B", "C"]
     assert [s.row for s in ledger.skipped] == [4, 6, 7]
 
 
 def test_bare_yen_follows_the_ledger_and_is_reported_when_undecided():
-    yuan = _grid_ledger([["Customer", "Due date", "Balance"],
-                         ["A", "2026-09-01", "¥1,000.00"], ["B", "2026-09-02", "500元"]])
+    yuan = _grid_ledger(
+        [
+            ["Customer", "Due date", "Balance"],
+            ["A", "2026-09-01", "¥1,000.00"],
+            ["B", "2026-09-02", "500元"],
+        ]
+    )
     assert list(yuan.frame["currency"]) == ["CNY", "CNY"]
     yen = _grid_ledger([["客户", "到期日", "余额", "メモ"], ["A", "2026-09-01", "¥1,000", "x"]])
     assert list(yen.frame["currency"]) == ["JPY"]
     unknown = _grid_ledger([["Customer", "Due date", "Balance"], ["A", "2026-09-01", "¥1,000"]])
     assert list(unknown.frame["currency"]) == ["EUR"]
-    assert any("yen or yuan" in i.message and i.severity == Severity.WARNING
-               for i in unknown.issues)
-    column = _grid_ledger([["Customer", "Due date", "Balance", "Currency"],
-                           ["A", "2026-09-01", "¥1,000", "JPY"]])
+    assert any(
+        "yen or yuan" in i.message and i.severity == Severity.WARNING for i in unknown.issues
+    )
+    column = _grid_ledger(
+        [["Customer", "Due date", "Balance", "Currency"], ["A", "2026-09-01", "¥1,000", "JPY"]]
+    )
     assert list(column.frame["currency"]) == ["JPY"]
 
 
@@ -365,15 +464,19 @@ def test_header_names_from_the_rules_file(tmp_path):
     with pytest.raises(InputError, match=r"\[headers\]"):
         run(path, None, AS_OF, write=False)
     rules = tmp_path / "mis_reglas.toml"
-    rules.write_text('[headers]\ncustomer = ["Razón del deudor"]\ndue_date = ["Dia tope"]\n'
-                     'balance = ["LO QUE FALTA"]\n', "utf-8")
+    rules.write_text(
+        '[headers]\ncustomer = ["Razón del deudor"]\ndue_date = ["Dia tope"]\n'
+        'balance = ["LO QUE FALTA"]\n',
+        "utf-8",
+    )
     report = run(path, None, AS_OF, rules_file=rules, write=False)
     assert list(report.outcome.classified["balance_cents"]) == [10050]
     assert list(report.outcome.classified["stage"]) == ["demand"]
     # The same names in a rules.toml beside the workbook apply without --rules.
     (tmp_path / "rules.toml").write_text(rules.read_text("utf-8"), "utf-8")
     assert run(path, None, AS_OF, write=False).outcome.classified["customer"].tolist() == [
-        "Cliente Uno"]
+        "Cliente Uno"
+    ]
 
 
 def test_header_names_from_the_settings_sheet(tmp_path):

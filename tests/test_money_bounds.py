@@ -35,8 +35,16 @@ def _item(customer, balance, terms=30, invoiced=datetime(2026, 7, 1)):
 
 
 def _run(cli, path, *extra):
-    code, out, err = cli("process", path, "-o", path.with_name("out.xlsx"), "--as-of",
-                         AS_OF.isoformat(), "--json", *extra)
+    code, out, err = cli(
+        "process",
+        path,
+        "-o",
+        path.with_name("out.xlsx"),
+        "--as-of",
+        AS_OF.isoformat(),
+        "--json",
+        *extra,
+    )
     assert code == 0, err
     assert "Traceback" not in err
     return json.loads(out)
@@ -44,8 +52,9 @@ def _run(cli, path, *extra):
 
 @pytest.mark.parametrize("huge", [9.3e16, -9.3e16, 1e300, "93000000000000000"])
 def test_an_amount_beyond_the_bound_is_an_issue_at_its_cell(tmp_path, cli, huge):
-    path = _book(tmp_path / "in.xlsx", [_item("Acme", huge), _item("Acme", 100.0),
-                                        _item("Borde", 50.0)])
+    path = _book(
+        tmp_path / "in.xlsx", [_item("Acme", huge), _item("Acme", 100.0), _item("Borde", 50.0)]
+    )
     report = _run(cli, path)
     located = [i for i in report["issues"] if "too large for an amount" in i["message"]]
     assert located and located[0]["where"].endswith("E2")
@@ -75,8 +84,7 @@ def test_many_large_balances_never_overflow_the_totals(tmp_path, cli):
 
 @pytest.mark.parametrize("terms", [-99_999_999, -999_999_999, 10**12, MAX_TERMS_DAYS + 1])
 def test_absurd_terms_are_an_issue_not_an_allocation(tmp_path, cli, terms):
-    path = _book(tmp_path / "in.xlsx", [_item("Acme", 100.0, terms=terms),
-                                        _item("Borde", 50.0)])
+    path = _book(tmp_path / "in.xlsx", [_item("Acme", 100.0, terms=terms), _item("Borde", 50.0)])
     report = _run(cli, path, "--letters", tmp_path / "letters")
     located = [i for i in report["issues"] if "payment terms" in i["message"]]
     assert located and located[0]["where"].endswith("D2")
@@ -85,8 +93,7 @@ def test_absurd_terms_are_an_issue_not_an_allocation(tmp_path, cli, terms):
 
 def test_an_ancient_due_date_does_not_allocate_per_day_of_age():
     settings, _issues = plan_settings(load_rules()[0])
-    settings = replace(settings, horizon_days=30,
-                       recovery_curve=((0, 1.0), (365, 0.5), (730, 0.2)))
+    settings = replace(settings, horizon_days=30, recovery_curve=((0, 1.0), (365, 0.5), (730, 0.2)))
     drop = monthly_drop([10**12, 800, 10], settings)
     assert drop.shape == (3,)
     assert drop[0] == drop[1]  # past the curve's end the drop is constant

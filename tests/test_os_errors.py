@@ -28,8 +28,9 @@ DATE = ("--as-of", AS_OF.isoformat())
 
 def _ledger(folder: Path, name: str = "ledger.xlsx") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [ledger_row(f"Customer {i}", days, 100.0 + i)
-            for i, days in enumerate((10, 45, 75, 120, -3))]
+    rows = [
+        ledger_row(f"Customer {i}", days, 100.0 + i) for i, days in enumerate((10, 45, 75, 120, -3))
+    ]
     return write_ledger(folder / name, rows)
 
 
@@ -81,8 +82,9 @@ def test_output_path_that_is_a_folder(tmp_path, cli):
 
 def test_a_300_character_file_name(tmp_path, cli):
     source = _ledger(tmp_path / "in")
-    err = _one_paragraph(*cli("process", source, "-o", tmp_path / ("x" * 296 + ".xlsx"),
-                              *DATE)[::2])
+    err = _one_paragraph(
+        *cli("process", source, "-o", tmp_path / ("x" * 296 + ".xlsx"), *DATE)[::2]
+    )
     assert "shorter name" in err
 
 
@@ -100,8 +102,7 @@ def test_a_full_disk_is_one_message_and_leaves_no_temporary_file(tmp_path, cli, 
     assert list(out.iterdir()) == []
 
 
-def test_a_full_disk_while_writing_letters_leaves_no_temporary_file(tmp_path, cli,
-                                                                    monkeypatch):
+def test_a_full_disk_while_writing_letters_leaves_no_temporary_file(tmp_path, cli, monkeypatch):
     source = _ledger(tmp_path / "in")
     letters = tmp_path / "letters"
     real = Path.write_bytes
@@ -113,8 +114,9 @@ def test_a_full_disk_while_writing_letters_leaves_no_temporary_file(tmp_path, cl
         return real(path, data)
 
     monkeypatch.setattr(letters_module.Path, "write_bytes", full)
-    err = _one_paragraph(*cli("process", source, "-o", tmp_path / "o.xlsx", "--letters",
-                              letters, *DATE)[::2])
+    err = _one_paragraph(
+        *cli("process", source, "-o", tmp_path / "o.xlsx", "--letters", letters, *DATE)[::2]
+    )
     assert "disk is full" in err
     assert [p for p in letters.rglob("*") if p.is_file()] == []
     assert not (tmp_path / "o.xlsx").exists()
@@ -123,8 +125,11 @@ def test_a_full_disk_while_writing_letters_leaves_no_temporary_file(tmp_path, cl
 def test_letters_folder_that_is_a_file(tmp_path, cli):
     source = _ledger(tmp_path / "in")
     (tmp_path / "letters").write_text("not a folder")
-    err = _one_paragraph(*cli("process", source, "-o", tmp_path / "o.xlsx", "--letters",
-                              tmp_path / "letters", *DATE)[::2])
+    err = _one_paragraph(
+        *cli(
+            "process", source, "-o", tmp_path / "o.xlsx", "--letters", tmp_path / "letters", *DATE
+        )[::2]
+    )
     assert "is a file" in err
     assert not (tmp_path / "o.xlsx").exists()
 
@@ -139,8 +144,11 @@ def test_read_only_letters_folder(tmp_path, cli, read_only):
 def test_outputs_are_checked_before_any_letter_is_written(tmp_path, cli):
     source = _ledger(tmp_path / "in")
     letters = tmp_path / "letters"
-    err = _one_paragraph(*cli("process", source, "--letters", letters, "-o",
-                              tmp_path / "missing" / "x.xlsx", *DATE)[::2])
+    err = _one_paragraph(
+        *cli("process", source, "--letters", letters, "-o", tmp_path / "missing" / "x.xlsx", *DATE)[
+            ::2
+        ]
+    )
     assert "does not exist" in err
     assert not letters.exists() or not any(letters.rglob("*.docx"))
 
@@ -202,8 +210,12 @@ def test_in_place_refuses_a_read_only_file(tmp_path, cli):
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_in_place_refuses_an_xls_named_xlsx_unless_asked(tmp_path, cli):
     source = _ledger(tmp_path / "in")
-    subprocess.run(["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path),
-                    str(source)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     disguised = tmp_path / "disguised.xlsx"
     (tmp_path / "ledger.xls").rename(disguised)
     before = disguised.read_bytes()
@@ -217,8 +229,10 @@ def test_in_place_refuses_an_xls_named_xlsx_unless_asked(tmp_path, cli):
 def test_in_place_refuses_formats_it_cannot_write_back(tmp_path, cli):
     from hostile import write_ods
 
-    source = write_ods(tmp_path / "ledger.ods", [("AR", [["Customer", "Due Date", "Balance"],
-                                                         ["Acme", AS_OF, 10.0]])])
+    source = write_ods(
+        tmp_path / "ledger.ods",
+        [("AR", [["Customer", "Due Date", "Balance"], ["Acme", AS_OF, 10.0]])],
+    )
     before = source.read_bytes()
     for flag in ("--in-place", "--in-place-values-only"):
         err = _one_paragraph(*cli("process", source, flag, *DATE)[::2])
@@ -293,8 +307,10 @@ def test_batch_workers_die_with_their_parent(tmp_path, how):
     source = tmp_path / "in"
     for month in (1, 2, 3):
         _ledger(source, f"AR_2026-0{month}.xlsx")
-    parent = subprocess.Popen([sys.executable, "-c", _SLOW_BATCH, str(source),
-                               str(tmp_path / "out")], stderr=subprocess.PIPE)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_BATCH, str(source), str(tmp_path / "out")],
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 60
         workers: set[int] = set()
@@ -345,8 +361,11 @@ def test_sigterm_while_writing_leaves_no_temporary_file(tmp_path):
     source = _ledger(tmp_path / "in")
     out = tmp_path / "out"
     out.mkdir()
-    child = subprocess.Popen([sys.executable, "-c", _SLOW_WRITE, str(source),
-                              str(out / "o.xlsx")], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_WRITE, str(source), str(out / "o.xlsx")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "writing"
         assert [p.name for p in out.iterdir() if p.name.startswith(TEMP_PREFIX)]

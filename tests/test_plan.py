@@ -27,13 +27,25 @@ def ledger(items):
     rows = []
     for index, item in enumerate(items):
         customer, days, balance, *extra = item
-        row = {F.ROW: index + 2, "customer": customer, "currency": "EUR",
-               "due_date": pd.Timestamp(AS_OF - timedelta(days=days)),
-               F.BALANCE: int(round(balance * 100)), "disputed": False,
-               "promise_date": pd.NaT, "stage_override": None, "owner": None,
-               "contact": "Pat", "email": "p@example.com", "address": "1 Road",
-               "distance_km": None, "region": None, "phone": None, "invoice": f"I{index}",
-               "invoice_date": pd.Timestamp(AS_OF - timedelta(days=days + 30))}
+        row = {
+            F.ROW: index + 2,
+            "customer": customer,
+            "currency": "EUR",
+            "due_date": pd.Timestamp(AS_OF - timedelta(days=days)),
+            F.BALANCE: int(round(balance * 100)),
+            "disputed": False,
+            "promise_date": pd.NaT,
+            "stage_override": None,
+            "owner": None,
+            "contact": "Pat",
+            "email": "p@example.com",
+            "address": "1 Road",
+            "distance_km": None,
+            "region": None,
+            "phone": None,
+            "invoice": f"I{index}",
+            "invoice_date": pd.Timestamp(AS_OF - timedelta(days=days + 30)),
+        }
         if extra:
             row.update(extra[0])
         rows.append(row)
@@ -76,8 +88,14 @@ def test_distance_lowers_priority_and_is_explained():
 
 
 def test_plan_lists_exactly_customers_with_overdue_amounts():
-    items = [("A", 40, 100), ("A", -3, 100), ("B", -10, 500), ("C", 0, 50),
-             ("D", 5, 70, {"disputed": True}), ("E", 200, 10)]
+    items = [
+        ("A", 40, 100),
+        ("A", -3, 100),
+        ("B", -10, 500),
+        ("C", 0, 50),
+        ("D", 5, 70, {"disputed": True}),
+        ("E", 200, 10),
+    ]
     plan = plan_of(items)
     assert set(plan.index) == {"A", "E"}
     assert plan.loc["A", "overdue_cents"] == 10000
@@ -88,8 +106,9 @@ def test_plan_lists_exactly_customers_with_overdue_amounts():
 def test_action_dates_are_working_days_and_respect_capacity():
     rules, issues = load_rules({"plan": {"capacity_per_day": 3}, "general": {"country": "ES"}})
     assert not issues
-    items = [(f"C{i:02d}", 40 + i, 1000 + i, {"owner": "Ana" if i % 2 else "Ben"})
-             for i in range(20)]
+    items = [
+        (f"C{i:02d}", 40 + i, 1000 + i, {"owner": "Ana" if i % 2 else "Ben"}) for i in range(20)
+    ]
     plan = plan_of(items, rules)
     assert (plan["action_date"] >= AS_OF).all()
     assert all(is_working_day(day, "ES") for day in plan["action_date"])
@@ -125,14 +144,21 @@ def test_missing_rate_is_reported():
 
 
 def test_quality_findings():
-    items = ledger([("NoAddress", 45, 100, {"address": None, "email": None}),
-                    ("Dup", 45, 100, {"invoice": "X1"}), ("Dup", 45, 100, {"invoice": "X1"}),
-                    ("Odd", 10, 100, {"invoice_date": pd.Timestamp(AS_OF + timedelta(days=5))}),
-                    ("Creditor", 45, 100), ("Creditor", 10, -30)])
+    items = ledger(
+        [
+            ("NoAddress", 45, 100, {"address": None, "email": None}),
+            ("Dup", 45, 100, {"invoice": "X1"}),
+            ("Dup", 45, 100, {"invoice": "X1"}),
+            ("Odd", 10, 100, {"invoice_date": pd.Timestamp(AS_OF + timedelta(days=5))}),
+            ("Creditor", 45, 100),
+            ("Creditor", 10, -30),
+        ]
+    )
     classified = classify(items, RULES, AS_OF).frame
     customers = customer_summary(classified, RULES)
-    found = quality_issues(classified, customers, RULES, "Ledger",
-                           {"customer": 1, "invoice": 2, "due_date": 4})
+    found = quality_issues(
+        classified, customers, RULES, "Ledger", {"customer": 1, "invoice": 2, "due_date": 4}
+    )
     text = " | ".join(str(i) for i in found)
     assert "NoAddress (EUR): a reminder is due but the customer has no postal address" in text
     assert "invoice X1 appears more than once (rows 3, 4)" in text
@@ -140,8 +166,9 @@ def test_quality_findings():
     assert "Creditor has credits of EUR 30.00 that offset EUR 100.00" in text
 
 
-@pytest.mark.parametrize("bad", [{"capacity_per_day": 0}, {"recovery_curve": [[0, 2.0]]},
-                                 {"horizon_days": "x"}])
+@pytest.mark.parametrize(
+    "bad", [{"capacity_per_day": 0}, {"recovery_curve": [[0, 2.0]]}, {"horizon_days": "x"}]
+)
 def test_bad_plan_settings_are_reported(bad):
     rules, issues = load_rules({"plan": bad})
     settings_, _ = plan_settings(rules)
@@ -181,8 +208,14 @@ def test_a_paid_row_alone_is_no_evidence_of_paying_on_time():
 def test_paid_on_time_from_payment_dates_is_a_warning_sign():
     on_time = {"paid_date": pd.Timestamp(AS_OF - timedelta(days=205))}  # due 200 days ago
     late = {"paid_date": pd.Timestamp(AS_OF - timedelta(days=150))}
-    plan = plan_of([("Punctual", 200, 0, on_time), ("Punctual", 60, 5000),
-                    ("Slow", 200, 0, late), ("Slow", 60, 5000)])
+    plan = plan_of(
+        [
+            ("Punctual", 200, 0, on_time),
+            ("Punctual", 60, 5000),
+            ("Slow", 200, 0, late),
+            ("Slow", 60, 5000),
+        ]
+    )
     assert "usually pays on time, now late" in plan.loc["Punctual", "why"]
     assert "pays on time" not in plan.loc["Slow", "why"]
     assert plan.loc["Punctual", "score"] > plan.loc["Slow", "score"]
@@ -223,5 +256,6 @@ def test_no_cell_of_the_plan_sheets_says_none():
     tasks = calendar_tasks(plan, classified, RULES, AS_OF, SETTINGS)
     for model in (plan_model(plan, RULES, AS_OF), calendar_model(tasks, RULES, AS_OF)):
         for row in model.rows:
-            assert not any(isinstance(v, str) and v.strip().casefold() in ("none", "nan")
-                           for v in row), row
+            assert not any(
+                isinstance(v, str) and v.strip().casefold() in ("none", "nan") for v in row
+            ), row

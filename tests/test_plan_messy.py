@@ -46,12 +46,17 @@ def test_plan_on_messy_ledger(tmp_path, language):
     run(ledger.path, out, AS_OF)
     sheet = load_workbook(out)["Collection Plan"]
     header = [cell.value for cell in sheet[1]]
-    rows = [dict(zip(header, row, strict=True))
-            for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] is not None]
+    rows = [
+        dict(zip(header, row, strict=True))
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+        if row[0] is not None
+    ]
     expected = expected_plan(ledger.items)
     assert expected, "the generated ledger must have overdue customers"
-    found = {(r["Customer"], r["Currency"]): (r["Stage"], round(Decimal(str(r["Overdue"])) * 100))
-             for r in rows}
+    found = {
+        (r["Customer"], r["Currency"]): (r["Stage"], round(Decimal(str(r["Overdue"])) * 100))
+        for r in rows
+    }
     assert found == expected
     assert [r["Rank"] for r in rows] == list(range(1, len(rows) + 1))
     scores = [r["Priority Score"] for r in rows]

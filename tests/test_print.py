@@ -30,28 +30,43 @@ pytestmark = pytest.mark.skipif(
     reason="LibreOffice and poppler-utils (pdftotext) are needed to print the sheets",
 )
 
-DEMO_SHEETS = ("Collection Plan", "Aging Summary", "Action Calendar", "Letters Log",
-               "Exceptions")
+DEMO_SHEETS = ("Collection Plan", "Aging Summary", "Action Calendar", "Letters Log", "Exceptions")
 SUMMARY_SHEETS = ("Files", "History")
 PLAN_HEADERS = ("Why", "Next Action", "Owner", "Email", "Credit Hold", "Overdue")
-_FOOTER = re.compile(r"^\s*(?P<sheet>\S.*?)\s{2,}as of \d{4}-\d{2}-\d{2}\s{2,}"
-                     r"Page \d+ of \d+\s*$", re.MULTILINE)
+_FOOTER = re.compile(
+    r"^\s*(?P<sheet>\S.*?)\s{2,}as of \d{4}-\d{2}-\d{2}\s{2,}"
+    r"Page \d+ of \d+\s*$",
+    re.MULTILINE,
+)
 
 
 def to_pdf(workbook: Path, out: Path) -> Path:
     """``workbook`` printed to PDF by LibreOffice, with a profile of its own."""
     profile = out / "profile"
-    subprocess.run([find_soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(out), str(workbook)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            find_soffice(),
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            str(workbook),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return out / (workbook.stem + ".pdf")
 
 
 def pages_by_sheet(pdf: Path) -> dict[str, list[tuple[int, str]]]:
     """(0-based page number, text) of every page (pdftotext -layout), grouped by the
     sheet its footer names."""
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     sheets: dict[str, list[tuple[int, str]]] = {}
     for number, page in enumerate(text.split("\f")):
         footer = list(_FOOTER.finditer(page))
@@ -62,10 +77,13 @@ def pages_by_sheet(pdf: Path) -> dict[str, list[tuple[int, str]]]:
 
 def page_sizes(pdf: Path) -> list[tuple[float, float]]:
     """(width, height) in points of every page."""
-    info = subprocess.run(["pdfinfo", "-f", "1", "-l", "9999", str(pdf)],
-                          capture_output=True, text=True, check=True).stdout
-    return [(float(w), float(h)) for w, h in
-            re.findall(r"^Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info, re.MULTILINE)]
+    info = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", "9999", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    return [
+        (float(w), float(h))
+        for w, h in re.findall(r"^Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info, re.MULTILINE)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +98,11 @@ def printed(tmp_path_factory) -> dict:
     shutil.copy(sample_path(), ledgers / "AR_2026-10.xlsx")
     summary = run_batch(BatchOptions(ledgers, base / "close", jobs=1)).summary
     pdfs = {"demo": to_pdf(demo, base), "summary": to_pdf(summary, base)}
-    return {"files": {"demo": demo, "summary": summary}, "pdfs": pdfs,
-            "pages": {key: pages_by_sheet(pdf) for key, pdf in pdfs.items()}}
+    return {
+        "files": {"demo": demo, "summary": summary},
+        "pdfs": pdfs,
+        "pages": {key: pages_by_sheet(pdf) for key, pdf in pdfs.items()},
+    }
 
 
 def sheets_of(printed):
@@ -115,8 +136,7 @@ def test_every_page_is_landscape(printed):
 def test_the_plan_prints_at_most_two_pages_wide(printed):
     pages = [text for _number, text in printed["pages"]["demo"]["Collection Plan"]]
     # Pages across show different columns; pages down repeat the same header row.
-    layouts = {tuple(h for h in PLAN_HEADERS if re.search(rf"\b{h}\b", page))
-               for page in pages}
+    layouts = {tuple(h for h in PLAN_HEADERS if re.search(rf"\b{h}\b", page)) for page in pages}
     assert 1 <= len(layouts) <= 2, layouts
     # The first columns are repeated on every page: each printed row says whose it is.
     assert all("Rank" in page and "Customer" in page for page in pages)
@@ -161,11 +181,16 @@ def test_numbers_fit_their_columns(printed):
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     shown = display_text(value, cell.number_format)
                     assert text_width(shown) + CELL_PADDING <= width, (
-                        name, cell.coordinate, shown, width)
+                        name,
+                        cell.coordinate,
+                        shown,
+                        width,
+                    )
 
 
 def test_no_cell_says_none(printed):
     for _key, name, sheet in sheets_of(printed):
         for line in sheet.iter_rows(values_only=True):
-            assert not any(isinstance(v, str) and v.strip().casefold() in ("none", "nan")
-                           for v in line), name
+            assert not any(
+                isinstance(v, str) and v.strip().casefold() in ("none", "nan") for v in line
+            ), name

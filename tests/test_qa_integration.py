@@ -8,12 +8,33 @@ from receivables.textformats import decode_text
 
 CP1252_LEDGER = [
     ["Kunde", "Rechnung", "Fällig", "Offen", "E-Mail", "Adresse", "Währung"],
-    ["Müller & Söhne GmbH", "R-1", "31.07.2026", "1.234,56", "ap@mueller.example",
-     "Hauptstr. 1, 10115 Berlin, Germany", "EUR"],
-    ["Müller & Söhne GmbH", "GS-7", "20.09.2026", "-300,00", "ap@mueller.example",
-     "Hauptstr. 1, 10115 Berlin, Germany", "EUR"],
-    ["Señor Pérez S.L.", "R-4", "01.10.2026", "450,00", "",
-     "Calle Mayor 5, 28013 Madrid, Spain", "EUR"],
+    [
+        "Müller & Söhne GmbH",
+        "R-1",
+        "31.07.2026",
+        "1.234,56",
+        "ap@mueller.example",
+        "Hauptstr. 1, 10115 Berlin, Germany",
+        "EUR",
+    ],
+    [
+        "Müller & Söhne GmbH",
+        "GS-7",
+        "20.09.2026",
+        "-300,00",
+        "ap@mueller.example",
+        "Hauptstr. 1, 10115 Berlin, Germany",
+        "EUR",
+    ],
+    [
+        "Señor Pérez S.L.",
+        "R-4",
+        "01.10.2026",
+        "450,00",
+        "",
+        "Calle Mayor 5, 28013 Madrid, Spain",
+        "EUR",
+    ],
 ]
 
 
@@ -53,12 +74,23 @@ def test_second_letter_goes_by_email_with_the_history(tmp_path, cli):
 
     ledger = write_ledger(tmp_path / "ar.xlsx", [ledger_row("Acme Ltd", 20, 900.0)])
     first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
-    code, _, err = cli("process", ledger, "-o", first, "--letters", tmp_path / "L1",
-                       "--as-of", AS_OF.isoformat())
+    code, _, err = cli(
+        "process", ledger, "-o", first, "--letters", tmp_path / "L1", "--as-of", AS_OF.isoformat()
+    )
     assert code == 0, err
     later = AS_OF + timedelta(days=30)
-    code, _, err = cli("process", ledger, "-o", second, "--letters", tmp_path / "L2",
-                       "--as-of", later.isoformat(), "--history", first)
+    code, _, err = cli(
+        "process",
+        ledger,
+        "-o",
+        second,
+        "--letters",
+        tmp_path / "L2",
+        "--as-of",
+        later.isoformat(),
+        "--history",
+        first,
+    )
     assert code == 0, err
     new = [row for row in _log_rows(second) if row["Date"].date() == later]
     assert [row["Template"] for row in new] == ["formal_demand"]
@@ -74,11 +106,14 @@ def test_cover_email_shows_the_credits_the_letter_nets(tmp_path, cli):
 
     from conftest import AS_OF, ledger_row, write_ledger
 
-    ledger = write_ledger(tmp_path / "ar.xlsx", [
-        ledger_row("Acme Ltd", 20, 900.0), ledger_row("Acme Ltd", 5, -300.0, invoice="CN-1")])
+    ledger = write_ledger(
+        tmp_path / "ar.xlsx",
+        [ledger_row("Acme Ltd", 20, 900.0), ledger_row("Acme Ltd", 5, -300.0, invoice="CN-1")],
+    )
     out = tmp_path / "out.xlsx"
-    code, _, err = cli("process", ledger, "-o", out, "--letters", tmp_path / "L",
-                       "--as-of", AS_OF.isoformat())
+    code, _, err = cli(
+        "process", ledger, "-o", out, "--letters", tmp_path / "L", "--as-of", AS_OF.isoformat()
+    )
     assert code == 0, err
     (log,) = _log_rows(out)
     assert log["Credits"] == 300.0 and log["Channel"] == "email"
@@ -98,13 +133,24 @@ def test_a_due_date_email_is_not_the_reminder_letter(tmp_path, cli):
 
     ledger = write_ledger(tmp_path / "ar.xlsx", [ledger_row("Delta", 2, 500.0)])
     first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
-    code, _, err = cli("process", ledger, "-o", first, "--letters", tmp_path / "L1",
-                       "--as-of", AS_OF.isoformat())
+    code, _, err = cli(
+        "process", ledger, "-o", first, "--letters", tmp_path / "L1", "--as-of", AS_OF.isoformat()
+    )
     assert code == 0, err
     assert [row["Template"] for row in _log_rows(first)] == ["email_reminder"]
     later = AS_OF + timedelta(days=10)
-    code, _, err = cli("process", ledger, "-o", second, "--letters", tmp_path / "L2",
-                       "--as-of", later.isoformat(), "--history", first)
+    code, _, err = cli(
+        "process",
+        ledger,
+        "-o",
+        second,
+        "--letters",
+        tmp_path / "L2",
+        "--as-of",
+        later.isoformat(),
+        "--history",
+        first,
+    )
     assert code == 0, err
     new = [row for row in _log_rows(second) if row["Date"].date() == later]
     assert [row["Template"] for row in new] == ["reminder"]
@@ -114,11 +160,12 @@ def test_a_misspelt_or_bad_setting_is_not_said_in_another_settings_words(tmp_pat
     """A typo key is not described by its neighbour's comment, nor a key by its section's."""
     from conftest import ledger_row, write_ledger
 
-    ledger = write_ledger(tmp_path / "ar.xlsx", [ledger_row("Acme Ltd", 20, 900.0)],
-                          sheet="Collection Plan")
+    ledger = write_ledger(
+        tmp_path / "ar.xlsx", [ledger_row("Acme Ltd", 20, 900.0)], sheet="Collection Plan"
+    )
     (tmp_path / "rules.toml").write_text(
-        '[general]\nlanugage = "en"\n\n[dunning]\nmin_interval_days = "soon"\n',
-        encoding="utf-8")
+        '[general]\nlanugage = "en"\n\n[dunning]\nmin_interval_days = "soon"\n', encoding="utf-8"
+    )
     result = run_json("process", ledger, "--as-of", "2026-10-31")
     book = load_workbook(result["output"])
     assert book.sheetnames[:2] == ["Collection Plan", "Collection Plan (2)"]
@@ -139,7 +186,8 @@ def test_a_bad_phone_number_is_told_its_own_country_code(tmp_path, run_json):
     sheet.append(["Customer", "Invoice", "Due Date", "Balance", "Currency", "Phone", "Region"])
     sheet.append(["Smith Ltd", "S-1", "2026-10-31", 500, "GBP", "07700 900123", "GB"])
     book.save(tmp_path / "ar.xlsx")
-    result = run_json("process", tmp_path / "ar.xlsx", "--as-of", "2026-10-31",
-                      "--letters", tmp_path / "L")
+    result = run_json(
+        "process", tmp_path / "ar.xlsx", "--as-of", "2026-10-31", "--letters", tmp_path / "L"
+    )
     (issue,) = [i["message"] for i in result["issues"] if "no SMS to Smith Ltd" in i["message"]]
     assert "not a phone number in GB" in issue and "(+44 ...)" in issue

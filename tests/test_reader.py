@@ -49,18 +49,25 @@ def corpus(name: str) -> Path:
 
 
 def items_of(report) -> dict[int, tuple]:
-    return {int(r.row): (r.customer, r.invoice, r.due_date.date(), r.balance_cents, r.currency,
-                         r.stage) for r in report.outcome.classified.itertuples()}
+    return {
+        int(r.row): (r.customer, r.invoice, r.due_date.date(), r.balance_cents, r.currency, r.stage)
+        for r in report.outcome.classified.itertuples()
+    }
 
 
 def expected_items(ledger: MessyLedger) -> dict[int, tuple]:
-    return {i.row: (i.customer, i.invoice, i.due, i.balance_cents, i.currency, i.stage)
-            for i in ledger.items}
+    return {
+        i.row: (i.customer, i.invoice, i.due, i.balance_cents, i.currency, i.stage)
+        for i in ledger.items
+    }
 
 
 def sheet_rows(path: Path, sheet: str) -> list[list[object]]:
-    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python(
-        skip_empty_area=False)
+    return (
+        CalamineWorkbook.from_path(str(path))
+        .get_sheet_by_name(sheet)
+        .to_python(skip_empty_area=False)
+    )
 
 
 # ------------------------------------------------------------------------------ formats
@@ -80,9 +87,21 @@ def converted(spanish, tmp_path_factory):
     folder = tmp_path_factory.mktemp("converted")
     profile = (folder / "profile").as_uri()  # a private profile: no clash with other runs
     for target in ("ods", "xls"):
-        subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless",
-                        "--convert-to", target, "--outdir", str(folder), str(spanish.path)],
-                       check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={profile}",
+                "--headless",
+                "--convert-to",
+                target,
+                "--outdir",
+                str(folder),
+                str(spanish.path),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     return {suffix: folder / f"{spanish.path.stem}.{suffix}" for suffix in ("ods", "xls")}
 
 
@@ -93,13 +112,15 @@ def test_libreoffice_formats_give_the_same_items(spanish, converted, suffix, tmp
     report = run(source, output, AS_OF)
     assert (report.sheet, report.header_row) == ("Octubre", 4)
     assert items_of(report) == expected_items(spanish)
-    assert [(i.where, i.message) for i in report.outcome.ledger.issues
-            if i.severity.value == "warning"] == spanish.warnings
+    assert [
+        (i.where, i.message) for i in report.outcome.ledger.issues if i.severity.value == "warning"
+    ] == spanish.warnings
     assert zipfile.is_zipfile(output)
     rows = sheet_rows(output, "Octubre")
     assert rows[3][9:13] == STAGE_HEADERS
     assert {"Notas", "Octubre", "Collection Plan", "Exceptions"} <= set(
-        CalamineWorkbook.from_path(str(output)).sheet_names)
+        CalamineWorkbook.from_path(str(output)).sheet_names
+    )
     assert any("input: the output holds the values" in i.message for i in report.issues)
 
 
@@ -151,34 +172,47 @@ def test_xlsm_keeps_its_vba_project_byte_for_byte(tmp_path):
 # ---------------------------------------------------------------------------- passwords
 
 
-@pytest.mark.parametrize("name", ["calamine/pass_protected.xlsx", "poi/protected_sha512.xlsx",
-                                  "poi/password.xls", "poi/protected_passtika.xlsb"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "calamine/pass_protected.xlsx",
+        "poi/protected_sha512.xlsx",
+        "poi/password.xls",
+        "poi/protected_passtika.xlsb",
+    ],
+)
 def test_encrypted_files_ask_for_the_password(name, cli, tmp_path):
-    code, out, err = cli("process", corpus(name), "-o", tmp_path / "o.xlsx", "--as-of",
-                         AS_OF.isoformat())
+    code, out, err = cli(
+        "process", corpus(name), "-o", tmp_path / "o.xlsx", "--as-of", AS_OF.isoformat()
+    )
     assert code == 1 and not out
     text = err.replace("\n", " ")
     assert f"{Path(name).name} is password-protected: give its password with --password" in text
 
 
 def test_a_wrong_password_is_named(cli, tmp_path):
-    code, _, err = cli("process", corpus("poi/password.xls"), "-o", tmp_path / "o.xlsx",
-                       "--password", "nope")
+    code, _, err = cli(
+        "process", corpus("poi/password.xls"), "-o", tmp_path / "o.xlsx", "--password", "nope"
+    )
     assert code == 1
     assert "the password given does not open it" in err.replace("\n", " ")
 
 
-@pytest.mark.parametrize(("name", "password", "text"), [
-    ("poi/password.xls", "password", None),
-    ("poi/protected_passtika.xlsb", "tika", "You can't see me"),
-    ("poi/xor-encryption-abc.xls", "abc", None),
-])
+@pytest.mark.parametrize(
+    ("name", "password", "text"),
+    [
+        ("poi/password.xls", "password", None),
+        ("poi/protected_passtika.xlsb", "tika", "You can't see me"),
+        ("poi/xor-encryption-abc.xls", "abc", None),
+    ],
+)
 def test_the_right_password_opens_the_file(name, password, text):
     opened = open_workbook(corpus(name), password=password)
     assert opened.decrypted
     worksheets = [s.name for s in opened.sheets if s.is_worksheet]
-    values = [value for row in opened.grid(worksheets[0]).rows for value in row
-              if value not in (None, "")]
+    values = [
+        value for row in opened.grid(worksheets[0]).rows for value in row if value not in (None, "")
+    ]
     assert values
     if text:
         assert text in values
@@ -208,8 +242,10 @@ def test_a_decrypted_ledger_is_processed_and_written_without_password(tmp_path):
     report = run(encrypted, tmp_path / "o.xlsx", AS_OF, password="jelszó")
     assert items_of(report) == expected_items(ledger)
     assert zipfile.is_zipfile(tmp_path / "o.xlsx")  # written in the clear
-    assert any("password-protected; the output is written without a password" in i.message
-               for i in report.issues)
+    assert any(
+        "password-protected; the output is written without a password" in i.message
+        for i in report.issues
+    )
 
 
 # ------------------------------------------------------------------------ hostile files
@@ -236,10 +272,15 @@ def test_the_corpus_xml_bomb_is_refused_before_any_parsing():
 
 def test_a_billion_laughs_in_a_real_ledger_is_refused(tmp_path):
     ledger = write_messy(tmp_path, "es")
-    bomb = b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">' + b"".join(
-        b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
-        for n in range(1, 10)) + b']>\n<sst xmlns="http://schemas.openxmlformats.org/' \
+    bomb = (
+        b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+            for n in range(1, 10)
+        )
+        + b']>\n<sst xmlns="http://schemas.openxmlformats.org/'
         b'spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>'
+    )
     # A comment before the DOCTYPE must not hide it.
     bomb = bomb.replace(b"?>\n", b"?>\n<!-- " + b"x" * 2000 + b" -->\n", 1)
     hostile = _replace_parts(ledger.path, tmp_path / "bomb.xlsx", {"xl/sharedStrings.xml": bomb})
@@ -274,32 +315,47 @@ def listener():
 def test_external_schemas_and_links_are_never_fetched(tmp_path, listener, cli):
     url, requests = listener
     with zipfile.ZipFile(corpus("poi/xxe_in_schema.xlsx")) as archive:
-        maps = archive.read("xl/xmlMaps.xml").replace(b"http://localhost",
-                                                      f"{url}/schema.xsd".encode())
+        maps = archive.read("xl/xmlMaps.xml").replace(
+            b"http://localhost", f"{url}/schema.xsd".encode()
+        )
     ledger = write_messy(tmp_path, "en")
     with zipfile.ZipFile(ledger.path) as archive:
         rels = archive.read("xl/_rels/workbook.xml.rels").decode()
         types = archive.read("[Content_Types].xml").decode()
-    rels = rels.replace("</Relationships>",
-                        '<Relationship Id="rIdMap" Type="http://schemas.openxmlformats.org/'
-                        'officeDocument/2006/relationships/xmlMaps" Target="xmlMaps.xml"/>'
-                        '<Relationship Id="rIdLink" Type="http://schemas.openxmlformats.org/'
-                        'officeDocument/2006/relationships/hyperlink" '
-                        f'Target="{url}/link" TargetMode="External"/></Relationships>')
-    types = types.replace("</Types>", '<Override PartName="/xl/xmlMaps.xml" ContentType='
-                          '"application/xml"/></Types>')
-    hostile = _replace_parts(ledger.path, tmp_path / "maps.xlsx", {
-        "xl/xmlMaps.xml": maps, "xl/_rels/workbook.xml.rels": rels.encode(),
-        "[Content_Types].xml": types.encode()})
+    rels = rels.replace(
+        "</Relationships>",
+        '<Relationship Id="rIdMap" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/xmlMaps" Target="xmlMaps.xml"/>'
+        '<Relationship Id="rIdLink" Type="http://schemas.openxmlformats.org/'
+        'officeDocument/2006/relationships/hyperlink" '
+        f'Target="{url}/link" TargetMode="External"/></Relationships>',
+    )
+    types = types.replace(
+        "</Types>", '<Override PartName="/xl/xmlMaps.xml" ContentType="application/xml"/></Types>'
+    )
+    hostile = _replace_parts(
+        ledger.path,
+        tmp_path / "maps.xlsx",
+        {
+            "xl/xmlMaps.xml": maps,
+            "xl/_rels/workbook.xml.rels": rels.encode(),
+            "[Content_Types].xml": types.encode(),
+        },
+    )
     output = tmp_path / "out.xlsx"
     code, _, err = cli("process", hostile, "-o", output, "--as-of", AS_OF.isoformat())
     assert code == 0, err
     with zipfile.ZipFile(output) as archive:
         assert archive.read("xl/xmlMaps.xml") == maps  # kept, untouched
     # An external entity is refused outright.
-    entity = _replace_parts(ledger.path, tmp_path / "xxe.xlsx", {
-        "xl/sharedStrings.xml": f'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY e SYSTEM '
-                                f'"{url}/entity">]><sst><si><t>&e;</t></si></sst>'.encode()})
+    entity = _replace_parts(
+        ledger.path,
+        tmp_path / "xxe.xlsx",
+        {
+            "xl/sharedStrings.xml": f'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY e SYSTEM '
+            f'"{url}/entity">]><sst><si><t>&e;</t></si></sst>'.encode()
+        },
+    )
     code, _, err = cli("process", entity, "-o", tmp_path / "o2.xlsx")
     assert code == 1 and "XML entity declarations" in err.replace("\n", " ")
     time.sleep(0.2)
@@ -321,8 +377,12 @@ def _run_isolated(path: Path, tmp_path: Path, memory_mb: int = 3000):
         "main()\n"
     )
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "o.xlsx")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(tmp_path / "o.xlsx")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return done, time.monotonic() - started
 
 
@@ -359,12 +419,15 @@ def test_formatting_only_cells_and_declared_dimensions_do_not_count():
     assert open_workbook(corpus("poi/59746_NoRowNums.xlsx")).extent("Features") == (71, 11)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"", "is empty (0 bytes)"),
-    (b"PK\x03\x04" + b"\x00" * 200, "is damaged: it is not a complete zip package"),
-    (b"Attachment: not really a workbook", "is not an Excel or OpenDocument workbook"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "cannot be read as a workbook"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"PK\x03\x04" + b"\x00" * 200, "is damaged: it is not a complete zip package"),
+        (b"Attachment: not really a workbook", "is not an Excel or OpenDocument workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "cannot be read as a workbook"),
+    ],
+)
 def test_broken_files_get_one_clear_message(tmp_path, cli, content, message):
     path = tmp_path / "broken.xlsx"
     path.write_bytes(content)

@@ -29,18 +29,22 @@ def _styles(path: Path) -> bytes:
 
 
 def _counts(styles: bytes) -> dict[str, int]:
-    return {tag: int(re.search(rb"<%s count=\"(\d+)\"" % tag.encode(), styles).group(1))
-            for tag in ("cellXfs", "fills", "fonts")}
+    return {
+        tag: int(re.search(rb"<%s count=\"(\d+)\"" % tag.encode(), styles).group(1))
+        for tag in ("cellXfs", "fills", "fonts")
+    }
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(days=st.lists(st.integers(-20, 900), min_size=1, max_size=12),
-       disputed=st.booleans())
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(days=st.lists(st.integers(-20, 900), min_size=1, max_size=12), disputed=st.booleans())
 def test_second_and_third_runs_leave_styles_the_same_size(tmp_path_factory, days, disputed):
     folder = tmp_path_factory.mktemp("styles")
-    rows = [ledger_row(f"C{i % 4}", d, 100.0 + i, disputed="yes" if disputed and i == 0
-                       else None) for i, d in enumerate(days)]
+    rows = [
+        ledger_row(f"C{i % 4}", d, 100.0 + i, disputed="yes" if disputed and i == 0 else None)
+        for i, d in enumerate(days)
+    ]
     paths = [write_ledger(folder / "run0.xlsx", rows)]
     for number in (1, 2, 3):
         paths.append(folder / f"run{number}.xlsx")
@@ -84,10 +88,15 @@ def test_a_ledger_table_with_its_own_next_action_gets_no_second_one(tmp_path):
 
 def test_a_tie_between_two_ledger_sheets_is_named(tmp_path, cli):
     rows = [ledger_row("Acme", 45, 100.0)]
-    source = write_ledger(tmp_path / "in.xlsx", rows, sheet="October",
-                          extra_sheets=[("October copy", [HEADER, *rows])])
-    code, out, err = cli("process", source, "-o", tmp_path / "out.xlsx", "--as-of",
-                         AS_OF.isoformat(), "--json")
+    source = write_ledger(
+        tmp_path / "in.xlsx",
+        rows,
+        sheet="October",
+        extra_sheets=[("October copy", [HEADER, *rows])],
+    )
+    code, out, err = cli(
+        "process", source, "-o", tmp_path / "out.xlsx", "--as-of", AS_OF.isoformat(), "--json"
+    )
     assert code == 0, err
     report = json.loads(out)
     said = [i["message"] for i in report["issues"] if "look equally like" in i["message"]]
@@ -101,9 +110,19 @@ def test_one_month_in_two_formats_keeps_its_letters_apart(tmp_path, cli):
     rows = [ledger_row("Acme", 45, 100.0), ledger_row("Borde", 75, 80.0)]
     write_ledger(source / "AR_2026-10.xlsx", rows)
     due = [AS_OF - timedelta(days=d) for d in (45, 75)]
-    write_ods(source / "AR_2026-10.ods", [("AR", [
-        ["Customer", "Due Date", "Balance", "Email"],
-        ["Cielo", due[0], 70.0, "c@example.com"], ["Duna", due[1], 90.0, "d@example.com"]])])
+    write_ods(
+        source / "AR_2026-10.ods",
+        [
+            (
+                "AR",
+                [
+                    ["Customer", "Due Date", "Balance", "Email"],
+                    ["Cielo", due[0], 70.0, "c@example.com"],
+                    ["Duna", due[1], 90.0, "d@example.com"],
+                ],
+            )
+        ],
+    )
     out = tmp_path / "out"
     code, stdout, err = cli("batch", source, "-o", out, "--letters", "--jobs", 1, "--json")
     assert code == 0, err
@@ -113,7 +132,10 @@ def test_one_month_in_two_formats_keeps_its_letters_apart(tmp_path, cli):
         output = next(out.glob(f"{folder}.collections.xlsx"))
         log = list(load_workbook(output)["Letters Log"].iter_rows(values_only=True))
         column = log[0].index("File")
-        claimed = {Path(str(row[column])).name for row in log[1:]
-                   if row[column] and str(row[column]).endswith(".docx")}
+        claimed = {
+            Path(str(row[column])).name
+            for row in log[1:]
+            if row[column] and str(row[column]).endswith(".docx")
+        }
         written = {p.name for p in (out / "letters" / folder).rglob("*.docx")}
         assert claimed and claimed <= written, (folder, claimed, written)

@@ -33,8 +33,15 @@ def servers():
 
 
 def _settings(port: int, **extra) -> EmailSettings:
-    values = dict(host="127.0.0.1", port=port, security="none", sender="cobros@example.es",
-                  sender_name="Cobros", rate_per_minute=0, timeout=10)
+    values = dict(
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        sender="cobros@example.es",
+        sender_name="Cobros",
+        rate_per_minute=0,
+        timeout=10,
+    )
     values.update(extra)
     return EmailSettings(**values)
 
@@ -73,10 +80,12 @@ def test_every_draft_arrives_as_written(drafts, servers):
         assert message["Subject"] == draft["Subject"]
         assert message["Message-ID"] == draft["Message-ID"]
         assert message["X-Unsent"] is None and message["X-Receivables-Reference"] is None
-        assert message.get_body(("plain",)).get_content() == \
-            draft.get_body(("plain",)).get_content()
-        assert [p.get_content() for p in message.iter_attachments()] == \
-            [p.get_content() for p in draft.iter_attachments()]
+        assert (
+            message.get_body(("plain",)).get_content() == draft.get_body(("plain",)).get_content()
+        )
+        assert [p.get_content() for p in message.iter_attachments()] == [
+            p.get_content() for p in draft.iter_attachments()
+        ]
     # Sent once, journaled: a second run sends nothing.
     again = send_drafts(drafts, _settings(server.port), yes=True)
     assert again.count("skipped") == 4 and len(inbox.messages) == 4
@@ -86,8 +95,11 @@ def test_dry_run_sends_nothing_and_says_to_whom(drafts, servers, cli):
     inbox = Inbox()
     server = servers(inbox)
     rules = drafts.parent / "send.toml"
-    rules.write_text(f'[email]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-                     'sender = "cobros@example.es"\npassword = "hunter2"\n', encoding="utf-8")
+    rules.write_text(
+        f'[email]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        'sender = "cobros@example.es"\npassword = "hunter2"\n',
+        encoding="utf-8",
+    )
     code, out, err = cli("send", drafts, "--rules", rules)
     assert code == 0 and inbox.transactions == 0 and not inbox.messages
     assert "Dry run" in out and "jose.garcia@garcia.example.es" in out and "4 would-send" in out
@@ -127,8 +139,10 @@ def test_a_message_the_server_may_have_delivered_is_not_sent_again(drafts, serve
     for address, count in _received_per_address(rerun_inbox).items():
         counts[address] = counts.get(address, 0) + count
     assert counts == {address: 1 for address in drafts_by_address(drafts)}
-    statuses = [json.loads(line)["status"]
-                for line in (drafts / "email" / JOURNAL).read_text("utf-8").splitlines()]
+    statuses = [
+        json.loads(line)["status"]
+        for line in (drafts / "email" / JOURNAL).read_text("utf-8").splitlines()
+    ]
     assert statuses.count("sent") == 3 and statuses.count("data") == 4
 
 
@@ -181,9 +195,12 @@ def test_login_with_the_password_from_the_environment(drafts, servers, monkeypat
 
     (drafts / "rules.toml").write_text(
         f'[email]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-        'user = "cobros"\nsender = "cobros@example.es"\nrate_per_minute = 0\n', encoding="utf-8")
-    result, _settings_, _warnings = run_send(drafts, yes=True,
-                                             env={"RECEIVABLES_SMTP_PASSWORD": "s3cret"})
+        'user = "cobros"\nsender = "cobros@example.es"\nrate_per_minute = 0\n',
+        encoding="utf-8",
+    )
+    result, _settings_, _warnings = run_send(
+        drafts, yes=True, env={"RECEIVABLES_SMTP_PASSWORD": "s3cret"}
+    )
     assert result.ok and seen == [(b"cobros", b"s3cret")] and len(inbox.messages) == 4
     from receivables.core.issues import InputError
 
@@ -213,13 +230,20 @@ def test_rate_limit_spaces_the_messages(drafts, servers):
         waits.append(seconds)
         now[0] += seconds
 
-    result = send_drafts(drafts, _settings(server.port, rate_per_minute=2), yes=True,
-                         sleep=sleep, clock=lambda: now[0])
+    result = send_drafts(
+        drafts,
+        _settings(server.port, rate_per_minute=2),
+        yes=True,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
     assert result.ok and waits == [30.0, 30.0, 30.0]
 
 
-@pytest.mark.skipif(find_soffice() is None or shutil.which("pdftotext") is None,
-                    reason="LibreOffice and pdftotext are needed to write and read PDF letters")
+@pytest.mark.skipif(
+    find_soffice() is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice and pdftotext are needed to write and read PDF letters",
+)
 def test_pdf_letters_arrive_intact(tmp_path, servers, run_json):
     (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
     ledger = write_ledger(tmp_path / "ledger.xlsx")
@@ -238,22 +262,28 @@ def test_pdf_letters_arrive_intact(tmp_path, servers, run_json):
             assert data == Path(letters[reference]["pdf"]).read_bytes()
             pdf = tmp_path / "received.pdf"
             pdf.write_bytes(data)
-            text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                                  text=True, check=True, timeout=60).stdout
+            text = subprocess.run(
+                ["pdftotext", "-layout", str(pdf), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            ).stdout
             assert reference in text and letters[reference]["customer"] in text
             attached += 1
     assert attached == 2  # García (notice) and Smith & Sons (demand)
 
 
-def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers, cli,
-                                                               run_json):
+def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers, cli, run_json):
     from workbook_dump import dump_sheets
 
     inbox = Inbox(drop_at_mail=3)
     server = servers(inbox)
     (tmp_path / "rules.toml").write_text(
         RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-        'rate_per_minute = 0\ntimeout = 10\n', encoding="utf-8")
+        "rate_per_minute = 0\ntimeout = 10\n",
+        encoding="utf-8",
+    )
     ledger = write_ledger(tmp_path / "ledger.xlsx")
     out, folder = tmp_path / "out.xlsx", tmp_path / "letters"
     run_json("process", ledger, "-o", out, "--letters", folder, "--as-of", AS_OF.isoformat())
@@ -262,8 +292,11 @@ def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers
     def statuses():
         log = dump_sheets(out, ["Letters Log"])["Letters Log"]
         column = log[0].index("Status")
-        return sorted(str(row[column]).split(":")[0] for row in log[1:]
-                      if row[log[0].index("Channel")] == "email")
+        return sorted(
+            str(row[column]).split(":")[0]
+            for row in log[1:]
+            if row[log[0].index("Channel")] == "email"
+        )
 
     assert statuses() == ["draft"] * 4
     code, output, _err = cli("send", folder, "--yes", "--workbook", out)
@@ -275,15 +308,20 @@ def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers
     assert code == 0, output
     assert statuses() == ["sent"] * 4
     after = dump_sheets(out)
-    assert {name: rows for name, rows in after.items() if name != "Letters Log"} == \
-        {name: rows for name, rows in before.items() if name != "Letters Log"}
+    assert {name: rows for name, rows in after.items() if name != "Letters Log"} == {
+        name: rows for name, rows in before.items() if name != "Letters Log"
+    }
     log_before, log_after = before["Letters Log"], after["Letters Log"]
     status = log_before[0].index("Status")
     assert [row[:status] for row in log_after] == [row[:status] for row in log_before]
     # The letters folder's own log (the history of `receivables letters`) says so too.
     folder_log = dump_sheets(folder / "Letters Log.xlsx", ["Letters Log"])["Letters Log"]
-    assert sorted(row[status] for row in folder_log[1:]
-                  if row[folder_log[0].index("Channel")] == "email") == ["sent"] * 4
+    assert (
+        sorted(
+            row[status] for row in folder_log[1:] if row[folder_log[0].index("Channel")] == "email"
+        )
+        == ["sent"] * 4
+    )
 
 
 def test_drafts_sent_by_hand_are_marked_sent_without_sending(tmp_path, cli, run_json):
@@ -299,17 +337,22 @@ def test_drafts_sent_by_hand_are_marked_sent_without_sending(tmp_path, cli, run_
     assert code == 0 and "3 sent" in output
     log = dump_sheets(out, ["Letters Log"])["Letters Log"]
     status, channel = log[0].index("Status"), log[0].index("Channel")
-    assert sorted(row[status] for row in log[1:] if row[channel] == "email") == \
-        ["draft", "sent", "sent", "sent"]
+    assert sorted(row[status] for row in log[1:] if row[channel] == "email") == [
+        "draft",
+        "sent",
+        "sent",
+        "sent",
+    ]
 
 
-def test_a_lost_journal_does_not_send_again_what_the_log_says_was_sent(tmp_path, servers,
-                                                                       run_json):
+def test_a_lost_journal_does_not_send_again_what_the_log_says_was_sent(tmp_path, servers, run_json):
     inbox = Inbox()
     server = servers(inbox)
     (tmp_path / "rules.toml").write_text(
         RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-        'rate_per_minute = 0\ntimeout = 10\n', encoding="utf-8")
+        "rate_per_minute = 0\ntimeout = 10\n",
+        encoding="utf-8",
+    )
     ledger = write_ledger(tmp_path / "ledger.xlsx")
     folder = tmp_path / "letters"
     run_json("letters", ledger, "-d", folder, "--as-of", AS_OF.isoformat())
@@ -337,8 +380,7 @@ def certificate(tmp_path, monkeypatch):
     return context, bundle
 
 
-def test_starttls_and_ssl_check_the_servers_certificate(drafts, servers, certificate,
-                                                        monkeypatch):
+def test_starttls_and_ssl_check_the_servers_certificate(drafts, servers, certificate, monkeypatch):
     from receivables.core.issues import InputError
 
     context, bundle = certificate

@@ -27,8 +27,12 @@ def test_sample_sender_and_missing_account_are_warned():
 
 
 def test_a_real_sender_gets_no_warning_and_the_legal_demand_names_the_account():
-    company = {"name": "Northwind S.L.", "address": "Gran Vía 28\n28013 Madrid",
-               "iban": "ES91 2100 0418 4502 0005 1332", "bank_name": "Banco Ejemplo"}
+    company = {
+        "name": "Northwind S.L.",
+        "address": "Gran Vía 28\n28013 Madrid",
+        "iban": "ES91 2100 0418 4502 0005 1332",
+        "bank_name": "Banco Ejemplo",
+    }
     assert sender_warnings(company) == []
     rules, _ = load_rules({"company": company, "dunning": {"allow_skip": True}})
     frame = classified_frame([item("Debtor SA", 120, 500.00)], rules)

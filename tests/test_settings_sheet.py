@@ -91,21 +91,26 @@ def test_every_default_row_reads_back_through_a_written_workbook(tmp_path):
 
 
 def test_what_a_clerk_types_is_read_as_meant():
-    rows = _sheet([
-        ("general", "default_terms_days", 45.0, "a number Excel stored"),
-        ("general", "language", "es", "plain text without quotes"),
-        ("labels", "stage", "  Fase  ", "plain text, spaces trimmed"),
-        ("states.paid", "label", '"Pagado"', "TOML text"),
-        ("stages.legal", "credit_hold", "FALSE", "Excel's spelling of false"),
-        ("general", "as_of", datetime(2026, 10, 31), "a date Excel stored"),
-        ("plan", "broken_promise_weight", 0.75, "a fraction"),
-        ("", "", "", "a blank row"),
-        ("company", "name", None, "an empty value keeps the lower layer"),
-    ])
+    rows = _sheet(
+        [
+            ("general", "default_terms_days", 45.0, "a number Excel stored"),
+            ("general", "language", "es", "plain text without quotes"),
+            ("labels", "stage", "  Fase  ", "plain text, spaces trimmed"),
+            ("states.paid", "label", '"Pagado"', "TOML text"),
+            ("stages.legal", "credit_hold", "FALSE", "Excel's spelling of false"),
+            ("general", "as_of", datetime(2026, 10, 31), "a date Excel stored"),
+            ("plan", "broken_promise_weight", 0.75, "a fraction"),
+            ("", "", "", "a blank row"),
+            ("company", "name", None, "an empty value keeps the lower layer"),
+        ]
+    )
     layer, issues = parse_settings_rows(rows)
     assert issues == []
-    assert layer["general"] == {"default_terms_days": 45, "language": "es",
-                                "as_of": date(2026, 10, 31)}
+    assert layer["general"] == {
+        "default_terms_days": 45,
+        "language": "es",
+        "as_of": date(2026, 10, 31),
+    }
     assert isinstance(layer["general"]["default_terms_days"], int)
     assert layer["labels"] == {"stage": "Fase"}
     assert layer["states"] == {"paid": {"label": "Pagado"}}
@@ -115,57 +120,83 @@ def test_what_a_clerk_types_is_read_as_meant():
 
 
 def test_unreadable_rows_are_reported_by_cell_and_left_out():
-    rows = _sheet([
-        ("plan", "recovery_curve", "[[0, 0.98], [30", "an unfinished array"),
-        ("general", "country", '"ES"\nlanguage = "hu"', "a second assignment"),
-        ("plan]", "x", "1", "a section that is no key"),
-        ("general", "not a key", "1", "a key that is no key"),
-        ("general", "language", '"en"', "fine"),
-        ("general", "language", '"es"', "set twice"),
-        ("labels", "stage", "__import__('os').system('echo no')", "never evaluated"),
-    ])
+    rows = _sheet(
+        [
+            ("plan", "recovery_curve", "[[0, 0.98], [30", "an unfinished array"),
+            ("general", "country", '"ES"\nlanguage = "hu"', "a second assignment"),
+            ("plan]", "x", "1", "a section that is no key"),
+            ("general", "not a key", "1", "a key that is no key"),
+            ("general", "language", '"en"', "fine"),
+            ("general", "language", '"es"', "set twice"),
+            ("labels", "stage", "__import__('os').system('echo no')", "never evaluated"),
+        ]
+    )
     layer, issues = parse_settings_rows(rows, sheet="Collections Settings")
     where = [str(issue.where) for issue in issues]
-    assert where == ["'Collections Settings'!C2", "'Collections Settings'!C3",
-                     "'Collections Settings'!A4", "'Collections Settings'!B5",
-                     "'Collections Settings'!B7"]
+    assert where == [
+        "'Collections Settings'!C2",
+        "'Collections Settings'!C3",
+        "'Collections Settings'!A4",
+        "'Collections Settings'!B5",
+        "'Collections Settings'!B7",
+    ]
     assert all(issue.severity == Severity.WARNING for issue in issues)
     assert "not a TOML value" in issues[0].message
     assert "more than one value" in issues[1].message
     assert "set twice" in issues[4].message
     # The later row wins; the text that looks like code is only ever text.
-    assert layer == {"general": {"language": "es"},
-                     "labels": {"stage": "__import__('os').system('echo no')"}}
+    assert layer == {
+        "general": {"language": "es"},
+        "labels": {"stage": "__import__('os').system('echo no')"},
+    }
 
 
 def test_the_ladder_is_rebuilt_from_its_sections():
     raw = default_layer()
     rows = [row for row in settings_rows(raw) if not row[0].startswith("stages.doubtful")]
-    rows = [(s, k, '"Juicio"' if (s, k) == ("stages.legal", "label") else v, d)
-            for s, k, v, d in rows]
+    rows = [
+        (s, k, '"Juicio"' if (s, k) == ("stages.legal", "label") else v, d) for s, k, v, d in rows
+    ]
     layer, issues = parse_settings_rows(_sheet(rows))
     assert issues == []
     rules, problems = load_rules(layer)
     assert problems == []
-    assert [s.key for s in rules.stages] == ["current", "pre_due", "reminder", "notice",
-                                             "demand", "final", "legal", "dead"]
+    assert [s.key for s in rules.stages] == [
+        "current",
+        "pre_due",
+        "reminder",
+        "notice",
+        "demand",
+        "final",
+        "legal",
+        "dead",
+    ]
     assert rules.stage("legal").label == "Juicio"
 
 
 def test_bucket_sections_must_be_numbered():
-    layer, issues = parse_settings_rows(_sheet([("buckets.first", "label", '"x"', ""),
-                                                ("buckets.2", "label", '"y"', ""),
-                                                ("buckets.1", "label", '"z"', "")]))
+    layer, issues = parse_settings_rows(
+        _sheet(
+            [
+                ("buckets.first", "label", '"x"', ""),
+                ("buckets.2", "label", '"y"', ""),
+                ("buckets.1", "label", '"z"', ""),
+            ]
+        )
+    )
     assert layer["buckets"] == [{"label": "z"}, {"label": "y"}]
     assert [i.message for i in issues] == [
-        "setting section buckets.first must be numbered (buckets.1, buckets.2, ...); "
-        "it is ignored"
+        "setting section buckets.first must be numbered (buckets.1, buckets.2, ...); it is ignored"
     ]
 
 
 def test_key_paths_refuse_anything_but_one_key():
     assert parse_key_path('interest.uk.compensation."1000.00"') == [
-        "interest", "uk", "compensation", "1000.00"]
+        "interest",
+        "uk",
+        "compensation",
+        "1000.00",
+    ]
     assert parse_key_path("a = 1\nb") is None
     assert parse_key_path("a b") is None
     assert parse_key_path("") is None
@@ -180,14 +211,12 @@ _SCALARS = st.one_of(
     st.floats(allow_nan=False),
     _TEXT,
     st.dates(),
-    st.datetimes(timezones=st.sampled_from([None, UTC,
-                                            timezone(timedelta(hours=5, minutes=30))])),
+    st.datetimes(timezones=st.sampled_from([None, UTC, timezone(timedelta(hours=5, minutes=30))])),
     st.times(),
 )
 _VALUES = st.recursive(
     _SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(_TEXT, inner, max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_TEXT, inner, max_size=3)),
     max_leaves=8,
 )
 _ITEM_FIELDS = st.dictionaries(_TEXT.filter(lambda k: k != "key"), _VALUES, max_size=4)
@@ -195,8 +224,9 @@ _ITEM_FIELDS = st.dictionaries(_TEXT.filter(lambda k: k != "key"), _VALUES, max_
 
 @st.composite
 def _raw_rules(draw):
-    raw = draw(st.dictionaries(_TEXT.filter(lambda k: k not in ("stages", "buckets")),
-                               _VALUES, max_size=5))
+    raw = draw(
+        st.dictionaries(_TEXT.filter(lambda k: k not in ("stages", "buckets")), _VALUES, max_size=5)
+    )
     keys = draw(st.lists(_TEXT, unique=True, max_size=4))
     raw["stages"] = [{"key": key, **draw(_ITEM_FIELDS)} for key in keys]
     raw["buckets"] = draw(st.lists(_ITEM_FIELDS, max_size=4))
@@ -250,10 +280,12 @@ def _with_settings(path: Path, rows) -> Path:
 def test_process_uses_the_settings_sheet_over_rules_toml(tmp_path):
     _days, rows = boundary_rows()
     source = write_ledger(tmp_path / "ledger.xlsx", rows)
-    (tmp_path / "rules.toml").write_text('[labels]\nstage = "From rules.toml"\n'
-                                         'bucket = "Tramo"\n', "utf-8")
-    _with_settings(source, [("labels", "stage", "Fase", ""),
-                            ("labels", "next_action", "[unclosed", "")])
+    (tmp_path / "rules.toml").write_text(
+        '[labels]\nstage = "From rules.toml"\nbucket = "Tramo"\n', "utf-8"
+    )
+    _with_settings(
+        source, [("labels", "stage", "Fase", ""), ("labels", "next_action", "[unclosed", "")]
+    )
     out = tmp_path / "out.xlsx"
     report = run(source, out, AS_OF)
     header = [c.value for c in load_workbook(out)["Ledger"][1]]

@@ -27,19 +27,28 @@ def test_wide_characters_count_double():
 
 
 def test_money_takes_each_rows_currency_decimals():
-    model = SheetModel("S", (Column("Currency"), Column("Amount", MONEY_FORMAT)),
-                       rows=[("HUF", Decimal("18986177")), ("EUR", Decimal("1.50")),
-                             ("JPY", Decimal("1200")), ("KWD", Decimal("1.250"))],
-                       currency_column=0)
-    assert [model.format_of(i, 1) for i in range(4)] == ["#,##0", "#,##0.00", "#,##0",
-                                                         "#,##0.000"]
+    model = SheetModel(
+        "S",
+        (Column("Currency"), Column("Amount", MONEY_FORMAT)),
+        rows=[
+            ("HUF", Decimal("18986177")),
+            ("EUR", Decimal("1.50")),
+            ("JPY", Decimal("1200")),
+            ("KWD", Decimal("1.250")),
+        ],
+        currency_column=0,
+    )
+    assert [model.format_of(i, 1) for i in range(4)] == ["#,##0", "#,##0.00", "#,##0", "#,##0.000"]
     assert money_format("XYZ1") == MONEY_FORMAT  # not a code: two decimals
 
 
 def test_long_text_wraps_within_its_cap_and_rows_grow():
     why = "EUR 41,038.96 overdue, oldest 120 days; broken promise on 27 Oct 2026; at legal"
-    model = SheetModel("S", (Column("Customer", None, 26), Column("Why", None, 30)),
-                       rows=[("北京科技有限公司", why), ("Acme", "short")])
+    model = SheetModel(
+        "S",
+        (Column("Customer", None, 26), Column("Why", None, 30)),
+        rows=[("北京科技有限公司", why), ("Acme", "short")],
+    )
     customer, reason = model.columns
     assert not customer.wrap and customer.width >= text_width("北京科技有限公司")
     assert reason.wrap and reason.width == 30
@@ -47,21 +56,30 @@ def test_long_text_wraps_within_its_cap_and_rows_grow():
     assert heights[0] is not None and heights[0] >= 3 * 15 and heights[1] is None
 
 
-headers = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                  "éöő北京"), min_size=1, max_size=40).filter(str.strip)
-numbers = st.one_of(st.integers(-10**12, 10**12),
-                    st.decimals(-10**10, 10**10, places=2, allow_nan=False),
-                    st.dates(date(1990, 1, 1), date(2100, 1, 1)))
+headers = st.text(
+    st.sampled_from("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZéöő北京"),
+    min_size=1,
+    max_size=40,
+).filter(str.strip)
+numbers = st.one_of(
+    st.integers(-(10**12), 10**12),
+    st.decimals(-(10**10), 10**10, places=2, allow_nan=False),
+    st.dates(date(1990, 1, 1), date(2100, 1, 1)),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(header=headers, cap=st.floats(2, 60), values=st.lists(numbers, min_size=1, max_size=8),
-       fmt=st.sampled_from([MONEY_FORMAT, "0", "#,##0", "0.0", "yyyy-mm-dd", None]),
-       table=st.booleans())
-def test_no_header_word_is_clipped_and_no_number_shows_hashes(header, cap, values, fmt,
-                                                              table):
-    model = SheetModel("S", (Column(header, fmt, cap),), rows=[(v,) for v in values],
-                       as_table=table)
+@given(
+    header=headers,
+    cap=st.floats(2, 60),
+    values=st.lists(numbers, min_size=1, max_size=8),
+    fmt=st.sampled_from([MONEY_FORMAT, "0", "#,##0", "0.0", "yyyy-mm-dd", None]),
+    table=st.booleans(),
+)
+def test_no_header_word_is_clipped_and_no_number_shows_hashes(header, cap, values, fmt, table):
+    model = SheetModel(
+        "S", (Column(header, fmt, cap),), rows=[(v,) for v in values], as_table=table
+    )
     column = model.columns[0]
     padding = CELL_PADDING + (2.0 if table else 0.0)
     for word in header.split():

@@ -34,8 +34,11 @@ OUTPUTS = ("Collection Plan", "Aging Summary", "Action Calendar", "Exceptions")
 
 
 def _rows():
-    return [ledger_row("Acme", 45, 120.0), ledger_row("Borde", 95, 80.0),
-            ledger_row("Cielo", -3, 50.0)]
+    return [
+        ledger_row("Acme", 45, 120.0),
+        ledger_row("Borde", 95, 80.0),
+        ledger_row("Cielo", -3, 50.0),
+    ]
 
 
 def _values(ws):
@@ -45,8 +48,10 @@ def _values(ws):
 # ---- the rules for names ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["Plan: Oct/Nov [draft]?", "x" * 51, "", "   ", "'quoted'",
-                                  "History", "a*b", "back\\slash"])
+@pytest.mark.parametrize(
+    "name",
+    ["Plan: Oct/Nov [draft]?", "x" * 51, "", "   ", "'quoted'", "History", "a*b", "back\\slash"],
+)
 def test_names_excel_refuses_are_named(name):
     assert sheet_name_problem(name) is not None
     chosen, issues = checked_label(name, "Collection Plan", "settings: labels.plan_sheet")
@@ -54,8 +59,9 @@ def test_names_excel_refuses_are_named(name):
     assert len(issues) == 1 and "instead" in issues[0].message
 
 
-@pytest.mark.parametrize("name", ["Collection Plan", "Plan de cobro", "收款计划", "x" * 31,
-                                  "Plan (Oct)", "Historia"])
+@pytest.mark.parametrize(
+    "name", ["Collection Plan", "Plan de cobro", "收款计划", "x" * 31, "Plan (Oct)", "Historia"]
+)
 def test_valid_names_pass(name):
     assert sheet_name_problem(name) is None
 
@@ -76,10 +82,16 @@ def test_same_header_needs_the_first_header_and_most_of_the_rest():
 
 
 def test_name_outputs_never_takes_a_foreign_name_and_reuses_its_own():
-    model = SheetModel("Exceptions", (Column("Severity"), Column("Where"), Column("Message")),
-                       rows=[], table_name="Exceptions")
-    first_rows = {"EXCEPTIONS": ["Customer", "Balance"], "Exceptions (2)": ["Severity", "Where",
-                                                                          "Message"]}
+    model = SheetModel(
+        "Exceptions",
+        (Column("Severity"), Column("Where"), Column("Message")),
+        rows=[],
+        table_name="Exceptions",
+    )
+    first_rows = {
+        "EXCEPTIONS": ["Customer", "Balance"],
+        "Exceptions (2)": ["Severity", "Where", "Message"],
+    }
     named = name_outputs([model], list(first_rows), first_rows.get)
     assert named.models[0].name == "Exceptions (2)"
     assert named.replaceable == frozenset({"exceptions (2)"})
@@ -124,16 +136,19 @@ def test_a_ledger_named_like_an_output_survives_whole(tmp_path, sheet):
     assert "Ledger" in ws.tables
     assert ws["A1"].value == "Customer" and ws["O1"].value == "Days Overdue"
     for name in OUTPUTS:
-        written = [n for n in book.sheetnames if n.casefold().startswith(name.casefold())
-                   and n != sheet]
+        written = [
+            n for n in book.sheetnames if n.casefold().startswith(name.casefold()) and n != sheet
+        ]
         assert written, name
     warnings = [i for i in report.issues if sheet in i.message and "instead" in i.message]
     assert warnings
 
 
 def test_team_sheets_in_any_case_are_kept_and_a_second_run_replaces_only_ours(tmp_path):
-    team = [("exceptions", [["Note", "Owner"], ["check Acme", "Ana"]]),
-            ("AGING SUMMARY", [["Bucket", "Total"], ["0-30", 5]])]
+    team = [
+        ("exceptions", [["Note", "Owner"], ["check Acme", "Ana"]]),
+        ("AGING SUMMARY", [["Bucket", "Total"], ["0-30", 5]]),
+    ]
     source = write_ledger(tmp_path / "in.xlsx", _rows(), extra_sheets=team)
     first = tmp_path / "first.xlsx"
     run(source, first, AS_OF)
@@ -165,7 +180,8 @@ def test_exceptions_label_naming_the_ledger_never_replaces_it(tmp_path):
 def test_labels_excel_refuses_fall_back_to_the_defaults(tmp_path):
     source = write_ledger(tmp_path / "in.xlsx", _rows())
     (tmp_path / "rules.toml").write_text(
-        '[labels]\nplan_sheet = "Plan: Oct/Nov [draft]?"\naging_sheet = "' + "A" * 51 + '"\n')
+        '[labels]\nplan_sheet = "Plan: Oct/Nov [draft]?"\naging_sheet = "' + "A" * 51 + '"\n'
+    )
     out = tmp_path / "out.xlsx"
     report = run(source, out, AS_OF)
     names = load_workbook(out).sheetnames
@@ -201,8 +217,20 @@ def test_a_converted_ledger_keeps_its_hidden_sheets_hidden(tmp_path, suffix):
     secret.append(["do not show"])
     secret.sheet_state = "hidden"
     book.save(tmp_path / "src.xlsx")
-    subprocess.run(["soffice", "--headless", "--convert-to", suffix, "--outdir", str(tmp_path),
-                    str(tmp_path / "src.xlsx")], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--convert-to",
+            suffix,
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "src.xlsx"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     out = tmp_path / "out.xlsx"
     run(tmp_path / f"src.{suffix}", out, AS_OF)
     result = load_workbook(out)
@@ -214,19 +242,32 @@ def test_a_converted_ledger_keeps_its_hidden_sheets_hidden(tmp_path, suffix):
 # ---- property: whatever the user's sheets are called, none is lost ----------------------------
 
 _case = st.sampled_from([str.lower, str.upper, str.title, lambda s: s])
-_our_name = st.builds(lambda name, change: change(name),
-                      st.sampled_from(DEFAULT_NAMES + ("Collection Plan (2)",)), _case)
-_cells = st.lists(st.lists(st.one_of(st.integers(-1000, 1000), st.text(
-    alphabet="abcxyz ", min_size=1, max_size=6)), min_size=1, max_size=3), min_size=1,
-    max_size=3)
+_our_name = st.builds(
+    lambda name, change: change(name),
+    st.sampled_from(DEFAULT_NAMES + ("Collection Plan (2)",)),
+    _case,
+)
+_cells = st.lists(
+    st.lists(
+        st.one_of(st.integers(-1000, 1000), st.text(alphabet="abcxyz ", min_size=1, max_size=6)),
+        min_size=1,
+        max_size=3,
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ledger_name=st.one_of(_our_name, st.just("Ledger")),
-       others=st.lists(st.tuples(_our_name, _cells), max_size=4))
-def test_every_input_sheet_survives_and_every_output_is_written(tmp_path_factory, ledger_name,
-                                                               others):
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    ledger_name=st.one_of(_our_name, st.just("Ledger")),
+    others=st.lists(st.tuples(_our_name, _cells), max_size=4),
+)
+def test_every_input_sheet_survives_and_every_output_is_written(
+    tmp_path_factory, ledger_name, others
+):
     folder = tmp_path_factory.mktemp("names")
     seen = {ledger_name.casefold()}
     extra = []
@@ -248,7 +289,6 @@ def test_every_input_sheet_survives_and_every_output_is_written(tmp_path_factory
     added = [n for n in after.sheetnames if n not in before.sheetnames]
     assert len(added) == len(OUTPUTS)
     headers = {after[n]["A1"].value for n in added}
-    assert headers == {"Rank", "Severity", after[added[1]]["A1"].value,
-                       after[added[2]]["A1"].value}
+    assert headers == {"Rank", "Severity", after[added[1]]["A1"].value, after[added[2]]["A1"].value}
     for name, default in zip(added, OUTPUTS, strict=True):
         assert name.casefold().startswith(default.casefold())

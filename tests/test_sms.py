@@ -19,25 +19,28 @@ from receivables.core.sms import (
 )
 
 
-@pytest.mark.parametrize(("number", "country", "expected"), [
-    # Spain: mobile and fixed, with spaces, dots, the 0034 and +34 prefixes
-    ("612 34 56 78", "ES", "+34612345678"),
-    ("612.345.678", "ES", "+34612345678"),
-    ("0034 612 345 678", "HU", "+34612345678"),
-    ("+34 91 123 45 67", "GB", "+34911234567"),
-    # United Kingdom: the trunk 0 goes, +44 comes
-    ("07911 123456", "GB", "+447911123456"),
-    ("020 7946 0018", "GB", "+442079460018"),
-    ("+44 (0)7911 123456", "ES", "+447911123456"),
-    # Hungary: the 06 trunk prefix and the area codes
-    ("06 30 123 4567", "HU", "+36301234567"),
-    ("06-1-234-5678", "HU", "+3612345678"),
-    ("+36 20 987 6543", "ES", "+36209876543"),
-    # China: mobile numbers of 11 digits, fixed lines with the 0 trunk prefix
-    ("138 0013 8000", "CN", "+8613800138000"),
-    ("010-1234 5678", "CN", "+861012345678"),
-    ("+86 139 1234 5678", "GB", "+8613912345678"),
-])
+@pytest.mark.parametrize(
+    ("number", "country", "expected"),
+    [
+        # Spain: mobile and fixed, with spaces, dots, the 0034 and +34 prefixes
+        ("612 34 56 78", "ES", "+34612345678"),
+        ("612.345.678", "ES", "+34612345678"),
+        ("0034 612 345 678", "HU", "+34612345678"),
+        ("+34 91 123 45 67", "GB", "+34911234567"),
+        # United Kingdom: the trunk 0 goes, +44 comes
+        ("07911 123456", "GB", "+447911123456"),
+        ("020 7946 0018", "GB", "+442079460018"),
+        ("+44 (0)7911 123456", "ES", "+447911123456"),
+        # Hungary: the 06 trunk prefix and the area codes
+        ("06 30 123 4567", "HU", "+36301234567"),
+        ("06-1-234-5678", "HU", "+3612345678"),
+        ("+36 20 987 6543", "ES", "+36209876543"),
+        # China: mobile numbers of 11 digits, fixed lines with the 0 trunk prefix
+        ("138 0013 8000", "CN", "+8613800138000"),
+        ("010-1234 5678", "CN", "+861012345678"),
+        ("+86 139 1234 5678", "GB", "+8613912345678"),
+    ],
+)
 def test_numbers_become_e164_in_the_customers_country(number, country, expected):
     assert e164(number, country) == expected
 
@@ -52,11 +55,25 @@ def test_mobile_or_fixed_line():
     assert is_mobile("+447911123456") is True and is_mobile("+442079460018") is False
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("ES", "ES"), ("uk", "GB"), ("Spain", "ES"), ("España", "ES"), ("Spanyolország", "ES"),
-    ("西班牙", "ES"), ("United Kingdom", "GB"), ("Magyarország", "HU"), ("Hungary", "HU"),
-    ("中国", "CN"), ("China", "CN"), ("Kína", "CN"), ("North", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("ES", "ES"),
+        ("uk", "GB"),
+        ("Spain", "ES"),
+        ("España", "ES"),
+        ("Spanyolország", "ES"),
+        ("西班牙", "ES"),
+        ("United Kingdom", "GB"),
+        ("Magyarország", "HU"),
+        ("Hungary", "HU"),
+        ("中国", "CN"),
+        ("China", "CN"),
+        ("Kína", "CN"),
+        ("North", None),
+        ("", None),
+    ],
+)
 def test_country_names_in_the_seed_languages(text, code):
     assert country_code(text) == code
 
@@ -111,6 +128,9 @@ def test_gsm_parts_hold_the_text(text):
 @given(st.text(min_size=1, max_size=400))
 def test_any_text_has_an_encoding_and_enough_parts(text):
     encoding, parts = segments(text)
-    capacity = (160 if encoding == "GSM-7" else 70) if parts == 1 else \
-        (153 if encoding == "GSM-7" else 67) * parts
+    capacity = (
+        (160 if encoding == "GSM-7" else 70)
+        if parts == 1
+        else (153 if encoding == "GSM-7" else 67) * parts
+    )
     assert length(text) <= capacity

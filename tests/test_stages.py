@@ -38,11 +38,24 @@ def frame(days, balances=None, **columns):
 
 @pytest.mark.parametrize(
     "days, label",
-    [(-8, "Not due"), (-7, "Due soon"), (-1, "Due soon"), (0, "Reminder"), (7, "Reminder"),
-     (8, "Written notice"), (30, "Written notice"), (31, "Formal demand"),
-     (60, "Formal demand"), (61, "Final notice"), (90, "Final notice"), (91, "Legal action"),
-     (365, "Legal action"), (366, "Doubtful debt"), (730, "Doubtful debt"),
-     (731, "Dead account")],
+    [
+        (-8, "Not due"),
+        (-7, "Due soon"),
+        (-1, "Due soon"),
+        (0, "Reminder"),
+        (7, "Reminder"),
+        (8, "Written notice"),
+        (30, "Written notice"),
+        (31, "Formal demand"),
+        (60, "Formal demand"),
+        (61, "Final notice"),
+        (90, "Final notice"),
+        (91, "Legal action"),
+        (365, "Legal action"),
+        (366, "Doubtful debt"),
+        (730, "Doubtful debt"),
+        (731, "Dead account"),
+    ],
 )
 def test_ladder_boundaries(days, label):
     result = classify(frame([days]), RULES, AS_OF).frame
@@ -52,8 +65,18 @@ def test_ladder_boundaries(days, label):
 
 @pytest.mark.parametrize(
     "days, bucket",
-    [(-3, "Not due"), (0, "Not due"), (1, "1-30"), (30, "1-30"), (31, "31-60"), (61, "61-90"),
-     (91, "91-180"), (181, "181-365"), (366, "366-730"), (731, ">730")],
+    [
+        (-3, "Not due"),
+        (0, "Not due"),
+        (1, "1-30"),
+        (30, "1-30"),
+        (31, "31-60"),
+        (61, "61-90"),
+        (91, "91-180"),
+        (181, "181-365"),
+        (366, "366-730"),
+        (731, ">730"),
+    ],
 )
 def test_aging_buckets(days, bucket):
     assert classify(frame([days]), RULES, AS_OF).frame[F.BUCKET].iat[0] == bucket
@@ -70,15 +93,20 @@ def test_override_order():
         stage_override=["legal", "legal", "Written notice", None, None, "nonsense"],
     )
     result = classify(ledger, RULES, AS_OF)
-    assert list(result.frame[F.STAGE]) == ["paid", "credit", "notice", "disputed", "promised",
-                                           "promised"]
+    assert list(result.frame[F.STAGE]) == [
+        "paid",
+        "credit",
+        "notice",
+        "disputed",
+        "promised",
+        "promised",
+    ]
     assert len(result.issues) == 1 and "nonsense" in result.issues[0].message
 
 
 def test_paid_tolerance_and_broken_promise():
     past = pd.Timestamp(AS_OF - timedelta(days=1))
-    ledger = frame([40, 40, 40], balances=[0, 1, 500],
-                   promise_date=pd.Series([past, pd.NaT, past]))
+    ledger = frame([40, 40, 40], balances=[0, 1, 500], promise_date=pd.Series([past, pd.NaT, past]))
     result = classify(ledger, RULES, AS_OF).frame
     assert list(result[F.STAGE]) == ["paid", "demand", "demand"]
     assert list(result[F.BROKEN_PROMISE]) == [False, False, True]
@@ -92,8 +120,9 @@ def test_customer_stage_ignores_disputed_and_promised():
 
 
 def test_rules_change_the_ladder():
-    rules, issues = load_rules({"stages": [
-        {"key": "ok", "label": "OK"}, {"key": "late", "label": "Late", "from_days": 1}]})
+    rules, issues = load_rules(
+        {"stages": [{"key": "ok", "label": "OK"}, {"key": "late", "label": "Late", "from_days": 1}]}
+    )
     assert not issues
     result = classify(frame([0, 1]), rules, AS_OF).frame
     assert list(result[F.STAGE_LABEL]) == ["OK", "Late"]
@@ -110,8 +139,9 @@ days_lists = st.lists(st.integers(min_value=-2000, max_value=5000), min_size=1, 
 @settings(max_examples=60, deadline=None)
 @given(days=days_lists, data=st.data())
 def test_every_row_gets_exactly_one_stage(days, data):
-    balances = data.draw(st.lists(st.integers(-10**7, 10**9), min_size=len(days),
-                                  max_size=len(days)))
+    balances = data.draw(
+        st.lists(st.integers(-(10**7), 10**9), min_size=len(days), max_size=len(days))
+    )
     result = classify(frame(days, balances), RULES, AS_OF).frame
     known = {s.key for s in RULES.all_stages}
     assert result[F.STAGE].isin(known).all()
@@ -129,10 +159,12 @@ def test_severity_never_falls_as_days_grow(first, extra):
 @settings(max_examples=60, deadline=None)
 @given(days=days_lists, data=st.data())
 def test_customer_overdue_sums_equal_item_sums(days, data):
-    balances = data.draw(st.lists(st.integers(-10**6, 10**8), min_size=len(days),
-                                  max_size=len(days)))
-    customers = data.draw(st.lists(st.sampled_from(["A", "B", "C"]), min_size=len(days),
-                                   max_size=len(days)))
+    balances = data.draw(
+        st.lists(st.integers(-(10**6), 10**8), min_size=len(days), max_size=len(days))
+    )
+    customers = data.draw(
+        st.lists(st.sampled_from(["A", "B", "C"]), min_size=len(days), max_size=len(days))
+    )
     result = classify(frame(days, balances, customer=customers), RULES, AS_OF).frame
     summary = customer_summary(result, RULES)
     assert summary["overdue_cents"].sum() == result.loc[result[F.COUNTS_OVERDUE], F.BALANCE].sum()

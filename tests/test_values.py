@@ -109,9 +109,7 @@ def test_amount_dash_and_empty_mean_nothing(text: str) -> None:
     assert result.cents is None and result.error is None
 
 
-@pytest.mark.parametrize(
-    "value", [None, float("nan"), pd.NA, pd.NaT, np.nan, Decimal("NaN")]
-)
+@pytest.mark.parametrize("value", [None, float("nan"), pd.NA, pd.NaT, np.nan, Decimal("NaN")])
 def test_amount_missing(value: object) -> None:
     assert parse_amount(value) == AmountResult()
 
@@ -232,9 +230,7 @@ def test_amount_whole_numbers_without_decimals(value: int, style: str) -> None:
 
 @given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False))
 def test_amount_float_fast_path_matches_exact_decimal(value: float) -> None:
-    expected = int(
-        (Decimal(repr(value)) * 100).to_integral_value(rounding=ROUND_HALF_EVEN)
-    )
+    expected = int((Decimal(repr(value)) * 100).to_integral_value(rounding=ROUND_HALF_EVEN))
     assert parse_amount(value).cents == expected
 
 
@@ -255,15 +251,43 @@ def test_amount_never_raises_on_text(text: str) -> None:
 @pytest.mark.parametrize(
     ("value", "flag"),
     [
-        ("yes", True), ("Yes", True), ("Y", True), ("no", False), ("N", False),
-        ("sí", True), ("Sí", True), ("si", True), ("No", False),
-        ("是", True), ("否", False),
-        ("igen", True), ("Igen", True), ("nem", False),
-        ("ja", True), ("Nein", False), ("oui", True), ("non", False),
-        ("x", True), ("X", True), ("✓", True), ("✔", True),
-        ("1", True), ("0", False), ("TRUE", True), ("False", False), ("true", True),
-        (True, True), (False, False), (1, True), (0, False), (1.0, True), (0.0, False),
-        (np.bool_(True), True), (Decimal(1), True), (" yes ", True), ("YES.", True),
+        ("yes", True),
+        ("Yes", True),
+        ("Y", True),
+        ("no", False),
+        ("N", False),
+        ("sí", True),
+        ("Sí", True),
+        ("si", True),
+        ("No", False),
+        ("是", True),
+        ("否", False),
+        ("igen", True),
+        ("Igen", True),
+        ("nem", False),
+        ("ja", True),
+        ("Nein", False),
+        ("oui", True),
+        ("non", False),
+        ("x", True),
+        ("X", True),
+        ("✓", True),
+        ("✔", True),
+        ("1", True),
+        ("0", False),
+        ("TRUE", True),
+        ("False", False),
+        ("true", True),
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        (1.0, True),
+        (0.0, False),
+        (np.bool_(True), True),
+        (Decimal(1), True),
+        (" yes ", True),
+        ("YES.", True),
     ],
 )
 def test_flag_values(value: object, flag: bool) -> None:
@@ -277,8 +301,12 @@ def test_flag_empty(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("maybe", "'maybe' is not yes or no"), (2, "'2' is not yes or no"),
-     ("2", "'2' is not yes or no"), (date(2026, 1, 1), "'2026-01-01' is not yes or no")],
+    [
+        ("maybe", "'maybe' is not yes or no"),
+        (2, "'2' is not yes or no"),
+        ("2", "'2' is not yes or no"),
+        (date(2026, 1, 1), "'2026-01-01' is not yes or no"),
+    ],
 )
 def test_flag_errors(value: object, message: str) -> None:
     assert parse_flag(value) == (None, message)
@@ -290,13 +318,34 @@ def test_flag_errors(value: object, message: str) -> None:
 @pytest.mark.parametrize(
     ("value", "number"),
     [
-        (30, 30.0), (30.5, 30.5), (Decimal("45"), 45.0), (np.int64(60), 60.0),
-        ("30", 30.0), ("30 days", 30.0), ("30 Days", 30.0), ("1 day", 1.0),
-        ("30 días", 30.0), ("30 dias", 30.0), ("30 nap", 30.0), ("30天", 30.0),
-        ("30 日", 30.0), ("30 Tage", 30.0), ("30 jours", 30.0), ("30d", 30.0),
-        ("Net 30", 30.0), ("N30", 30.0), ("net30", 30.0), ("60 días netos", 60.0),
-        ("45 km", 45.0), ("45km", 45.0), ("1,5 km", 1.5), ("12.5 km", 12.5),
-        ("1,200 km", 1200.0), ("120 公里", 120.0), ("-5", -5.0), ("３０", 30.0),
+        (30, 30.0),
+        (30.5, 30.5),
+        (Decimal("45"), 45.0),
+        (np.int64(60), 60.0),
+        ("30", 30.0),
+        ("30 days", 30.0),
+        ("30 Days", 30.0),
+        ("1 day", 1.0),
+        ("30 días", 30.0),
+        ("30 dias", 30.0),
+        ("30 nap", 30.0),
+        ("30天", 30.0),
+        ("30 日", 30.0),
+        ("30 Tage", 30.0),
+        ("30 jours", 30.0),
+        ("30d", 30.0),
+        ("Net 30", 30.0),
+        ("N30", 30.0),
+        ("net30", 30.0),
+        ("60 días netos", 60.0),
+        ("45 km", 45.0),
+        ("45km", 45.0),
+        ("1,5 km", 1.5),
+        ("12.5 km", 12.5),
+        ("1,200 km", 1200.0),
+        ("120 公里", 120.0),
+        ("-5", -5.0),
+        ("３０", 30.0),
     ],
 )
 def test_number_values(value: object, number: float) -> None:
@@ -310,9 +359,13 @@ def test_number_empty(value: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("abc", "'abc' is not a number"), ("30/60", "'30/60' is not a number"),
-     (True, "'True' is not a number"), ("30 weeks", "'30 weeks' is not a number"),
-     (float("inf"), "'inf' is not a number")],
+    [
+        ("abc", "'abc' is not a number"),
+        ("30/60", "'30/60' is not a number"),
+        (True, "'True' is not a number"),
+        ("30 weeks", "'30 weeks' is not a number"),
+        (float("inf"), "'inf' is not a number"),
+    ],
 )
 def test_number_errors(value: object, message: str) -> None:
     assert parse_number(value) == (None, message)
@@ -358,21 +411,60 @@ SEP_15 = date(2026, 9, 15)
 @pytest.mark.parametrize(
     "value",
     [
-        "15/09/2026", "09/15/2026", "2026-09-15", "2026-09-15 00:00:00",
-        "2026-09-15T10:00:00", "2026-09-15T10:00:00.123+02:00", "2026-09-15T10:00:00Z",
-        "2026.09.15.", "2026. 09. 15.", "2026.09.15", "2026/09/15", "2026/9/15",
-        "2026年9月15日", "2026年09月15日", "2026 年 9 月 15 日", "２０２６年９月１５日",
-        "15.09.2026", "15.09.2026.", "15-09-2026", "15/09/26", "15/9/2026",
-        "15 Sep 2026", "15 SEP 2026", "15-Sep-2026", "15-Sep-26", "Sep 15, 2026",
-        "Sept. 15, 2026", "September 15th, 2026", "15th September 2026",
-        "Tuesday, 15 September 2026", "15 septiembre 2026", "15 de septiembre de 2026",
-        "15 de setiembre de 2026", "2026. szeptember 15.", "2026. szept. 15.",
-        "15. September 2026", "15 septembre 2026", "le 15 sept. 2026",
-        "15/09/2026 10:30", "15 Sep 2026 10:30", "09/15/2026 10:30 PM",
-        "46280", "46280.0", "20260915",
-        46280, 46280.0, 46280.75, np.int64(46280), np.float64(46280), Decimal("46280"),
+        "15/09/2026",
+        "09/15/2026",
+        "2026-09-15",
+        "2026-09-15 00:00:00",
+        "2026-09-15T10:00:00",
+        "2026-09-15T10:00:00.123+02:00",
+        "2026-09-15T10:00:00Z",
+        "2026.09.15.",
+        "2026. 09. 15.",
+        "2026.09.15",
+        "2026/09/15",
+        "2026/9/15",
+        "2026年9月15日",
+        "2026年09月15日",
+        "2026 年 9 月 15 日",
+        "２０２６年９月１５日",
+        "15.09.2026",
+        "15.09.2026.",
+        "15-09-2026",
+        "15/09/26",
+        "15/9/2026",
+        "15 Sep 2026",
+        "15 SEP 2026",
+        "15-Sep-2026",
+        "15-Sep-26",
+        "Sep 15, 2026",
+        "Sept. 15, 2026",
+        "September 15th, 2026",
+        "15th September 2026",
+        "Tuesday, 15 September 2026",
+        "15 septiembre 2026",
+        "15 de septiembre de 2026",
+        "15 de setiembre de 2026",
+        "2026. szeptember 15.",
+        "2026. szept. 15.",
+        "15. September 2026",
+        "15 septembre 2026",
+        "le 15 sept. 2026",
+        "15/09/2026 10:30",
+        "15 Sep 2026 10:30",
+        "09/15/2026 10:30 PM",
+        "46280",
+        "46280.0",
+        "20260915",
+        46280,
+        46280.0,
+        46280.75,
+        np.int64(46280),
+        np.float64(46280),
+        Decimal("46280"),
         20260915,
-        date(2026, 9, 15), datetime(2026, 9, 15, 23, 59), pd.Timestamp("2026-09-15 10:00"),
+        date(2026, 9, 15),
+        datetime(2026, 9, 15, 23, 59),
+        pd.Timestamp("2026-09-15 10:00"),
         np.datetime64("2026-09-15T10:00"),
     ],
 )
@@ -403,8 +495,9 @@ def test_date_more_forms(text: str, expected: date) -> None:
     assert result.dates == [expected] and result.errors == [None]
 
 
-@pytest.mark.parametrize("value", [None, "", " ", "-", "—", float("nan"), pd.NaT, pd.NA,
-                                   np.datetime64("NaT")])
+@pytest.mark.parametrize(
+    "value", [None, "", " ", "-", "—", float("nan"), pd.NaT, pd.NA, np.datetime64("NaT")]
+)
 def test_date_empty(value: object) -> None:
     assert parse_date_column([value]) == parse_date_column([None])
     result = parse_date_column([value])
@@ -413,9 +506,25 @@ def test_date_empty(value: object) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["31/02/2026", "29/02/2026", "13/13/2026", "abc", "2026-02-30", "2026-13-01",
-     "Sep 2026", "15 Foo 2026", "15/09/0026", "32 Sep 2026", True, 0, -5, 3e6,
-     float("inf"), "2026年2月30日", "99999999"],
+    [
+        "31/02/2026",
+        "29/02/2026",
+        "13/13/2026",
+        "abc",
+        "2026-02-30",
+        "2026-13-01",
+        "Sep 2026",
+        "15 Foo 2026",
+        "15/09/0026",
+        "32 Sep 2026",
+        True,
+        0,
+        -5,
+        3e6,
+        float("inf"),
+        "2026年2月30日",
+        "99999999",
+    ],
 )
 def test_date_errors(value: object) -> None:
     result = parse_date_column([value])
@@ -490,14 +599,62 @@ def test_date_column_accepts_series() -> None:
 
 
 MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-MONTHS_ES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-             "septiembre", "octubre", "noviembre", "diciembre"]
-MONTHS_HU = ["január", "február", "március", "április", "május", "június", "július",
-             "augusztus", "szeptember", "október", "november", "december"]
-MONTHS_DE = ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August",
-             "September", "Oktober", "November", "Dezember"]
-MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-             "septembre", "octobre", "novembre", "décembre"]
+MONTHS_ES = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
+MONTHS_HU = [
+    "január",
+    "február",
+    "március",
+    "április",
+    "május",
+    "június",
+    "július",
+    "augusztus",
+    "szeptember",
+    "október",
+    "november",
+    "december",
+]
+MONTHS_DE = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+]
+MONTHS_FR = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 DATE_STYLES = {
     "dmy_slash": lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}",

@@ -39,8 +39,9 @@ def _rich_workbook(path: Path) -> None:
     """A macro workbook with a chart, an image, a comment, a validation, a name, a table."""
     book = load_workbook(macro_workbook(), keep_vba=True)
     ledger = book.create_sheet("Ledger", 0)
-    ledger.append(["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount",
-                   "Paid", "Balance"])
+    ledger.append(
+        ["Customer", "Invoice", "Invoice Date", "Due Date", "Currency", "Amount", "Paid", "Balance"]
+    )
     for index in range(1, 21):
         row = ledger_row(f"Cust {index % 4}", index * 17 - 40, 100.0 * index)
         ledger.append(row[:8])
@@ -74,8 +75,14 @@ def test_every_part_survives(tmp_path, run_json):
     run_json("process", source, "-o", out, "--as-of", AS_OF.isoformat())
     before, after = part_bytes(source), part_bytes(out)
     ledger_part = "xl/worksheets/sheet1.xml"
-    may_change = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-                  "xl/styles.xml", ledger_part, "xl/tables/table1.xml"}
+    may_change = {
+        "[Content_Types].xml",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "xl/styles.xml",
+        ledger_part,
+        "xl/tables/table1.xml",
+    }
     for name, data in before.items():
         assert name in after, f"{name} was lost"
         if name not in may_change:
@@ -84,8 +91,9 @@ def test_every_part_survives(tmp_path, run_json):
     for kind in kinds:
         assert any(kind in name for name in before), kind
     added = set(after) - set(before)
-    assert all(n.startswith(("xl/worksheets/", "xl/tables/", "xl/drawings/", "xl/charts/"))
-               for n in added), added
+    assert all(
+        n.startswith(("xl/worksheets/", "xl/tables/", "xl/drawings/", "xl/charts/")) for n in added
+    ), added
     book = load_workbook(out, keep_vba=True)
     assert "SalesTotal" in book.defined_names
     assert book["Ledger"].tables["Ledger"].ref == "A1:L21"
@@ -102,9 +110,19 @@ def test_libreoffice_opens_output(tmp_path, run_json):
     out = tmp_path / "sample.xlsx"
     run_json("process", sample_path(), "-o", out, "--as-of", SAMPLE_AS_OF.isoformat())
     result = subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
-         "--convert-to", "ods", "--outdir", str(tmp_path / "ods"), str(out)],
-        capture_output=True, text=True, timeout=180,
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "ods",
+            "--outdir",
+            str(tmp_path / "ods"),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     converted = tmp_path / "ods" / "sample.ods"
     assert converted.exists(), result.stderr + result.stdout

@@ -22,14 +22,30 @@ FILE = "File"
 AREA_ORDER = (SETTINGS, LEDGER, LETTERS, FILE)
 
 # Top-level tables of the rules: a dotted name starting with one names a setting.
-_SECTIONS = ("general", "labels", "headers", "stages", "buckets", "plan", "messages",
-             "letters", "interest", "company", "dunning", "quality", "batch", "send")
+_SECTIONS = (
+    "general",
+    "labels",
+    "headers",
+    "stages",
+    "buckets",
+    "plan",
+    "messages",
+    "letters",
+    "interest",
+    "company",
+    "dunning",
+    "quality",
+    "batch",
+    "send",
+)
 _SETTING = re.compile(r"\b((?:" + "|".join(_SECTIONS) + r")(?:\.[A-Za-z0-9_-]+)+)\b")
 _CURRENCY = re.compile(r"\b(?:for|in) ([A-Z]{3})\b")
 # A message quoting the TOML to add: ``[company] address``, ``[interest.rates.x] "2026-07-01"
 # = { rate = ... }`` (an inline table: one settings row per field, in its own section).
-_TOML = re.compile(r"\[(?P<section>(?:" + "|".join(_SECTIONS) + r")(?:\.[A-Za-z0-9_-]+)*)\]"
-                   r"\s+(?P<key>\"[^\"]+\"|[A-Za-z0-9_-]+)(?P<table>\s*=\s*\{)?")
+_TOML = re.compile(
+    r"\[(?P<section>(?:" + "|".join(_SECTIONS) + r")(?:\.[A-Za-z0-9_-]+)*)\]"
+    r"\s+(?P<key>\"[^\"]+\"|[A-Za-z0-9_-]+)(?P<table>\s*=\s*\{)?"
+)
 
 
 def settings_row(issue: Issue) -> tuple[str, str] | None:
@@ -39,7 +55,7 @@ def settings_row(issue: Issue) -> tuple[str, str] | None:
         return None
     key = match["key"].strip('"')
     if match["table"]:  # an inline table: its fields are rows of the section "<s>.<key>"
-        fields = re.findall(r"([A-Za-z0-9_-]+)\s*=", issue.message[match.end():])
+        fields = re.findall(r"([A-Za-z0-9_-]+)\s*=", issue.message[match.end() :])
         return f"{match['section']}.{key}", " and ".join(fields) or "value"
     return match["section"], key
 
@@ -53,7 +69,7 @@ def settings_path(issue: Issue) -> list[str] | None:
         return [*row[0].split("."), row[1]]
     key = where.key
     if not key and where.label and where.label.startswith("rules "):
-        key = where.label[len("rules "):]
+        key = where.label[len("rules ") :]
     if key:
         return key.split(".")
     match = _SETTING.search(issue.message)
@@ -63,8 +79,13 @@ def settings_path(issue: Issue) -> list[str] | None:
 def area(issue: Issue, settings_sheet: str = "Collections Settings") -> str:
     """The group an issue is listed in: settings, ledger data, letters or the file."""
     where = issue.where
-    if (where.layer or where.key or (where.sheet or "").casefold() == settings_sheet.casefold()
-            or "settings" in (where.label or "") or settings_path(issue) is not None):
+    if (
+        where.layer
+        or where.key
+        or (where.sheet or "").casefold() == settings_sheet.casefold()
+        or "settings" in (where.label or "")
+        or settings_path(issue) is not None
+    ):
         return SETTINGS
     if where.row is not None:
         return LEDGER
@@ -87,24 +108,34 @@ def what_to_do(issue: Issue, settings_sheet: str = "Collections Settings") -> st
         row = settings_row(issue)
         if row is not None:
             keys = "Keys" if " and " in row[1] else "Key"
-            return (f"Add or correct the row Section {row[0]}, {keys} {row[1]} on the "
-                    f"{settings_sheet} sheet (the value as the message says), or the same "
-                    f"in rules.toml{layer}.")
+            return (
+                f"Add or correct the row Section {row[0]}, {keys} {row[1]} on the "
+                f"{settings_sheet} sheet (the value as the message says), or the same "
+                f"in rules.toml{layer}."
+            )
         currency = _CURRENCY.search(issue.message)
         if currency and path[-1] in ("compensation", "exchange_rates"):
             code = currency.group(1)
-            what = (f"the fixed compensation in {code}" if path[-1] == "compensation"
-                    else f"how many units of the base currency 1 {code} is worth")
-            return (f"Add a row to the {settings_sheet} sheet: Section {'.'.join(path)}, "
-                    f"Key {code}, Value {what} (or the same in rules.toml).")
+            what = (
+                f"the fixed compensation in {code}"
+                if path[-1] == "compensation"
+                else f"how many units of the base currency 1 {code} is worth"
+            )
+            return (
+                f"Add a row to the {settings_sheet} sheet: Section {'.'.join(path)}, "
+                f"Key {code}, Value {what} (or the same in rules.toml)."
+            )
         section, key = ".".join(path[:-1]) or path[0], path[-1]
-        return (f"Correct or add the row Section {section}, Key {key} on the "
-                f"{settings_sheet} sheet, or in rules.toml{layer}.")
+        return (
+            f"Correct or add the row Section {section}, Key {key} on the "
+            f"{settings_sheet} sheet, or in rules.toml{layer}."
+        )
     if kind == LEDGER:
         return f"Correct the ledger at {where} (the row, or the cell named), then run again."
     if kind == LETTERS:
-        return ("Check the letter templates and the customer's details, then write the "
-                "letters again.")
+        return (
+            "Check the letter templates and the customer's details, then write the letters again."
+        )
     return "Check the file named, then run again."
 
 
@@ -120,12 +151,14 @@ def _setting_words() -> dict[str, str]:
 
     # The comment above each key or table itself; the settings sheet's descriptions put a
     # section's comment in front of its first key's, which is not what that key is.
-    words = {".".join(path): text.split(". ")[0].rstrip(".")
-             for path, text in _descriptions().items() if text}
+    words = {
+        ".".join(path): text.split(". ")[0].rstrip(".")
+        for path, text in _descriptions().items()
+        if text
+    }
     for section, key, _value, description in settings_rows(default_layer()):
         dotted = f"{section}.{key}" if section else key
-        if description and dotted not in words and section.split(".")[0] in ("stages",
-                                                                              "states"):
+        if description and dotted not in words and section.split(".")[0] in ("stages", "states"):
             words[dotted] = description.split(". ")[0].rstrip(".")  # a list item's field
     return words
 
@@ -143,5 +176,5 @@ def in_words(message: str) -> str:
     # unknown or misspelt key is not ("Currency assumed ... (setting general.lanugage)").
     sentence = words.get(key)
     if sentence:
-        return f"{sentence} (setting {key}){message[match.end():]}"
+        return f"{sentence} (setting {key}){message[match.end() :]}"
     return message

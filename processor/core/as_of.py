@@ -36,9 +36,16 @@ class AsOf:
     source: str
 
 
-def resolve_as_of(explicit: date | None, rules: Rules, today: date, *,
-                  name_date: date | None = None, name_problem: str = "",
-                  sheet_date: date | None = None, sheet_where: str = "") -> AsOf:
+def resolve_as_of(
+    explicit: date | None,
+    rules: Rules,
+    today: date,
+    *,
+    name_date: date | None = None,
+    name_problem: str = "",
+    sheet_date: date | None = None,
+    sheet_where: str = "",
+) -> AsOf:
     """The as-of date by the rule of this module.
 
     ``name_problem`` says why a file name that looks dated gives no date (``03.04.2026``
@@ -55,7 +62,9 @@ def resolve_as_of(explicit: date | None, rules: Rules, today: date, *,
     if name_date is not None:
         return AsOf(name_date, FILE_NAME)
     if name_problem:
-        raise InputError(f"No as-of date: {name_problem}. Give --as-of YYYY-MM-DD, write the "
-                         "date unambiguously in the file name, or set general.as_of in the "
-                         "settings.")
+        raise InputError(
+            f"No as-of date: {name_problem}. Give --as-of YYYY-MM-DD, write the "
+            "date unambiguously in the file name, or set general.as_of in the "
+            "settings."
+        )
     return AsOf(today, TODAY)

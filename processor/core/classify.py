@@ -83,9 +83,11 @@ def classify(
     promised, broken = _promises(out, as_of_ts, balance, is_paid)
 
     # Overriding states in the design's order: paid, credit, override, disputed, promised.
-    stage = np.select([is_paid, is_credit, has_override, disputed, promised],
-                      ["paid", "credit", override, "disputed", "promised"],
-                      default=ladder).astype(object)
+    stage = np.select(
+        [is_paid, is_credit, has_override, disputed, promised],
+        ["paid", "credit", override, "disputed", "promised"],
+        default=ladder,
+    ).astype(object)
     out[F.STAGE] = stage
     labels = {s.key: s.label for s in rules.all_stages}
     actions = {s.key: s.action for s in rules.all_stages}
@@ -98,8 +100,9 @@ def classify(
     return Classified(frame=out, issues=tuple(issues))
 
 
-def _overrides(out: pd.DataFrame, rules: Rules,
-               sheet: str | None) -> tuple[np.ndarray, list[Issue]]:
+def _overrides(
+    out: pd.DataFrame, rules: Rules, sheet: str | None
+) -> tuple[np.ndarray, list[Issue]]:
     """The stage key each row's stage override names (None without one), and an issue at
     each override that names no stage."""
     override = np.full(len(out), None, dtype=object)
@@ -122,8 +125,9 @@ def _overrides(out: pd.DataFrame, rules: Rules,
     return override, issues
 
 
-def _promises(out: pd.DataFrame, as_of_ts: np.datetime64, balance: np.ndarray,
-              is_paid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _promises(
+    out: pd.DataFrame, as_of_ts: np.datetime64, balance: np.ndarray, is_paid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(promised: a promise date on or after as_of, broken: a past promise still unpaid)."""
     if "promise_date" not in out:
         none = np.zeros(len(out), dtype=bool)
@@ -180,9 +184,17 @@ def customer_summary(classified: pd.DataFrame, rules: Rules) -> pd.DataFrame:
         stage_keys[int(value)] if pd.notna(value) else None for value in summary["max_severity"]
     ]
     summary.loc[summary["overdue_items"] == 0, "oldest_days_overdue"] = 0
-    for column in ("overdue_cents", "outstanding_cents", "credit_cents", "oldest_days_overdue",
-                   "open_items", "overdue_items", "broken_promises", "disputed_items",
-                   "promised_items"):
+    for column in (
+        "overdue_cents",
+        "outstanding_cents",
+        "credit_cents",
+        "oldest_days_overdue",
+        "open_items",
+        "overdue_items",
+        "broken_promises",
+        "disputed_items",
+        "promised_items",
+    ):
         summary[column] = summary[column].astype(np.int64)
     return summary[list(CUSTOMER_COLUMNS)]
 
@@ -205,8 +217,7 @@ def _item_facts(classified: pd.DataFrame, stage_keys: list[str]) -> pd.DataFrame
             "disputed": stage == "disputed",
             "promised": stage == "promised",
             "overdue_balance": np.where(overdue, balance, 0),
-            "overdue_days": np.where(overdue, classified[F.DAYS_OVERDUE],
-                                     np.iinfo(np.int64).min),
+            "overdue_days": np.where(overdue, classified[F.DAYS_OVERDUE], np.iinfo(np.int64).min),
             "open_severity": stage.map(severity).where(open_),
             "credit_balance": np.where(stage == "credit", balance, 0),
         }

@@ -67,6 +67,8 @@ def parse_status(text: Any) -> str | None:
     it is not one of :data:`STATUSES` (or a translation)."""
     head = normalize(text).split(":", 1)[0].strip()
     return _STATUS_WORDS.get(head)
+
+
 CHANNELS = ("letter", "email", "sms")
 
 # ---- settings --------------------------------------------------------------------------
@@ -138,19 +140,19 @@ def parse_dunning(rules: Rules) -> tuple[DunningSettings, list[Issue]]:
         for currency, amount in minimums.items():
             cents = _cents(amount)
             if cents is None:
-                warn(f"min_amount.{currency}", f"must be an amount like \"10.00\", not {amount!r}")
+                warn(f"min_amount.{currency}", f'must be an amount like "10.00", not {amount!r}')
             elif str(currency).strip().casefold() in ("default", "*"):
                 values["min_amount_default_cents"] = cents
             else:
                 table[str(currency).strip().upper()] = cents
         values["min_amount_cents"] = table
     else:
-        warn("min_amount", "must be a table of currency = amount, like { EUR = \"10.00\" }")
+        warn("min_amount", 'must be a table of currency = amount, like { EUR = "10.00" }')
     email = raw.get("email_templates", sorted(defaults.email_templates))
     if isinstance(email, list) and all(isinstance(item, str) for item in email):
         values["email_templates"] = frozenset(item.strip() for item in email)
     else:
-        warn("email_templates", "must be a list of template names, like [\"reminder\"]")
+        warn("email_templates", 'must be a list of template names, like ["reminder"]')
     blocks, block_issues = _parse_blocks(raw.get("blocks", []))
     values["blocks"] = blocks
     issues.extend(block_issues)
@@ -171,9 +173,13 @@ def _cents(value: Any) -> int | None:
 
 def _parse_blocks(raw: Any) -> tuple[tuple[Block, ...], list[Issue]]:
     if not isinstance(raw, list):
-        return (), [Issue(Location.setting("dunning.blocks"), "must be a list of tables like "
-                          "[[dunning.blocks]] customer = \"Acme\" reason = \"...\"",
-                          Severity.ERROR)]
+        return (), [
+            Issue(
+                Location.setting("dunning.blocks"),
+                'must be a list of tables like [[dunning.blocks]] customer = "Acme" reason = "..."',
+                Severity.ERROR,
+            )
+        ]
     blocks, issues = [], []
     for number, spec in enumerate(raw, start=1):
         where = Location.setting(f"dunning.blocks.{number}")
@@ -184,13 +190,24 @@ def _parse_blocks(raw: Any) -> tuple[tuple[Block, ...], list[Issue]]:
         if until not in (None, ""):
             until = _as_date(until)
             if until is None:
-                issues.append(Issue(where, f"until {spec.get('until')!r} is not a date "
-                                    "(write 2026-12-31); the block holds with no end",
-                                    Severity.ERROR))
+                issues.append(
+                    Issue(
+                        where,
+                        f"until {spec.get('until')!r} is not a date "
+                        "(write 2026-12-31); the block holds with no end",
+                        Severity.ERROR,
+                    )
+                )
         currency = str(spec.get("currency", "") or "").strip().upper() or None
-        blocks.append(Block(customer=str(spec["customer"]).strip(),
-                            reason=str(spec.get("reason", "") or "").strip(),
-                            until=until or None, currency=currency, where=where))
+        blocks.append(
+            Block(
+                customer=str(spec["customer"]).strip(),
+                reason=str(spec.get("reason", "") or "").strip(),
+                until=until or None,
+                currency=currency,
+                where=where,
+            )
+        )
     return tuple(blocks), issues
 
 
@@ -220,8 +237,7 @@ def _as_date(value: Any) -> date | None:
 # ---- small shared rules ----------------------------------------------------------------
 
 
-def can_write(template: str, has_address: bool, has_email: bool,
-              settings: DunningSettings) -> bool:
+def can_write(template: str, has_address: bool, has_email: bool, settings: DunningSettings) -> bool:
     """The one rule for "can this customer be sent this letter": a postal address, or an
     email when the template may go by email (``dunning.email_templates``)."""
     return has_address or (has_email and template in settings.email_templates)
@@ -261,8 +277,9 @@ class Level:
 def letter_levels(rules: Rules) -> tuple[Level, ...]:
     """The ladder stages that have a letter, in ladder order."""
     found = [s for s in rules.stages if s.letter]
-    return tuple(Level(index, s.key, s.letter, int(s.from_days or 0))
-                 for index, s in enumerate(found))
+    return tuple(
+        Level(index, s.key, s.letter, int(s.from_days or 0)) for index, s in enumerate(found)
+    )
 
 
 def resolve_level(text: Any, rules: Rules, levels: Sequence[Level]) -> Level | None:
@@ -305,15 +322,17 @@ class SentLetter:
 def format_items(items: Iterable[tuple[str, str]], level: str) -> str:
     """The ``Invoices`` cell: ``INV-1, INV-2, INV-9 (notice)``; an item taken to a level
     other than the letter's carries it in brackets."""
-    return ", ".join(key if item_level == level else f"{key} ({item_level})"
-                     for key, item_level in items)
+    return ", ".join(
+        key if item_level == level else f"{key} ({item_level})" for key, item_level in items
+    )
 
 
 _ITEM_WITH_LEVEL = re.compile(r"^(.*?)\s*\(([^()]+)\)$")
 
 
-def parse_items(text: Any, level: Level, rules: Rules,
-                levels: Sequence[Level]) -> tuple[tuple[str, str], ...] | None:
+def parse_items(
+    text: Any, level: Level, rules: Rules, levels: Sequence[Level]
+) -> tuple[tuple[str, str], ...] | None:
     """Read an ``Invoices`` cell back; None when blank (an older log without the column)."""
     cell = str(text or "").strip()
     if not cell:
@@ -333,8 +352,9 @@ def parse_items(text: Any, level: Level, rules: Rules,
     return tuple(items)
 
 
-def history_from_rows(rows: Iterable[Mapping[str, Any]], rules: Rules,
-                      where: str = "Letters Log") -> tuple[list[SentLetter], list[Issue]]:
+def history_from_rows(
+    rows: Iterable[Mapping[str, Any]], rules: Rules, where: str = "Letters Log"
+) -> tuple[list[SentLetter], list[Issue]]:
     """Letters Log rows (header -> cell value) as :class:`SentLetter` values.
 
     Rows without a date, customer or recognisable letter are reported and skipped; an
@@ -360,21 +380,40 @@ def history_from_rows(rows: Iterable[Mapping[str, Any]], rules: Rules,
         if level is None and message:
             continue  # a message at a stage without a letter: not a letter's history
         if not customer or day is None or level is None:
-            issues.append(Issue(at, "this letter is not read as dunning history: it needs a "
-                                "date, a customer and a letter (template or stage)"))
+            issues.append(
+                Issue(
+                    at,
+                    "this letter is not read as dunning history: it needs a "
+                    "date, a customer and a letter (template or stage)",
+                )
+            )
             continue
         status = parse_status(cells.get("status"))
         if status is None:
-            issues.append(Issue(at, f"status {cells.get('status')!r} is not one of "
-                                f"{', '.join(STATUSES)}; the letter counts as sent"))
+            issues.append(
+                Issue(
+                    at,
+                    f"status {cells.get('status')!r} is not one of "
+                    f"{', '.join(STATUSES)}; the letter counts as sent",
+                )
+            )
             status = SENT
         channel = normalize(cells.get("channel")) or "letter"
         currency = str(cells.get("currency") or "").strip().upper() or rules.default_currency
-        letters.append(SentLetter(
-            reference=str(cells.get("reference") or "").strip(), date=day, customer=customer,
-            currency=currency, level=level.stage, template=level.template,
-            items=parse_items(cells.get("invoices"), level, rules, levels), status=status,
-            channel=channel, where=at))
+        letters.append(
+            SentLetter(
+                reference=str(cells.get("reference") or "").strip(),
+                date=day,
+                customer=customer,
+                currency=currency,
+                level=level.stage,
+                template=level.template,
+                items=parse_items(cells.get("invoices"), level, rules, levels),
+                status=status,
+                channel=channel,
+                where=at,
+            )
+        )
     return letters, issues
 
 
@@ -417,8 +456,9 @@ def _history_index(history: Iterable[SentLetter]):
     by_customer: dict[tuple[str, str], list[SentLetter]] = {}
     for letter in history:
         if letter.counts:
-            by_customer.setdefault((normalize(letter.customer), letter.currency.upper()),
-                                   []).append(letter)
+            by_customer.setdefault(
+                (normalize(letter.customer), letter.currency.upper()), []
+            ).append(letter)
     for letters in by_customer.values():
         letters.sort(key=lambda letter: letter.date)  # stable: log order within a day
     return by_customer
@@ -446,9 +486,13 @@ class _Item(NamedTuple):
     by_days: int = -1  # the highest level its days overdue have reached (-1: none)
 
 
-def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
-           history: Iterable[SentLetter] = (),
-           settings: DunningSettings | None = None) -> dict[tuple[str, str], Decision]:
+def decide(
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    history: Iterable[SentLetter] = (),
+    settings: DunningSettings | None = None,
+) -> dict[tuple[str, str], Decision]:
     """The dunning decision of every customer and currency with overdue items.
 
     ``classified`` is the output of ``classify``; its rows that count as overdue are the
@@ -464,8 +508,14 @@ def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
     # Whole columns of the overdue rows only (plain lists: element access on Arrow-backed
     # text is slow), the level each has reached by days found by one search.
     overdue = frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)
-    rows = frame.loc[overdue, [c for c in ("customer", "currency", "invoice", "due_date",
-                                           F.DAYS_OVERDUE, F.BALANCE) if c in frame]]
+    rows = frame.loc[
+        overdue,
+        [
+            c
+            for c in ("customer", "currency", "invoice", "due_date", F.DAYS_OVERDUE, F.BALANCE)
+            if c in frame
+        ],
+    ]
     days = rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     thresholds = np.array([level.from_days for level in levels], dtype=np.int64)
     reached = (np.searchsorted(thresholds, days, side="right") - 1).tolist()
@@ -474,19 +524,32 @@ def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
     currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
     items: dict[tuple[str, str], list[_Item]] = {}
     for name, code, invoice, due, day, balance, by_days in zip(
-            rows["customer"].tolist(), currencies, invoices, dues, days.tolist(),
-            rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(), reached, strict=True):
-        key = invoice if type(invoice) is str and invoice.strip() == invoice and invoice \
+        rows["customer"].tolist(),
+        currencies,
+        invoices,
+        dues,
+        days.tolist(),
+        rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
+        reached,
+        strict=True,
+    ):
+        key = (
+            invoice
+            if type(invoice) is str and invoice.strip() == invoice and invoice
             else item_key(invoice, due)
+        )
         items.setdefault((name, code), []).append(_Item(key, due, day, balance, by_days))
 
     credits: dict[tuple[str, str], int] = {}
-    credit_rows = frame.loc[(frame[F.STAGE] == "credit").to_numpy(dtype=bool),
-                            ["customer", "currency", F.BALANCE]]
+    credit_rows = frame.loc[
+        (frame[F.STAGE] == "credit").to_numpy(dtype=bool), ["customer", "currency", F.BALANCE]
+    ]
     for name, code, balance in zip(
-            credit_rows["customer"].tolist(),
-            credit_rows["currency"].fillna(rules.default_currency).astype(object).tolist(),
-            credit_rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(), strict=True):
+        credit_rows["customer"].tolist(),
+        credit_rows["currency"].fillna(rules.default_currency).astype(object).tolist(),
+        credit_rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
+        strict=True,
+    ):
         credits[(name, code)] = credits.get((name, code), 0) - balance
 
     blocks = customer_blocks(frame, settings, as_of, items.keys())
@@ -496,8 +559,17 @@ def decide(classified: pd.DataFrame, rules: Rules, as_of: date,
         name, code = key
         letters = index.get((normalize(name), str(code).upper()), [])
         decisions[key] = _decide_one(
-            name, code, group, credits.get(key, 0), letters, levels, settings, as_of,
-            blocks.get(key), (name in with_address, name in with_email))
+            name,
+            code,
+            group,
+            credits.get(key, 0),
+            letters,
+            levels,
+            settings,
+            as_of,
+            blocks.get(key),
+            (name in with_address, name in with_email),
+        )
     return decisions
 
 
@@ -519,14 +591,21 @@ def _coverage(letters: Sequence[SentLetter], levels: Sequence[Level]):
     return found, unnamed, index_of
 
 
-def _decide_one(customer, currency, items, credits, letters, levels, settings, as_of,
-                block, reachable) -> Decision:
+def _decide_one(
+    customer, currency, items, credits, letters, levels, settings, as_of, block, reachable
+) -> Decision:
     gross = sum(item.balance for item in items)
     credits = credits if settings.net_credits else 0
     net = max(0, gross - credits)
     last = letters[-1] if letters else None
-    base = dict(customer=customer, currency=currency, last=last, gross_cents=gross,
-                credits_cents=credits, net_cents=net)
+    base = dict(
+        customer=customer,
+        currency=currency,
+        last=last,
+        gross_cents=gross,
+        credits_cents=credits,
+        net_cents=net,
+    )
     top = levels[-1].index
     found, unnamed, index_of = _coverage(letters, levels) if letters else ({}, [], {})
 
@@ -575,8 +654,7 @@ def _decide_one(customer, currency, items, credits, letters, levels, settings, a
     if not can_write(level.template, *reachable, settings):
         return Decision(action=UNREACHABLE, level=level, due=as_of, previous=previous, **base)
     recorded = tuple((item.key, levels[step].stage) for item, step in ripe)
-    return Decision(action=SEND, level=level, due=as_of, items=recorded, previous=previous,
-                    **base)
+    return Decision(action=SEND, level=level, due=as_of, items=recorded, previous=previous, **base)
 
 
 def _previous(letters: Sequence[SentLetter], items: Sequence[_Item]) -> SentLetter | None:
@@ -596,15 +674,19 @@ def _texts(frame: pd.DataFrame, column: str) -> list[str]:
     return [v.strip() if isinstance(v, str) else "" for v in frame[column].tolist()]
 
 
-def customer_blocks(frame: pd.DataFrame, settings: DunningSettings, as_of: date,
-                    keys: Iterable[tuple[str, str]] | None = None,
-                    ) -> dict[tuple[str, str], Block]:
+def customer_blocks(
+    frame: pd.DataFrame,
+    settings: DunningSettings,
+    as_of: date,
+    keys: Iterable[tuple[str, str]] | None = None,
+) -> dict[tuple[str, str], Block]:
     """Active blocks per (customer, currency) of ``keys`` (default: every pair of the
     frame): ``[[dunning.blocks]]``, then a ``Dunning Block`` cell (its text is the reason;
     ``until 2026-12-31`` in it sets the end)."""
     if keys is None:
-        keys = dict.fromkeys(zip(frame["customer"].tolist(),
-                                 frame["currency"].fillna("").tolist(), strict=True))
+        keys = dict.fromkeys(
+            zip(frame["customer"].tolist(), frame["currency"].fillna("").tolist(), strict=True)
+        )
     keys = list(keys)
     found: dict[tuple[str, str], Block] = {}
     for block in settings.blocks:
@@ -612,13 +694,18 @@ def customer_blocks(frame: pd.DataFrame, settings: DunningSettings, as_of: date,
             continue
         for name, code in keys:
             if normalize(name) == normalize(block.customer) and (
-                    block.currency is None or block.currency == str(code).upper()):
+                block.currency is None or block.currency == str(code).upper()
+            ):
                 found.setdefault((name, code), block)
     if "dunning_block" in frame:
         filled = frame["dunning_block"].notna().to_numpy(dtype=bool)
         cells = frame.loc[filled, ["customer", "currency", "dunning_block"]]
-        rows = zip(cells["customer"].tolist(), cells["currency"].fillna("").tolist(),
-                   _texts(cells, "dunning_block"), strict=True)
+        rows = zip(
+            cells["customer"].tolist(),
+            cells["currency"].fillna("").tolist(),
+            _texts(cells, "dunning_block"),
+            strict=True,
+        )
         wanted = set(keys)
         for name, code, text in rows:
             if (name, code) not in wanted:
@@ -642,7 +729,7 @@ def block_from_cell(customer: str, text: str) -> Block:
     if match:
         until = _as_date(match.group(1).rstrip(".,;)"))
         if until is not None:
-            reason = reason[:match.start()].rstrip(" ,;(-")
+            reason = reason[: match.start()].rstrip(" ,;(-")
     if normalize(reason) in ("yes", "y", "x", "1", "true", "sí", "si", "igen", "是", "ja", "oui"):
         reason = "blocked"
     return Block(customer=customer, reason=reason, until=until, where="Dunning Block")
@@ -676,15 +763,20 @@ def next_action(decision: Decision, stage_action: str) -> str:
         return f"Dunning blocked: {decision.block.text()}"
     if decision.action == BELOW_MINIMUM:
         net = _money(decision.net_cents, decision.currency)
-        credit = (f" after {_money(decision.credits_cents, decision.currency)} credits"
-                  if decision.credits_cents else "")
+        credit = (
+            f" after {_money(decision.credits_cents, decision.currency)} credits"
+            if decision.credits_cents
+            else ""
+        )
         return f"No letter: net claim {net}{credit} is at or below the minimum"
     if decision.action == SEND:
         text = f"Send {decision.level.name}"
         return f"{text} ({sent})" if sent else text
     if decision.action == UNREACHABLE:
-        return (f"{decision.level.name.capitalize()} due: add the customer's postal address "
-                "(or an email, where the letter may go by email)")
+        return (
+            f"{decision.level.name.capitalize()} due: add the customer's postal address "
+            "(or an email, where the letter may go by email)"
+        )
     if decision.action == WAIT:
         due = f"{decision.level.name} due {decision.due.isoformat()}"
         # Before the first letter the ladder's action (a call, an SMS) is what to do now.

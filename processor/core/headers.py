@@ -206,11 +206,48 @@ def header_concepts(text: str) -> dict[str, str]:
 
 
 # Linking words that carry no meaning of their own in a header.
-_LINKING = frozenset((
-    "a", "an", "and", "the", "of", "in", "for", "to", "on", "at", "by", "per", "de", "del",
-    "la", "el", "los", "las", "y", "en", "para", "por", "und", "der", "die", "das", "im",
-    "zum", "zur", "von", "et", "le", "les", "des", "du", "au", "az", "es",
-))
+_LINKING = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "in",
+        "for",
+        "to",
+        "on",
+        "at",
+        "by",
+        "per",
+        "de",
+        "del",
+        "la",
+        "el",
+        "los",
+        "las",
+        "y",
+        "en",
+        "para",
+        "por",
+        "und",
+        "der",
+        "die",
+        "das",
+        "im",
+        "zum",
+        "zur",
+        "von",
+        "et",
+        "le",
+        "les",
+        "des",
+        "du",
+        "au",
+        "az",
+        "es",
+    )
+)
 
 
 def _plain_enough(text: str) -> bool:
@@ -350,7 +387,8 @@ class HeaderMatcher:
             return None
         _, concepts = stem_field(str(text))
         return "word stems: " + ", ".join(
-            f"{stem} ({concept})" for concept, stem in concepts.items())
+            f"{stem} ({concept})" for concept, stem in concepts.items()
+        )
 
     def _match(self, text: object) -> tuple[str | None, int]:
         """(field, rank: 0 exact, 1 whole words, 2 word stems) for a header; cached."""
@@ -392,9 +430,7 @@ class HeaderMatcher:
         kept = [
             (start, end, key)
             for start, end, key in found
-            if not any(
-                s <= start and end <= e and (s, e) != (start, end) for s, e, _ in found
-            )
+            if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in found)
         ]
         fields = {self._exact[key] for _, _, key in kept}
         if len(fields) != 1:
@@ -455,8 +491,6 @@ def _default_matcher() -> HeaderMatcher:
     return HeaderMatcher()
 
 
-def score_header_row(
-    cells: Sequence[object], matcher: HeaderMatcher | None = None
-) -> HeaderMatch:
+def score_header_row(cells: Sequence[object], matcher: HeaderMatcher | None = None) -> HeaderMatch:
     """Score a candidate header row with ``matcher`` (built-in names only by default)."""
     return (matcher or _default_matcher()).score_header_row(cells)

@@ -138,8 +138,10 @@ class Snapshot:
 def _texts(frame: pd.DataFrame, column: str) -> np.ndarray:
     if column not in frame:
         return np.full(len(frame), "", dtype=object)
-    return np.array(["" if value is None or value != value else str(value).strip()
-                     for value in frame[column]], dtype=object)
+    return np.array(
+        ["" if value is None or value != value else str(value).strip() for value in frame[column]],
+        dtype=object,
+    )
 
 
 def _days(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -163,17 +165,31 @@ def snapshot_of(classified: pd.DataFrame, as_of: date) -> Snapshot:
     if missing.any():
         # Without a number, the item is recognised next month by what else identifies it.
         invoice = invoice.copy()
-        invoice[missing] = [f"{d}/{u}/{a}" for d, u, a in
-                            zip(invoice_date[missing], due[missing], amount[missing], strict=True)]
-    repeat = pd.DataFrame({"c": customer, "k": currency, "i": invoice}).groupby(
-        ["c", "k", "i"], sort=False).cumcount().to_numpy()
+        invoice[missing] = [
+            f"{d}/{u}/{a}"
+            for d, u, a in zip(invoice_date[missing], due[missing], amount[missing], strict=True)
+        ]
+    repeat = (
+        pd.DataFrame({"c": customer, "k": currency, "i": invoice})
+        .groupby(["c", "k", "i"], sort=False)
+        .cumcount()
+        .to_numpy()
+    )
     if (repeat > 0).any():
-        invoice = np.array([key if n == 0 else f"{key}#{n + 1}"
-                            for key, n in zip(invoice, repeat, strict=True)], dtype=object)
+        invoice = np.array(
+            [key if n == 0 else f"{key}#{n + 1}" for key, n in zip(invoice, repeat, strict=True)],
+            dtype=object,
+        )
     return Snapshot(
-        as_of=as_of, customer=customer, currency=currency, invoice=invoice,
-        invoice_date=invoice_date, amount_cents=amount, paid_cents=paid,
-        balance_cents=balance, days_overdue=classified[F.DAYS_OVERDUE].to_numpy(dtype=np.int64),
+        as_of=as_of,
+        customer=customer,
+        currency=currency,
+        invoice=invoice,
+        invoice_date=invoice_date,
+        amount_cents=amount,
+        paid_cents=paid,
+        balance_cents=balance,
+        days_overdue=classified[F.DAYS_OVERDUE].to_numpy(dtype=np.int64),
         stage=_texts(classified, F.STAGE),
         counts_overdue=classified[F.COUNTS_OVERDUE].to_numpy(dtype=bool),
         broken_promise=classified[F.BROKEN_PROMISE].to_numpy(dtype=bool),
@@ -227,8 +243,10 @@ def build_history(
         count = sum(1 for s in snapshots if s.as_of == when)
         if count > 1:
             notes.append(f"{count} workbooks as of {when.isoformat()} are taken as one ledger")
-    extra = [*(bucket_column(i) for i in range(len(buckets))),
-             *(name for i in range(len(buckets)) for name in roll_columns(i))]
+    extra = [
+        *(bucket_column(i) for i in range(len(buckets))),
+        *(name for i in range(len(buckets)) for name in roll_columns(i)),
+    ]
     if not periods:
         empty = pd.DataFrame(columns=[*_TABLE_COLUMNS, *extra, "month", "as_of"])
         return History((), (), buckets, empty, dso_days)
@@ -250,19 +268,23 @@ def build_history(
     items["past_due"] = items["open"] & (items[F.DAYS_OVERDUE] >= 1)
     items["key"] = items.groupby(_KEY, sort=False).ngroup()
 
-    customers = _customer_table(items, periods, rules, dso_days, good_months,
-                                tuple(write_off_stages), list(currency_names))
+    customers = _customer_table(
+        items, periods, rules, dso_days, good_months, tuple(write_off_stages), list(currency_names)
+    )
     portfolio = _portfolio_table(items, customers, periods, dso_days)
     for frame in (portfolio, customers):
         for column in extra:
             if column not in frame:
                 frame[column] = np.nan
-    table = pd.concat([portfolio[_TABLE_COLUMNS + extra], customers[_TABLE_COLUMNS + extra]],
-                      ignore_index=True)
+    table = pd.concat(
+        [portfolio[_TABLE_COLUMNS + extra], customers[_TABLE_COLUMNS + extra]], ignore_index=True
+    )
     for column in (bucket_column(i) for i in range(len(buckets))):
         table[column] = table[column].fillna(0).astype(np.int64)
-    table["customer"] = [None if code is None or pd.isna(code) else customer_names[int(code)]
-                         for code in table["customer"]]
+    table["customer"] = [
+        None if code is None or pd.isna(code) else customer_names[int(code)]
+        for code in table["customer"]
+    ]
     table["currency"] = [currency_names[int(code)] for code in table["currency"]]
     table["month"] = [labels[p] for p in table["period"]]
     table["as_of"] = [periods[p] for p in table["period"]]
@@ -270,8 +292,19 @@ def build_history(
 
 
 _TABLE_COLUMNS = [
-    "period", "customer", "currency", "stage", "move", "overdue", "outstanding", "payments",
-    "written_off", "invoiced", "dso", "broken_promises", "signs",
+    "period",
+    "customer",
+    "currency",
+    "stage",
+    "move",
+    "overdue",
+    "outstanding",
+    "payments",
+    "written_off",
+    "invoiced",
+    "dso",
+    "broken_promises",
+    "signs",
 ]
 
 
@@ -279,8 +312,7 @@ def _per_period(items: pd.DataFrame, periods) -> list[pd.DataFrame]:
     return [items[items["period"] == p] for p in range(len(periods))]
 
 
-def _customer_table(items, periods, rules, dso_days, good_months, write_off_stages,
-                    currency_names):
+def _customer_table(items, periods, rules, dso_days, good_months, write_off_stages, currency_names):
     """One row per customer, currency and month in which it has items or a move."""
     frames = _per_period(items, periods)
     rows = []
@@ -293,59 +325,92 @@ def _customer_table(items, periods, rules, dso_days, good_months, write_off_stag
     summary = pd.concat(rows).reset_index()
     pairs = items[_CC].drop_duplicates().sort_values(_CC)
     count = len(periods)
-    grid = pd.DataFrame({
-        "customer": np.repeat(pairs["customer"].to_numpy(), count),
-        "currency": np.repeat(pairs["currency"].to_numpy(), count),
-        "period": np.tile(np.arange(count), len(pairs)),
-    })
+    grid = pd.DataFrame(
+        {
+            "customer": np.repeat(pairs["customer"].to_numpy(), count),
+            "currency": np.repeat(pairs["currency"].to_numpy(), count),
+            "period": np.tile(np.arange(count), len(pairs)),
+        }
+    )
     table = grid.merge(summary, on=["customer", "currency", "period"], how="left")
     table["present"] = table["open_items"].notna()  # in the ledger that month (any item)
 
     keys = [items["customer"], items["currency"], items["period"]]
     balance = items[F.BALANCE]
-    extra = pd.DataFrame({
-        "open_cents": balance.where(items["open"], 0).groupby(keys).sum(),
-        "past_due_cents": balance.where(items["past_due"], 0).groupby(keys).sum(),
-        "held_disputed": (items["open"] & (items[F.STAGE] == "disputed")).groupby(keys).any(),
-        "held_promised": (items["open"] & (items[F.STAGE] == "promised")).groupby(keys).any(),
-        "has_credit": (items[F.STAGE] == "credit").groupby(keys).any(),
-    }).reset_index()
+    extra = pd.DataFrame(
+        {
+            "open_cents": balance.where(items["open"], 0).groupby(keys).sum(),
+            "past_due_cents": balance.where(items["past_due"], 0).groupby(keys).sum(),
+            "held_disputed": (items["open"] & (items[F.STAGE] == "disputed")).groupby(keys).any(),
+            "held_promised": (items["open"] & (items[F.STAGE] == "promised")).groupby(keys).any(),
+            "has_credit": (items[F.STAGE] == "credit").groupby(keys).any(),
+        }
+    ).reset_index()
     table = table.merge(extra, on=["customer", "currency", "period"], how="left")
-    for column in ("open_cents", "past_due_cents", "overdue_cents", "outstanding_cents",
-                   "broken_promises", "oldest_days_overdue"):
+    for column in (
+        "open_cents",
+        "past_due_cents",
+        "overdue_cents",
+        "outstanding_cents",
+        "broken_promises",
+        "oldest_days_overdue",
+    ):
         table[column] = table[column].fillna(0).astype(np.int64)
     for column in ("held_disputed", "held_promised", "has_credit"):
         table[column] = table[column].astype("boolean").fillna(False).astype(bool)
     table["has_open"] = table["open_cents"] > 0
-    table["stage"] = [_history_stage(*values) for values in zip(
-        table["present"], table["stage"], table["has_open"], table["held_disputed"],
-        table["held_promised"], table["has_credit"], strict=True)]
+    table["stage"] = [
+        _history_stage(*values)
+        for values in zip(
+            table["present"],
+            table["stage"],
+            table["has_open"],
+            table["held_disputed"],
+            table["held_promised"],
+            table["has_credit"],
+            strict=True,
+        )
+    ]
 
-    table = table.merge(_payments(items, periods, write_off_stages),
-                        on=["customer", "currency", "period"], how="left")
+    table = table.merge(
+        _payments(items, periods, write_off_stages),
+        on=["customer", "currency", "period"],
+        how="left",
+    )
     table["written_off"] = table["written_off"].fillna(0).astype(np.int64)
-    table = table.merge(_invoiced(items, periods, dso_days, _CC),
-                        on=["customer", "currency", "period"], how="left")
+    table = table.merge(
+        _invoiced(items, periods, dso_days, _CC), on=["customer", "currency", "period"], how="left"
+    )
     table["invoiced"] = table["invoiced"].fillna(0).astype(np.int64)
-    table = table.merge(_bucket_sums(items, _CC), on=["customer", "currency", "period"],
-                        how="left")
-    table = table.merge(_rolls(items, periods, _CC), on=["customer", "currency", "period"],
-                        how="left")
+    table = table.merge(_bucket_sums(items, _CC), on=["customer", "currency", "period"], how="left")
+    table = table.merge(
+        _rolls(items, periods, _CC), on=["customer", "currency", "period"], how="left"
+    )
 
     ladder = {s.key: i for i, s in enumerate(rules.stages)}
     table = table.sort_values(["customer", "currency", "period"], kind="stable")
     table = table.reset_index(drop=True)
     table["move"] = _moves(table, ladder, write_off_stages)
     settings, _issues = plan_settings(rules)
-    table["signs"] = _signs(table, items, good_months=good_months,
-                            warning_days=settings.warning_days, currency_names=currency_names)
+    table["signs"] = _signs(
+        table,
+        items,
+        good_months=good_months,
+        warning_days=settings.warning_days,
+        currency_names=currency_names,
+    )
     table["outstanding"] = table["outstanding_cents"]
     table["overdue"] = table["overdue_cents"]
-    table["dso"] = [_dso(o, i, dso_days) for o, i in
-                    zip(table["outstanding"], table["invoiced"], strict=True)]
+    table["dso"] = [
+        _dso(o, i, dso_days) for o, i in zip(table["outstanding"], table["invoiced"], strict=True)
+    ]
     # Also the month a customer left the ledger (paid up or written off).
-    keep = (table["present"] | table["move"].ne("") | table["written_off"].ne(0)
-            | table["payments"].fillna(0).ne(0))
+    keep = (
+        table["present"]
+        | table["move"].ne("")
+        | table["written_off"].ne(0)
+        | table["payments"].fillna(0).ne(0)
+    )
     return table[keep].reset_index(drop=True)
 
 
@@ -371,28 +436,41 @@ def _payments(items: pd.DataFrame, periods, write_off_stages) -> pd.DataFrame:
     """
     out = []
     for p in range(1, len(periods)):
-        before = items.loc[items["period"] == p - 1, ["key", "customer", "currency",
-                                                       F.PAID, F.BALANCE, F.STAGE]]
+        before = items.loc[
+            items["period"] == p - 1, ["key", "customer", "currency", F.PAID, F.BALANCE, F.STAGE]
+        ]
         now = items.loc[items["period"] == p, ["key", "customer", "currency", F.PAID]]
         both = now.merge(before[["key", F.PAID]], on="key", how="left", suffixes=("", "_before"))
         received = both[F.PAID] - both[F.PAID + "_before"].fillna(0).astype(np.int64)
         gone = before[~before["key"].isin(now["key"])]
         left = gone[F.BALANCE].clip(lower=0)
         dropped = gone[F.STAGE].isin(write_off_stages)
-        frame = pd.concat([
-            pd.DataFrame({"customer": both["customer"], "currency": both["currency"],
-                          "payments": received, "written_off": 0}),
-            pd.DataFrame({"customer": gone["customer"], "currency": gone["currency"],
-                          "payments": left.where(~dropped, 0),
-                          "written_off": left.where(dropped, 0)}),
-        ])
+        frame = pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "customer": both["customer"],
+                        "currency": both["currency"],
+                        "payments": received,
+                        "written_off": 0,
+                    }
+                ),
+                pd.DataFrame(
+                    {
+                        "customer": gone["customer"],
+                        "currency": gone["currency"],
+                        "payments": left.where(~dropped, 0),
+                        "written_off": left.where(dropped, 0),
+                    }
+                ),
+            ]
+        )
         # Customers of either month get a figure, zero included.
         sums = frame.groupby(_CC)[["payments", "written_off"]].sum().reset_index()
         sums["period"] = p
         out.append(sums)
     if not out:
-        return pd.DataFrame(columns=["customer", "currency", "period", "payments",
-                                     "written_off"])
+        return pd.DataFrame(columns=["customer", "currency", "period", "payments", "written_off"])
     return pd.concat(out, ignore_index=True)
 
 
@@ -438,8 +516,9 @@ def _rolls(items: pd.DataFrame, periods, by: list[str]) -> pd.DataFrame:
     """
     parts = []
     for p in range(1, len(periods)):
-        before = items.loc[(items["period"] == p - 1) & items["open"],
-                           [*by, "key", "bucket", F.BALANCE]]
+        before = items.loc[
+            (items["period"] == p - 1) & items["open"], [*by, "key", "bucket", F.BALANCE]
+        ]
         now = items.loc[(items["period"] == p) & items["open"], ["key", "bucket", F.BALANCE]]
         both = before.merge(now, on="key", how="left", suffixes=("", "_now"))
         later = both["bucket_now"].notna() & (both["bucket_now"] > both["bucket"])
@@ -451,18 +530,19 @@ def _rolls(items: pd.DataFrame, periods, by: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=[*by, "period"])
     sums = pd.concat(parts).groupby([*by, "period", "bucket"])[[F.BALANCE, "rolled"]].sum()
     wide = sums.unstack()  # absent buckets stay NaN: no base, no rate
-    wide.columns = [roll_columns(int(i))[0 if what == "rolled" else 1]
-                    for what, i in wide.columns]
+    wide.columns = [roll_columns(int(i))[0 if what == "rolled" else 1] for what, i in wide.columns]
     return wide.reset_index()
 
 
-def _moves(table: pd.DataFrame, ladder: Mapping[str, int],
-           write_off_stages: tuple[str, ...]) -> list[str]:
+def _moves(
+    table: pd.DataFrame, ladder: Mapping[str, int], write_off_stages: tuple[str, ...]
+) -> list[str]:
     """The stage move of each row from the same customer's previous month."""
     moves = []
     previous = None
-    for row in table[["customer", "currency", "period", "has_open", "past_due_cents",
-                      "stage"]].itertuples(index=False):
+    for row in table[
+        ["customer", "currency", "period", "has_open", "past_due_cents", "stage"]
+    ].itertuples(index=False):
         same = previous is not None and previous[:2] == row[:2]
         if not same or row.period == 0:
             moves.append("")
@@ -494,8 +574,14 @@ def _move(before, now, ladder, write_off_stages) -> str:
     return "escalated" if new > old else "improved"
 
 
-def _signs(table: pd.DataFrame, items: pd.DataFrame, *, good_months: int,
-           warning_days: int, currency_names: Sequence[str]) -> list[str]:
+def _signs(
+    table: pd.DataFrame,
+    items: pd.DataFrame,
+    *,
+    good_months: int,
+    warning_days: int,
+    currency_names: Sequence[str],
+) -> list[str]:
     """The warning signs raised in each row's month (``; ``-joined text)."""
     broken = items[items[F.BROKEN_PROMISE]]
     pairs = broken.drop_duplicates(["key", "promise_date"], keep="first")
@@ -503,17 +589,29 @@ def _signs(table: pd.DataFrame, items: pd.DataFrame, *, good_months: int,
     latest = broken.groupby(["customer", "currency", "period"])["promise_date"].max().to_dict()
     signs = []
     state: dict = {}
-    for row in table[["customer", "currency", "period", "present", "past_due_cents",
-                      "oldest_days_overdue", "outstanding_cents", "payments"]].itertuples(
-                          index=False):
+    for row in table[
+        [
+            "customer",
+            "currency",
+            "period",
+            "present",
+            "past_due_cents",
+            "oldest_days_overdue",
+            "outstanding_cents",
+            "payments",
+        ]
+    ].itertuples(index=False):
         key = (row.customer, row.currency)
-        memory = state.setdefault(key, {"clean": 0, "late": False, "broken": 0,
-                                        "outstanding": {}, "payments": {}})
+        memory = state.setdefault(
+            key, {"clean": 0, "late": False, "broken": 0, "outstanding": {}, "payments": {}}
+        )
         found = []
         late = row.present and row.oldest_days_overdue >= warning_days
         if late and not memory["late"] and memory["clean"] >= good_months:
-            found.append(f"turned late: paid on time at {memory['clean']} month-ends, now "
-                         f"{row.oldest_days_overdue} days overdue")
+            found.append(
+                f"turned late: paid on time at {memory['clean']} month-ends, now "
+                f"{row.oldest_days_overdue} days overdue"
+            )
         memory["late"] = memory["late"] or late
         if row.present and row.past_due_cents == 0:
             memory["clean"] += 1
@@ -521,22 +619,29 @@ def _signs(table: pd.DataFrame, items: pd.DataFrame, *, good_months: int,
         memory["broken"] += fresh
         if fresh and memory["broken"] >= 2:
             when = pd.Timestamp(latest[(*key, row.period)]).date().isoformat()
-            found.append(f"repeated broken promises: {memory['broken']} broken, "
-                         f"latest promised for {when}")
+            found.append(
+                f"repeated broken promises: {memory['broken']} broken, latest promised for {when}"
+            )
         memory["outstanding"][row.period] = int(row.outstanding_cents)
         if not pd.isna(row.payments):
             memory["payments"][row.period] = int(row.payments)
         p = row.period
         o = [memory["outstanding"].get(p - k, 0) for k in (2, 1, 0)]
         pay_now, pay_before = memory["payments"].get(p), memory["payments"].get(p - 1)
-        if (p >= 2 and o[0] < o[1] < o[2] and pay_now is not None
-                and pay_before is not None and pay_now < pay_before):
+        if (
+            p >= 2
+            and o[0] < o[1] < o[2]
+            and pay_now is not None
+            and pay_before is not None
+            and pay_now < pay_before
+        ):
             currency = currency_names[row.currency]
             found.append(
                 "growing balance, falling payments: outstanding "
                 f"{money_text(o[0], currency)} > {money_text(o[1], currency)} > "
                 f"{money_text(o[2], currency)}, payments {money_text(pay_before, currency)} "
-                f"> {money_text(pay_now, currency)}")
+                f"> {money_text(pay_now, currency)}"
+            )
         signs.append("; ".join(found))
     return signs
 
@@ -551,27 +656,41 @@ def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:
     # Every month a customer row of the currency has: in the ledger, or just left it.
     table = customers[["currency", "period"]].drop_duplicates().reset_index(drop=True)
     sums = customers.groupby(["currency", "period"])[
-        ["outstanding_cents", "overdue_cents", "broken_promises", "written_off"]].sum()
+        ["outstanding_cents", "overdue_cents", "broken_promises", "written_off"]
+    ].sum()
     sums = sums.reset_index()
     table = table.merge(sums, on=["currency", "period"], how="left")
-    payments = customers.dropna(subset=["payments"]).groupby(["currency", "period"])[
-        "payments"].sum().reset_index()
+    payments = (
+        customers.dropna(subset=["payments"])
+        .groupby(["currency", "period"])["payments"]
+        .sum()
+        .reset_index()
+    )
     table = table.merge(payments, on=["currency", "period"], how="left")
-    table = table.merge(_invoiced(items, periods, dso_days, by), on=["currency", "period"],
-                        how="left")
+    table = table.merge(
+        _invoiced(items, periods, dso_days, by), on=["currency", "period"], how="left"
+    )
     table["invoiced"] = table["invoiced"].fillna(0).astype(np.int64)
     table = table.merge(_bucket_sums(items, by), on=["currency", "period"], how="left")
     table = table.merge(_rolls(items, periods, by), on=["currency", "period"], how="left")
-    moves = customers[customers["move"] != ""].groupby(["currency", "period"])["move"].apply(
-        lambda values: "; ".join(f"{move} {count}" for move, count in
-                                 sorted(pd.Series(values).value_counts().items(),
-                                        key=lambda item: MOVES.index(item[0]))))
+    moves = (
+        customers[customers["move"] != ""]
+        .groupby(["currency", "period"])["move"]
+        .apply(
+            lambda values: "; ".join(
+                f"{move} {count}"
+                for move, count in sorted(
+                    pd.Series(values).value_counts().items(), key=lambda item: MOVES.index(item[0])
+                )
+            )
+        )
+    )
     table = table.merge(moves.reset_index(), on=["currency", "period"], how="left")
     warned = customers[customers["signs"] != ""].groupby(["currency", "period"]).size()
-    table = table.merge(warned.rename("warned").reset_index(), on=["currency", "period"],
-                        how="left")
-    table["signs"] = [f"{int(n)} customer(s)" if n == n and n else ""
-                      for n in table["warned"]]
+    table = table.merge(
+        warned.rename("warned").reset_index(), on=["currency", "period"], how="left"
+    )
+    table["signs"] = [f"{int(n)} customer(s)" if n == n and n else "" for n in table["warned"]]
     table["move"] = table["move"].fillna("")
     table["customer"] = None
     table["stage"] = None
@@ -579,16 +698,18 @@ def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:
     table["overdue"] = table["overdue_cents"].fillna(0).astype(np.int64)
     table["broken_promises"] = table["broken_promises"].fillna(0).astype(np.int64)
     table["written_off"] = table["written_off"].fillna(0).astype(np.int64)
-    table["dso"] = [_dso(o, i, dso_days) for o, i in
-                    zip(table["outstanding"], table["invoiced"], strict=True)]
+    table["dso"] = [
+        _dso(o, i, dso_days) for o, i in zip(table["outstanding"], table["invoiced"], strict=True)
+    ]
     return table.sort_values(["currency", "period"], kind="stable")
 
 
 # ---- sheet models -------------------------------------------------------------------------
 
 
-def history_model(history: History, rules: Rules, name: str = "History",
-                  as_of: date | None = None) -> SheetModel:
+def history_model(
+    history: History, rules: Rules, name: str = "History", as_of: date | None = None
+) -> SheetModel:
     """The ``History`` sheet: all customers then each customer, month by month, with charts.
 
     Rows of "All customers" come first (per currency), so the charts (aging mix per month,
@@ -596,16 +717,22 @@ def history_model(history: History, rules: Rules, name: str = "History",
     """
     buckets = history.buckets
     columns = (
-        Column("Month", None, 10), Column("As Of", DATE_FORMAT, 11),
-        Column("Customer", None, 28), Column("Currency", None, 9), Column("Stage", None, 15),
-        Column("Move", None, 14), Column("Overdue", MONEY_FORMAT, 14),
-        Column("Outstanding", MONEY_FORMAT, 14), Column("Payments", MONEY_FORMAT, 14),
+        Column("Month", None, 10),
+        Column("As Of", DATE_FORMAT, 11),
+        Column("Customer", None, 28),
+        Column("Currency", None, 9),
+        Column("Stage", None, 15),
+        Column("Move", None, 14),
+        Column("Overdue", MONEY_FORMAT, 14),
+        Column("Outstanding", MONEY_FORMAT, 14),
+        Column("Payments", MONEY_FORMAT, 14),
         Column("Written Off", MONEY_FORMAT, 12),
         Column(f"Invoiced {history.dso_days} d", MONEY_FORMAT, 14),
         Column("DSO", "0.0", 8),
         *(Column(label, MONEY_FORMAT, 12) for label in buckets),
         *(Column(f"Roll {label}", PERCENT_FORMAT, 10) for label in buckets[:-1]),
-        Column("Broken Promises", INT_FORMAT, 9), Column("Warning Signs", None, 40),
+        Column("Broken Promises", INT_FORMAT, 9),
+        Column("Warning Signs", None, 40),
     )
     labels = {s.key: s.label for s in rules.all_stages}
     colors = stage_colors(rules)
@@ -614,33 +741,52 @@ def history_model(history: History, rules: Rules, name: str = "History",
     bucket_cents = table[[bucket_column(i) for i in range(len(buckets))]].to_numpy()
     rolled = table[[roll_columns(i)[0] for i in range(len(buckets) - 1)]].to_numpy(dtype=float)
     base = table[[roll_columns(i)[1] for i in range(len(buckets) - 1)]].to_numpy(dtype=float)
-    for index, record in enumerate(table[_TABLE_COLUMNS + ["month", "as_of"]].itertuples(
-            index=False)):
+    for index, record in enumerate(
+        table[_TABLE_COLUMNS + ["month", "as_of"]].itertuples(index=False)
+    ):
         stage = record.stage if isinstance(record.stage, str) else None
-        rows.append((
-            record.month, record.as_of,
-            ALL_CUSTOMERS if pd.isna(record.customer) else record.customer, record.currency,
-            labels.get(stage, stage) if stage else None, record.move or None,
-            cents_to_decimal(record.overdue), cents_to_decimal(record.outstanding),
-            None if pd.isna(record.payments) else cents_to_decimal(int(record.payments)),
-            cents_to_decimal(int(record.written_off)),
-            cents_to_decimal(record.invoiced), record.dso,
-            *(cents_to_decimal(int(cents)) for cents in bucket_cents[index]),
-            *(_share(r, b) for r, b in zip(rolled[index], base[index], strict=True)),
-            int(record.broken_promises), record.signs or None,
-        ))
+        rows.append(
+            (
+                record.month,
+                record.as_of,
+                ALL_CUSTOMERS if pd.isna(record.customer) else record.customer,
+                record.currency,
+                labels.get(stage, stage) if stage else None,
+                record.move or None,
+                cents_to_decimal(record.overdue),
+                cents_to_decimal(record.outstanding),
+                None if pd.isna(record.payments) else cents_to_decimal(int(record.payments)),
+                cents_to_decimal(int(record.written_off)),
+                cents_to_decimal(record.invoiced),
+                record.dso,
+                *(cents_to_decimal(int(cents)) for cents in bucket_cents[index]),
+                *(_share(r, b) for r, b in zip(rolled[index], base[index], strict=True)),
+                int(record.broken_promises),
+                record.signs or None,
+            )
+        )
         fills.append(colors.get(stage) if stage else None)
         if pd.isna(record.customer):
             bold.add(index)
     charts = _history_charts(history, columns, len(buckets), rules)
     # The charts sit right of the table on screen; on paper the table alone, one page
     # wide (the charts would shrink it to a fraction).
-    return SheetModel(name=name, columns=columns, rows=rows, row_fills=fills,
-                      fill_columns=(4,), bold_rows=frozenset(bold), table_name="History",
-                      charts=charts, currency_column=3,
-                      page=PageSetup(as_of=as_of or (history.periods[-1] if history.periods
-                                                     else None),
-                                     title_columns=4, print_charts=False))
+    return SheetModel(
+        name=name,
+        columns=columns,
+        rows=rows,
+        row_fills=fills,
+        fill_columns=(4,),
+        bold_rows=frozenset(bold),
+        table_name="History",
+        charts=charts,
+        currency_column=3,
+        page=PageSetup(
+            as_of=as_of or (history.periods[-1] if history.periods else None),
+            title_columns=4,
+            print_charts=False,
+        ),
+    )
 
 
 def _share(rolled: float, base: float) -> float | None:
@@ -655,13 +801,16 @@ def chart_order(portfolio: pd.DataFrame, rules: Rules) -> list[str]:
     counts one for one, as the plan's scores do."""
     settings, _issues = plan_settings(rules)
     latest = portfolio.sort_values("as_of").groupby("currency")["outstanding"].last()
-    converted = {currency: float(cents) * (settings.rate(currency) or 1.0)
-                 for currency, cents in latest.items()}
+    converted = {
+        currency: float(cents) * (settings.rate(currency) or 1.0)
+        for currency, cents in latest.items()
+    }
     return sorted(converted, key=lambda currency: (-converted[currency], currency))
 
 
-def _history_charts(history: History, columns, bucket_count: int,
-                    rules: Rules) -> tuple[Chart, ...]:
+def _history_charts(
+    history: History, columns, bucket_count: int, rules: Rules
+) -> tuple[Chart, ...]:
     table = history.table
     portfolio = table[table["customer"].isna()].reset_index(drop=True)
     if portfolio.empty:
@@ -674,20 +823,41 @@ def _history_charts(history: History, columns, bucket_count: int,
         positions = portfolio.index[portfolio["currency"] == currency]
         first, last = int(positions.min()) + 2, int(positions.max()) + 2
         top = 2 + rank * 42
-        charts.append(Chart(
-            title=f"Aging mix per month ({currency})", kind="column", categories_column=1,
-            first_row=first, last_row=last, stacked=True, anchor_row=top,
-            anchor_column=anchor, width_columns=12, height_rows=20,
-            series=tuple(Series(1, first_bucket + i, first, last, first_bucket + i)
-                         for i in range(bucket_count)),
-            colors=tuple(BUCKET_COLORS[i % len(BUCKET_COLORS)] for i in range(bucket_count)),
-        ))
-        charts.append(Chart(
-            title=f"DSO trend ({currency}, days)", kind="column", categories_column=1,
-            first_row=first, last_row=last, anchor_row=top + 21, anchor_column=anchor,
-            width_columns=12, height_rows=18, y_title="days",
-            series=(Series(1, dso_column, first, last, dso_column),), colors=(DSO_COLOR,),
-        ))
+        charts.append(
+            Chart(
+                title=f"Aging mix per month ({currency})",
+                kind="column",
+                categories_column=1,
+                first_row=first,
+                last_row=last,
+                stacked=True,
+                anchor_row=top,
+                anchor_column=anchor,
+                width_columns=12,
+                height_rows=20,
+                series=tuple(
+                    Series(1, first_bucket + i, first, last, first_bucket + i)
+                    for i in range(bucket_count)
+                ),
+                colors=tuple(BUCKET_COLORS[i % len(BUCKET_COLORS)] for i in range(bucket_count)),
+            )
+        )
+        charts.append(
+            Chart(
+                title=f"DSO trend ({currency}, days)",
+                kind="column",
+                categories_column=1,
+                first_row=first,
+                last_row=last,
+                anchor_row=top + 21,
+                anchor_column=anchor,
+                width_columns=12,
+                height_rows=18,
+                y_title="days",
+                series=(Series(1, dso_column, first, last, dso_column),),
+                colors=(DSO_COLOR,),
+            )
+        )
     return tuple(charts)
 
 
@@ -711,22 +881,32 @@ class FileRow:
     notes: str = ""  # what a clerk should know of a processed file (invoices after as-of)
 
 
-def files_model(files: Sequence[FileRow], rules: Rules, name: str = "Files",
-                as_of: date | None = None) -> SheetModel:
+def files_model(
+    files: Sequence[FileRow], rules: Rules, name: str = "Files", as_of: date | None = None
+) -> SheetModel:
     """The ``Files`` sheet: each workbook with its status, figures per currency and stage."""
     currencies = sorted({c for f in files for c in (*f.outstanding, *f.overdue)})
     stage_keys = [s.key for s in rules.all_stages]
     stage_keys += sorted({k for f in files for k in f.stages} - set(stage_keys))
     labels = {s.key: s.label for s in rules.all_stages}
     columns = (
-        Column("File", None, 30), Column("Output", None, 34), Column("As Of", DATE_FORMAT, 11),
-        Column("Status", None, 8), Column("Rows", INT_FORMAT, 8),
+        Column("File", None, 30),
+        Column("Output", None, 34),
+        Column("As Of", DATE_FORMAT, 11),
+        Column("Status", None, 8),
+        Column("Rows", INT_FORMAT, 8),
         Column("Customers", INT_FORMAT, 10),
-        *(Column(f"{kind} {c}", money_format(c), 15) for c in currencies
-          for kind in ("Outstanding", "Overdue")),
+        *(
+            Column(f"{kind} {c}", money_format(c), 15)
+            for c in currencies
+            for kind in ("Outstanding", "Overdue")
+        ),
         *(Column(labels.get(key, key), INT_FORMAT, 10) for key in stage_keys),
-        Column("Letters", INT_FORMAT, 8), Column("Warnings", INT_FORMAT, 9),
-        Column("Seconds", "0.00", 8), Column("Error", None, 50), Column("Notes", None, 50),
+        Column("Letters", INT_FORMAT, 8),
+        Column("Warnings", INT_FORMAT, 9),
+        Column("Seconds", "0.00", 8),
+        Column("Error", None, 50),
+        Column("Notes", None, 50),
     )
     rows, fills = [], []
     for f in files:
@@ -737,16 +917,30 @@ def files_model(files: Sequence[FileRow], rules: Rules, name: str = "Files",
                 return None
             return cents_to_decimal(table.get(currency, 0))
 
-        rows.append((
-            f.file, f.output or None, f.as_of, f.status, f.rows if ok else None,
-            f.customers if ok else None,
-            *(money(table, c) for c in currencies for table in (f.outstanding, f.overdue)),
-            *((f.stages.get(key, 0) if ok else None) for key in stage_keys),
-            f.letters if ok else None, f.warnings if ok else None, f.seconds, f.error or None,
-            f.notes or None,
-        ))
+        rows.append(
+            (
+                f.file,
+                f.output or None,
+                f.as_of,
+                f.status,
+                f.rows if ok else None,
+                f.customers if ok else None,
+                *(money(table, c) for c in currencies for table in (f.outstanding, f.overdue)),
+                *((f.stages.get(key, 0) if ok else None) for key in stage_keys),
+                f.letters if ok else None,
+                f.warnings if ok else None,
+                f.seconds,
+                f.error or None,
+                f.notes or None,
+            )
+        )
         fills.append(None if ok else "FF7C80")
-    return SheetModel(name=name, columns=columns, rows=rows, row_fills=fills,
-                      fill_columns=(3,), table_name="BatchFiles",
-                      page=PageSetup(as_of=as_of, title_columns=1))
-
+    return SheetModel(
+        name=name,
+        columns=columns,
+        rows=rows,
+        row_fills=fills,
+        fill_columns=(3,),
+        table_name="BatchFiles",
+        page=PageSetup(as_of=as_of, title_columns=1),
+    )

@@ -38,7 +38,6 @@ DAY_COUNTS = ("act/365", "act/act")
 RATE_FIXINGS = ("period", "start")
 
 
-
 @dataclass(frozen=True)
 class InterestRule:
     """The effective interest rule; percents are ``Decimal`` (8 means 8% a year)."""

@@ -59,11 +59,13 @@ class Location:
     label: str | None = None
 
     @classmethod
-    def cell(cls, sheet: str | None, row: int, column: int | None = None,
-             file: str | None = None) -> Location:
+    def cell(
+        cls, sheet: str | None, row: int, column: int | None = None, file: str | None = None
+    ) -> Location:
         """The cell ``row``/``column`` of ``sheet`` (the whole row when ``column`` is None)."""
-        return cls(file=file, sheet=sheet or None, row=int(row),
-                   column=int(column) if column else None)
+        return cls(
+            file=file, sheet=sheet or None, row=int(row), column=int(column) if column else None
+        )
 
     @classmethod
     def setting(cls, key: str, layer: str | None = None) -> Location:
@@ -99,8 +101,11 @@ class Location:
     def __str__(self) -> str:
         """The text a clerk reads: ``Octubre!D17``, ``Octubre!3:3``, ``rules.toml plan.x``."""
         if self.row is not None:
-            cell = (f"{column_letter(self.column)}{self.row}" if self.column
-                    else f"{self.row}:{self.row}")
+            cell = (
+                f"{column_letter(self.column)}{self.row}"
+                if self.column
+                else f"{self.row}:{self.row}"
+            )
             place = f"{_sheet_text(self.sheet)}!{cell}" if self.sheet else cell
         elif self.sheet:
             place = self.sheet
@@ -115,8 +120,9 @@ class Location:
 
     def as_dict(self) -> dict[str, Any]:
         """The parts that are set, for JSON."""
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
 
 
 @dataclass(frozen=True, init=False)
@@ -131,8 +137,9 @@ class Issue:
     message: str
     severity: Severity
 
-    def __init__(self, where: Location | str | None, message: str,
-                 severity: Severity = Severity.WARNING) -> None:
+    def __init__(
+        self, where: Location | str | None, message: str, severity: Severity = Severity.WARNING
+    ) -> None:
         if not isinstance(where, Location):
             where = Location.parse(where or "")
         # Frozen: the fields are set once, here, as dataclasses' own __init__ does.

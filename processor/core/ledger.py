@@ -52,9 +52,29 @@ HEADER_SEARCH_ROWS = 30
 TOTAL_WORDS = frozenset(
     normalise_header(word)
     for word in (
-        "total", "totals", "grand total", "subtotal", "sub-total", "sum", "total general",
-        "totales", "suma", "suma total", "合计", "總計", "总计", "小计", "合計", "összesen",
-        "mindösszesen", "végösszeg", "gesamt", "summe", "gesamtsumme", "somme", "total général",
+        "total",
+        "totals",
+        "grand total",
+        "subtotal",
+        "sub-total",
+        "sum",
+        "total general",
+        "totales",
+        "suma",
+        "suma total",
+        "合计",
+        "總計",
+        "总计",
+        "小计",
+        "合計",
+        "összesen",
+        "mindösszesen",
+        "végösszeg",
+        "gesamt",
+        "summe",
+        "gesamtsumme",
+        "somme",
+        "total général",
         "sous-total",
     )
 )
@@ -145,7 +165,8 @@ def locate_table(grid: SheetGrid, matcher: HeaderMatcher, rules: Rules) -> Table
         texts = {
             column: str(value).strip()
             for column, value in enumerate(row, start=1)
-            if not _is_empty(value) and isinstance(value, str | int | float)
+            if not _is_empty(value)
+            and isinstance(value, str | int | float)
             and not isinstance(value, bool)
         }
         variants = [texts]
@@ -182,12 +203,19 @@ def _report_layout(grid: SheetGrid, location: TableLocation) -> TableLocation:
     """Complete a table location with what reports add: group headings naming the
     customers, aging-bucket columns holding the balance, the report date of the title."""
     columns = dict(location.columns)
-    below = grid.rows[location.header_row:location.header_row + 200]
+    below = grid.rows[location.header_row : location.header_row + 200]
     grouped = False
     if "customer" not in columns and "customer_id" not in columns:
-        first = next((p for p, row in enumerate(below[:-1])
-                      if (h := heading_text(row)) is not None and not is_bucket_label(h[1])
-                      and find_group_headings(below[p:p + 2], TOTAL_WORDS)), None)
+        first = next(
+            (
+                p
+                for p, row in enumerate(below[:-1])
+                if (h := heading_text(row)) is not None
+                and not is_bucket_label(h[1])
+                and find_group_headings(below[p : p + 2], TOTAL_WORDS)
+            ),
+            None,
+        )
         if first is not None:
             columns["customer"] = heading_text(below[first])[0] + 1
             grouped = True
@@ -197,12 +225,18 @@ def _report_layout(grid: SheetGrid, location: TableLocation) -> TableLocation:
         buckets = bucket_columns(location.headers, sorted(taken))
         if buckets:
             columns["balance"] = buckets[0]
-    found = report_date(grid.rows[:location.header_row - 1])
+    found = report_date(grid.rows[: location.header_row - 1])
     when, where = (found[0], cell_ref(grid.name, found[1], found[2])) if found else (None, None)
     if not grouped and not buckets and found is None:
         return location
-    return replace(location, columns=columns, grouped=grouped, buckets=buckets,
-                   report_date=when, report_date_cell=where)
+    return replace(
+        location,
+        columns=columns,
+        grouped=grouped,
+        buckets=buckets,
+        report_date=when,
+        report_date_cell=where,
+    )
 
 
 def _find_output_columns(texts: Mapping[int, str], ours: Sequence[str]) -> dict[str, int]:
@@ -212,8 +246,10 @@ def _find_output_columns(texts: Mapping[int, str], ours: Sequence[str]) -> dict[
         if text == ours[0] and all(
             normalised.get(column + offset) == ours[offset] for offset in range(1, 4)
         ):
-            return {key: column + offset for offset, key in enumerate(
-                ("days_overdue", "bucket", "stage", "next_action"))}
+            return {
+                key: column + offset
+                for offset, key in enumerate(("days_overdue", "bucket", "stage", "next_action"))
+            }
     return {}
 
 
@@ -301,8 +337,13 @@ def build_ledger(
     decide row by row what is an item (group headings, totals, blanks, notes), read the
     items' fields, and derive balances and due dates.
     """
-    table = _Table(sheet=grid.name, location=location, columns=dict(location.columns),
-                   data=grid.rows[location.header_row:], date1904=grid.date1904)
+    table = _Table(
+        sheet=grid.name,
+        location=location,
+        columns=dict(location.columns),
+        data=grid.rows[location.header_row :],
+        date1904=grid.date1904,
+    )
     issues, reported = _map_columns(table, matcher, rules)
     money, money_issues = _parse_money(table, rules)
     issues += money_issues
@@ -313,14 +354,23 @@ def build_ledger(
     frame, skipped_late, derive_issues = _derive(records, table, money, rows, rules)
     issues += derive_issues
     skipped = sorted([*rows.skipped, *skipped_late], key=lambda s: s.row)
-    taken = (set(table.columns.values()) | set(location.output_columns.values())
-             | set(table.buckets) | reported)
+    taken = (
+        set(table.columns.values())
+        | set(location.output_columns.values())
+        | set(table.buckets)
+        | reported
+    )
     unmapped = tuple(
         (column, text) for column, text in sorted(location.headers.items()) if column not in taken
     )
     return Ledger(
-        frame=frame, sheet=grid.name, location=location, skipped=tuple(skipped),
-        issues=tuple(issues), unmapped=unmapped, customer_cells=rows.customer_cells,
+        frame=frame,
+        sheet=grid.name,
+        location=location,
+        skipped=tuple(skipped),
+        issues=tuple(issues),
+        unmapped=unmapped,
+        customer_cells=rows.customer_cells,
     )
 
 
@@ -331,8 +381,9 @@ def build_ledger(
 _LIKELY = {"promise": "promise_date", "dispute": "dispute_reason", "due": "due_date"}
 
 
-def _map_columns(table: _Table, matcher: HeaderMatcher,
-                 rules: Rules) -> tuple[list[Issue], set[int]]:
+def _map_columns(
+    table: _Table, matcher: HeaderMatcher, rules: Rules
+) -> tuple[list[Issue], set[int]]:
     """Settle the field -> column mapping; report how headers were read and left unread.
 
     Returns the issues and the columns they already report (left out of "not a known
@@ -346,9 +397,13 @@ def _map_columns(table: _Table, matcher: HeaderMatcher,
     for field_name, column in sorted(columns.items(), key=lambda item: item[1]):
         rule = matcher.explain(location.headers.get(column))
         if rule:
-            issues.append(Issue(cell_ref(sheet, header, column),
-                                f"column '{location.headers[column]}' read as {field_name} "
-                                f"({rule})", Severity.INFO))
+            issues.append(
+                Issue(
+                    cell_ref(sheet, header, column),
+                    f"column '{location.headers[column]}' read as {field_name} ({rule})",
+                    Severity.INFO,
+                )
+            )
     # Two columns naming one field: the choice and the loser.
     cells = [location.headers.get(c, "") for c in range(1, max(location.headers, default=0) + 1)]
     match = matcher.score_header_row(cells)
@@ -358,23 +413,36 @@ def _map_columns(table: _Table, matcher: HeaderMatcher,
         if used is None or used == column:
             continue
         reported.add(column)
-        issues.append(Issue(
-            cell_ref(sheet, header, column),
-            f"two columns could be {field_name}: '{location.headers[used]}' "
-            f"({column_letter(used)}) is read, '{location.headers[column]}' "
-            f"({column_letter(column)}) is not", Severity.INFO))
+        issues.append(
+            Issue(
+                cell_ref(sheet, header, column),
+                f"two columns could be {field_name}: '{location.headers[used]}' "
+                f"({column_letter(used)}) is read, '{location.headers[column]}' "
+                f"({column_letter(column)}) is not",
+                Severity.INFO,
+            )
+        )
     if "customer" not in columns and "customer_id" in columns:
         columns["customer"] = columns["customer_id"]
-        issues.append(Issue(cell_ref(sheet, header, columns["customer_id"]),
-                            f"no customer-name column: the customer number in "
-                            f"'{location.headers[columns['customer_id']]}' stands for the "
-                            "customer", Severity.INFO))
+        issues.append(
+            Issue(
+                cell_ref(sheet, header, columns["customer_id"]),
+                f"no customer-name column: the customer number in "
+                f"'{location.headers[columns['customer_id']]}' stands for the "
+                "customer",
+                Severity.INFO,
+            )
+        )
     if location.buckets:
         table.buckets = location.buckets
         names = ", ".join(f"'{location.headers[c]}'" for c in location.buckets)
-        issues.append(Issue(cell_ref(sheet, header, location.buckets[0]),
-                            f"no balance column: each row's balance is the sum of the aging "
-                            f"columns {names}", Severity.INFO))
+        issues.append(
+            Issue(
+                cell_ref(sheet, header, location.buckets[0]),
+                f"no balance column: each row's balance is the sum of the aging columns {names}",
+                Severity.INFO,
+            )
+        )
     # Columns left unread that look like a field which changes the result.
     taken = set(columns.values()) | set(location.output_columns.values()) | reported
     for column, text in sorted(location.headers.items()):
@@ -387,10 +455,13 @@ def _map_columns(table: _Table, matcher: HeaderMatcher,
             continue
         reported.add(column)
         quoted = text.replace('"', '\\"')
-        issues.append(Issue(
-            cell_ref(sheet, header, column),
-            f"column '{text}' looks like the {likely.replace('_', ' ')} but is not read: if it "
-            f"is, add to rules.toml: [headers] {likely} = [\"{quoted}\"]"))
+        issues.append(
+            Issue(
+                cell_ref(sheet, header, column),
+                f"column '{text}' looks like the {likely.replace('_', ' ')} but is not read: if it "
+                f'is, add to rules.toml: [headers] {likely} = ["{quoted}"]',
+            )
+        )
     return issues, reported
 
 
@@ -414,8 +485,11 @@ def _likely_field(text: str, cells: Sequence[object], columns: Mapping[str, int]
             continue
         if concept == "dispute" and is_flags and not is_dates and "disputed" not in columns:
             return "disputed"
-        if is_dates and field_name not in columns and not (
-                concept == "dispute" and "disputed" in columns):
+        if (
+            is_dates
+            and field_name not in columns
+            and not (concept == "dispute" and "disputed" in columns)
+        ):
             return field_name
     return None
 
@@ -430,29 +504,46 @@ def _parse_money(table: _Table, rules: Rules) -> tuple[_Money, list[Issue]]:
     errors: dict[str, list[str | None]] = {}
     symbol_currency: list[str | None] = [None] * len(table.data)
     sources: dict[str, list[list[object]]] = {
-        name: [table.raw(name)] for name in ("amount", "paid", "balance") if name in columns}
+        name: [table.raw(name)] for name in ("amount", "paid", "balance") if name in columns
+    }
     if table.buckets:
         sources["balance"] = [table.column_cells(c) for c in table.buckets]
     for name, cell_lists in sources.items():
         parsed = [_parse_money_column(cells) for cells in cell_lists]
         column_cents, column_errors, currencies = parsed[0]
         if len(parsed) > 1:
-            column_cents = [_sum_cents(values) for values in zip(*(p[0] for p in parsed),
-                                                                  strict=True)]
-            column_errors = [next((e for e in found if e), None)
-                             for found in zip(*(p[1] for p in parsed), strict=True)]
-            currencies = [next((c for c in found if c), None)
-                          for found in zip(*(p[2] for p in parsed), strict=True)]
+            column_cents = [
+                _sum_cents(values) for values in zip(*(p[0] for p in parsed), strict=True)
+            ]
+            column_errors = [
+                next((e for e in found if e), None)
+                for found in zip(*(p[1] for p in parsed), strict=True)
+            ]
+            currencies = [
+                next((c for c in found if c), None)
+                for found in zip(*(p[2] for p in parsed), strict=True)
+            ]
         cents[name], errors[name] = column_cents, column_errors
         for position, code in enumerate(currencies):
             if code and not symbol_currency[position]:
                 symbol_currency[position] = code
     # One cell per row for the yen check: a bucket row's text amount, if any.
     issues = _resolve_bare_yen(
-        {name: [next((v for v in cells if isinstance(v, str) and v.strip()), cells[0])
-                for cells in zip(*lists, strict=True)] if len(lists) > 1 else lists[0]
-         for name, lists in sources.items()},
-        columns, table.location, symbol_currency, rules, table.sheet)
+        {
+            name: [
+                next((v for v in cells if isinstance(v, str) and v.strip()), cells[0])
+                for cells in zip(*lists, strict=True)
+            ]
+            if len(lists) > 1
+            else lists[0]
+            for name, lists in sources.items()
+        },
+        columns,
+        table.location,
+        symbol_currency,
+        rules,
+        table.sheet,
+    )
     return _Money(cents, errors, symbol_currency), issues
 
 
@@ -480,8 +571,11 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
     skipped += group_skips
     issues += group_issues
     # Columns whose content makes a row an item rather than a note or a heading.
-    substance = [columns[name] - 1 for name in ("invoice", *sorted(F.DATE_FIELDS), "amount",
-                                                 "paid", "balance") if name in columns]
+    substance = [
+        columns[name] - 1
+        for name in ("invoice", *sorted(F.DATE_FIELDS), "amount", "paid", "balance")
+        if name in columns
+    ]
     substance += [c - 1 for c in table.buckets]
     invoice_position = columns["invoice"] - 1 if "invoice" in columns else None
     date_positions = [columns[name] - 1 for name in sorted(F.DATE_FIELDS) if name in columns]
@@ -494,8 +588,11 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
     customer_position = columns["customer"] - 1
     money_columns = list(money.cents.items())
     # Per row, whether it has an invoice number and a date: whole columns at a time.
-    invoiced = ([v not in _EMPTY for v in table.raw("invoice")] if invoice_position is not None
-                else [False] * len(data))
+    invoiced = (
+        [v not in _EMPTY for v in table.raw("invoice")]
+        if invoice_position is not None
+        else [False] * len(data)
+    )
     dated = [False] * len(data)
     for name in sorted(F.DATE_FIELDS):
         if name in columns:
@@ -514,15 +611,25 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
             and customer.strip()
             and customer.strip().casefold() not in header_casefold
         ):
-            amounts = [(name, cents[position]) for name, cents in money_columns
-                       if cents[position] is not None]
+            amounts = [
+                (name, cents[position])
+                for name, cents in money_columns
+                if cents[position] is not None
+            ]
             # The first amount differing from both sums settles it (the usual case)
             # without building the two generators.
             # All-zero amounts equal any empty running sum: they prove nothing.
-            if not amounts or not any(v for _n, v in amounts) or (
-                amounts[0][1] != running[amounts[0][0]] and amounts[0][1] != grand[amounts[0][0]]
-            ) or not (
-                all(v == running[n] for n, v in amounts) or all(v == grand[n] for n, v in amounts)
+            if (
+                not amounts
+                or not any(v for _n, v in amounts)
+                or (
+                    amounts[0][1] != running[amounts[0][0]]
+                    and amounts[0][1] != grand[amounts[0][0]]
+                )
+                or not (
+                    all(v == running[n] for n, v in amounts)
+                    or all(v == grand[n] for n, v in amounts)
+                )
             ):
                 if trailing_blank:
                     skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
@@ -535,8 +642,7 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
         sheet_row = table.sheet_row(position)
         # list.count runs in C: most rows are told apart without a Python-level scan.
         if row.count("") + row.count(None) == len(row) or (
-            all(v is None or isinstance(v, str) for v in row)
-            and all(_is_empty(v) for v in row)
+            all(v is None or isinstance(v, str) for v in row) and all(_is_empty(v) for v in row)
         ):
             trailing_blank.append(sheet_row)
             continue
@@ -552,16 +658,16 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
             if sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
                 skipped.append(SkippedRow(sheet_row, "repeated header row"))
                 continue
-        values = {n: money.cents[n][position] for n in money.cents
-                  if money.cents[n][position] is not None}
+        values = {
+            n: money.cents[n][position] for n in money.cents if money.cents[n][position] is not None
+        }
         # A row of zeros "equals" an empty running sum: only non-zero amounts can show a
         # subtotal.
         sums_above = any(values.values()) and (
             all(v == running[n] for n, v in values.items())
             or all(v == grand[n] for n, v in values.items())
         )
-        has_invoice = invoice_position is not None and not _is_empty(
-            _cell(row, invoice_position))
+        has_invoice = invoice_position is not None and not _is_empty(_cell(row, invoice_position))
         has_date = any(not _is_empty(_cell(row, p)) for p in date_positions)
         # A row with an invoice number and a date is an item whatever its label says,
         # unless its amounts are the sums above: only other rows need their labels read.
@@ -576,8 +682,9 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
             running = {name: 0 for name in money.cents}
             continue
         if sums_above and not has_invoice and not has_date:
-            skipped.append(SkippedRow(
-                sheet_row, "totals row (its amounts are the sums of the rows above)"))
+            skipped.append(
+                SkippedRow(sheet_row, "totals row (its amounts are the sums of the rows above)")
+            )
             running = {name: 0 for name in money.cents}
             continue
         customer = customers[position]
@@ -591,8 +698,11 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
             reason = "no customer" if values else "no customer and no amount"
             skipped.append(SkippedRow(sheet_row, reason))
             issues.append(
-                Issue(cell_ref(sheet, sheet_row, columns["customer"]),
-                      f"row skipped: {reason}", Severity.WARNING if values else Severity.INFO)
+                Issue(
+                    cell_ref(sheet, sheet_row, columns["customer"]),
+                    f"row skipped: {reason}",
+                    Severity.WARNING if values else Severity.INFO,
+                )
             )
             continue
         if all(_is_empty(_cell(row, p)) for p in substance):
@@ -609,8 +719,9 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
     return _Rows(keep, skipped, customers, customer_cells), issues
 
 
-def _customers(table: _Table) -> tuple[list[object], dict[int, Location], list[SkippedRow],
-                                        list[Issue]]:
+def _customers(
+    table: _Table,
+) -> tuple[list[object], dict[int, Location], list[SkippedRow], list[Issue]]:
     """The customer of every data row, the cells they come from, and the heading rows.
 
     A plain table: the customer column (a blank one filled by the customer number when
@@ -621,23 +732,30 @@ def _customers(table: _Table) -> tuple[list[object], dict[int, Location], list[S
     raw = table.raw("customer")
     grouped = location.grouped
     assignment = assign_groups(table.data, TOTAL_WORDS, grouped)
-    skipped = [SkippedRow(table.sheet_row(p), "aging-period heading")
-               for p in assignment.buckets]
-    skipped += [SkippedRow(table.sheet_row(p), f"customer heading '{text}' (its items follow)")
-                for p, (_, text) in assignment.headings.items()]
+    skipped = [SkippedRow(table.sheet_row(p), "aging-period heading") for p in assignment.buckets]
+    skipped += [
+        SkippedRow(table.sheet_row(p), f"customer heading '{text}' (its items follow)")
+        for p, (_, text) in assignment.headings.items()
+    ]
     issues: list[Issue] = []
     customer_cells: dict[int, Location] = {}
     if not grouped:
         customers: list[object] = raw
         if "customer_id" in columns and columns["customer_id"] != columns["customer"]:
             ids = table.raw("customer_id")
-            filled = [i if _is_empty(c) and not _is_empty(i) else c
-                      for c, i in zip(raw, ids, strict=True)]
+            filled = [
+                i if _is_empty(c) and not _is_empty(i) else c for c, i in zip(raw, ids, strict=True)
+            ]
             if filled != raw:
                 count = sum(a is not b for a, b in zip(filled, raw, strict=True))
-                issues.append(Issue(cell_ref(sheet, location.header_row, columns["customer"]),
-                                    f"{count} rows without a customer name: their customer "
-                                    "number stands for the customer", Severity.INFO))
+                issues.append(
+                    Issue(
+                        cell_ref(sheet, location.header_row, columns["customer"]),
+                        f"{count} rows without a customer name: their customer "
+                        "number stands for the customer",
+                        Severity.INFO,
+                    )
+                )
                 customers = filled
         return customers, customer_cells, skipped, issues
     # The customer column of a grouped report holds the headings; an item's own cell in
@@ -656,22 +774,28 @@ def _customers(table: _Table) -> tuple[list[object], dict[int, Location], list[S
         if heading is not None and at is not None:
             column, _ = assignment.headings[at]
             customer_cells[table.sheet_row(position)] = cell_ref(
-                sheet, table.sheet_row(at), column + 1)
+                sheet, table.sheet_row(at), column + 1
+            )
             covered.setdefault(at, []).append(table.sheet_row(position))
     for at, rows_below in covered.items():
         column, text = assignment.headings[at]
-        issues.append(Issue(
-            cell_ref(sheet, table.sheet_row(at), column + 1),
-            f"customer '{text}' of rows {rows_below[0]}-{rows_below[-1]} read from this group "
-            "heading", Severity.INFO))
+        issues.append(
+            Issue(
+                cell_ref(sheet, table.sheet_row(at), column + 1),
+                f"customer '{text}' of rows {rows_below[0]}-{rows_below[-1]} read from this group "
+                "heading",
+                Severity.INFO,
+            )
+        )
     return customers, customer_cells, skipped, issues
 
 
 # ------------------------------------------------------------------ phase 4: records
 
 
-def _read_records(table: _Table, money: _Money, rows: _Rows,
-                  rules: Rules) -> tuple[dict[str, object], list[Issue]]:
+def _read_records(
+    table: _Table, money: _Money, rows: _Rows, rules: Rules
+) -> tuple[dict[str, object], list[Issue]]:
     """Read the fields of the kept rows: texts, dates (day/month order per column),
     numbers and flags, each unreadable cell an issue at its address."""
     columns, sheet, keep = table.columns, table.sheet, rows.keep
@@ -695,16 +819,18 @@ def _read_records(table: _Table, money: _Money, rows: _Rows,
         for position in keep:
             error = money.errors[name][position]
             if error:
-                issues.append(Issue(cell_ref(sheet, table.sheet_row(position), columns[name]),
-                                    error))
+                issues.append(
+                    Issue(cell_ref(sheet, table.sheet_row(position), columns[name]), error)
+                )
 
     # Dates, deciding day/month order per column from its unambiguous values.
     for name in sorted(F.DATE_FIELDS):
         if name not in columns:
             records[name] = pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
             continue
-        result = parse_date_column(kept(table.raw(name)), date1904=table.date1904,
-                                   order=rules.date_order)
+        result = parse_date_column(
+            kept(table.raw(name)), date1904=table.date1904, order=rules.date_order
+        )
         for position, error in enumerate(result.errors):
             if error:
                 issues.append(Issue(cell_ref(sheet, int(rows_of[position]), columns[name]), error))
@@ -717,10 +843,14 @@ def _read_records(table: _Table, money: _Money, rows: _Rows,
                     "(set general.date_order in the rules to decide)",
                 )
             )
-        records[name] = pd.Series(
-            pd.to_datetime([d if d is not None else pd.NaT for d in result.dates]),
-            dtype="datetime64[s]",
-        ) if keep else pd.Series([], dtype="datetime64[s]")
+        records[name] = (
+            pd.Series(
+                pd.to_datetime([d if d is not None else pd.NaT for d in result.dates]),
+                dtype="datetime64[s]",
+            )
+            if keep
+            else pd.Series([], dtype="datetime64[s]")
+        )
 
     for name in ("terms_days", "distance_km"):
         values: list[float | None] = []
@@ -732,15 +862,21 @@ def _read_records(table: _Table, money: _Money, rows: _Rows,
                 if key not in parsed:
                     parsed[key] = parse_number(value)
                 number, error = parsed[key]
-                if (name == "terms_days" and number is not None
-                        and not -MAX_TERMS_DAYS <= number <= MAX_TERMS_DAYS):
-                    error = (f"payment terms of {number:,.0f} days are out of range "
-                             f"(-{MAX_TERMS_DAYS:,} to {MAX_TERMS_DAYS:,}); the default "
-                             f"{rules.default_terms_days} days are used")
+                if (
+                    name == "terms_days"
+                    and number is not None
+                    and not -MAX_TERMS_DAYS <= number <= MAX_TERMS_DAYS
+                ):
+                    error = (
+                        f"payment terms of {number:,.0f} days are out of range "
+                        f"(-{MAX_TERMS_DAYS:,} to {MAX_TERMS_DAYS:,}); the default "
+                        f"{rules.default_terms_days} days are used"
+                    )
                     number = None
                 if error:
-                    issues.append(Issue(
-                        cell_ref(sheet, table.sheet_row(position), columns[name]), error))
+                    issues.append(
+                        Issue(cell_ref(sheet, table.sheet_row(position), columns[name]), error)
+                    )
                 values.append(number)
         else:
             values = [None] * len(keep)
@@ -752,8 +888,9 @@ def _read_records(table: _Table, money: _Money, rows: _Rows,
         for position, value in zip(keep, kept(table.raw("disputed")), strict=True):
             flag, error = parse_flag(value)
             if error:
-                issues.append(Issue(
-                    cell_ref(sheet, table.sheet_row(position), columns["disputed"]), error))
+                issues.append(
+                    Issue(cell_ref(sheet, table.sheet_row(position), columns["disputed"]), error)
+                )
             disputed.append(bool(flag))
     else:
         disputed = [False] * len(keep)
@@ -764,8 +901,9 @@ def _read_records(table: _Table, money: _Money, rows: _Rows,
 # ------------------------------------------------------------------ phase 5: derive
 
 
-def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Rows,
-            rules: Rules) -> tuple[pd.DataFrame, list[SkippedRow], list[Issue]]:
+def _derive(
+    records: dict[str, object], table: _Table, money: _Money, rows: _Rows, rules: Rules
+) -> tuple[pd.DataFrame, list[SkippedRow], list[Issue]]:
     """The ledger frame: currency, balance = amount - paid, due = invoice date + terms;
     rows whose due date or balance cannot be had are dropped and reported."""
     columns, sheet, keep, location = table.columns, table.sheet, rows.keep, table.location
@@ -796,8 +934,10 @@ def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Row
         return [values[p] for p in keep]
 
     absent = [None] * len(keep)
-    amount, paid, balance = (kept(money.cents[name]) if name in money.cents else absent
-                             for name in ("amount", "paid", "balance"))
+    amount, paid, balance = (
+        kept(money.cents[name]) if name in money.cents else absent
+        for name in ("amount", "paid", "balance")
+    )
     balances: list[int | None] = []
     if None not in balance:  # every balance given (the usual case): nothing to derive
         balances, amount_balance_pairs = balance, ()
@@ -810,10 +950,15 @@ def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Row
         if b is None:
             row_number = int(rows_of[index])
             field_name = "balance" if "balance" in columns else "amount"
-            issues.append(Issue(cell_ref(sheet, row_number, columns[field_name]),
-                                "row skipped: no balance or amount"))
-    balances = _bounded_total(balances, rows_of, sheet, columns.get(
-        "balance", columns.get("amount")), issues)
+            issues.append(
+                Issue(
+                    cell_ref(sheet, row_number, columns[field_name]),
+                    "row skipped: no balance or amount",
+                )
+            )
+    balances = _bounded_total(
+        balances, rows_of, sheet, columns.get("balance", columns.get("amount")), issues
+    )
     frame[F.AMOUNT] = pd.array(amount, dtype="Int64")
     frame[F.PAID] = pd.array([p or 0 for p in paid], dtype="Int64")
     frame[F.BALANCE] = pd.array(balances, dtype="Int64")
@@ -826,30 +971,51 @@ def _derive(records: dict[str, object], table: _Table, money: _Money, rows: _Row
     frame["due_date"] = due.where(~derived, computed)
     frame[F.DUE_DERIVED] = derived & frame["invoice_date"].notna()
     if "due_date" not in columns and len(frame):
-        terms_source = ("terms column" if "terms_days" in columns
-                        else f"{rules.default_terms_days} days")
-        issues.append(Issue(
-            cell_ref(sheet, location.header_row),
-            f"no due-date column: due dates are invoice date + terms ({terms_source})",
-            Severity.INFO))
+        terms_source = (
+            "terms column" if "terms_days" in columns else f"{rules.default_terms_days} days"
+        )
+        issues.append(
+            Issue(
+                cell_ref(sheet, location.header_row),
+                f"no due-date column: due dates are invoice date + terms ({terms_source})",
+                Severity.INFO,
+            )
+        )
     elif frame[F.DUE_DERIVED].any():
         for row_number in frame.loc[frame[F.DUE_DERIVED], F.ROW]:
-            issues.append(Issue(cell_ref(sheet, int(row_number), columns["due_date"]),
-                                "no due date: invoice date + terms used", Severity.INFO))
+            issues.append(
+                Issue(
+                    cell_ref(sheet, int(row_number), columns["due_date"]),
+                    "no due date: invoice date + terms used",
+                    Severity.INFO,
+                )
+            )
 
     no_due = frame["due_date"].isna()
     for row_number in frame.loc[no_due, F.ROW]:
         where = columns.get("due_date", columns.get("invoice_date"))
-        issues.append(Issue(cell_ref(sheet, int(row_number), where),
-                            "row skipped: no due date and no invoice date"))
+        issues.append(
+            Issue(
+                cell_ref(sheet, int(row_number), where),
+                "row skipped: no due date and no invoice date",
+            )
+        )
     unusable = no_due | frame[F.BALANCE].isna()
     for row_number in frame.loc[unusable, F.ROW]:
         skipped.append(SkippedRow(int(row_number), "unreadable due date or amount"))
     if unusable.any():
         frame = frame.loc[~unusable].reset_index(drop=True)
     frame[F.BALANCE] = frame[F.BALANCE].astype(np.int64)
-    frame = frame[[F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
-                   F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]]
+    frame = frame[
+        [
+            F.ROW,
+            *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
+            F.AMOUNT,
+            F.PAID,
+            F.BALANCE,
+            F.DUE_DERIVED,
+        ]
+    ]
     return frame, skipped, issues
 
 
@@ -858,8 +1024,9 @@ def _total_prefix(text: str) -> bool:
     return any(text.startswith(word) and len(word) >= 4 for word in TOTAL_WORDS if word)
 
 
-def _is_totals_row(labels: Sequence[str], has_invoice: bool, has_date: bool,
-                   sums_above: bool) -> bool:
+def _is_totals_row(
+    labels: Sequence[str], has_invoice: bool, has_date: bool, sums_above: bool
+) -> bool:
     """Whether a row labelled by ``labels`` (its first texts, normalised) is a totals row.
 
     Customers are called "Total Energies" or "TOTAL S.A.", so a label alone is not
@@ -914,9 +1081,14 @@ def _text(value: object) -> str | None:
 _YEN_SIGNS = ("¥", "\uffe5")
 
 
-def _resolve_bare_yen(money_cells: Mapping[str, Sequence[object]], columns: Mapping[str, int],
-                      location: TableLocation, symbol_currency: list[str | None],
-                      rules: Rules, sheet: str) -> list[Issue]:
+def _resolve_bare_yen(
+    money_cells: Mapping[str, Sequence[object]],
+    columns: Mapping[str, int],
+    location: TableLocation,
+    symbol_currency: list[str | None],
+    rules: Rules,
+    sheet: str,
+) -> list[Issue]:
     """Decide what a bare ``¥`` means in this ledger, filling ``symbol_currency``.
 
     ``¥`` is the sign of both the yuan and the yen (values.py leaves it undecided). The
@@ -929,8 +1101,11 @@ def _resolve_bare_yen(money_cells: Mapping[str, Sequence[object]], columns: Mapp
         if name not in columns:
             continue
         for position, value in enumerate(money_cells[name]):
-            if (isinstance(value, str) and symbol_currency[position] is None
-                    and any(sign in value for sign in _YEN_SIGNS)):
+            if (
+                isinstance(value, str)
+                and symbol_currency[position] is None
+                and any(sign in value for sign in _YEN_SIGNS)
+            ):
                 bare.append((position, columns[name]))
     if not bare:
         return []
@@ -947,8 +1122,13 @@ def _resolve_bare_yen(money_cells: Mapping[str, Sequence[object]], columns: Mapp
         code = None
     where = cell_ref(sheet, location.header_row, bare[0][1])
     if code is None:
-        return [Issue(where, f"'¥' can mean yen or yuan; read as {rules.default_currency} "
-                      "(add a currency column, or set general.default_currency)")]
+        return [
+            Issue(
+                where,
+                f"'¥' can mean yen or yuan; read as {rules.default_currency} "
+                "(add a currency column, or set general.default_currency)",
+            )
+        ]
     for position, _column in bare:
         symbol_currency[position] = code
     return [Issue(where, f"'¥' read as {code}: {reason}", Severity.INFO)]
@@ -963,8 +1143,9 @@ MAX_TERMS_DAYS = 3660
 MAX_TOTAL_CENTS = 2**62
 
 
-def _bounded_total(balances: list[int | None], rows_of, sheet: str, column: int | None,
-                   issues: list[Issue]) -> list[int | None]:
+def _bounded_total(
+    balances: list[int | None], rows_of, sheet: str, column: int | None, issues: list[Issue]
+) -> list[int | None]:
     """``balances``, with the largest left out (an issue at each cell) while their sum of
     absolute values would reach :data:`MAX_TOTAL_CENTS`."""
     total = sum(abs(b) for b in balances if b is not None)  # Python ints: exact
@@ -976,10 +1157,14 @@ def _bounded_total(balances: list[int | None], rows_of, sheet: str, column: int 
         if total < MAX_TOTAL_CENTS:
             break
         total -= abs(out[index])
-        issues.append(Issue(cell_ref(sheet, int(rows_of[index]), column),
-                            f"row skipped: a balance of {out[index] / 100:,.2f} takes the "
-                            f"ledger's total beyond {MAX_TOTAL_CENTS // 100:,}; check the "
-                            "amount (an account number pasted into it?)"))
+        issues.append(
+            Issue(
+                cell_ref(sheet, int(rows_of[index]), column),
+                f"row skipped: a balance of {out[index] / 100:,.2f} takes the "
+                f"ledger's total beyond {MAX_TOTAL_CENTS // 100:,}; check the "
+                "amount (an account number pasted into it?)",
+            )
+        )
         out[index] = None
     return out
 
@@ -991,8 +1176,10 @@ def _parse_money_column(values: Sequence[object]):
     currencies: list[str | None] = [None] * len(values)
     # type() first: nearly every cell is a plain float, and the test is per cell.
     numeric_positions = [
-        i for i, v in enumerate(values)
-        if type(v) is float or type(v) is int
+        i
+        for i, v in enumerate(values)
+        if type(v) is float
+        or type(v) is int
         or (isinstance(v, int | float) and not isinstance(v, bool))
     ]
     if numeric_positions:
@@ -1007,8 +1194,8 @@ def _parse_money_column(values: Sequence[object]):
         if len(numeric_positions) == len(values) and usable.all():
             return rounded.tolist(), errors, currencies  # all numbers: nothing else to do
         for position, is_finite, is_usable, value in zip(
-                numeric_positions, finite.tolist(), usable.tolist(), rounded.tolist(),
-                strict=True):
+            numeric_positions, finite.tolist(), usable.tolist(), rounded.tolist(), strict=True
+        ):
             if is_usable:
                 cents[position] = value
             elif is_finite:

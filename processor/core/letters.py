@@ -100,16 +100,30 @@ ITEM_KEYS: tuple[str, ...] = (
 
 # A letter's name in each letter language, for "our formal demand of 31 October 2026".
 LETTER_NAMES: Mapping[str, Mapping[str, str]] = {
-    "en": {"reminder": "reminder", "formal_demand": "formal demand",
-           "final_demand": "final demand", "legal_demand": "letter before claim"},
-    "es": {"reminder": "recordatorio", "formal_demand": "requerimiento formal",
-           "final_demand": "último aviso", "legal_demand": "requerimiento previo a la "
-           "reclamación judicial"},
-    "hu": {"reminder": "fizetési emlékeztető", "formal_demand": "fizetési felszólítás",
-           "final_demand": "utolsó felszólítás", "legal_demand": "bírósági eljárás előtti "
-           "felszólítás"},
-    "zh": {"reminder": "付款提醒", "formal_demand": "正式付款催告", "final_demand": "最后催告",
-           "legal_demand": "诉前付款催告"},
+    "en": {
+        "reminder": "reminder",
+        "formal_demand": "formal demand",
+        "final_demand": "final demand",
+        "legal_demand": "letter before claim",
+    },
+    "es": {
+        "reminder": "recordatorio",
+        "formal_demand": "requerimiento formal",
+        "final_demand": "último aviso",
+        "legal_demand": "requerimiento previo a la reclamación judicial",
+    },
+    "hu": {
+        "reminder": "fizetési emlékeztető",
+        "formal_demand": "fizetési felszólítás",
+        "final_demand": "utolsó felszólítás",
+        "legal_demand": "bírósági eljárás előtti felszólítás",
+    },
+    "zh": {
+        "reminder": "付款提醒",
+        "formal_demand": "正式付款催告",
+        "final_demand": "最后催告",
+        "legal_demand": "诉前付款催告",
+    },
 }
 
 
@@ -186,7 +200,7 @@ def parse_letter_settings(rules: Rules) -> tuple[LetterSettings, list[Issue]]:
     languages: list[str] = []
     raw_languages = raw.get("languages", [FALLBACK_LANGUAGE])
     if not isinstance(raw_languages, list):
-        warn("letters.languages must be a list like [\"en\", \"es\"]")
+        warn('letters.languages must be a list like ["en", "es"]')
         raw_languages = [FALLBACK_LANGUAGE]
     for value in raw_languages:
         code = normalize_language(str(value))
@@ -491,8 +505,11 @@ def letter_jobs(
     frame = classified.assign(currency=classified["currency"].fillna(rules.default_currency))
     if decisions is None:
         decisions = decide(frame, rules, as_of, history, dunning)
-    due = {key: d for key, d in sorted(decisions.items(), key=lambda pair: pair[0])
-           if d.action in (SEND, UNREACHABLE) and d.level.stage in wanted}
+    due = {
+        key: d
+        for key, d in sorted(decisions.items(), key=lambda pair: pair[0])
+        if d.action in (SEND, UNREACHABLE) and d.level.stage in wanted
+    }
     if not due:
         return [], issues
     groups = _item_rows(frame[frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)])
@@ -519,9 +536,7 @@ def letter_jobs(
                 )
             )
             continue
-        details = {
-            name: addressee[name].get(key[0], "") for name in ADDRESSEE_FIELDS + LAW_FIELDS
-        }
+        details = {name: addressee[name].get(key[0], "") for name in ADDRESSEE_FIELDS + LAW_FIELDS}
         language = normalize_language(details["language"]) or settings.default_language
         if (template, language) not in available:
             if (template, FALLBACK_LANGUAGE) not in available:
@@ -531,8 +546,9 @@ def letter_jobs(
             language = FALLBACK_LANGUAGE
         law = _law_of(customer, currency, details, settings.regimes, issues, sheet, rows)
         regime, kind = law
-        items = _items(rows, regime, settings.regimes, currency, as_of, missing_fx,
-                       decision.credits_cents)
+        items = _items(
+            rows, regime, settings.regimes, currency, as_of, missing_fx, decision.credits_cents
+        )
         stage = decision.level.stage
         reply_days = settings.reply_days_for(template)
         reply_by = add_working_days(as_of, reply_days, settings.country)
@@ -552,7 +568,12 @@ def letter_jobs(
             template=template,
             language=language,
             reference=_unique_reference(
-                settings.reference_prefix, customer, currency, stage, as_of, used_references,
+                settings.reference_prefix,
+                customer,
+                currency,
+                stage,
+                as_of,
+                used_references,
             ),
             letter_date=as_of,
             reply_by=reply_by,
@@ -691,18 +712,27 @@ def company_issues(company: Company, jobs: list[LetterJob], rules: Rules) -> lis
     for key, label in (("name", "company name"), ("address", "company address")):
         value = getattr(company, key)
         if not value:
-            issues.append(Issue(where, f"the {label} is empty: set [company] {key} before "
-                                       "sending the letters"))
+            issues.append(
+                Issue(
+                    where, f"the {label} is empty: set [company] {key} before sending the letters"
+                )
+            )
         elif value.strip().splitlines()[0] == SAMPLE_COMPANY[key].splitlines()[0]:
-            issues.append(Issue(where, f"the {label} is still the sample "
-                                       f"'{value.strip().splitlines()[0]}…': set "
-                                       f"[company] {key} before sending the letters"))
+            issues.append(
+                Issue(
+                    where,
+                    f"the {label} is still the sample "
+                    f"'{value.strip().splitlines()[0]}…': set "
+                    f"[company] {key} before sending the letters",
+                )
+            )
     if not company.iban:
         demands = sorted({job.template for job in jobs} & ACCOUNT_LETTERS)
         tail = f"; {' and '.join(demands)} letters must name it" if demands else ""
         issues.append(
-            Issue(where, "no bank account to pay into: set [company] iban (and bank_name, "
-                         f"bic){tail}")
+            Issue(
+                where, f"no bank account to pay into: set [company] iban (and bank_name, bic){tail}"
+            )
         )
     return issues
 
@@ -772,8 +802,9 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
 
     items = []
     for item in job.items:
-        claim = (item.balance_cents - item.credited_cents + item.interest.cents
-                 + item.compensation_cents)
+        claim = (
+            item.balance_cents - item.credited_cents + item.interest.cents + item.compensation_cents
+        )
         items.append(
             {
                 "invoice": item.invoice or "—",
@@ -873,8 +904,14 @@ def previous_context(previous: SentLetter | None, language: str, locale: str) ->
     claims reminders that were not sent.
     """
     if previous is None:
-        return {"previous_letter": "", "previous_reference": "", "previous_date": "",
-                "previous_date_iso": "", "previous_level": "", "previous_letter_name": ""}
+        return {
+            "previous_letter": "",
+            "previous_reference": "",
+            "previous_date": "",
+            "previous_date_iso": "",
+            "previous_level": "",
+            "previous_letter_name": "",
+        }
     template = previous.template or previous.level
     return {
         "previous_letter": previous.reference or previous.date.isoformat(),

@@ -41,20 +41,30 @@ def rows_from_grid(grid: SheetGrid) -> tuple[list[dict[str, Any]], list[Issue]]:
     rows = grid.rows
     header_at, columns = None, {}
     for number, row in enumerate(rows[:5]):
-        found = {_HEADERS[normalize(cell)]: position for position, cell in enumerate(row)
-                 if isinstance(cell, str) and normalize(cell) in _HEADERS}
+        found = {
+            _HEADERS[normalize(cell)]: position
+            for position, cell in enumerate(row)
+            if isinstance(cell, str) and normalize(cell) in _HEADERS
+        }
         if "Date" in found and "Customer" in found:
             header_at, columns = number, found
             break
     if header_at is None:
         if any(any(cell not in (None, "") for cell in row) for row in rows):
-            return [], [Issue(grid.name, "the letters log has no header row with Date and "
-                              "Customer: it is not read as dunning history")]
+            return [], [
+                Issue(
+                    grid.name,
+                    "the letters log has no header row with Date and "
+                    "Customer: it is not read as dunning history",
+                )
+            ]
         return [], []
     out, issues = [], []
-    for offset, row in enumerate(rows[header_at + 1:], start=header_at + 2):
-        values = {name: row[position] if position < len(row) else None
-                  for name, position in columns.items()}
+    for offset, row in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        values = {
+            name: row[position] if position < len(row) else None
+            for name, position in columns.items()
+        }
         if all(value in (None, "") for value in values.values()):
             continue
         record: dict[str, Any] = {}
@@ -63,8 +73,12 @@ def rows_from_grid(grid: SheetGrid) -> tuple[list[dict[str, Any]], list[Issue]]:
             if name in LOG_MONEY:
                 cents = _cents(value)
                 if cents is None:
-                    issues.append(Issue(Location.cell(grid.name, offset),
-                                        f"{name} {value!r} is not an amount; read as 0"))
+                    issues.append(
+                        Issue(
+                            Location.cell(grid.name, offset),
+                            f"{name} {value!r} is not an amount; read as 0",
+                        )
+                    )
                     cents = 0
                 record[name] = cents
             elif name == "Date":
@@ -106,10 +120,14 @@ def merge_rows(*sources: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     merged: dict[tuple, dict[str, Any]] = {}
     for source in sources:
         for row in source:
-            key = (str(row.get("Reference", "")), normalize(row.get("Customer")),
-                   str(row.get("Date", "")), normalize(row.get("Channel")) or "letter",
-                   str(row.get("Message-ID") or ""),
-                   "" if row.get("Reference") else str(row.get("File", "")))
+            key = (
+                str(row.get("Reference", "")),
+                normalize(row.get("Customer")),
+                str(row.get("Date", "")),
+                normalize(row.get("Channel")) or "letter",
+                str(row.get("Message-ID") or ""),
+                "" if row.get("Reference") else str(row.get("File", "")),
+            )
             kept = merged.get(key)
             if kept is None or _rank(row) > _rank(kept):
                 merged[key] = dict(row)

@@ -109,16 +109,20 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
     raw = rules.section("email")
     defaults = EmailSettings()
     values: dict[str, Any] = {}
-    for section, known in (("email", EmailSettings.__dataclass_fields__),
-                           ("sms", SmsSettings.__dataclass_fields__)):
+    for section, known in (
+        ("email", EmailSettings.__dataclass_fields__),
+        ("sms", SmsSettings.__dataclass_fields__),
+    ):
         for key in rules.section(section):
             if key not in known and key != "password":
                 warn(f"{section}.{key} is not a setting ({', '.join(known)})", Severity.WARNING)
     if "password" in raw:
         # A password in a workbook or a rules file would travel with every copy of it.
-        warn("email.password is ignored: the SMTP password is read only from the "
-             "RECEIVABLES_SMTP_PASSWORD environment variable or the system keyring",
-             Severity.WARNING)
+        warn(
+            "email.password is ignored: the SMTP password is read only from the "
+            "RECEIVABLES_SMTP_PASSWORD environment variable or the system keyring",
+            Severity.WARNING,
+        )
     for key in ("sender", "sender_name", "reply_to", "bcc", "host", "user", "cover_template"):
         if key in raw:
             values[key] = str(raw[key] or "").strip()
@@ -132,8 +136,11 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
                 values[key] = raw[key]
             else:
                 warn(f"email.{key} must be true or false")
-    for key, low, high in (("port", 1, 65535), ("rate_per_minute", 0, 100_000),
-                           ("timeout", 1, 3600)):
+    for key, low, high in (
+        ("port", 1, 65535),
+        ("rate_per_minute", 0, 100_000),
+        ("timeout", 1, 3600),
+    ):
         if key in raw:
             value = raw[key]
             if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
@@ -166,13 +173,14 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
     return email, SmsSettings(**sms_values), issues
 
 
-def _stage_list(raw: Mapping[str, Any], section: str, default: tuple[str, ...], rules: Rules,
-                warn) -> tuple[str, ...]:
+def _stage_list(
+    raw: Mapping[str, Any], section: str, default: tuple[str, ...], rules: Rules, warn
+) -> tuple[str, ...]:
     if "stages" not in raw:
         return tuple(key for key in default if _is_ladder_stage(key, rules))
     value = raw["stages"]
     if not isinstance(value, list):
-        warn(f"{section}.stages must be a list of stage keys like [\"pre_due\", \"reminder\"]")
+        warn(f'{section}.stages must be a list of stage keys like ["pre_due", "reminder"]')
         return tuple(key for key in default if _is_ladder_stage(key, rules))
     stages = []
     for name in value:
@@ -191,7 +199,7 @@ def _is_ladder_stage(key: str, rules: Rules) -> bool:
 def _template_map(raw: Mapping[str, Any], section: str, warn) -> dict[str, str]:
     value = raw.get("templates", {})
     if not isinstance(value, Mapping):
-        warn(f"{section}.templates must be a table of stage = \"template name\"")
+        warn(f'{section}.templates must be a table of stage = "template name"')
         return {}
     out = {}
     for stage, name in value.items():
@@ -199,8 +207,10 @@ def _template_map(raw: Mapping[str, Any], section: str, warn) -> dict[str, str]:
         if re.fullmatch(r"[A-Za-z0-9_-]{1,40}", text):
             out[str(stage)] = text
         else:
-            warn(f"{section}.templates.{stage}: {name!r} is not a template name "
-                 "(letters, digits, _ and -)")
+            warn(
+                f"{section}.templates.{stage}: {name!r} is not a template name "
+                "(letters, digits, _ and -)"
+            )
     return out
 
 
@@ -230,8 +240,9 @@ def parse_addresses(text: str) -> tuple[list[str], list[str]]:
 
 def sender_address(email: EmailSettings, letter_settings: LetterSettings) -> Address | None:
     """The From address: ``email.sender``, else the company's email; None when neither."""
-    addresses = parse_addresses(email.sender)[0] or parse_addresses(
-        letter_settings.company.email)[0]
+    addresses = (
+        parse_addresses(email.sender)[0] or parse_addresses(letter_settings.company.email)[0]
+    )
     if not addresses:
         return None
     name = email.sender_name or letter_settings.company.name
@@ -324,18 +335,30 @@ def message_targets(
     is_open = frame[F.STAGE].isin(ladder) & (frame[F.BALANCE] > 0)
     is_credit = (frame[F.STAGE] == "credit").to_numpy(dtype=bool)
     credits: dict[tuple[Any, Any], int] = {}
-    for key, balance in zip(zip(frame.loc[is_credit, "customer"].tolist(),
-                                frame.loc[is_credit, "currency"].tolist(), strict=True),
-                            frame.loc[is_credit, F.BALANCE].tolist(), strict=True):
+    for key, balance in zip(
+        zip(
+            frame.loc[is_credit, "customer"].tolist(),
+            frame.loc[is_credit, "currency"].tolist(),
+            strict=True,
+        ),
+        frame.loc[is_credit, F.BALANCE].tolist(),
+        strict=True,
+    ):
         credits[key] = credits.get(key, 0) - int(balance)
     details = _first_texts(frame, (*ADDRESSEE_FIELDS, "region"))
     open_rows = frame[is_open].sort_values(["due_date", F.ROW], kind="stable")
     by_key: dict[tuple[Any, Any], list[tuple]] = {}
-    for record in zip(open_rows["customer"].tolist(), open_rows["currency"].tolist(),
-                      open_rows[F.ROW].tolist(),
-                      _texts(open_rows, "invoice"), _dates(open_rows, "invoice_date"),
-                      _dates(open_rows, "due_date"), open_rows[F.DAYS_OVERDUE].tolist(),
-                      open_rows[F.BALANCE].tolist(), strict=True):
+    for record in zip(
+        open_rows["customer"].tolist(),
+        open_rows["currency"].tolist(),
+        open_rows[F.ROW].tolist(),
+        _texts(open_rows, "invoice"),
+        _dates(open_rows, "invoice_date"),
+        _dates(open_rows, "due_date"),
+        open_rows[F.DAYS_OVERDUE].tolist(),
+        open_rows[F.BALANCE].tolist(),
+        strict=True,
+    ):
         by_key.setdefault(record[:2], []).append(record[2:])
     targets = []
     for record in summary.itertuples(index=False):
@@ -344,16 +367,34 @@ def message_targets(
         rows = [r for r in by_key.get((record.customer, record.currency), []) if r[4] >= start]
         if not rows:
             continue
-        items = tuple(MessageItem(row=int(r[0]), invoice=r[1], invoice_date=r[2], due_date=r[3],
-                                  days_overdue=int(r[4]), balance_cents=int(r[5])) for r in rows)
+        items = tuple(
+            MessageItem(
+                row=int(r[0]),
+                invoice=r[1],
+                invoice_date=r[2],
+                due_date=r[3],
+                days_overdue=int(r[4]),
+                balance_cents=int(r[5]),
+            )
+            for r in rows
+        )
         info = {name: details[name].get(record.customer, "") for name in details}
-        targets.append(MessageTarget(
-            customer=str(record.customer), currency=str(record.currency), stage=record.stage,
-            items=items, customer_id=info["customer_id"], contact=info["contact"],
-            email=info["email"], phone=info["phone"], language=info["language"],
-            address=info["address"], region=info["region"],
-            credits_cents=credits.get((record.customer, record.currency), 0),
-        ))
+        targets.append(
+            MessageTarget(
+                customer=str(record.customer),
+                currency=str(record.currency),
+                stage=record.stage,
+                items=items,
+                customer_id=info["customer_id"],
+                contact=info["contact"],
+                email=info["email"],
+                phone=info["phone"],
+                language=info["language"],
+                address=info["address"],
+                region=info["region"],
+                credits_cents=credits.get((record.customer, record.currency), 0),
+            )
+        )
     return targets
 
 
@@ -366,8 +407,9 @@ def _first_texts(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[An
             continue
         values = frame[name].map(lambda v: v.strip() if isinstance(v, str) else "")
         filled = values != ""
-        out[name] = values[filled].groupby(frame.loc[filled, "customer"], sort=False).first(
-        ).to_dict()
+        out[name] = (
+            values[filled].groupby(frame.loc[filled, "customer"], sort=False).first().to_dict()
+        )
     return out
 
 
@@ -527,8 +569,12 @@ def follow_dunning(
     blocks = customer_blocks(frame, settings, as_of) if not frame.empty else {}
     recent: dict[tuple[str, str, str, str], date] = {}
     for message in history:
-        key = (normalize(message.customer), message.currency.upper(), message.stage,
-               message.channel)
+        key = (
+            normalize(message.customer),
+            message.currency.upper(),
+            message.stage,
+            message.channel,
+        )
         if message.date <= as_of and message.date > recent.get(key, date.min):
             recent[key] = message.date
     kept, held, issues = [], {}, []
@@ -541,43 +587,59 @@ def follow_dunning(
             target = replace(target, credits_cents=0)
         net = target.net_cents
         if reason is None and net <= settings.minimum(target.currency):
-            reason = (f"net claim {money(net, target.currency, 'en')} at or below the "
-                      "minimum amount")
+            reason = f"net claim {money(net, target.currency, 'en')} at or below the minimum amount"
         if reason is not None:
             for channel in ("email", "sms"):
                 held[(target.customer, target.currency, channel)] = reason
-            issues.append(Issue(cell_ref(sheet, target.first_row), f"no message to "
-                                f"{target.customer} ({target.currency}): {reason}",
-                                Severity.INFO))
+            issues.append(
+                Issue(
+                    cell_ref(sheet, target.first_row),
+                    f"no message to {target.customer} ({target.currency}): {reason}",
+                    Severity.INFO,
+                )
+            )
             continue
         for channel in ("email", "sms"):
             if channels is not None and channel not in channels.get(target.stage, ()):
                 continue
-            last = recent.get((normalize(target.customer), target.currency.upper(),
-                               target.stage, channel))
+            last = recent.get(
+                (normalize(target.customer), target.currency.upper(), target.stage, channel)
+            )
             if last is not None and (as_of - last).days < settings.min_interval_days:
                 held[(target.customer, target.currency, channel)] = (
                     f"the same {channel} went on {last.isoformat()}, within "
-                    f"{settings.min_interval_days} days")
+                    f"{settings.min_interval_days} days"
+                )
         kept.append(target)
     return kept, held, issues
 
 
-def address_issue(target: MessageTarget, sheet: str | None, email_column: int | None,
-                  channel_text: str) -> Issue | None:
+def address_issue(
+    target: MessageTarget, sheet: str | None, email_column: int | None, channel_text: str
+) -> Issue | None:
     """An Issue when the target has no usable email address (None when it has one)."""
     where = cell_ref(sheet, target.first_row, email_column)
     good, bad = parse_addresses(target.email)
     if good:
         if bad:
-            return Issue(where, f"{target.customer}: {', '.join(map(repr, bad))} is not an "
-                         "email address; the message goes to the others", Severity.WARNING)
+            return Issue(
+                where,
+                f"{target.customer}: {', '.join(map(repr, bad))} is not an "
+                "email address; the message goes to the others",
+                Severity.WARNING,
+            )
         return None
     if bad:
-        return Issue(where, f"no email to {target.customer} ({target.currency}): "
-                     f"{target.email!r} is not an email address; {channel_text}")
-    return Issue(where, f"no email to {target.customer} ({target.currency}): the customer "
-                 f"has no email address; {channel_text}")
+        return Issue(
+            where,
+            f"no email to {target.customer} ({target.currency}): "
+            f"{target.email!r} is not an email address; {channel_text}",
+        )
+    return Issue(
+        where,
+        f"no email to {target.customer} ({target.currency}): the customer "
+        f"has no email address; {channel_text}",
+    )
 
 
 def stable_digest(*parts: str) -> str:

@@ -76,8 +76,9 @@ def _day(value) -> date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def stage_columns(grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame,
-                  rules: Rules) -> StageColumns:
+def stage_columns(
+    grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame, rules: Rules
+) -> StageColumns:
     """The four appended columns: right of the table, or where an earlier run put them."""
     location = ledger.location
     if location.output_columns:
@@ -88,21 +89,33 @@ def stage_columns(grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame,
     # .tolist() first: iterating Arrow-backed columns element by element is slow; the
     # dicts are then built by zip and map, without a Python-level loop.
     rows = classified[F.ROW].tolist()
-    cells = dict(zip(rows, zip(
-        classified[F.DAYS_OVERDUE].tolist(), classified[F.BUCKET].tolist(),
-        classified[F.STAGE_LABEL].tolist(), map(action_text, classified[F.NEXT_ACTION].tolist()),
-        strict=True,
-    ), strict=True))
+    cells = dict(
+        zip(
+            rows,
+            zip(
+                classified[F.DAYS_OVERDUE].tolist(),
+                classified[F.BUCKET].tolist(),
+                classified[F.STAGE_LABEL].tolist(),
+                map(action_text, classified[F.NEXT_ACTION].tolist()),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
     fills = dict(zip(rows, map(colors.__getitem__, classified[F.STAGE].tolist()), strict=True))
     return StageColumns(
-        sheet=grid.name, header_row=location.header_row, start_column=start,
-        labels=output_labels(rules), cells=cells, fills=fills,
+        sheet=grid.name,
+        header_row=location.header_row,
+        start_column=start,
+        labels=output_labels(rules),
+        cells=cells,
+        fills=fills,
     )
 
 
 def _widest(grid: SheetGrid, header_row: int) -> int:
     """Rightmost non-empty column in the header row and the rows below it."""
-    rows = grid.rows[header_row - 1:]
+    rows = grid.rows[header_row - 1 :]
     longest = max(map(len, rows), default=0)
     widest = 0
     for row in rows:
@@ -120,34 +133,63 @@ def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> S
     """The ``Collection Plan`` sheet."""
     # Widths of text columns are where their text starts to wrap; the rest fit content.
     columns = (
-        Column("Rank", INT_FORMAT, 7), Column("Customer", None, 26), Column("Currency", None, 9),
-        Column("Stage", None, 15), Column("Overdue", MONEY_FORMAT, 14),
-        Column("Credits", MONEY_FORMAT, 12), Column("Net Overdue", MONEY_FORMAT, 14),
-        Column("Oldest Days Overdue", INT_FORMAT, 11), Column("Open Items", INT_FORMAT, 8),
+        Column("Rank", INT_FORMAT, 7),
+        Column("Customer", None, 26),
+        Column("Currency", None, 9),
+        Column("Stage", None, 15),
+        Column("Overdue", MONEY_FORMAT, 14),
+        Column("Credits", MONEY_FORMAT, 12),
+        Column("Net Overdue", MONEY_FORMAT, 14),
+        Column("Oldest Days Overdue", INT_FORMAT, 11),
+        Column("Open Items", INT_FORMAT, 8),
         Column("Overdue Items", INT_FORMAT, 8),
-        Column("Priority Score", SCORE_FORMAT, 12), Column("Why", None, 44),
-        Column("Next Action", None, 24), Column("Action Date", DATE_FORMAT, 12),
-        Column("Owner", None, 16), Column("Contact", None, 16), Column("Phone", None, 16),
-        Column("Email", None, 24), Column("Credit Hold", None, 9),
+        Column("Priority Score", SCORE_FORMAT, 12),
+        Column("Why", None, 44),
+        Column("Next Action", None, 24),
+        Column("Action Date", DATE_FORMAT, 12),
+        Column("Owner", None, 16),
+        Column("Contact", None, 16),
+        Column("Phone", None, 16),
+        Column("Email", None, 24),
+        Column("Credit Hold", None, 9),
     )
     rows = []
     fills = []
     for record in records(plan):
         stage = rules.stage(record.stage)
-        rows.append((
-            int(record.rank), record.customer, record.currency, stage.label,
-            cents_to_decimal(record.overdue_cents), cents_to_decimal(record.credits_cents),
-            cents_to_decimal(record.net_overdue_cents), int(record.oldest_days_overdue),
-            int(record.open_items), int(record.overdue_items), Decimal(str(record.score)),
-            record.why, action_text(record.next_action), _day(record.action_date),
-            _text(record.owner), _text(record.contact), _text(record.phone),
-            _text(record.email), "Yes" if record.credit_hold else "No",
-        ))
+        rows.append(
+            (
+                int(record.rank),
+                record.customer,
+                record.currency,
+                stage.label,
+                cents_to_decimal(record.overdue_cents),
+                cents_to_decimal(record.credits_cents),
+                cents_to_decimal(record.net_overdue_cents),
+                int(record.oldest_days_overdue),
+                int(record.open_items),
+                int(record.overdue_items),
+                Decimal(str(record.score)),
+                record.why,
+                action_text(record.next_action),
+                _day(record.action_date),
+                _text(record.owner),
+                _text(record.contact),
+                _text(record.phone),
+                _text(record.email),
+                "Yes" if record.credit_hold else "No",
+            )
+        )
         fills.append(stage.color)
     return SheetModel(
-        name=rules.labels["plan_sheet"], columns=columns, rows=rows,
-        row_fills=fills, fill_columns=(3,), table_name="CollectionPlan",
-        page=print_setup(as_of, repeat_columns=2), currency_column=2,
+        name=rules.labels["plan_sheet"],
+        columns=columns,
+        rows=rows,
+        row_fills=fills,
+        fill_columns=(3,),
+        table_name="CollectionPlan",
+        page=print_setup(as_of, repeat_columns=2),
+        currency_column=2,
     )
 
 
@@ -173,27 +215,33 @@ def dso(items: pd.DataFrame, as_of: date, window: int = DSO_WINDOW_DAYS) -> Deci
     return ledger_dso(items, as_of, window)
 
 
-def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
-                as_of: date | None = None) -> SheetModel:
+def aging_model(
+    classified: pd.DataFrame, rules: Rules, settings: PlanSettings, as_of: date | None = None
+) -> SheetModel:
     """The ``Aging Summary``: amounts by bucket x stage per currency, with a chart per
     currency whose stacked bars (every stage, in the stage colours) add up to the Total
     column beside them."""
     stages = [s for s in rules.all_stages if s.key != "paid"]
     columns = (
-        Column("Currency", None, 9), Column("Aging Bucket", None, 13),
+        Column("Currency", None, 9),
+        Column("Aging Bucket", None, 13),
         # Stage headers wrap at a word rather than widen every amount column.
         *(Column(s.label, MONEY_FORMAT, 11) for s in stages),
-        Column("Total", MONEY_FORMAT, 15), Column("Items", INT_FORMAT, 8),
-        Column("Expected Recovery", MONEY_FORMAT, 11), Column("DSO (days)", "0.0", 6),
+        Column("Total", MONEY_FORMAT, 15),
+        Column("Items", INT_FORMAT, 8),
+        Column("Expected Recovery", MONEY_FORMAT, 11),
+        Column("DSO (days)", "0.0", 6),
     )
     rows: list[tuple] = []
     bold: set[int] = set()
     # Filters take only the columns used: every column of a filtered frame is copied.
-    open_rows = classified.loc[classified[F.STAGE] != "paid",
-                               ["currency", F.BUCKET, F.STAGE, F.BALANCE, F.DAYS_OVERDUE]]
+    open_rows = classified.loc[
+        classified[F.STAGE] != "paid", ["currency", F.BUCKET, F.STAGE, F.BALANCE, F.DAYS_OVERDUE]
+    ]
     dso_columns = [c for c in ("currency", "invoice_date", F.AMOUNT, F.BALANCE) if c in classified]
     expected = open_rows[F.BALANCE].to_numpy(dtype=np.int64) * recovery(
-        open_rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64), settings)
+        open_rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64), settings
+    )
     open_rows = open_rows.assign(_expected=np.round(expected).astype(np.int64))
     currencies = sorted(classified["currency"].dropna().unique()) or [rules.default_currency]
     for currency in currencies:
@@ -203,18 +251,34 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
         expected_by_bucket = block.groupby(F.BUCKET)["_expected"].sum()
         for bucket in rules.buckets:
             amounts = [int(sums.get((bucket.label, s.key), 0)) for s in stages]
-            rows.append((currency, bucket.label, *map(cents_to_decimal, amounts),
-                         cents_to_decimal(sum(amounts)), int(counts.get(bucket.label, 0)),
-                         cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0))), None))
+            rows.append(
+                (
+                    currency,
+                    bucket.label,
+                    *map(cents_to_decimal, amounts),
+                    cents_to_decimal(sum(amounts)),
+                    int(counts.get(bucket.label, 0)),
+                    cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0))),
+                    None,
+                )
+            )
         # One grouping instead of a filter per stage (Arrow text compares are not free).
         by_stage = block.groupby(F.STAGE)[F.BALANCE].sum()
         totals = [int(by_stage.get(s.key, 0)) for s in stages]
         bold.add(len(rows))
-        rows.append((currency, "Total", *map(cents_to_decimal, totals),
-                     cents_to_decimal(sum(totals)), len(block),
-                     cents_to_decimal(int(block["_expected"].sum())),
-                     dso(classified.loc[classified["currency"] == currency, dso_columns], as_of)
-                     if as_of else None))
+        rows.append(
+            (
+                currency,
+                "Total",
+                *map(cents_to_decimal, totals),
+                cents_to_decimal(sum(totals)),
+                len(block),
+                cents_to_decimal(int(block["_expected"].sum())),
+                dso(classified.loc[classified["currency"] == currency, dso_columns], as_of)
+                if as_of
+                else None,
+            )
+        )
     colors = stage_colors(rules)
     per_block = len(rules.buckets) + 1
     charts = []
@@ -226,40 +290,71 @@ def aging_model(classified: pd.DataFrame, rules: Rules, settings: PlanSettings,
         # twice as wide.
         top = 2 + len(rows) + 2 + (index // across) * (height + 1)
         width = max(4, min(9, len(columns) // across))
-        charts.append(Chart(
-            title=f"Aging by bucket and stage ({currency})", kind="column",
-            categories_column=2, first_row=first_row, last_row=last_row,
-            series=tuple(Series(1, 3 + i, first_row, last_row, 3 + i)
-                         for i in range(len(stages))),
-            anchor_row=top, anchor_column=1 + (index % across) * width, stacked=True,
-            width_columns=width, height_rows=height, y_title=currency,
-            colors=tuple(colors[s.key] for s in stages),
-        ))
+        charts.append(
+            Chart(
+                title=f"Aging by bucket and stage ({currency})",
+                kind="column",
+                categories_column=2,
+                first_row=first_row,
+                last_row=last_row,
+                series=tuple(
+                    Series(1, 3 + i, first_row, last_row, 3 + i) for i in range(len(stages))
+                ),
+                anchor_row=top,
+                anchor_column=1 + (index % across) * width,
+                stacked=True,
+                width_columns=width,
+                height_rows=height,
+                y_title=currency,
+                colors=tuple(colors[s.key] for s in stages),
+            )
+        )
     return SheetModel(
-        name=rules.labels["aging_sheet"], columns=columns, rows=rows,
-        bold_rows=frozenset(bold), table_name="AgingSummary", charts=tuple(charts),
+        name=rules.labels["aging_sheet"],
+        columns=columns,
+        rows=rows,
+        bold_rows=frozenset(bold),
+        table_name="AgingSummary",
+        charts=tuple(charts),
         # The charts start a page of their own rather than be cut by a page break.
         page=PageSetup(as_of=as_of, title_columns=2, row_breaks=(len(rows) + 1,)),
         currency_column=0,
     )
 
 
-def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, as_of: date,
-                   settings: PlanSettings, company: str = "",
-                   issues: list[Issue] | None = None) -> list[tuple]:
+def calendar_tasks(
+    plan: pd.DataFrame,
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    settings: PlanSettings,
+    company: str = "",
+    issues: list[Issue] | None = None,
+) -> list[tuple]:
     """Dated tasks per owner: the plan's actions plus friendly reminders before due dates."""
     # Templates come from settings (untrusted): rendered in the bounded sandbox, and a
     # template that fails is reported once (into ``issues``) and its messages left blank.
     raw_messages = rules.section("messages")
-    messages = {key: _Message(str(text), f"setting messages.{key}",
-                              _setting_where(rules, ("messages", key)), issues)
-                for key, text in raw_messages.items() if not isinstance(text, Mapping)}
+    messages = {
+        key: _Message(
+            str(text), f"setting messages.{key}", _setting_where(rules, ("messages", key)), issues
+        )
+        for key, text in raw_messages.items()
+        if not isinstance(text, Mapping)
+    }
     # [messages.<language>]: the same messages in a customer's language (design.md §12).
     localized = {
-        language: {key: _Message(str(text), f"setting messages.{language}.{key}",
-                                 _setting_where(rules, ("messages", language, key)), issues)
-                   for key, text in table.items()}
-        for language, table in raw_messages.items() if isinstance(table, Mapping)
+        language: {
+            key: _Message(
+                str(text),
+                f"setting messages.{language}.{key}",
+                _setting_where(rules, ("messages", language, key)),
+                issues,
+            )
+            for key, text in table.items()
+        }
+        for language, table in raw_messages.items()
+        if isinstance(table, Mapping)
     }
     languages = customer_languages(classified) if localized else {}
     locales = rules.section("letters").get("locales", {})
@@ -270,9 +365,11 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
         if language in localized and stage in localized[language]:
             return localized[language][stage], str(locales.get(language, language))
         return messages.get(stage), None
+
     tasks = []
-    overdue = classified.loc[classified[F.COUNTS_OVERDUE],
-                             ["customer", "currency", "due_date"]].groupby(["customer", "currency"])
+    overdue = classified.loc[
+        classified[F.COUNTS_OVERDUE], ["customer", "currency", "due_date"]
+    ].groupby(["customer", "currency"])
     oldest_due = series_dict(overdue["due_date"].min())
     item_counts = series_dict(overdue.size())
     labels: dict[str, str] = {}
@@ -281,19 +378,40 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
     for record in records(plan):
         key = (record.customer, record.currency)
         template, locale = pick(record.stage, record.customer)
-        message = _message(template, record.customer, record.contact,
-                           record.overdue_cents, record.currency, int(item_counts.get(key, 0)),
-                           oldest_due.get(key), record.oldest_days_overdue, company, locale)
+        message = _message(
+            template,
+            record.customer,
+            record.contact,
+            record.overdue_cents,
+            record.currency,
+            int(item_counts.get(key, 0)),
+            oldest_due.get(key),
+            record.oldest_days_overdue,
+            company,
+            locale,
+        )
         # labels: rules.stage() scans the ladder; this runs once per plan row.
         label = labels[record.stage] if record.stage in labels else rules.stage(record.stage).label
-        tasks.append((_day(record.action_date), record.owner, record.customer, record.currency,
-                      label, record.next_action, cents_to_decimal(record.overdue_cents), message))
+        tasks.append(
+            (
+                _day(record.action_date),
+                record.owner,
+                record.customer,
+                record.currency,
+                label,
+                record.next_action,
+                cents_to_decimal(record.overdue_cents),
+                message,
+            )
+        )
     load: dict = defaultdict(int)
     for task in tasks:
         load[(task[1], task[0])] += 1
     # Customers with items due within the pre-due window get a friendly reminder too.
-    due_soon = classified.loc[classified[F.STAGE] == "pre_due",
-                              ["customer", "currency", F.BALANCE, "due_date", "owner", "contact"]]
+    due_soon = classified.loc[
+        classified[F.STAGE] == "pre_due",
+        ["customer", "currency", F.BALANCE, "due_date", "owner", "contact"],
+    ]
     reminders = []
     grouped = due_soon.groupby(["customer", "currency"], sort=True)
     amounts = series_dict(grouped[F.BALANCE].sum())
@@ -305,12 +423,38 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
         stage = rules.stage("pre_due")  # only reached when the ladder has that stage
         customer, currency = key
         template, locale = pick("pre_due", customer)
-        message = _message(template, customer, contacts.get(key), int(amount),
-                           currency, counts[key], first_due[key], 0, company, locale)
-        reminders.append([None, owners.get(key, settings.default_owner), customer, currency,
-                          stage.label, stage.action, cents_to_decimal(int(amount)), message])
-    dates = reminder_dates([r[1] for r in reminders], [first_due[(r[2], r[3])] for r in reminders],
-                           as_of, rules.country, settings.capacity_per_day, load)
+        message = _message(
+            template,
+            customer,
+            contacts.get(key),
+            int(amount),
+            currency,
+            counts[key],
+            first_due[key],
+            0,
+            company,
+            locale,
+        )
+        reminders.append(
+            [
+                None,
+                owners.get(key, settings.default_owner),
+                customer,
+                currency,
+                stage.label,
+                stage.action,
+                cents_to_decimal(int(amount)),
+                message,
+            ]
+        )
+    dates = reminder_dates(
+        [r[1] for r in reminders],
+        [first_due[(r[2], r[3])] for r in reminders],
+        as_of,
+        rules.country,
+        settings.capacity_per_day,
+        load,
+    )
     for reminder, day in zip(reminders, dates, strict=True):
         reminder[0] = day
         tasks.append(tuple(reminder))
@@ -318,8 +462,9 @@ def calendar_tasks(plan: pd.DataFrame, classified: pd.DataFrame, rules: Rules, a
     return tasks
 
 
-def reminder_dates(owners: Sequence[str], due_dates: Sequence, as_of: date, country: str,
-                   capacity: int, load: dict) -> list[date]:
+def reminder_dates(
+    owners: Sequence[str], due_dates: Sequence, as_of: date, country: str, capacity: int, load: dict
+) -> list[date]:
     """Dates of friendly reminders: never after the item's due date.
 
     Each goes on the first working day from as-of on which its owner has room, as the
@@ -341,8 +486,9 @@ def reminder_dates(owners: Sequence[str], due_dates: Sequence, as_of: date, coun
     return dates
 
 
-_MESSAGE_NAMES = frozenset({"customer", "contact", "amount", "items", "due_date", "oldest_days",
-                            "company"})
+_MESSAGE_NAMES = frozenset(
+    {"customer", "contact", "amount", "items", "due_date", "oldest_days", "company"}
+)
 
 
 def _setting_where(rules: Rules, path: tuple[str, ...]) -> Location:
@@ -374,8 +520,13 @@ class _Message:
     def _fail(self, problem: str) -> None:
         self.failed = True
         if self.issues is not None:
-            self.issues.append(Issue(self.where, f"{self.name} {problem}; its messages are "
-                                     "left blank", Severity.WARNING))
+            self.issues.append(
+                Issue(
+                    self.where,
+                    f"{self.name} {problem}; its messages are left blank",
+                    Severity.WARNING,
+                )
+            )
 
     def render(self, **values: object) -> str:
         """The message with ``values`` substituted ("" once the template has failed)."""
@@ -408,17 +559,30 @@ def _plain_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
                 parts.append(child.data)
             elif isinstance(child, nodes.Name) and child.name in _MESSAGE_NAMES:
                 parts.append((child.name,))
-            elif (isinstance(child, nodes.Or) and isinstance(child.left, nodes.Name)
-                  and isinstance(child.right, nodes.Name)
-                  and {child.left.name, child.right.name} <= _MESSAGE_NAMES):
+            elif (
+                isinstance(child, nodes.Or)
+                and isinstance(child.left, nodes.Name)
+                and isinstance(child.right, nodes.Name)
+                and {child.left.name, child.right.name} <= _MESSAGE_NAMES
+            ):
                 parts.append((child.left.name, child.right.name))
             else:
                 return None
     return parts
 
 
-def _message(template, customer, contact, cents, currency, items, due, oldest, company,
-             locale: str | None = None) -> str:
+def _message(
+    template,
+    customer,
+    contact,
+    cents,
+    currency,
+    items,
+    due,
+    oldest,
+    company,
+    locale: str | None = None,
+) -> str:
     if template is None:
         return ""
     day = _day(due)
@@ -429,9 +593,13 @@ def _message(template, customer, contact, cents, currency, items, due, oldest, c
         amount = localized_money(int(cents), currency, locale)
         due_text = long_date(day, locale) if day else ""
     return template.render(
-        customer=customer, contact=contact, amount=amount,
-        items=items, due_date=due_text,
-        oldest_days=int(oldest), company=company,
+        customer=customer,
+        contact=contact,
+        amount=amount,
+        items=items,
+        due_date=due_text,
+        oldest_days=int(oldest),
+        company=company,
     ).strip()
 
 
@@ -452,50 +620,89 @@ def customer_languages(classified: pd.DataFrame) -> dict[str, str]:
 def calendar_model(tasks: Sequence[tuple], rules: Rules, as_of: date | None = None) -> SheetModel:
     """The ``Action Calendar`` sheet."""
     columns = (
-        Column("Date", DATE_FORMAT, 12), Column("Owner", None, 16), Column("Customer", None, 26),
-        Column("Currency", None, 9), Column("Stage", None, 15), Column("Task", None, 26),
-        Column("Amount", MONEY_FORMAT, 14), Column("Message", None, 60),
+        Column("Date", DATE_FORMAT, 12),
+        Column("Owner", None, 16),
+        Column("Customer", None, 26),
+        Column("Currency", None, 9),
+        Column("Stage", None, 15),
+        Column("Task", None, 26),
+        Column("Amount", MONEY_FORMAT, 14),
+        Column("Message", None, 60),
     )
     colors = stage_colors(rules)
     rows = [(*task[:5], action_text(task[5]), *task[6:]) for task in tasks]
     return SheetModel(
-        name=rules.labels["calendar_sheet"], columns=columns,
-        rows=rows, row_fills=[colors.get(t[4]) for t in tasks], fill_columns=(4,),
-        table_name="ActionCalendar", page=print_setup(as_of), currency_column=3,
+        name=rules.labels["calendar_sheet"],
+        columns=columns,
+        rows=rows,
+        row_fills=[colors.get(t[4]) for t in tasks],
+        fill_columns=(4,),
+        table_name="ActionCalendar",
+        page=print_setup(as_of),
+        currency_column=3,
     )
 
 
-def exceptions_model(issues: Iterable[Issue], rules: Rules,
-                     as_of: date | None = None) -> SheetModel:
+def exceptions_model(
+    issues: Iterable[Issue], rules: Rules, as_of: date | None = None
+) -> SheetModel:
     """The ``Exceptions`` sheet: every issue with its location, grouped by area (settings
     apart from the ledger's data), each with what to do and where."""
     order = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
     settings_sheet = rules.labels.get("settings_sheet", "Collections Settings")
     keyed = [(area(issue, settings_sheet), issue) for issue in issues]
     keyed.sort(key=lambda item: (AREA_ORDER.index(item[0]), order[item[1].severity]))
-    rows = [(issue.severity.value.title(), str(issue.where),
-             in_words(issue.message) if kind == SETTINGS else issue.message, kind,
-             what_to_do(issue, settings_sheet)) for kind, issue in keyed]
+    rows = [
+        (
+            issue.severity.value.title(),
+            str(issue.where),
+            in_words(issue.message) if kind == SETTINGS else issue.message,
+            kind,
+            what_to_do(issue, settings_sheet),
+        )
+        for kind, issue in keyed
+    ]
     if not rows:
         rows = [("Info", "", "No problems found in the ledger.", "", "")]
     fills = {"Error": "FF7C80", "Warning": "FFE699", "Info": None}
     return SheetModel(
         name=rules.labels["exceptions_sheet"],
-        columns=(Column("Severity", None, 10), Column("Where", None, 24),
-                 Column("Message", None, 60), Column("Area", None, 12),
-                 Column("What to do", None, 50)),
-        rows=rows, row_fills=[fills[r[0]] for r in rows], fill_columns=(0,),
-        table_name="Exceptions", page=print_setup(as_of),
+        columns=(
+            Column("Severity", None, 10),
+            Column("Where", None, 24),
+            Column("Message", None, 60),
+            Column("Area", None, 12),
+            Column("What to do", None, 50),
+        ),
+        rows=rows,
+        row_fills=[fills[r[0]] for r in rows],
+        fill_columns=(0,),
+        table_name="Exceptions",
+        page=print_setup(as_of),
     )
 
 
-_LOG_WIDTHS = {"Reference": 22, "Date": 12, "Customer": 26, "Currency": 9, "Stage": 15,
-               "Template": 15, "Language": 9, "Invoices": 30, "Previous": 22, "File": 40,
-               "PDF": 40, "Channel": 9, "Message-ID": 30, "Status": 24}
+_LOG_WIDTHS = {
+    "Reference": 22,
+    "Date": 12,
+    "Customer": 26,
+    "Currency": 9,
+    "Stage": 15,
+    "Template": 15,
+    "Language": 9,
+    "Invoices": 30,
+    "Previous": 22,
+    "File": 40,
+    "PDF": 40,
+    "Channel": 9,
+    "Message-ID": 30,
+    "Status": 24,
+}
 
 
-def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules,
-                      as_of: date | None = None) -> SheetModel:
+def letters_log_model(
+    rows: Sequence[Mapping[str, object]], rules: Rules, as_of: date | None = None
+) -> SheetModel:
     """The ``Letters Log`` sheet: one row per letter written (design.md §8).
 
     ``rows`` are keyed by :data:`letters.LOG_COLUMNS`, money in cents.
@@ -503,20 +710,27 @@ def letters_log_model(rows: Sequence[Mapping[str, object]], rules: Rules,
     from .letters import LOG_COLUMNS, LOG_MONEY
 
     columns = tuple(
-        Column(name, MONEY_FORMAT if name in LOG_MONEY else DATE_FORMAT if name == "Date"
-               else None, _LOG_WIDTHS.get(name, 14))
+        Column(
+            name,
+            MONEY_FORMAT if name in LOG_MONEY else DATE_FORMAT if name == "Date" else None,
+            _LOG_WIDTHS.get(name, 14),
+        )
         for name in LOG_COLUMNS
     )
     colors = stage_colors(rules)
     table_rows = [
-        tuple(cents_to_decimal(row[name]) if name in LOG_MONEY else row[name]
-              for name in LOG_COLUMNS)
+        tuple(
+            cents_to_decimal(row[name]) if name in LOG_MONEY else row[name] for name in LOG_COLUMNS
+        )
         for row in rows
     ]
     return SheetModel(
-        name=rules.labels["letters_sheet"], columns=columns, rows=table_rows,
+        name=rules.labels["letters_sheet"],
+        columns=columns,
+        rows=table_rows,
         row_fills=[colors.get(str(row["Stage"])) for row in rows],
-        fill_columns=(LOG_COLUMNS.index("Stage"),), table_name="LettersLog",
+        fill_columns=(LOG_COLUMNS.index("Stage"),),
+        table_name="LettersLog",
         page=print_setup(as_of, repeat_columns=3),
         currency_column=LOG_COLUMNS.index("Currency") if "Currency" in LOG_COLUMNS else None,
     )

@@ -100,10 +100,27 @@ def recovery(days: np.ndarray, settings: PlanSettings) -> np.ndarray:
 
 
 PLAN_COLUMNS = (
-    "rank", "customer", "currency", "stage", "overdue_cents", "oldest_days_overdue",
-    "open_items", "overdue_items", "score", "why", "next_action", "action_date", "owner",
-    "contact", "phone", "email", "credit_hold", "broken_promises", "outstanding_cents",
-    "credits_cents", "net_overdue_cents",
+    "rank",
+    "customer",
+    "currency",
+    "stage",
+    "overdue_cents",
+    "oldest_days_overdue",
+    "open_items",
+    "overdue_items",
+    "score",
+    "why",
+    "next_action",
+    "action_date",
+    "owner",
+    "contact",
+    "phone",
+    "email",
+    "credit_hold",
+    "broken_promises",
+    "outstanding_cents",
+    "credits_cents",
+    "net_overdue_cents",
 )
 
 
@@ -114,12 +131,15 @@ def money_text(cents: int, currency: str) -> str:
     return f"{currency} {value:,.{currency_digits(currency)}f}"
 
 
-def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
-               settings: PlanSettings,
-               summary: pd.DataFrame | None = None,
-               decisions: Mapping | None = None,
-               on_time_payers: Collection[tuple[str, str]] = ()) -> tuple[pd.DataFrame,
-                                                                          list[Issue]]:
+def build_plan(
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    settings: PlanSettings,
+    summary: pd.DataFrame | None = None,
+    decisions: Mapping | None = None,
+    on_time_payers: Collection[tuple[str, str]] = (),
+) -> tuple[pd.DataFrame, list[Issue]]:
     """One ranked row per customer and currency with an overdue amount, and rate issues.
 
     Scores are in the base currency so that one ranking covers every currency.
@@ -142,18 +162,27 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         return pd.DataFrame(columns=list(PLAN_COLUMNS)), issues
     for currency in sorted(summary["currency"].unique()):
         if settings.rate(currency) is None:
-            issues.append(Issue(
-                "rules plan.exchange_rates",
-                f"no exchange rate for {currency}: its priority scores count 1 {currency} as "
-                f"1 {settings.base_currency}; add {currency} to plan.exchange_rates"))
+            issues.append(
+                Issue(
+                    "rules plan.exchange_rates",
+                    f"no exchange rate for {currency}: its priority scores count 1 {currency} as "
+                    f"1 {settings.base_currency}; add {currency} to plan.exchange_rates",
+                )
+            )
     # Filters take only the columns used: every column of a filtered frame is copied.
-    overdue = classified.loc[classified[F.COUNTS_OVERDUE],
-                             ["customer", "currency", F.DAYS_OVERDUE, F.BALANCE]]
+    overdue = classified.loc[
+        classified[F.COUNTS_OVERDUE], ["customer", "currency", F.DAYS_OVERDUE, F.BALANCE]
+    ]
     days = overdue[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     balances = overdue[F.BALANCE].to_numpy(dtype=np.int64)
     drop = monthly_drop(days, settings)
-    at_risk = pd.DataFrame({"customer": overdue["customer"], "currency": overdue["currency"],
-                            "at_risk": balances / 100.0 * drop})
+    at_risk = pd.DataFrame(
+        {
+            "customer": overdue["customer"],
+            "currency": overdue["currency"],
+            "at_risk": balances / 100.0 * drop,
+        }
+    )
     base = series_dict(at_risk.groupby(["customer", "currency"])["at_risk"].sum())
 
     first_text = {
@@ -166,19 +195,23 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         # Missing distances count as 0 km; filled here once rather than tested per row.
         farthest = classified.groupby(["customer", "currency"], sort=False)["distance_km"].max()
         km = farthest.to_numpy(dtype=np.float64)
-        distance = dict(zip(index_keys(farthest.index), np.where(np.isnan(km), 0.0, km).tolist(),
-                            strict=True))
+        distance = dict(
+            zip(index_keys(farthest.index), np.where(np.isnan(km), 0.0, km).tolist(), strict=True)
+        )
     # A customer who pays on time now has late items: only where there is evidence of
     # payment dates (a paid row alone says nothing about when it was paid).
     good_payers = set(on_time_payers) | paid_on_time(classified)
     overrides = overridden(classified, rules)
-    broken_dates = series_dict(classified.loc[classified[F.BROKEN_PROMISE],
-                                              ["customer", "currency", "promise_date"]].groupby(
-        ["customer", "currency"])["promise_date"].max())
+    broken_dates = series_dict(
+        classified.loc[classified[F.BROKEN_PROMISE], ["customer", "currency", "promise_date"]]
+        .groupby(["customer", "currency"])["promise_date"]
+        .max()
+    )
 
     # The per-column tables once, not looked up per row (thousands of plan rows).
-    owners, contacts, phones, emails = (first_text.get(column, _NONE)
-                                        for column in ("owner", "contact", "phone", "email"))
+    owners, contacts, phones, emails = (
+        first_text.get(column, _NONE) for column in ("owner", "contact", "phone", "email")
+    )
     rows = []
     stages: dict[str, object] = {}  # rules.stage() scans the ladder: once per stage key
     # Credit Hold is one decision per customer: on if any of its currencies calls for it.
@@ -192,8 +225,11 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
             stage = stages[record.stage] = rules.stage(record.stage)
         base_score = float(base.get(key, 0.0)) * (settings.rate(record.currency) or 1.0)
         contributions: list[tuple[float, str]] = [
-            (base_score, f"{money_text(record.overdue_cents, record.currency)} overdue, "
-                         f"oldest {record.oldest_days_overdue} days")
+            (
+                base_score,
+                f"{money_text(record.overdue_cents, record.currency)} overdue, "
+                f"oldest {record.oldest_days_overdue} days",
+            )
         ]
         factor = 1.0
         stage_weight = settings.stage_weights.get(stage.key, 0.0)
@@ -204,12 +240,17 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
             promised = broken_dates.get(key)
             when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
             factor += settings.broken_promise_weight
-            contributions.append((base_score * settings.broken_promise_weight,
-                                  f"broken promise{when}"))
+            contributions.append(
+                (base_score * settings.broken_promise_weight, f"broken promise{when}")
+            )
         if key in good_payers and record.oldest_days_overdue >= settings.warning_days:
             factor += settings.warning_weight
-            contributions.append((base_score * settings.warning_weight,
-                                  "usually pays on time, now late (warning sign)"))
+            contributions.append(
+                (
+                    base_score * settings.warning_weight,
+                    "usually pays on time, now late (warning sign)",
+                )
+            )
         penalty = 0.0
         km = distance.get(key, 0.0) if distance is not None else 0.0
         if km > settings.distance_km_free:
@@ -232,33 +273,54 @@ def build_plan(classified: pd.DataFrame, rules: Rules, as_of: date,
         decision = decisions.get(key)
         action = stage.action
         credits = -int(record.credit_cents)
-        net = (max(0, int(record.overdue_cents) - credits) if dunning.net_credits
-               else int(record.overdue_cents))
+        net = (
+            max(0, int(record.overdue_cents) - credits)
+            if dunning.net_credits
+            else int(record.overdue_cents)
+        )
         earliest.append(as_of)
         if decision is not None:
             action = next_action(decision, stage.action)
             earliest[-1] = action_date(decision, as_of)
-        rows.append({
-            "customer": record.customer, "currency": record.currency, "stage": stage.key,
-            "overdue_cents": int(record.overdue_cents),
-            "oldest_days_overdue": int(record.oldest_days_overdue),
-            "open_items": int(record.open_items), "overdue_items": int(record.overdue_items),
-            "score": score, "why": why,
-            "next_action": action, "owner": owner or settings.default_owner,
-            "contact": _pick(contacts, key), "phone": _pick(phones, key),
-            "email": _pick(emails, key), "credit_hold": record.customer in on_hold,
-            "credits_cents": credits, "net_overdue_cents": net, "_earliest": earliest[-1],
-            "broken_promises": int(record.broken_promises),
-            "outstanding_cents": int(record.outstanding_cents),
-        })
+        rows.append(
+            {
+                "customer": record.customer,
+                "currency": record.currency,
+                "stage": stage.key,
+                "overdue_cents": int(record.overdue_cents),
+                "oldest_days_overdue": int(record.oldest_days_overdue),
+                "open_items": int(record.open_items),
+                "overdue_items": int(record.overdue_items),
+                "score": score,
+                "why": why,
+                "next_action": action,
+                "owner": owner or settings.default_owner,
+                "contact": _pick(contacts, key),
+                "phone": _pick(phones, key),
+                "email": _pick(emails, key),
+                "credit_hold": record.customer in on_hold,
+                "credits_cents": credits,
+                "net_overdue_cents": net,
+                "_earliest": earliest[-1],
+                "broken_promises": int(record.broken_promises),
+                "outstanding_cents": int(record.outstanding_cents),
+            }
+        )
     plan = pd.DataFrame(rows)
     # Ties break by larger overdue amount, then name, so the order is stable.
-    plan = plan.sort_values(["score", "overdue_cents", "customer", "currency"],
-                            ascending=[False, False, True, True], kind="mergesort")
+    plan = plan.sort_values(
+        ["score", "overdue_cents", "customer", "currency"],
+        ascending=[False, False, True, True],
+        kind="mergesort",
+    )
     plan.insert(0, "rank", np.arange(1, len(plan) + 1))
-    plan["action_date"] = schedule(plan["owner"].tolist(), as_of, rules.country,
-                                   settings.capacity_per_day,
-                                   earliest=plan["_earliest"].tolist())
+    plan["action_date"] = schedule(
+        plan["owner"].tolist(),
+        as_of,
+        rules.country,
+        settings.capacity_per_day,
+        earliest=plan["_earliest"].tolist(),
+    )
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True), issues
 
 
@@ -270,9 +332,12 @@ def paid_on_time(classified: pd.DataFrame) -> set[tuple[str, str]]:
     dates, judged from a ``paid_date`` column; empty when the ledger has no such dates."""
     if PAID_DATE not in classified or "due_date" not in classified:
         return set()
-    paid = classified.loc[(classified[F.STAGE] == "paid") & classified[PAID_DATE].notna()
-                          & classified["due_date"].notna(),
-                          ["customer", "currency", PAID_DATE, "due_date"]]
+    paid = classified.loc[
+        (classified[F.STAGE] == "paid")
+        & classified[PAID_DATE].notna()
+        & classified["due_date"].notna(),
+        ["customer", "currency", PAID_DATE, "due_date"],
+    ]
     if paid.empty:
         return set()
     late = pd.to_datetime(paid[PAID_DATE]) > pd.to_datetime(paid["due_date"])
@@ -284,11 +349,15 @@ def overridden(classified: pd.DataFrame, rules: Rules) -> set[tuple[str, str]]:
     """(customer, currency) pairs with an open item whose stage a Stage Override set."""
     if "stage_override" not in classified:
         return set()
-    rows = classified.loc[present_mask(classified["stage_override"])
-                          & (classified[F.STAGE] != "paid"),
-                          ["customer", "currency", "stage_override", F.STAGE]]
-    return {(customer, currency) for customer, currency, text, stage in rows.itertuples(
-        index=False, name=None) if resolve_stage_name(str(text), rules) == stage}
+    rows = classified.loc[
+        present_mask(classified["stage_override"]) & (classified[F.STAGE] != "paid"),
+        ["customer", "currency", "stage_override", F.STAGE],
+    ]
+    return {
+        (customer, currency)
+        for customer, currency, text, stage in rows.itertuples(index=False, name=None)
+        if resolve_stage_name(str(text), rules) == stage
+    }
 
 
 def first_present(classified: pd.DataFrame, column: str) -> dict[tuple[str, str], object]:
@@ -299,8 +368,13 @@ def first_present(classified: pd.DataFrame, column: str) -> dict[tuple[str, str]
     """
     rows = classified.loc[present_mask(classified[column]), ["customer", "currency", column]]
     rows = rows.drop_duplicates(["customer", "currency"])
-    return dict(zip(zip(rows["customer"].tolist(), rows["currency"].tolist(), strict=True),
-                    rows[column].tolist(), strict=True))
+    return dict(
+        zip(
+            zip(rows["customer"].tolist(), rows["currency"].tolist(), strict=True),
+            rows[column].tolist(),
+            strict=True,
+        )
+    )
 
 
 def records(frame: pd.DataFrame) -> Iterator[tuple]:
@@ -312,8 +386,9 @@ def records(frame: pd.DataFrame) -> Iterator[tuple]:
     """
     Row = namedtuple("Row", [str(c) for c in frame.columns], rename=True)  # noqa: PYI024
     columns = [
-        series.tolist() if isinstance(series.dtype, np.dtype)
-        or pd.api.types.is_string_dtype(series.dtype) else list(series)
+        series.tolist()
+        if isinstance(series.dtype, np.dtype) or pd.api.types.is_string_dtype(series.dtype)
+        else list(series)
         for _name, series in frame.items()
     ]
     return map(Row._make, zip(*columns, strict=True))
@@ -327,9 +402,15 @@ def index_keys(index: pd.Index) -> list:
     """
     if not isinstance(index, pd.MultiIndex) or any((codes < 0).any() for codes in index.codes):
         return index.tolist()
-    return list(zip(*(level.to_numpy(dtype=object)[codes].tolist()
-                      for level, codes in zip(index.levels, index.codes, strict=True)),
-                    strict=True))
+    return list(
+        zip(
+            *(
+                level.to_numpy(dtype=object)[codes].tolist()
+                for level, codes in zip(index.levels, index.codes, strict=True)
+            ),
+            strict=True,
+        )
+    )
 
 
 def series_dict(series: pd.Series) -> dict:
@@ -368,9 +449,14 @@ def present_mask(series: pd.Series) -> pd.Series:
     return series.notna()
 
 
-def schedule(owners: Sequence[str], as_of: date, country: str, capacity: int,
-             load: dict[tuple[str, date], int] | None = None,
-             earliest: Sequence[date] | None = None) -> list[date]:
+def schedule(
+    owners: Sequence[str],
+    as_of: date,
+    country: str,
+    capacity: int,
+    load: dict[tuple[str, date], int] | None = None,
+    earliest: Sequence[date] | None = None,
+) -> list[date]:
     """Action dates in order: working days from as-of, at most ``capacity`` per owner a day.
 
     ``load`` (tasks already booked per owner and day) is updated, so several lists can

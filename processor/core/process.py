@@ -48,11 +48,16 @@ class SheetChoice:
         if not self.ties or self.sheet is None:
             return []
         others = ", ".join(f"'{name}'" for name in self.ties)
-        return [Issue(Location(sheet=self.sheet),
-                      f"the sheets '{self.sheet}' and {others} look equally like the "
-                      f"receivables ledger; '{self.sheet}' (the first) was used and {others} "
-                      "ignored. Name the ledger with --sheet to choose "
-                      "another", Severity.WARNING)]
+        return [
+            Issue(
+                Location(sheet=self.sheet),
+                f"the sheets '{self.sheet}' and {others} look equally like the "
+                f"receivables ledger; '{self.sheet}' (the first) was used and {others} "
+                "ignored. Name the ledger with --sheet to choose "
+                "another",
+                Severity.WARNING,
+            )
+        ]
 
 
 def header_matcher(rules: Rules) -> HeaderMatcher:
@@ -60,8 +65,9 @@ def header_matcher(rules: Rules) -> HeaderMatcher:
     return HeaderMatcher(rules.headers)
 
 
-def choose_sheet(previews: Sequence[SheetGrid], rules: Rules,
-                 matcher: HeaderMatcher) -> SheetChoice:
+def choose_sheet(
+    previews: Sequence[SheetGrid], rules: Rules, matcher: HeaderMatcher
+) -> SheetChoice:
     """Pick the sheet whose header best matches the canonical fields (required ones first)."""
     best: tuple[tuple[int, float], str, TableLocation] | None = None
     candidates = []
@@ -104,10 +110,18 @@ class Outcome:
         return outstanding, overdue
 
 
-def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
-            matcher: HeaderMatcher, *, with_plan: bool = True,
-            rule_issues: Sequence[Issue] = (), company: str = "",
-            history: Sequence[SentLetter] = ()) -> Outcome:
+def analyse(
+    grid: SheetGrid,
+    location: TableLocation,
+    rules: Rules,
+    as_of: date,
+    matcher: HeaderMatcher,
+    *,
+    with_plan: bool = True,
+    rule_issues: Sequence[Issue] = (),
+    company: str = "",
+    history: Sequence[SentLetter] = (),
+) -> Outcome:
     """Run the pure pipeline on the table at ``location`` of ``grid``.
 
     ``history`` is the dunning history (Letters Log rows read back): the plan's Next
@@ -126,17 +140,30 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         if where not in reported_rows:
             issues.append(Issue(where, f"row skipped: {skipped.reason}", Severity.INFO))
     for column, header in ledger.unmapped:
-        issues.append(Issue(Location.cell(grid.name, location.header_row, column),
-                            f"column '{header}' is not a known field; kept as it is",
-                            Severity.INFO))
+        issues.append(
+            Issue(
+                Location.cell(grid.name, location.header_row, column),
+                f"column '{header}' is not a known field; kept as it is",
+                Severity.INFO,
+            )
+        )
     dunning, dunning_issues = parse_dunning(rules)
     issues.extend(dunning_issues)
     decisions = decide(classified.frame, rules, as_of, history, dunning)
-    plan, plan_issues = build_plan(classified.frame, rules, as_of, settings, customers,
-                                   decisions=decisions)
+    plan, plan_issues = build_plan(
+        classified.frame, rules, as_of, settings, customers, decisions=decisions
+    )
     issues.extend(plan_issues)
-    issues.extend(quality_issues(classified.frame, customers, rules, grid.name,
-                                 dict(location.columns), decisions=decisions))
+    issues.extend(
+        quality_issues(
+            classified.frame,
+            customers,
+            rules,
+            grid.name,
+            dict(location.columns),
+            decisions=decisions,
+        )
+    )
     issues.extend(future_dated(classified.frame, as_of, grid.name, dict(location.columns)))
     columns = stage_columns(grid, ledger, classified.frame, rules)
     models: list[SheetModel] = []
@@ -149,8 +176,13 @@ def analyse(grid: SheetGrid, location: TableLocation, rules: Rules, as_of: date,
         ]
     models.append(exceptions_model(issues, rules, as_of))
     return Outcome(
-        ledger=ledger, classified=classified.frame, customers=customers, plan=plan,
-        issues=tuple(issues), stage_columns=columns, models=tuple(models),
+        ledger=ledger,
+        classified=classified.frame,
+        customers=customers,
+        plan=plan,
+        issues=tuple(issues),
+        stage_columns=columns,
+        models=tuple(models),
         stages=stage_counts(classified.frame, rules),
         decisions=decisions,
     )

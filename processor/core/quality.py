@@ -17,9 +17,14 @@ from .plan import money_text, present_mask, records, series_dict
 from .rules import Rules
 
 
-def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rules,
-                   sheet: str, columns: dict[str, int],
-                   decisions: Mapping | None = None) -> list[Issue]:
+def quality_issues(
+    classified: pd.DataFrame,
+    customers: pd.DataFrame,
+    rules: Rules,
+    sheet: str,
+    columns: dict[str, int],
+    decisions: Mapping | None = None,
+) -> list[Issue]:
     """Findings: customers a letter is due for who cannot be written to, dunning blocks,
     missing contacts, duplicate invoices, odd dates, credits offsetting debts, customers
     billed in several currencies.
@@ -36,6 +41,7 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
         return Location.cell(sheet, int(row), columns.get(field) if field else None)
 
     first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())
+
     def customer_cell(customer: object) -> Location:
         return where(first_rows[customer], "customer")
 
@@ -46,8 +52,12 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
         duplicated = invoices[invoices.duplicated(["invoice"], keep=False)]
         for invoice, group in duplicated.groupby("invoice", sort=True):
             rows = ", ".join(str(int(r)) for r in group[F.ROW])
-            issues.append(Issue(where(group[F.ROW].iat[0], "invoice"),
-                                f"invoice {invoice} appears more than once (rows {rows})"))
+            issues.append(
+                Issue(
+                    where(group[F.ROW].iat[0], "invoice"),
+                    f"invoice {invoice} appears more than once (rows {rows})",
+                )
+            )
 
     if "invoice_date" in classified:
         bad = classified.loc[classified["due_date"] < classified["invoice_date"], [F.ROW]]
@@ -58,59 +68,85 @@ def quality_issues(classified: pd.DataFrame, customers: pd.DataFrame, rules: Rul
     for record in records(customers):
         if record.credit_cents < 0 and record.overdue_cents > 0:
             verb = "offset" if offsetting else "could offset"
-            issues.append(Issue(
-                where(first_rows[record.customer], "customer"),
-                f"{record.customer} has credits of "
-                f"{money_text(-record.credit_cents, record.currency)} that {verb} "
-                f"{money_text(record.overdue_cents, record.currency)} overdue", Severity.INFO))
+            issues.append(
+                Issue(
+                    where(first_rows[record.customer], "customer"),
+                    f"{record.customer} has credits of "
+                    f"{money_text(-record.credit_cents, record.currency)} that {verb} "
+                    f"{money_text(record.overdue_cents, record.currency)} overdue",
+                    Severity.INFO,
+                )
+            )
 
     return issues + _several_currencies(classified, customer_cell)
 
 
-def _decision_issues(classified: pd.DataFrame, decisions: Mapping,
-                     customer_cell: Callable[[object], Location]) -> list[Issue]:
+def _decision_issues(
+    classified: pd.DataFrame, decisions: Mapping, customer_cell: Callable[[object], Location]
+) -> list[Issue]:
     """Customers a letter is due for who cannot be written to, blocked customers, and
     customers written to without a contact person."""
     from .dunning import BLOCKED, SEND, UNREACHABLE
 
     issues: list[Issue] = []
-    with_contact = set(classified.loc[present_mask(classified["contact"]), "customer"]
-                       .tolist()) if "contact" in classified else set()
-    for (customer, currency), decision in sorted(decisions.items(),
-                                                 key=lambda pair: pair[0]):
+    with_contact = (
+        set(classified.loc[present_mask(classified["contact"]), "customer"].tolist())
+        if "contact" in classified
+        else set()
+    )
+    for (customer, currency), decision in sorted(decisions.items(), key=lambda pair: pair[0]):
         at = customer_cell(customer)
         if decision.action == UNREACHABLE:
-            issues.append(Issue(
-                at, f"{customer} ({currency}): a {decision.level.name} is due but the customer "
-                "has no postal address (nor an email, where this letter may go by email): "
-                "no letter is written until one is added", Severity.WARNING))
+            issues.append(
+                Issue(
+                    at,
+                    f"{customer} ({currency}): a {decision.level.name} is due but the customer "
+                    "has no postal address (nor an email, where this letter may go by email): "
+                    "no letter is written until one is added",
+                    Severity.WARNING,
+                )
+            )
         elif decision.action == BLOCKED:
-            issues.append(Issue(
-                at if decision.block.where == "Dunning Block" else decision.block.where,
-                f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
-                "letter is written", Severity.INFO))
+            issues.append(
+                Issue(
+                    at if decision.block.where == "Dunning Block" else decision.block.where,
+                    f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
+                    "letter is written",
+                    Severity.INFO,
+                )
+            )
         elif decision.action == SEND and customer not in with_contact:
-            issues.append(Issue(
-                at, f"{customer} has no contact person: letters go to the company",
-                Severity.INFO))
+            issues.append(
+                Issue(
+                    at,
+                    f"{customer} has no contact person: letters go to the company",
+                    Severity.INFO,
+                )
+            )
     return issues
 
 
-def _several_currencies(classified: pd.DataFrame,
-                        customer_cell: Callable[[object], Location]) -> list[Issue]:
+def _several_currencies(
+    classified: pd.DataFrame, customer_cell: Callable[[object], Location]
+) -> list[Issue]:
     """Customers billed in more than one currency."""
     # Distinct (customer, currency) pairs, then customers with several: groupby().unique()
     # on Arrow-backed text is ~10x slower.
     pairs = classified[["customer", "currency"]].drop_duplicates()
     pairs = pairs[pairs["customer"].notna() & pairs.duplicated("customer", keep=False)]
     currencies: dict[str, list[str]] = {}
-    for customer, code in zip(pairs["customer"].tolist(), pairs["currency"].tolist(),
-                              strict=True):
+    for customer, code in zip(pairs["customer"].tolist(), pairs["currency"].tolist(), strict=True):
         currencies.setdefault(customer, []).append(code)
-    return [Issue(customer_cell(customer),
-                  f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
-                  "one plan row and one letter per currency", Severity.INFO)
-            for customer, codes in sorted(currencies.items()) if len(codes) > 1]
+    return [
+        Issue(
+            customer_cell(customer),
+            f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
+            "one plan row and one letter per currency",
+            Severity.INFO,
+        )
+        for customer, codes in sorted(currencies.items())
+        if len(codes) > 1
+    ]
 
 
 def as_of_of(classified: pd.DataFrame):
@@ -121,8 +157,9 @@ def as_of_of(classified: pd.DataFrame):
     return (first["due_date"] + pd.Timedelta(days=int(first[F.DAYS_OVERDUE]))).date()
 
 
-def future_dated(classified: pd.DataFrame, as_of, sheet: str,
-                 columns: dict[str, int]) -> list[Issue]:
+def future_dated(
+    classified: pd.DataFrame, as_of, sheet: str, columns: dict[str, int]
+) -> list[Issue]:
     """One warning when invoices are dated after the as-of date: a run for August over a
     ledger holding September's invoices counts them as not due, which is seldom meant
     (the as-of date from a file name or setting may be wrong, or the dates)."""
@@ -135,9 +172,13 @@ def future_dated(classified: pd.DataFrame, as_of, sheet: str,
     latest = dates[later.index].max().date()
     first_row = int(later[F.ROW].min())
     count = len(later)
-    return [Issue(
-        Location.cell(sheet, first_row, columns.get("invoice_date")),
-        f"{count} invoice{'s are' if count > 1 else ' is'} dated after the as-of date "
-        f"{as_of.isoformat()} (the latest {latest.isoformat()}) and counted as not due: "
-        "check the as-of date (the file name, --as-of or general.as_of) or the invoice "
-        "dates", Severity.WARNING)]
+    return [
+        Issue(
+            Location.cell(sheet, first_row, columns.get("invoice_date")),
+            f"{count} invoice{'s are' if count > 1 else ' is'} dated after the as-of date "
+            f"{as_of.isoformat()} (the latest {latest.isoformat()}) and counted as not due: "
+            "check the as-of date (the file name, --as-of or general.as_of) or the invoice "
+            "dates",
+            Severity.WARNING,
+        )
+    ]

@@ -75,8 +75,9 @@ def normalise_text(text: str) -> str:
 
 def bucket_columns(headers: Mapping[int, str], taken: Sequence[int]) -> tuple[int, ...]:
     """Columns (1-based) whose headers are aging periods, when there are at least two."""
-    found = tuple(sorted(c for c, text in headers.items()
-                         if c not in taken and is_bucket_label(text)))
+    found = tuple(
+        sorted(c for c, text in headers.items() if c not in taken and is_bucket_label(text))
+    )
     return found if len(found) >= 2 else ()
 
 
@@ -84,8 +85,11 @@ def bucket_columns(headers: Mapping[int, str], taken: Sequence[int]) -> tuple[in
 
 
 def _nonempty(row: Sequence[object]) -> list[tuple[int, object]]:
-    return [(i, v) for i, v in enumerate(row)
-            if v is not None and not (isinstance(v, str) and not v.strip())]
+    return [
+        (i, v)
+        for i, v in enumerate(row)
+        if v is not None and not (isinstance(v, str) and not v.strip())
+    ]
 
 
 def heading_text(row: Sequence[object]) -> tuple[int, str] | None:
@@ -102,7 +106,8 @@ def heading_text(row: Sequence[object]) -> tuple[int, str] | None:
 def _is_total_label(text: str, total_words: frozenset[str]) -> bool:
     key = normalise_header(text)
     return key in total_words or any(
-        key.startswith(word) and len(word) >= 4 for word in total_words)
+        key.startswith(word) and len(word) >= 4 for word in total_words
+    )
 
 
 def find_group_headings(rows: Sequence[Sequence[object]], total_words: frozenset[str]) -> int:
@@ -114,8 +119,11 @@ def find_group_headings(rows: Sequence[Sequence[object]], total_words: frozenset
     count = 0
     for index, row in enumerate(rows[:-1]):
         heading = heading_text(row)
-        if heading is None or is_bucket_label(heading[1]) or _is_total_label(
-                heading[1], total_words):
+        if (
+            heading is None
+            or is_bucket_label(heading[1])
+            or _is_total_label(heading[1], total_words)
+        ):
             continue
         if len(_nonempty(rows[index + 1])) > 1:
             count += 1
@@ -138,8 +146,9 @@ class GroupAssignment:
     buckets: tuple[int, ...] = ()
 
 
-def assign_groups(rows: Sequence[Sequence[object]], total_words: frozenset[str],
-                  customers_grouped: bool) -> GroupAssignment:
+def assign_groups(
+    rows: Sequence[Sequence[object]], total_words: frozenset[str], customers_grouped: bool
+) -> GroupAssignment:
     """Walk the data rows: headings open a group, ``Total …`` rows close it.
 
     With ``customers_grouped`` False (the sheet has a customer column), only aging-period
@@ -167,8 +176,11 @@ def assign_groups(rows: Sequence[Sequence[object]], total_words: frozenset[str],
                 continue
         elif customers_grouped and current is not None:
             first = next((v for _, v in _nonempty(row) if isinstance(v, str)), None)
-            if first is not None and _is_total_label(first, total_words) and normalise_header(
-                    current[1]) in normalise_header(first):
+            if (
+                first is not None
+                and _is_total_label(first, total_words)
+                and normalise_header(current[1]) in normalise_header(first)
+            ):
                 # "Total Acme Corp": the group ends with this row (which is still its own).
                 customers[position], heading_of[position] = current[1], at
                 current = at = None
@@ -218,13 +230,13 @@ def report_date(rows: Sequence[Sequence[object]]) -> tuple[date, int, int] | Non
                 continue
             text = _fold(value)
             for match in _AS_OF.finditer(text):
-                rest = text[match.end():]
+                rest = text[match.end() :]
                 if rest.strip():
                     found = _first_date(rest)
                     if found is not None:
                         return found, row_index + 1, column + 1
                 else:
-                    following = next((v for v in row[column + 1:] if v not in (None, "")), None)
+                    following = next((v for v in row[column + 1 :] if v not in (None, "")), None)
                     if isinstance(following, datetime):
                         return following.date(), row_index + 1, column + 2
                     if isinstance(following, date):

@@ -129,8 +129,9 @@ def load_rules(
     :class:`Layer` values (with the settings sheet's cells) instead.
     """
     names = list(sources)
-    layers = [Layer(names[i] if i < len(names) else "rules", layer)
-              for i, layer in enumerate(overrides)]
+    layers = [
+        Layer(names[i] if i < len(names) else "rules", layer) for i, layer in enumerate(overrides)
+    ]
     return load_settings(layers)
 
 
@@ -145,26 +146,41 @@ def load_settings(layers: Sequence[Layer]) -> tuple[Rules, list[Issue]]:
     raw = settings.values
     general = raw["general"]
     packaged = {item["key"]: item for item in default_layer()["stages"]}
-    stages = tuple(_stage(spec, index, packaged.get(spec["key"], {}))
-                   for index, spec in enumerate(raw["stages"]))
+    stages = tuple(
+        _stage(spec, index, packaged.get(spec["key"], {}))
+        for index, spec in enumerate(raw["stages"])
+    )
     states = {}
     for rank, key in enumerate(OVERRIDE_STATES):
         spec = raw["states"][key]
-        states[key] = Stage(key=key, label=spec["label"], action=spec["action"],
-                            color=spec["color"], ladder=False, severity=-1 - rank)
-    buckets = tuple(Bucket(label=spec.get("label", f"bucket {index}"),
-                           from_days=spec.get("from_days") if index else None)
-                    for index, spec in enumerate(raw["buckets"]))
+        states[key] = Stage(
+            key=key,
+            label=spec["label"],
+            action=spec["action"],
+            color=spec["color"],
+            ladder=False,
+            severity=-1 - rank,
+        )
+    buckets = tuple(
+        Bucket(
+            label=spec.get("label", f"bucket {index}"),
+            from_days=spec.get("from_days") if index else None,
+        )
+        for index, spec in enumerate(raw["buckets"])
+    )
     country = general["country"]
     from .workdays import known_country
 
     if not known_country(country):
         # Action and reply-by dates then skip weekends only: say so rather than guess.
-        issues.append(Issue(
-            replace(settings.origin_location(("general", "country")), key="general.country"),
-            f"general.country '{country}' is not a country code the holidays calendar "
-            "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped",
-            Severity.WARNING))
+        issues.append(
+            Issue(
+                replace(settings.origin_location(("general", "country")), key="general.country"),
+                f"general.country '{country}' is not a country code the holidays calendar "
+                "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped",
+                Severity.WARNING,
+            )
+        )
     rules = Rules(
         stages=stages,
         states=states,
@@ -186,16 +202,21 @@ def load_settings(layers: Sequence[Layer]) -> tuple[Rules, list[Issue]]:
 def _stage(spec: Mapping[str, Any], index: int, packaged: Mapping[str, Any]) -> Stage:
     """A rung of the ladder; a field the layer left out comes from the packaged stage of the
     same key, else is empty."""
+
     def pick(name: str, empty: Any) -> Any:
         return spec.get(name, packaged.get(name, empty))
 
     key = spec["key"]
-    return Stage(key=key, label=pick("label", key), action=pick("action", ""),
-                 color=pick("color", "FFFFFF"), from_days=spec.get("from_days") if index else None,
-                 letter=pick("letter", ""), credit_hold=pick("credit_hold", False),
-                 severity=index)
-
-
+    return Stage(
+        key=key,
+        label=pick("label", key),
+        action=pick("action", ""),
+        color=pick("color", "FFFFFF"),
+        from_days=spec.get("from_days") if index else None,
+        letter=pick("letter", ""),
+        credit_hold=pick("credit_hold", False),
+        severity=index,
+    )
 
 
 def decode_rules_text(data: bytes) -> tuple[str, str]:

@@ -150,8 +150,7 @@ class Whole(Spec):
             if not number.is_integer():
                 raise Invalid(f"must be a whole number, not {number:g}")
             if abs(number) > 2.0**53:
-                raise Invalid(f"must be a whole number from {self.lo} to {self.hi}, "
-                              f"not {number:g}")
+                raise Invalid(f"must be a whole number from {self.lo} to {self.hi}, not {number:g}")
             number = int(number)
         if not self.lo <= number <= self.hi:
             shown = f"{number:g}" if abs(number) > 10**12 else str(number)
@@ -170,7 +169,7 @@ class DecimalText(Spec):
     def check(self, value: Any) -> str:
         """The decimal's text."""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise Invalid(f"must be a decimal number like \"8.00\", not {_shown(value)}")
+            raise Invalid(f'must be a decimal number like "8.00", not {_shown(value)}')
         if not isinstance(value, str):
             Number(self.lo, self.hi).check(value)
         text = value.strip() if isinstance(value, str) else repr(value)
@@ -179,7 +178,7 @@ class DecimalText(Spec):
         except InvalidOperation:
             number = None
         if number is None or not number.is_finite():
-            raise Invalid(f"must be a decimal number like \"8.00\", not {_shown(value)}")
+            raise Invalid(f'must be a decimal number like "8.00", not {_shown(value)}')
         if not Decimal(repr(self.lo)) <= number <= Decimal(repr(self.hi)):
             raise Invalid(f"must be a number from {self.lo:g} to {self.hi:g}, not {_shown(value)}")
         return text if isinstance(value, str) else str(number)
@@ -216,8 +215,9 @@ class Day(Spec):
                 return date.fromisoformat(text)
             except ValueError:
                 pass
-        raise Invalid(f"must be a date written as YYYY-MM-DD (e.g. 2026-10-31), "
-                      f"not {_shown(value)}")
+        raise Invalid(
+            f"must be a date written as YYYY-MM-DD (e.g. 2026-10-31), not {_shown(value)}"
+        )
 
 
 @dataclass(frozen=True)
@@ -228,13 +228,13 @@ class Colour(Spec):
         """Six upper-case hex digits."""
         text = str(value).strip().lstrip("#").upper() if isinstance(value, str) else ""
         if len(text) != 6 or any(ch not in "0123456789ABCDEF" for ch in text):
-            raise Invalid(f"must be a hex RGB colour like \"FFE699\", not {_shown(value)}")
+            raise Invalid(f'must be a hex RGB colour like "FFE699", not {_shown(value)}')
         return text
 
 
 # Excel: 1-31 characters, none of : \ / ? * [ ], not starting or ending with an apostrophe;
 # "History" is reserved by Excel.
-_SHEET_FORBIDDEN = set(':\\/?*[]')
+_SHEET_FORBIDDEN = set(":\\/?*[]")
 
 
 @dataclass(frozen=True)
@@ -317,7 +317,7 @@ class HeaderNames(Spec):
         """The names as a list."""
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-            raise Invalid("must be a list of header names, like [\"Debtor\", \"Razón social\"]")
+            raise Invalid('must be a list of header names, like ["Debtor", "Razón social"]')
         if len(names) > 100 or any(len(n) > 255 for n in names):
             raise Invalid("must be at most 100 header names of at most 255 characters")
         return list(names)
@@ -461,14 +461,21 @@ class FieldName(Spec):
 SPECS: dict[Path, Spec] = {
     ("general", "default_currency"): _CURRENCY,
     ("general", "default_terms_days"): Whole(0, 3650),
-    ("general", "country"): Text(3, 2, case="upper", pattern="[A-Z]{2,3}",
-                                 what="a country code like ES or GB"),
-    ("general", "language"): Text(8, 2, case="lower", pattern="[a-z]{2,3}([-_][a-z0-9]+)?",
-                                  what="a language code like en or es"),
+    ("general", "country"): Text(
+        3, 2, case="upper", pattern="[A-Z]{2,3}", what="a country code like ES or GB"
+    ),
+    ("general", "language"): Text(
+        8,
+        2,
+        case="lower",
+        pattern="[a-z]{2,3}([-_][a-z0-9]+)?",
+        what="a language code like en or es",
+    ),
     ("general", "date_order"): Text(choices=("auto", "dmy", "mdy"), case="lower"),
     ("general", "as_of"): Day(optional=True),
-    ("stages", "*", "key"): Text(64, 1, single_line=True, pattern=r"[^\s.'\"]+",
-                                 what="a key without spaces, dots or quotes"),
+    ("stages", "*", "key"): Text(
+        64, 1, single_line=True, pattern=r"[^\s.'\"]+", what="a key without spaces, dots or quotes"
+    ),
     ("stages", "*", "label"): _LABEL,
     ("stages", "*", "action"): Text(500, single_line=True),
     ("stages", "*", "letter"): Text(64, single_line=True),
@@ -507,10 +514,12 @@ SPECS: dict[Path, Spec] = {
     ("interest", "regimes", "*", "reply_days", "sole_trader"): Whole(0, 365),
     ("interest", "regimes", "*", "reply_days", "consumer"): Whole(0, 365),
     # Rate tables: a row per half-year (or fixing day), added by the clerk over time.
-    ("interest", "rates", "mnb_eur_huf"): MapOf(Table({
-        "rate": DecimalText(0, 10**6), "source": Text(1000)}), key=Day()),
-    ("interest", "rates", "*"): MapOf(Table({
-        "rate": DecimalText(-20, 100), "source": Text(1000)}), key=Day()),
+    ("interest", "rates", "mnb_eur_huf"): MapOf(
+        Table({"rate": DecimalText(0, 10**6), "source": Text(1000)}), key=Day()
+    ),
+    ("interest", "rates", "*"): MapOf(
+        Table({"rate": DecimalText(-20, 100), "source": Text(1000)}), key=Day()
+    ),
     ("letters", "languages"): ListOf(Text(8, 2, case="lower", what="a language code"), 1, 50),
     ("letters", "reply_days_default"): Whole(0, 365),
     ("letters", "reply_days"): MapOf(Whole(0, 365)),
@@ -519,9 +528,11 @@ SPECS: dict[Path, Spec] = {
     ("email", "stages"): ListOf(Text(64, 1, single_line=True), 0, 100),
     ("email", "host"): Text(255, single_line=True),
     # A password in a workbook or a rules file would travel with every copy of it.
-    ("email", "password"): Refused("is ignored: the SMTP password is read only from the "
-                                   "RECEIVABLES_SMTP_PASSWORD environment variable or the "
-                                   "system keyring"),
+    ("email", "password"): Refused(
+        "is ignored: the SMTP password is read only from the "
+        "RECEIVABLES_SMTP_PASSWORD environment variable or the "
+        "system keyring"
+    ),
     ("email", "port"): Whole(1, 65_535),
     ("email", "security"): Text(choices=("none", "starttls", "ssl"), case="lower"),
     ("email", "user"): Text(320, single_line=True),
@@ -597,8 +608,9 @@ def _registered(path: Path) -> Spec | None:
     if len(path) == 2 and path[0] == "labels" and path[1].endswith(SHEET_LABEL_SUFFIX):
         return SheetName()
     for pattern, spec in SPECS.items():
-        if len(pattern) == len(path) and all(p in ("*", q) for p, q in
-                                             zip(pattern, path, strict=True)):
+        if len(pattern) == len(path) and all(
+            p in ("*", q) for p, q in zip(pattern, path, strict=True)
+        ):
             return spec
     return None
 
@@ -617,9 +629,12 @@ def _derive(path: Path, default: Any) -> Spec:
         fields = {str(k): _derive((*path, str(k)), v) for k, v in default.items()}
         # Keys registered without a packaged default (``email.password``: refused).
         for pattern, spec in SPECS.items():
-            if (len(pattern) == len(path) + 1 and pattern[-1] != "*"
-                    and pattern[-1] not in fields
-                    and all(p in ("*", q) for p, q in zip(pattern, path, strict=False))):
+            if (
+                len(pattern) == len(path) + 1
+                and pattern[-1] != "*"
+                and pattern[-1] not in fields
+                and all(p in ("*", q) for p, q in zip(pattern, path, strict=False))
+            ):
                 fields[pattern[-1]] = spec
         return Table(fields)
     if isinstance(default, list) and default and all(isinstance(i, Mapping) for i in default):
@@ -736,8 +751,11 @@ def check_layer(layer: Layer, root: Spec | None = None) -> tuple[dict[str, Any],
     def walk(spec: Spec, value: Any, path: Path) -> Any:
         if isinstance(spec, Table):
             if not isinstance(value, Mapping):
-                warn(path, f"{dotted(path)} must be a table of settings, not {_shown(value)}"
-                     + keep_lower(path))
+                warn(
+                    path,
+                    f"{dotted(path)} must be a table of settings, not {_shown(value)}"
+                    + keep_lower(path),
+                )
                 return dropped
             out = {}
             for key, item in value.items():
@@ -752,8 +770,11 @@ def check_layer(layer: Layer, root: Spec | None = None) -> tuple[dict[str, Any],
             return out
         if isinstance(spec, MapOf):
             if not isinstance(value, Mapping):
-                warn(path, f"{dotted(path)} must be a table of name = value, not "
-                     f"{_shown(value)}" + keep_lower(path))
+                warn(
+                    path,
+                    f"{dotted(path)} must be a table of name = value, not "
+                    f"{_shown(value)}" + keep_lower(path),
+                )
                 return dropped
             out = {}
             for key, item in value.items():
@@ -762,8 +783,7 @@ def check_layer(layer: Layer, root: Spec | None = None) -> tuple[dict[str, Any],
                     try:
                         key = str(spec.key.check(key))
                     except Invalid as exc:
-                        warn((*path, key), f"{dotted((*path, key))}: the name {exc}; "
-                             "it is ignored")
+                        warn((*path, key), f"{dotted((*path, key))}: the name {exc}; it is ignored")
                         continue
                 checked = walk(spec.value, item, (*path, key))
                 if checked is not dropped:
@@ -779,25 +799,37 @@ def check_layer(layer: Layer, root: Spec | None = None) -> tuple[dict[str, Any],
 
     def check_items(spec: Items, value: Any, path: Path) -> Any:
         if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
-            warn(path, f"{dotted(path)} must be a list of [[{dotted(path)}]] tables; the lower "
-                 "layers' list is kept")
+            warn(
+                path,
+                f"{dotted(path)} must be a list of [[{dotted(path)}]] tables; the lower "
+                "layers' list is kept",
+            )
             return dropped
         items = []
         for index, raw in enumerate(value, start=1):
-            name = str(raw.get("key")) if spec.keyed and isinstance(raw.get("key"), str) \
+            name = (
+                str(raw.get("key"))
+                if spec.keyed and isinstance(raw.get("key"), str)
                 else str(index)
+            )
             item_path = (*path, name)
             if spec.keyed and "key" not in raw:
-                warn(item_path, f"{dotted(path)} item {index} needs a key; the lower layers' "
-                     f"{dotted(path)} are kept")
+                warn(
+                    item_path,
+                    f"{dotted(path)} item {index} needs a key; the lower layers' "
+                    f"{dotted(path)} are kept",
+                )
                 return dropped
             checked = walk(spec.item, raw, item_path)
             if spec.keyed and "key" not in checked:
                 warn(item_path, f"the lower layers' {dotted(path)} are kept")
                 return dropped
             if index > 1 and "from_days" in spec.item.fields and "from_days" not in checked:
-                warn(item_path, f"{dotted(item_path)} needs a whole-number from_days; the lower "
-                     f"layers' {dotted(path)} are kept")
+                warn(
+                    item_path,
+                    f"{dotted(item_path)} needs a whole-number from_days; the lower "
+                    f"layers' {dotted(path)} are kept",
+                )
                 return dropped
             if index == 1:
                 checked.pop("from_days", None)  # the first rung starts from the lowest days
@@ -850,15 +882,20 @@ class Settings:
         return node
 
 
-def _merge_into(target: dict[str, Any], values: Mapping[str, Any], origins: dict[Path, Location],
-                layer: Layer, path: Path = ()) -> None:
+def _merge_into(
+    target: dict[str, Any],
+    values: Mapping[str, Any],
+    origins: dict[Path, Location],
+    layer: Layer,
+    path: Path = (),
+) -> None:
     for key, value in values.items():
         here = (*path, key)
         if isinstance(value, Mapping) and isinstance(target.get(key), dict):
             _merge_into(target[key], value, origins, layer, here)
             continue
         target[key] = copy.deepcopy(dict(value) if isinstance(value, Mapping) else value)
-        for known in [p for p in origins if p[:len(here)] == here]:
+        for known in [p for p in origins if p[: len(here)] == here]:
             del origins[known]
         _mark(value, here, origins, layer)
 
@@ -887,8 +924,7 @@ def resolve(layers: Sequence[Layer]) -> tuple[Settings, list[Issue]]:
     return Settings(values, origins, tuple(layer.name for layer in layers)), issues
 
 
-def _sheet_names_unique(values: dict[str, Any],
-                        origins: dict[Path, Location]) -> list[Issue]:
+def _sheet_names_unique(values: dict[str, Any], origins: dict[Path, Location]) -> list[Issue]:
     """Two output sheets of one name would overwrite each other: a layer's sheet name that
     another sheet already has gives way to its packaged name."""
     from .rules import default_layer
@@ -904,10 +940,14 @@ def _sheet_names_unique(values: dict[str, Any],
         name = labels[key]
         other = seen.get(name.casefold())
         if other is not None and ("labels", key) in origins and key in packaged:
-            issues.append(Issue(replace(origins[("labels", key)], key=f"labels.{key}"),
-                                f"setting labels.{key} names the sheet {name!r}, already the "
-                                f"name of labels.{other}; the packaged {packaged[key]!r} is used",
-                                Severity.WARNING))
+            issues.append(
+                Issue(
+                    replace(origins[("labels", key)], key=f"labels.{key}"),
+                    f"setting labels.{key} names the sheet {name!r}, already the "
+                    f"name of labels.{other}; the packaged {packaged[key]!r} is used",
+                    Severity.WARNING,
+                )
+            )
             labels[key] = name = packaged[key]
             del origins[("labels", key)]
         seen.setdefault(name.casefold(), key)
@@ -923,14 +963,19 @@ def effective_rows(settings: Settings) -> list[tuple[str, Any, str]]:
         if isinstance(value, Mapping) and value:
             for key, item in value.items():
                 walk((*path, str(key)), item)
-        elif (isinstance(value, list) and value and all(isinstance(i, Mapping) for i in value)
-              and len(path) == 1):
+        elif (
+            isinstance(value, list)
+            and value
+            and all(isinstance(i, Mapping) for i in value)
+            and len(path) == 1
+        ):
             for index, item in enumerate(value, start=1):
                 name = str(item.get("key", index))
                 for key, field_value in item.items():
                     if key != "key":
-                        rows.append((dotted((*path, name, key)), field_value,
-                                     settings.origin(path)))
+                        rows.append(
+                            (dotted((*path, name, key)), field_value, settings.origin(path))
+                        )
         else:
             rows.append((dotted(path), value, settings.origin(path)))
 

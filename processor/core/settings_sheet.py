@@ -115,9 +115,11 @@ def toml_literal(value: Any) -> str:
     if isinstance(value, Mapping):
         if not value:
             return "{}"
-        return "{ " + ", ".join(
-            f"{toml_key(str(k))} = {toml_literal(v)}" for k, v in value.items()
-        ) + " }"
+        return (
+            "{ "
+            + ", ".join(f"{toml_key(str(k))} = {toml_literal(v)}" for k, v in value.items())
+            + " }"
+        )
     raise TypeError(f"{type(value).__name__} has no TOML form")
 
 
@@ -145,8 +147,10 @@ def _as_sections(name: str, items: Any) -> list[tuple[str, dict]] | None:
         keys = [item.get(ITEM_KEY) for item in items]
         if not all(isinstance(k, str) for k in keys) or len(set(keys)) != len(keys):
             return None
-        out = [(k, {f: v for f, v in item.items() if f != ITEM_KEY}) for k, item in
-               zip(keys, items, strict=True)]
+        out = [
+            (k, {f: v for f, v in item.items() if f != ITEM_KEY})
+            for k, item in zip(keys, items, strict=True)
+        ]
     else:
         out = [(str(n), dict(item)) for n, item in enumerate(items, start=1)]
     # An item without fields would leave no row behind: keep such lists as one literal.
@@ -189,8 +193,9 @@ def settings_rows(raw: Mapping[str, Any]) -> list[Row]:
             if isinstance(value, Mapping) and value:
                 emit((*path, name), value)
             else:
-                rows.append((toml_dotted(path), toml_key(name), toml_literal(value),
-                             describe(path, name)))
+                rows.append(
+                    (toml_dotted(path), toml_key(name), toml_literal(value), describe(path, name))
+                )
 
     emit((), raw)
     return rows
@@ -249,15 +254,23 @@ def settings_model(rules: Rules) -> SheetModel:
     the workbook``, a cell of this sheet, ``--rules FILE``)."""
     rows = []
     for section, key, value, description in settings_rows(rules.raw):
-        path = (parse_key_path(section) or []) + (parse_key_path(key) or []) if section else \
-            parse_key_path(key) or []
+        path = (
+            (parse_key_path(section) or []) + (parse_key_path(key) or [])
+            if section
+            else parse_key_path(key) or []
+        )
         rows.append((section, key, value, rules.origin(path), description))
     return SheetModel(
         name=rules.labels["settings_sheet"],
-        columns=(Column(MODEL_HEADER[0], None, 26), Column(MODEL_HEADER[1], None, 24),
-                 Column(MODEL_HEADER[2], TEXT_FORMAT, 44), Column(MODEL_HEADER[3], None, 30),
-                 Column(MODEL_HEADER[4], None, 90)),
-        rows=rows, table_name="CollectionsSettings",
+        columns=(
+            Column(MODEL_HEADER[0], None, 26),
+            Column(MODEL_HEADER[1], None, 24),
+            Column(MODEL_HEADER[2], TEXT_FORMAT, 44),
+            Column(MODEL_HEADER[3], None, 30),
+            Column(MODEL_HEADER[4], None, 90),
+        ),
+        rows=rows,
+        table_name="CollectionsSettings",
     )
 
 
@@ -342,8 +355,9 @@ def parse_settings_rows(
     return dict(layer.values), issues
 
 
-def read_settings_sheet(rows: Sequence[Sequence[Any]],
-                        sheet: str = DEFAULT_SHEET) -> tuple[Layer, list[Issue]]:
+def read_settings_sheet(
+    rows: Sequence[Sequence[Any]], sheet: str = DEFAULT_SHEET
+) -> tuple[Layer, list[Issue]]:
     """:func:`parse_settings_rows` as a settings :class:`Layer` that knows the Value cell
     of every setting, so the schema's warnings name the row (``'Collections
     Settings'!C12``)."""
@@ -382,9 +396,11 @@ def read_settings_sheet(rows: Sequence[Sequence[Any]],
 
 
 def _row_issue(sheet: str, row: int, column: int, name: str, problem: str) -> Issue:
-    return Issue(Location(sheet=sheet, row=row, column=column, key=name),
-                 f"setting {name} {problem}; the value of the lower layers is kept",
-                 Severity.WARNING)
+    return Issue(
+        Location(sheet=sheet, row=row, column=column, key=name),
+        f"setting {name} {problem}; the value of the lower layers is kept",
+        Severity.WARNING,
+    )
 
 
 def _put(layer: dict[str, Any], path: list[str], value: Any) -> str | None:
@@ -393,7 +409,7 @@ def _put(layer: dict[str, Any], path: list[str], value: Any) -> str | None:
     for depth, part in enumerate(path[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            return f"is inside {'.'.join(path[:depth + 1])}, which another row sets to a value"
+            return f"is inside {'.'.join(path[: depth + 1])}, which another row sets to a value"
         node = child
     last = path[-1]
     if last in node:
@@ -421,24 +437,42 @@ def _lists_from_sections(layer: dict[str, Any], sheet: str) -> list[Issue]:
         items: list[tuple[Any, dict]] = []
         bad = [sub for sub, fields in sections.items() if not isinstance(fields, dict)]
         for sub in bad:
-            issues.append(Issue(where, f"setting {name}.{sub} must be a section of rows "
-                                f"({name}.{sub} + key + value); it is ignored", Severity.WARNING))
+            issues.append(
+                Issue(
+                    where,
+                    f"setting {name}.{sub} must be a section of rows "
+                    f"({name}.{sub} + key + value); it is ignored",
+                    Severity.WARNING,
+                )
+            )
         for sub, fields in sections.items():
             if sub in bad:
                 continue
             if keyed:
                 if ITEM_KEY in fields and fields[ITEM_KEY] != sub:
-                    issues.append(Issue(where, f"setting {name}.{sub} has key "
-                                        f"{fields[ITEM_KEY]!r}; the section name {sub!r} is "
-                                        "used", Severity.WARNING))
-                items.append((sub, {ITEM_KEY: sub, **{k: v for k, v in fields.items()
-                                                       if k != ITEM_KEY}}))
+                    issues.append(
+                        Issue(
+                            where,
+                            f"setting {name}.{sub} has key "
+                            f"{fields[ITEM_KEY]!r}; the section name {sub!r} is "
+                            "used",
+                            Severity.WARNING,
+                        )
+                    )
+                items.append(
+                    (sub, {ITEM_KEY: sub, **{k: v for k, v in fields.items() if k != ITEM_KEY}})
+                )
             elif sub.isdigit():
                 items.append((int(sub), fields))
             else:
-                issues.append(Issue(where, f"setting section {name}.{sub} must be numbered "
-                                    f"({name}.1, {name}.2, ...); it is ignored",
-                                    Severity.WARNING))
+                issues.append(
+                    Issue(
+                        where,
+                        f"setting section {name}.{sub} must be numbered "
+                        f"({name}.1, {name}.2, ...); it is ignored",
+                        Severity.WARNING,
+                    )
+                )
         if not keyed:
             items.sort(key=lambda item: item[0])
         layer[name] = [fields for _sub, fields in items]

@@ -29,7 +29,7 @@ from .issues import Issue, Location, Severity
 from .sheets import SheetModel
 
 MAX_SHEET_NAME = 31
-FORBIDDEN_CHARACTERS = frozenset(':\\/?*[]')
+FORBIDDEN_CHARACTERS = frozenset(":\\/?*[]")
 RESERVED_NAMES = frozenset({"history"})
 
 # The settings key of each output sheet's label, and its default, by the model's table
@@ -80,8 +80,13 @@ def checked_label(label: object, default: str, where: str) -> tuple[str, list[Is
     shown = str(label)
     if len(shown) > 60:
         shown = shown[:57] + "..."
-    return default, [Issue(where, f"the sheet name '{shown}' {problem}; '{default}' is used "
-                                  "instead", Severity.WARNING)]
+    return default, [
+        Issue(
+            where,
+            f"the sheet name '{shown}' {problem}; '{default}' is used instead",
+            Severity.WARNING,
+        )
+    ]
 
 
 @dataclass(frozen=True)
@@ -155,8 +160,9 @@ def name_outputs(
         # "History", design.md §9) only the hard ones.
         problem = sheet_name_problem(wanted, reserved=label_key is not None)
         if problem is not None:
-            fallback = default or (model.table_name if sheet_name_problem(model.table_name)
-                                   is None else "Output")
+            fallback = default or (
+                model.table_name if sheet_name_problem(model.table_name) is None else "Output"
+            )
             source = f"{where}: labels.{label_key}" if label_key else where
             wanted, said = checked_label(wanted, fallback, source)
             issues += said
@@ -174,14 +180,20 @@ def name_outputs(
         if chosen != wanted:
             clash = by_fold.get(wanted.casefold()) or wanted
             kind = "the receivables sheet" if clash.casefold() == ledger_fold else "a sheet"
-            owner = ("another output sheet of this run" if clash.casefold() not in by_fold
-                     else f"{kind} of the workbook that this tool did not write")
-            issues.append(Issue(
-                Location(sheet=clash) if clash.casefold() in by_fold else "",
-                f"'{clash}' is {owner}; it is kept unchanged and the output sheet "
-                f"'{wanted}' is written as '{chosen}' instead (rename or remove '{clash}', "
-                f"or set labels.{label_key or 'the sheet label'} to another name)",
-                Severity.WARNING))
+            owner = (
+                "another output sheet of this run"
+                if clash.casefold() not in by_fold
+                else f"{kind} of the workbook that this tool did not write"
+            )
+            issues.append(
+                Issue(
+                    Location(sheet=clash) if clash.casefold() in by_fold else "",
+                    f"'{clash}' is {owner}; it is kept unchanged and the output sheet "
+                    f"'{wanted}' is written as '{chosen}' instead (rename or remove '{clash}', "
+                    f"or set labels.{label_key or 'the sheet label'} to another name)",
+                    Severity.WARNING,
+                )
+            )
         taken.add(chosen.casefold())
         out.append(model if chosen == model.name else replace(model, name=chosen))
     return NamedOutputs(tuple(out), frozenset(replaceable), tuple(issues))

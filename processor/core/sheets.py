@@ -137,9 +137,15 @@ class SheetModel:
             object.__setattr__(self, "columns", fit_columns(self))
         if self.page.fit_width is None:
             wide = sum(column.width for column in self.columns) > ONE_PAGE_MAX_WIDTH
-            object.__setattr__(self, "page", replace(
-                self.page, fit_width=2 if wide else 1,
-                title_columns=self.page.title_columns if wide else 0))
+            object.__setattr__(
+                self,
+                "page",
+                replace(
+                    self.page,
+                    fit_width=2 if wide else 1,
+                    title_columns=self.page.title_columns if wide else 0,
+                ),
+            )
 
     def format_of(self, row_index: int, column_index: int) -> str | None:
         """Number format of data cell (row_index, column_index), both 0-based."""
@@ -152,8 +158,11 @@ class SheetModel:
         """Height (points) of each data row whose wrapped text needs more than one line;
         None for a row of the default height. Files carry row heights as written (a
         reader does not re-measure wrapped text), so they are computed here."""
-        wrapped = [(index, column.width - CELL_PADDING)
-                   for index, column in enumerate(self.columns) if column.wrap]
+        wrapped = [
+            (index, column.width - CELL_PADDING)
+            for index, column in enumerate(self.columns)
+            if column.wrap
+        ]
         heights: list[float | None] = []
         for row in self.rows:
             lines = 1
@@ -176,8 +185,10 @@ class SheetModel:
     @property
     def header_lines(self) -> int:
         """Lines the tallest header needs at its column's width (headers wrap by word)."""
-        return max((len(wrap_words(c.header, c.width - header_padding(self), True))
-                    for c in self.columns), default=1)
+        return max(
+            (len(wrap_words(c.header, c.width - header_padding(self), True)) for c in self.columns),
+            default=1,
+        )
 
     @property
     def headers(self) -> list[str]:
@@ -363,9 +374,14 @@ def fit_columns(model: SheetModel) -> tuple[Column, ...]:
             value = row[index]
             if isinstance(value, int | float | Decimal | date) and not isinstance(value, bool):
                 numeric = True
-            texts.append(display_text(value, model.format_of(row_index, index)
-                                      if model.currency_column is not None
-                                      else column.number_format))
+            texts.append(
+                display_text(
+                    value,
+                    model.format_of(row_index, index)
+                    if model.currency_column is not None
+                    else column.number_format,
+                )
+            )
         content = _widest_texts(texts) if texts else 0.0
         if numeric:
             # A number too wide shows ###: room for a wider substitute font (LibreOffice
@@ -380,17 +396,24 @@ def fit_columns(model: SheetModel) -> tuple[Column, ...]:
         header = column.header
         words = max((text_width(word, True) for word in header.split()), default=0.0)
         two_lines = min(
-            (max(text_width(" ".join(header.split()[:cut]), True),
-                 text_width(" ".join(header.split()[cut:]), True))
-             for cut in range(1, len(header.split()))),
+            (
+                max(
+                    text_width(" ".join(header.split()[:cut]), True),
+                    text_width(" ".join(header.split()[cut:]), True),
+                )
+                for cut in range(1, len(header.split()))
+            ),
             default=text_width(header, True),
         )
         one_line = text_width(header, True)
         width = max(content, words + padding, MIN_WIDTH)
         if one_line + padding > width:
             # One line when that costs little; else two lines (the header row grows).
-            width = one_line + padding if one_line + padding <= width * 1.25 else max(
-                width, two_lines + padding)
+            width = (
+                one_line + padding
+                if one_line + padding <= width * 1.25
+                else max(width, two_lines + padding)
+            )
         # Rounded up: a width rounded down could leave a header word a hair too wide.
         fitted.append(replace(column, width=math.ceil(width * 10) / 10, wrap=wrap, fitted=True))
     return tuple(fitted)

@@ -74,18 +74,35 @@ def _country_names() -> dict[str, str]:
         for code, name in Locale(language).territories.items():
             if len(code) == 2 and code.isalpha():
                 names.setdefault(_fold(name), code)
-    names.update({_fold(k): v for k, v in {
-        "UK": "GB", "England": "GB", "Scotland": "GB", "Wales": "GB", "Great Britain": "GB",
-        "Britain": "GB", "USA": "US", "U.S.A.": "US", "PRC": "CN", "Magyarország": "HU",
-        "España": "ES", "中国": "CN", "中华人民共和国": "CN", "Deutschland": "DE",
-    }.items()})
+    names.update(
+        {
+            _fold(k): v
+            for k, v in {
+                "UK": "GB",
+                "England": "GB",
+                "Scotland": "GB",
+                "Wales": "GB",
+                "Great Britain": "GB",
+                "Britain": "GB",
+                "USA": "US",
+                "U.S.A.": "US",
+                "PRC": "CN",
+                "Magyarország": "HU",
+                "España": "ES",
+                "中国": "CN",
+                "中华人民共和国": "CN",
+                "Deutschland": "DE",
+            }.items()
+        }
+    )
     return names
 
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
-    return re.sub(r"[\s.'’-]+", " ", "".join(c for c in decomposed
-                                             if not unicodedata.combining(c))).strip()
+    return re.sub(
+        r"[\s.'’-]+", " ", "".join(c for c in decomposed if not unicodedata.combining(c))
+    ).strip()
 
 
 def country_code(text: str | None) -> str | None:

@@ -66,8 +66,7 @@ def _check_args(args: tuple, kwargs: Mapping[str, Any]) -> None:
     for value in (*args, *kwargs.values()):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > LIMIT:
             raise TemplateLimit(f"the template asks for a size of {value:,} (at most {LIMIT:,})")
-        if isinstance(value, str) and ("%" in value or "{" in value) \
-                and _BIG_NUMBER.search(value):
+        if isinstance(value, str) and ("%" in value or "{" in value) and _BIG_NUMBER.search(value):
             raise TemplateLimit("the template formats with a width of 10,000 or more")
         _sized(value)
 
@@ -131,8 +130,12 @@ class BoundedSandbox(SandboxedEnvironment):
             if _repeat_size(left, right) > LIMIT:
                 raise TemplateLimit(f"the template repeats a value beyond {LIMIT:,} characters")
         elif operator_ == "**":
-            if (isinstance(left, int) and isinstance(right, int) and abs(left) > 1
-                    and right * left.bit_length() > LIMIT * 4):
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and abs(left) > 1
+                and right * left.bit_length() > LIMIT * 4
+            ):
                 raise TemplateLimit("the template raises a number beyond the limit")
         elif operator_ == "%" and isinstance(left, str):
             _check_args((left,), {})
@@ -205,4 +208,3 @@ def render(template, values: Mapping[str, Any]) -> tuple[str, str | None]:
         return "", f"fails ({type(exc).__name__}: {_one_line(exc)})"
     finally:
         _budget.reset(token)
-

@@ -172,7 +172,9 @@ class SpliceWriter:
         self.date1904 = date1904
         if archive is None:
             self._create_skeleton()
-        self.content_types = parse_part(self.package.read("[Content_Types].xml"), "[Content_Types].xml")
+        self.content_types = parse_part(
+            self.package.read("[Content_Types].xml"), "[Content_Types].xml"
+        )
         self.workbook_part = self._find_workbook_part()
         self.workbook = parse_part(self.package.read(self.workbook_part), self.workbook_part)
         self.workbook_rels = _Rels.parse(
@@ -235,7 +237,9 @@ class SpliceWriter:
                 return resolve(self.workbook_part, target)
         part = posixpath.join(posixpath.dirname(self.workbook_part), "styles.xml")
         self.workbook_rels.add(RT_STYLES, "styles.xml")
-        self._set_override(part, "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml")
+        self._set_override(
+            part, "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+        )
         return part
 
     def _set_override(self, part: str, content_type: str) -> None:
@@ -244,7 +248,9 @@ class SpliceWriter:
             if element.get("PartName") == name:
                 element.set("ContentType", content_type)
                 return
-        etree.SubElement(self.content_types, _C + "Override", PartName=name, ContentType=content_type)
+        etree.SubElement(
+            self.content_types, _C + "Override", PartName=name, ContentType=content_type
+        )
 
     def _drop_override(self, part: str) -> None:
         name = "/" + part
@@ -313,12 +319,15 @@ class SpliceWriter:
         """
         part = self.sheet_part(model.name)
         if part is None and any(
-                s.get("name", "").casefold() == model.name.casefold() for s in self._sheets()):
+            s.get("name", "").casefold() == model.name.casefold() for s in self._sheets()
+        ):
             part = ""  # a sheet of that name without a part of its own: never ours
         if part is not None:
             if model.name.casefold() not in replaceable or not part:
-                raise ValueError(f"the output sheet {model.name!r} would replace a sheet of "
-                                 "the workbook that is not an earlier output")
+                raise ValueError(
+                    f"the output sheet {model.name!r} would replace a sheet of "
+                    "the workbook that is not an earlier output"
+                )
             self._remove_part_tree(part)
         else:
             part = self.package.free_name(
@@ -360,7 +369,9 @@ class SpliceWriter:
             self.package.put(rels_path(drawing_part), drawing_rels.to_bytes())
             self._set_override(drawing_part, CT_DRAWING)
             drawing_rid = rels.add(RT_DRAWING, relative(part, drawing_part))
-        self.package.put(part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid))
+        self.package.put(
+            part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid)
+        )
         self._set_print_titles(model)
         if drawing_rid or table_rid:
             self.package.put(rels_path(part), rels.to_bytes())
@@ -369,16 +380,23 @@ class SpliceWriter:
         """Repeat the model's header row on every printed page (the sheet's
         ``_xlnm.Print_Titles`` defined name) and limit what prints (``_xlnm.Print_Area``),
         replacing the names an earlier run wrote."""
-        index = next(i for i, sheet in enumerate(self._sheets())
-                     if sheet.get("name", "").casefold() == model.name.casefold())
+        index = next(
+            i
+            for i, sheet in enumerate(self._sheets())
+            if sheet.get("name", "").casefold() == model.name.casefold()
+        )
         names = self.workbook.find(_M + "definedNames")
         if names is not None:
             for element in names.findall(_M + "definedName"):
-                if (element.get("name") in ("_xlnm.Print_Titles", "_xlnm.Print_Area")
-                        and element.get("localSheetId") == str(index)):
+                if element.get("name") in (
+                    "_xlnm.Print_Titles",
+                    "_xlnm.Print_Area",
+                ) and element.get("localSheetId") == str(index):
                     names.remove(element)
-        for name, formula in (("_xlnm.Print_Titles", print_titles(model)),
-                              ("_xlnm.Print_Area", print_area(model))):
+        for name, formula in (
+            ("_xlnm.Print_Titles", print_titles(model)),
+            ("_xlnm.Print_Area", print_area(model)),
+        ):
             if formula is not None:
                 names = self._defined_name(names, name, index, formula)
 
@@ -391,13 +409,13 @@ class SpliceWriter:
             if anchor is None:
                 anchor = self.workbook.find(_M + "sheets")
             anchor.addnext(names)
-        element = etree.SubElement(names, _M + "definedName", name=name,
-                                   localSheetId=str(index))
+        element = etree.SubElement(names, _M + "definedName", name=name, localSheetId=str(index))
         element.text = formula
         return names
 
-    def add_grid_sheet(self, grid: SheetGrid, stage_columns: StageColumns | None = None,
-                       hidden: bool = False) -> None:
+    def add_grid_sheet(
+        self, grid: SheetGrid, stage_columns: StageColumns | None = None, hidden: bool = False
+    ) -> None:
         """Write a sheet of plain values (for inputs that are not an xlsx package)."""
         part = self.package.free_name("xl/worksheets/sheet{}.xml")
         rid = self.workbook_rels.add(RT_SHEET, relative(self.workbook_part, part))
@@ -474,11 +492,16 @@ class SpliceWriter:
         if self.styles_part:
             self.package.put(self.styles_part, self.styles.to_bytes())
         # Level 1: a third of level 6's time for ~10% larger parts; Excel reads either.
-        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out, \
-                _Worker() as worker, _quick_thread_switches():
+        with (
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
+            _Worker() as worker,
+            _quick_thread_switches(),
+        ):
             # zlib and crc32 release the GIL: the worker compresses and writes every part
             # while this thread rewrites the rows of the receivables sheet.
-            order = ["[Content_Types].xml"] + [n for n in self.package.names if n != "[Content_Types].xml"]
+            order = ["[Content_Types].xml"] + [
+                n for n in self.package.names if n != "[Content_Types].xml"
+            ]
             # Small parts go to the worker in batches: one hand-over per part costs more
             # than copying it, and a package may hold 100,000 of them.
             batch: list[zipfile.ZipInfo] = []
@@ -486,8 +509,11 @@ class SpliceWriter:
             for name in order:
                 if name in self.package.removed:
                     continue
-                if (name not in self.streamed and name not in self.package.replaced
-                        and self.package.archive is not None):
+                if (
+                    name not in self.streamed
+                    and name not in self.package.replaced
+                    and self.package.archive is not None
+                ):
                     info = self.package.archive.NameToInfo[name]
                     if info.is_dir():
                         continue
@@ -537,8 +563,9 @@ def _quick_thread_switches() -> Iterator[None]:
 _SMALL_PART = 64 * 1024
 
 
-def _copy_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
-                out: zipfile.ZipFile) -> None:
+def _copy_parts(
+    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], out: zipfile.ZipFile
+) -> None:
     """Copy several small parts as they are, in order."""
     for info in infos:
         out.writestr(_zipinfo(info.filename, info.date_time), archive.read(info))
@@ -546,9 +573,12 @@ def _copy_parts(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo],
 
 def _copy_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, out: zipfile.ZipFile) -> None:
     """Copy one part as it is (recompressed), chunk by chunk."""
-    with archive.open(info) as source, out.open(
-        _zipinfo(info.filename, info.date_time), "w", force_zip64=info.file_size > 2**31
-    ) as sink:
+    with (
+        archive.open(info) as source,
+        out.open(
+            _zipinfo(info.filename, info.date_time), "w", force_zip64=info.file_size > 2**31
+        ) as sink,
+    ):
         while chunk := source.read(CHUNK):
             sink.write(chunk)
 
@@ -714,12 +744,15 @@ def _edit_head(head: bytes, edit: StageColumns, prefix: bytes) -> bytes:
         last_col = parts.group(3) or first_col
         last_row = parts.group(4) or first_row
         new_last = column_letter(max(column_number(last_col), last_new))
-        return match.group(1) + b"dimension ref=\"" + f"{first_col}{first_row}:{new_last}{last_row}".encode() + b'"/>'
+        return (
+            match.group(1)
+            + b'dimension ref="'
+            + f"{first_col}{first_row}:{new_last}{last_row}".encode()
+            + b'"/>'
+        )
 
     head = _DIMENSION.sub(widen, head, count=1)
-    wanted = [
-        (edit.start_column + i, width) for i, width in enumerate(edit.widths)
-    ]
+    wanted = [(edit.start_column + i, width) for i, width in enumerate(edit.widths)]
     cols = re.search(rb"<(\w+:)?cols>(.*?)</(?:\w+:)?cols>", head, re.S)
     p = prefix.decode()
     if cols is None:
@@ -730,7 +763,9 @@ def _edit_head(head: bytes, edit: StageColumns, prefix: bytes) -> bytes:
         return head[:at] + b"<" + prefix + b"cols>" + block + b"</" + prefix + b"cols>" + head[at:]
     existing = [
         (int(m.group(1)), int(m.group(2)))
-        for m in re.finditer(rb'<(?:\w+:)?col\b[^>]*?\bmin="(\d+)"[^>]*?\bmax="(\d+)"', cols.group(2))
+        for m in re.finditer(
+            rb'<(?:\w+:)?col\b[^>]*?\bmin="(\d+)"[^>]*?\bmax="(\d+)"', cols.group(2)
+        )
     ]
     free = [(c, w) for c, w in wanted if not any(lo <= c <= hi for lo, hi in existing)]
     if not free:
@@ -738,7 +773,10 @@ def _edit_head(head: bytes, edit: StageColumns, prefix: bytes) -> bytes:
     # Columns must stay sorted: ours go after every range that starts before them.
     entries = re.findall(rb"<(?:\w+:)?col\b[^>]*?/>", cols.group(2))
     merged = [(int(re.search(rb'\bmin="(\d+)"', e).group(1)), e) for e in entries]
-    merged += [(c, f'<{p}col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>'.encode()) for c, w in free]
+    merged += [
+        (c, f'<{p}col min="{c}" max="{c}" width="{w:g}" customWidth="1"/>'.encode())
+        for c, w in free
+    ]
     merged.sort(key=lambda item: item[0])
     body = b"".join(e for _c, e in merged)
     return head[: cols.start(2)] + body + head[cols.end(2) :]
@@ -770,7 +808,10 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
             break
         # The piece ends with the row being closed; self-closing rows may precede it.
         start = piece.rfind(opener)
-        while start != -1 and piece[start + after_opener: start + after_opener + 1] not in b" >\t\r\n/":
+        while (
+            start != -1
+            and piece[start + after_opener : start + after_opener + 1] not in b" >\t\r\n/"
+        ):
             start = piece.rfind(opener, 0, start)  # "<rowBreaks" and the like are not rows
         if start == -1:
             append(piece + closer)
@@ -836,7 +877,8 @@ def _stage_cells(row_number: int, edit: StageColumns, styles, letters, templates
     if row_number == edit.header_row:
         style = styles[(-1, None)]
         return "".join(
-            inline_string_cell(letters[i].decode() + number, edit.labels[i], style) for i in range(4)
+            inline_string_cell(letters[i].decode() + number, edit.labels[i], style)
+            for i in range(4)
         ).encode("utf-8")
     days, bucket, stage, action = edit.cells[row_number]
     fill = edit.fills.get(row_number)
@@ -855,7 +897,17 @@ def _stage_cells(row_number: int, edit: StageColumns, styles, letters, templates
             templates[key] = template
     first = template[1].replace(b"\x01", str(int(days)).encode(), 1)
     encoded = number.encode()
-    return template[0] + encoded + first + encoded + template[2] + encoded + template[3] + encoded + template[4]
+    return (
+        template[0]
+        + encoded
+        + first
+        + encoded
+        + template[2]
+        + encoded
+        + template[3]
+        + encoded
+        + template[4]
+    )
 
 
 def _merge_cells(content: bytes, new_cells: bytes, start_column: int, letters) -> bytes:
@@ -876,15 +928,18 @@ def _merge_cells(content: bytes, new_cells: bytes, start_column: int, letters) -
         letter = ref.group(1)
         if letter in ours:
             continue
-        (kept_before if column_number(letter.decode()) < start_column else kept_after).append(cell.group(0))
+        (kept_before if column_number(letter.decode()) < start_column else kept_after).append(
+            cell.group(0)
+        )
     return b"".join(kept_before) + new_cells + b"".join(kept_after)
 
 
 # -- sheets for inputs that are not an xlsx package --------------------------------------
 
 
-def render_grid(grid: SheetGrid, styles: StyleBook, date1904: bool,
-                edit: StageColumns | None = None) -> bytes:
+def render_grid(
+    grid: SheetGrid, styles: StyleBook, date1904: bool, edit: StageColumns | None = None
+) -> bytes:
     """A worksheet of the grid's values (dates formatted as dates), plus stage columns."""
     from datetime import date as date_type
     from datetime import datetime, time, timedelta
@@ -923,8 +978,12 @@ def render_grid(grid: SheetGrid, styles: StyleBook, date1904: bool,
                 cells.append(cell_xml(ref, value, 0, date1904))
         text = "".join(cells)
         if edit is not None and (row_index == edit.header_row or row_index in edit.cells):
-            text = _merge_cells(text.encode("utf-8"), _stage_cells(row_index, edit, stage_styles, letters),
-                                edit.start_column, letters).decode("utf-8")
+            text = _merge_cells(
+                text.encode("utf-8"),
+                _stage_cells(row_index, edit, stage_styles, letters),
+                edit.start_column,
+                letters,
+            ).decode("utf-8")
         if text:
             parts.append(f'<row r="{row_index}">{text}</row>')
     parts.append("</sheetData></worksheet>")
@@ -965,8 +1024,9 @@ def write_package(
     if source is None:
         for grid in grids:
             is_target = stage_columns is not None and grid.name == stage_columns.sheet
-            writer.add_grid_sheet(grid, stage_columns if is_target else None,
-                                  hidden=grid.name in hidden)
+            writer.add_grid_sheet(
+                grid, stage_columns if is_target else None, hidden=grid.name in hidden
+            )
     elif stage_columns is not None:
         writer.append_stage_columns(stage_columns)
     if replaceable is None:
@@ -976,8 +1036,13 @@ def write_package(
     writer.save(target)
 
 
-def _name_here(writer: SpliceWriter, source: bytes | None, grids: list[SheetGrid],
-               models: Sequence[SheetModel], stage_columns: StageColumns | None):
+def _name_here(
+    writer: SpliceWriter,
+    source: bytes | None,
+    grids: list[SheetGrid],
+    models: Sequence[SheetModel],
+    stage_columns: StageColumns | None,
+):
     """Name the outputs for a caller that did not (first rows read with calamine)."""
     from ..core.sheetnames import name_outputs
 
@@ -997,6 +1062,10 @@ def _name_here(writer: SpliceWriter, source: bytes | None, grids: list[SheetGrid
             return None
         return rows[0] if rows else None
 
-    named = name_outputs(models, sheet_names(writer), header_of,
-                         ledger=stage_columns.sheet if stage_columns else None)
+    named = name_outputs(
+        models,
+        sheet_names(writer),
+        header_of,
+        ledger=stage_columns.sheet if stage_columns else None,
+    )
     return named.models, named.replaceable

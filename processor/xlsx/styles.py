@@ -14,7 +14,13 @@ from .xmlutil import NS_MAIN, parse_part, serialise
 
 _Q = f"{{{NS_MAIN}}}"
 BUILTIN_FORMATS = {
-    "General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10,
+    "General": 0,
+    "0": 1,
+    "0.00": 2,
+    "#,##0": 3,
+    "#,##0.00": 4,
+    "0%": 9,
+    "0.00%": 10,
 }
 
 MINIMAL_STYLES = (
@@ -33,8 +39,19 @@ MINIMAL_STYLES = (
 )
 
 # Order of styleSheet children required by the schema.
-_ORDER = ["numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
-          "dxfs", "tableStyles", "colors", "extLst"]
+_ORDER = [
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellStyleXfs",
+    "cellXfs",
+    "cellStyles",
+    "dxfs",
+    "tableStyles",
+    "colors",
+    "extLst",
+]
 
 
 class StyleBook:
@@ -130,8 +147,14 @@ class StyleBook:
             self._bold_font = self._reuse_or_append(fonts, font)
         return self._bold_font
 
-    def xf(self, number_format: str | None = None, fill: str | None = None,
-           bold: bool = False, wrap: bool = False, top: bool = False) -> int:
+    def xf(
+        self,
+        number_format: str | None = None,
+        fill: str | None = None,
+        bold: bool = False,
+        wrap: bool = False,
+        top: bool = False,
+    ) -> int:
         """Index of a cell format with these properties, appended on first use (``top``:
         aligned to the top of the cell, for rows made tall by a wrapped neighbour)."""
         key = (number_format or None, fill or None, bold, wrap, top)
@@ -169,5 +192,9 @@ class StyleBook:
 
 def _shape(element) -> tuple:
     """What an XML element says, independent of attribute order (for finding twins)."""
-    return (etree.QName(element).localname, tuple(sorted(element.attrib.items())),
-            (element.text or "").strip(), tuple(_shape(child) for child in element))
+    return (
+        etree.QName(element).localname,
+        tuple(sorted(element.attrib.items())),
+        (element.text or "").strip(),
+        tuple(_shape(child) for child in element),
+    )

@@ -58,8 +58,9 @@ def cell_xml(ref: str, value: object, style: int, date1904: bool) -> str:
     return inline_string_cell(ref, str(value), style)
 
 
-def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
-                 letters: list[str]) -> list[str]:
+def _render_rows(
+    model: SheetModel, styles: StyleBook, date1904: bool, letters: list[str]
+) -> list[str]:
     """The data rows' XML. The hot loop of the writer: per-column style strings are built
     once, the cell type is dispatched inline, and repeated texts are escaped once."""
     style_cache: dict[tuple, str] = {}
@@ -87,16 +88,20 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
         row_key = (row_fill, bold, len(row), currency)
         row_styles = row_styles_cache.get(row_key)
         if row_styles is None:
-            formats = base_formats if currency_column is None else [
-                model.format_of(row_index, c) for c in range(len(model.columns))]
+            formats = (
+                base_formats
+                if currency_column is None
+                else [model.format_of(row_index, c) for c in range(len(model.columns))]
+            )
             row_styles = []
             for column_index in range(len(row)):
                 fill = row_fill if filled[column_index] else None
                 key = (column_index, fill, bold, formats[column_index])
                 style = style_cache.get(key)
                 if style is None:
-                    number = styles.xf(formats[column_index], fill, bold,
-                                       wrap=wraps[column_index], top=top)
+                    number = styles.xf(
+                        formats[column_index], fill, bold, wrap=wraps[column_index], top=top
+                    )
                     style = style_cache[key] = f' s="{number}"' if number else ""
                 row_styles.append(style)
             row_styles_cache[row_key] = row_styles
@@ -132,8 +137,9 @@ def _render_rows(model: SheetModel, styles: StyleBook, date1904: bool,
         if height is None:
             out.append(f'<row r="{sheet_row}">{"".join(cells)}</row>')
         else:
-            out.append(f'<row r="{sheet_row}" ht="{height:g}" customHeight="1">'
-                       f'{"".join(cells)}</row>')
+            out.append(
+                f'<row r="{sheet_row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>'
+            )
     return out
 
 
@@ -144,7 +150,10 @@ def table_name(model: SheetModel) -> str:
 
 
 def render_sheet(
-    model: SheetModel, styles: StyleBook, date1904: bool, drawing_rid: str | None,
+    model: SheetModel,
+    styles: StyleBook,
+    date1904: bool,
+    drawing_rid: str | None,
     table_rid: str | None,
 ) -> bytes:
     """The worksheet XML of ``model``."""
@@ -155,7 +164,8 @@ def render_sheet(
     parts = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n',
         f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_REL}">',
-        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>' if page.fit_width or page.fit_height
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+        if page.fit_width or page.fit_height
         else "",
         f'<dimension ref="A1:{last_letter}{max(last_row, 1)}"/>',
         '<sheetViews><sheetView workbookViewId="0">',
@@ -169,15 +179,20 @@ def render_sheet(
     if model.columns:
         parts.append("<cols>")
         for index, column in enumerate(model.columns, start=1):
-            parts.append(f'<col min="{index}" max="{index}" width="{column.width:g}" customWidth="1"/>')
+            parts.append(
+                f'<col min="{index}" max="{index}" width="{column.width:g}" customWidth="1"/>'
+            )
         parts.append("</cols>")
     parts.append("<sheetData>")
     lines = model.header_lines
     # Headers wrap (by word) where a column is narrower than its header: taller row.
     header_style = styles.xf(bold=True, wrap=lines > 1)
     letters = [column_letter(i) for i in range(1, column_count + 1)]
-    parts.append(f'<row r="1" ht="{lines * HEADER_ROW_HEIGHT:g}" customHeight="1">'
-                 if lines > 1 else '<row r="1">')
+    parts.append(
+        f'<row r="1" ht="{lines * HEADER_ROW_HEIGHT:g}" customHeight="1">'
+        if lines > 1
+        else '<row r="1">'
+    )
     parts.extend(
         inline_string_cell(f"{letters[i]}1", column.header, header_style)
         for i, column in enumerate(model.columns)
@@ -185,7 +200,9 @@ def render_sheet(
     parts.append("</row>")
     parts.extend(_render_rows(model, styles, date1904, letters))
     parts.append("</sheetData>")
-    parts.append('<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.7" header="0.3" footer="0.3"/>')
+    parts.append(
+        '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.7" header="0.3" footer="0.3"/>'
+    )
     parts.append(page_setup_xml(page))
     if drawing_rid:
         parts.append(f'<drawing r:id="{drawing_rid}"/>')
@@ -204,9 +221,13 @@ def page_setup_xml(page: PageSetup) -> str:
     return (
         f'<pageSetup orientation="{orientation}" fitToWidth="{page.fit_width}" '
         f'fitToHeight="{page.fit_height}"/>'
-        f'<headerFooter><oddFooter>{escape_text(page.footer)}</oddFooter></headerFooter>'
-        + (f'<rowBreaks count="{len(page.row_breaks)}" manualBreakCount='
-           f'"{len(page.row_breaks)}">{breaks}</rowBreaks>' if page.row_breaks else "")
+        f"<headerFooter><oddFooter>{escape_text(page.footer)}</oddFooter></headerFooter>"
+        + (
+            f'<rowBreaks count="{len(page.row_breaks)}" manualBreakCount='
+            f'"{len(page.row_breaks)}">{breaks}</rowBreaks>'
+            if page.row_breaks
+            else ""
+        )
     )
 
 
@@ -291,8 +312,9 @@ def _ref(sheet: str, column: int, first_row: int, last_row: int | None = None) -
 
 
 def _row_ref(sheet: str, row: int, first_column: int, last_column: int) -> str:
-    return (f"{_quoted(sheet)}!${column_letter(first_column)}${row}:"
-            f"${column_letter(last_column)}${row}")
+    return (
+        f"{_quoted(sheet)}!${column_letter(first_column)}${row}:${column_letter(last_column)}${row}"
+    )
 
 
 def _values_ref(sheet: str, chart: Chart, series) -> str:
@@ -318,7 +340,8 @@ def render_chart(chart: Chart, sheet: str, model: SheetModel) -> bytes:
         color = chart.colors[index] if index < len(chart.colors) else None
         fill = (
             f'<c:spPr><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></c:spPr>'
-            if color else ""
+            if color
+            else ""
         )
         series_xml.append(
             f'<c:ser><c:idx val="{index}"/><c:order val="{index}"/>'
@@ -334,7 +357,9 @@ def render_chart(chart: Chart, sheet: str, model: SheetModel) -> bytes:
     bar_dir = "bar" if chart.kind == "bar" else "col"
     y_title = (
         f"<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:r><a:t>{escape_text(chart.y_title)}</a:t>"
-        "</a:r></a:p></c:rich></c:tx><c:overlay val=\"0\"/></c:title>" if chart.y_title else ""
+        '</a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>'
+        if chart.y_title
+        else ""
     )
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
