@@ -283,11 +283,6 @@ class _Table:
     buckets: tuple[int, ...] = ()
     _raw: dict[str, list[object]] = field(default_factory=dict)
 
-    @property
-    def first_data(self) -> int:
-        """0-based grid index of the first data row (= the 1-based header row)."""
-        return self.location.header_row
-
     def sheet_row(self, position: int) -> int:
         """1-based sheet row of data row ``position``."""
         return self.location.header_row + position + 1

@@ -13,7 +13,6 @@ Settings live in ``[email]`` and ``[sms]``; the SMTP password is never one of th
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -640,11 +639,6 @@ def address_issue(
         f"no email to {target.customer} ({target.currency}): the customer "
         f"has no email address; {channel_text}",
     )
-
-
-def stable_digest(*parts: str) -> str:
-    """A short hex digest of ``parts`` (file-name suffixes that do not clash)."""
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:8]
 
 
 FALLBACK = FALLBACK_LANGUAGE

@@ -29,7 +29,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .interest import DAY_COUNTS, RATE_FIXINGS, Accrual, InterestRule, accrue
+from .interest import DAY_COUNTS, RATE_FIXINGS, InterestRule
 from .issues import Issue, Severity
 from .workdays import is_working_day
 
@@ -485,11 +485,6 @@ def contract_regime(regime: Regime, rate: Decimal) -> Regime:
     rows = (RateRow(date.min, rate, "customer interest_rate column"),)
     rule = replace(regime.rule, reference_rates=((date.min, rate),))
     return replace(regime, rule=rule, rows=rows)
-
-
-def accrue_item(regime: Regime, balance_cents: int, due: date, as_of: date) -> Accrual:
-    """Interest on one item under ``regime`` (see :func:`receivables.core.interest.accrue`)."""
-    return accrue(regime.rule, balance_cents, due, as_of)
 
 
 _PERCENT = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*%?\s*$")
