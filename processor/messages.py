@@ -267,167 +267,67 @@ def write_messages(
     messages of the Letters Log, for the interval). ``columns`` maps canonical fields to
     sheet columns, for issue locations (``Ledger!O12``).
     """
-    email_settings, sms_settings, issues = core.parse_message_settings(rules)
-    letter_settings, _ = core_letters.parse_letter_settings(rules)
-    out = Path(out_dir)
-    templates = MessageTemplates(_message_folder(rules, templates_dir))
-    result = MessagesResult(issues=list(issues))
-    email_column = (columns or {}).get("email")
-    phone_column = (columns or {}).get("phone")
-    wanted = set(stages) if stages is not None else None
-    email_stages = [s for s in email_settings.stages if wanted is None or s in wanted]
-    sms_stages = [s for s in sms_settings.stages if wanted is None or s in wanted]
-    with_letter = {stage.key for stage in rules.stages if stage.letter}
+    run, issues = _message_run(rules, as_of, stages, sheet, columns, templates_dir)
     if targets is None:
-        target_stages = {s for s in email_stages if s not in with_letter} | set(sms_stages)
-        targets = core.message_targets(classified, rules, target_stages)
-    channels = {stage: {"email"} for stage in email_stages if stage not in with_letter}
-    for stage in sms_stages:
-        channels.setdefault(stage, set()).add("sms")
+        targets = core.message_targets(classified, rules, run.stages.target_stages())
     targets, held, dunning_issues = core.follow_dunning(
-        targets, classified, rules, as_of, history, channels, sheet
+        targets, classified, rules, as_of, history, run.stages.channels(), sheet
     )
-    result.issues.extend(dunning_issues)
-
-    sender = core.sender_address(email_settings, letter_settings)
-    domain = sender.domain if sender is not None else ""
-
-    drafts: list[_Draft] = []
-    records = list(letters.records)
+    outgoing = _Outgoing(records=list(letters.records), issues=[*issues, *dunning_issues])
     if email:
         jobs = _letter_jobs_by_reference(classified, rules, as_of, letters)
-        for index, record in enumerate(records):
-            job = jobs.get(record.reference)
-            if job is None or job.stage not in email_stages:
-                continue
-            target = _target_of_letter(job)
-            problem = core.address_issue(target, sheet, email_column, "the letter goes by post")
-            if problem is not None:
-                result.issues.append(problem)
-            if not core.parse_addresses(target.email)[0]:
-                continue
-            attachment = out / (record.pdf or record.file)
-            language = job.language
-            name = email_settings.template_for(job.stage, True)
-            if not templates.exists("email", name, language):
-                language = core.FALLBACK
-            context = core.message_context(
-                target,
-                rules,
-                letter_settings,
-                as_of,
-                language=language,
-                reference=record.reference,
-                letter=job.context,
-                attachment=attachment.name,
-            )
-            mid = core.message_id(record.reference, "email", domain)
-            drafts.append(
-                _Draft(name, language, context, target, mid, record.reference, attachment)
-            )
-            records[index] = replace(record, channel="email", message_id=mid, status="draft")
+        outgoing = _letter_covers(run, jobs, outgoing, Path(out_dir))
     for target in targets:
-        language = core.message_language(target, letter_settings.default_language)
-        reference = core.target_reference(target, letter_settings.reference_prefix, as_of)
-        stage_label = rules.stage(target.stage).label
-        if (
-            email
-            and target.stage in email_stages
-            and target.stage not in with_letter
-            and (target.customer, target.currency, "email") not in held
-        ):
-            problem = core.address_issue(target, sheet, email_column, "no email is written")
-            if problem is not None:
-                result.issues.append(problem)
-            if core.parse_addresses(target.email)[0]:
-                name = email_settings.template_for(target.stage, False)
-                lang = language if templates.exists("email", name, language) else core.FALLBACK
-                if not templates.exists("email", name, lang):
-                    result.issues.append(
-                        Issue(
-                            "email",
-                            f"no email template {name!r} for the "
-                            f"stage {target.stage!r} "
-                            f"({templates.file_name('email', name, 'en')})",
-                            Severity.ERROR,
-                        )
-                    )
-                else:
-                    context = core.message_context(
-                        target, rules, letter_settings, as_of, language=lang, reference=reference
-                    )
-                    mid = core.message_id(reference, "email", domain)
-                    drafts.append(_Draft(name, lang, context, target, mid, reference, None))
-                    records.append(
-                        _message_record(
-                            target,
-                            reference,
-                            stage_label,
-                            lang,
-                            f"email_{name}",
-                            "email",
-                            mid,
-                            as_of,
-                        )
-                    )
-        if (
-            sms
-            and target.stage in sms_stages
-            and (target.customer, target.currency, "sms") not in held
-        ):
-            row, problem = _sms_row(
-                target,
-                rules,
-                letter_settings,
-                sms_settings,
-                templates,
-                as_of,
-                language,
-                reference,
-                sheet,
-                phone_column,
-            )
-            if problem is not None:
-                result.issues.append(problem)
-            if row is not None:
-                result.sms.append(row)
-                records.append(
-                    _message_record(
-                        target,
-                        reference,
-                        stage_label,
-                        row.language,
-                        f"sms_{sms_settings.template_for(target.stage)}",
-                        "sms",
-                        core.message_id(reference, "sms", domain),
-                        as_of,
-                        file=f"{SMS_DIR}/{SMS_CSV}",
-                    )
-                )
+        language = core.message_language(target, run.letter.default_language)
+        reference = core.target_reference(target, run.letter.reference_prefix, as_of)
+        if email and run.stages.emails_alone(target) and not _held(target, "email", held):
+            outgoing.add(_stage_email(run, target, language, reference))
+        if sms and target.stage in run.stages.sms and not _held(target, "sms", held):
+            outgoing.add(_stage_sms(run, target, language, reference))
+    return _write_outgoing(run, outgoing, Path(out_dir))
 
-    if drafts and sender is None:
-        result.issues.append(
-            Issue(
-                "email settings",
-                "the drafts have no From address (Outlook "
-                "and Thunderbird fill in the account you send with); set "
-                "email.sender or company.email to send them with "
-                "'receivables send'",
-                Severity.INFO,
-            )
-        )
-    files = _write_drafts(drafts, templates, sender, email_settings, out)
-    result.drafts = files
-    by_reference = {d.reference: path for d, path in zip(drafts, files, strict=True)}
-    result.records = [
-        replace(r, file=f"{EMAIL_DIR}/{by_reference[r.reference].name}")
-        if r.channel == "email" and r.template.startswith("email_")
-        else r
-        for r in records
-    ]
-    if result.sms:
-        _write_sms_csv(result.sms, out / SMS_DIR / SMS_CSV)
-    return result
+
+def _message_run(
+    rules: Rules,
+    as_of: date,
+    stages: Collection[str] | None,
+    sheet: str | None,
+    columns: Mapping[str, int] | None,
+    templates_dir: Path | str | None,
+) -> tuple[_MessageRun, list[Issue]]:
+    """The settings, templates and issue cells of a run, and the settings' problems."""
+    email, sms, issues = core.parse_message_settings(rules)
+    letter, _ = core_letters.parse_letter_settings(rules)
+    run = _MessageRun(
+        rules=rules,
+        as_of=as_of,
+        templates=MessageTemplates(_message_folder(rules, templates_dir)),
+        email=email,
+        sms=sms,
+        letter=letter,
+        stages=_stages_messaged(rules, email, sms, stages),
+        sender=core.sender_address(email, letter),
+        sheet=sheet,
+        email_column=(columns or {}).get("email"),
+        phone_column=(columns or {}).get("phone"),
+    )
+    return run, list(issues)
+
+
+def _write_outgoing(run: _MessageRun, outgoing: _Outgoing, out: Path) -> MessagesResult:
+    """Write the drafts (every template checked first) and the gateway CSV into ``out``."""
+    issues = list(outgoing.issues)
+    if outgoing.drafts and run.sender is None:
+        issues.append(_NO_SENDER)
+    files = _write_drafts(outgoing.drafts, run.templates, run.sender, run.email, out)
+    if outgoing.sms:
+        _write_sms_csv(outgoing.sms, out / SMS_DIR / SMS_CSV)
+    return MessagesResult(
+        records=_records_with_draft_files(outgoing.records, outgoing.drafts, files),
+        sms=outgoing.sms,
+        drafts=files,
+        issues=issues,
+    )
 
 
 def _message_folder(rules: Rules, templates_dir: Path | str | None) -> Path | None:
@@ -435,6 +335,225 @@ def _message_folder(rules: Rules, templates_dir: Path | str | None) -> Path | No
         return Path(templates_dir)
     configured = str(rules.section("letters").get("templates_dir", "") or "").strip()
     return Path(configured) if configured else None
+
+
+@dataclass(frozen=True)
+class _StagesMessaged:
+    """The stages this run messages: by email, by SMS, and those that have a letter."""
+
+    email: tuple[str, ...]
+    sms: tuple[str, ...]
+    with_letter: frozenset[str]
+
+    def target_stages(self) -> set[str]:
+        """The stages whose customers are messaged without a letter (email or SMS)."""
+        return {s for s in self.email if s not in self.with_letter} | set(self.sms)
+
+    def channels(self) -> dict[str, set[str]]:
+        """Stage key -> the channels its messages go by, for the dunning interval."""
+        channels = {stage: {"email"} for stage in self.email if stage not in self.with_letter}
+        for stage in self.sms:
+            channels.setdefault(stage, set()).add("sms")
+        return channels
+
+    def emails_alone(self, target: core.MessageTarget) -> bool:
+        """True when the target's stage sends an email of its own (no letter to cover)."""
+        return target.stage in self.email and target.stage not in self.with_letter
+
+
+def _stages_messaged(
+    rules: Rules,
+    email: core.EmailSettings,
+    sms: core.SmsSettings,
+    wanted: Collection[str] | None,
+) -> _StagesMessaged:
+    """The message stages of the settings, limited to ``wanted`` (stage keys) when given."""
+    wanted = set(wanted) if wanted is not None else None
+    return _StagesMessaged(
+        email=tuple(s for s in email.stages if wanted is None or s in wanted),
+        sms=tuple(s for s in sms.stages if wanted is None or s in wanted),
+        with_letter=frozenset(stage.key for stage in rules.stages if stage.letter),
+    )
+
+
+@dataclass(frozen=True)
+class _MessageRun:
+    """What every message of one run shares: settings, templates, the date, issue cells."""
+
+    rules: Rules
+    as_of: date
+    templates: MessageTemplates
+    email: core.EmailSettings
+    sms: core.SmsSettings
+    letter: core_letters.LetterSettings
+    stages: _StagesMessaged
+    sender: Address | None
+    sheet: str | None
+    email_column: int | None
+    phone_column: int | None
+
+    def context(
+        self, target: core.MessageTarget, language: str, reference: str, **letter: Any
+    ) -> dict[str, Any]:
+        """The render context of a message to ``target`` (``letter``: a cover's extras)."""
+        return core.message_context(
+            target,
+            self.rules,
+            self.letter,
+            self.as_of,
+            language=language,
+            reference=reference,
+            **letter,
+        )
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain, for Message-IDs (empty without a sender)."""
+        return self.sender.domain if self.sender is not None else ""
+
+    def language_of(self, channel: str, name: str, language: str) -> str:
+        """``language`` when template ``name`` exists in it, else the fallback language."""
+        return language if self.templates.exists(channel, name, language) else core.FALLBACK
+
+
+@dataclass
+class _Outgoing:
+    """Messages decided and not yet written: drafts, Letters Log records, SMS rows, issues."""
+
+    drafts: list[_Draft] = field(default_factory=list)
+    records: list[LetterRecord] = field(default_factory=list)
+    sms: list[SmsRow] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+
+    def add(self, other: _Outgoing) -> None:
+        """Append ``other``'s messages and issues after these."""
+        self.drafts.extend(other.drafts)
+        self.records.extend(other.records)
+        self.sms.extend(other.sms)
+        self.issues.extend(other.issues)
+
+
+_NO_SENDER = Issue(
+    "email settings",
+    "the drafts have no From address (Outlook "
+    "and Thunderbird fill in the account you send with); set "
+    "email.sender or company.email to send them with "
+    "'receivables send'",
+    Severity.INFO,
+)
+
+
+def _held(target: core.MessageTarget, channel: str, held: Collection[tuple]) -> bool:
+    """True when the dunning decisions hold the target's messages of ``channel``."""
+    return (target.customer, target.currency, channel) in held
+
+
+def _letter_covers(
+    run: _MessageRun,
+    jobs: Mapping[str, core_letters.LetterJob],
+    outgoing: _Outgoing,
+    out: Path,
+) -> _Outgoing:
+    """A cover email for each letter of an email stage whose customer has an address.
+
+    ``outgoing.records`` are the letters' Letters Log records; the emailed ones become
+    ``email`` drafts with their Message-ID. A customer without a usable address is an
+    issue, and the letter goes by post.
+    """
+    records = list(outgoing.records)
+    drafts, issues = list(outgoing.drafts), list(outgoing.issues)
+    for index, record in enumerate(records):
+        job = jobs.get(record.reference)
+        if job is None or job.stage not in run.stages.email:
+            continue
+        target = _target_of_letter(job)
+        problem = core.address_issue(target, run.sheet, run.email_column, "the letter goes by post")
+        if problem is not None:
+            issues.append(problem)
+        if not core.parse_addresses(target.email)[0]:
+            continue
+        attachment = out / (record.pdf or record.file)
+        name = run.email.template_for(job.stage, True)
+        language = run.language_of("email", name, job.language)
+        context = run.context(
+            target,
+            language,
+            record.reference,
+            letter=job.context,
+            attachment=attachment.name,
+        )
+        mid = core.message_id(record.reference, "email", run.domain)
+        drafts.append(_Draft(name, language, context, target, mid, record.reference, attachment))
+        records[index] = replace(record, channel="email", message_id=mid, status="draft")
+    return _Outgoing(drafts=drafts, records=records, sms=list(outgoing.sms), issues=issues)
+
+
+def _stage_email(
+    run: _MessageRun, target: core.MessageTarget, language: str, reference: str
+) -> _Outgoing:
+    """The email draft of a stage without a letter, or why there is none."""
+    found = _Outgoing()
+    problem = core.address_issue(target, run.sheet, run.email_column, "no email is written")
+    if problem is not None:
+        found.issues.append(problem)
+    if not core.parse_addresses(target.email)[0]:
+        return found
+    name = run.email.template_for(target.stage, False)
+    lang = run.language_of("email", name, language)
+    if not run.templates.exists("email", name, lang):
+        found.issues.append(_missing_template(run.templates, "email", name, target.stage))
+        return found
+    context = run.context(target, lang, reference)
+    mid = core.message_id(reference, "email", run.domain)
+    found.drafts.append(_Draft(name, lang, context, target, mid, reference, None))
+    found.records.append(
+        _message_record(run, target, reference, lang, f"email_{name}", "email", mid)
+    )
+    return found
+
+
+def _stage_sms(
+    run: _MessageRun, target: core.MessageTarget, language: str, reference: str
+) -> _Outgoing:
+    """The SMS of a stage, with its Letters Log record, or why there is none."""
+    found = _Outgoing()
+    row, problem = _sms_row(run, target, language, reference)
+    if problem is not None:
+        found.issues.append(problem)
+    if row is not None:
+        found.sms.append(row)
+        template = f"sms_{run.sms.template_for(target.stage)}"
+        mid = core.message_id(reference, "sms", run.domain)
+        found.records.append(
+            _message_record(
+                run, target, reference, row.language, template, "sms", mid, f"{SMS_DIR}/{SMS_CSV}"
+            )
+        )
+    return found
+
+
+def _missing_template(templates: MessageTemplates, channel: str, name: str, stage: str) -> Issue:
+    """The error for a stage whose ``channel`` template is in no language at all."""
+    kind = "SMS" if channel == "sms" else channel
+    return Issue(
+        channel,
+        f"no {kind} template {name!r} for the stage {stage!r} "
+        f"({templates.file_name(channel, name, 'en')})",
+        Severity.ERROR,
+    )
+
+
+def _records_with_draft_files(
+    records: Sequence[LetterRecord], drafts: Sequence[_Draft], files: Sequence[Path]
+) -> list[LetterRecord]:
+    """The Letters Log records, each email of its own pointing at its draft's file."""
+    by_reference = {d.reference: path for d, path in zip(drafts, files, strict=True)}
+    return [
+        replace(r, file=f"{EMAIL_DIR}/{by_reference[r.reference].name}")
+        if r.channel == "email" and r.template.startswith("email_")
+        else r
+        for r in records
+    ]
 
 
 @dataclass(frozen=True)
@@ -490,22 +609,22 @@ def _target_of_letter(job: core_letters.LetterJob) -> core.MessageTarget:
 
 
 def _message_record(
+    run: _MessageRun,
     target: core.MessageTarget,
     reference: str,
-    stage_label: str,
     language: str,
     template: str,
     channel: str,
     mid: str,
-    as_of: date,
     file: str = "",
 ) -> LetterRecord:
+    """The Letters Log record of a message of its own (a draft, nothing sent yet)."""
     return LetterRecord(
         reference=reference,
-        date=as_of,
+        date=run.as_of,
         customer=target.customer,
         currency=target.currency,
-        stage=stage_label,
+        stage=run.rules.stage(target.stage).label,
         template=template,
         language=language,
         amount_cents=target.total_cents,
@@ -633,21 +752,57 @@ def build_email(
 
 
 def _sms_row(
-    target,
-    rules,
-    letter_settings,
-    settings: core.SmsSettings,
-    templates: MessageTemplates,
-    as_of,
-    language,
-    reference,
-    sheet,
-    phone_column,
+    run: _MessageRun, target: core.MessageTarget, language: str, reference: str
 ) -> tuple[SmsRow | None, Issue | None]:
+    """The SMS to ``target`` and a problem with it (too many segments), or why there is none.
+
+    No phone, a number that cannot be read or a fixed line is a reason, not an error; a
+    stage without an SMS template in any language is an error; a template that does not
+    render stops the run (:class:`MessageTemplateError`).
+    """
     from .core.issues import cell_ref
 
-    where = cell_ref(sheet, target.first_row, phone_column)
-    country = sms_core.customer_country(target.region, target.address, rules.country)
+    where = cell_ref(run.sheet, target.first_row, run.phone_column)
+    country = sms_core.customer_country(target.region, target.address, run.rules.country)
+    number, reason = _mobile_number(target, country, where)
+    if number is None:
+        return None, reason
+    name = run.sms.template_for(target.stage)
+    lang = run.language_of("sms", name, language)
+    if not run.templates.exists("sms", name, lang):
+        return None, _missing_template(run.templates, "sms", name, target.stage)
+    text = _render_sms(run.templates, name, lang, run.context(target, lang, reference))
+    encoding, parts = sms_core.segments(text)
+    problem = None
+    if parts > run.sms.max_segments:
+        problem = Issue(
+            where,
+            f"the SMS to {target.customer} takes {parts} segments "
+            f"({encoding}, {sms_core.length(text)} characters), more than "
+            f"sms.max_segments = {run.sms.max_segments}: shorten "
+            f"{run.templates.file_name('sms', name, lang)}",
+        )
+    row = SmsRow(
+        date=run.as_of,
+        customer=target.customer,
+        currency=target.currency,
+        stage=run.rules.stage(target.stage).label,
+        phone=target.phone,
+        number=number,
+        country=country,
+        language=lang,
+        text=text,
+        encoding=encoding,
+        segments=parts,
+        reference=reference,
+    )
+    return row, problem
+
+
+def _mobile_number(
+    target: core.MessageTarget, country: str, where: Any
+) -> tuple[str | None, Issue | None]:
+    """The E.164 number to text ``target`` at, or None and the reason why not."""
     if not target.phone.strip():
         # An email usually goes instead: worth knowing, not a problem to fix.
         return None, Issue(
@@ -671,47 +826,18 @@ def _sms_row(
         return None, Issue(
             where, f"no SMS to {target.customer}: {target.phone!r} is a fixed line", Severity.INFO
         )
-    name = settings.template_for(target.stage)
-    lang = language if templates.exists("sms", name, language) else core.FALLBACK
-    if not templates.exists("sms", name, lang):
-        return None, Issue(
-            "sms",
-            f"no SMS template {name!r} for the stage {target.stage!r} "
-            f"({templates.file_name('sms', name, 'en')})",
-            Severity.ERROR,
-        )
-    context = core.message_context(
-        target, rules, letter_settings, as_of, language=lang, reference=reference
-    )
+    return number, None
+
+
+def _render_sms(
+    templates: MessageTemplates, name: str, language: str, context: Mapping[str, Any]
+) -> str:
+    """The text of SMS template ``name``; a template that fails stops the run."""
     try:
-        text = templates.render_sms(name, lang, context)
+        return templates.render_sms(name, language, context)
     except TemplateError as exc:
-        raise MessageTemplateError([f"{templates.file_name('sms', name, lang)}: {exc}"]) from exc
-    encoding, parts = sms_core.segments(text)
-    problem = None
-    if parts > settings.max_segments:
-        problem = Issue(
-            where,
-            f"the SMS to {target.customer} takes {parts} segments "
-            f"({encoding}, {sms_core.length(text)} characters), more than "
-            f"sms.max_segments = {settings.max_segments}: shorten "
-            f"{templates.file_name('sms', name, lang)}",
-        )
-    row = SmsRow(
-        date=as_of,
-        customer=target.customer,
-        currency=target.currency,
-        stage=rules.stage(target.stage).label,
-        phone=target.phone,
-        number=number,
-        country=country,
-        language=lang,
-        text=text,
-        encoding=encoding,
-        segments=parts,
-        reference=reference,
-    )
-    return row, problem
+        file = templates.file_name("sms", name, language)
+        raise MessageTemplateError([f"{file}: {exc}"]) from exc
 
 
 def _write_sms_csv(rows: Iterable[SmsRow], path: Path) -> None:
