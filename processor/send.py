@@ -37,7 +37,7 @@ import re
 import smtplib
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -356,29 +356,8 @@ def send_drafts(
     drafts = load_drafts(folder)
     journal = Journal(drafts_folder(folder) / JOURNAL)
     result = SendResult(dry_run=not yes)
-    todo = []
-    for draft in drafts:
-        state = journal.state(draft.message_id)
-        in_log = (logged or {}).get(draft.message_id, "")
-        if state is None and in_log == SENT:
-            state = SENT
-        elif state is None and in_log == UNKNOWN:
-            state = DATA
-        if state == SENT:
-            result.outcomes.append(Outcome(draft, "skipped", "sent before"))
-        elif state == DATA and not resend_unknown:
-            entry = journal.states[draft.message_id]
-            result.outcomes.append(
-                Outcome(
-                    draft,
-                    UNKNOWN,
-                    "the connection broke after the "
-                    f"message was handed over ({entry['time']}); check "
-                    "the mailbox, then --resend-unknown if it is missing",
-                )
-            )
-        else:
-            todo.append(draft)
+    done, todo = _triage(drafts, journal, logged or {}, resend_unknown)
+    result.outcomes += done
     if not yes or not todo:
         result.outcomes += [Outcome(d, "would-send" if not yes else "pending") for d in todo]
         return result
@@ -389,66 +368,134 @@ def send_drafts(
             result.outcomes.append(Outcome(draft, SENT, "marked sent"))
         return result
 
-    sender = settings.sender or ""
-    header = str(Address(settings.sender_name, addr_spec=sender)) if sender else None
     smtp = connect(settings, password)
-    interval = 60.0 / settings.rate_per_minute if settings.rate_per_minute else 0.0
-    last_start: float | None = None
     try:
-        for index, draft in enumerate(todo):
-            if last_start is not None and interval:
-                wait = last_start + interval - clock()
-                if wait > 0:
-                    sleep(wait)
-            last_start = clock()
-            message = _prepare(draft, header)
-            envelope = sender or _from_address(message)
-            if not envelope:
-                result.outcomes.append(Outcome(draft, FAILED, "no sender: set email.sender"))
-                journal.record(draft.message_id, FAILED, reason="no sender", file=draft.path.name)
-                continue
-            journal.record(
-                draft.message_id, SENDING, to=list(draft.recipients), file=draft.path.name
-            )
-            try:
-                _transmit(
-                    smtp,
-                    envelope,
-                    draft,
-                    _wire_bytes(message),
-                    lambda d=draft: journal.record(d.message_id, DATA),
-                )
-            except _Refused as exc:
-                journal.record(draft.message_id, FAILED, reason=str(exc))
-                outcome = Outcome(draft, FAILED, str(exc))
-            except _Broken as exc:
-                if not exc.after_data:
-                    journal.record(draft.message_id, FAILED, reason=str(exc))
-                outcome = Outcome(draft, UNKNOWN if exc.after_data else FAILED, str(exc))
-                result.outcomes.append(outcome)
-                if progress:
-                    progress(outcome)
-                result.outcomes += [
-                    Outcome(d, "pending", "not sent: the connection broke")
-                    for d in todo[index + 1 :]
-                ]
-                result.stopped = (
-                    f"the connection to {settings.host} broke ({exc}); run the "
-                    "same command again to send the rest"
-                )
-                break
-            else:
-                journal.record(draft.message_id, SENT)
-                outcome = Outcome(draft, SENT)
-            result.outcomes.append(outcome)
-            if progress:
-                progress(outcome)
+        pace = _Pace(settings.rate_per_minute, sleep, clock)
+        _send_all(smtp, todo, settings, journal, pace, progress, result)
     finally:
         try:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             smtp.close()
     return result
+
+
+def _triage(
+    drafts: Sequence[Draft],
+    journal: Journal,
+    logged: Mapping[str, str],
+    resend_unknown: bool,
+) -> tuple[list[Outcome], list[Draft]]:
+    """The drafts not to send (sent before, or perhaps delivered) and those to send.
+
+    The journal says what happened to a draft; where it knows nothing, the Letters Log
+    (``logged``) does. A message handed over before the connection broke may have arrived:
+    it is sent again only with ``resend_unknown``.
+    """
+    done, todo = [], []
+    for draft in drafts:
+        state = journal.state(draft.message_id)
+        in_log = logged.get(draft.message_id, "")
+        if state is None and in_log == SENT:
+            state = SENT
+        elif state is None and in_log == UNKNOWN:
+            state = DATA
+        if state == SENT:
+            done.append(Outcome(draft, "skipped", "sent before"))
+        elif state == DATA and not resend_unknown:
+            entry = journal.states[draft.message_id]
+            done.append(
+                Outcome(
+                    draft,
+                    UNKNOWN,
+                    "the connection broke after the "
+                    f"message was handed over ({entry['time']}); check "
+                    "the mailbox, then --resend-unknown if it is missing",
+                )
+            )
+        else:
+            todo.append(draft)
+    return done, todo
+
+
+@dataclass
+class _Pace:
+    """Spaces the starts of the messages to ``rate_per_minute`` (no limit when 0)."""
+
+    rate_per_minute: float
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    last_start: float | None = None
+
+    def wait(self) -> None:
+        """Sleep until the next message may start, and note that it starts."""
+        interval = 60.0 / self.rate_per_minute if self.rate_per_minute else 0.0
+        if self.last_start is not None and interval:
+            wait = self.last_start + interval - self.clock()
+            if wait > 0:
+                self.sleep(wait)
+        self.last_start = self.clock()
+
+
+def _send_all(
+    smtp: smtplib.SMTP,
+    todo: Sequence[Draft],
+    settings: EmailSettings,
+    journal: Journal,
+    pace: _Pace,
+    progress: Callable[[Outcome], None] | None,
+    result: SendResult,
+) -> None:
+    """Send ``todo`` in order over ``smtp``, adding each outcome to ``result``; a broken
+    connection stops the run and leaves the rest pending."""
+    sender = settings.sender or ""
+    header = str(Address(settings.sender_name, addr_spec=sender)) if sender else None
+    for index, draft in enumerate(todo):
+        pace.wait()
+        message = _prepare(draft, header)
+        envelope = sender or _from_address(message)
+        if not envelope:
+            result.outcomes.append(Outcome(draft, FAILED, "no sender: set email.sender"))
+            journal.record(draft.message_id, FAILED, reason="no sender", file=draft.path.name)
+            continue
+        outcome, broken = _send_one(smtp, envelope, draft, message, journal)
+        result.outcomes.append(outcome)
+        if progress:
+            progress(outcome)
+        if broken is not None:
+            result.outcomes += [
+                Outcome(d, "pending", "not sent: the connection broke") for d in todo[index + 1 :]
+            ]
+            result.stopped = (
+                f"the connection to {settings.host} broke ({broken}); run the "
+                "same command again to send the rest"
+            )
+            return
+
+
+def _send_one(
+    smtp: smtplib.SMTP, envelope: str, draft: Draft, message: EmailMessage, journal: Journal
+) -> tuple[Outcome, _Broken | None]:
+    """Send one message, journaling each step: its outcome, and the break if the
+    connection broke (a message handed over before the break is ``unknown``)."""
+    journal.record(draft.message_id, SENDING, to=list(draft.recipients), file=draft.path.name)
+    try:
+        _transmit(
+            smtp,
+            envelope,
+            draft,
+            _wire_bytes(message),
+            lambda: journal.record(draft.message_id, DATA),
+        )
+    except _Refused as exc:
+        journal.record(draft.message_id, FAILED, reason=str(exc))
+        return Outcome(draft, FAILED, str(exc)), None
+    except _Broken as exc:
+        if not exc.after_data:
+            journal.record(draft.message_id, FAILED, reason=str(exc))
+        return Outcome(draft, UNKNOWN if exc.after_data else FAILED, str(exc)), exc
+    journal.record(draft.message_id, SENT)
+    return Outcome(draft, SENT), None
 
 
 def _from_address(message: EmailMessage) -> str:

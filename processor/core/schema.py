@@ -731,117 +731,149 @@ def dotted(path: Sequence[str]) -> str:
 def check_layer(layer: Layer, root: Spec | None = None) -> tuple[dict[str, Any], list[Issue]]:
     """The values of ``layer`` that fit the schema (``root``, by default :func:`schema`),
     and a warning for each one that does not."""
-    issues: list[Issue] = []
-    dropped = object()
+    checker = _LayerChecker(layer)
+    clean = checker.walk(root if root is not None else schema(), layer.values, ())
+    return (clean if isinstance(clean, dict) else {}), checker.issues
 
-    def warn(path: Path, message: str) -> None:
-        issues.append(Issue(layer.where(path), message, Severity.WARNING))
 
-    def keep_lower(path: Path) -> str:
-        return "; the value of the lower layers is kept" if len(path) > 1 else "; it is ignored"
+# What a value that does not fit becomes: left out, so that the lower layers' value is kept.
+_DROPPED = object()
 
-    def unknown(path: Path, known: Sequence[str]) -> None:
+
+def _keep_lower(path: Path) -> str:
+    """How a warning ends: a setting keeps the lower layers' value, a section is ignored."""
+    return "; the value of the lower layers is kept" if len(path) > 1 else "; it is ignored"
+
+
+@dataclass
+class _LayerChecker:
+    """Checks the values of one layer against the schema, spec by spec, and keeps a
+    warning naming the layer (and the cell) for each value that does not fit."""
+
+    layer: Layer
+    issues: list[Issue] = field(default_factory=list)
+
+    def warn(self, path: Path, message: str) -> None:
+        """A warning about the setting at ``path`` of this layer."""
+        self.issues.append(Issue(self.layer.where(path), message, Severity.WARNING))
+
+    def unknown(self, path: Path, known: Sequence[str]) -> None:
+        """Warn of a key the schema does not know, naming the nearest known one."""
         name = path[-1]
         guess = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
         hint = f" (did you mean {dotted((*path[:-1], guess[0]))}?)" if guess else ""
         hint = UNKNOWN_HINTS.get(tuple(path), hint)
         what = "section" if len(path) == 1 else "setting"
-        warn(path, f"{what} {dotted(path)} is not a known {what}{hint}; it is ignored")
+        self.warn(path, f"{what} {dotted(path)} is not a known {what}{hint}; it is ignored")
 
-    def walk(spec: Spec, value: Any, path: Path) -> Any:
+    def walk(self, spec: Spec, value: Any, path: Path) -> Any:
+        """``value`` checked against ``spec``, or :data:`_DROPPED` when it does not fit."""
         if isinstance(spec, Table):
-            if not isinstance(value, Mapping):
-                warn(
-                    path,
-                    f"{dotted(path)} must be a table of settings, not {_shown(value)}"
-                    + keep_lower(path),
-                )
-                return dropped
-            out = {}
-            for key, item in value.items():
-                key = str(key)
-                child = spec.fields.get(key)
-                if child is None:
-                    unknown((*path, key), spec.fields)
-                    continue
-                checked = walk(child, item, (*path, key))
-                if checked is not dropped:
-                    out[key] = checked
-            return out
+            return self.table(spec, value, path)
         if isinstance(spec, MapOf):
-            if not isinstance(value, Mapping):
-                warn(
-                    path,
-                    f"{dotted(path)} must be a table of name = value, not "
-                    f"{_shown(value)}" + keep_lower(path),
-                )
-                return dropped
-            out = {}
-            for key, item in value.items():
-                key = str(key)
-                if spec.key is not None:
-                    try:
-                        key = str(spec.key.check(key))
-                    except Invalid as exc:
-                        warn((*path, key), f"{dotted((*path, key))}: the name {exc}; it is ignored")
-                        continue
-                checked = walk(spec.value, item, (*path, key))
-                if checked is not dropped:
-                    out[key] = checked
-            return out
+            return self.named_values(spec, value, path)
         if isinstance(spec, Items):
-            return check_items(spec, value, path)
+            return self.items(spec, value, path)
         try:
             return spec.check(value)
         except Invalid as exc:
-            warn(path, f"setting {dotted(path)} {exc}" + keep_lower(path))
-            return dropped
+            self.warn(path, f"setting {dotted(path)} {exc}" + _keep_lower(path))
+            return _DROPPED
 
-    def check_items(spec: Items, value: Any, path: Path) -> Any:
+    def table(self, spec: Table, value: Any, path: Path) -> Any:
+        """The known keys of a table, each checked; unknown keys are warned of and left."""
+        if not isinstance(value, Mapping):
+            self.warn(
+                path,
+                f"{dotted(path)} must be a table of settings, not {_shown(value)}"
+                + _keep_lower(path),
+            )
+            return _DROPPED
+        out = {}
+        for key, item in value.items():
+            key = str(key)
+            child = spec.fields.get(key)
+            if child is None:
+                self.unknown((*path, key), spec.fields)
+                continue
+            checked = self.walk(child, item, (*path, key))
+            if checked is not _DROPPED:
+                out[key] = checked
+        return out
+
+    def named_values(self, spec: MapOf, value: Any, path: Path) -> Any:
+        """A table of free names (currencies, stages): each name and value checked."""
+        if not isinstance(value, Mapping):
+            self.warn(
+                path,
+                f"{dotted(path)} must be a table of name = value, not "
+                f"{_shown(value)}" + _keep_lower(path),
+            )
+            return _DROPPED
+        out = {}
+        for key, item in value.items():
+            key = str(key)
+            if spec.key is not None:
+                try:
+                    key = str(spec.key.check(key))
+                except Invalid as exc:
+                    self.warn(
+                        (*path, key), f"{dotted((*path, key))}: the name {exc}; it is ignored"
+                    )
+                    continue
+            checked = self.walk(spec.value, item, (*path, key))
+            if checked is not _DROPPED:
+                out[key] = checked
+        return out
+
+    def items(self, spec: Items, value: Any, path: Path) -> Any:
+        """A list of tables (the ladder, the buckets), all or nothing: one bad item keeps
+        the lower layers' whole list."""
         if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
-            warn(
+            self.warn(
                 path,
                 f"{dotted(path)} must be a list of [[{dotted(path)}]] tables; the lower "
                 "layers' list is kept",
             )
-            return dropped
+            return _DROPPED
         items = []
         for index, raw in enumerate(value, start=1):
-            name = (
-                str(raw.get("key"))
-                if spec.keyed and isinstance(raw.get("key"), str)
-                else str(index)
-            )
-            item_path = (*path, name)
-            if spec.keyed and "key" not in raw:
-                warn(
-                    item_path,
-                    f"{dotted(path)} item {index} needs a key; the lower layers' "
-                    f"{dotted(path)} are kept",
-                )
-                return dropped
-            checked = walk(spec.item, raw, item_path)
-            if spec.keyed and "key" not in checked:
-                warn(item_path, f"the lower layers' {dotted(path)} are kept")
-                return dropped
-            if index > 1 and "from_days" in spec.item.fields and "from_days" not in checked:
-                warn(
-                    item_path,
-                    f"{dotted(item_path)} needs a whole-number from_days; the lower "
-                    f"layers' {dotted(path)} are kept",
-                )
-                return dropped
-            if index == 1:
-                checked.pop("from_days", None)  # the first rung starts from the lowest days
+            checked = self.item(spec, raw, index, path)
+            if checked is _DROPPED:
+                return _DROPPED
             items.append(checked)
         problem = spec.check_list(items) if spec.check_list else None
         if problem:
-            warn(path, f"{dotted(path)} {problem}; the lower layers' {dotted(path)} are kept")
-            return dropped
+            self.warn(path, f"{dotted(path)} {problem}; the lower layers' {dotted(path)} are kept")
+            return _DROPPED
         return items
 
-    clean = walk(root if root is not None else schema(), layer.values, ())
-    return (clean if isinstance(clean, dict) else {}), issues
+    def item(self, spec: Items, raw: Mapping, index: int, path: Path) -> Any:
+        """Item ``index`` (1-based) of a list: checked, or :data:`_DROPPED` when the list
+        cannot use it (a keyed item without a key, a later rung without ``from_days``)."""
+        keyed_by = raw.get("key") if spec.keyed else None
+        item_path = (*path, str(keyed_by) if isinstance(keyed_by, str) else str(index))
+        if spec.keyed and "key" not in raw:
+            self.warn(
+                item_path,
+                f"{dotted(path)} item {index} needs a key; the lower layers' "
+                f"{dotted(path)} are kept",
+            )
+            return _DROPPED
+        checked = self.walk(spec.item, raw, item_path)
+        if spec.keyed and "key" not in checked:
+            self.warn(item_path, f"the lower layers' {dotted(path)} are kept")
+            return _DROPPED
+        if index > 1 and "from_days" in spec.item.fields and "from_days" not in checked:
+            self.warn(
+                item_path,
+                f"{dotted(item_path)} needs a whole-number from_days; the lower "
+                f"layers' {dotted(path)} are kept",
+            )
+            return _DROPPED
+        if index == 1:
+            checked.pop("from_days", None)  # the first rung starts from the lowest days
+        return checked
 
 
 # ---- the effective settings -----------------------------------------------------------------
