@@ -643,88 +643,101 @@ def _run_pool(
     workbooks it was processing are retried one at a time; one that kills a worker twice
     fails with that reason.
     """
-    # Largest first: the last workbooks to finish are small ones, so cores idle least.
-    queue = deque(sorted(jobs, key=lambda j: -_size(j.input)))
-    solo: deque[Job] = deque()
-    in_flight: dict[Future, Job] = {}
-    executor = _pool(workers)
-    broken = False
+    pool = _Pool(jobs, workers)
+    try:
+        pool.fill()
+        display.start()
+        display.running(pool.running())
+        while pool.busy:
+            pool.collect(record)
+            pool.refill(display)
+            display.running(pool.running())
+    except BaseException:
+        pool.abandon()
+        raise
+    pool.executor.shutdown(wait=True)
 
-    def fill() -> None:
-        nonlocal broken
-        while not broken:
-            if solo:
-                if in_flight:
+
+class _Pool:
+    """The workbooks of a pooled run: waiting (largest first), in flight, and to retry
+    alone after a worker died, over a process pool that is replaced when it breaks."""
+
+    def __init__(self, jobs: list[Job], workers: int):
+        self.workers = workers
+        # Largest first: the last workbooks to finish are small ones, so cores idle least.
+        self.queue = deque(sorted(jobs, key=lambda j: -_size(j.input)))
+        self.solo: deque[Job] = deque()  # suspected of killing a worker: run alone
+        self.suspects: set[Job] = set()
+        self.in_flight: dict[Future, Job] = {}
+        self.executor = _pool(workers)
+        self.broken = False
+
+    @property
+    def busy(self) -> bool:
+        """True while a workbook waits or is being processed."""
+        return bool(self.in_flight or self.queue or self.solo)
+
+    def running(self) -> list[str]:
+        """The names of the workbooks in flight."""
+        return [j.name for j in self.in_flight.values()]
+
+    def fill(self) -> None:
+        """Submit waiting workbooks up to the number of workers (a suspect only alone)."""
+        while not self.broken:
+            if self.solo:
+                if self.in_flight:
                     return
-                job = solo.popleft()
-            elif queue and len(in_flight) < workers:
-                job = queue.popleft()
+                job = self.solo.popleft()
+            elif self.queue and len(self.in_flight) < self.workers:
+                job = self.queue.popleft()
             else:
                 return
             try:
-                in_flight[executor.submit(process_one, job)] = job
+                self.in_flight[self.executor.submit(process_one, job)] = job
             except BrokenProcessPool:
-                broken = True
-                (solo if job in suspects else queue).appendleft(job)
+                self.broken = True
+                (self.solo if job in self.suspects else self.queue).appendleft(job)
 
-    suspects: set[Job] = set()
-    try:
-        fill()
-        display.start()
-        display.running(j.name for j in in_flight.values())
-        while in_flight or queue or solo:
-            if in_flight:
-                done, _pending = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
-            else:
-                done = set()
-            for future in done:
-                job = in_flight.pop(future)
-                try:
-                    row, snapshot = future.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if job in suspects:
-                        record(
-                            FileRow(
-                                file=job.name,
-                                as_of=job.as_of or job.name_date,
-                                status="failed",
-                                error="the worker process died while processing this "
-                                "workbook (out of memory, or a crash in a "
-                                "reader); it was tried twice",
-                            ),
-                            None,
-                        )
-                    else:
-                        suspects.add(job)
-                        solo.append(job)
-                    continue
-                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot unpickle
-                    row, snapshot = (
-                        FileRow(
-                            file=job.name,
-                            as_of=job.as_of or job.name_date,
-                            status="failed",
-                            error=one_line(f"internal error ({exc})"),
-                        ),
-                        None,
-                    )
-                record(row, snapshot)
-            if broken and not in_flight:
-                executor.shutdown(wait=True)
-                display.stop()  # no live thread while the new workers fork
-                executor = _pool(workers)
-                broken = False
-                fill()
-                display.start()
-            else:
-                fill()
-            display.running(j.name for j in in_flight.values())
-    except BaseException:
-        processes = list((getattr(executor, "_processes", None) or {}).values())
-        for future in in_flight:
+    def collect(self, record: Callable[[FileRow, Snapshot | None], None]) -> None:
+        """Wait up to half a second for workbooks to finish, and ``record`` each one."""
+        if self.in_flight:
+            done, _pending = wait(list(self.in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
+        else:
+            done = set()
+        for future in done:
+            job = self.in_flight.pop(future)
+            try:
+                row, snapshot = future.result()
+            except BrokenProcessPool:
+                self.broken = True
+                if job in self.suspects:
+                    record(_failed_row(job, _KILLED_TWICE), None)
+                else:
+                    self.suspects.add(job)
+                    self.solo.append(job)
+                continue
+            except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot unpickle
+                row, snapshot = _failed_row(job, one_line(f"internal error ({exc})")), None
+            record(row, snapshot)
+
+    def refill(self, display: _Display) -> None:
+        """Submit more workbooks, on a new pool once the broken one has no work left."""
+        if self.broken and not self.in_flight:
+            self.executor.shutdown(wait=True)
+            display.stop()  # no live thread while the new workers fork
+            self.executor = _pool(self.workers)
+            self.broken = False
+            self.fill()
+            display.start()
+        else:
+            self.fill()
+
+    def abandon(self) -> None:
+        """Stop at once (Ctrl-C, SIGTERM): cancel what waits, end the workers."""
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        for future in self.in_flight:
             future.cancel()
-        executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: the worker's writers clean up, then it exits
@@ -733,8 +746,18 @@ def _run_pool(
             if process.is_alive():
                 process.kill()
                 process.join(timeout=5)
-        raise
-    executor.shutdown(wait=True)
+
+
+_KILLED_TWICE = (
+    "the worker process died while processing this "
+    "workbook (out of memory, or a crash in a "
+    "reader); it was tried twice"
+)
+
+
+def _failed_row(job: Job, error: str) -> FileRow:
+    """The Files row of a workbook the batch could not process."""
+    return FileRow(file=job.name, as_of=job.as_of or job.name_date, status="failed", error=error)
 
 
 def _size(path: Path) -> int:
@@ -765,6 +788,34 @@ def run_batch(
     parent as each workbook finishes.
     """
     started = time.perf_counter()
+    in_dir, out_dir = _check_folders(options)
+    rules = batch_rules(options)
+    jobs = _jobs_of(options, in_dir, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(jobs)))
+    if options.letters:
+        # Each month's letters follow from the earlier months' (their outputs hold the
+        # Letters Log): the files run one after the other, in as-of order.
+        workers = 1
+    done = _process_all(jobs, workers, out_dir, _Display(len(jobs), console), on_file)
+    rows = [row for row, _snapshot in done]
+    history = build_history([snap for _row, snap in done if snap is not None], rules)
+    summary = out_dir / SUMMARY_NAME
+    write_summary(summary, rows, history, rules)
+    return BatchResult(
+        options=options,
+        files=rows,
+        summary=summary,
+        history=history,
+        seconds=time.perf_counter() - started,
+        workers=workers,
+    )
+
+
+def _check_folders(options: BatchOptions) -> tuple[Path, Path]:
+    """The input and output folders, once they are usable (else InputError saying why)."""
     in_dir, out_dir = Path(options.in_dir), Path(options.out_dir)
     if not in_dir.is_dir():
         raise InputError(
@@ -781,7 +832,11 @@ def run_batch(
                 "PDF letters need LibreOffice, which is not installed (no "
                 "'soffice' on the PATH): install it, or leave out --pdf."
             )
-    rules = batch_rules(options)
+    return in_dir, out_dir
+
+
+def _jobs_of(options: BatchOptions, in_dir: Path, out_dir: Path) -> list[Job]:
+    """One job per workbook found, in as-of order with its history (InputError if none)."""
     paths = discover(in_dir, out_dir, options.recursive)
     if not paths:
         kinds = ", ".join(WORKBOOK_SUFFIXES)
@@ -789,19 +844,22 @@ def run_batch(
             f"{in_dir} holds no workbooks ({kinds}) to process"
             f"{'' if options.recursive else ' (--recursive looks in subfolders)'}."
         )
-    jobs = chain_history(plan_jobs(paths, options), letters=options.letters)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for job in jobs:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-    workers = max(1, min(options.jobs or os.cpu_count() or 1, len(jobs)))
-    if options.letters:
-        # Each month's letters follow from the earlier months' (their outputs hold the
-        # Letters Log): the files run one after the other, in as-of order.
-        workers = 1
+    return chain_history(plan_jobs(paths, options), letters=options.letters)
+
+
+def _process_all(
+    jobs: list[Job],
+    workers: int,
+    out_dir: Path,
+    display: _Display,
+    on_file: Callable[[FileRow], None] | None,
+) -> list[tuple[FileRow, Snapshot | None]]:
+    """Process ``jobs`` (in this process for one worker, else in a pool): each file's
+    row and snapshot, in as-of order. Ctrl-C removes the half-written outputs and raises
+    :class:`BatchInterrupted`."""
     _remove_stale_temporaries(out_dir)
     before = _temporaries(out_dir)
     done: list[tuple[FileRow, Snapshot | None]] = []
-    display = _Display(len(jobs), console)
 
     def record(row: FileRow, snapshot: Snapshot | None) -> None:
         done.append((row, snapshot))
@@ -829,26 +887,12 @@ def run_batch(
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     # Finishing order varies from run to run; outputs must not.
-    done.sort(
-        key=lambda pair: (
-            pair[0].as_of is None,
-            pair[0].as_of or date.max,
-            pair[0].file.casefold(),
-            pair[0].file,
-        )
-    )
-    rows = [row for row, _snapshot in done]
-    history = build_history([snap for _row, snap in done if snap is not None], rules)
-    summary = out_dir / SUMMARY_NAME
-    write_summary(summary, rows, history, rules)
-    return BatchResult(
-        options=options,
-        files=rows,
-        summary=summary,
-        history=history,
-        seconds=time.perf_counter() - started,
-        workers=workers,
-    )
+    return sorted(done, key=lambda pair: _file_order(pair[0]))
+
+
+def _file_order(row: FileRow) -> tuple:
+    """Files by as-of date (undated last), then by name."""
+    return (row.as_of is None, row.as_of or date.max, row.file.casefold(), row.file)
 
 
 def write_summary(path: Path, rows: list[FileRow], history: History, rules: Rules) -> None:

@@ -239,12 +239,6 @@ def run(
         else None
     )
     parsing_big_sheet = _prefetch_ledger(opened, sheet)
-    description = getattr(opened, "description", "")
-    notes = (
-        (Issue(Location(file=input_path.name), f"read as {description}", Severity.INFO),)
-        if description
-        else ()
-    )
     request = Request(
         today=today or date.today(),
         as_of=as_of,
@@ -253,7 +247,7 @@ def run(
         with_plan=mode != "classify",
         name_date=name_date,
         name_problem=name_problem,
-        notes=notes,
+        notes=_reading_notes(opened, input_path),
         history=tuple(history),
         skip_history=(input_path, *([output_path] if output_path else [])),
     )
@@ -273,16 +267,45 @@ def run(
         sms=sms,
         on_prepared=warm_up,
     )
-    outcome, letters = result.outcome, result.letters
-    letter_issues = list(letters.issues) if letters is not None else []
-    name_issues: list[Issue] = []
-    if output is not None:
-        stage_cols = None if mode == "plan" else outcome.stage_columns
-        models = [] if mode == "classify" else result.models
-        named = name_models(FileSource(opened), models, result.sheet)
-        name_issues = list(named.issues)
-        models = apply_names(models, named, result.rules, [*outcome.issues, *letter_issues])
-        write_atomically(output, opened, stage_cols, models, named.replaceable)
+    name_issues = _write_output(output, opened, mode, result) if output is not None else []
+    return _report(input_path, output, opened, result, name_issues)
+
+
+def _reading_notes(opened: OpenedWorkbook, input_path: Path) -> tuple[Issue, ...]:
+    """How the file was read, when it was not read as a workbook (``read as ...``)."""
+    description = getattr(opened, "description", "")
+    if not description:
+        return ()
+    return (Issue(Location(file=input_path.name), f"read as {description}", Severity.INFO),)
+
+
+def _letter_issues(result: orchestrate.Result) -> list[Issue]:
+    """The issues of the letters run (none without letters)."""
+    return list(result.letters.issues) if result.letters is not None else []
+
+
+def _write_output(
+    output: Path, opened: OpenedWorkbook, mode: str, result: orchestrate.Result
+) -> list[Issue]:
+    """Write the output workbook for ``mode``; the issues of naming its sheets."""
+    outcome = result.outcome
+    stage_cols = None if mode == "plan" else outcome.stage_columns
+    models = [] if mode == "classify" else result.models
+    named = name_models(FileSource(opened), models, result.sheet)
+    models = apply_names(models, named, result.rules, [*outcome.issues, *_letter_issues(result)])
+    write_atomically(output, opened, stage_cols, models, named.replaceable)
+    return list(named.issues)
+
+
+def _report(
+    input_path: Path,
+    output: Path | None,
+    opened: OpenedWorkbook,
+    result: orchestrate.Result,
+    name_issues: list[Issue],
+) -> Report:
+    """The report of the run: the outcome, the letters written and every issue."""
+    letters = result.letters
     extra = _conversion_notes(opened, Location(file=input_path.name))
     return Report(
         input=input_path,
@@ -290,11 +313,11 @@ def run(
         as_of=result.as_of.date,
         sheet=result.sheet,
         header_row=result.choice.location.header_row,
-        outcome=outcome,
+        outcome=result.outcome,
         letters=[_letter_json(row, letters.folder) for row in letters.new_rows]
         if letters is not None
         else [],
-        extra_issues=[*letter_issues, *name_issues, *extra],
+        extra_issues=[*_letter_issues(result), *name_issues, *extra],
         as_of_source=result.as_of.source,
         rules=result.rules,
     )

@@ -30,7 +30,7 @@ from .plan import (
     recovery,
     series_dict,
 )
-from .rules import Rules
+from .rules import Rules, Stage
 from .sheets import (
     DATE_FORMAT,
     INT_FORMAT,
@@ -222,7 +222,39 @@ def aging_model(
     currency whose stacked bars (every stage, in the stage colours) add up to the Total
     column beside them."""
     stages = [s for s in rules.all_stages if s.key != "paid"]
-    columns = (
+    columns = _aging_columns(stages)
+    open_rows = _open_with_expected(classified, settings)
+    dso_columns = [c for c in ("currency", "invoice_date", F.AMOUNT, F.BALANCE) if c in classified]
+    currencies = sorted(classified["currency"].dropna().unique()) or [rules.default_currency]
+    rows: list[tuple] = []
+    bold: set[int] = set()
+    for currency in currencies:
+        days = (
+            dso(classified.loc[classified["currency"] == currency, dso_columns], as_of)
+            if as_of
+            else None
+        )
+        block = open_rows[open_rows["currency"] == currency]
+        rows.extend(_bucket_rows(block, currency, rules, stages))
+        bold.add(len(rows))
+        rows.append(_total_row(block, currency, stages, days))
+    charts = _aging_charts(currencies, rules, stages, len(rows), len(columns))
+    return SheetModel(
+        name=rules.labels["aging_sheet"],
+        columns=columns,
+        rows=rows,
+        bold_rows=frozenset(bold),
+        table_name="AgingSummary",
+        charts=charts,
+        # The charts start a page of their own rather than be cut by a page break.
+        page=PageSetup(as_of=as_of, title_columns=2, row_breaks=(len(rows) + 1,)),
+        currency_column=0,
+    )
+
+
+def _aging_columns(stages: Sequence[Stage]) -> tuple[Column, ...]:
+    """The Aging Summary's columns: currency, bucket, one per stage, the totals, DSO."""
+    return (
         Column("Currency", None, 9),
         Column("Aging Bucket", None, 13),
         # Stage headers wrap at a word rather than widen every amount column.
@@ -232,53 +264,73 @@ def aging_model(
         Column("Expected Recovery", MONEY_FORMAT, 11),
         Column("DSO (days)", "0.0", 6),
     )
-    rows: list[tuple] = []
-    bold: set[int] = set()
+
+
+def _open_with_expected(classified: pd.DataFrame, settings: PlanSettings) -> pd.DataFrame:
+    """The open rows (currency, bucket, stage, balance, days), each with ``_expected``:
+    the cents the recovery curve expects of it."""
     # Filters take only the columns used: every column of a filtered frame is copied.
     open_rows = classified.loc[
         classified[F.STAGE] != "paid", ["currency", F.BUCKET, F.STAGE, F.BALANCE, F.DAYS_OVERDUE]
     ]
-    dso_columns = [c for c in ("currency", "invoice_date", F.AMOUNT, F.BALANCE) if c in classified]
     expected = open_rows[F.BALANCE].to_numpy(dtype=np.int64) * recovery(
         open_rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64), settings
     )
-    open_rows = open_rows.assign(_expected=np.round(expected).astype(np.int64))
-    currencies = sorted(classified["currency"].dropna().unique()) or [rules.default_currency]
-    for currency in currencies:
-        block = open_rows[open_rows["currency"] == currency]
-        sums = block.groupby([F.BUCKET, F.STAGE])[F.BALANCE].sum()
-        counts = block.groupby(F.BUCKET).size()
-        expected_by_bucket = block.groupby(F.BUCKET)["_expected"].sum()
-        for bucket in rules.buckets:
-            amounts = [int(sums.get((bucket.label, s.key), 0)) for s in stages]
-            rows.append(
-                (
-                    currency,
-                    bucket.label,
-                    *map(cents_to_decimal, amounts),
-                    cents_to_decimal(sum(amounts)),
-                    int(counts.get(bucket.label, 0)),
-                    cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0))),
-                    None,
-                )
-            )
-        # One grouping instead of a filter per stage (Arrow text compares are not free).
-        by_stage = block.groupby(F.STAGE)[F.BALANCE].sum()
-        totals = [int(by_stage.get(s.key, 0)) for s in stages]
-        bold.add(len(rows))
+    return open_rows.assign(_expected=np.round(expected).astype(np.int64))
+
+
+def _bucket_rows(
+    block: pd.DataFrame, currency: str, rules: Rules, stages: Sequence[Stage]
+) -> list[tuple]:
+    """One row per aging bucket of one currency's open rows: the balance of each stage,
+    the total, the item count and the expected recovery."""
+    sums = block.groupby([F.BUCKET, F.STAGE])[F.BALANCE].sum()
+    counts = block.groupby(F.BUCKET).size()
+    expected_by_bucket = block.groupby(F.BUCKET)["_expected"].sum()
+    rows = []
+    for bucket in rules.buckets:
+        amounts = [int(sums.get((bucket.label, s.key), 0)) for s in stages]
         rows.append(
             (
                 currency,
-                "Total",
-                *map(cents_to_decimal, totals),
-                cents_to_decimal(sum(totals)),
-                len(block),
-                cents_to_decimal(int(block["_expected"].sum())),
-                dso(classified.loc[classified["currency"] == currency, dso_columns], as_of)
-                if as_of
-                else None,
+                bucket.label,
+                *map(cents_to_decimal, amounts),
+                cents_to_decimal(sum(amounts)),
+                int(counts.get(bucket.label, 0)),
+                cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0))),
+                None,
             )
         )
+    return rows
+
+
+def _total_row(
+    block: pd.DataFrame, currency: str, stages: Sequence[Stage], days: Decimal | None
+) -> tuple:
+    """The Total row of one currency: every stage's balance, items, recovery and DSO."""
+    # One grouping instead of a filter per stage (Arrow text compares are not free).
+    by_stage = block.groupby(F.STAGE)[F.BALANCE].sum()
+    totals = [int(by_stage.get(s.key, 0)) for s in stages]
+    return (
+        currency,
+        "Total",
+        *map(cents_to_decimal, totals),
+        cents_to_decimal(sum(totals)),
+        len(block),
+        cents_to_decimal(int(block["_expected"].sum())),
+        days,
+    )
+
+
+def _aging_charts(
+    currencies: Sequence[str],
+    rules: Rules,
+    stages: Sequence[Stage],
+    row_count: int,
+    column_count: int,
+) -> tuple[Chart, ...]:
+    """A stacked column chart per currency (buckets, one series per stage), below the
+    table, two a row."""
     colors = stage_colors(rules)
     per_block = len(rules.buckets) + 1
     charts = []
@@ -288,8 +340,8 @@ def aging_model(
         last_row = first_row + len(rules.buckets) - 1
         # Below the table, two charts a row: beside it they would make the printed page
         # twice as wide.
-        top = 2 + len(rows) + 2 + (index // across) * (height + 1)
-        width = max(4, min(9, len(columns) // across))
+        top = 2 + row_count + 2 + (index // across) * (height + 1)
+        width = max(4, min(9, column_count // across))
         charts.append(
             Chart(
                 title=f"Aging by bucket and stage ({currency})",
@@ -309,17 +361,7 @@ def aging_model(
                 colors=tuple(colors[s.key] for s in stages),
             )
         )
-    return SheetModel(
-        name=rules.labels["aging_sheet"],
-        columns=columns,
-        rows=rows,
-        bold_rows=frozenset(bold),
-        table_name="AgingSummary",
-        charts=tuple(charts),
-        # The charts start a page of their own rather than be cut by a page break.
-        page=PageSetup(as_of=as_of, title_columns=2, row_breaks=(len(rows) + 1,)),
-        currency_column=0,
-    )
+    return tuple(charts)
 
 
 def calendar_tasks(
