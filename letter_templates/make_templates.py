@@ -909,6 +909,7 @@ def _items_table(doc, common, with_interest: bool, with_compensation: bool = Tru
         )
         _shade(cell, "1F3A5F")
     _header_row(table.rows[0])
+    _cant_split(table.rows[0])
     _set_cell(table.rows[1].cells[0], "{%tr for item in items %}")
     for position, column in enumerate(columns):
         cell = table.rows[2].cells[position]
@@ -934,6 +935,7 @@ def _items_table(doc, common, with_interest: bool, with_compensation: bool = Tru
         _set_cell(cell, text, bold=True, size=7.5, align=right if column >= 3 else None)
         _cell_border(cell, {"top": "8:1F3A5F"})
         _shade(cell, "EAF0F7")
+    _cant_split(table.rows[4])
 
 
 def _totals_table(doc, common, text) -> None:
@@ -979,18 +981,24 @@ def _legal_basis(doc, common, text) -> None:
 
 
 def _signature(doc, common) -> None:
+    """The close and the signature: each line kept whole and with the next (Word's
+    keep-with-next and keep-lines-together), the last one ending the chain."""
     lines = common["closing"]
     for index, line in enumerate(lines):
         last = index == len(lines) - 1
         _paragraph(
             doc, line, before=6 if index == 0 else 0, after=30 if last else 0, keep_with_next=True
-        )
+        ).paragraph_format.keep_together = True
     department = common["department"]
-    _paragraph(doc, "**{{ signatory or '" + department + "' }}**", after=0, keep_with_next=True)
+    _paragraph(
+        doc, "**{{ signatory or '" + department + "' }}**", after=0, keep_with_next=True
+    ).paragraph_format.keep_together = True
     _tag(doc, "if signatory_title")
-    _paragraph(doc, "{{ signatory_title }}", after=0, keep_with_next=True)
+    _paragraph(
+        doc, "{{ signatory_title }}", after=0, keep_with_next=True
+    ).paragraph_format.keep_together = True
     _tag(doc, "endif")
-    _paragraph(doc, "{{ company_name }}", after=0)
+    _paragraph(doc, "{{ company_name }}", after=0).paragraph_format.keep_together = True
 
 
 def _sign_off_block(doc):
@@ -1075,7 +1083,8 @@ def build(letter: str, language: str) -> Document:
         _paragraph(doc, _expand(paragraph, common)).paragraph_format.keep_together = True
     # The last paragraph and the sign-off share one unsplittable block.
     block = _sign_off_block(doc)
-    _paragraph(block, _expand(after[-1], common), keep_with_next=True)
+    closing = _paragraph(block, _expand(after[-1], common), keep_with_next=True)
+    closing.paragraph_format.keep_together = True
     _signature(block, common)
     block._tc.remove(block.paragraphs[0]._p)  # the cell's initial empty paragraph
 

@@ -6,8 +6,10 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-# The sample's items are dated relative to this day, so every stage shows at it.
-SAMPLE_AS_OF = date(2026, 10, 31)
+# The sample's items are dated relative to this day, so every stage shows at it. It is the
+# last day every packaged rate table the sample needs covers (workbook_templates/
+# make_workbooks.py says why), so the demo's letters carry no stale-rate warning.
+SAMPLE_AS_OF = date(2026, 6, 30)
 
 
 def sample_path() -> Path:

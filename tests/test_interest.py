@@ -2,9 +2,9 @@
 
 Every expected figure is worked out in the comment above it (cents, rates in percent a
 year), from the packaged rate tables: ECB main refinancing rate 4.00 (2023-H2), 4.50
-(2024-H1), 4.25 (2024-H2), 3.15 (2025-H1), 2.15 (2025-H2, 2026-H1); Bank of England base
-rate 5.25 (2024-H1 and H2), 4.75 (2025-H1), 3.75 (2026-H1); MNB base rate 6.50 (2025-H1
-to 2026-H1); MNB EUR/HUF 385.40 (fixing of 31 December 2025).
+(2024-H1), 4.25 (2024-H2), 3.15 (2025-H1), 2.15 (2025-H2, 2026-H1), 2.40 (2026-H2); Bank
+of England base rate 5.25 (2024-H1 and H2), 4.75 (2025-H1), 3.75 (2026-H1); MNB base rate
+6.50 (2025-H1 to 2026-H1); MNB EUR/HUF 385.40 (fixing of 31 December 2025).
 """
 
 from __future__ import annotations
@@ -343,25 +343,25 @@ def test_uk_letter_before_claim_reply_days_by_customer_type():
 
 def test_missing_half_year_names_the_period_and_the_lines_to_add():
     regime = SETTINGS.regimes["eu_directive"]
-    issues = missing_rate_issues(regime, [date(2026, 1, 1), date(2026, 7, 1)])
+    issues = missing_rate_issues(regime, [date(2026, 7, 1), date(2027, 1, 1)])
     assert len(issues) == 1
     message = issues[0].message
-    assert "2026-07-01 – 2026-12-31" in message
-    assert '[interest.rates.eu_directive] "2026-07-01" = { rate = ' in message
-    # Until the row is added, the last rate applies.
-    accrual = accrue(EU, 100_000, date(2026, 6, 30), date(2026, 7, 10))
-    assert accrual.rates == (Decimal("10.15"),)
+    assert "2027-01-01 – 2027-06-30" in message
+    assert '[interest.rates.eu_directive] "2027-01-01" = { rate = ' in message
+    # Until the row is added, the last rate applies (2026-H2: 2.40 + 8).
+    accrual = accrue(EU, 100_000, date(2026, 12, 31), date(2027, 1, 10))
+    assert accrual.rates == (Decimal("10.40"),)
 
 
 def test_a_letter_warns_about_a_missing_half_year():
-    as_of = date(2026, 10, 31)
+    as_of = date(2027, 1, 31)
     _jobs_, issues = _jobs([item("Euro SA", 45, 1000.00)], as_of)
     stale = [i.message for i in issues if "interest.rates.eu_directive" in i.message]
-    assert len(stale) == 1 and "2026-07-01" in stale[0]
+    assert len(stale) == 1 and "2027-01-01" in stale[0]
     _jobs_, issues = _jobs(
         [item("Euro SA", 45, 1000.00)],
         as_of,
-        rates={"eu_directive": {"2026-07-01": {"rate": "2.15", "source": "test"}}},
+        rates={"eu_directive": {"2027-01-01": {"rate": "2.40", "source": "test"}}},
     )
     assert not [i for i in issues if "interest.rates" in i.message]
 
@@ -385,3 +385,49 @@ def test_every_packaged_rate_row_has_a_source():
         if regime.statutory:
             assert regime.rows and all(row.source for row in regime.rows)
     assert SETTINGS.fx and all(row.source for row in SETTINGS.fx)
+
+
+def _demo(tmp_path, *args: str) -> dict:
+    import json
+
+    from click.testing import CliRunner
+
+    from receivables.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "-o", str(tmp_path), "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output[result.output.index("{") :])
+
+
+def test_the_demo_is_written_under_published_rates_only(tmp_path):
+    from openpyxl import load_workbook
+
+    from receivables.demo import SAMPLE_AS_OF
+
+    report = _demo(tmp_path / "demo")
+    assert report["as_of"] == SAMPLE_AS_OF.isoformat()
+    assert not [i for i in report["issues"] if "interest.rates" in i["message"]]
+    # Its letters go out in EUR, GBP and HUF, each under the law of its currency.
+    book = load_workbook(tmp_path / "demo" / "sample_ledger.collections.xlsx", read_only=True)
+    rows = list(book["Letters Log"].iter_rows(values_only=True))
+    currency = rows[0].index("Currency")
+    assert {"EUR", "GBP", "HUF"} <= {row[currency] for row in rows[1:]}
+
+
+def test_a_date_past_the_tables_still_warns_with_the_lines_to_add(tmp_path):
+    # The packaged MNB tables stop at 2026-H1: the same sample aged at 2026-10-31 needs the
+    # base rate and the EUR/HUF fixing of 1 July 2026, and says which lines to add.
+    report = _demo(tmp_path / "late", "--as-of", "2026-10-31")
+    said = " ".join(i["message"] for i in report["issues"] if "interest.rates" in i["message"])
+    assert '[interest.rates.hu_ptk] "2026-07-01" = { rate = ' in said
+    assert '[interest.rates.mnb_eur_huf] "2026-07-01"' in said
+    assert "interest.rates.eu_directive" not in said
+
+
+def test_eur_debt_into_the_second_half_of_2026():
+    # EUR 1,000.00 due 2026-06-20, as of 2026-07-10: 21-30 June (10 days) at 2.15 + 8 =
+    # 10.15 %, 1-10 July (10 days) at 2.40 + 8 = 10.40 % (ECB hike of 11 June 2026).
+    # 100000 * (0.1015 * 10 + 0.1040 * 10) / 365 = 205500 / 365 = 563.01 -> 563.
+    accrual = accrue(EU, 100_000, date(2026, 6, 20), date(2026, 7, 10))
+    assert accrual.rates == (Decimal("10.15"), Decimal("10.40"))
+    assert accrual.cents == 563

@@ -339,6 +339,69 @@ def test_golden_text(golden_letters, template, language):
     assert text + "\n" == path.read_text(encoding="utf-8")
 
 
+# ---- golden letters under each law, written in one run -----------------------------------
+
+
+def law_records() -> list[dict]:
+    """A ledger mixing EUR, GBP and HUF debts, each at the legal-demand level."""
+    gbp = dict(currency="GBP", language="en", customer_id="C-GBP")
+    huf = dict(currency="HUF", language="hu", customer_id="C-HUF")
+    return [
+        item("Golden EUR Ltd", 120, 1234.56, customer_id="C-EUR"),
+        # One invoice at each UK compensation tier: below 1,000, below 10,000, from 10,000.
+        item("Golden GBP Ltd", 120, 500.00, invoice="GB-500", **gbp),
+        item("Golden GBP Ltd", 100, 5000.00, invoice="GB-5000", **gbp),
+        item("Golden GBP Ltd", 95, 15000.00, invoice="GB-15000", **gbp),
+        # Delays starting 2025-12-01 and 2025-12-31 run across 1 January 2026, at the MNB
+        # fixings of those days (fx_day = "delay_start"): 380.50 and 385.40 HUF per EUR.
+        item("Golden HUF Kft.", 121, 800000.00, invoice="HU-1130", **huf),
+        item("Golden HUF Kft.", 91, 250000.00, invoice="HU-1230", **huf),
+    ]
+
+
+@pytest.fixture(scope="module")
+def law_letters(tmp_path_factory):
+    rules, issues = load_rules(
+        {
+            "company": COMPANY,
+            "dunning": {"allow_skip": True},
+            "interest": {"regimes": {"hu_ptk": {"fx_day": "delay_start"}}},
+        }
+    )
+    assert issues == []
+    frame = classified_frame(law_records(), rules)
+    out = tmp_path_factory.mktemp("law")
+    result = shell.write_letters(frame, rules, AS_OF, out)
+    assert not [i for i in result.issues if "interest.rates" in i.message]
+    return {r.currency: out / r.file for r in result.records}
+
+
+def test_one_run_writes_each_currency_under_its_own_law(law_letters):
+    assert set(law_letters) == {"EUR", "GBP", "HUF"}
+    texts = {currency: docx_text(path) for currency, path in law_letters.items()}
+    assert "Directive 2011/7/EU" in texts["EUR"] and "€40.00" in texts["EUR"]
+    assert "Late Payment of Commercial Debts (Interest) Act 1998" in texts["GBP"]
+    # GBP 40 + 70 + 100 = 210. Interest started in 2025-H2: the base rate of 30 June 2025,
+    # 4.25 + 8 = 12.25 %, for the whole debt; GB-500: 50000 * 0.1225 * 120 / 365 = 2013.70.
+    assert "£210.00" in texts["GBP"] and "12.25% | 20.14 | 40.00" in texts["GBP"]
+    # HU-1130: 80000000 * 0.145 * 121 / 365 = 3845479 fillér; 40 EUR at 380.50 = 15 220.
+    huf = re.sub(r"[\u00a0\u202f]", " ", texts["HUF"])  # babel groups with no-break spaces
+    assert "14,50% | 38 455 | 15 220" in huf
+    assert "6:155" in texts["HUF"] and "Directive" not in texts["HUF"]
+
+
+@pytest.mark.parametrize(
+    ("currency", "name"), [("GBP", "legal_demand.en"), ("HUF", "legal_demand.hu")]
+)
+def test_golden_text_under_each_law(law_letters, currency, name):
+    text = docx_text(law_letters[currency])
+    path = GOLDEN / f"{name}.{currency}.txt"
+    if UPDATE_GOLDEN:
+        path.write_text(text + "\n", encoding="utf-8")
+    assert path.is_file(), f"no golden file {path}: run with UPDATE_GOLDEN=1"
+    assert text + "\n" == path.read_text(encoding="utf-8")
+
+
 # ---- template checks -------------------------------------------------------------------------
 
 
