@@ -328,15 +328,18 @@ def analyse(
     prepared: Prepared, choice: SheetChoice, matcher: Any, grid: SheetGrid, *, with_plan: bool
 ) -> Outcome:
     """Run the pure core on the chosen sheet's ``grid`` (InputError when it has no items)."""
-    from .core.process import analyse as analyse_sheet
+    from .core.ledger import build_ledger
+    from .core.process import analyse_ledger
 
     rules = prepared.rules
-    outcome = analyse_sheet(
-        grid,
-        choice.location,
+    ledger = build_ledger(grid, rules, choice.location, matcher)
+    # The grid (a 500k-row one is ~0.5 GB) goes before the analysis when the caller
+    # passed it on without keeping it (the file shell does).
+    del grid
+    outcome = analyse_ledger(
+        ledger,
         rules,
         prepared.as_of.date,
-        matcher,
         with_plan=with_plan,
         rule_issues=(*prepared.rule_issues, *choice.tie_issues()),
         company=str(rules.section("company").get("name", "")),

@@ -126,6 +126,9 @@ class Ledger:
     unmapped: tuple[tuple[int, str], ...] = field(default=())
     # Sheet row -> the group-heading cell its customer was read from (grouped reports).
     customer_cells: Mapping[int, Location] = field(default_factory=dict)
+    # The rightmost column holding a value in the header row or below it (where the
+    # appended columns may start), so that the grid need not outlive the ledger.
+    last_used_column: int = 0
 
     @property
     def header_row(self) -> int:
@@ -366,7 +369,23 @@ def build_ledger(
         issues=tuple(issues),
         unmapped=unmapped,
         customer_cells=rows.customer_cells,
+        last_used_column=_last_used_column(grid.rows[location.header_row - 1 :]),
     )
+
+
+def _last_used_column(rows: Sequence[Sequence[object]]) -> int:
+    """Rightmost non-empty column (1-based) of ``rows``."""
+    longest = max(map(len, rows), default=0)
+    widest = 0
+    for row in rows:
+        for column in range(len(row), widest, -1):
+            value = row[column - 1]
+            if value is not None and value != "":
+                widest = column
+                break
+        if widest == longest:  # no row reaches further (calamine's rows are all as wide)
+            break
+    return widest
 
 
 # ------------------------------------------------------------------ phase 1: columns

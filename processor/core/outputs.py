@@ -17,7 +17,6 @@ from jinja2 import nodes
 from . import frame as F
 from .advice import AREA_ORDER, SETTINGS, area, in_words, what_to_do
 from .dso import WINDOW_DAYS, ledger_dso
-from .grid import SheetGrid
 from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
 from .letters import long_date, normalize_language
@@ -76,15 +75,13 @@ def _day(value) -> date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def stage_columns(
-    grid: SheetGrid, ledger: Ledger, classified: pd.DataFrame, rules: Rules
-) -> StageColumns:
+def stage_columns(ledger: Ledger, classified: pd.DataFrame, rules: Rules) -> StageColumns:
     """The four appended columns: right of the table, or where an earlier run put them."""
     location = ledger.location
     if location.output_columns:
         start = location.output_columns["days_overdue"]
     else:
-        start = max(location.last_column, _widest(grid, location.header_row)) + 1
+        start = max(location.last_column, ledger.last_used_column) + 1
     colors = stage_colors(rules)
     # .tolist() first: iterating Arrow-backed columns element by element is slow; the
     # dicts are then built by zip and map, without a Python-level loop.
@@ -104,29 +101,13 @@ def stage_columns(
     )
     fills = dict(zip(rows, map(colors.__getitem__, classified[F.STAGE].tolist()), strict=True))
     return StageColumns(
-        sheet=grid.name,
+        sheet=ledger.sheet,
         header_row=location.header_row,
         start_column=start,
         labels=output_labels(rules),
         cells=cells,
         fills=fills,
     )
-
-
-def _widest(grid: SheetGrid, header_row: int) -> int:
-    """Rightmost non-empty column in the header row and the rows below it."""
-    rows = grid.rows[header_row - 1 :]
-    longest = max(map(len, rows), default=0)
-    widest = 0
-    for row in rows:
-        for column in range(len(row), widest, -1):
-            value = row[column - 1]
-            if value is not None and value != "":
-                widest = column
-                break
-        if widest == longest:  # no row reaches further (calamine's rows are all as wide)
-            break
-    return widest
 
 
 def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> SheetModel:

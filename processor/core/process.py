@@ -128,7 +128,33 @@ def analyse(
     Action and Action Date follow the same dunning decision as the letters.
     """
     ledger = build_ledger(grid, rules, location, matcher)
-    classified = classify(ledger.frame, rules, as_of, sheet=grid.name)
+    # A 500k-row grid is the largest thing in memory (~0.5 GB of cell values): the rest
+    # of the pipeline reads the ledger only. (A caller holding the grid keeps it.)
+    del grid
+    return analyse_ledger(
+        ledger,
+        rules,
+        as_of,
+        with_plan=with_plan,
+        rule_issues=rule_issues,
+        company=company,
+        history=history,
+    )
+
+
+def analyse_ledger(
+    ledger: Ledger,
+    rules: Rules,
+    as_of: date,
+    *,
+    with_plan: bool = True,
+    rule_issues: Sequence[Issue] = (),
+    company: str = "",
+    history: Sequence[SentLetter] = (),
+) -> Outcome:
+    """Run the pure pipeline on a ledger built by :func:`build_ledger` (see :func:`analyse`)."""
+    sheet, location = ledger.sheet, ledger.location
+    classified = classify(ledger.frame, rules, as_of, sheet=sheet)
     customers = customer_summary(classified.frame, rules)
     settings, settings_issues = plan_settings(rules)
     issues: list[Issue] = [*rule_issues, *settings_issues, *ledger.issues, *classified.issues]
@@ -136,13 +162,13 @@ def analyse(
     # the customer cell) is not reported again as a whole row.
     reported_rows = {issue.where.whole_row() for issue in issues}
     for skipped in ledger.skipped:
-        where = Location.cell(grid.name, skipped.row)
+        where = Location.cell(sheet, skipped.row)
         if where not in reported_rows:
             issues.append(Issue(where, f"row skipped: {skipped.reason}", Severity.INFO))
     for column, header in ledger.unmapped:
         issues.append(
             Issue(
-                Location.cell(grid.name, location.header_row, column),
+                Location.cell(sheet, location.header_row, column),
                 f"column '{header}' is not a known field; kept as it is",
                 Severity.INFO,
             )
@@ -159,13 +185,13 @@ def analyse(
             classified.frame,
             customers,
             rules,
-            grid.name,
+            sheet,
             dict(location.columns),
             decisions=decisions,
         )
     )
-    issues.extend(future_dated(classified.frame, as_of, grid.name, dict(location.columns)))
-    columns = stage_columns(grid, ledger, classified.frame, rules)
+    issues.extend(future_dated(classified.frame, as_of, sheet, dict(location.columns)))
+    columns = stage_columns(ledger, classified.frame, rules)
     models: list[SheetModel] = []
     if with_plan:
         tasks = calendar_tasks(plan, classified.frame, rules, as_of, settings, company, issues)

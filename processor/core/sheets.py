@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -163,13 +163,21 @@ class SheetModel:
             for index, column in enumerate(self.columns)
             if column.wrap
         ]
+        if not wrapped:
+            return [None] * len(self.rows)
+        # Lines per distinct text and column: wrapped columns repeat their texts.
+        known: list[dict[str, int]] = [{} for _ in wrapped]
         heights: list[float | None] = []
         for row in self.rows:
             lines = 1
-            for index, width in wrapped:
+            for (index, width), seen in zip(wrapped, known, strict=True):
                 value = row[index] if index < len(row) else None
                 if isinstance(value, str) and value:
-                    lines = max(lines, text_lines(value, width))
+                    count = seen.get(value)
+                    if count is None:
+                        count = seen[value] = text_lines(value, width)
+                    if count > lines:
+                        lines = count
             heights.append(lines * HEADER_ROW_HEIGHT if lines > 1 else None)
         return heights
 
@@ -223,7 +231,6 @@ _NARROW = frozenset("iljtfrI.,:;'|!()[] /-`")
 _WIDE = frozenset("mwMW@%&")
 CELL_PADDING = 1.2  # the cell's left and right margins, in width units
 FILTER_BUTTON = 2.0  # the filter button a table draws at the right edge of each header
-WRAP_MAX = 50.0  # where a text column without a set width stops growing
 MIN_WIDTH = 4.0
 NUMBER_SPARE = 1.25
 HEADER_ROW_HEIGHT = 15.0  # points per header line
@@ -345,7 +352,7 @@ def header_padding(model: SheetModel) -> float:
     return CELL_PADDING + (FILTER_BUTTON if model.as_table else 0.0)
 
 
-def _widest_texts(texts: list[str], sample: int = 24) -> float:
+def _widest_texts(texts: Collection[str], sample: int = 24) -> float:
     """Width of the widest of ``texts``, measured on the longest few (by length) only:
     measuring every cell of a 100k-row sheet character by character is slow."""
     if not texts:
@@ -354,66 +361,148 @@ def _widest_texts(texts: list[str], sample: int = 24) -> float:
     return max(max(text_width(line) for line in text.split("\n")) for text in distinct)
 
 
+# Stands for the cell of a row too short to reach a column.
+_ABSENT = object()
+_NUMERIC = (int, float, Decimal, date)
+
+
+def _column_values(rows: Sequence[Sequence[CellValue]], count: int) -> list[Sequence[object]]:
+    """The model's values column by column (``_ABSENT`` where a row is too short)."""
+    if not rows:
+        return [() for _ in range(count)]
+    widths = set(map(len, rows))
+    if len(widths) == 1 and widths.pop() >= count:
+        return list(zip(*rows, strict=True))[:count]  # all rows alike: C speed
+    return [[row[index] if index < len(row) else _ABSENT for row in rows] for index in range(count)]
+
+
+def _shown_texts(values: Sequence[object], formats: Sequence[str | None] | str | None) -> set[str]:
+    """The distinct texts the cells show (:func:`display_text`), each value formatted once.
+
+    ``formats`` is the number format of every cell, or a list of one per cell. Values
+    that show alike whatever their spelling share a key; a Decimal's or float's sign
+    and, unformatted, a Decimal's exponent are part of it (``-0.00``, ``1.0``).
+    """
+    texts: set[str] = set()
+    add = texts.add
+    shown: dict[tuple, str] = {}
+    shared = formats is None or isinstance(formats, str)
+    for position, value in enumerate(values):
+        kind = type(value)
+        if kind is str:
+            add(value)  # display_text of a plain str is the str itself
+            continue
+        if value is None:
+            add("")
+            continue
+        if value is _ABSENT:
+            continue
+        number_format = formats if shared else formats[position]
+        if kind is int:
+            key = (number_format, kind, value)
+        elif kind is Decimal and not value.is_nan():
+            key = (
+                (number_format, kind, value, value.is_signed())
+                if number_format
+                else (None, kind, str(value))
+            )
+        elif kind is float:
+            key = (number_format, kind, value, math.copysign(1.0, value))
+        else:
+            add(display_text(value, number_format))
+            continue
+        text = shown.get(key)
+        if text is None:
+            text = shown[key] = display_text(value, number_format)
+        add(text)
+    return texts
+
+
+def _holds_numbers(values: Sequence[object]) -> bool:
+    """Whether any cell holds a number or a date (booleans are neither)."""
+    return any(
+        issubclass(kind, _NUMERIC) and not issubclass(kind, bool) for kind in set(map(type, values))
+    )
+
+
+def _cell_formats(model: SheetModel) -> list[str] | None:
+    """The money format of each row (its currency's decimals), or None without a
+    currency column."""
+    if model.currency_column is None:
+        return None
+    by_currency: dict[object, str] = {}
+    formats = []
+    column = model.currency_column
+    for row in model.rows:
+        currency = row[column] if column < len(row) else None
+        number_format = by_currency.get(currency)
+        if number_format is None:
+            number_format = by_currency[currency] = money_format(currency)
+        formats.append(number_format)
+    return formats
+
+
+def _header_width(header: str, content: float, padding: float) -> float:
+    """The column's width given its content's: at least the header's longest word; one
+    line for the header when that costs little, else two lines (the header row grows)."""
+    words = max((text_width(word, True) for word in header.split()), default=0.0)
+    two_lines = min(
+        (
+            max(
+                text_width(" ".join(header.split()[:cut]), True),
+                text_width(" ".join(header.split()[cut:]), True),
+            )
+            for cut in range(1, len(header.split()))
+        ),
+        default=text_width(header, True),
+    )
+    one_line = text_width(header, True)
+    width = max(content, words + padding, MIN_WIDTH)
+    if one_line + padding > width:
+        width = (
+            one_line + padding
+            if one_line + padding <= width * 1.25
+            else max(width, two_lines + padding)
+        )
+    return width
+
+
 def fit_columns(model: SheetModel) -> tuple[Column, ...]:
     """The model's columns with widths fitted to the header and the values.
 
     A number or date column is as wide as its widest formatted value (never ``###``); a
-    text column as its widest text, up to ``Column.width`` (``WRAP_MAX`` at most
-    unless set wider), beyond which its text wraps. A header is never clipped: the
-    column is at least as wide as the header's longest word, and the header wraps onto
-    two lines rather than widen a narrow column much.
+    text column as its widest text, up to ``Column.width``, beyond which its text wraps.
+    A header is never clipped: the column is at least as wide as the header's longest
+    word, and the header wraps onto two lines rather than widen a narrow column much.
+
+    Each distinct value is formatted once (a 100k-row sheet repeats most of its values).
     """
     padding = header_padding(model)
+    money_formats = _cell_formats(model)
     fitted = []
-    for index, column in enumerate(model.columns):
-        texts = []
-        numeric = False
-        for row_index, row in enumerate(model.rows):
-            if index >= len(row):
-                continue
-            value = row[index]
-            if isinstance(value, int | float | Decimal | date) and not isinstance(value, bool):
-                numeric = True
-            texts.append(
-                display_text(
-                    value,
-                    model.format_of(row_index, index)
-                    if model.currency_column is not None
-                    else column.number_format,
-                )
-            )
-        content = _widest_texts(texts) if texts else 0.0
+    for column, values in zip(
+        model.columns, _column_values(model.rows, len(model.columns)), strict=True
+    ):
+        formats = (
+            money_formats
+            if money_formats is not None and column.number_format == MONEY_FORMAT
+            else column.number_format
+        )
+        texts = _shown_texts(values, formats)
+        reached = any(value is not _ABSENT for value in values)
+        numeric = _holds_numbers(values)
+        content = _widest_texts(texts) if reached else 0.0
         if numeric:
             # A number too wide shows ###: room for a wider substitute font (LibreOffice
             # without Calibri's metric twin prints digits ~20 % wider).
             content *= NUMBER_SPARE
-        content += CELL_PADDING if texts else 0.0
+        content += CELL_PADDING if reached else 0.0
         wrap = False
         if not numeric:
             cap = max(column.width, MIN_WIDTH)
             if content > cap:
                 content, wrap = cap, True
-        header = column.header
-        words = max((text_width(word, True) for word in header.split()), default=0.0)
-        two_lines = min(
-            (
-                max(
-                    text_width(" ".join(header.split()[:cut]), True),
-                    text_width(" ".join(header.split()[cut:]), True),
-                )
-                for cut in range(1, len(header.split()))
-            ),
-            default=text_width(header, True),
-        )
-        one_line = text_width(header, True)
-        width = max(content, words + padding, MIN_WIDTH)
-        if one_line + padding > width:
-            # One line when that costs little; else two lines (the header row grows).
-            width = (
-                one_line + padding
-                if one_line + padding <= width * 1.25
-                else max(width, two_lines + padding)
-            )
+        width = _header_width(column.header, content, padding)
         # Rounded up: a width rounded down could leave a header word a hair too wide.
         fitted.append(replace(column, width=math.ceil(width * 10) / 10, wrap=wrap, fitted=True))
     return tuple(fitted)
