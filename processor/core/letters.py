@@ -185,24 +185,43 @@ def parse_letter_settings(rules: Rules) -> tuple[LetterSettings, list[Issue]]:
     def warn(message: str) -> None:
         issues.append(Issue("letters settings", message, Severity.ERROR))
 
-    raw_company = rules.section("company")
-    company_fields = Company.__dataclass_fields__
-    for key in raw_company:
-        if key not in company_fields:
-            warn(f"company.{key} is not a known setting ({', '.join(company_fields)})")
-    company = Company(
-        **{key: _text(raw_company.get(key, "")) for key in company_fields if key in raw_company}
-    )
+    company = _parse_company(rules.section("company"), warn)
     regimes, interest_issues = parse_regimes(rules.section("interest"))
     issues.extend(interest_issues)
-
     raw = rules.section("letters")
+    reply_default, reply_days = _parse_reply_days(raw, warn)
+    settings = LetterSettings(
+        company=company,
+        regimes=regimes,
+        languages=_parse_languages(raw, warn),
+        locales=_parse_locales(raw, warn),
+        reference_prefix=_parse_prefix(raw, warn),
+        reply_days=reply_days,
+        reply_days_default=reply_default,
+        templates_dir=_text(raw.get("templates_dir", "")),
+        default_language=normalize_language(rules.language) or FALLBACK_LANGUAGE,
+        country=rules.country,
+    )
+    return settings, issues
+
+
+def _parse_company(raw: Mapping[str, Any], warn) -> Company:
+    """``[company]``: the known keys as text; an unknown key is warned about."""
+    fields = Company.__dataclass_fields__
+    for key in raw:
+        if key not in fields:
+            warn(f"company.{key} is not a known setting ({', '.join(fields)})")
+    return Company(**{key: _text(raw.get(key, "")) for key in fields if key in raw})
+
+
+def _parse_languages(raw: Mapping[str, Any], warn) -> tuple[str, ...]:
+    """``letters.languages`` as codes, without repeats, English always among them."""
     languages: list[str] = []
-    raw_languages = raw.get("languages", [FALLBACK_LANGUAGE])
-    if not isinstance(raw_languages, list):
+    values = raw.get("languages", [FALLBACK_LANGUAGE])
+    if not isinstance(values, list):
         warn('letters.languages must be a list like ["en", "es"]')
-        raw_languages = [FALLBACK_LANGUAGE]
-    for value in raw_languages:
+        values = [FALLBACK_LANGUAGE]
+    for value in values:
         code = normalize_language(str(value))
         if code is None:
             warn(f"letters.languages: {value!r} is not a language code")
@@ -210,48 +229,46 @@ def parse_letter_settings(rules: Rules) -> tuple[LetterSettings, list[Issue]]:
             languages.append(code)
     if FALLBACK_LANGUAGE not in languages:
         languages.append(FALLBACK_LANGUAGE)
+    return tuple(languages)
 
+
+def _parse_locales(raw: Mapping[str, Any], warn) -> dict[str, str]:
+    """``letters.locales``: language -> a locale babel knows; unknown ones are left out."""
     locales: dict[str, str] = {}
-    raw_locales = raw.get("locales", {})
-    for language, name in raw_locales.items() if isinstance(raw_locales, Mapping) else ():
+    values = raw.get("locales", {})
+    for language, name in values.items() if isinstance(values, Mapping) else ():
         try:
             Locale.parse(str(name))
         except (UnknownLocaleError, ValueError):
             warn(f"letters.locales.{language}: {name!r} is not a known locale")
             continue
         locales[str(language).lower()] = str(name)
+    return locales
 
-    reply_default = raw.get("reply_days_default", 10)
-    if not _whole(reply_default):
+
+def _parse_reply_days(raw: Mapping[str, Any], warn) -> tuple[int, dict[str, int]]:
+    """``letters.reply_days_default`` and ``letters.reply_days`` (template -> days)."""
+    default = raw.get("reply_days_default", 10)
+    if not _whole(default):
         warn("letters.reply_days_default must be a whole number of working days")
-        reply_default = 10
+        default = 10
     reply_days: dict[str, int] = {}
-    raw_reply = raw.get("reply_days", {})
-    for template, days in raw_reply.items() if isinstance(raw_reply, Mapping) else ():
+    values = raw.get("reply_days", {})
+    for template, days in values.items() if isinstance(values, Mapping) else ():
         if _whole(days):
             reply_days[str(template)] = days
         else:
             warn(f"letters.reply_days.{template} must be a whole number of working days")
+    return default, reply_days
 
+
+def _parse_prefix(raw: Mapping[str, Any], warn) -> str:
+    """``letters.reference_prefix``: up to 10 letters or digits, else ``RC``."""
     prefix = _text(raw.get("reference_prefix", "RC"))
     if not re.fullmatch(r"[A-Za-z0-9]{0,10}", prefix):
         warn("letters.reference_prefix must be up to 10 letters or digits")
         prefix = "RC"
-
-    default_language = normalize_language(rules.language) or FALLBACK_LANGUAGE
-    settings = LetterSettings(
-        company=company,
-        regimes=regimes,
-        languages=tuple(languages),
-        locales=locales,
-        reference_prefix=prefix,
-        reply_days=reply_days,
-        reply_days_default=reply_default,
-        templates_dir=_text(raw.get("templates_dir", "")),
-        default_language=default_language,
-        country=rules.country,
-    )
-    return settings, issues
+    return prefix
 
 
 def _text(value: Any) -> str:
@@ -796,37 +813,20 @@ def _items(
 def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dict[str, Any]:
     """The render context of ``job``: every key of ``CONTEXT_KEYS``, formatted by babel."""
     locale = settings.locale_for(job.language)
-    cur = job.currency
-    company = settings.company
-    rule = job.regime.rule
+    parts = {
+        **_letter_context(job, locale, rules),
+        **_sender_context(settings.company, locale),
+        **_addressee_context(job),
+        **_claim_context(job, locale),
+        **_law_context(job, locale),
+        **previous_context(job.previous, job.language, locale),
+    }
+    # In the documented order, so a template author reads the keys as README lists them.
+    return {key: parts[key] for key in CONTEXT_KEYS}
 
-    items = []
-    for item in job.items:
-        claim = (
-            item.balance_cents - item.credited_cents + item.interest.cents + item.compensation_cents
-        )
-        items.append(
-            {
-                "invoice": item.invoice or "—",
-                "invoice_date": long_date(item.invoice_date, locale, "numeric"),
-                "due_date": long_date(item.due_date, locale, "numeric"),
-                "due_date_iso": item.due_date.isoformat(),
-                "days_overdue": item.days_overdue,
-                "amount": amount(item.amount_cents, cur, locale),
-                "paid": amount(item.paid_cents, cur, locale),
-                "balance": amount(item.balance_cents, cur, locale),
-                "balance_cents": item.balance_cents,
-                "interest": amount(item.interest.cents, cur, locale),
-                "interest_cents": item.interest.cents,
-                "rate": " / ".join(percent(rate, locale) for rate in item.interest.rates),
-                "compensation": amount(item.compensation_cents, cur, locale),
-                "compensation_cents": item.compensation_cents,
-                "claim": amount(claim, cur, locale),
-                "credited": amount(item.credited_cents, cur, locale),
-                "credited_cents": item.credited_cents,
-            }
-        )
-    current_rate = rule.annual_rate(job.letter_date) if rule.charges_interest else None
+
+def _letter_context(job: LetterJob, locale: str, rules: Rules) -> dict[str, Any]:
+    """The letter itself: reference, dates, reply-by, template, language and stage."""
     return {
         "reference": job.reference,
         "letter_date": long_date(job.letter_date, locale),
@@ -834,13 +834,21 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
         "reply_by": long_date(job.reply_by, locale),
         "reply_by_iso": job.reply_by.isoformat(),
         "reply_days": job.reply_days,
+        "reply_days_calendar": job.reply_days_calendar,
         "template": job.template,
         "language": job.language,
         "locale": locale,
         "stage": job.stage,
         "stage_label": rules.stage(job.stage).label,
+    }
+
+
+def _sender_context(company: Company, locale: str) -> dict[str, Any]:
+    """The sender (``[company]``), its country named in the letter's language."""
+    return {
         "company_name": company.name,
         "company_address": company.address,
+        "company_country": country_name(company.country, locale),
         "company_city": company.city,
         "company_tax_id": company.tax_id,
         "company_phone": company.phone,
@@ -851,24 +859,66 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
         "bic": company.bic,
         "signatory": company.signatory,
         "signatory_title": company.signatory_title,
+    }
+
+
+def _addressee_context(job: LetterJob) -> dict[str, Any]:
+    """The customer written to."""
+    return {
         "customer": job.customer,
         "customer_id": job.customer_id,
         "contact": job.contact,
         "address": job.address,
         "email": job.email,
         "phone": job.phone,
+        "customer_type": job.customer_type,
+    }
+
+
+def _item_context(item: LetterItem, cur: str, locale: str) -> dict[str, Any]:
+    """One row of the invoice table, amounts without symbol, dates numeric."""
+    claim = item.balance_cents - item.credited_cents + item.interest.cents + item.compensation_cents
+    return {
+        "invoice": item.invoice or "—",
+        "invoice_date": long_date(item.invoice_date, locale, "numeric"),
+        "due_date": long_date(item.due_date, locale, "numeric"),
+        "due_date_iso": item.due_date.isoformat(),
+        "days_overdue": item.days_overdue,
+        "amount": amount(item.amount_cents, cur, locale),
+        "paid": amount(item.paid_cents, cur, locale),
+        "balance": amount(item.balance_cents, cur, locale),
+        "balance_cents": item.balance_cents,
+        "interest": amount(item.interest.cents, cur, locale),
+        "interest_cents": item.interest.cents,
+        "rate": " / ".join(percent(rate, locale) for rate in item.interest.rates),
+        "compensation": amount(item.compensation_cents, cur, locale),
+        "compensation_cents": item.compensation_cents,
+        "claim": amount(claim, cur, locale),
+        "credited": amount(item.credited_cents, cur, locale),
+        "credited_cents": item.credited_cents,
+    }
+
+
+def _claim_context(job: LetterJob, locale: str) -> dict[str, Any]:
+    """The items and the totals: with symbol (``total_*``), without (``subtotal_*``), cents."""
+    cur = job.currency
+    amounts = sum(i.amount_cents for i in job.items)
+    paid = sum(i.paid_cents for i in job.items)
+    return {
         "currency": cur,
-        "items": items,
-        "item_count": len(items),
+        "items": [_item_context(item, cur, locale) for item in job.items],
+        "item_count": len(job.items),
         "oldest_days_overdue": job.oldest_days_overdue,
-        "total_amount": money(sum(i.amount_cents for i in job.items), cur, locale),
-        "total_paid": money(sum(i.paid_cents for i in job.items), cur, locale),
+        "total_amount": money(amounts, cur, locale),
+        "total_paid": money(paid, cur, locale),
         "total_overdue": money(job.overdue_cents, cur, locale),
         "total_interest": money(job.interest_cents, cur, locale),
         "total_compensation": money(job.compensation_cents, cur, locale),
         "total_claim": money(job.claim_cents, cur, locale),
-        "subtotal_amount": amount(sum(i.amount_cents for i in job.items), cur, locale),
-        "subtotal_paid": amount(sum(i.paid_cents for i in job.items), cur, locale),
+        "total_credits": money(-job.credits_cents, cur, locale),
+        "total_net": money(job.net_cents, cur, locale),
+        "subtotal_amount": amount(amounts, cur, locale),
+        "subtotal_paid": amount(paid, cur, locale),
         "subtotal_balance": amount(job.overdue_cents, cur, locale),
         "subtotal_interest": amount(job.interest_cents, cur, locale),
         "subtotal_compensation": amount(job.compensation_cents, cur, locale),
@@ -876,23 +926,24 @@ def build_context(job: LetterJob, settings: LetterSettings, rules: Rules) -> dic
         "interest_cents": job.interest_cents,
         "compensation_cents": job.compensation_cents,
         "claim_cents": job.claim_cents,
+        "credits_cents": job.credits_cents,
+        "net_cents": job.net_cents,
+        "has_credits": job.credits_cents > 0,
+    }
+
+
+def _law_context(job: LetterJob, locale: str) -> dict[str, Any]:
+    """The regime of the letter: its name, the rate in force, the compensation wording."""
+    rule = job.regime.rule
+    current_rate = rule.annual_rate(job.letter_date) if rule.charges_interest else None
+    eur = job.regime.compensation_eur_cents
+    return {
         "interest_rule": rule.kind,
         "has_interest": rule.charges_interest,
         "has_compensation": job.compensation_cents > 0,
         "interest_rate": percent(current_rate, locale) if current_rate is not None else "",
         "interest_margin": percent(rule.margin, locale),
-        "company_country": country_name(company.country, locale),
-        "customer_type": job.customer_type,
-        "reply_days_calendar": job.reply_days_calendar,
-        "compensation_eur": money(job.regime.compensation_eur_cents, "EUR", locale)
-        if job.regime.compensation_eur_cents
-        else "",
-        "total_credits": money(-job.credits_cents, cur, locale),
-        "total_net": money(job.net_cents, cur, locale),
-        "credits_cents": job.credits_cents,
-        "net_cents": job.net_cents,
-        "has_credits": job.credits_cents > 0,
-        **previous_context(job.previous, job.language, locale),
+        "compensation_eur": money(eur, "EUR", locale) if eur else "",
     }
 
 
