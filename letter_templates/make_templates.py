@@ -29,13 +29,20 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 LETTERS = ("reminder", "formal_demand", "final_demand", "legal_demand")
-LANGUAGES = ("en", "es", "hu", "zh")
+LANGUAGES = ("en", "es", "hu", "zh", "de", "fr")
 FONT = "Arial"  # in every Word; LibreOffice substitutes the metric-compatible Liberation Sans
 # Chinese text: SimSun ships with every Word on Windows; LibreOffice (and Word without it)
 # falls back to an installed CJK font such as Noto Sans CJK SC (fonts-noto-cjk).
 CJK_FONT = {"zh": "SimSun"}
 # Language tags of the Normal style, so spell check and line breaking suit the text.
-LANG_TAG = {"en": "en-GB", "es": "es-ES", "hu": "hu-HU", "zh": "zh-CN"}
+LANG_TAG = {
+    "en": "en-GB",
+    "es": "es-ES",
+    "hu": "hu-HU",
+    "zh": "zh-CN",
+    "de": "de-DE",
+    "fr": "fr-FR",
+}
 ACCENT = RGBColor(0x1F, 0x3A, 0x5F)
 GREY = RGBColor(0x59, 0x59, 0x59)
 FIXED_DATE = datetime(2026, 1, 1)
@@ -595,6 +602,323 @@ WIDTHS_INTEREST = (2.0, 2.1, 1.4, 1.9, 1.6, 2.1, 1.6, 1.8, 2.4)
 WIDTHS_INTEREST_ONLY = (2.3, 2.2, 1.6, 2.2, 1.9, 2.4, 2.0, 2.3)
 WIDTHS_PLAIN = (2.8, 2.4, 2.4, 1.8, 2.6, 2.3, 2.7)
 # Item fields per column, in the order of COMMON[...]["cols"].
+# ---- German and French ---------------------------------------------------------------------
+# The interest wording names the regime of the debt (chosen by currency or country, see
+# README.md): a German or French letter under the Directive cites the Directive's rule
+# (ECB reference rate + 8 points), never § 288 BGB or article L441-10 of the French Code de
+# commerce, whose rates differ (base rate + 9 points; ECB rate + 10 points).
+
+# French typography: a no-break space before the colon and semicolon.
+_NB = "\u00a0"
+
+COMMON["de"] = {
+    "our_ref": "Unser Zeichen",
+    "customer_no": "Kundennr.",
+    "attn": "z. Hd.",
+    # A named contact is greeted by name; the close is the same for both.
+    "dear": "{% if contact %}Guten Tag {{ contact }},{% else %}Sehr geehrte Damen und Herren,"
+    "{% endif %}",
+    "closing": ["Mit freundlichen Grüßen"],
+    "department": "Forderungsmanagement",
+    "interest_words": "{% if has_compensation %}Verzugszinsen und Verzugspauschale"
+    "{% else %}Verzugszinsen{% endif %}",
+    "reply_words": " ({{ reply_days }} {% if reply_days_calendar %}Tage{% else %}Arbeitstage"
+    "{% endif %} ab dem Datum dieses Schreibens)",
+    "table_heading": "Überfällige Rechnungen",
+    "cols": (
+        "Rechnung",
+        "Rechnungsdatum",
+        "Fällig am",
+        "Tage überfällig",
+        "Betrag",
+        "Bezahlt",
+        "Offen",
+        "Zinssatz",
+        "Zinsen",
+        "Pauschale",
+    ),
+    "subtotal": "Zwischensumme",
+    "principal": "Offene Hauptforderung",
+    "credits": "Abzüglich Gutschriften und Anzahlungen",
+    "interest_to": "Zinsen bis zum {{ letter_date }}",
+    "compensation": "Pauschale für Beitreibungskosten",
+    "total": "Gesamtbetrag",
+    "basis_eu_directive": "Zinsen laufen ab dem Tag nach der jeweiligen Fälligkeit in Höhe "
+    "des Zinssatzes der Richtlinie 2011/7/EU zur Bekämpfung von Zahlungsverzug im "
+    "Geschäftsverkehr: Referenzzinssatz der Europäischen Zentralbank zuzüglich "
+    "{{ interest_margin }} (derzeit {{ interest_rate }} jährlich).{% if has_compensation %} "
+    "Für jede Rechnung wird zudem eine Pauschale für Beitreibungskosten geltend gemacht."
+    "{% endif %}",
+    "basis_hu_ptk": "Zinsen laufen ab dem Tag nach der jeweiligen Fälligkeit nach § 6:155 des "
+    "ungarischen Bürgerlichen Gesetzbuchs (Gesetz V von 2013): Leitzins der Magyar Nemzeti "
+    "Bank zuzüglich {{ interest_margin }} (derzeit {{ interest_rate }} jährlich)."
+    "{% if has_compensation %} Für jede Rechnung wird zudem eine Pauschale für "
+    "Beitreibungskosten in Höhe des Gegenwerts von {{ compensation_eur }} in Forint zum "
+    "amtlichen Wechselkurs der MNB geltend gemacht.{% endif %}",
+    "basis_uk_late_payment": "Zinsen laufen ab dem Tag nach der jeweiligen Fälligkeit nach dem "
+    "britischen Late Payment of Commercial Debts (Interest) Act 1998: Leitzins der Bank of "
+    "England zuzüglich {{ interest_margin }}{% if has_compensation %}; die Pauschale wird "
+    "nach Section 5A dieses Gesetzes geltend gemacht{% endif %}.",
+    "basis_contract": "Zinsen laufen ab dem Tag nach der jeweiligen Fälligkeit zum vertraglich "
+    "vereinbarten Zinssatz von {{ interest_rate }} jährlich.",
+    "pay": "{% if iban %}Bitte überweisen Sie den Betrag auf unser Konto **IBAN {{ iban }}**"
+    "{% if bic %}, BIC {{ bic }}{% endif %}{% if bank_name %} ({{ bank_name }}){% endif %} "
+    "unter Angabe des Zeichens {{ reference }}.{% else %}Bitte geben Sie bei Ihrer Zahlung "
+    "das Zeichen {{ reference }} an.{% endif %}",
+    "page": "Seite",
+    "tax_id": "Steuernummer",
+    "tel": "Tel.",
+}
+
+COMMON["fr"] = {
+    "our_ref": "Notre référence",
+    "customer_no": "N° client",
+    "attn": "À l'attention de",
+    # The formal close repeats the salutation, which names no one (the contact is on the
+    # "À l'attention de" line).
+    "dear": "Madame, Monsieur,",
+    "closing": ["Veuillez agréer, Madame, Monsieur, l'expression de nos salutations distinguées."],
+    "department": "Service recouvrement",
+    "interest_words": "{% if has_compensation %}les intérêts de retard et l'indemnité "
+    "forfaitaire{% else %}les intérêts de retard{% endif %}",
+    "reply_words": " ({{ reply_days }} jours{% if not reply_days_calendar %} ouvrés{% endif %} "
+    "à compter de la date de la présente lettre)",
+    "table_heading": "Factures échues",
+    "cols": (
+        "Facture",
+        "Date facture",
+        "Échéance",
+        "Jours de retard",
+        "Montant",
+        "Payé",
+        "Restant dû",
+        "Taux",
+        "Intérêts",
+        "Indemnité",
+    ),
+    "subtotal": "Sous-total",
+    "principal": "Principal restant dû",
+    "credits": "Moins avoirs et acomptes",
+    "interest_to": "Intérêts au {{ letter_date }}",
+    "compensation": "Indemnité forfaitaire pour frais de recouvrement",
+    "total": "Total dû",
+    "basis_eu_directive": "Des intérêts courent à compter du lendemain de chaque échéance au "
+    "taux prévu par la directive 2011/7/UE concernant la lutte contre le retard de paiement "
+    f"dans les transactions commerciales{_NB}: le taux de référence de la Banque centrale "
+    "européenne majoré de {{ interest_margin }} (soit actuellement {{ interest_rate }} "
+    "l'an).{% if has_compensation %} Chaque facture donne en outre lieu à une indemnité "
+    "forfaitaire pour frais de recouvrement.{% endif %}",
+    "basis_hu_ptk": "Des intérêts courent à compter du lendemain de chaque échéance "
+    f"conformément à l'article 6:155 du Code civil hongrois (loi V de 2013){_NB}: le taux de "
+    "base de la Magyar Nemzeti Bank majoré de {{ interest_margin }} (soit actuellement "
+    "{{ interest_rate }} l'an).{% if has_compensation %} Chaque facture donne en outre lieu "
+    "à une indemnité forfaitaire pour frais de recouvrement égale à la contre-valeur de "
+    "{{ compensation_eur }} en forints au cours officiel de la MNB.{% endif %}",
+    "basis_uk_late_payment": "Des intérêts courent à compter du lendemain de chaque échéance "
+    "en application du Late Payment of Commercial Debts (Interest) Act 1998 du Royaume-Uni, "
+    "au taux de base de la Bank of England majoré de {{ interest_margin }}"
+    f"{{% if has_compensation %}}{_NB}; l'indemnité forfaitaire est réclamée en vertu de sa "
+    "section 5A{% endif %}.",
+    "basis_contract": "Des intérêts courent à compter du lendemain de chaque échéance au taux "
+    "contractuel de {{ interest_rate }} l'an.",
+    "pay": "{% if iban %}Merci d'effectuer le règlement sur notre compte **IBAN {{ iban }}**"
+    "{% if bic %}, BIC {{ bic }}{% endif %}{% if bank_name %} ({{ bank_name }}){% endif %}, "
+    "en indiquant{% else %}Merci d'indiquer lors de votre règlement{% endif %} la référence "
+    "{{ reference }}.",
+    "colon": f"{_NB}:",
+    "page": "Page",
+    "tax_id": "N° d'identification",
+    "tel": "Tél.",
+}
+
+# German cases differ after "auf", "trotz" and "mit": each sentence names the letter itself.
+_DE_PREVIOUS = (
+    "vom {{ previous_date }} ({{ previous_letter_name }}, Zeichen {{ previous_reference }})"
+)
+PREVIOUS["fr"] = (
+    "notre {{ previous_letter_name }} du {{ previous_date }} (réf. {{ previous_reference }})"
+)
+UNPAID["de"] = "Die unten aufgeführten Rechnungen sind trotz Fälligkeit noch nicht bezahlt."
+UNPAID["fr"] = (
+    "Les factures détaillées ci-dessous restent impayées bien que leur date d'échéance soit "
+    "dépassée."
+)
+
+LETTER_TEXT.update(
+    {
+        ("reminder", "de"): {
+            "subject": "Zahlungserinnerung: überfällige Rechnungen",
+            "before": [
+                "{% if previous_letter %}Wir beziehen uns auf unser Schreiben "
+                + _DE_PREVIOUS
+                + ". {% endif %}Nach unseren Unterlagen sind die unten aufgeführten Rechnungen "
+                "trotz Fälligkeit noch nicht bezahlt. Der überfällige Betrag beläuft sich auf "
+                "**{{ total_overdue }}**.",
+                "Vielleicht ist Ihnen die Zahlung entgangen. Wir bitten Sie, "
+                "**{{ total_claim }}** bis zum **{{ reply_by }}** zu überweisen.",
+            ],
+            "after": [
+                "Sollten Sie in den letzten Tagen bereits gezahlt haben, betrachten Sie dieses "
+                "Schreiben bitte als gegenstandslos. Bei Fragen zu diesen Rechnungen wenden Sie "
+                "sich bitte unter Angabe des obigen Zeichens an uns.",
+            ],
+        },
+        ("formal_demand", "de"): {
+            "subject": "Mahnung: Aufforderung zur Zahlung",
+            "before": [
+                "{% if previous_letter %}Trotz unseres Schreibens "
+                + _DE_PREVIOUS
+                + " sind die unten aufgeführten Rechnungen weiterhin unbezahlt.{% else %}"
+                + UNPAID["de"]
+                + "{% endif %} Die überfällige Hauptforderung beträgt **{{ total_overdue }}**"
+                "{% if has_interest %}; einschließlich {{ interest_words }} sind "
+                "**{{ total_claim }}** fällig{% endif %}.",
+                "Wir fordern Sie hiermit förmlich auf, **{{ total_claim }}** spätestens bis zum "
+                "**{{ reply_by }}** zu zahlen.",
+            ],
+            "after": [
+                "Bis zum Eingang des vollständigen Betrags stellen wir Lieferungen an Sie ein "
+                "und gewähren keinen weiteren Kredit.",
+                "Sollten Sie eine dieser Rechnungen beanstanden, teilen Sie uns dies bitte bis "
+                "zu demselben Datum schriftlich mit Begründung mit.",
+            ],
+        },
+        ("final_demand", "de"): {
+            "subject": "Letzte Mahnung vor Einleitung rechtlicher Schritte",
+            "before": [
+                "{% if previous_letter %}Mit unserem Schreiben "
+                + _DE_PREVIOUS
+                + " haben wir Sie auf die unten aufgeführten überfälligen Rechnungen "
+                "hingewiesen, ohne dass eine Zahlung eingegangen ist.{% else %}"
+                + UNPAID["de"]
+                + "{% endif %} Die überfällige Hauptforderung beträgt nun "
+                "**{{ total_overdue }}**; die älteste Rechnung ist seit "
+                "{{ oldest_days_overdue }} Tagen überfällig.",
+                "Dies ist unsere letzte Mahnung. Geht der Betrag von **{{ total_claim }}** "
+                "nicht bis zum **{{ reply_by }}** bei uns ein, werden wir ohne weitere "
+                "Ankündigung unsere Rechtsanwälte mit der gerichtlichen Geltendmachung "
+                "beauftragen. Die Kosten des Verfahrens sowie weiter anfallende Zinsen können "
+                "Ihnen in Rechnung gestellt werden.",
+            ],
+            "after": [
+                "Gibt es einen uns nicht bekannten Grund für die Nichtzahlung, setzen Sie sich "
+                "bitte umgehend mit uns in Verbindung: Dies ist die letzte Gelegenheit, die "
+                "Angelegenheit ohne gerichtliche Schritte zu klären.",
+            ],
+        },
+        ("legal_demand", "de"): {
+            "subject": "Zahlungsaufforderung vor Klageerhebung: {{ total_claim }}",
+            "table_heading": "Forderungsaufstellung",
+            "principal": "Hauptforderung",
+            "total": "Gesamtforderung",
+            "before": [
+                "{{ company_name }} macht hiermit die in der nachstehenden "
+                "Forderungsaufstellung aufgeführte Forderung gegen Sie geltend, die"
+                "{% if previous_letter %} trotz unseres Schreibens "
+                + _DE_PREVIOUS
+                + "{% endif %} weiterhin unbezahlt ist.",
+            ],
+            "basis_extra": "Die Zinsen laufen bis zum Tag der Zahlung weiter.",
+            "after": [
+                "**Frist:** Sie müssen **{{ total_claim }}** vollständig bis zum "
+                "**{{ reply_by }}**{{ reply_words }} zahlen.",
+                "**Folge:** Geht der vollständige Betrag bis zu diesem Datum nicht ein, werden "
+                "wir ohne weitere Ankündigung gerichtliche Schritte gegen Sie einleiten, um die "
+                "Forderung, weitere Zinsen und unsere Rechtsverfolgungskosten beizutreiben. Ein "
+                "Gerichtsverfahren kann Ihre Kreditwürdigkeit beeinträchtigen.",
+                "Sollten Sie die Forderung ganz oder teilweise bestreiten, teilen Sie uns dies "
+                "bitte vor Ablauf der Frist schriftlich mit vollständiger Begründung und den "
+                "entsprechenden Unterlagen mit.",
+            ],
+        },
+        ("reminder", "fr"): {
+            "subject": f"Relance{_NB}: factures échues",
+            "before": [
+                "{% if previous_letter %}Nous faisons suite à "
+                + PREVIOUS["fr"]
+                + ". {% endif %}Sauf erreur de notre part, les factures détaillées ci-dessous "
+                "restent impayées bien que leur date d'échéance soit dépassée. Le montant échu "
+                "s'élève à **{{ total_overdue }}**.",
+                "Il s'agit peut-être d'un oubli. Nous vous remercions de bien vouloir régler "
+                "**{{ total_claim }}** au plus tard le **{{ reply_by }}**.",
+            ],
+            "after": [
+                "Si vous avez effectué le règlement ces derniers jours, nous vous prions de ne "
+                "pas tenir compte de ce courrier. Pour toute question sur ces factures, "
+                "contactez-nous en rappelant la référence ci-dessus.",
+            ],
+        },
+        ("formal_demand", "fr"): {
+            "subject": "Mise en demeure de payer",
+            "before": [
+                "{% if previous_letter %}Malgré "
+                + PREVIOUS["fr"]
+                + ", les factures détaillées ci-dessous restent impayées.{% else %}"
+                + UNPAID["fr"]
+                + "{% endif %} Le principal échu s'élève à **{{ total_overdue }}**"
+                f"{{% if has_interest %}}{_NB}; avec {{{{ interest_words }}}}, la somme due est "
+                "de **{{ total_claim }}**{% endif %}.",
+                "Par la présente, nous vous mettons en demeure de régler la somme de "
+                "**{{ total_claim }}** au plus tard le **{{ reply_by }}**.",
+            ],
+            "after": [
+                "Jusqu'à réception du paiement intégral, les livraisons à votre compte sont "
+                "suspendues et aucun crédit supplémentaire ne vous sera accordé.",
+                "Si vous contestez l'une de ces factures, merci de nous en faire part par écrit "
+                "avant cette date en précisant vos motifs.",
+            ],
+        },
+        ("final_demand", "fr"): {
+            "subject": "Dernière mise en demeure avant poursuites judiciaires",
+            "before": [
+                "{% if previous_letter %}Nous vous avons écrit au sujet des factures échues "
+                "détaillées ci-dessous par "
+                + PREVIOUS["fr"]
+                + ", sans recevoir de paiement.{% else %}"
+                + UNPAID["fr"]
+                + "{% endif %} Le principal échu s'élève désormais à **{{ total_overdue }}**"
+                f"{_NB}; la facture la plus ancienne présente un retard de "
+                "{{ oldest_days_overdue }} jours.",
+                "Ceci est notre dernière mise en demeure. À défaut de réception de "
+                "**{{ total_claim }}** au plus tard le **{{ reply_by }}**, nous chargerons nos "
+                "avocats d'engager une procédure judiciaire sans autre avis. Les frais de cette "
+                "procédure, ainsi que les intérêts qui continuent de courir, pourront être mis "
+                "à votre charge.",
+            ],
+            "after": [
+                "Si une raison que nous ignorons explique ce défaut de paiement, contactez-nous "
+                f"immédiatement{_NB}: c'est la dernière occasion de régler cette affaire à "
+                "l'amiable.",
+            ],
+        },
+        ("legal_demand", "fr"): {
+            "subject": f"Mise en demeure avant action en justice{_NB}: paiement de "
+            "{{ total_claim }}",
+            "table_heading": "Décompte de la créance",
+            "principal": "Principal",
+            "total": "Total réclamé",
+            "before": [
+                "{{ company_name }} vous réclame par la présente le paiement de la créance "
+                "détaillée dans le décompte ci-dessous, qui reste impayée"
+                "{% if previous_letter %} malgré " + PREVIOUS["fr"] + "{% endif %}.",
+            ],
+            "basis_extra": "Les intérêts continuent de courir jusqu'à la date du paiement.",
+            "after": [
+                f"**Délai{_NB}:** vous devez régler **{{{{ total_claim }}}}** en totalité au "
+                "plus tard le **{{ reply_by }}**{{ reply_words }}.",
+                f"**Conséquence{_NB}:** à défaut de paiement intégral à cette date, nous "
+                "engagerons sans autre avis une action en justice à votre encontre pour "
+                "recouvrer la créance, les intérêts à échoir et nos frais de procédure. Une "
+                "procédure judiciaire peut nuire à votre réputation financière.",
+                "Si vous contestez tout ou partie de cette créance, vous devez nous en informer "
+                "par écrit avant l'expiration du délai, en exposant vos motifs et en joignant "
+                "les justificatifs.",
+            ],
+        },
+    }
+)
+
+
 FIELDS = (
     "invoice",
     "invoice_date",
@@ -868,9 +1192,11 @@ def _addressee(doc, common) -> None:
     _paragraph(
         doc,
         common["our_ref"]
-        + ": **{{ reference }}**{% if customer_id %}   ·   "
+        + common.get("colon", ":")
+        + " **{{ reference }}**{% if customer_id %}   ·   "
         + common["customer_no"]
-        + ": {{ customer_id }}{% endif %}",
+        + common.get("colon", ":")
+        + " {{ customer_id }}{% endif %}",
         size=9,
         color=GREY,
         after=10,

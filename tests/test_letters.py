@@ -83,6 +83,7 @@ def mixed_records() -> list[dict]:
         item("Fresh Co", -3, 90.00),
         item("Wang Trading", 12, 45.00, language="中文"),
         item("Müller AG", 12, 45.00, language="Deutsch"),
+        item("Rossi S.p.A.", 12, 45.00, language="Italiano"),
         item("Dead Co", 800, 45.00),
     ]
 
@@ -188,9 +189,12 @@ def test_missing_address_and_contact_go_to_exceptions(written):
 
 def test_language_without_template_falls_back_to_english(written):
     _frame, _out, result = written
+    rossi = next(r for r in result.records if r.customer == "Rossi S.p.A.")
+    assert rossi.language == "en"
+    assert any(i.severity == Severity.INFO and "'it'" in i.message for i in result.issues)
+    # German is shipped: "Deutsch" gets a German letter.
     muller = next(r for r in result.records if r.customer == "Müller AG")
-    assert muller.language == "en"
-    assert any(i.severity == Severity.INFO and "'de'" in i.message for i in result.issues)
+    assert muller.language == "de"
     wang = next(r for r in result.records if r.customer == "Wang Trading")
     assert wang.language == "zh"
 
@@ -295,7 +299,7 @@ def test_pdf_without_libreoffice_is_a_clear_error(rules, tmp_path, monkeypatch):
 # ---- golden text of every template and language ------------------------------------------
 
 
-GOLDEN_LANGUAGES = ("en", "es", "hu", "zh")
+GOLDEN_LANGUAGES = ("en", "es", "hu", "zh", "de", "fr")
 
 
 def golden_records() -> list[dict]:

@@ -27,7 +27,7 @@ from letters_support import AS_OF, classified_frame, docx_text, item
 
 pytestmark = pytest.mark.skipif(shell.find_soffice() is None, reason="LibreOffice not installed")
 
-LANGUAGES = ("en", "es", "hu", "zh")
+LANGUAGES = ("en", "es", "hu", "zh", "de", "fr")
 STAGE_DAYS = {"reminder": 15, "formal_demand": 45, "final_demand": 75, "legal_demand": 120}
 COMPANY = {
     "name": "Northwind Trading S.L.",
@@ -40,11 +40,14 @@ COMPANY = {
 }
 # Words that belong to one language only: the sender's country, the department that
 # signs, the close and the footer's page label.
+# ("Page" is English and French alike, so the English close stands for English.)
 MARKERS = {
-    "en": ("Spain", "Credit Control Department", "Page"),
+    "en": ("Spain", "Credit Control Department", "Yours"),
     "es": ("España", "Departamento de Gestión de Cobros", "Atentamente", "Página"),
     "hu": ("Spanyolország", "Követeléskezelési osztály", "Tisztelettel", "Oldal"),
     "zh": ("西班牙", "信用管理部", "此致", "页码"),
+    "de": ("Spanien", "Forderungsmanagement", "Mit freundlichen Grüßen", "Seite"),
+    "fr": ("Espagne", "Service recouvrement", "Veuillez agréer", "Tél."),
 }
 # The sign-off lines of each language (close, department, company).
 SIGN_OFF = {
@@ -52,6 +55,8 @@ SIGN_OFF = {
     "es": ("Atentamente,", "Departamento de Gestión de Cobros"),
     "hu": ("Tisztelettel:", "Követeléskezelési osztály"),
     "zh": ("此致", "敬礼！", "信用管理部"),
+    "de": ("Mit freundlichen Grüßen", "Forderungsmanagement"),
+    "fr": ("Veuillez agréer", "Madame, Monsieur, l'expression", "Service recouvrement"),
 }
 # Invoice counts per letter: the table grows until the close meets the page break.
 COUNTS = range(1, 13)
@@ -123,12 +128,22 @@ def test_letterhead_and_signature_hold_no_other_language(letters):
 
 def test_salutation_and_close_match(letters):
     out, result = letters
-    for record in (r for r in result.records if r.language == "en"):
+    for record in result.records:
         body = docx_text(out / record.file)
-        if "Dear Jane Roe," in body:
-            assert "Yours sincerely," in body and "Yours faithfully," not in body
-        else:
-            assert "Dear Sir or Madam," in body and "Yours faithfully," in body
+        named = int(record.customer[-2:]) % 2 == 1  # odd counts have the contact Jane Roe
+        if record.language == "en":
+            if named:
+                assert "Dear Jane Roe," in body
+                assert "Yours sincerely," in body and "Yours faithfully," not in body
+            else:
+                assert "Dear Sir or Madam," in body and "Yours faithfully," in body
+        elif record.language == "de":
+            greeting = "Guten Tag Jane Roe," if named else "Sehr geehrte Damen und Herren,"
+            assert greeting in body and "Mit freundlichen Grüßen" in body, record.file
+        elif record.language == "fr":
+            # The formal close repeats the salutation word for word.
+            assert "\nMadame, Monsieur,\n" in body, record.file
+            assert "Veuillez agréer, Madame, Monsieur, l'expression" in body, record.file
 
 
 def test_no_tag_survives_and_no_sentence_is_said_twice(letters):

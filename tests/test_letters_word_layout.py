@@ -22,7 +22,7 @@ from receivables.core.rules import load_rules
 
 from letters_support import AS_OF, classified_frame, item
 
-LANGUAGES = ("en", "es", "hu", "zh")
+LANGUAGES = ("en", "es", "hu", "zh", "de", "fr")
 STAGE_DAYS = {"reminder": 15, "formal_demand": 45, "final_demand": 75, "legal_demand": 120}
 COMPANY = {
     "name": "Northwind Trading S.L.",
@@ -38,6 +38,8 @@ CLOSES = {
     "es": ("Atentamente,",),
     "hu": ("Tisztelettel:",),
     "zh": ("此致",),
+    "de": ("Mit freundlichen Grüßen",),
+    "fr": ("Veuillez agréer",),
 }
 
 

@@ -124,6 +124,18 @@ LETTER_NAMES: Mapping[str, Mapping[str, str]] = {
         "final_demand": "最后催告",
         "legal_demand": "诉前付款催告",
     },
+    "de": {
+        "reminder": "Zahlungserinnerung",
+        "formal_demand": "Mahnung",
+        "final_demand": "letzte Mahnung",
+        "legal_demand": "Zahlungsaufforderung vor Klageerhebung",
+    },
+    "fr": {
+        "reminder": "relance",
+        "formal_demand": "mise en demeure",
+        "final_demand": "dernière mise en demeure",
+        "legal_demand": "mise en demeure avant action en justice",
+    },
 }
 
 
