@@ -58,6 +58,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -238,11 +239,6 @@ def build_history(
     buckets = tuple(b.label for b in rules.buckets)
     periods = tuple(sorted({s.as_of for s in snapshots}))
     labels = period_labels(periods)
-    notes = []
-    for when in periods:
-        count = sum(1 for s in snapshots if s.as_of == when)
-        if count > 1:
-            notes.append(f"{count} workbooks as of {when.isoformat()} are taken as one ledger")
     extra = [
         *(bucket_column(i) for i in range(len(buckets))),
         *(name for i in range(len(buckets)) for name in roll_columns(i)),
@@ -250,6 +246,47 @@ def build_history(
     if not periods:
         empty = pd.DataFrame(columns=[*_TABLE_COLUMNS, *extra, "month", "as_of"])
         return History((), (), buckets, empty, dso_days)
+    items, names = _stacked_items(snapshots, periods, rules)
+    customers = _customer_table(
+        items, periods, rules, dso_days, good_months, tuple(write_off_stages), list(names.currency)
+    )
+    portfolio = _portfolio_table(items, customers, periods, dso_days)
+    for frame in (portfolio, customers):
+        for column in extra:
+            if column not in frame:
+                frame[column] = np.nan
+    table = pd.concat(
+        [portfolio[_TABLE_COLUMNS + extra], customers[_TABLE_COLUMNS + extra]], ignore_index=True
+    )
+    for column in (bucket_column(i) for i in range(len(buckets))):
+        table[column] = table[column].fillna(0).astype(np.int64)
+    table = _named(table, names, periods, labels)
+    return History(periods, labels, buckets, table, dso_days, _same_date_notes(snapshots, periods))
+
+
+def _same_date_notes(snapshots: Sequence[Snapshot], periods: Sequence[date]) -> tuple[str, ...]:
+    """A note for each as-of date that several workbooks share (taken as one ledger)."""
+    notes = []
+    for when in periods:
+        count = sum(1 for s in snapshots if s.as_of == when)
+        if count > 1:
+            notes.append(f"{count} workbooks as of {when.isoformat()} are taken as one ledger")
+    return tuple(notes)
+
+
+@dataclass(frozen=True)
+class _Names:
+    """The customer and currency names behind the integer codes of the stacked items."""
+
+    customer: pd.Index
+    currency: pd.Index
+
+
+def _stacked_items(
+    snapshots: Sequence[Snapshot], periods: Sequence[date], rules: Rules
+) -> tuple[pd.DataFrame, _Names]:
+    """Every snapshot's items in one frame, with their month (``period``), bucket, open
+    and past-due flags and invoice ``key``; customers and currencies as integer codes."""
     index_of = {when: position for position, when in enumerate(periods)}
     parts = []
     for snapshot in snapshots:
@@ -267,28 +304,21 @@ def build_history(
     items["open"] = (items[F.BALANCE] > 0) & (items[F.STAGE] != "paid")
     items["past_due"] = items["open"] & (items[F.DAYS_OVERDUE] >= 1)
     items["key"] = items.groupby(_KEY, sort=False).ngroup()
+    return items, _Names(customer_names, currency_names)
 
-    customers = _customer_table(
-        items, periods, rules, dso_days, good_months, tuple(write_off_stages), list(currency_names)
-    )
-    portfolio = _portfolio_table(items, customers, periods, dso_days)
-    for frame in (portfolio, customers):
-        for column in extra:
-            if column not in frame:
-                frame[column] = np.nan
-    table = pd.concat(
-        [portfolio[_TABLE_COLUMNS + extra], customers[_TABLE_COLUMNS + extra]], ignore_index=True
-    )
-    for column in (bucket_column(i) for i in range(len(buckets))):
-        table[column] = table[column].fillna(0).astype(np.int64)
+
+def _named(
+    table: pd.DataFrame, names: _Names, periods: Sequence[date], labels: Sequence[str]
+) -> pd.DataFrame:
+    """The table with names for its codes, and each row's month label and as-of date."""
     table["customer"] = [
-        None if code is None or pd.isna(code) else customer_names[int(code)]
+        None if code is None or pd.isna(code) else names.customer[int(code)]
         for code in table["customer"]
     ]
-    table["currency"] = [currency_names[int(code)] for code in table["currency"]]
+    table["currency"] = [names.currency[int(code)] for code in table["currency"]]
     table["month"] = [labels[p] for p in table["period"]]
     table["as_of"] = [periods[p] for p in table["period"]]
-    return History(periods, labels, buckets, table, dso_days, tuple(notes))
+    return table
 
 
 _TABLE_COLUMNS = [
@@ -314,9 +344,41 @@ def _per_period(items: pd.DataFrame, periods) -> list[pd.DataFrame]:
 
 def _customer_table(items, periods, rules, dso_days, good_months, write_off_stages, currency_names):
     """One row per customer, currency and month in which it has items or a move."""
-    frames = _per_period(items, periods)
+    table = _customer_months(items, periods, rules)
+    table = _with_holdings(table, items)
+    table = _with_flows(table, items, periods, dso_days, write_off_stages)
+    ladder = {s.key: i for i, s in enumerate(rules.stages)}
+    table = table.sort_values(["customer", "currency", "period"], kind="stable")
+    table = table.reset_index(drop=True)
+    table["move"] = _moves(table, ladder, write_off_stages)
+    settings, _issues = plan_settings(rules)
+    table["signs"] = _signs(
+        table,
+        items,
+        good_months=good_months,
+        warning_days=settings.warning_days,
+        currency_names=currency_names,
+    )
+    table["outstanding"] = table["outstanding_cents"]
+    table["overdue"] = table["overdue_cents"]
+    table["dso"] = [
+        dso(o, i, dso_days) for o, i in zip(table["outstanding"], table["invoiced"], strict=True)
+    ]
+    # Also the month a customer left the ledger (paid up or written off).
+    keep = (
+        table["present"]
+        | table["move"].ne("")
+        | table["written_off"].ne(0)
+        | table["payments"].fillna(0).ne(0)
+    )
+    return table[keep].reset_index(drop=True)
+
+
+def _customer_months(items: pd.DataFrame, periods, rules: Rules) -> pd.DataFrame:
+    """Every customer and currency in every month, with the month's customer summary
+    (stage, overdue, outstanding...) where it was in the ledger (``present``)."""
     rows = []
-    for p, frame in enumerate(frames):
+    for p, frame in enumerate(_per_period(items, periods)):
         if frame.empty:
             continue
         summary = customer_summary(frame, rules).set_index(_CC)
@@ -334,7 +396,12 @@ def _customer_table(items, periods, rules, dso_days, good_months, write_off_stag
     )
     table = grid.merge(summary, on=["customer", "currency", "period"], how="left")
     table["present"] = table["open_items"].notna()  # in the ledger that month (any item)
+    return table
 
+
+def _with_holdings(table: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The table with what each customer held each month (open and past-due cents,
+    disputed or promised items, credits) and the stage the history shows for it."""
     keys = [items["customer"], items["currency"], items["period"]]
     balance = items[F.BALANCE]
     extra = pd.DataFrame(
@@ -371,47 +438,21 @@ def _customer_table(items, periods, rules, dso_days, good_months, write_off_stag
             strict=True,
         )
     ]
+    return table
 
-    table = table.merge(
-        _payments(items, periods, write_off_stages),
-        on=["customer", "currency", "period"],
-        how="left",
-    )
+
+def _with_flows(
+    table: pd.DataFrame, items: pd.DataFrame, periods, dso_days: int, write_off_stages
+) -> pd.DataFrame:
+    """The table with each month's money flows: payments and write-offs, the amount
+    invoiced in the DSO window, the balance per bucket and the roll rates."""
+    on = ["customer", "currency", "period"]
+    table = table.merge(_payments(items, periods, write_off_stages), on=on, how="left")
     table["written_off"] = table["written_off"].fillna(0).astype(np.int64)
-    table = table.merge(
-        _invoiced(items, periods, dso_days, _CC), on=["customer", "currency", "period"], how="left"
-    )
+    table = table.merge(_invoiced(items, periods, dso_days, _CC), on=on, how="left")
     table["invoiced"] = table["invoiced"].fillna(0).astype(np.int64)
-    table = table.merge(_bucket_sums(items, _CC), on=["customer", "currency", "period"], how="left")
-    table = table.merge(
-        _rolls(items, periods, _CC), on=["customer", "currency", "period"], how="left"
-    )
-
-    ladder = {s.key: i for i, s in enumerate(rules.stages)}
-    table = table.sort_values(["customer", "currency", "period"], kind="stable")
-    table = table.reset_index(drop=True)
-    table["move"] = _moves(table, ladder, write_off_stages)
-    settings, _issues = plan_settings(rules)
-    table["signs"] = _signs(
-        table,
-        items,
-        good_months=good_months,
-        warning_days=settings.warning_days,
-        currency_names=currency_names,
-    )
-    table["outstanding"] = table["outstanding_cents"]
-    table["overdue"] = table["overdue_cents"]
-    table["dso"] = [
-        _dso(o, i, dso_days) for o, i in zip(table["outstanding"], table["invoiced"], strict=True)
-    ]
-    # Also the month a customer left the ledger (paid up or written off).
-    keep = (
-        table["present"]
-        | table["move"].ne("")
-        | table["written_off"].ne(0)
-        | table["payments"].fillna(0).ne(0)
-    )
-    return table[keep].reset_index(drop=True)
+    table = table.merge(_bucket_sums(items, _CC), on=on, how="left")
+    return table.merge(_rolls(items, periods, _CC), on=on, how="left")
 
 
 def _history_stage(present, ladder_stage, has_open, disputed, promised, credit) -> str | None:
@@ -588,7 +629,7 @@ def _signs(
     new_broken = pairs.groupby(["customer", "currency", "period"]).size().to_dict()
     latest = broken.groupby(["customer", "currency", "period"])["promise_date"].max().to_dict()
     signs = []
-    state: dict = {}
+    watches: dict[tuple, _Watch] = {}
     for row in table[
         [
             "customer",
@@ -602,94 +643,93 @@ def _signs(
         ]
     ].itertuples(index=False):
         key = (row.customer, row.currency)
-        memory = state.setdefault(
-            key, {"clean": 0, "late": False, "broken": 0, "outstanding": {}, "payments": {}}
+        watch = watches.setdefault(key, _Watch())
+        month = (*key, row.period)
+        found = (
+            watch.turned_late(row, warning_days, good_months),
+            watch.broke_promises(new_broken.get(month, 0), latest.get(month)),
+            watch.growing_balance(row, currency_names[row.currency]),
         )
-        found = []
+        signs.append("; ".join(sign for sign in found if sign))
+    return signs
+
+
+@dataclass
+class _Watch:
+    """What the warning signs remember of one customer and currency, month after month."""
+
+    clean: int = 0  # month-ends in the ledger with nothing past due
+    late: bool = False  # late once already (the sign is raised once)
+    broken: int = 0  # broken promises so far
+    outstanding: dict[int, int] = field(default_factory=dict)  # period -> cents
+    payments: dict[int, int] = field(default_factory=dict)  # period -> cents
+
+    def turned_late(self, row, warning_days: int, good_months: int) -> str | None:
+        """The sign "turned late": on time at ``good_months`` month-ends, now late."""
         late = row.present and row.oldest_days_overdue >= warning_days
-        if late and not memory["late"] and memory["clean"] >= good_months:
-            found.append(
-                f"turned late: paid on time at {memory['clean']} month-ends, now "
+        sign = None
+        if late and not self.late and self.clean >= good_months:
+            sign = (
+                f"turned late: paid on time at {self.clean} month-ends, now "
                 f"{row.oldest_days_overdue} days overdue"
             )
-        memory["late"] = memory["late"] or late
+        self.late = self.late or late
         if row.present and row.past_due_cents == 0:
-            memory["clean"] += 1
-        fresh = new_broken.get((*key, row.period), 0)
-        memory["broken"] += fresh
-        if fresh and memory["broken"] >= 2:
-            when = pd.Timestamp(latest[(*key, row.period)]).date().isoformat()
-            found.append(
-                f"repeated broken promises: {memory['broken']} broken, latest promised for {when}"
-            )
-        memory["outstanding"][row.period] = int(row.outstanding_cents)
+            self.clean += 1
+        return sign
+
+    def broke_promises(self, fresh: int, latest: Any) -> str | None:
+        """The sign "repeated broken promises": one broken this month, two or more so far."""
+        self.broken += fresh
+        if not (fresh and self.broken >= 2):
+            return None
+        when = pd.Timestamp(latest).date().isoformat()
+        return f"repeated broken promises: {self.broken} broken, latest promised for {when}"
+
+    def growing_balance(self, row, currency: str) -> str | None:
+        """The sign "growing balance, falling payments": outstanding up two months running
+        while this month's payments are below last month's."""
+        self.outstanding[row.period] = int(row.outstanding_cents)
         if not pd.isna(row.payments):
-            memory["payments"][row.period] = int(row.payments)
+            self.payments[row.period] = int(row.payments)
         p = row.period
-        o = [memory["outstanding"].get(p - k, 0) for k in (2, 1, 0)]
-        pay_now, pay_before = memory["payments"].get(p), memory["payments"].get(p - 1)
-        if (
+        o = [self.outstanding.get(p - k, 0) for k in (2, 1, 0)]
+        pay_now, pay_before = self.payments.get(p), self.payments.get(p - 1)
+        if not (
             p >= 2
             and o[0] < o[1] < o[2]
             and pay_now is not None
             and pay_before is not None
             and pay_now < pay_before
         ):
-            currency = currency_names[row.currency]
-            found.append(
-                "growing balance, falling payments: outstanding "
-                f"{money_text(o[0], currency)} > {money_text(o[1], currency)} > "
-                f"{money_text(o[2], currency)}, payments {money_text(pay_before, currency)} "
-                f"> {money_text(pay_now, currency)}"
-            )
-        signs.append("; ".join(found))
-    return signs
-
-
-def _dso(outstanding: int, invoiced: int, days: int) -> Decimal | None:
-    return dso(outstanding, invoiced, days)
+            return None
+        return (
+            "growing balance, falling payments: outstanding "
+            f"{money_text(o[0], currency)} > {money_text(o[1], currency)} > "
+            f"{money_text(o[2], currency)}, payments {money_text(pay_before, currency)} "
+            f"> {money_text(pay_now, currency)}"
+        )
 
 
 def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:
     """One row per currency and month for all customers together."""
     by = ["currency"]
+    on = ["currency", "period"]
     # Every month a customer row of the currency has: in the ledger, or just left it.
-    table = customers[["currency", "period"]].drop_duplicates().reset_index(drop=True)
-    sums = customers.groupby(["currency", "period"])[
+    table = customers[on].drop_duplicates().reset_index(drop=True)
+    sums = customers.groupby(on)[
         ["outstanding_cents", "overdue_cents", "broken_promises", "written_off"]
     ].sum()
-    sums = sums.reset_index()
-    table = table.merge(sums, on=["currency", "period"], how="left")
-    payments = (
-        customers.dropna(subset=["payments"])
-        .groupby(["currency", "period"])["payments"]
-        .sum()
-        .reset_index()
-    )
-    table = table.merge(payments, on=["currency", "period"], how="left")
-    table = table.merge(
-        _invoiced(items, periods, dso_days, by), on=["currency", "period"], how="left"
-    )
+    table = table.merge(sums.reset_index(), on=on, how="left")
+    payments = customers.dropna(subset=["payments"]).groupby(on)["payments"].sum()
+    table = table.merge(payments.reset_index(), on=on, how="left")
+    table = table.merge(_invoiced(items, periods, dso_days, by), on=on, how="left")
     table["invoiced"] = table["invoiced"].fillna(0).astype(np.int64)
-    table = table.merge(_bucket_sums(items, by), on=["currency", "period"], how="left")
-    table = table.merge(_rolls(items, periods, by), on=["currency", "period"], how="left")
-    moves = (
-        customers[customers["move"] != ""]
-        .groupby(["currency", "period"])["move"]
-        .apply(
-            lambda values: "; ".join(
-                f"{move} {count}"
-                for move, count in sorted(
-                    pd.Series(values).value_counts().items(), key=lambda item: MOVES.index(item[0])
-                )
-            )
-        )
-    )
-    table = table.merge(moves.reset_index(), on=["currency", "period"], how="left")
-    warned = customers[customers["signs"] != ""].groupby(["currency", "period"]).size()
-    table = table.merge(
-        warned.rename("warned").reset_index(), on=["currency", "period"], how="left"
-    )
+    table = table.merge(_bucket_sums(items, by), on=on, how="left")
+    table = table.merge(_rolls(items, periods, by), on=on, how="left")
+    table = table.merge(_move_counts(customers).reset_index(), on=on, how="left")
+    warned = customers[customers["signs"] != ""].groupby(on).size()
+    table = table.merge(warned.rename("warned").reset_index(), on=on, how="left")
     table["signs"] = [f"{int(n)} customer(s)" if n == n and n else "" for n in table["warned"]]
     table["move"] = table["move"].fillna("")
     table["customer"] = None
@@ -699,9 +739,21 @@ def _portfolio_table(items, customers, periods, dso_days) -> pd.DataFrame:
     table["broken_promises"] = table["broken_promises"].fillna(0).astype(np.int64)
     table["written_off"] = table["written_off"].fillna(0).astype(np.int64)
     table["dso"] = [
-        _dso(o, i, dso_days) for o, i in zip(table["outstanding"], table["invoiced"], strict=True)
+        dso(o, i, dso_days) for o, i in zip(table["outstanding"], table["invoiced"], strict=True)
     ]
-    return table.sort_values(["currency", "period"], kind="stable")
+    return table.sort_values(on, kind="stable")
+
+
+def _move_counts(customers: pd.DataFrame) -> pd.Series:
+    """Per currency and month, the customers' moves counted (``new 2; escalated 1``)."""
+
+    def counted(values) -> str:
+        counts = pd.Series(values).value_counts().items()
+        ordered = sorted(counts, key=lambda item: MOVES.index(item[0]))
+        return "; ".join(f"{move} {count}" for move, count in ordered)
+
+    moved = customers[customers["move"] != ""]
+    return moved.groupby(["currency", "period"])["move"].apply(counted)
 
 
 # ---- sheet models -------------------------------------------------------------------------
@@ -715,8 +767,34 @@ def history_model(
     Rows of "All customers" come first (per currency), so the charts (aging mix per month,
     DSO trend) sit on a contiguous block of rows.
     """
+    columns = _history_columns(history)
+    rows, fills, bold = _history_rows(history, rules)
+    charts = _history_charts(history, len(columns), rules)
+    # The charts sit right of the table on screen; on paper the table alone, one page
+    # wide (the charts would shrink it to a fraction).
+    return SheetModel(
+        name=name,
+        columns=columns,
+        rows=rows,
+        row_fills=fills,
+        fill_columns=(4,),
+        bold_rows=frozenset(bold),
+        table_name="History",
+        charts=charts,
+        currency_column=3,
+        page=PageSetup(
+            as_of=as_of or (history.periods[-1] if history.periods else None),
+            title_columns=4,
+            print_charts=False,
+        ),
+    )
+
+
+def _history_columns(history: History) -> tuple[Column, ...]:
+    """The History sheet's columns: the month's figures, a column per bucket, a roll
+    rate per bucket but the last, broken promises and warning signs."""
     buckets = history.buckets
-    columns = (
+    return (
         Column("Month", None, 10),
         Column("As Of", DATE_FORMAT, 11),
         Column("Customer", None, 28),
@@ -734,13 +812,18 @@ def history_model(
         Column("Broken Promises", INT_FORMAT, 9),
         Column("Warning Signs", None, 40),
     )
+
+
+def _history_rows(history: History, rules: Rules) -> tuple[list[tuple], list, set[int]]:
+    """The History sheet's rows, each row's stage fill, and the bold (all customers) rows."""
     labels = {s.key: s.label for s in rules.all_stages}
     colors = stage_colors(rules)
+    count = len(history.buckets)
     rows, fills, bold = [], [], set()
     table = history.table
-    bucket_cents = table[[bucket_column(i) for i in range(len(buckets))]].to_numpy()
-    rolled = table[[roll_columns(i)[0] for i in range(len(buckets) - 1)]].to_numpy(dtype=float)
-    base = table[[roll_columns(i)[1] for i in range(len(buckets) - 1)]].to_numpy(dtype=float)
+    bucket_cents = table[[bucket_column(i) for i in range(count)]].to_numpy()
+    rolled = table[[roll_columns(i)[0] for i in range(count - 1)]].to_numpy(dtype=float)
+    base = table[[roll_columns(i)[1] for i in range(count - 1)]].to_numpy(dtype=float)
     for index, record in enumerate(
         table[_TABLE_COLUMNS + ["month", "as_of"]].itertuples(index=False)
     ):
@@ -768,25 +851,7 @@ def history_model(
         fills.append(colors.get(stage) if stage else None)
         if pd.isna(record.customer):
             bold.add(index)
-    charts = _history_charts(history, columns, len(buckets), rules)
-    # The charts sit right of the table on screen; on paper the table alone, one page
-    # wide (the charts would shrink it to a fraction).
-    return SheetModel(
-        name=name,
-        columns=columns,
-        rows=rows,
-        row_fills=fills,
-        fill_columns=(4,),
-        bold_rows=frozenset(bold),
-        table_name="History",
-        charts=charts,
-        currency_column=3,
-        page=PageSetup(
-            as_of=as_of or (history.periods[-1] if history.periods else None),
-            title_columns=4,
-            print_charts=False,
-        ),
-    )
+    return rows, fills, bold
 
 
 def _share(rolled: float, base: float) -> float | None:
@@ -808,40 +873,21 @@ def chart_order(portfolio: pd.DataFrame, rules: Rules) -> list[str]:
     return sorted(converted, key=lambda currency: (-converted[currency], currency))
 
 
-def _history_charts(
-    history: History, columns, bucket_count: int, rules: Rules
-) -> tuple[Chart, ...]:
+def _history_charts(history: History, column_count: int, rules: Rules) -> tuple[Chart, ...]:
+    """Per currency (largest first), right of the table: the aging mix per month and,
+    below it, the DSO trend, over that currency's all-customers rows."""
     table = history.table
     portfolio = table[table["customer"].isna()].reset_index(drop=True)
     if portfolio.empty:
         return ()
-    first_bucket = 13  # 1-based column of the first bucket
-    dso_column = 12
-    anchor = len(columns) + 2
+    bucket_count = len(history.buckets)
+    anchor = column_count + 2
     charts = []
     for rank, currency in enumerate(chart_order(portfolio, rules)):
         positions = portfolio.index[portfolio["currency"] == currency]
         first, last = int(positions.min()) + 2, int(positions.max()) + 2
         top = 2 + rank * 42
-        charts.append(
-            Chart(
-                title=f"Aging mix per month ({currency})",
-                kind="column",
-                categories_column=1,
-                first_row=first,
-                last_row=last,
-                stacked=True,
-                anchor_row=top,
-                anchor_column=anchor,
-                width_columns=12,
-                height_rows=20,
-                series=tuple(
-                    Series(1, first_bucket + i, first, last, first_bucket + i)
-                    for i in range(bucket_count)
-                ),
-                colors=tuple(BUCKET_COLORS[i % len(BUCKET_COLORS)] for i in range(bucket_count)),
-            )
-        )
+        charts.append(_aging_mix_chart(currency, first, last, top, anchor, bucket_count))
         charts.append(
             Chart(
                 title=f"DSO trend ({currency}, days)",
@@ -854,11 +900,36 @@ def _history_charts(
                 width_columns=12,
                 height_rows=18,
                 y_title="days",
-                series=(Series(1, dso_column, first, last, dso_column),),
+                series=(Series(1, _DSO_COLUMN, first, last, _DSO_COLUMN),),
                 colors=(DSO_COLOR,),
             )
         )
     return tuple(charts)
+
+
+_FIRST_BUCKET_COLUMN = 13  # 1-based columns of the History sheet
+_DSO_COLUMN = 12
+
+
+def _aging_mix_chart(
+    currency: str, first: int, last: int, top: int, anchor: int, bucket_count: int
+) -> Chart:
+    """Stacked columns of the balance per bucket, month by month (rows first..last)."""
+    column = _FIRST_BUCKET_COLUMN
+    return Chart(
+        title=f"Aging mix per month ({currency})",
+        kind="column",
+        categories_column=1,
+        first_row=first,
+        last_row=last,
+        stacked=True,
+        anchor_row=top,
+        anchor_column=anchor,
+        width_columns=12,
+        height_rows=20,
+        series=tuple(Series(1, column + i, first, last, column + i) for i in range(bucket_count)),
+        colors=tuple(BUCKET_COLORS[i % len(BUCKET_COLORS)] for i in range(bucket_count)),
+    )
 
 
 @dataclass(frozen=True)
@@ -908,39 +979,38 @@ def files_model(
         Column("Error", None, 50),
         Column("Notes", None, 50),
     )
-    rows, fills = [], []
-    for f in files:
-        ok = f.status == "ok"
-
-        def money(table, currency, ok=ok, f=f):
-            if not ok or (currency not in f.outstanding and currency not in f.overdue):
-                return None
-            return cents_to_decimal(table.get(currency, 0))
-
-        rows.append(
-            (
-                f.file,
-                f.output or None,
-                f.as_of,
-                f.status,
-                f.rows if ok else None,
-                f.customers if ok else None,
-                *(money(table, c) for c in currencies for table in (f.outstanding, f.overdue)),
-                *((f.stages.get(key, 0) if ok else None) for key in stage_keys),
-                f.letters if ok else None,
-                f.warnings if ok else None,
-                f.seconds,
-                f.error or None,
-                f.notes or None,
-            )
-        )
-        fills.append(None if ok else "FF7C80")
     return SheetModel(
         name=name,
         columns=columns,
-        rows=rows,
-        row_fills=fills,
+        rows=[_file_row(f, currencies, stage_keys) for f in files],
+        row_fills=[None if f.status == "ok" else "FF7C80" for f in files],
         fill_columns=(3,),
         table_name="BatchFiles",
         page=PageSetup(as_of=as_of, title_columns=1),
+    )
+
+
+def _file_row(f: FileRow, currencies: Sequence[str], stage_keys: Sequence[str]) -> tuple:
+    """One workbook's row of the Files sheet; a failed one shows no figures."""
+    ok = f.status == "ok"
+
+    def money(table: Mapping[str, int], currency: str) -> Decimal | None:
+        if not ok or (currency not in f.outstanding and currency not in f.overdue):
+            return None
+        return cents_to_decimal(table.get(currency, 0))
+
+    return (
+        f.file,
+        f.output or None,
+        f.as_of,
+        f.status,
+        f.rows if ok else None,
+        f.customers if ok else None,
+        *(money(table, c) for c in currencies for table in (f.outstanding, f.overdue)),
+        *((f.stages.get(key, 0) if ok else None) for key in stage_keys),
+        f.letters if ok else None,
+        f.warnings if ok else None,
+        f.seconds,
+        f.error or None,
+        f.notes or None,
     )
