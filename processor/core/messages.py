@@ -14,7 +14,7 @@ Settings live in ``[email]`` and ``[sms]``; the SMTP password is never one of th
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from email.headerregistry import Address
@@ -39,8 +39,6 @@ from .letters import (
 from .rules import Rules
 
 SECURITY = ("none", "starttls", "ssl")
-# Channels of the Letters Log (design.md §11).
-CHANNELS = ("letter", "email", "sms")
 # Template of a stage with a letter: a short cover message, the letter attached.
 COVER = "cover"
 # Keys of a message's render context (letter_templates/README.md documents them).
@@ -105,9 +103,6 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
     def warn(message: str, severity: Severity = Severity.ERROR) -> None:
         issues.append(Issue("email settings", message, severity))
 
-    raw = rules.section("email")
-    defaults = EmailSettings()
-    values: dict[str, Any] = {}
     for section, known in (
         ("email", EmailSettings.__dataclass_fields__),
         ("sms", SmsSettings.__dataclass_fields__),
@@ -115,6 +110,24 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
         for key in rules.section(section):
             if key not in known and key != "password":
                 warn(f"{section}.{key} is not a setting ({', '.join(known)})", Severity.WARNING)
+    email = _email_settings(rules, warn)
+    raw_sms = rules.section("sms")
+    sms_values: dict[str, Any] = {
+        "stages": _stage_list(raw_sms, "sms", SmsSettings().stages, rules, warn),
+        "templates": _template_map(raw_sms, "sms", warn),
+    }
+    if "max_segments" in raw_sms:
+        value = raw_sms["max_segments"]
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
+            sms_values["max_segments"] = value
+        else:
+            warn("sms.max_segments must be a whole number from 1 to 10")
+    return email, SmsSettings(**sms_values), issues
+
+
+def _email_settings(rules: Rules, warn: Callable[..., None]) -> EmailSettings:
+    """The ``[email]`` settings; each bad value is warned of and keeps its default."""
+    raw = rules.section("email")
     if "password" in raw:
         # A password in a workbook or a rules file would travel with every copy of it.
         warn(
@@ -122,6 +135,17 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
             "RECEIVABLES_SMTP_PASSWORD environment variable or the system keyring",
             Severity.WARNING,
         )
+    values = {**_email_texts(raw, warn), **_email_connection(raw, warn)}
+    values["stages"] = _stage_list(raw, "email", EmailSettings().stages, rules, warn)
+    values["templates"] = _template_map(raw, "email", warn)
+    if values.get("cover_template") == "":
+        del values["cover_template"]
+    return EmailSettings(**values)
+
+
+def _email_texts(raw: Mapping[str, Any], warn: Callable[..., None]) -> dict[str, Any]:
+    """The text settings of ``[email]``, stripped; an address that is none is dropped."""
+    values = {}
     for key in ("sender", "sender_name", "reply_to", "bcc", "host", "user", "cover_template"):
         if key in raw:
             values[key] = str(raw[key] or "").strip()
@@ -129,6 +153,13 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
         if values.get(key) and not parse_addresses(values[key])[0]:
             warn(f"email.{key}: {values[key]!r} is not an email address")
             values[key] = ""
+    return values
+
+
+def _email_connection(raw: Mapping[str, Any], warn: Callable[..., None]) -> dict[str, Any]:
+    """The switches and numbers of ``[email]`` (drafts, port, rate, security...) that
+    are valid."""
+    values: dict[str, Any] = {}
     for key in ("drafts", "send_from_addin"):
         if key in raw:
             if isinstance(raw[key], bool):
@@ -152,24 +183,7 @@ def parse_message_settings(rules: Rules) -> tuple[EmailSettings, SmsSettings, li
             values["security"] = security
         else:
             warn(f"email.security must be one of {', '.join(SECURITY)}")
-    values["stages"] = _stage_list(raw, "email", defaults.stages, rules, warn)
-    values["templates"] = _template_map(raw, "email", warn)
-    if values.get("cover_template") == "":
-        del values["cover_template"]
-    email = EmailSettings(**values)
-
-    raw_sms = rules.section("sms")
-    sms_values: dict[str, Any] = {
-        "stages": _stage_list(raw_sms, "sms", SmsSettings().stages, rules, warn),
-        "templates": _template_map(raw_sms, "sms", warn),
-    }
-    if "max_segments" in raw_sms:
-        value = raw_sms["max_segments"]
-        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10:
-            sms_values["max_segments"] = value
-        else:
-            warn("sms.max_segments must be a whole number from 1 to 10")
-    return email, SmsSettings(**sms_values), issues
+    return values
 
 
 def _stage_list(
@@ -330,53 +344,20 @@ def message_targets(
     summary = summary[summary["stage"].isin(wanted)]
     if summary.empty:
         return []
-    ladder = {stage.key for stage in rules.stages}
-    is_open = frame[F.STAGE].isin(ladder) & (frame[F.BALANCE] > 0)
-    is_credit = (frame[F.STAGE] == "credit").to_numpy(dtype=bool)
-    credits: dict[tuple[Any, Any], int] = {}
-    for key, balance in zip(
-        zip(
-            frame.loc[is_credit, "customer"].tolist(),
-            frame.loc[is_credit, "currency"].tolist(),
-            strict=True,
-        ),
-        frame.loc[is_credit, F.BALANCE].tolist(),
-        strict=True,
-    ):
-        credits[key] = credits.get(key, 0) - int(balance)
+    credits = _credits(frame)
     details = _first_texts(frame, (*ADDRESSEE_FIELDS, "region"))
-    open_rows = frame[is_open].sort_values(["due_date", F.ROW], kind="stable")
-    by_key: dict[tuple[Any, Any], list[tuple]] = {}
-    for record in zip(
-        open_rows["customer"].tolist(),
-        open_rows["currency"].tolist(),
-        open_rows[F.ROW].tolist(),
-        _texts(open_rows, "invoice"),
-        _dates(open_rows, "invoice_date"),
-        _dates(open_rows, "due_date"),
-        open_rows[F.DAYS_OVERDUE].tolist(),
-        open_rows[F.BALANCE].tolist(),
-        strict=True,
-    ):
-        by_key.setdefault(record[:2], []).append(record[2:])
+    by_key = _open_items(frame, rules)
     targets = []
     for record in summary.itertuples(index=False):
         start = rules.stage(record.stage).from_days
         start = min(0, start) if start is not None else 0
-        rows = [r for r in by_key.get((record.customer, record.currency), []) if r[4] >= start]
-        if not rows:
-            continue
         items = tuple(
-            MessageItem(
-                row=int(r[0]),
-                invoice=r[1],
-                invoice_date=r[2],
-                due_date=r[3],
-                days_overdue=int(r[4]),
-                balance_cents=int(r[5]),
-            )
-            for r in rows
+            item
+            for item in by_key.get((record.customer, record.currency), [])
+            if item.days_overdue >= start
         )
+        if not items:
+            continue
         info = {name: details[name].get(record.customer, "") for name in details}
         targets.append(
             MessageTarget(
@@ -395,6 +376,53 @@ def message_targets(
             )
         )
     return targets
+
+
+def _credits(frame: pd.DataFrame) -> dict[tuple[Any, Any], int]:
+    """(customer, currency) -> the cents its credit notes hold (a positive number)."""
+    is_credit = (frame[F.STAGE] == "credit").to_numpy(dtype=bool)
+    credits: dict[tuple[Any, Any], int] = {}
+    for key, balance in zip(
+        zip(
+            frame.loc[is_credit, "customer"].tolist(),
+            frame.loc[is_credit, "currency"].tolist(),
+            strict=True,
+        ),
+        frame.loc[is_credit, F.BALANCE].tolist(),
+        strict=True,
+    ):
+        credits[key] = credits.get(key, 0) - int(balance)
+    return credits
+
+
+def _open_items(frame: pd.DataFrame, rules: Rules) -> dict[tuple[Any, Any], list[MessageItem]]:
+    """(customer, currency) -> its open ladder items with a balance, by due date and row."""
+    ladder = {stage.key for stage in rules.stages}
+    is_open = frame[F.STAGE].isin(ladder) & (frame[F.BALANCE] > 0)
+    open_rows = frame[is_open].sort_values(["due_date", F.ROW], kind="stable")
+    by_key: dict[tuple[Any, Any], list[MessageItem]] = {}
+    for customer, currency, row, invoice, issued, due, days, balance in zip(
+        open_rows["customer"].tolist(),
+        open_rows["currency"].tolist(),
+        open_rows[F.ROW].tolist(),
+        _texts(open_rows, "invoice"),
+        _dates(open_rows, "invoice_date"),
+        _dates(open_rows, "due_date"),
+        open_rows[F.DAYS_OVERDUE].tolist(),
+        open_rows[F.BALANCE].tolist(),
+        strict=True,
+    ):
+        by_key.setdefault((customer, currency), []).append(
+            MessageItem(
+                row=int(row),
+                invoice=invoice,
+                invoice_date=issued,
+                due_date=due,
+                days_overdue=int(days),
+                balance_cents=int(balance),
+            )
+        )
+    return by_key
 
 
 def _first_texts(frame: pd.DataFrame, names: Sequence[str]) -> dict[str, dict[Any, str]]:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import frame as F
 from .classify import classify, customer_summary, stage_counts, totals_by_currency
-from .dunning import SentLetter, decide, parse_dunning
+from .dunning import Decision, SentLetter, decide, parse_dunning
 from .grid import SheetGrid
 from .headers import HeaderMatcher
 from .issues import Issue, Location, Severity
@@ -27,7 +27,7 @@ from .outputs import (
     plan_model,
     stage_columns,
 )
-from .plan import build_plan, plan_settings
+from .plan import PlanSettings, build_plan, plan_settings
 from .quality import future_dated, quality_issues
 from .rules import Rules
 from .sheets import SheetModel, StageColumns
@@ -155,60 +155,93 @@ def analyse_ledger(
     """Run the pure pipeline on a ledger built by :func:`build_ledger` (see :func:`analyse`)."""
     sheet, location = ledger.sheet, ledger.location
     classified = classify(ledger.frame, rules, as_of, sheet=sheet)
-    customers = customer_summary(classified.frame, rules)
+    frame = classified.frame
+    customers = customer_summary(frame, rules)
     settings, settings_issues = plan_settings(rules)
     issues: list[Issue] = [*rule_issues, *settings_issues, *ledger.issues, *classified.issues]
-    # A skipped row already reported at one of its cells ("row skipped: no customer" at
-    # the customer cell) is not reported again as a whole row.
-    reported_rows = {issue.where.whole_row() for issue in issues}
-    for skipped in ledger.skipped:
-        where = Location.cell(sheet, skipped.row)
-        if where not in reported_rows:
-            issues.append(Issue(where, f"row skipped: {skipped.reason}", Severity.INFO))
-    for column, header in ledger.unmapped:
-        issues.append(
-            Issue(
-                Location.cell(sheet, location.header_row, column),
-                f"column '{header}' is not a known field; kept as it is",
-                Severity.INFO,
-            )
-        )
-    dunning, dunning_issues = parse_dunning(rules)
-    issues.extend(dunning_issues)
-    decisions = decide(classified.frame, rules, as_of, history, dunning)
-    plan, plan_issues = build_plan(
-        classified.frame, rules, as_of, settings, customers, decisions=decisions
-    )
-    issues.extend(plan_issues)
-    issues.extend(
-        quality_issues(
-            classified.frame,
-            customers,
-            rules,
-            sheet,
-            dict(location.columns),
-            decisions=decisions,
-        )
-    )
-    issues.extend(future_dated(classified.frame, as_of, sheet, dict(location.columns)))
-    columns = stage_columns(ledger, classified.frame, rules)
-    models: list[SheetModel] = []
-    if with_plan:
-        tasks = calendar_tasks(plan, classified.frame, rules, as_of, settings, company, issues)
-        models = [
-            plan_model(plan, rules, as_of),
-            aging_model(classified.frame, rules, settings, as_of),
-            calendar_model(tasks, rules, as_of),
-        ]
-    models.append(exceptions_model(issues, rules, as_of))
+    issues += _rows_and_columns_left(ledger, sheet, location.header_row, issues)
+    decisions, plan, plan_issues = _plan(frame, customers, rules, as_of, settings, history)
+    issues += plan_issues
+    columns_of = dict(location.columns)
+    issues += quality_issues(frame, customers, rules, sheet, columns_of, decisions=decisions)
+    issues += future_dated(frame, as_of, sheet, columns_of)
+    columns = stage_columns(ledger, frame, rules)
+    models = _models(plan, frame, rules, as_of, settings, company, issues, with_plan)
     return Outcome(
         ledger=ledger,
-        classified=classified.frame,
+        classified=frame,
         customers=customers,
         plan=plan,
         issues=tuple(issues),
         stage_columns=columns,
         models=tuple(models),
-        stages=stage_counts(classified.frame, rules),
+        stages=stage_counts(frame, rules),
         decisions=decisions,
     )
+
+
+def _rows_and_columns_left(
+    ledger: Ledger, sheet: str, header_row: int, issues: Sequence[Issue]
+) -> list[Issue]:
+    """Notes of the rows skipped and the columns not read, for the Exceptions sheet.
+
+    A skipped row already reported at one of its cells (``issues``: "row skipped: no
+    customer" at the customer cell) is not reported again as a whole row.
+    """
+    reported_rows = {issue.where.whole_row() for issue in issues}
+    notes = []
+    for skipped in ledger.skipped:
+        where = Location.cell(sheet, skipped.row)
+        if where not in reported_rows:
+            notes.append(Issue(where, f"row skipped: {skipped.reason}", Severity.INFO))
+    for column, header in ledger.unmapped:
+        notes.append(
+            Issue(
+                Location.cell(sheet, header_row, column),
+                f"column '{header}' is not a known field; kept as it is",
+                Severity.INFO,
+            )
+        )
+    return notes
+
+
+def _plan(
+    frame: pd.DataFrame,
+    customers: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    settings: PlanSettings,
+    history: Sequence[SentLetter],
+) -> tuple[dict[tuple[str, str], Decision], pd.DataFrame, list[Issue]]:
+    """The dunning decisions (settings and history) and the collection plan that follows
+    them, with the issues of both."""
+    dunning, issues = parse_dunning(rules)
+    decisions = decide(frame, rules, as_of, history, dunning)
+    plan, plan_issues = build_plan(frame, rules, as_of, settings, customers, decisions=decisions)
+    return decisions, plan, [*issues, *plan_issues]
+
+
+def _models(
+    plan: pd.DataFrame,
+    frame: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    settings: PlanSettings,
+    company: str,
+    issues: list[Issue],
+    with_plan: bool,
+) -> list[SheetModel]:
+    """The output sheets: plan, aging and calendar (``with_plan``), then Exceptions.
+
+    The calendar's template problems are added to ``issues`` before Exceptions lists them.
+    """
+    models: list[SheetModel] = []
+    if with_plan:
+        tasks = calendar_tasks(plan, frame, rules, as_of, settings, company, issues)
+        models = [
+            plan_model(plan, rules, as_of),
+            aging_model(frame, rules, settings, as_of),
+            calendar_model(tasks, rules, as_of),
+        ]
+    models.append(exceptions_model(issues, rules, as_of))
+    return models

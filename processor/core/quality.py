@@ -45,40 +45,61 @@ def quality_issues(
     def customer_cell(customer: object) -> Location:
         return where(first_rows[customer], "customer")
 
-    issues = _decision_issues(classified, decisions, customer_cell)
+    return [
+        *_decision_issues(classified, decisions, customer_cell),
+        *_duplicate_invoices(classified, where),
+        *_due_before_invoice(classified, where),
+        *_credit_offsets(customers, parse_dunning(rules)[0].net_credits, customer_cell),
+        *_several_currencies(classified, customer_cell),
+    ]
 
-    if "invoice" in classified:
-        invoices = classified.loc[present_mask(classified["invoice"]), ["invoice", F.ROW]]
-        duplicated = invoices[invoices.duplicated(["invoice"], keep=False)]
-        for invoice, group in duplicated.groupby("invoice", sort=True):
-            rows = ", ".join(str(int(r)) for r in group[F.ROW])
-            issues.append(
-                Issue(
-                    where(group[F.ROW].iat[0], "invoice"),
-                    f"invoice {invoice} appears more than once (rows {rows})",
-                )
+
+def _duplicate_invoices(classified: pd.DataFrame, where: Callable[..., Location]) -> list[Issue]:
+    """An invoice number on more than one row, at its first row."""
+    if "invoice" not in classified:
+        return []
+    invoices = classified.loc[present_mask(classified["invoice"]), ["invoice", F.ROW]]
+    duplicated = invoices[invoices.duplicated(["invoice"], keep=False)]
+    issues = []
+    for invoice, group in duplicated.groupby("invoice", sort=True):
+        rows = ", ".join(str(int(r)) for r in group[F.ROW])
+        issues.append(
+            Issue(
+                where(group[F.ROW].iat[0], "invoice"),
+                f"invoice {invoice} appears more than once (rows {rows})",
             )
+        )
+    return issues
 
-    if "invoice_date" in classified:
-        bad = classified.loc[classified["due_date"] < classified["invoice_date"], [F.ROW]]
-        for row in bad[F.ROW]:
-            issues.append(Issue(where(row, "due_date"), "due date is before the invoice date"))
 
-    offsetting = parse_dunning(rules)[0].net_credits
+def _due_before_invoice(classified: pd.DataFrame, where: Callable[..., Location]) -> list[Issue]:
+    """Rows whose due date is before their invoice date, at the due date's cell."""
+    if "invoice_date" not in classified:
+        return []
+    bad = classified.loc[classified["due_date"] < classified["invoice_date"], [F.ROW]]
+    return [
+        Issue(where(row, "due_date"), "due date is before the invoice date") for row in bad[F.ROW]
+    ]
+
+
+def _credit_offsets(
+    customers: pd.DataFrame, offsetting: bool, customer_cell: Callable[[object], Location]
+) -> list[Issue]:
+    """Customers whose credits offset (``dunning.net_credits``), or could offset, debts."""
+    issues = []
     for record in records(customers):
         if record.credit_cents < 0 and record.overdue_cents > 0:
             verb = "offset" if offsetting else "could offset"
             issues.append(
                 Issue(
-                    where(first_rows[record.customer], "customer"),
+                    customer_cell(record.customer),
                     f"{record.customer} has credits of "
                     f"{money_text(-record.credit_cents, record.currency)} that {verb} "
                     f"{money_text(record.overdue_cents, record.currency)} overdue",
                     Severity.INFO,
                 )
             )
-
-    return issues + _several_currencies(classified, customer_cell)
+    return issues
 
 
 def _decision_issues(

@@ -104,22 +104,6 @@ def parse_toml(text: str, source: str) -> tuple[dict[str, Any], list[Issue]]:
         return {}, [Issue(source, f"not valid TOML: {exc}", Severity.ERROR)]
 
 
-def merge_layers(layers: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Merge rule layers: later tables merge key by key into earlier, lists replace."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        _merge_into(merged, layer)
-    return merged
-
-
-def _merge_into(target: dict[str, Any], layer: Mapping[str, Any]) -> None:
-    for key, value in layer.items():
-        if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _merge_into(target[key], value)
-        else:
-            target[key] = copy.deepcopy(dict(value)) if isinstance(value, Mapping) else value
-
-
 def load_rules(
     *overrides: Mapping[str, Any], sources: Iterable[str] = ()
 ) -> tuple[Rules, list[Issue]]:
@@ -150,17 +134,6 @@ def load_settings(layers: Sequence[Layer]) -> tuple[Rules, list[Issue]]:
         _stage(spec, index, packaged.get(spec["key"], {}))
         for index, spec in enumerate(raw["stages"])
     )
-    states = {}
-    for rank, key in enumerate(OVERRIDE_STATES):
-        spec = raw["states"][key]
-        states[key] = Stage(
-            key=key,
-            label=spec["label"],
-            action=spec["action"],
-            color=spec["color"],
-            ladder=False,
-            severity=-1 - rank,
-        )
     buckets = tuple(
         Bucket(
             label=spec.get("label", f"bucket {index}"),
@@ -169,21 +142,10 @@ def load_settings(layers: Sequence[Layer]) -> tuple[Rules, list[Issue]]:
         for index, spec in enumerate(raw["buckets"])
     )
     country = general["country"]
-    from .workdays import known_country
-
-    if not known_country(country):
-        # Action and reply-by dates then skip weekends only: say so rather than guess.
-        issues.append(
-            Issue(
-                replace(settings.origin_location(("general", "country")), key="general.country"),
-                f"general.country '{country}' is not a country code the holidays calendar "
-                "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped",
-                Severity.WARNING,
-            )
-        )
+    issues.extend(_country_issues(settings, country))
     rules = Rules(
         stages=stages,
-        states=states,
+        states=_override_states(raw["states"]),
         buckets=buckets,
         labels=dict(raw["labels"]),
         headers={field_name: tuple(names) for field_name, names in raw["headers"].items()},
@@ -197,6 +159,39 @@ def load_settings(layers: Sequence[Layer]) -> tuple[Rules, list[Issue]]:
         settings=settings,
     )
     return rules, issues
+
+
+def _override_states(states: Mapping[str, Any]) -> dict[str, Stage]:
+    """The states off the ladder (paid, credit, disputed...), below every rung."""
+    found = {}
+    for rank, key in enumerate(OVERRIDE_STATES):
+        spec = states[key]
+        found[key] = Stage(
+            key=key,
+            label=spec["label"],
+            action=spec["action"],
+            color=spec["color"],
+            ladder=False,
+            severity=-1 - rank,
+        )
+    return found
+
+
+def _country_issues(settings: Settings, country: str) -> list[Issue]:
+    """A warning when the holidays calendar does not know ``general.country``."""
+    from .workdays import known_country
+
+    if known_country(country):
+        return []
+    # Action and reply-by dates then skip weekends only: say so rather than guess.
+    return [
+        Issue(
+            replace(settings.origin_location(("general", "country")), key="general.country"),
+            f"general.country '{country}' is not a country code the holidays calendar "
+            "knows (use ISO codes like ES, GB, HU, CN); only weekends are skipped",
+            Severity.WARNING,
+        )
+    ]
 
 
 def _stage(spec: Mapping[str, Any], index: int, packaged: Mapping[str, Any]) -> Stage:

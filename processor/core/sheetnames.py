@@ -137,66 +137,88 @@ def name_outputs(
     receivables sheet, never ours whatever it holds. A model whose name Excel would refuse
     (a label from settings) gets its default name, with an Issue.
     """
-    by_fold = {name.casefold(): name for name in existing}
-    ledger_fold = ledger.casefold() if ledger else None
+    sheets = _ExistingSheets(existing, header_of, ledger)
     taken: set[str] = set()  # names given to earlier models of this run
     replaceable: set[str] = set()
     issues: list[Issue] = []
     out: list[SheetModel] = []
-    headers: dict[str, bool] = {}
-
-    def ours(existing_name: str, model: SheetModel) -> bool:
-        if existing_name.casefold() == ledger_fold:
-            return False
-        key = (existing_name.casefold(), tuple(model.headers))
-        if key not in headers:
-            headers[key] = same_header(header_of(existing_name), model.headers)
-        return headers[key]
-
     for model in models:
-        wanted = model.name
-        label_key, default = OUTPUT_LABELS.get(model.table_name, (None, None))
-        # Labels from settings follow every rule; our own fixed names (the Batch Summary's
-        # "History", design.md §9) only the hard ones.
-        problem = sheet_name_problem(wanted, reserved=label_key is not None)
-        if problem is not None:
-            fallback = default or (
-                model.table_name if sheet_name_problem(model.table_name) is None else "Output"
-            )
-            source = f"{where}: labels.{label_key}" if label_key else where
-            wanted, said = checked_label(wanted, fallback, source)
-            issues += said
-        chosen = None
-        for candidate in candidates(wanted):
-            fold = candidate.casefold()
-            if fold in taken:
-                continue
-            if fold not in by_fold or ours(by_fold[fold], model):
-                chosen = candidate
-                break
-        assert chosen is not None  # candidates() never ends
-        if chosen.casefold() in by_fold:
+        wanted, said = _acceptable_name(model, where)
+        issues += said
+        chosen = next(  # candidates() never ends
+            candidate
+            for candidate in candidates(wanted)
+            if candidate.casefold() not in taken and sheets.free_for(candidate, model)
+        )
+        if chosen.casefold() in sheets.by_fold:
             replaceable.add(chosen.casefold())
         if chosen != wanted:
-            clash = by_fold.get(wanted.casefold()) or wanted
-            kind = "the receivables sheet" if clash.casefold() == ledger_fold else "a sheet"
-            owner = (
-                "another output sheet of this run"
-                if clash.casefold() not in by_fold
-                else f"{kind} of the workbook that this tool did not write"
-            )
-            issues.append(
-                Issue(
-                    Location(sheet=clash) if clash.casefold() in by_fold else "",
-                    f"'{clash}' is {owner}; it is kept unchanged and the output sheet "
-                    f"'{wanted}' is written as '{chosen}' instead (rename or remove '{clash}', "
-                    f"or set labels.{label_key or 'the sheet label'} to another name)",
-                    Severity.WARNING,
-                )
-            )
+            issues.append(sheets.clash(wanted, chosen, model))
         taken.add(chosen.casefold())
         out.append(model if chosen == model.name else replace(model, name=chosen))
     return NamedOutputs(tuple(out), frozenset(replaceable), tuple(issues))
+
+
+def _acceptable_name(model: SheetModel, where: str) -> tuple[str, list[Issue]]:
+    """The model's name, or its default when Excel would refuse it (with the Issue)."""
+    label_key, default = OUTPUT_LABELS.get(model.table_name, (None, None))
+    # Labels from settings follow every rule; our own fixed names (the Batch Summary's
+    # "History", design.md §9) only the hard ones.
+    if sheet_name_problem(model.name, reserved=label_key is not None) is None:
+        return model.name, []
+    fallback = default or (
+        model.table_name if sheet_name_problem(model.table_name) is None else "Output"
+    )
+    source = f"{where}: labels.{label_key}" if label_key else where
+    return checked_label(model.name, fallback, source)
+
+
+class _ExistingSheets:
+    """The workbook's sheets as output naming sees them: which are earlier outputs of
+    ours (same header), asked once per sheet and header."""
+
+    def __init__(
+        self,
+        existing: Sequence[str],
+        header_of: Callable[[str], Sequence[object] | None],
+        ledger: str | None,
+    ):
+        self.by_fold = {name.casefold(): name for name in existing}
+        self.ledger_fold = ledger.casefold() if ledger else None
+        self.header_of = header_of
+        self.headers: dict[tuple[str, tuple[str, ...]], bool] = {}
+
+    def ours(self, existing_name: str, model: SheetModel) -> bool:
+        """True when ``existing_name`` is an earlier output like ``model`` (never the ledger)."""
+        if existing_name.casefold() == self.ledger_fold:
+            return False
+        key = (existing_name.casefold(), tuple(model.headers))
+        if key not in self.headers:
+            self.headers[key] = same_header(self.header_of(existing_name), model.headers)
+        return self.headers[key]
+
+    def free_for(self, candidate: str, model: SheetModel) -> bool:
+        """True when ``model`` may take the name ``candidate``: no such sheet, or ours."""
+        fold = candidate.casefold()
+        return fold not in self.by_fold or self.ours(self.by_fold[fold], model)
+
+    def clash(self, wanted: str, chosen: str, model: SheetModel) -> Issue:
+        """The warning that ``wanted`` was taken and the output is written as ``chosen``."""
+        label_key, _default = OUTPUT_LABELS.get(model.table_name, (None, None))
+        clash = self.by_fold.get(wanted.casefold()) or wanted
+        kind = "the receivables sheet" if clash.casefold() == self.ledger_fold else "a sheet"
+        owner = (
+            "another output sheet of this run"
+            if clash.casefold() not in self.by_fold
+            else f"{kind} of the workbook that this tool did not write"
+        )
+        return Issue(
+            Location(sheet=clash) if clash.casefold() in self.by_fold else "",
+            f"'{clash}' is {owner}; it is kept unchanged and the output sheet "
+            f"'{wanted}' is written as '{chosen}' instead (rename or remove '{clash}', "
+            f"or set labels.{label_key or 'the sheet label'} to another name)",
+            Severity.WARNING,
+        )
 
 
 def labels_fit_table(names: Sequence[object], labels: Sequence[str]) -> bool:
