@@ -210,36 +210,11 @@ def write_model(book: xw.Book, model: SheetModel, sheet: xw.Sheet | None = None)
     width = len(model.columns)
     if not width:
         return sheet
-    height = len(model.rows)
     header = sheet.range((1, 1), (1, width))
     header.value = [[cell_value(h) for h in model.headers]]
     header.font.bold = True
-    if height:
-        sheet.range((2, 1), (height + 1, width)).value = [
-            [cell_value(v) for v in row] for row in model.rows
-        ]
-        for index, column in enumerate(model.columns, start=1):
-            if not column.number_format:
-                continue
-            if model.currency_column is None:
-                sheet.range((2, index), (height + 1, index)).number_format = column.number_format
-                continue
-            # Money in each row's currency decimals: one call per run of equal formats.
-            formats = [model.format_of(row, index - 1) for row in range(height)]
-            for low, high, number_format in runs(formats):
-                sheet.range((low + 2, index), (high + 2, index)).number_format = number_format
-        if any(column.wrap for column in model.columns):
-            # As the file writer: cells at the top of rows made tall by wrapped text.
-            sheet.range((2, 1), (height + 1, width)).vertical_alignment = "top"
-        for index, column in enumerate(model.columns, start=1):
-            if column.wrap:
-                sheet.range((2, index), (height + 1, index)).wrap_text = True
-        for low, high, row_height in runs(model.row_heights()):
-            if row_height is not None:
-                sheet.range((low + 2, 1), (high + 2, 1)).row_height = row_height
-        _fill_model(sheet, model)
-        for row in sorted(model.bold_rows):
-            sheet.range((row + 2, 1), (row + 2, width)).font.bold = True
+    if len(model.rows):
+        _write_body(sheet, model)
     for index, column in enumerate(model.columns, start=1):
         sheet.range((1, index)).column_width = column.width
     lines = model.header_lines
@@ -252,6 +227,37 @@ def write_model(book: xw.Book, model: SheetModel, sheet: xw.Sheet | None = None)
         add_chart(sheet, chart)
     apply_page_setup(sheet, model)
     return sheet
+
+
+def _write_body(sheet: xw.Sheet, model: SheetModel) -> None:
+    """The rows under the header: values, number formats, wrapping, row heights, fills
+    and bold rows, as the file writer formats them."""
+    width, height = len(model.columns), len(model.rows)
+    sheet.range((2, 1), (height + 1, width)).value = [
+        [cell_value(v) for v in row] for row in model.rows
+    ]
+    for index, column in enumerate(model.columns, start=1):
+        if not column.number_format:
+            continue
+        if model.currency_column is None:
+            sheet.range((2, index), (height + 1, index)).number_format = column.number_format
+            continue
+        # Money in each row's currency decimals: one call per run of equal formats.
+        formats = [model.format_of(row, index - 1) for row in range(height)]
+        for low, high, number_format in runs(formats):
+            sheet.range((low + 2, index), (high + 2, index)).number_format = number_format
+    if any(column.wrap for column in model.columns):
+        # As the file writer: cells at the top of rows made tall by wrapped text.
+        sheet.range((2, 1), (height + 1, width)).vertical_alignment = "top"
+    for index, column in enumerate(model.columns, start=1):
+        if column.wrap:
+            sheet.range((2, index), (height + 1, index)).wrap_text = True
+    for low, high, row_height in runs(model.row_heights()):
+        if row_height is not None:
+            sheet.range((low + 2, 1), (high + 2, 1)).row_height = row_height
+    _fill_model(sheet, model)
+    for row in sorted(model.bold_rows):
+        sheet.range((row + 2, 1), (row + 2, width)).font.bold = True
 
 
 # Excel's PageSetup property names: Windows (COM) and macOS (AppleScript).

@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .atomic import TEMP_PREFIX, atomic_write
 from .core.history import (
@@ -49,6 +49,9 @@ from .core.issues import InputError, Severity
 from .core.quality import future_dated
 from .core.rules import Rules
 from .textformats import looks_like_export
+
+if TYPE_CHECKING:
+    from .pipeline import Report
 
 SUMMARY_NAME = "Batch Summary.xlsx"
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".csv", ".tsv", ".txt", ".xml")
@@ -131,44 +134,45 @@ def as_of_from_name(name: str) -> date | None:
     def free(span: tuple[int, int]) -> bool:
         return all(span[1] <= a or span[0] >= b for a, b in taken)
 
-    for pattern, order in _FULL_DATES:
-        for match in pattern.finditer(text):
-            if not free(match.span()):
-                continue
-            numbers = [int(g) for g in match.groups()]
-            if order == "ymd":
-                when = _valid(numbers[0], numbers[1], numbers[2])
-            else:
-                first, second, year = numbers
-                if first <= 12 and second <= 12 and first != second:
-                    raise ValueError(
-                        f"the date {match.group(0)} in the name could be day-month or month-day"
-                    )
-                day, month = (first, second) if first > 12 or second <= 12 else (second, first)
-                when = _valid(year, month, day)
-            if when:
-                found.add(when)
-                taken.append(match.span())
-    for pattern, order in _MONTH_DATES:
-        for match in pattern.finditer(text):
-            if not free(match.span()):
-                continue
-            a, b = match.groups()
-            if order == "ym":
-                when = _valid(int(a), int(b))
-            elif order == "my":
-                when = _valid(int(b), int(a))
-            elif order == "name-y":
-                when = _valid(int(b), _MONTHS[a])
-            else:
-                when = _valid(int(a), _MONTHS[b])
-            if when:
-                found.add(when)
-                taken.append(match.span())
+    # Full dates first: the month patterns must not take a part of one.
+    for patterns, read in ((_FULL_DATES, _full_date), (_MONTH_DATES, _month_end)):
+        for pattern, order in patterns:
+            for match in pattern.finditer(text):
+                if not free(match.span()):
+                    continue
+                when = read(match, order)
+                if when:
+                    found.add(when)
+                    taken.append(match.span())
     if len(found) > 1:
         dates = ", ".join(sorted(d.isoformat() for d in found))
         raise ValueError(f"the name states several dates ({dates})")
     return next(iter(found), None)
+
+
+def _full_date(match: re.Match, order: str) -> date | None:
+    """The date of a full-date match (``ymd``, or day and month in either order: an
+    order only both numbers up to 12 leave open is a ValueError)."""
+    numbers = [int(g) for g in match.groups()]
+    if order == "ymd":
+        return _valid(numbers[0], numbers[1], numbers[2])
+    first, second, year = numbers
+    if first <= 12 and second <= 12 and first != second:
+        raise ValueError(f"the date {match.group(0)} in the name could be day-month or month-day")
+    day, month = (first, second) if first > 12 or second <= 12 else (second, first)
+    return _valid(year, month, day)
+
+
+def _month_end(match: re.Match, order: str) -> date | None:
+    """The last day of the month a month match names (numbers or a month's name)."""
+    a, b = match.groups()
+    if order == "ym":
+        return _valid(int(a), int(b))
+    if order == "my":
+        return _valid(int(b), int(a))
+    if order == "name-y":
+        return _valid(int(b), _MONTHS[a])
+    return _valid(int(a), _MONTHS[b])
 
 
 # ---- finding the workbooks ----------------------------------------------------------------
@@ -283,51 +287,14 @@ def one_line(text: str) -> str:
 def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
     """Process one workbook; never raises for bad input (the row carries the error)."""
     global _busy
-    from .pipeline import run
-
     started = time.perf_counter()
     # Until the run resolves it, the best known date (shown for a file that fails).
     as_of = job.as_of or job.name_date
     _busy = True
     try:
-        # The as-of date by the one rule (core/as_of.py): --as-of, the general.as_of
-        # setting, the date in the file name, today.
-        report = run(
-            job.input,
-            job.output,
-            job.as_of,
-            rules_file=job.rules_file,
-            sheet=job.sheet,
-            password=job.password,
-            letters_dir=job.letters_dir,
-            pdf=job.pdf,
-            history=[p for p in job.history if p.is_file()],
-            today=job.today,
-            name_date=job.name_date,
-            name_problem=job.as_of_problem,
-        )
-        as_of = report.as_of
-        outcome = report.outcome
-        outstanding, overdue = outcome.totals()
-        row = FileRow(
-            file=job.name,
-            output=job.shown_output,
-            as_of=as_of,
-            status="ok",
-            rows=len(outcome.classified),
-            customers=int(outcome.customers["customer"].nunique()),
-            outstanding=outstanding,
-            overdue=overdue,
-            stages=dict(outcome.stages),
-            letters=report.letter_count,
-            warnings=sum(1 for i in report.issues if i.severity != Severity.INFO),
-            seconds=round(time.perf_counter() - started, 2),
-            notes=" ".join(
-                issue.message[0].upper() + issue.message[1:] + "."
-                for issue in future_dated(outcome.classified, as_of, report.sheet, {})
-            ),
-        )
-        return row, snapshot_of(outcome.classified, as_of)
+        report = _run_job(job)
+        row = _processed_row(job, report, seconds=round(time.perf_counter() - started, 2))
+        return row, snapshot_of(report.outcome.classified, report.as_of)
     except _Stop:
         os._exit(143)  # the writers have removed their temporary files on the way out
     except InputError as exc:
@@ -345,6 +312,53 @@ def process_one(job: Job) -> tuple[FileRow, Snapshot | None]:
         seconds=round(time.perf_counter() - started, 2),
         error=error,
     ), None
+
+
+def _run_job(job: Job) -> Report:
+    """Process the job's workbook as ``receivables process`` does."""
+    from .pipeline import run
+
+    # The as-of date by the one rule (core/as_of.py): --as-of, the general.as_of
+    # setting, the date in the file name, today.
+    return run(
+        job.input,
+        job.output,
+        job.as_of,
+        rules_file=job.rules_file,
+        sheet=job.sheet,
+        password=job.password,
+        letters_dir=job.letters_dir,
+        pdf=job.pdf,
+        history=[p for p in job.history if p.is_file()],
+        today=job.today,
+        name_date=job.name_date,
+        name_problem=job.as_of_problem,
+    )
+
+
+def _processed_row(job: Job, report: Report, seconds: float) -> FileRow:
+    """The Files row of a workbook processed: its figures, and the invoices dated after
+    its as-of date as notes."""
+    outcome = report.outcome
+    outstanding, overdue = outcome.totals()
+    return FileRow(
+        file=job.name,
+        output=job.shown_output,
+        as_of=report.as_of,
+        status="ok",
+        rows=len(outcome.classified),
+        customers=int(outcome.customers["customer"].nunique()),
+        outstanding=outstanding,
+        overdue=overdue,
+        stages=dict(outcome.stages),
+        letters=report.letter_count,
+        warnings=sum(1 for i in report.issues if i.severity != Severity.INFO),
+        seconds=seconds,
+        notes=" ".join(
+            issue.message[0].upper() + issue.message[1:] + "."
+            for issue in future_dated(outcome.classified, report.as_of, report.sheet, {})
+        ),
+    )
 
 
 # ---- the batch ----------------------------------------------------------------------------

@@ -478,6 +478,25 @@ _DECLARATION = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
 
 
 def _read_spreadsheetml(path: Path, data: bytes) -> TextWorkbook:
+    root = _spreadsheetml_root(path, data)
+    ns = {"ss": _SPREADSHEET_NS}
+    grids: list[SheetGrid] = []
+    for number, sheet in enumerate(root.iterfind("ss:Worksheet", ns), start=1):
+        name = sheet.get(f"{{{_SPREADSHEET_NS}}}Name") or f"Sheet{number}"
+        grids.append(SheetGrid(name=name[:31], rows=_worksheet_rows(path, sheet, ns)))
+    if not grids:
+        raise InputError(f"{path.name} is an Excel 2003 XML workbook without worksheets.")
+    return TextWorkbook(
+        path=path,
+        kind="spreadsheetml",
+        grids=tuple(grids),
+        description="Excel 2003 XML (SpreadsheetML)",
+    )
+
+
+def _spreadsheetml_root(path: Path, data: bytes):
+    """The parsed XML of an Excel 2003 workbook; declarations (an XML bomb) and damaged
+    XML are refused with InputError."""
     from lxml import etree
 
     text = _decode_head(data[:65536])
@@ -495,47 +514,41 @@ def _read_spreadsheetml(path: Path, data: bytes) -> TextWorkbook:
         remove_pis=True,
     )
     try:
-        root = etree.fromstring(data, parser)
+        return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise InputError(
             f"{path.name} is an Excel 2003 XML workbook that is damaged ({exc})."
         ) from exc
-    ns = {"ss": _SPREADSHEET_NS}
-    grids: list[SheetGrid] = []
-    for number, sheet in enumerate(root.iterfind("ss:Worksheet", ns), start=1):
-        name = sheet.get(f"{{{_SPREADSHEET_NS}}}Name") or f"Sheet{number}"
-        rows: list[list[object]] = []
-        table = sheet.find("ss:Table", ns)
-        for row in table.iterfind("ss:Row", ns) if table is not None else ():
-            index = _int(row.get(f"{{{_SPREADSHEET_NS}}}Index"))
-            while index is not None and len(rows) < index - 1:
-                rows.append([])
-                if len(rows) > MAX_CELLS:
+
+
+def _worksheet_rows(path: Path, sheet, ns: dict[str, str]) -> list[list[object]]:
+    """The cells of one ``ss:Worksheet``, row by row, with the skipped rows and cells
+    (``ss:Index``) and merged cells (``ss:MergeAcross``) as blanks; too many cells is
+    an InputError."""
+    rows: list[list[object]] = []
+    table = sheet.find("ss:Table", ns)
+    for row in table.iterfind("ss:Row", ns) if table is not None else ():
+        index = _int(row.get(f"{{{_SPREADSHEET_NS}}}Index"))
+        while index is not None and len(rows) < index - 1:
+            rows.append([])
+            if len(rows) > MAX_CELLS:
+                break
+        cells: list[object] = []
+        for cell in row.iterfind("ss:Cell", ns):
+            at = _int(cell.get(f"{{{_SPREADSHEET_NS}}}Index"))
+            if at is not None and at - 1 > len(cells):
+                if at > 16384:
                     break
-            cells: list[object] = []
-            for cell in row.iterfind("ss:Cell", ns):
-                at = _int(cell.get(f"{{{_SPREADSHEET_NS}}}Index"))
-                if at is not None and at - 1 > len(cells):
-                    if at > 16384:
-                        break
-                    cells.extend([""] * (at - 1 - len(cells)))
-                data_element = cell.find("ss:Data", ns)
-                cells.append(_typed(data_element) if data_element is not None else "")
-                across = _int(cell.get(f"{{{_SPREADSHEET_NS}}}MergeAcross")) or 0
-                cells.extend([""] * min(across, 16384))
-            rows.append(cells)
-            if len(rows) % 10000 == 0:
-                _check_cells(path, rows)
-        _check_cells(path, rows)
-        grids.append(SheetGrid(name=name[:31], rows=rows))
-    if not grids:
-        raise InputError(f"{path.name} is an Excel 2003 XML workbook without worksheets.")
-    return TextWorkbook(
-        path=path,
-        kind="spreadsheetml",
-        grids=tuple(grids),
-        description="Excel 2003 XML (SpreadsheetML)",
-    )
+                cells.extend([""] * (at - 1 - len(cells)))
+            data_element = cell.find("ss:Data", ns)
+            cells.append(_typed(data_element) if data_element is not None else "")
+            across = _int(cell.get(f"{{{_SPREADSHEET_NS}}}MergeAcross")) or 0
+            cells.extend([""] * min(across, 16384))
+        rows.append(cells)
+        if len(rows) % 10000 == 0:
+            _check_cells(path, rows)
+    _check_cells(path, rows)
+    return rows
 
 
 def _int(value: str | None) -> int | None:

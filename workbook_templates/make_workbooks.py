@@ -452,100 +452,121 @@ def sample_rows(seed: int = 20261031) -> list[list]:
     rows = []
     number = 24000
     for index, customer in enumerate(CUSTOMERS):
-        name, cid, currency, language, region, km, contact, phone, email, address, owner = customer
         count = rng.randint(6, 18)
         # Each customer pays in its own way: the oldest item it may have decides its stage.
         oldest = PROFILES[index % len(PROFILES)]
         for item in range(count):
             number += 1
-            choices = [d for d in ITEM_DAYS if d <= oldest]
-            days = oldest if item == 0 else rng.choice(choices)
-            if currency == "HUF":
-                days = min(days, HUF_MAX_DAYS)
-            terms = rng.choice([30, 30, 30, 45, 60])
-            due = SAMPLE_AS_OF - timedelta(days=days)
-            invoiced = due - timedelta(days=terms)
-            scale = 100 if currency == "HUF" else 1
-            amount = round(rng.uniform(150, 9500) * scale, 0 if currency == "HUF" else 2)
-            paid = 0.0
-            roll = rng.random()
-            if roll < 0.12:
-                paid = amount  # paid in full
-            elif roll < 0.22:
-                paid = round(amount * rng.choice([0.25, 0.5]), 0 if currency == "HUF" else 2)
-            disputed = ""
-            reason = ""
-            promise = None
-            override = ""
-            if rng.random() < 0.05 and days > 10:
-                disputed, reason = (
-                    "Yes",
-                    rng.choice(["Goods damaged", "Price difference", "Not delivered"]),
-                )
-            elif rng.random() < 0.06 and days > 5:
-                promise = SAMPLE_AS_OF + timedelta(days=rng.choice([-12, -4, 5, 10]))
-            if rng.random() < 0.01:
-                override = "Legal action"
-            balance = round(amount - paid, 2)
-            last_contact = SAMPLE_AS_OF - timedelta(days=rng.randint(1, 60)) if days > 0 else None
-            rows.append(
-                [
-                    name,
-                    cid,
-                    f"INV-{number}",
-                    invoiced,
-                    due,
-                    terms,
-                    currency,
-                    amount,
-                    paid,
-                    balance,
-                    owner or None,
-                    region,
-                    km,
-                    contact,
-                    phone,
-                    email or None,
-                    address or None,
-                    language,
-                    disputed or None,
-                    reason or None,
-                    promise,
-                    last_contact,
-                    None,
-                    override or None,
-                ]
-            )
-    # A credit note, so the credit state is present.
-    rows.append(
-        [
-            "Metro Foods Ltd",
-            "C1020",
-            "CN-9001",
-            SAMPLE_AS_OF - timedelta(days=20),
-            SAMPLE_AS_OF - timedelta(days=20),
-            0,
-            "GBP",
-            -350.0,
-            0.0,
-            -350.0,
-            "Ana García",
-            "UK",
-            1450,
-            "Priya Shah",
-            "+44 20 7946 0777",
-            "ap@metrofoods.co.uk",
-            "3 Market Square, London E1 6AN, United Kingdom",
-            "en",
-            None,
-            None,
-            None,
-            None,
-            "Credit note for returned goods",
-            None,
-        ]
-    )
+            rows.append(_sample_item(rng, customer, number, oldest, first=item == 0))
+    rows.append(_credit_note())
     return rows
+
+
+def _sample_item(
+    rng: random.Random, customer: tuple, number: int, oldest: int, first: bool
+) -> list:
+    """One invoice of ``customer``: due ``oldest`` days ago (the first) or fewer, perhaps
+    paid in part or in full, sometimes disputed, promised or overridden."""
+    name, cid, currency, language, region, km, contact, phone, email, address, owner = customer
+    choices = [d for d in ITEM_DAYS if d <= oldest]
+    days = oldest if first else rng.choice(choices)
+    if currency == "HUF":
+        days = min(days, HUF_MAX_DAYS)
+    terms = rng.choice([30, 30, 30, 45, 60])
+    due = SAMPLE_AS_OF - timedelta(days=days)
+    invoiced = due - timedelta(days=terms)
+    amount, paid = _sample_amounts(rng, currency)
+    disputed, reason, promise, override = _sample_state(rng, days)
+    last_contact = SAMPLE_AS_OF - timedelta(days=rng.randint(1, 60)) if days > 0 else None
+    return [
+        name,
+        cid,
+        f"INV-{number}",
+        invoiced,
+        due,
+        terms,
+        currency,
+        amount,
+        paid,
+        round(amount - paid, 2),  # the balance
+        owner or None,
+        region,
+        km,
+        contact,
+        phone,
+        email or None,
+        address or None,
+        language,
+        disputed or None,
+        reason or None,
+        promise,
+        last_contact,
+        None,
+        override or None,
+    ]
+
+
+def _sample_amounts(rng: random.Random, currency: str) -> tuple[float, float]:
+    """An invoice amount (whole forints for HUF) and what was paid of it: mostly nothing,
+    sometimes all, sometimes a quarter or a half."""
+    scale = 100 if currency == "HUF" else 1
+    decimals = 0 if currency == "HUF" else 2
+    amount = round(rng.uniform(150, 9500) * scale, decimals)
+    paid = 0.0
+    roll = rng.random()
+    if roll < 0.12:
+        paid = amount  # paid in full
+    elif roll < 0.22:
+        paid = round(amount * rng.choice([0.25, 0.5]), decimals)
+    return amount, paid
+
+
+def _sample_state(rng: random.Random, days: int) -> tuple[str, str, date | None, str]:
+    """Disputed (and why), a promise to pay, or a stage override: rare, on late items."""
+    disputed = ""
+    reason = ""
+    promise = None
+    override = ""
+    if rng.random() < 0.05 and days > 10:
+        disputed, reason = (
+            "Yes",
+            rng.choice(["Goods damaged", "Price difference", "Not delivered"]),
+        )
+    elif rng.random() < 0.06 and days > 5:
+        promise = SAMPLE_AS_OF + timedelta(days=rng.choice([-12, -4, 5, 10]))
+    if rng.random() < 0.01:
+        override = "Legal action"
+    return disputed, reason, promise, override
+
+
+def _credit_note() -> list:
+    """A credit note of the sample, so that the credit state is present."""
+    return [
+        "Metro Foods Ltd",
+        "C1020",
+        "CN-9001",
+        SAMPLE_AS_OF - timedelta(days=20),
+        SAMPLE_AS_OF - timedelta(days=20),
+        0,
+        "GBP",
+        -350.0,
+        0.0,
+        -350.0,
+        "Ana García",
+        "UK",
+        1450,
+        "Priya Shah",
+        "+44 20 7946 0777",
+        "ap@metrofoods.co.uk",
+        "3 Market Square, London E1 6AN, United Kingdom",
+        "en",
+        None,
+        None,
+        None,
+        None,
+        "Credit note for returned goods",
+        None,
+    ]
 
 
 def make_sample(path: Path) -> None:

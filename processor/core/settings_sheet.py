@@ -448,32 +448,33 @@ def _lists_from_sections(layer: dict[str, Any], sheet: str) -> list[Issue]:
         for sub, fields in sections.items():
             if sub in bad:
                 continue
-            if keyed:
-                if ITEM_KEY in fields and fields[ITEM_KEY] != sub:
-                    issues.append(
-                        Issue(
-                            where,
-                            f"setting {name}.{sub} has key "
-                            f"{fields[ITEM_KEY]!r}; the section name {sub!r} is "
-                            "used",
-                            Severity.WARNING,
-                        )
-                    )
-                items.append(
-                    (sub, {ITEM_KEY: sub, **{k: v for k, v in fields.items() if k != ITEM_KEY}})
-                )
-            elif sub.isdigit():
-                items.append((int(sub), fields))
-            else:
-                issues.append(
-                    Issue(
-                        where,
-                        f"setting section {name}.{sub} must be numbered "
-                        f"({name}.1, {name}.2, ...); it is ignored",
-                        Severity.WARNING,
-                    )
-                )
+            item, problem = _list_item(name, sub, fields, keyed)
+            if problem is not None:
+                issues.append(Issue(where, problem, Severity.WARNING))
+            if item is not None:
+                items.append(item)
         if not keyed:
             items.sort(key=lambda item: item[0])
         layer[name] = [fields for _sub, fields in items]
     return issues
+
+
+def _list_item(
+    name: str, sub: str, fields: dict, keyed: bool
+) -> tuple[tuple[Any, dict] | None, str | None]:
+    """Section ``name.sub`` as an item of the list ``name`` (sort key, fields), and a
+    problem with it: a keyed item is named by its section, a numbered one by its number."""
+    if keyed:
+        problem = None
+        if ITEM_KEY in fields and fields[ITEM_KEY] != sub:
+            problem = (
+                f"setting {name}.{sub} has key {fields[ITEM_KEY]!r}; the section name "
+                f"{sub!r} is used"
+            )
+        item = {ITEM_KEY: sub, **{k: v for k, v in fields.items() if k != ITEM_KEY}}
+        return (sub, item), problem
+    if sub.isdigit():
+        return (int(sub), fields), None
+    return None, (
+        f"setting section {name}.{sub} must be numbered ({name}.1, {name}.2, ...); it is ignored"
+    )
