@@ -191,8 +191,7 @@ def _run(
     from .pipeline import run
 
     try:
-        # Without --as-of, the report date in the title of an aged-receivables report
-        # ("As of October 31, 2026") is used, else today (pipeline.run decides).
+        # Without --as-of, pipeline.run decides by the one rule of core/as_of.py.
         when = parse_as_of(as_of) if as_of else None
         if pdf and letters_dir is None:
             raise InputError("--pdf converts letters: give the letters folder with --letters DIR.")
