@@ -1350,16 +1350,16 @@ def _expand(text: str, common) -> str:
     return text
 
 
-def build(letter: str, language: str) -> Document:
-    """The template of ``letter`` in ``language`` as a python-docx Document."""
-    common = COMMON[language]
-    text = LETTER_TEXT[(letter, language)]
-    doc = Document()
-    section = doc.sections[0]
+def _page_setup(section) -> None:
+    """A4 with the margins and header/footer distances of the letterhead and footer."""
     section.page_height, section.page_width = Cm(29.7), Cm(21.0)
     section.left_margin = section.right_margin = Cm(2.0)
     section.top_margin, section.bottom_margin = Cm(1.6), Cm(1.8)
     section.header_distance, section.footer_distance = Cm(0.8), Cm(0.8)
+
+
+def _normal_style(doc, language: str) -> None:
+    """The Normal style: font, size, spacing and language tag of the letter's language."""
     normal = doc.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = Pt(10)
@@ -1375,6 +1375,16 @@ def build(letter: str, language: str) -> Document:
     run_pr.append(lang)
     normal.paragraph_format.space_after = Pt(6)
     normal.paragraph_format.line_spacing = 1.1
+
+
+def build(letter: str, language: str) -> Document:
+    """The template of ``letter`` in ``language`` as a python-docx Document."""
+    common = COMMON[language]
+    text = LETTER_TEXT[(letter, language)]
+    doc = Document()
+    section = doc.sections[0]
+    _page_setup(section)
+    _normal_style(doc, language)
 
     _letterhead(section, common)
     _footer(section, common)

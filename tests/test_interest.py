@@ -431,3 +431,35 @@ def test_eur_debt_into_the_second_half_of_2026():
     accrual = accrue(EU, 100_000, date(2026, 6, 20), date(2026, 7, 10))
     assert accrual.rates == (Decimal("10.15"), Decimal("10.40"))
     assert accrual.cents == 563
+
+
+def test_contract_rate_from_the_settings_or_the_customers_column():
+    as_of = date(2026, 3, 31)
+    records = [
+        item("Agreed Inc", 45, 1000.00, currency="USD", interest_rate="12 %"),
+        item("Plain Inc", 45, 1000.00, currency="USD"),
+        item("Typo Inc", 45, 1000.00, currency="USD", interest_rate="twelve"),
+        item("Home Owner", 45, 1000.00, currency="USD", customer_type="consumer"),
+    ]
+    jobs, issues = _jobs(
+        records,
+        as_of,
+        by_currency={"USD": "contract"},
+        regimes={"contract": {"rate": "5.00"}},
+    )
+    law = {
+        job.customer: (job.context["interest_rule"], job.interest_cents, job.compensation_cents)
+        for job in jobs
+    }
+    # 45 days on USD 1,000.00, no compensation under a contract:
+    # the column's 12 %: 100000 * 0.12 * 45 / 365 = 1479.45 -> 1479;
+    # the settings' 5 %: 100000 * 0.05 * 45 / 365 = 616.44 -> 616 (also for a cell that is
+    # not a percent, which is reported); a contract binds a consumer too (business_only =
+    # false): 616.
+    assert law == {
+        "Agreed Inc": ("contract", 1479, 0),
+        "Plain Inc": ("contract", 616, 0),
+        "Typo Inc": ("contract", 616, 0),
+        "Home Owner": ("contract", 616, 0),
+    }
+    assert any("'twelve'" in i.message and "not a percent" in i.message for i in issues)

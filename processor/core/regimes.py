@@ -166,6 +166,25 @@ def parse_regimes(
         day_count = "act/365"
     rates = section.get("rates", {})
     rates = rates if isinstance(rates, Mapping) else {}
+    # In this order, so the warnings read as the sections are written.
+    regimes = _parse_all_regimes(section, rates, day_count, warn)
+    forced, by_currency, default, by_country = _parse_choice(section, warn)
+    fx = _rows(rates.get(FX_TABLE, {}), f"interest.rates.{FX_TABLE}", warn, half_years=False)
+    settings = RegimeSettings(
+        regimes=regimes,
+        by_currency=by_currency,
+        default=default,
+        by_country=by_country,
+        forced=forced,
+        fx=fx,
+    )
+    return settings, issues
+
+
+def _parse_all_regimes(
+    section: Mapping[str, Any], rates: Mapping[str, Any], day_count: str, warn
+) -> dict[str, Regime]:
+    """``[interest.regimes.*]`` with their rate tables; an unknown regime is warned about."""
     specs = section.get("regimes", {})
     if not isinstance(specs, Mapping):
         warn("interest.regimes must be a table of regimes")
@@ -180,6 +199,14 @@ def parse_regimes(
     for key in specs:
         if key not in REGIMES:
             warn(f"interest.regimes.{key} is not a known regime ({', '.join(REGIMES)})")
+    return regimes
+
+
+def _parse_choice(
+    section: Mapping[str, Any], warn
+) -> tuple[str, dict[str, str], str, dict[str, str]]:
+    """How a letter's regime is chosen: the forced ``rule``, by currency (with its
+    ``default``) and by country; a name that is not a regime is warned about and left out."""
 
     def regime_name(value: Any, name: str) -> str | None:
         text = str(value).strip().lower()
@@ -210,16 +237,7 @@ def parse_regimes(
         name = regime_name(value, f"interest.by_country.{country}")
         if name is not None:
             by_country[str(country).upper()] = name
-    fx = _rows(rates.get(FX_TABLE, {}), f"interest.rates.{FX_TABLE}", warn, half_years=False)
-    settings = RegimeSettings(
-        regimes=regimes,
-        by_currency=by_currency,
-        default=default,
-        by_country=by_country,
-        forced=forced,
-        fx=fx,
-    )
-    return settings, issues
+    return forced, by_currency, default, by_country
 
 
 def _parse_regime(key: str, spec: Mapping[str, Any], table: Any, day_count: str, warn) -> Regime:
