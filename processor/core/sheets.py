@@ -288,9 +288,14 @@ def text_width(text: str, bold: bool = False) -> float:
 def wrap_words(text: str, width: float, bold: bool = False) -> list[str]:
     """``text`` broken into lines at spaces so each fits ``width`` where a word allows
     (a word longer than the width stays whole on its own line)."""
+    return [line for line, _units in _wrapped(text, width, bold)]
+
+
+def _wrapped(text: str, width: float, bold: bool) -> list[tuple[str, int]]:
+    """The lines of :func:`wrap_words` with their widths in hundredths of a digit."""
     scale = (1.08 if bold else 1.0) / 100
     space = _text_units(" ")
-    lines: list[str] = []
+    lines: list[tuple[str, int]] = []
     for paragraph in str(text).split("\n"):
         line, line_units = "", 0
         for word in paragraph.split(" "):
@@ -298,11 +303,11 @@ def wrap_words(text: str, width: float, bold: bool = False) -> list[str]:
             if not line:
                 line, line_units = word, units
             elif (line_units + space + units) * scale > width:
-                lines.append(line)
+                lines.append((line, line_units))
                 line, line_units = word, units
             else:
                 line, line_units = f"{line} {word}", line_units + space + units
-        lines.append(line)
+        lines.append((line, line_units))
     return lines
 
 
@@ -311,10 +316,13 @@ def text_lines(text: str, width: float) -> int:
     column breaks across lines). :func:`text_width` errs wide, so this errs tall."""
     if "\n" not in text and len(text) * 1.45 <= width:
         return 1  # cannot be wider than the column, whatever its characters
-    lines = 0
-    for line in wrap_words(text, width):
-        lines += max(1, math.ceil(text_width(line) / width)) if width > 0 else 1
-    return lines
+    if width <= 0:
+        return len(_wrapped(text, width, False))
+    # A line's width is the sum of its words' and spaces' (whole hundredths): the units
+    # the wrapping added up are the line's text_width, without measuring it again.
+    return sum(
+        max(1, math.ceil(units / 100 / width)) for _line, units in _wrapped(text, width, False)
+    )
 
 
 def money_format(currency: object) -> str:
