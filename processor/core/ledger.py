@@ -22,6 +22,7 @@ A bare ``¥`` is decided per ledger (yuan or yen, see :func:`_resolve_bare_yen`)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -290,10 +291,15 @@ class _Table:
         """1-based sheet row of data row ``position``."""
         return self.location.header_row + position + 1
 
+    @functools.cached_property
+    def shortest(self) -> int:
+        """Length of the shortest data row."""
+        return min(map(len, self.data), default=0)
+
     def column_cells(self, column: int) -> list[object]:
         """The cells of a 1-based sheet column, one per data row."""
         position = column - 1
-        if position < min(map(len, self.data), default=0):
+        if position < self.shortest:
             # Every row reaches the column (calamine's rows are all as wide): C speed.
             return list(map(itemgetter(position), self.data))
         return [row[position] if position < len(row) else None for row in self.data]
@@ -349,7 +355,12 @@ def build_ledger(
     issues += row_issues
     records, record_issues = _read_records(table, money, rows, rules)
     issues += record_issues
-    frame, skipped_late, derive_issues = _derive(records, table, money, rows, rules)
+    currency_cells, rows_of = records["currency"], records[F.ROW]
+    frame = pd.DataFrame(records)
+    del records  # the per-row lists go: the frame holds their values (text as Arrow)
+    frame, skipped_late, derive_issues = _derive(
+        frame, currency_cells, rows_of, table, money, rules
+    )
     issues += derive_issues
     skipped = sorted([*rows.skipped, *skipped_late], key=lambda s: s.row)
     taken = (
@@ -569,168 +580,198 @@ def _sum_cents(values: Sequence[int | None]) -> int | None:
 # ------------------------------------------------------------------ phase 3: rows
 
 
+@dataclass(frozen=True)
+class _RowContext:
+    """What the decision on a row compares it with: the header's texts, and the columns
+    whose content makes a row an item rather than a note or a heading."""
+
+    header_keys: frozenset[str]
+    header_casefold: frozenset[str]
+    substance: tuple[int, ...]
+    invoice_position: int | None
+    date_positions: tuple[int, ...]
+    customer_position: int
+
+    @classmethod
+    def of(cls, table: _Table) -> _RowContext:
+        """The context of ``table``'s rows."""
+        location, columns = table.location, table.columns
+        header_texts = [location.headers.get(c, "") for c in range(1, max(location.headers) + 1)]
+        dates = sorted(F.DATE_FIELDS)
+        substance = [
+            columns[name] - 1
+            for name in ("invoice", *dates, "amount", "paid", "balance")
+            if name in columns
+        ]
+        return cls(
+            header_keys=frozenset(normalise_header(t) for t in header_texts if t),
+            header_casefold=frozenset(t.strip().casefold() for t in header_texts if t),
+            substance=(*substance, *(c - 1 for c in table.buckets)),
+            invoice_position=columns["invoice"] - 1 if "invoice" in columns else None,
+            date_positions=tuple(columns[name] - 1 for name in dates if name in columns),
+            customer_position=columns["customer"] - 1,
+        )
+
+
+class _Sums:
+    """Sums of the kept rows' amounts since the last totals row (running) and since the
+    top of the table (grand): an unlabelled row equal to either is a subtotal or a grand
+    total."""
+
+    def __init__(self, names) -> None:
+        self.names = list(names)
+        self.running = dict.fromkeys(self.names, 0)
+        self.grand = dict.fromkeys(self.names, 0)
+
+    def add(self, amounts) -> None:
+        """Count a kept row's (name, cents) amounts."""
+        running, grand = self.running, self.grand
+        for name, value in amounts:
+            running[name] += value
+            grand[name] += value
+
+    def reset(self) -> None:
+        """A totals row closes the running sums."""
+        self.running = dict.fromkeys(self.names, 0)
+
+    def equal(self, amounts) -> bool:
+        """Whether non-zero (name, cents) amounts all equal the running or the grand sums
+        (a row of zeros "equals" an empty running sum: it proves nothing)."""
+        if not any(v for _n, v in amounts):
+            return False
+        # The first amount differing from both sums settles it (the usual case).
+        name, value = amounts[0]
+        if value != self.running[name] and value != self.grand[name]:
+            return False
+        return all(v == self.running[n] for n, v in amounts) or all(
+            v == self.grand[n] for n, v in amounts
+        )
+
+
 def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
     """Decide for every data row whether it is an item; skip the rest with a reason.
 
     See the module docstring for the kinds of rows skipped. In a grouped report the
     customer of a row is the heading above it.
     """
-    location, columns, data, sheet = table.location, table.columns, table.data, table.sheet
-    issues: list[Issue] = []
-    skipped: list[SkippedRow] = []
-    header_texts = [location.headers.get(c, "") for c in range(1, max(location.headers) + 1)]
-    header_keys = {normalise_header(t) for t in header_texts if t}
-    header_casefold = {t.strip().casefold() for t in header_texts if t}
-    customers, customer_cells, group_skips, group_issues = _customers(table)
-    skipped += group_skips
-    issues += group_issues
-    # Columns whose content makes a row an item rather than a note or a heading.
-    substance = [
-        columns[name] - 1
-        for name in ("invoice", *sorted(F.DATE_FIELDS), "amount", "paid", "balance")
-        if name in columns
-    ]
-    substance += [c - 1 for c in table.buckets]
-    invoice_position = columns["invoice"] - 1 if "invoice" in columns else None
-    date_positions = [columns[name] - 1 for name in sorted(F.DATE_FIELDS) if name in columns]
+    context = _RowContext.of(table)
+    customers, customer_cells, group_skips, issues = _customers(table)
+    skipped: list[SkippedRow] = list(group_skips)
+    headings = {s.row - table.location.header_row - 1 for s in group_skips}
+    plain = _plain_rows(table, customers, context)
+    sums = _Sums(money.cents)
+    money_columns = list(money.cents.items())
     keep: list[int] = []
     trailing_blank: list[int] = []
-    # Sums of the kept rows since the last totals row, and since the top of the table:
-    # an unlabelled row equal to either is a subtotal or a grand total.
-    running = {name: 0 for name in money.cents}
-    grand = {name: 0 for name in money.cents}
-    customer_position = columns["customer"] - 1
-    money_columns = list(money.cents.items())
-    # Per row, whether it has an invoice number and a date: whole columns at a time.
-    invoiced = (
-        [v not in _EMPTY for v in table.raw("invoice")]
-        if invoice_position is not None
-        else [False] * len(data)
-    )
-    dated = [False] * len(data)
-    for name in sorted(F.DATE_FIELDS):
-        if name in columns:
-            dated = [d or v not in _EMPTY for d, v in zip(dated, table.raw(name), strict=True)]
-    headings = {s.row - location.header_row - 1 for s in group_skips}
-    for position, row in enumerate(data):
+    for position, row in enumerate(table.data):
         if position in headings:
             continue
-        # Fast path, nearly every row: a customer, an invoice number and a date. It is an
-        # item unless its amounts equal the sums above (then the full checks below run).
-        customer = customers[position]
-        if (
-            type(customer) is str
-            and invoiced[position]
-            and dated[position]
-            and customer.strip()
-            and customer.strip().casefold() not in header_casefold
-        ):
-            amounts = [
-                (name, cents[position])
-                for name, cents in money_columns
-                if cents[position] is not None
-            ]
-            # The first amount differing from both sums settles it (the usual case)
-            # without building the two generators.
-            # All-zero amounts equal any empty running sum: they prove nothing.
-            if (
-                not amounts
-                or not any(v for _n, v in amounts)
-                or (
-                    amounts[0][1] != running[amounts[0][0]]
-                    and amounts[0][1] != grand[amounts[0][0]]
-                )
-                or not (
-                    all(v == running[n] for n, v in amounts)
-                    or all(v == grand[n] for n, v in amounts)
-                )
-            ):
-                if trailing_blank:
-                    skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
-                    trailing_blank = []
-                for name, value in amounts:
-                    running[name] += value
-                    grand[name] += value
-                keep.append(position)
-                continue
+        amounts = [
+            (name, cents[position]) for name, cents in money_columns if cents[position] is not None
+        ]
+        # Nearly every row: a customer, an invoice number and a date. It is an item
+        # unless its amounts equal the sums above (then the full checks below run).
+        if plain[position] and not sums.equal(amounts):
+            if trailing_blank:
+                skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
+                trailing_blank = []
+            sums.add(amounts)
+            keep.append(position)
+            continue
         sheet_row = table.sheet_row(position)
-        # list.count runs in C: most rows are told apart without a Python-level scan.
-        if row.count("") + row.count(None) == len(row) or (
-            all(v is None or isinstance(v, str) for v in row) and all(_is_empty(v) for v in row)
-        ):
+        if _is_blank(row):
             trailing_blank.append(sheet_row)
             continue
         skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
         trailing_blank = []
-        strings = None
-        # A repeated header (a page header printed again) repeats the customer heading;
-        # only such rows are normalised, the slow part of this loop.
-        first_text = _cell(row, customer_position)
-        if isinstance(first_text, str) and first_text.strip().casefold() in header_casefold:
-            strings = [v for v in row if isinstance(v, str) and v.strip()]
-            texts = [normalise_header(v) for v in strings]
-            if sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
-                skipped.append(SkippedRow(sheet_row, "repeated header row"))
-                continue
-        values = {
-            n: money.cents[n][position] for n in money.cents if money.cents[n][position] is not None
-        }
-        # A row of zeros "equals" an empty running sum: only non-zero amounts can show a
-        # subtotal.
-        sums_above = any(values.values()) and (
-            all(v == running[n] for n, v in values.items())
-            or all(v == grand[n] for n, v in values.items())
-        )
-        has_invoice = invoice_position is not None and not _is_empty(_cell(row, invoice_position))
-        has_date = any(not _is_empty(_cell(row, p)) for p in date_positions)
-        # A row with an invoice number and a date is an item whatever its label says,
-        # unless its amounts are the sums above: only other rows need their labels read.
-        could_be_total = sums_above or not (has_invoice and has_date)
-        if could_be_total and strings is None:
-            strings = [v for v in row if isinstance(v, str) and v.strip()]
-        labels = [normalise_header(v) for v in strings[:3]] if could_be_total else []
-        # ALV lists (SAP) mark subtotals with asterisks: "*", "**".
-        starred = could_be_total and any(set(v.strip()) == {"*"} for v in strings[:3])
-        if (labels and _is_totals_row(labels, has_invoice, has_date, sums_above)) or starred:
-            skipped.append(SkippedRow(sheet_row, "totals row"))
-            running = {name: 0 for name in money.cents}
-            continue
-        if sums_above and not has_invoice and not has_date:
-            skipped.append(
-                SkippedRow(sheet_row, "totals row (its amounts are the sums of the rows above)")
-            )
-            running = {name: 0 for name in money.cents}
-            continue
-        customer = customers[position]
-        if _is_empty(customer):
-            if sums_above:
-                skipped.append(
-                    SkippedRow(sheet_row, "totals row (its amounts are the sums of the rows above)")
-                )
-                running = {name: 0 for name in money.cents}
-                continue
-            reason = "no customer" if values else "no customer and no amount"
+        reason, reset, severity = _unusual_row(row, customers[position], amounts, sums, context)
+        if severity is not None:  # reported at the row's (empty) customer cell
+            where = cell_ref(table.sheet, sheet_row, table.columns["customer"])
+            issues.append(Issue(where, f"row skipped: {reason}", severity))
+        if reset:
+            sums.reset()
+        if reason is not None:
             skipped.append(SkippedRow(sheet_row, reason))
-            issues.append(
-                Issue(
-                    cell_ref(sheet, sheet_row, columns["customer"]),
-                    f"row skipped: {reason}",
-                    Severity.WARNING if values else Severity.INFO,
-                )
-            )
             continue
-        if all(_is_empty(_cell(row, p)) for p in substance):
-            # Text in the customer column and nothing else the ledger reads: a note under
-            # the table ("Prepared by ...") or a section heading ("EXPORT CUSTOMERS").
-            skipped.append(SkippedRow(sheet_row, "no amount and no date (a note or a heading)"))
-            continue
-        for name in money.cents:
-            value = money.cents[name][position]
-            if value is not None:
-                running[name] += value
-                grand[name] += value
+        sums.add(amounts)
         keep.append(position)
     return _Rows(keep, skipped, customers, customer_cells), issues
+
+
+def _plain_rows(table: _Table, customers: Sequence[object], context: _RowContext) -> list[bool]:
+    """Per data row, whether it plainly is an item: a customer (not a header text), an
+    invoice number and a date. Whole columns at a time."""
+    size = len(table.data)
+    invoiced = (
+        [v not in _EMPTY for v in table.raw("invoice")]
+        if context.invoice_position is not None
+        else [False] * size
+    )
+    dated = [False] * size
+    for name in sorted(F.DATE_FIELDS):
+        if name in table.columns:
+            dated = [d or v not in _EMPTY for d, v in zip(dated, table.raw(name), strict=True)]
+    header_casefold = context.header_casefold
+    return [
+        type(customer) is str
+        and has_invoice
+        and has_date
+        and bool(text := customer.strip())
+        and text.casefold() not in header_casefold
+        for customer, has_invoice, has_date in zip(customers, invoiced, dated, strict=True)
+    ]
+
+
+def _is_blank(row: Sequence[object]) -> bool:
+    # list.count runs in C: most rows are told apart without a Python-level scan.
+    return row.count("") + row.count(None) == len(row) or (
+        all(v is None or isinstance(v, str) for v in row) and all(_is_empty(v) for v in row)
+    )
+
+
+def _unusual_row(
+    row: Sequence[object], customer: object, amounts, sums: _Sums, context: _RowContext
+) -> tuple[str | None, bool, Severity | None]:
+    """The decision on a row that is not plainly an item: (why it is skipped, or None to
+    keep it; whether it closes the running sums; the severity of an issue to report)."""
+    strings = None
+    # A repeated header (a page header printed again) repeats the customer heading;
+    # only such rows are normalised, the slow part of this check.
+    first_text = _cell(row, context.customer_position)
+    if isinstance(first_text, str) and first_text.strip().casefold() in context.header_casefold:
+        strings = [v for v in row if isinstance(v, str) and v.strip()]
+        texts = [normalise_header(v) for v in strings]
+        header_keys = context.header_keys
+        if sum(t in header_keys for t in texts) >= max(2, len(header_keys) // 2):
+            return "repeated header row", False, None
+    sums_above = sums.equal(amounts)
+    has_invoice = context.invoice_position is not None and not _is_empty(
+        _cell(row, context.invoice_position)
+    )
+    has_date = any(not _is_empty(_cell(row, p)) for p in context.date_positions)
+    # A row with an invoice number and a date is an item whatever its label says,
+    # unless its amounts are the sums above: only other rows need their labels read.
+    could_be_total = sums_above or not (has_invoice and has_date)
+    if could_be_total and strings is None:
+        strings = [v for v in row if isinstance(v, str) and v.strip()]
+    labels = [normalise_header(v) for v in strings[:3]] if could_be_total else []
+    # ALV lists (SAP) mark subtotals with asterisks: "*", "**".
+    starred = could_be_total and any(set(v.strip()) == {"*"} for v in strings[:3])
+    if (labels and _is_totals_row(labels, has_invoice, has_date, sums_above)) or starred:
+        return "totals row", True, None
+    summed = "totals row (its amounts are the sums of the rows above)"
+    if sums_above and not has_invoice and not has_date:
+        return summed, True, None
+    if _is_empty(customer):
+        if sums_above:
+            return summed, True, None
+        reason = "no customer" if amounts else "no customer and no amount"
+        return reason, False, Severity.WARNING if amounts else Severity.INFO
+    if all(_is_empty(_cell(row, p)) for p in context.substance):
+        # Text in the customer column and nothing else the ledger reads: a note under
+        # the table ("Prepared by ...") or a section heading ("EXPORT CUSTOMERS").
+        return "no amount and no date (a note or a heading)", False, None
+    return None, False, None
 
 
 def _customers(
@@ -812,149 +853,214 @@ def _read_records(
 ) -> tuple[dict[str, object], list[Issue]]:
     """Read the fields of the kept rows: texts, dates (day/month order per column),
     numbers and flags, each unreadable cell an issue at its address."""
-    columns, sheet, keep = table.columns, table.sheet, rows.keep
-    issues: list[Issue] = []
-
-    def kept(values: Sequence[object]) -> list[object]:
-        if len(keep) == len(values):  # every row kept (keep is ascending, no repeats)
-            return list(values)
-        return [values[p] for p in keep]
-
-    records: dict[str, object] = {
-        F.ROW: np.array([table.sheet_row(p) for p in keep], dtype=np.int64)
-    }
-    rows_of = records[F.ROW]
-    records["customer"] = _texts(kept(rows.customers))
+    columns, keep = table.columns, rows.keep
+    issues = _money_errors(table, money, keep)
+    rows_of = np.asarray(keep, dtype=np.int64) + (table.location.header_row + 1)
+    records: dict[str, object] = {F.ROW: rows_of}
+    records["customer"] = _texts(_kept(rows.customers, keep))
     for name in F.TEXT_FIELDS - {"customer"}:
-        records[name] = _texts(kept(table.raw(name))) if name in columns else [None] * len(keep)
-
-    # Money: report unreadable cells at their location.
-    for name in money.cents:
-        for position in keep:
-            error = money.errors[name][position]
-            if error:
-                issues.append(
-                    Issue(cell_ref(sheet, table.sheet_row(position), columns[name]), error)
-                )
-
-    # Dates, deciding day/month order per column from its unambiguous values.
-    for name in sorted(F.DATE_FIELDS):
-        if name not in columns:
-            records[name] = pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
-            continue
-        result = parse_date_column(
-            kept(table.raw(name)), date1904=table.date1904, order=rules.date_order
+        records[name] = (
+            _texts(_kept(table.raw(name), keep)) if name in columns else [None] * len(keep)
         )
+    for name in sorted(F.DATE_FIELDS):
+        records[name] = _read_dates(table, name, keep, rows_of, rules, issues)
+    for name in ("terms_days", "distance_km"):
+        records[name] = _read_numbers(table, name, keep, rules, issues)
+    records["disputed"] = _read_flags(table, keep, issues)
+    return records, issues
+
+
+def _kept(values: Sequence[object], keep: list[int]) -> Sequence[object]:
+    """The values of the kept rows (``values`` itself when every row is kept: ``keep``
+    is ascending without repeats). Read only."""
+    if len(keep) == len(values):
+        return values
+    return [values[p] for p in keep]
+
+
+def _money_errors(table: _Table, money: _Money, keep: list[int]) -> list[Issue]:
+    """An issue at every unreadable amount of a kept row."""
+    issues = []
+    for name in money.cents:
+        errors = money.errors[name]
+        if not any(errors):
+            continue
+        for position in keep:
+            if errors[position]:
+                where = cell_ref(table.sheet, table.sheet_row(position), table.columns[name])
+                issues.append(Issue(where, errors[position]))
+    return issues
+
+
+def _read_dates(
+    table: _Table, name: str, keep: list[int], rows_of, rules: Rules, issues: list[Issue]
+) -> pd.Series:
+    """A date field of the kept rows (NaT when missing), deciding day/month order for the
+    column from its unambiguous values; its problems are added to ``issues``."""
+    if name not in table.columns:
+        return pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
+    column = table.columns[name]
+    result = parse_date_column(
+        _kept(table.raw(name), keep), date1904=table.date1904, order=rules.date_order
+    )
+    if any(result.errors):
         for position, error in enumerate(result.errors):
             if error:
-                issues.append(Issue(cell_ref(sheet, int(rows_of[position]), columns[name]), error))
-        if result.ambiguous:
-            issues.append(
-                Issue(
-                    cell_ref(sheet, table.location.header_row, columns[name]),
-                    f"dates in '{table.location.headers.get(columns[name])}' could be day-first "
-                    f"or month-first; read as {'day' if result.order != 'mdy' else 'month'}-first "
-                    "(set general.date_order in the rules to decide)",
-                )
+                issues.append(Issue(cell_ref(table.sheet, int(rows_of[position]), column), error))
+    if result.ambiguous:
+        issues.append(
+            Issue(
+                cell_ref(table.sheet, table.location.header_row, column),
+                f"dates in '{table.location.headers.get(column)}' could be day-first "
+                f"or month-first; read as {'day' if result.order != 'mdy' else 'month'}-first "
+                "(set general.date_order in the rules to decide)",
             )
-        records[name] = (
-            pd.Series(
-                pd.to_datetime([d if d is not None else pd.NaT for d in result.dates]),
-                dtype="datetime64[s]",
-            )
-            if keep
-            else pd.Series([], dtype="datetime64[s]")
         )
+    if not keep:
+        return pd.Series([], dtype="datetime64[s]")
+    return pd.Series(_datetime64(result.dates))
 
-    for name in ("terms_days", "distance_km"):
-        values: list[float | None] = []
-        if name in columns:
-            parsed: dict[object, tuple[float | None, str | None]] = {}
-            for position, value in zip(keep, kept(table.raw(name)), strict=True):
-                # Terms repeat (30, 45, "30 días"): parse each distinct value once.
-                key = (type(value), value)
-                if key not in parsed:
-                    parsed[key] = parse_number(value)
-                number, error = parsed[key]
-                if (
-                    name == "terms_days"
-                    and number is not None
-                    and not -MAX_TERMS_DAYS <= number <= MAX_TERMS_DAYS
-                ):
-                    error = (
-                        f"payment terms of {number:,.0f} days are out of range "
-                        f"(-{MAX_TERMS_DAYS:,} to {MAX_TERMS_DAYS:,}); the default "
-                        f"{rules.default_terms_days} days are used"
-                    )
-                    number = None
-                if error:
-                    issues.append(
-                        Issue(cell_ref(sheet, table.sheet_row(position), columns[name]), error)
-                    )
-                values.append(number)
-        else:
-            values = [None] * len(keep)
-        # float64 with NaN for missing: group reductions then run vectorised.
-        records[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
 
-    disputed: list[bool] = []
-    if "disputed" in columns:
-        for position, value in zip(keep, kept(table.raw("disputed")), strict=True):
-            flag, error = parse_flag(value)
+# date(1970, 1, 1).toordinal(): datetime64 counts days from 1970-01-01.
+_EPOCH_ORDINAL = 719163
+
+
+def _datetime64(dates: Sequence[date | None]) -> np.ndarray:
+    """Dates as datetime64[s] (NaT for None), through their day numbers: much faster than
+    converting date objects one by one."""
+    missing = [d is None for d in dates]
+    days = np.fromiter(
+        (0 if d is None else d.toordinal() for d in dates), dtype=np.int64, count=len(dates)
+    )
+    out = (days - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[s]")
+    if any(missing):
+        out[np.array(missing)] = np.datetime64("NaT")
+    return out
+
+
+def _read_numbers(
+    table: _Table, name: str, keep: list[int], rules: Rules, issues: list[Issue]
+) -> np.ndarray:
+    """A number field of the kept rows as float64, NaN when missing (group reductions
+    then run vectorised); unreadable cells are added to ``issues``."""
+    if name not in table.columns:
+        return np.full(len(keep), np.nan)
+    cells = _kept(table.raw(name), keep)
+    # Terms repeat (30, 45, "30 días"): each distinct value is parsed once.
+    keys = list(zip(map(type, cells), cells, strict=True))
+    parsed = {key: _parse_number_cell(name, key[1], rules) for key in dict.fromkeys(keys)}
+    if any(error for _number, error in parsed.values()):
+        for position, key in zip(keep, keys, strict=True):
+            error = parsed[key][1]
             if error:
-                issues.append(
-                    Issue(cell_ref(sheet, table.sheet_row(position), columns["disputed"]), error)
-                )
-            disputed.append(bool(flag))
-    else:
-        disputed = [False] * len(keep)
-    records["disputed"] = disputed
-    return records, issues
+                where = cell_ref(table.sheet, table.sheet_row(position), table.columns[name])
+                issues.append(Issue(where, error))
+    numbers = [parsed[key][0] for key in keys]
+    return np.array([np.nan if v is None else v for v in numbers], dtype=np.float64)
+
+
+def _parse_number_cell(name: str, value: object, rules: Rules) -> tuple[float | None, str | None]:
+    """(number, error) of one cell of a number field; payment terms beyond
+    :data:`MAX_TERMS_DAYS` are an error, and the default terms apply."""
+    number, error = parse_number(value)
+    if (
+        name == "terms_days"
+        and number is not None
+        and not -MAX_TERMS_DAYS <= number <= MAX_TERMS_DAYS
+    ):
+        error = (
+            f"payment terms of {number:,.0f} days are out of range "
+            f"(-{MAX_TERMS_DAYS:,} to {MAX_TERMS_DAYS:,}); the default "
+            f"{rules.default_terms_days} days are used"
+        )
+        number = None
+    return number, error
+
+
+def _read_flags(table: _Table, keep: list[int], issues: list[Issue]) -> list[bool]:
+    """The disputed flag of the kept rows; unreadable cells are added to ``issues``."""
+    if "disputed" not in table.columns:
+        return [False] * len(keep)
+    disputed = []
+    for position, value in zip(keep, _kept(table.raw("disputed"), keep), strict=True):
+        flag, error = parse_flag(value)
+        if error:
+            where = cell_ref(table.sheet, table.sheet_row(position), table.columns["disputed"])
+            issues.append(Issue(where, error))
+        disputed.append(bool(flag))
+    return disputed
 
 
 # ------------------------------------------------------------------ phase 5: derive
 
 
 def _derive(
-    records: dict[str, object], table: _Table, money: _Money, rows: _Rows, rules: Rules
+    frame: pd.DataFrame,
+    currency_cells: Sequence[object],
+    rows_of: np.ndarray,
+    table: _Table,
+    money: _Money,
+    rules: Rules,
 ) -> tuple[pd.DataFrame, list[SkippedRow], list[Issue]]:
     """The ledger frame: currency, balance = amount - paid, due = invoice date + terms;
     rows whose due date or balance cannot be had are dropped and reported."""
-    columns, sheet, keep, location = table.columns, table.sheet, rows.keep, table.location
+    columns = table.columns
+    keep = rows_of - (table.location.header_row + 1)
     issues: list[Issue] = []
-    skipped: list[SkippedRow] = []
-    frame = pd.DataFrame(records)
-    rows_of = records[F.ROW]
     if "dispute_reason" in columns and "disputed" not in columns:
         # Without a Disputed column a dispute reason marks the item as disputed; with one,
         # the flag decides: "Disputed = no" beside a leftover reason is a settled dispute.
         frame["disputed"] = frame["dispute_reason"].notna()
+    frame["currency"] = _currencies(currency_cells, keep.tolist(), money, rules)
+    amount, paid, balances = _amounts(keep.tolist(), rows_of, table, money, issues)
+    frame[F.AMOUNT] = _int64_array(amount)
+    frame[F.PAID] = _int64_array([p or 0 for p in paid])
+    frame[F.BALANCE] = _int64_array(balances)
+    _derive_due_dates(frame, table, rules, issues)
+    frame, skipped = _drop_unusable(frame, table, issues)
+    frame[F.BALANCE] = frame[F.BALANCE].astype(np.int64)
+    frame = frame[
+        [
+            F.ROW,
+            *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
+            F.AMOUNT,
+            F.PAID,
+            F.BALANCE,
+            F.DUE_DERIVED,
+        ]
+    ]
+    return frame, skipped, issues
 
-    # Currency: column, else the amount's symbol, else settings.
+
+def _currencies(cells: Sequence[object], keep: list[int], money: _Money, rules: Rules) -> list[str]:
+    """Each item's currency: its currency cell, else its amount's symbol, else the
+    settings' default."""
     currency = []
     codes: dict[str, str | None] = {}  # a currency column holds a handful of values
-    for position, value in zip(keep, records["currency"], strict=True):
+    for position, value in zip(keep, cells, strict=True):
         code = None
         if value:
             if value not in codes:
                 codes[value] = currency_code(value) or str(value).strip().upper()
             code = codes[value]
         currency.append(code or money.symbol_currency[position] or rules.default_currency)
-    frame["currency"] = currency
+    return currency
 
-    def kept(values: Sequence[object]) -> list[object]:
-        if len(keep) == len(values):
-            return list(values)
-        return [values[p] for p in keep]
 
+def _amounts(
+    keep: list[int], rows_of: np.ndarray, table: _Table, money: _Money, issues: list[Issue]
+) -> tuple[Sequence[int | None], Sequence[int | None], list[int | None]]:
+    """(amount, paid, balance) cents of the kept rows; a missing balance is amount - paid,
+    and a row with neither is an issue (None)."""
+    columns = table.columns
     absent = [None] * len(keep)
     amount, paid, balance = (
-        kept(money.cents[name]) if name in money.cents else absent
+        _kept(money.cents[name], keep) if name in money.cents else absent
         for name in ("amount", "paid", "balance")
     )
     balances: list[int | None] = []
     if None not in balance:  # every balance given (the usual case): nothing to derive
-        balances, amount_balance_pairs = balance, ()
+        balances, amount_balance_pairs = list(balance), ()
     else:
         amount_balance_pairs = zip(amount, paid, balance, strict=True)
     for index, (a, p, b) in enumerate(amount_balance_pairs):
@@ -962,22 +1068,32 @@ def _derive(
             b = a - (p or 0)
         balances.append(b)
         if b is None:
-            row_number = int(rows_of[index])
             field_name = "balance" if "balance" in columns else "amount"
             issues.append(
                 Issue(
-                    cell_ref(sheet, row_number, columns[field_name]),
+                    cell_ref(table.sheet, int(rows_of[index]), columns[field_name]),
                     "row skipped: no balance or amount",
                 )
             )
     balances = _bounded_total(
-        balances, rows_of, sheet, columns.get("balance", columns.get("amount")), issues
+        balances, rows_of, table.sheet, columns.get("balance", columns.get("amount")), issues
     )
-    frame[F.AMOUNT] = pd.array(amount, dtype="Int64")
-    frame[F.PAID] = pd.array([p or 0 for p in paid], dtype="Int64")
-    frame[F.BALANCE] = pd.array(balances, dtype="Int64")
+    return amount, paid, balances
 
-    # Due date: given, else invoice date + terms (flagged).
+
+def _int64_array(values: Sequence[int | None]):
+    """Cents as a nullable Int64 array (built from int64 when none is missing: faster)."""
+    if None not in values:
+        return pd.array(np.array(values, dtype=np.int64), dtype="Int64")
+    return pd.array(values, dtype="Int64")
+
+
+def _derive_due_dates(
+    frame: pd.DataFrame, table: _Table, rules: Rules, issues: list[Issue]
+) -> None:
+    """Due date: given, else invoice date + terms (flagged, an issue per row or one for
+    the sheet when there is no due-date column)."""
+    columns, sheet = table.columns, table.sheet
     due = frame["due_date"]
     derived = due.isna()
     terms = pd.to_numeric(frame["terms_days"], errors="coerce").fillna(rules.default_terms_days)
@@ -990,7 +1106,7 @@ def _derive(
         )
         issues.append(
             Issue(
-                cell_ref(sheet, location.header_row),
+                cell_ref(sheet, table.location.header_row),
                 f"no due-date column: due dates are invoice date + terms ({terms_source})",
                 Severity.INFO,
             )
@@ -1005,32 +1121,28 @@ def _derive(
                 )
             )
 
+
+def _drop_unusable(
+    frame: pd.DataFrame, table: _Table, issues: list[Issue]
+) -> tuple[pd.DataFrame, list[SkippedRow]]:
+    """The frame without rows lacking a due date or a balance, each reported."""
     no_due = frame["due_date"].isna()
+    where = table.columns.get("due_date", table.columns.get("invoice_date"))
     for row_number in frame.loc[no_due, F.ROW]:
-        where = columns.get("due_date", columns.get("invoice_date"))
         issues.append(
             Issue(
-                cell_ref(sheet, int(row_number), where),
+                cell_ref(table.sheet, int(row_number), where),
                 "row skipped: no due date and no invoice date",
             )
         )
     unusable = no_due | frame[F.BALANCE].isna()
-    for row_number in frame.loc[unusable, F.ROW]:
-        skipped.append(SkippedRow(int(row_number), "unreadable due date or amount"))
+    skipped = [
+        SkippedRow(int(row_number), "unreadable due date or amount")
+        for row_number in frame.loc[unusable, F.ROW]
+    ]
     if unusable.any():
         frame = frame.loc[~unusable].reset_index(drop=True)
-    frame[F.BALANCE] = frame[F.BALANCE].astype(np.int64)
-    frame = frame[
-        [
-            F.ROW,
-            *[f for f in F.FIELDS if f not in F.MONEY_FIELDS],
-            F.AMOUNT,
-            F.PAID,
-            F.BALANCE,
-            F.DUE_DERIVED,
-        ]
-    ]
-    return frame, skipped, issues
+    return frame, skipped
 
 
 def _total_prefix(text: str) -> bool:

@@ -61,86 +61,112 @@ def cell_xml(ref: str, value: object, style: int, date1904: bool) -> str:
 def _render_rows(
     model: SheetModel, styles: StyleBook, date1904: bool, letters: list[str]
 ) -> list[str]:
-    """The data rows' XML. The hot loop of the writer: per-column style strings are built
-    once, the cell type is dispatched inline, and repeated texts are escaped once."""
-    style_cache: dict[tuple, str] = {}
-    # The style attributes of a whole row, per (row fill, bold): rows share a handful.
-    row_styles_cache: dict[tuple, list[str]] = {}
+    """The data rows' XML. The hot loop of the writer: the style attributes of a row are
+    looked up once per kind of row, the cell type is dispatched inline, and repeated
+    texts are escaped once."""
+    row_styles = _RowStyles(model, styles)
+    wraps = any(column.wrap for column in model.columns)
+    heights = model.row_heights() if wraps else None
     escaped: dict[str, str] = {}
-    base_formats = [column.number_format for column in model.columns]
-    wraps = [column.wrap for column in model.columns]
-    currency_column = model.currency_column
-    width = max((len(row) for row in model.rows), default=0)
-    # Which columns take the row's fill: every column, or only the model's fill_columns.
-    filled = [model.fill_columns is None or c in model.fill_columns for c in range(width)]
-    row_fills = model.row_fills
-    heights = model.row_heights() if any(wraps) else None
-    # Where text wraps, every cell sits at the top of its (taller) row, level with the
-    # first line of the wrapped text.
-    top = any(wraps)
     out = []
     for row_index, row in enumerate(model.rows):
-        sheet_row = row_index + 2
-        bold = row_index in model.bold_rows
-        row_fill = None if row_fills is None else row_fills[row_index]
-        # Money takes the row's currency decimals: part of the row's style key.
-        currency = None if currency_column is None else row[currency_column]
-        row_key = (row_fill, bold, len(row), currency)
-        row_styles = row_styles_cache.get(row_key)
-        if row_styles is None:
-            formats = (
-                base_formats
-                if currency_column is None
-                else [model.format_of(row_index, c) for c in range(len(model.columns))]
-            )
-            row_styles = []
-            for column_index in range(len(row)):
-                fill = row_fill if filled[column_index] else None
-                key = (column_index, fill, bold, formats[column_index])
-                style = style_cache.get(key)
-                if style is None:
-                    number = styles.xf(
-                        formats[column_index], fill, bold, wrap=wraps[column_index], top=top
-                    )
-                    style = style_cache[key] = f' s="{number}"' if number else ""
-                row_styles.append(style)
-            row_styles_cache[row_key] = row_styles
-        cells = []
-        for column_index, value in enumerate(row):
-            style = row_styles[column_index]
-            ref = f"{letters[column_index]}{sheet_row}"
-            kind = type(value)
-            if kind is str:
-                if not value:
-                    cells.append(f'<c r="{ref}"{style}/>' if style else "")
-                    continue
-                text = escaped.get(value)
-                if text is None:
-                    text = escape_cell_text(value)
-                    if text != text.strip() or "\n" in text:
-                        text = f'<t xml:space="preserve">{text}</t>'
-                    else:
-                        text = f"<t>{text}</t>"
-                    escaped[value] = text
-                cells.append(f'<c r="{ref}"{style} t="inlineStr"><is>{text}</is></c>')
-            elif kind is int:  # number_text inlined: most cells of the plan are numbers
-                cells.append(f'<c r="{ref}"{style}><v>{value}</v></c>')
-            elif kind is Decimal:
-                cells.append(f'<c r="{ref}"{style}><v>{value:f}</v></c>')
-            elif value is None:
-                if style:
-                    cells.append(f'<c r="{ref}"{style}/>')
-            else:
-                number = int(style[4:-1]) if style else 0
-                cells.append(cell_xml(ref, value, number, date1904))
+        number = str(row_index + 2)
+        cells = _row_cells(row, row_styles.of(row_index, row), letters, number, escaped, date1904)
         height = heights[row_index] if heights is not None else None
         if height is None:
-            out.append(f'<row r="{sheet_row}">{"".join(cells)}</row>')
+            out.append(f'<row r="{number}">{cells}</row>')
         else:
-            out.append(
-                f'<row r="{sheet_row}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>'
-            )
+            out.append(f'<row r="{number}" ht="{height:g}" customHeight="1">{cells}</row>')
     return out
+
+
+class _RowStyles:
+    """The style attribute (`` s="3"``) of each cell of a row, per kind of row: its fill,
+    bold or not, its length and its currency (money takes the currency's decimals)."""
+
+    def __init__(self, model: SheetModel, styles: StyleBook) -> None:
+        self.model = model
+        self.styles = styles
+        self.base_formats = [column.number_format for column in model.columns]
+        self.wraps = [column.wrap for column in model.columns]
+        # Where text wraps, every cell sits at the top of its (taller) row, level with
+        # the first line of the wrapped text.
+        self.top = any(self.wraps)
+        width = max((len(row) for row in model.rows), default=0)
+        # Which columns take the row's fill: every column, or only the model's fill_columns.
+        self.filled = [model.fill_columns is None or c in model.fill_columns for c in range(width)]
+        self.by_cell: dict[tuple, str] = {}
+        self.by_row: dict[tuple, list[str]] = {}
+
+    def of(self, row_index: int, row) -> list[str]:
+        """The style attributes of the cells of ``row`` (data row ``row_index``)."""
+        model = self.model
+        bold = row_index in model.bold_rows
+        fill = None if model.row_fills is None else model.row_fills[row_index]
+        currency = None if model.currency_column is None else row[model.currency_column]
+        key = (fill, bold, len(row), currency)
+        found = self.by_row.get(key)
+        if found is None:
+            found = self.by_row[key] = self._styles(row_index, fill, bold, len(row))
+        return found
+
+    def _styles(self, row_index: int, row_fill: str | None, bold: bool, length: int) -> list[str]:
+        model = self.model
+        formats = (
+            self.base_formats
+            if model.currency_column is None
+            else [model.format_of(row_index, c) for c in range(len(model.columns))]
+        )
+        found = []
+        for column_index in range(length):
+            fill = row_fill if self.filled[column_index] else None
+            key = (column_index, fill, bold, formats[column_index])
+            style = self.by_cell.get(key)
+            if style is None:
+                number = self.styles.xf(
+                    formats[column_index], fill, bold, wrap=self.wraps[column_index], top=self.top
+                )
+                style = self.by_cell[key] = f' s="{number}"' if number else ""
+            found.append(style)
+        return found
+
+
+def _row_cells(
+    row, row_styles: list[str], letters: list[str], number: str, escaped: dict, date1904: bool
+) -> str:
+    """The cells of one data row (sheet row ``number``)."""
+    cells = []
+    append = cells.append
+    # A row shorter than the sheet leaves its last cells empty.
+    for letter, style, value in zip(letters, row_styles, row, strict=False):
+        kind = type(value)
+        if kind is str:
+            if not value:
+                if style:
+                    append(f'<c r="{letter}{number}"{style}/>')
+                continue
+            text = escaped.get(value)
+            if text is None:
+                text = escaped[value] = _inline_text(value)
+            append(f'<c r="{letter}{number}"{style} t="inlineStr"><is>{text}</is></c>')
+        elif kind is int:  # number_text inlined: most cells of the plan are numbers
+            append(f'<c r="{letter}{number}"{style}><v>{value}</v></c>')
+        elif kind is Decimal:
+            append(f'<c r="{letter}{number}"{style}><v>{value:f}</v></c>')
+        elif value is None:
+            if style:
+                append(f'<c r="{letter}{number}"{style}/>')
+        else:
+            append(cell_xml(letter + number, value, int(style[4:-1]) if style else 0, date1904))
+    return "".join(cells)
+
+
+def _inline_text(value: str) -> str:
+    """The ``<t>`` element of an inline string cell."""
+    text = escape_cell_text(value)
+    if text != text.strip() or "\n" in text:
+        return f'<t xml:space="preserve">{text}</t>'
+    return f"<t>{text}</t>"
 
 
 def table_name(model: SheetModel) -> str:
