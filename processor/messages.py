@@ -273,10 +273,12 @@ def write_messages(
     targets, held, dunning_issues = core.follow_dunning(
         targets, classified, rules, as_of, history, run.stages.channels(), sheet
     )
-    outgoing = _Outgoing(records=list(letters.records), issues=[*issues, *dunning_issues])
+    outgoing = _Outgoing(issues=[*issues, *dunning_issues])
     if email:
         jobs = _letter_jobs_by_reference(classified, rules, as_of, letters)
-        outgoing = _letter_covers(run, jobs, outgoing, Path(out_dir))
+        outgoing.add(_letter_covers(run, jobs, letters.records, Path(out_dir)))
+    else:
+        outgoing.records.extend(letters.records)
     for target in targets:
         language = core.message_language(target, run.letter.default_language)
         reference = core.target_reference(target, run.letter.reference_prefix, as_of)
@@ -451,17 +453,18 @@ def _held(target: core.MessageTarget, channel: str, held: Collection[tuple]) -> 
 def _letter_covers(
     run: _MessageRun,
     jobs: Mapping[str, core_letters.LetterJob],
-    outgoing: _Outgoing,
+    letter_records: Sequence[LetterRecord],
     out: Path,
 ) -> _Outgoing:
     """A cover email for each letter of an email stage whose customer has an address.
 
-    ``outgoing.records`` are the letters' Letters Log records; the emailed ones become
-    ``email`` drafts with their Message-ID. A customer without a usable address is an
-    issue, and the letter goes by post.
+    Returns every letter's Letters Log record, the emailed ones as ``email`` drafts
+    with their Message-ID. A customer without a usable address is an issue, and the
+    letter goes by post.
     """
-    records = list(outgoing.records)
-    drafts, issues = list(outgoing.drafts), list(outgoing.issues)
+    records = list(letter_records)
+    drafts: list[_Draft] = []
+    issues: list[Issue] = []
     for index, record in enumerate(records):
         job = jobs.get(record.reference)
         if job is None or job.stage not in run.stages.email:
@@ -485,7 +488,7 @@ def _letter_covers(
         mid = core.message_id(record.reference, "email", run.domain)
         drafts.append(_Draft(name, language, context, target, mid, record.reference, attachment))
         records[index] = replace(record, channel="email", message_id=mid, status="draft")
-    return _Outgoing(drafts=drafts, records=records, sms=list(outgoing.sms), issues=issues)
+    return _Outgoing(drafts=drafts, records=records, issues=issues)
 
 
 def _stage_email(

@@ -342,7 +342,15 @@ def _per_period(items: pd.DataFrame, periods) -> list[pd.DataFrame]:
     return [items[items["period"] == p] for p in range(len(periods))]
 
 
-def _customer_table(items, periods, rules, dso_days, good_months, write_off_stages, currency_names):
+def _customer_table(
+    items: pd.DataFrame,
+    periods: Sequence[date],
+    rules: Rules,
+    dso_days: int,
+    good_months: int,
+    write_off_stages: tuple[str, ...],
+    currency_names: Sequence[str],
+) -> pd.DataFrame:
     """One row per customer, currency and month in which it has items or a move."""
     table = _customer_months(items, periods, rules)
     table = _with_holdings(table, items)
