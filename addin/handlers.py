@@ -313,14 +313,30 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     sent_text = ""
     if sending:
         written, sent_text = _send_drafts(session, settings, folder, written)
-    models = orchestrate.output_models(session.prepared, analysis.outcome, written)
+    # The plan follows the letters just written, as the next Collection Plan click (which
+    # reads this Letters Log) would decide.
+    outcome = orchestrate.follow_letters(session.prepared, analysis.outcome, written)
+    models = orchestrate.output_models(session.prepared, outcome, written)
     named = name_models(session.workbook, models, analysis.sheet)
-    models = apply_names(models, named, session.rules, [*analysis.outcome.issues, *written.issues])
-    plan_sheets = {m.table_name for m in analysis.outcome.models} - {"Exceptions"}
-    log_name = _write_sheets(book, session, [m for m in models if m.table_name not in plan_sheets])
+    models = apply_names(models, named, session.rules, [*outcome.issues, *written.issues])
+    plan_sheets = {m.table_name for m in outcome.models} - {"Exceptions"}
+    # A Collection Plan and Action Calendar already in the workbook would say "Send
+    # reminder" for the reminder just written: they are brought up to date; plan sheets
+    # the workbook does not have are left to the Collection Plan button.
+    following = {"CollectionPlan", "ActionCalendar"}
+    log_name = _write_sheets(
+        book,
+        session,
+        [m for m in models if m.table_name not in plan_sheets]
+        + [
+            m
+            for m in models
+            if m.table_name in following and m.name.casefold() in named.replaceable
+        ],
+    )
     text = _letters_text(session, settings, written, folder, log_name, send=send)
     text += sent_text
-    problems = [i for i in [*written.issues, *named.issues] if i.severity != Severity.INFO]
+    problems = [i for i in [*written.problems, *named.issues] if i.severity != Severity.INFO]
     if problems:
         text += f" {len(problems)} issue(s), e.g. {problems[0]}."
     return text

@@ -510,11 +510,13 @@ def write_letters(
     templates_dir: Path | str | None = None,
     sheet: str | None = None,
     history: Collection[SentLetter] = (),
+    decisions: Mapping | None = None,
 ) -> LettersResult:
     """Write one letter per customer and currency whose dunning decision sends one now.
 
-    ``history`` is the dunning history (the Letters Log rows read back, see
-    :mod:`receivables.history_io`). Letters go to
+    ``decisions`` are the run's dunning decisions (:func:`receivables.core.dunning.decide`),
+    made once per run; without them they are decided from ``history``, the dunning
+    history (the Letters Log rows read back, :mod:`receivables.dunning_log`). Letters go to
     ``out_dir/<stage>/<customer>_<reference>.docx``, ``<stage>`` being the stage whose
     letter it is (notice, demand, final, legal), (and ``.pdf`` with
     ``pdf=True``, converted by one LibreOffice call). Raises :class:`LetterTemplateError`
@@ -530,7 +532,14 @@ def write_letters(
     folder = resolve_templates_dir(rules, templates_dir)
     files = template_files(folder)
     jobs, issues = core.letter_jobs(
-        classified, rules, as_of, stages, available=files.keys(), sheet=sheet, history=history
+        classified,
+        rules,
+        as_of,
+        stages,
+        available=files.keys(),
+        sheet=sheet,
+        history=history,
+        decisions=decisions,
     )
     prepared = prepare_for_jobs(jobs, files)
 

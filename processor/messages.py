@@ -887,14 +887,16 @@ def write_letters_and_messages(
     sheet: str | None = None,
     columns: Mapping[str, int] | None = None,
     history: Collection = (),
+    decisions: Mapping | None = None,
     log_rows: Sequence[Mapping[str, Any]] = (),
 ) -> SentOut:
     """Letters (``receivables.letters``), then email drafts and SMS texts (design.md §12).
 
     ``email`` also follows ``email.drafts``: False there writes no drafts by default.
     ``history`` is the dunning history the letters follow (``receivables.dunning_log``),
-    ``log_rows`` the earlier Letters Log rows it came from (their messages space the
-    messages of this run).
+    ``decisions`` the run's dunning decisions made from it (then ``history`` is not
+    decided again), ``log_rows`` the earlier Letters Log rows it came from (their messages
+    space the messages of this run).
     """
     from .letters import write_letters
 
@@ -908,6 +910,7 @@ def write_letters_and_messages(
         pdf=pdf,
         sheet=sheet,
         history=history,
+        decisions=decisions,
     )
     settings, _, _ = core.parse_message_settings(rules)
     messages = write_messages(

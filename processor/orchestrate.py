@@ -9,8 +9,10 @@ xlwings); the steps between are here, in one order:
    (:mod:`.core.schema`);
 2. **as-of date**: one rule (:mod:`.core.as_of`), with where the date came from;
 3. **analysis**: the receivables sheet chosen, read and run through the pure core;
-4. **letters** (when asked): written, and their issues folded into *Exceptions* beside
-   the *Letters Log*;
+4. **letters** (when asked): written under the dunning decisions of the analysis (made
+   once), their issues folded into *Exceptions* beside the *Letters Log*, and the plan's
+   Next Action and the Action Calendar moved on to what follows those letters, as the
+   next run reading that log would decide;
 5. **output models**: the sheets to write.
 
 Like beancount's ``scripts/check.py`` over its loader, the shells stay thin. This module
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .core.as_of import AsOf, resolve_as_of
 from .core.grid import SheetGrid
-from .core.issues import InputError, Issue, Severity
+from .core.issues import InputError, Issue, Severity, new_problems
 from .core.rules import Rules, decode_rules_text, load_settings, parse_toml
 from .core.schema import BESIDE, Layer
 from .core.settings_sheet import read_settings_sheet
@@ -342,7 +344,7 @@ def analyse(
         prepared.as_of.date,
         with_plan=with_plan,
         rule_issues=(*prepared.rule_issues, *choice.tie_issues()),
-        company=str(rules.section("company").get("name", "")),
+        company=_company(rules),
         history=_earlier(prepared).letters,
     )
     require_items(outcome, choice.sheet, choice.location.header_row, prepared.source.name)
@@ -368,6 +370,8 @@ class LettersRun:
     sent: Any  # messages.SentOut
     records: tuple[Any, ...]  # this run's LetterRecord values
     earlier: Any  # dunning_log.DunningHistory
+    # Problems of the letters that the analysis reported already (listed once, there).
+    repeated: tuple[Issue, ...] = ()
 
     @property
     def new_rows(self) -> tuple[dict[str, Any], ...]:
@@ -385,6 +389,12 @@ class LettersRun:
     def issues(self) -> tuple[Issue, ...]:
         """What writing them reported."""
         return tuple(self.sent.issues)
+
+    @property
+    def problems(self) -> tuple[Issue, ...]:
+        """What writing them reported, the analysis' reports of the same problems included
+        (for a summary of the letters alone, such as the add-in's message)."""
+        return (*self.repeated, *self.sent.issues)
 
 
 def run_letters(
@@ -417,10 +427,32 @@ def run_letters(
         sms=sms,
         sheet=choice.sheet,
         columns=choice.location.columns,
-        history=earlier.letters,
+        decisions=outcome.decisions,
         log_rows=earlier.rows,
     )
-    return LettersRun(Path(folder), sent, tuple(sent.records), earlier)
+    # A problem the analysis reported already (a customer a letter is due for who cannot
+    # be written to) is one line in Exceptions, at the analysis' cell.
+    kept = new_problems(sent.issues, outcome.issues)
+    subjects = {issue.subject for issue in sent.issues if issue not in kept and issue.subject}
+    repeated = tuple(issue for issue in outcome.issues if issue.subject in subjects)
+    sent = replace(sent, issues=kept)
+    return LettersRun(Path(folder), sent, tuple(sent.records), earlier, repeated)
+
+
+def follow_letters(prepared: Prepared, outcome: Outcome, letters: LettersRun) -> Outcome:
+    """``outcome`` with the plan and Action Calendar following this run's letters, read
+    back from their Letters Log rows as the next run would read them (the dunning was
+    decided once, before the letters: :func:`receivables.core.process.follow_letters`)."""
+    from .core.dunning import history_from_rows
+    from .core.process import follow_letters as follow
+
+    rules = prepared.rules
+    written, _problems = history_from_rows(letters.new_rows, rules)
+    return follow(outcome, written, rules, prepared.as_of.date, _company(rules))
+
+
+def _company(rules: Rules) -> str:
+    return str(rules.section("company").get("name", ""))
 
 
 def write_folder_log(letters: LettersRun, rules: Rules) -> None:
@@ -594,4 +626,5 @@ def run(
             sms=sms,
         )
         write_folder_log(letters, prepared.rules)
+        outcome = follow_letters(prepared, outcome, letters)
     return Result(prepared, choice, outcome, output_models(prepared, outcome, letters), letters)

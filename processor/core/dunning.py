@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
@@ -243,6 +243,12 @@ def can_write(template: str, has_address: bool, has_email: bool, settings: Dunni
     return has_address or (has_email and template in settings.email_templates)
 
 
+def unreachable(customer: Any, currency: Any) -> tuple[str, str, str]:
+    """The :attr:`Issue.subject` of "a letter is due, but this customer and currency
+    cannot be written to", whichever step finds it."""
+    return ("cannot write", str(customer), str(currency))
+
+
 def normalize(text: Any) -> str:
     """Key for matching names and invoice numbers across months: case and spaces ignored."""
     return " ".join(str(text or "").split()).casefold()
@@ -444,6 +450,8 @@ class Decision:
     credits_cents: int = 0
     net_cents: int = 0
     block: Block | None = None
+    letter: SentLetter | None = None  # a letter sent now, as the history will hold it
+    then: Decision | None = None  # the decision once that letter is sent
 
     @property
     def sends(self) -> bool:
@@ -496,7 +504,9 @@ def decide(
     """The dunning decision of every customer and currency with overdue items.
 
     ``classified`` is the output of ``classify``; its rows that count as overdue are the
-    items, negative balances (state ``credit``) the credits.
+    items, negative balances (state ``credit``) the credits. A decision that sends a letter
+    carries :attr:`Decision.then`, what follows once that letter is sent: a run that
+    writes the letters gives its plan :func:`after_letters` instead of deciding again.
     """
     if settings is None:
         settings, _issues = parse_dunning(rules)
@@ -504,18 +514,32 @@ def decide(
     if not levels or classified.empty:
         return {}
     index = _history_index(history)
-    frame = classified
+    items = _overdue_items(classified, rules, levels)
+    credits = _credits(classified, rules)
+    blocks = customer_blocks(classified, settings, as_of, items.keys())
+    with_address, with_email = reachability(classified)
+    context = _Context(tuple(levels), settings, as_of)
+    decisions = {}
+    for key, group in items.items():
+        name, code = key
+        decisions[key] = _decide_one(
+            context,
+            _Facts(name, code, group, credits.get(key, 0), blocks.get(key)),
+            index.get((normalize(name), str(code).upper()), []),
+            (name in with_address, name in with_email),
+        )
+    return decisions
+
+
+def _overdue_items(
+    frame: pd.DataFrame, rules: Rules, levels: Sequence[Level]
+) -> dict[tuple[str, str], list[_Item]]:
+    """The overdue items per (customer, currency), each with the level its days reached."""
     # Whole columns of the overdue rows only (plain lists: element access on Arrow-backed
     # text is slow), the level each has reached by days found by one search.
     overdue = frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)
-    rows = frame.loc[
-        overdue,
-        [
-            c
-            for c in ("customer", "currency", "invoice", "due_date", F.DAYS_OVERDUE, F.BALANCE)
-            if c in frame
-        ],
-    ]
+    wanted = ("customer", "currency", "invoice", "due_date", F.DAYS_OVERDUE, F.BALANCE)
+    rows = frame.loc[overdue, [c for c in wanted if c in frame]]
     days = rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     thresholds = np.array([level.from_days for level in levels], dtype=np.int64)
     reached = (np.searchsorted(thresholds, days, side="right") - 1).tolist()
@@ -539,7 +563,11 @@ def decide(
             else item_key(invoice, due)
         )
         items.setdefault((name, code), []).append(_Item(key, due, day, balance, by_days))
+    return items
 
+
+def _credits(frame: pd.DataFrame, rules: Rules) -> dict[tuple[str, str], int]:
+    """Credits (negative balances, as positive cents) per (customer, currency)."""
     credits: dict[tuple[str, str], int] = {}
     credit_rows = frame.loc[
         (frame[F.STAGE] == "credit").to_numpy(dtype=bool), ["customer", "currency", F.BALANCE]
@@ -551,26 +579,7 @@ def decide(
         strict=True,
     ):
         credits[(name, code)] = credits.get((name, code), 0) - balance
-
-    blocks = customer_blocks(frame, settings, as_of, items.keys())
-    with_address, with_email = reachability(frame)
-    decisions = {}
-    for key, group in items.items():
-        name, code = key
-        letters = index.get((normalize(name), str(code).upper()), [])
-        decisions[key] = _decide_one(
-            name,
-            code,
-            group,
-            credits.get(key, 0),
-            letters,
-            levels,
-            settings,
-            as_of,
-            blocks.get(key),
-            (name in with_address, name in with_email),
-        )
-    return decisions
+    return credits
 
 
 def _coverage(letters: Sequence[SentLetter], levels: Sequence[Level]):
@@ -591,24 +600,30 @@ def _coverage(letters: Sequence[SentLetter], levels: Sequence[Level]):
     return found, unnamed, index_of
 
 
-def _decide_one(
-    customer, currency, items, credits, letters, levels, settings, as_of, block, reachable
-) -> Decision:
-    gross = sum(item.balance for item in items)
-    credits = credits if settings.net_credits else 0
-    net = max(0, gross - credits)
-    last = letters[-1] if letters else None
-    base = dict(
-        customer=customer,
-        currency=currency,
-        last=last,
-        gross_cents=gross,
-        credits_cents=credits,
-        net_cents=net,
-    )
+class _Context(NamedTuple):
+    """What every decision of a run shares."""
+
+    levels: tuple[Level, ...]
+    settings: DunningSettings
+    as_of: date
+
+
+class _Facts(NamedTuple):
+    """One customer and currency: its overdue items, credits and block."""
+
+    customer: str
+    currency: str
+    items: list[_Item]
+    credits: int
+    block: Block | None
+
+
+def _steps(context: _Context, items: Sequence[_Item], letters: Sequence[SentLetter]):
+    """Per item, its next level: (item, level index) pairs due now (ripe), and
+    (date, level index) pairs due later (upcoming)."""
+    levels, settings, as_of = context
     top = levels[-1].index
     found, unnamed, index_of = _coverage(letters, levels) if letters else ({}, [], {})
-
     ripe: list[tuple[_Item, int]] = []
     upcoming: list[tuple[date, int]] = []
     for item in items:
@@ -634,27 +649,67 @@ def _decide_one(
                 ripe.append((item, sent_level))
             else:
                 upcoming.append((again, sent_level))
-    previous = _previous(letters, items) if letters else None
-    if block is not None:
-        return Decision(action=BLOCKED, previous=previous, block=block, **base)
-    if net <= settings.minimum(currency):
-        return Decision(action=BELOW_MINIMUM, previous=previous, **base)
+    return ripe, upcoming
+
+
+def _decide_one(
+    context: _Context,
+    facts: _Facts,
+    letters: Sequence[SentLetter],
+    reachable: tuple[bool, bool],
+    follow: bool = True,
+) -> Decision:
+    """One customer and currency's decision; with ``follow``, a letter sent now carries
+    the decision that follows it (:attr:`Decision.then`)."""
+    levels, settings, as_of = context
+    gross = sum(item.balance for item in facts.items)
+    credits = facts.credits if settings.net_credits else 0
+    last = letters[-1] if letters else None
+    base = dict(
+        customer=facts.customer,
+        currency=facts.currency,
+        last=last,
+        gross_cents=gross,
+        credits_cents=credits,
+        net_cents=max(0, gross - credits),
+        previous=_previous(letters, facts.items) if letters else None,
+    )
+    ripe, upcoming = _steps(context, facts.items, letters)
+    if facts.block is not None:
+        return Decision(action=BLOCKED, block=facts.block, **base)
+    if base["net_cents"] <= settings.minimum(facts.currency):
+        return Decision(action=BELOW_MINIMUM, **base)
     if not ripe:
         if not upcoming:
-            sent_any = previous is not None
-            return Decision(action=DONE if sent_any else NONE, previous=previous, **base)
+            return Decision(action=DONE if base["previous"] is not None else NONE, **base)
         when, step = min(upcoming, key=lambda pair: (pair[0], -pair[1]))
         if last is not None:
             when = max(when, last.date + timedelta(days=settings.min_interval_days))
-        return Decision(action=WAIT, level=levels[step], due=when, previous=previous, **base)
+        return Decision(action=WAIT, level=levels[step], due=when, **base)
     level = levels[max(step for _item, step in ripe)]
     if last is not None and (as_of - last.date).days < settings.min_interval_days:
         when = last.date + timedelta(days=settings.min_interval_days)
-        return Decision(action=WAIT, level=level, due=when, previous=previous, **base)
+        return Decision(action=WAIT, level=level, due=when, **base)
     if not can_write(level.template, *reachable, settings):
-        return Decision(action=UNREACHABLE, level=level, due=as_of, previous=previous, **base)
+        return Decision(action=UNREACHABLE, level=level, due=as_of, **base)
     recorded = tuple((item.key, levels[step].stage) for item, step in ripe)
-    return Decision(action=SEND, level=level, due=as_of, items=recorded, previous=previous, **base)
+    decision = Decision(action=SEND, level=level, due=as_of, items=recorded, **base)
+    if not follow:
+        return decision
+    # The letter as the Letters Log will hold it (its reference is known once written),
+    # and what the history decides with it: the same as the next run reading the log.
+    letter = SentLetter(
+        reference="",
+        date=as_of,
+        customer=facts.customer,
+        currency=facts.currency,
+        level=level.stage,
+        items=recorded,
+        template=level.template,
+    )
+    history = sorted([*letters, letter], key=lambda sent: sent.date)
+    then = _decide_one(context, facts, history, reachable, follow=False)
+    return replace(decision, letter=letter, then=then)
 
 
 def _previous(letters: Sequence[SentLetter], items: Sequence[_Item]) -> SentLetter | None:
@@ -663,6 +718,33 @@ def _previous(letters: Sequence[SentLetter], items: Sequence[_Item]) -> SentLett
         if any(_covers(letter, item.key, item.due) is not None for item in items):
             return letter
     return None
+
+
+def after_letters(
+    decisions: Mapping[tuple[str, str], Decision], written: Iterable[SentLetter]
+) -> dict[tuple[str, str], Decision]:
+    """The decisions once ``written`` (this run's letters, as the Letters Log reads them
+    back) are sent: a customer whose letter went out gets the decision that follows it
+    (:attr:`Decision.then`: "reminder sent 2026-10-31; formal demand due 2026-11-14"),
+    citing the letter by its reference. A letter that does not count (failed, cancelled)
+    or was not written (``--stages``, a missing template) leaves the decision as it was.
+    """
+    out = dict(decisions)
+    keys = {(normalize(name), str(code).upper()): (name, code) for name, code in decisions}
+    for letter in written:
+        key = keys.get((normalize(letter.customer), letter.currency.upper()))
+        decision = out.get(key) if key is not None else None
+        if decision is None or decision.then is None or not letter.counts:
+            continue
+        if decision.level is None or letter.level != decision.level.stage:
+            continue
+
+        def named(sent: SentLetter | None, drafted=decision.letter, real=letter):
+            return real if sent is drafted else sent
+
+        then = decision.then
+        out[key] = replace(then, previous=named(then.previous), last=named(then.last))
+    return out
 
 
 # ---- per-customer facts from the ledger -------------------------------------------------
@@ -799,7 +881,7 @@ def action_date(decision: Decision, as_of: date) -> date:
 
 
 __all__ = [
-    "Block", "Decision", "DunningSettings", "Level", "SentLetter", "action_date",
+    "Block", "Decision", "DunningSettings", "Level", "SentLetter", "action_date", "after_letters",
     "can_write", "decide", "format_items", "history_from_rows",
     "item_key", "letter_levels", "next_action", "parse_dunning",
 ]  # fmt: skip

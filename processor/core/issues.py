@@ -8,7 +8,8 @@ clerk reads (``Octubre!D17``) is only its display.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -136,9 +137,17 @@ class Issue:
     where: Location
     message: str
     severity: Severity
+    # What the problem is about, as a value (``("cannot write", customer, currency)``),
+    # when two steps of a run can find the same one: Exceptions lists it once
+    # (:func:`new_problems`). Not part of equality.
+    subject: tuple | None = field(default=None, compare=False)
 
     def __init__(
-        self, where: Location | str | None, message: str, severity: Severity = Severity.WARNING
+        self,
+        where: Location | str | None,
+        message: str,
+        severity: Severity = Severity.WARNING,
+        subject: tuple | None = None,
     ) -> None:
         if not isinstance(where, Location):
             where = Location.parse(where or "")
@@ -146,9 +155,24 @@ class Issue:
         object.__setattr__(self, "where", where)
         object.__setattr__(self, "message", message)
         object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "subject", subject)
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
+
+
+def new_problems(issues: Iterable[Issue], known: Iterable[Issue]) -> list[Issue]:
+    """``issues`` without those whose :attr:`Issue.subject` one of ``known`` already has
+    (one customer, one problem, one line), nor repeats among themselves."""
+    seen = {issue.subject for issue in known if issue.subject is not None}
+    out = []
+    for issue in issues:
+        if issue.subject is not None:
+            if issue.subject in seen:
+                continue
+            seen.add(issue.subject)
+        out.append(issue)
+    return out
 
 
 class InputError(Exception):

@@ -28,7 +28,7 @@ from babel import Locale, UnknownLocaleError, dates, numbers
 
 from . import frame as F
 from .classify import resolve_stage_name
-from .dunning import SEND, UNREACHABLE, Decision, SentLetter, decide, parse_dunning
+from .dunning import SEND, UNREACHABLE, Decision, SentLetter, decide, parse_dunning, unreachable
 from .interest import Accrual, accrue
 from .issues import Issue, Severity, cell_ref
 from .regimes import (
@@ -562,6 +562,7 @@ def letter_jobs(
                     f"no {decision.level.name} for {customer} ({currency}): the customer has "
                     f"no postal address{' or email' if by_email else ''}; add "
                     f"{'one' if by_email else 'an address'} to write the letter",
+                    subject=unreachable(key[0], key[1]),
                 )
             )
             continue

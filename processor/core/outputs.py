@@ -17,6 +17,7 @@ from jinja2 import nodes
 from . import frame as F
 from .advice import AREA_ORDER, SETTINGS, area, in_words, what_to_do
 from .dso import WINDOW_DAYS, ledger_dso
+from .dunning import BELOW_MINIMUM, BLOCKED, SEND, UNREACHABLE, WAIT
 from .issues import Issue, Location, Severity
 from .ledger import Ledger, output_labels
 from .letters import long_date, normalize_language
@@ -353,43 +354,86 @@ def calendar_tasks(
     settings: PlanSettings,
     company: str = "",
     issues: list[Issue] | None = None,
+    decisions: Mapping | None = None,
 ) -> list[tuple]:
-    """Dated tasks per owner: the plan's actions plus friendly reminders before due dates."""
-    # Templates come from settings (untrusted): rendered in the bounded sandbox, and a
-    # template that fails is reported once (into ``issues``) and its messages left blank.
-    raw_messages = rules.section("messages")
-    messages = {
-        key: _Message(
-            str(text), f"setting messages.{key}", _setting_where(rules, ("messages", key)), issues
-        )
-        for key, text in raw_messages.items()
-        if not isinstance(text, Mapping)
-    }
-    # [messages.<language>]: the same messages in a customer's language (design.md §12).
-    localized = {
-        language: {
+    """Dated tasks per owner: the plan's actions plus friendly reminders before due dates.
+
+    Each task has a message for its customer (``[messages]``, in the customer's language
+    when ``[messages.<language>]`` has one). ``decisions`` are the dunning decisions the
+    plan follows (:func:`receivables.core.dunning.decide`): a message names the last letter
+    about the items only when the history has one.
+    """
+    texts = _CalendarTexts(rules, classified, issues)
+    tasks = _plan_tasks(plan, classified, rules, texts, company, decisions or {})
+    load: dict = defaultdict(int)
+    for task in tasks:
+        load[(task[1], task[0])] += 1
+    tasks += _pre_due_tasks(classified, rules, as_of, settings, texts, company, load)
+    tasks.sort(key=lambda t: (t[0], t[1], -t[6], t[2]))
+    return tasks
+
+
+class _CalendarTexts:
+    """The Action Calendar's message templates, and which one a task uses.
+
+    Templates come from settings (untrusted): rendered in the bounded sandbox, and a
+    template that fails is reported once (into ``issues``) and its messages left blank.
+    """
+
+    def __init__(self, rules: Rules, classified: pd.DataFrame, issues: list[Issue] | None):
+        raw = rules.section("messages")
+        self.default = {
             key: _Message(
                 str(text),
-                f"setting messages.{language}.{key}",
-                _setting_where(rules, ("messages", language, key)),
+                f"setting messages.{key}",
+                _setting_where(rules, ("messages", key)),
                 issues,
             )
-            for key, text in table.items()
+            for key, text in raw.items()
+            if not isinstance(text, Mapping)
         }
-        for language, table in raw_messages.items()
-        if isinstance(table, Mapping)
-    }
-    languages = customer_languages(classified) if localized else {}
-    locales = rules.section("letters").get("locales", {})
+        # [messages.<language>]: the same messages in a customer's language (design.md §12).
+        self.localized = {
+            language: {
+                key: _Message(
+                    str(text),
+                    f"setting messages.{language}.{key}",
+                    _setting_where(rules, ("messages", language, key)),
+                    issues,
+                )
+                for key, text in table.items()
+            }
+            for language, table in raw.items()
+            if isinstance(table, Mapping)
+        }
+        self.languages = customer_languages(classified) if self.localized else {}
+        self.locales = rules.section("letters").get("locales", {})
+        ladder = [stage.key for stage in rules.stages]
+        # A stage without a text of its own uses the nearest stage below it that has one.
+        self.fallbacks = {key: ladder[: index + 1][::-1] for index, key in enumerate(ladder)}
 
-    def pick(stage: str, customer: str):
-        # The customer's language's message and locale, else the default message.
-        language = languages.get(customer)
-        if language in localized and stage in localized[language]:
-            return localized[language][stage], str(locales.get(language, language))
-        return messages.get(stage), None
+    def pick(self, stage: str, customer: str) -> tuple[_Message | None, str | None]:
+        """The message template of ``stage`` for ``customer``, and its locale (None: the
+        default texts, plain dates)."""
+        language = self.languages.get(customer)
+        table = self.localized.get(language) if language is not None else None
+        for key in self.fallbacks.get(stage, (stage,)):
+            if table is not None and key in table:
+                return table[key], str(self.locales.get(language, language))
+            if key in self.default:
+                return self.default[key], None
+        return None, None
 
-    tasks = []
+
+def _plan_tasks(
+    plan: pd.DataFrame,
+    classified: pd.DataFrame,
+    rules: Rules,
+    texts: _CalendarTexts,
+    company: str,
+    decisions: Mapping,
+) -> list[tuple]:
+    """One task per plan row, on its Action Date, doing its Next Action."""
     overdue = classified.loc[
         classified[F.COUNTS_OVERDUE], ["customer", "currency", "due_date"]
     ].groupby(["customer", "currency"])
@@ -398,9 +442,13 @@ def calendar_tasks(
     labels: dict[str, str] = {}
     for stage in rules.all_stages:  # the first of a key wins, as in rules.stage()
         labels.setdefault(stage.key, stage.label)
+    tasks = []
     for record in records(plan):
         key = (record.customer, record.currency)
-        template, locale = pick(record.stage, record.customer)
+        decision = decisions.get(key)
+        template, locale = texts.pick(_message_stage(record.stage, decision), record.customer)
+        if decision is not None and decision.action in (BLOCKED, BELOW_MINIMUM):
+            template = None  # no dunning message while blocked, nor for a claim that small
         message = _message(
             template,
             record.customer,
@@ -412,6 +460,7 @@ def calendar_tasks(
             record.oldest_days_overdue,
             company,
             locale,
+            previous=decision.previous if decision is not None else None,
         )
         # labels: rules.stage() scans the ladder; this runs once per plan row.
         label = labels[record.stage] if record.stage in labels else rules.stage(record.stage).label
@@ -427,25 +476,49 @@ def calendar_tasks(
                 message,
             )
         )
-    load: dict = defaultdict(int)
-    for task in tasks:
-        load[(task[1], task[0])] += 1
-    # Customers with items due within the pre-due window get a friendly reminder too.
+    return tasks
+
+
+def _message_stage(stage: str, decision) -> str:
+    """The stage whose message a plan task sends: that of the letter the dunning decision
+    sends or waits for (one level up from the last, which may be below the customer's
+    stage by days), else the customer's stage (before the first letter, the ladder's
+    action, a call or an SMS, is what the task does)."""
+    if decision is None or decision.level is None:
+        return stage
+    if decision.action in (SEND, UNREACHABLE) or (decision.action == WAIT and decision.last):
+        return decision.level.stage
+    return stage
+
+
+def _pre_due_tasks(
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    settings: PlanSettings,
+    texts: _CalendarTexts,
+    company: str,
+    load: dict,
+) -> list[tuple]:
+    """A friendly reminder to each customer with items due within the pre-due window,
+    before the due date (``load``: the owners' tasks booked per day, updated)."""
     due_soon = classified.loc[
         classified[F.STAGE] == "pre_due",
         ["customer", "currency", F.BALANCE, "due_date", "owner", "contact"],
     ]
-    reminders = []
     grouped = due_soon.groupby(["customer", "currency"], sort=True)
     amounts = series_dict(grouped[F.BALANCE].sum())
+    if not amounts:
+        return []
     counts = series_dict(grouped.size())
     first_due = series_dict(grouped["due_date"].min())
     owners = first_present(due_soon, "owner")
     contacts = first_present(due_soon, "contact")
+    stage = rules.stage("pre_due")  # only reached when the ladder has that stage
+    reminders = []
     for key, amount in amounts.items():
-        stage = rules.stage("pre_due")  # only reached when the ladder has that stage
         customer, currency = key
-        template, locale = pick("pre_due", customer)
+        template, locale = texts.pick("pre_due", customer)
         message = _message(
             template,
             customer,
@@ -460,7 +533,6 @@ def calendar_tasks(
         )
         reminders.append(
             [
-                None,
                 owners.get(key, settings.default_owner),
                 customer,
                 currency,
@@ -471,18 +543,14 @@ def calendar_tasks(
             ]
         )
     dates = reminder_dates(
-        [r[1] for r in reminders],
-        [first_due[(r[2], r[3])] for r in reminders],
+        [r[0] for r in reminders],
+        [first_due[(r[1], r[2])] for r in reminders],
         as_of,
         rules.country,
         settings.capacity_per_day,
         load,
     )
-    for reminder, day in zip(reminders, dates, strict=True):
-        reminder[0] = day
-        tasks.append(tuple(reminder))
-    tasks.sort(key=lambda t: (t[0], t[1], -t[6], t[2]))
-    return tasks
+    return [(day, *reminder) for reminder, day in zip(reminders, dates, strict=True)]
 
 
 def reminder_dates(
@@ -510,7 +578,17 @@ def reminder_dates(
 
 
 _MESSAGE_NAMES = frozenset(
-    {"customer", "contact", "amount", "items", "due_date", "oldest_days", "company"}
+    {
+        "customer",
+        "contact",
+        "amount",
+        "items",
+        "due_date",
+        "oldest_days",
+        "company",
+        "last_date",
+        "last_reference",
+    }
 )
 
 
@@ -534,7 +612,7 @@ class _Message:
 
     def __init__(self, text: str, name: str, where: str, issues: list[Issue] | None):
         self.template, problem = compile_template(text)
-        self.parts = _plain_parts(environment().parse(text)) if self.template else None
+        self.parts = _plain_parts(environment().parse(text).body) if self.template else None
         self.name, self.where, self.issues = name, where, issues
         self.failed = False
         if problem:
@@ -560,21 +638,42 @@ class _Message:
             if problem:
                 self._fail(problem)
             return text
-        out = []
-        for part in self.parts:
-            if type(part) is str:
-                out.append(part)
-            elif len(part) == 1:
-                out.append(str(values[part[0]]))
-            else:
-                out.append(str(values[part[0]] or values[part[1]]))
-        return "".join(out)
+        return _render_parts(self.parts, values)
 
 
-def _plain_parts(tree: nodes.Template) -> list[str | tuple[str, ...]] | None:
-    """Text pieces and name tuples of a template made of plain substitutions, else None."""
-    parts: list[str | tuple[str, ...]] = []
-    for node in tree.body:
+def _render_parts(parts: list, values: Mapping[str, object]) -> str:
+    """Render :func:`_plain_parts` the way jinja renders the template they came from."""
+    out = []
+    for part in parts:
+        if type(part) is str:
+            out.append(part)
+        elif part[0] == "if":
+            if values[part[1]]:
+                out.append(_render_parts(part[2], values))
+        elif len(part) == 1:
+            out.append(str(values[part[0]]))
+        else:
+            out.append(str(values[part[0]] or values[part[1]]))
+    return "".join(out)
+
+
+def _plain_parts(body: Iterable[nodes.Node]) -> list[str | tuple] | None:
+    """Text pieces and name tuples of a template made of plain substitutions and
+    ``{% if name %}...{% endif %}`` around them, else None."""
+    parts: list[str | tuple] = []
+    for node in body:
+        if (
+            isinstance(node, nodes.If)
+            and isinstance(node.test, nodes.Name)
+            and node.test.name in _MESSAGE_NAMES
+            and not node.elif_
+            and not node.else_
+        ):
+            inner = _plain_parts(node.body)
+            if inner is None:
+                return None
+            parts.append(("if", node.test.name, inner))
+            continue
         if not isinstance(node, nodes.Output):
             return None
         for child in node.nodes:
@@ -605,16 +704,22 @@ def _message(
     oldest,
     company,
     locale: str | None = None,
+    previous=None,
 ) -> str:
+    """One task's message; ``previous`` is the last letter about the items (a
+    ``SentLetter``), None when the history has none."""
     if template is None:
         return ""
     day = _day(due)
     amount = money_text(int(cents), currency)
     due_text = day.isoformat() if day else ""
+    last = previous.date if previous is not None else None
+    last_text = last.isoformat() if last else ""
     if locale:
         # A message in the customer's language formats money and dates in it too.
         amount = localized_money(int(cents), currency, locale)
         due_text = long_date(day, locale) if day else ""
+        last_text = long_date(last, locale) if last else ""
     return template.render(
         customer=customer,
         contact=contact,
@@ -623,6 +728,8 @@ def _message(
         due_date=due_text,
         oldest_days=int(oldest),
         company=company,
+        last_date=last_text,
+        last_reference=previous.reference if previous is not None else "",
     ).strip()
 
 

@@ -7,14 +7,14 @@ decide whether an error-severity issue ends the job.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pandas as pd
 
 from . import frame as F
 from .classify import classify, customer_summary, stage_counts, totals_by_currency
-from .dunning import Decision, SentLetter, decide, parse_dunning
+from .dunning import Decision, SentLetter, after_letters, decide, parse_dunning
 from .grid import SheetGrid
 from .headers import HeaderMatcher
 from .issues import Issue, Location, Severity
@@ -166,7 +166,7 @@ def analyse_ledger(
     issues += quality_issues(frame, customers, rules, sheet, columns_of, decisions=decisions)
     issues += future_dated(frame, as_of, sheet, columns_of)
     columns = stage_columns(ledger, frame, rules)
-    models = _models(plan, frame, rules, as_of, settings, company, issues, with_plan)
+    models = _models(plan, frame, rules, as_of, settings, company, issues, with_plan, decisions)
     return Outcome(
         ledger=ledger,
         classified=frame,
@@ -230,6 +230,7 @@ def _models(
     company: str,
     issues: list[Issue],
     with_plan: bool,
+    decisions: Mapping | None = None,
 ) -> list[SheetModel]:
     """The output sheets: plan, aging and calendar (``with_plan``), then Exceptions.
 
@@ -237,7 +238,7 @@ def _models(
     """
     models: list[SheetModel] = []
     if with_plan:
-        tasks = calendar_tasks(plan, frame, rules, as_of, settings, company, issues)
+        tasks = calendar_tasks(plan, frame, rules, as_of, settings, company, issues, decisions)
         models = [
             plan_model(plan, rules, as_of),
             aging_model(frame, rules, settings, as_of),
@@ -245,3 +246,37 @@ def _models(
         ]
     models.append(exceptions_model(issues, rules, as_of))
     return models
+
+
+def follow_letters(
+    outcome: Outcome,
+    written: Sequence[SentLetter],
+    rules: Rules,
+    as_of: date,
+    company: str = "",
+) -> Outcome:
+    """``outcome`` once this run's letters (``written``, as the Letters Log reads them
+    back) are sent: the decisions that sent them move on to what follows
+    (:func:`receivables.core.dunning.after_letters`, decided with them, not again), and
+    the plan's Next Action and Action Date and the Action Calendar say so, as a run that
+    reads this Letters Log would. Issues stay as the analysis found them.
+    """
+    decisions = after_letters(outcome.decisions, written)
+    if all(decisions[key] is decision for key, decision in outcome.decisions.items()):
+        return outcome  # no letter went out
+    settings, _settings_issues = plan_settings(rules)
+    plan, _rate_issues = build_plan(
+        outcome.classified, rules, as_of, settings, outcome.customers, decisions=decisions
+    )
+    models = []
+    for model in outcome.models:
+        if model.table_name == "CollectionPlan":
+            model = plan_model(plan, rules, as_of)
+        elif model.table_name == "ActionCalendar":
+            # A message template that fails was reported by the analysis already.
+            tasks = calendar_tasks(
+                plan, outcome.classified, rules, as_of, settings, company, None, decisions
+            )
+            model = calendar_model(tasks, rules, as_of)
+        models.append(model)
+    return replace(outcome, plan=plan, models=tuple(models), decisions=decisions)

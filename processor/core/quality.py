@@ -107,7 +107,7 @@ def _decision_issues(
 ) -> list[Issue]:
     """Customers a letter is due for who cannot be written to, blocked customers, and
     customers written to without a contact person."""
-    from .dunning import BLOCKED, SEND, UNREACHABLE
+    from .dunning import BLOCKED, SEND, UNREACHABLE, unreachable
 
     issues: list[Issue] = []
     with_contact = (
@@ -125,6 +125,7 @@ def _decision_issues(
                     "has no postal address (nor an email, where this letter may go by email): "
                     "no letter is written until one is added",
                     Severity.WARNING,
+                    subject=unreachable(customer, currency),
                 )
             )
         elif decision.action == BLOCKED:
