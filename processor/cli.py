@@ -602,6 +602,7 @@ def send(folder, yes, resend_unknown, rules_file, mark_sent, workbook, as_json):
                     "folder": str(folder),
                     "dry_run": result.dry_run,
                     "stopped": result.stopped or None,
+                    "cancelled": result.cancelled,
                     "messages": [
                         {
                             "file": o.draft.path.name,

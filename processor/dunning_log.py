@@ -20,7 +20,7 @@ from typing import Any
 from .atomic import atomic_write
 from .core.dunning import SentLetter, history_from_rows
 from .core.issues import InputError, Issue, Location, Severity
-from .core.letters_log import clean, merge_rows, rows_from_grid
+from .core.letters_log import cancel_deleted_drafts, clean, merge_rows, rows_from_grid
 from .core.outputs import letters_log_model
 from .core.rules import Rules
 
@@ -85,6 +85,7 @@ def load_history(
     """
     sources: list[list[dict[str, Any]]] = []
     issues: list[Issue] = []
+    drafted: set[str] = set()  # the email drafts written into letters_dir
     if opened is not None:
         rows, problems = log_rows(opened, rules)
         sources.append(rows)
@@ -114,10 +115,66 @@ def load_history(
             continue
         sources.append(rows)
         issues += problems
+        if letters_dir is not None and file == Path(letters_dir) / FOLDER_LOG:
+            drafted = drafts_of(rows)
     merged = merge_rows(*sources)
+    if letters_dir is not None and drafted:
+        present, journaled = folder_drafts(Path(letters_dir))
+        if present is not None:
+            merged, notes = cancel_deleted_drafts(
+                merged, drafted, present, journaled, Path(letters_dir).name
+            )
+            issues += notes
     letters, problems = history_from_rows(merged, rules)
     issues += problems
     return DunningHistory(rows=merged, letters=letters, issues=issues)
+
+
+def read_folder_log(letters_dir: Path, rules: Rules) -> list[dict[str, Any]]:
+    """The rows of ``letters_dir``'s own Letters Log (none when it has none, or it cannot
+    be read)."""
+    path = Path(letters_dir) / FOLDER_LOG
+    if not path.is_file():
+        return []
+    from .reader import open_workbook
+
+    try:
+        return log_rows(open_workbook(path), rules)[0]
+    except InputError:
+        return []
+
+
+def drafts_of(rows: Iterable[dict[str, Any]]) -> set[str]:
+    """The Message-IDs of a letters folder's own log rows: its email drafts."""
+    return {
+        str(row.get("Message-ID") or "").strip()
+        for row in rows
+        if str(row.get("Channel") or "").strip().casefold() == "email" and row.get("Message-ID")
+    }
+
+
+def folder_drafts(letters_dir: Path) -> tuple[set[str] | None, set[str]]:
+    """The Message-IDs of the drafts still in ``letters_dir``'s ``email`` folder (None
+    when one cannot be read), and of those its send journal has a step for (sent, marked
+    sent, handed over)."""
+    from email import policy
+    from email.parser import BytesParser
+
+    from .send import EMAIL_DIR, JOURNAL, Journal
+
+    folder = Path(letters_dir) / EMAIL_DIR
+    present: set[str] = set()
+    parser = BytesParser(policy=policy.default)
+    for path in folder.glob("*.eml") if folder.is_dir() else ():
+        try:
+            with path.open("rb") as stream:
+                message_id = str(parser.parse(stream, headersonly=True).get("Message-ID", ""))
+        except OSError:
+            # A draft that cannot be read may be any of them: none is taken as deleted.
+            return None, set()
+        present.add(message_id.strip())
+    journaled = set(Journal(folder / JOURNAL).states) if (folder / JOURNAL).is_file() else set()
+    return present, journaled
 
 
 def combined_rows(history: DunningHistory, new_rows: Iterable[dict[str, Any]]):

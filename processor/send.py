@@ -177,6 +177,9 @@ class SendResult:
     outcomes: list[Outcome] = field(default_factory=list)
     dry_run: bool = True
     stopped: str = ""
+    # Drafts of the folder's Letters Log a clerk deleted without sending: their rows
+    # become "cancelled" (Message-IDs).
+    cancelled: list[str] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         """How many drafts ended in ``status``."""
@@ -527,6 +530,11 @@ def describe(result: SendResult, settings: EmailSettings) -> str:
     lines.append(f"{len(result.outcomes)} draft(s): {counts or 'none'}.")
     if result.stopped:
         lines.append(f"Stopped: {result.stopped}.")
+    for message_id in result.cancelled:
+        lines.append(
+            f"Info: the draft {message_id} was deleted without being sent: its Letters Log "
+            "status is now cancelled, so it counts as never sent."
+        )
     return "\n".join(lines)
 
 
@@ -587,11 +595,28 @@ def run_send(
         from .dunning_log import FOLDER_LOG
 
         folder_log = Path(folder) / FOLDER_LOG
+        result.cancelled = deleted_drafts(Path(folder), rules, result)
         for book in ([folder_log] if folder_log.is_file() else []) + (
             [Path(workbook)] if workbook is not None else []
         ):
             update_letters_log(book, result, rules)
     return result, settings, warnings
+
+
+def deleted_drafts(folder: Path, rules, result: SendResult) -> list[str]:
+    """Message-IDs of the drafts the folder's own Letters Log lists as ``draft`` that are
+    no longer in its ``email`` folder and were never sent (the journal has no step for
+    them): the clerk deleted them instead of sending them (design.md §11). Only the
+    folder's own log says which drafts are the folder's; without it, none."""
+    from .core.dunning import parse_status
+    from .dunning_log import drafts_of, read_folder_log
+
+    rows = read_folder_log(folder, rules)
+    drafted = drafts_of(row for row in rows if parse_status(row.get("Status")) == "draft")
+    present = {outcome.draft.message_id for outcome in result.outcomes}
+    journal = drafts_folder(folder) / JOURNAL
+    journaled = set(Journal(journal).states) if journal.is_file() else set()
+    return sorted(drafted - present - journaled)
 
 
 def log_status(outcome: Outcome) -> str:
@@ -618,16 +643,20 @@ def record_statuses(records: list, result: SendResult) -> list:
 def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
     """Write each message's status into the ``Letters Log`` sheet of ``workbook`` (the
     output of ``process --letters``), rewriting the file atomically; returns how many rows
-    changed. Rows are matched by Message-ID; the other rows and sheets stay as they are."""
+    changed. Rows are matched by Message-ID; a draft the clerk deleted unsent
+    (``result.cancelled``) becomes ``cancelled``; the other rows and sheets stay as they
+    are."""
     from datetime import date as day_type
     from decimal import Decimal
 
+    from .core.dunning import parse_status
     from .core.letters import LOG_COLUMNS, LOG_MONEY
     from .core.outputs import letters_log_model
     from .pipeline import write_atomically
     from .reader import open_workbook
 
     statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    deleted = set(result.cancelled)
     opened = open_workbook(Path(workbook))
     wanted = rules.labels.get("letters_sheet", "Letters Log")
     sheets = [s.name for s in opened.sheets if s.is_worksheet]
@@ -660,6 +689,8 @@ def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
             elif not isinstance(value, day_type):
                 record[column] = "" if value is None else str(value)
         status = statuses.get(record["Message-ID"])
+        if record["Message-ID"] in deleted and parse_status(record["Status"]) == "draft":
+            status = "cancelled"  # deleted unsent; a status the clerk typed stays
         if status is not None and status != record["Status"]:
             record["Status"] = status
             changed += 1

@@ -9,14 +9,14 @@ as they were read, so a clerk's corrections (a ``cancelled`` status) are kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .dunning import SENT, _as_date, normalize, parse_status
 from .grid import SheetGrid
-from .issues import Issue, Location
+from .issues import Issue, Location, Severity
 from .letters import LOG_COLUMNS, LOG_MONEY
 
 # When the same letter (reference) is found in several logs, the stronger status wins:
@@ -143,3 +143,45 @@ def _rank(row: Mapping[str, Any]) -> int:
 def clean(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The rows as the Letters Log model takes them (internal keys dropped)."""
     return [{name: row.get(name, "") for name in LOG_COLUMNS} for row in rows]
+
+
+def cancel_deleted_drafts(
+    rows: Iterable[Mapping[str, Any]],
+    drafted: Collection[str],
+    present: Collection[str],
+    journaled: Collection[str],
+    folder: str,
+) -> tuple[list[dict[str, Any]], list[Issue]]:
+    """The rows, with each email draft a clerk deleted instead of sending marked
+    ``cancelled`` (it counts as never sent, design.md §11), and an Info issue for each.
+
+    ``drafted`` are the Message-IDs of the drafts written into the letters folder
+    ``folder`` (its own Letters Log lists them); ``present`` those whose ``.eml`` is still
+    in its ``email`` folder; ``journaled`` those the send journal has a step for (sent,
+    marked sent, or handed to the server). A row of ``drafted`` whose status is still
+    ``draft`` and whose draft is neither present nor journaled was deleted unsent.
+    """
+    out, issues = [], []
+    for row in rows:
+        message_id = str(row.get("Message-ID") or "").strip()
+        deleted = (
+            message_id in drafted
+            and message_id not in present
+            and message_id not in journaled
+            and normalize(row.get("Channel")) == "email"
+            and parse_status(row.get("Status")) == "draft"
+        )
+        if deleted:
+            row = {**row, "Status": "cancelled"}
+            reference = row.get("Reference") or message_id
+            issues.append(
+                Issue(
+                    row.get("_where") or Location(file=folder),
+                    f"the email draft to {row.get('Customer')} (ref. {reference}) was deleted "
+                    f"from {folder}/email without being sent: its status is now cancelled, "
+                    "so it counts as never sent and the letter that is due is written again",
+                    Severity.INFO,
+                )
+            )
+        out.append(dict(row))
+    return out, issues

@@ -150,46 +150,76 @@ def build_plan(
     history) to pay on time; the ledger adds those whose paid items carry payment dates
     on or before their due dates (see :func:`paid_on_time`).
     """
-    from .dunning import action_date, next_action, parse_dunning
+    from .dunning import parse_dunning
 
     dunning, _issues = parse_dunning(rules)
-    decisions = decisions or {}
     if summary is None:
         summary = customer_summary(classified, rules)
     summary = summary[summary["overdue_cents"] > 0].copy()
-    issues: list[Issue] = []
     if summary.empty:
-        return pd.DataFrame(columns=list(PLAN_COLUMNS)), issues
-    for currency in sorted(summary["currency"].unique()):
-        if settings.rate(currency) is None:
-            issues.append(
-                Issue(
-                    "rules plan.exchange_rates",
-                    f"no exchange rate for {currency}: its priority scores count 1 {currency} as "
-                    f"1 {settings.base_currency}; add {currency} to plan.exchange_rates",
-                )
-            )
+        return pd.DataFrame(columns=list(PLAN_COLUMNS)), []
+    issues = _rate_issues(summary, settings)
+    facts = _plan_facts(classified, summary, rules, settings, on_time_payers)
+    stages: dict[str, object] = {}  # rules.stage() scans the ladder: once per stage key
+    rows = []
+    for record in records(summary):
+        stage = stages.get(record.stage)
+        if stage is None:
+            stage = stages[record.stage] = rules.stage(record.stage)
+        score, why = _score(record, stage, facts, settings)
+        rows.append(
+            _plan_row(record, stage, score, why, facts, settings, decisions or {}, dunning, as_of)
+        )
+    return _ranked(pd.DataFrame(rows), rules, as_of, settings), issues
+
+
+def _rate_issues(summary: pd.DataFrame, settings: PlanSettings) -> list[Issue]:
+    """A currency without an exchange rate to the base currency (its scores count 1:1)."""
+    return [
+        Issue(
+            "rules plan.exchange_rates",
+            f"no exchange rate for {currency}: its priority scores count 1 {currency} as "
+            f"1 {settings.base_currency}; add {currency} to plan.exchange_rates",
+        )
+        for currency in sorted(summary["currency"].unique())
+        if settings.rate(currency) is None
+    ]
+
+
+@dataclass(frozen=True)
+class _PlanFacts:
+    """Per (customer, currency) tables the plan rows read, each built once."""
+
+    at_risk: Mapping  # balance at risk of waiting (in its currency)
+    first_text: Mapping[str, Mapping]  # owner, contact, phone, email, region
+    distance: Mapping | None  # farthest distance_km (None: no such column)
+    good_payers: Collection  # pairs known to pay on time
+    overrides: Collection  # pairs whose stage a Stage Override set
+    broken_dates: Mapping  # latest broken promise date
+    on_hold: Collection[str]  # customers on credit hold (any currency)
+
+
+def _plan_facts(
+    classified: pd.DataFrame,
+    summary: pd.DataFrame,
+    rules: Rules,
+    settings: PlanSettings,
+    on_time_payers: Collection[tuple[str, str]],
+) -> _PlanFacts:
+    """The tables the plan rows need, from whole columns of the ledger."""
     # Filters take only the columns used: every column of a filtered frame is copied.
     overdue = classified.loc[
         classified[F.COUNTS_OVERDUE], ["customer", "currency", F.DAYS_OVERDUE, F.BALANCE]
     ]
     days = overdue[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     balances = overdue[F.BALANCE].to_numpy(dtype=np.int64)
-    drop = monthly_drop(days, settings)
     at_risk = pd.DataFrame(
         {
             "customer": overdue["customer"],
             "currency": overdue["currency"],
-            "at_risk": balances / 100.0 * drop,
+            "at_risk": balances / 100.0 * monthly_drop(days, settings),
         }
     )
-    base = series_dict(at_risk.groupby(["customer", "currency"])["at_risk"].sum())
-
-    first_text = {
-        column: first_present(classified, column)
-        for column in ("owner", "contact", "phone", "email", "region")
-        if column in classified
-    }
     distance = None
     if "distance_km" in classified:
         # Missing distances count as 0 km; filled here once rather than tested per row.
@@ -198,115 +228,117 @@ def build_plan(
         distance = dict(
             zip(index_keys(farthest.index), np.where(np.isnan(km), 0.0, km).tolist(), strict=True)
         )
-    # A customer who pays on time now has late items: only where there is evidence of
-    # payment dates (a paid row alone says nothing about when it was paid).
-    good_payers = set(on_time_payers) | paid_on_time(classified)
-    overrides = overridden(classified, rules)
-    broken_dates = series_dict(
-        classified.loc[classified[F.BROKEN_PROMISE], ["customer", "currency", "promise_date"]]
-        .groupby(["customer", "currency"])["promise_date"]
-        .max()
-    )
-
-    # The per-column tables once, not looked up per row (thousands of plan rows).
-    owners, contacts, phones, emails = (
-        first_text.get(column, _NONE) for column in ("owner", "contact", "phone", "email")
-    )
-    rows = []
-    stages: dict[str, object] = {}  # rules.stage() scans the ladder: once per stage key
     # Credit Hold is one decision per customer: on if any of its currencies calls for it.
     hold_keys = {s.key for s in rules.stages if s.credit_hold}
-    on_hold = set(summary.loc[summary["stage"].isin(hold_keys), "customer"].tolist())
-    earliest: list[date] = []
-    for record in records(summary):
-        key = (record.customer, record.currency)
-        stage = stages.get(record.stage)
-        if stage is None:
-            stage = stages[record.stage] = rules.stage(record.stage)
-        base_score = float(base.get(key, 0.0)) * (settings.rate(record.currency) or 1.0)
-        contributions: list[tuple[float, str]] = [
-            (
-                base_score,
-                f"{money_text(record.overdue_cents, record.currency)} overdue, "
-                f"oldest {record.oldest_days_overdue} days",
-            )
-        ]
-        factor = 1.0
-        stage_weight = settings.stage_weights.get(stage.key, 0.0)
-        if stage_weight:
-            factor += stage_weight
-            contributions.append((base_score * stage_weight, f"at {stage.label.lower()} stage"))
-        if record.broken_promises:
-            promised = broken_dates.get(key)
-            when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
-            factor += settings.broken_promise_weight
-            contributions.append(
-                (base_score * settings.broken_promise_weight, f"broken promise{when}")
-            )
-        if key in good_payers and record.oldest_days_overdue >= settings.warning_days:
-            factor += settings.warning_weight
-            contributions.append(
-                (
-                    base_score * settings.warning_weight,
-                    "usually pays on time, now late (warning sign)",
-                )
-            )
-        penalty = 0.0
-        km = distance.get(key, 0.0) if distance is not None else 0.0
-        if km > settings.distance_km_free:
-            penalty += settings.effort_weight * (km - settings.distance_km_free) / 100.0
-        region = first_text.get("region", {}).get(key) if "region" in first_text else None
-        if region and str(region).casefold() in settings.region_weights:
-            penalty += settings.region_weights[str(region).casefold()]
-        penalty = min(penalty, settings.max_effort_penalty)
-        if penalty:
-            factor -= penalty
-            what = f"{km:,.0f} km away" if km > settings.distance_km_free else f"region {region}"
-            contributions.append((-base_score * penalty, f"effort: {what}"))
-        score = round(base_score * factor, 2)
-        contributions.sort(key=lambda item: -abs(item[0]))
-        why = "; ".join(text for _value, text in contributions[:3])
-        if key in overrides:
-            # Not a weight: named so nobody wonders why the stage is not the ladder's.
-            why = f"stage set by the Stage Override column ({stage.label}); {why}"
-        owner = _pick(owners, key)
-        decision = decisions.get(key)
-        action = stage.action
-        credits = -int(record.credit_cents)
-        net = (
-            max(0, int(record.overdue_cents) - credits)
-            if dunning.net_credits
-            else int(record.overdue_cents)
+    return _PlanFacts(
+        at_risk=series_dict(at_risk.groupby(["customer", "currency"])["at_risk"].sum()),
+        first_text={
+            column: first_present(classified, column)
+            for column in ("owner", "contact", "phone", "email", "region")
+            if column in classified
+        },
+        distance=distance,
+        # A customer who pays on time now has late items: only where there is evidence
+        # of payment dates (a paid row alone says nothing about when it was paid).
+        good_payers=set(on_time_payers) | paid_on_time(classified),
+        overrides=overridden(classified, rules),
+        broken_dates=series_dict(
+            classified.loc[classified[F.BROKEN_PROMISE], ["customer", "currency", "promise_date"]]
+            .groupby(["customer", "currency"])["promise_date"]
+            .max()
+        ),
+        on_hold=set(summary.loc[summary["stage"].isin(hold_keys), "customer"].tolist()),
+    )
+
+
+def _score(record, stage, facts: _PlanFacts, settings: PlanSettings) -> tuple[float, str]:
+    """The priority score of a plan row, and the words for its largest contributions."""
+    key = (record.customer, record.currency)
+    base_score = float(facts.at_risk.get(key, 0.0)) * (settings.rate(record.currency) or 1.0)
+    contributions: list[tuple[float, str]] = [
+        (
+            base_score,
+            f"{money_text(record.overdue_cents, record.currency)} overdue, "
+            f"oldest {record.oldest_days_overdue} days",
         )
-        earliest.append(as_of)
-        if decision is not None:
-            action = next_action(decision, stage.action)
-            earliest[-1] = action_date(decision, as_of)
-        rows.append(
-            {
-                "customer": record.customer,
-                "currency": record.currency,
-                "stage": stage.key,
-                "overdue_cents": int(record.overdue_cents),
-                "oldest_days_overdue": int(record.oldest_days_overdue),
-                "open_items": int(record.open_items),
-                "overdue_items": int(record.overdue_items),
-                "score": score,
-                "why": why,
-                "next_action": action,
-                "owner": owner or settings.default_owner,
-                "contact": _pick(contacts, key),
-                "phone": _pick(phones, key),
-                "email": _pick(emails, key),
-                "credit_hold": record.customer in on_hold,
-                "credits_cents": credits,
-                "net_overdue_cents": net,
-                "_earliest": earliest[-1],
-                "broken_promises": int(record.broken_promises),
-                "outstanding_cents": int(record.outstanding_cents),
-            }
+    ]
+    factor = 1.0
+    stage_weight = settings.stage_weights.get(stage.key, 0.0)
+    if stage_weight:
+        factor += stage_weight
+        contributions.append((base_score * stage_weight, f"at {stage.label.lower()} stage"))
+    if record.broken_promises:
+        promised = facts.broken_dates.get(key)
+        when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
+        factor += settings.broken_promise_weight
+        contributions.append((base_score * settings.broken_promise_weight, f"broken promise{when}"))
+    if key in facts.good_payers and record.oldest_days_overdue >= settings.warning_days:
+        factor += settings.warning_weight
+        contributions.append(
+            (base_score * settings.warning_weight, "usually pays on time, now late (warning sign)")
         )
-    plan = pd.DataFrame(rows)
+    penalty, effort = _effort(key, facts, settings)
+    if penalty:
+        factor -= penalty
+        contributions.append((-base_score * penalty, f"effort: {effort}"))
+    contributions.sort(key=lambda item: -abs(item[0]))
+    why = "; ".join(text for _value, text in contributions[:3])
+    if key in facts.overrides:
+        # Not a weight: named so nobody wonders why the stage is not the ladder's.
+        why = f"stage set by the Stage Override column ({stage.label}); {why}"
+    return round(base_score * factor, 2), why
+
+
+def _effort(key, facts: _PlanFacts, settings: PlanSettings) -> tuple[float, str]:
+    """The effort penalty (distance, region) of a plan row, and its words."""
+    penalty = 0.0
+    km = facts.distance.get(key, 0.0) if facts.distance is not None else 0.0
+    if km > settings.distance_km_free:
+        penalty += settings.effort_weight * (km - settings.distance_km_free) / 100.0
+    regions = facts.first_text.get("region")
+    region = regions.get(key) if regions is not None else None
+    if region and str(region).casefold() in settings.region_weights:
+        penalty += settings.region_weights[str(region).casefold()]
+    penalty = min(penalty, settings.max_effort_penalty)
+    what = f"{km:,.0f} km away" if km > settings.distance_km_free else f"region {region}"
+    return penalty, what
+
+
+def _plan_row(record, stage, score, why, facts, settings, decisions, dunning, as_of) -> dict:
+    """One plan row: the record's figures, the dunning decision's action and dates."""
+    from .dunning import action_date, next_action
+
+    key = (record.customer, record.currency)
+    text = facts.first_text
+    decision = decisions.get(key)
+    credits = -int(record.credit_cents)
+    overdue = int(record.overdue_cents)
+    return {
+        "customer": record.customer,
+        "currency": record.currency,
+        "stage": stage.key,
+        "overdue_cents": overdue,
+        "oldest_days_overdue": int(record.oldest_days_overdue),
+        "open_items": int(record.open_items),
+        "overdue_items": int(record.overdue_items),
+        "score": score,
+        "why": why,
+        "next_action": stage.action if decision is None else next_action(decision, stage.action),
+        "owner": _pick(text.get("owner", _NONE), key) or settings.default_owner,
+        "contact": _pick(text.get("contact", _NONE), key),
+        "phone": _pick(text.get("phone", _NONE), key),
+        "email": _pick(text.get("email", _NONE), key),
+        "credit_hold": record.customer in facts.on_hold,
+        "credits_cents": credits,
+        "net_overdue_cents": max(0, overdue - credits) if dunning.net_credits else overdue,
+        "_earliest": as_of if decision is None else action_date(decision, as_of),
+        "broken_promises": int(record.broken_promises),
+        "outstanding_cents": int(record.outstanding_cents),
+    }
+
+
+def _ranked(plan: pd.DataFrame, rules: Rules, as_of: date, settings: PlanSettings):
+    """The plan rows ranked by score, with their Action Dates scheduled per owner."""
     # Ties break by larger overdue amount, then name, so the order is stable.
     plan = plan.sort_values(
         ["score", "overdue_cents", "customer", "currency"],
@@ -321,7 +353,7 @@ def build_plan(
         settings.capacity_per_day,
         earliest=plan["_earliest"].tolist(),
     )
-    return plan[list(PLAN_COLUMNS)].reset_index(drop=True), issues
+    return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
 
 
 PAID_DATE = "paid_date"
