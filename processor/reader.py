@@ -49,6 +49,7 @@ from . import inputcaps
 from .core.grid import SheetGrid
 from .core.issues import InputError
 from .core.xlref import column_letter, column_number
+from .zipstream import fast_deflate
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
 # Excel opens files encrypted with this password without asking; so do we.
@@ -549,12 +550,8 @@ def _measure_extents(kind: str, data: bytes) -> dict[str, tuple[int, int]]:
     try:
         if kind == "xls":
             return _safe_biff_scan(data)[1]
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        if kind == "ods":
-            return _ods_extents(archive)
-        if kind == "xlsb":
-            return _xlsb_extents(archive)
-        return _ooxml_extents(archive)
+        with fast_deflate():
+            return _measure_zip_extents(kind, zipfile.ZipFile(io.BytesIO(data)))
     except (
         zipfile.BadZipFile,
         OSError,
@@ -569,6 +566,15 @@ def _measure_extents(kind: str, data: bytes) -> dict[str, tuple[int, int]]:
         # A part that cannot be unpacked here cannot be unpacked by calamine either; it
         # reports the problem when the sheet is read.
         return {}
+
+
+def _measure_zip_extents(kind: str, archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    """:func:`_measure_extents` of the zip-based formats."""
+    if kind == "ods":
+        return _ods_extents(archive)
+    if kind == "xlsb":
+        return _xlsb_extents(archive)
+    return _ooxml_extents(archive)
 
 
 def _ooxml_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:

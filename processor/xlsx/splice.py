@@ -26,7 +26,7 @@ from ..core.grid import SheetGrid
 from ..core.sheetnames import labels_fit_table
 from ..core.sheets import SheetModel, StageColumns
 from ..core.xlref import column_letter, column_number
-from ..zipstream import ReadAhead
+from ..zipstream import ReadAhead, fast_deflate
 from .styles import StyleBook
 from .worksheet import (
     cell_xml,
@@ -493,6 +493,7 @@ class SpliceWriter:
             self.package.put(self.styles_part, self.styles.to_bytes())
         # Level 1: a third of level 6's time for ~10% larger parts; Excel reads either.
         with (
+            fast_deflate(),
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
             _Worker() as worker,
             _quick_thread_switches(),
@@ -789,75 +790,102 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
     one bytes format per stage combination, and whether a row has cells right of the
     table is decided by its last cell's column letters, looked up once per letters.
     """
+    rows = state.get("rows")
+    if rows is None:
+        rows = state["rows"] = _RowEditor(closer, edit, styles, letters)
     pieces = block.split(closer)
-    out = []
+    out: list[bytes] = []
     append = out.append
-    last = len(pieces) - 1
-    header_row = edit.header_row
-    cells_get = edit.cells.get
-    fills_get = edit.fills.get
-    opener = closer.replace(b"</", b"<", 1)[:-1]  # b"<row" or b"<x:row"
-    after_opener = len(opener)
-    formats = state.setdefault("formats", {})
-    left_of_table = state.setdefault("left_of_table", {})
-    start_column = edit.start_column
+    rewrite = rows.rewrite
     row_number = state["row"]
-    for index, piece in enumerate(pieces):
-        if index == last:
-            append(piece)  # text after the final </row> (whitespace, or nothing)
-            break
-        # The piece ends with the row being closed; self-closing rows may precede it.
+    for piece in pieces[:-1]:
+        row_number = rewrite(piece, row_number, append)
+    append(pieces[-1])  # text after the final </row> (whitespace, or nothing)
+    state["row"] = row_number
+    return b"".join(out)
+
+
+class _RowEditor:
+    """Appends the stage cells to one row at a time (see :func:`_rewrite_rows`)."""
+
+    def __init__(self, closer: bytes, edit: StageColumns, styles, letters) -> None:
+        self.closer = closer
+        self.opener = closer.replace(b"</", b"<", 1)[:-1]  # b"<row" or b"<x:row"
+        self.edit, self.styles, self.letters = edit, styles, letters
+        self.cells_get = edit.cells.get
+        self.fills_get = edit.fills.get
+        self.formats: dict[tuple, bytes] = {}
+        self.left_of_table: dict[bytes, bool] = {}
+
+    def rewrite(self, piece: bytes, row_number: int, append) -> int:
+        """Append ``piece`` (text ending where its row closes) with the row's stage cells
+        and the closer; return the row's number."""
+        opener = self.opener
         start = piece.rfind(opener)
-        while (
-            start != -1
-            and piece[start + after_opener : start + after_opener + 1] not in b" >\t\r\n/"
-        ):
+        after = start + len(opener)
+        while start != -1 and piece[after : after + 1] not in b" >\t\r\n/":
             start = piece.rfind(opener, 0, start)  # "<rowBreaks" and the like are not rows
+            after = start + len(opener)
         if start == -1:
-            append(piece + closer)
-            continue
+            append(piece)
+            append(self.closer)
+            return row_number
         if start and piece.count(opener, 0, start):
-            for match in _ROW_OPEN.finditer(piece, 0, start):
-                found = _ATTR_R.search(match.group(2))
-                row_number = int(found.group(1)) if found else row_number + 1
+            row_number = _numbers_before(piece, start, row_number)
         tag_end = piece.index(b">", start) + 1
         found = _ATTR_R.search(piece, start, tag_end)
         row_number = int(found.group(1)) if found else row_number + 1
-        values = cells_get(row_number)
-        if values is None and row_number != header_row:
+        values = self.cells_get(row_number)
+        if values is None and row_number != self.edit.header_row:
             append(piece)
-            append(closer)
-            continue
-        row_tag = piece[start:tag_end]
-        edited_tag = b"spans=" in row_tag
-        if edited_tag:
-            row_tag = re.sub(rb'\s+spans="[^"]*"', b"", row_tag)
-        if row_number == header_row:
-            new_cells = _stage_cells(row_number, edit, styles, letters)
-        else:
-            key = (*values[1:], fills_get(row_number))
-            form = formats.get(key)
-            if form is None:
-                form = formats[key] = _row_format(row_number, edit, styles, letters)
-            new_cells = form % (row_number, int(values[0]), row_number, row_number, row_number)
-        # Nothing right of the table (the usual case): the cells go at the end of the row,
-        # without the copies _merge_cells makes.
+            append(self.closer)
+            return row_number
+        new_cells = self._new_cells(row_number, values)
         last_ref = piece.rfind(b'r="', tag_end)
         match = _LAST_REF.match(piece, last_ref) if last_ref != -1 else None
-        if match is not None:
-            column = match.group(1)
-            left = left_of_table.get(column)
-            if left is None:
-                left = left_of_table[column] = column_number(column.decode()) < start_column
-        if match is None or left:
-            append(piece[:start] + row_tag + piece[tag_end:] if edited_tag else piece)
+        if match is None or self._left_of_table(match.group(1)):
+            # Nothing right of the table (the usual case): the cells go at the end of the
+            # row, without the copies _merge_cells makes.
+            append(_without_spans(piece, start, tag_end))
             append(new_cells)
-            append(closer)
-            continue
-        content = _merge_cells(piece[tag_end:], new_cells, start_column, letters)
-        append(piece[:start] + row_tag + content + closer)
-    state["row"] = row_number
-    return b"".join(out)
+            append(self.closer)
+            return row_number
+        content = _merge_cells(piece[tag_end:], new_cells, self.edit.start_column, self.letters)
+        append(_without_spans(piece[:tag_end], start, tag_end) + content + self.closer)
+        return row_number
+
+    def _new_cells(self, row_number: int, values) -> bytes:
+        if row_number == self.edit.header_row:
+            return _stage_cells(row_number, self.edit, self.styles, self.letters)
+        key = (*values[1:], self.fills_get(row_number))
+        form = self.formats.get(key)
+        if form is None:
+            form = self.formats[key] = _row_format(row_number, self.edit, self.styles, self.letters)
+        return form % (row_number, int(values[0]), row_number, row_number, row_number)
+
+    def _left_of_table(self, column: bytes) -> bool:
+        left = self.left_of_table.get(column)
+        if left is None:
+            left = column_number(column.decode()) < self.edit.start_column
+            self.left_of_table[column] = left
+        return left
+
+
+def _numbers_before(piece: bytes, start: int, row_number: int) -> int:
+    """The row number after the self-closing rows before ``start`` (a row without ``r``
+    follows the previous one)."""
+    for match in _ROW_OPEN.finditer(piece, 0, start):
+        found = _ATTR_R.search(match.group(2))
+        row_number = int(found.group(1)) if found else row_number + 1
+    return row_number
+
+
+def _without_spans(piece: bytes, start: int, tag_end: int) -> bytes:
+    """``piece`` without the ``spans`` of its row tag (the new cells would contradict it)."""
+    if piece.find(b"spans=", start, tag_end) == -1:
+        return piece
+    tag = re.sub(rb'\s+spans="[^"]*"', b"", piece[start:tag_end])
+    return piece[:start] + tag + piece[tag_end:]
 
 
 def _row_format(row_number: int, edit: StageColumns, styles, letters) -> bytes:
