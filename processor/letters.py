@@ -529,8 +529,7 @@ def write_letters(
             "PDF letters need LibreOffice, which is not installed (no 'soffice' on the PATH): "
             "install LibreOffice, or leave out --pdf to write .docx letters only."
         )
-    folder = resolve_templates_dir(rules, templates_dir)
-    files = template_files(folder)
+    files = template_files(resolve_templates_dir(rules, templates_dir))
     jobs, issues = core.letter_jobs(
         classified,
         rules,
@@ -541,9 +540,26 @@ def write_letters(
         history=history,
         decisions=decisions,
     )
-    prepared = prepare_for_jobs(jobs, files)
-
     out = Path(out_dir)
+    records, written = _write_jobs(jobs, prepare_for_jobs(jobs, files), out, rules)
+    if pdf and written:
+        pdfs, pdf_issues = convert_to_pdf(written, soffice)
+        issues.extend(pdf_issues)
+        records = [
+            _with_pdf(record, pdfs.get(path), out)
+            for record, path in zip(records, written, strict=True)
+        ]
+    return LettersResult(records=records, issues=issues, jobs=list(jobs))
+
+
+def _write_jobs(
+    jobs: Iterable[core.LetterJob],
+    prepared: Mapping[tuple[str, str], PreparedTemplate],
+    out: Path,
+    rules: Rules,
+) -> tuple[list[LetterRecord], list[Path]]:
+    """Render each job into ``out/<stage>/<customer>_<reference>.docx``: the Letters Log
+    records and the files written, in job order."""
     records: list[LetterRecord] = []
     written: list[Path] = []
     used: set[str] = set()
@@ -577,14 +593,7 @@ def write_letters(
                 previous=job.previous.reference if job.previous else "",
             )
         )
-    if pdf and written:
-        pdfs, pdf_issues = convert_to_pdf(written, soffice)
-        issues.extend(pdf_issues)
-        records = [
-            _with_pdf(record, pdfs.get(path), out)
-            for record, path in zip(records, written, strict=True)
-        ]
-    return LettersResult(records=records, issues=issues, jobs=list(jobs))
+    return records, written
 
 
 def _with_pdf(record: LetterRecord, pdf: Path | None, out: Path) -> LetterRecord:

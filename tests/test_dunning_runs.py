@@ -255,6 +255,10 @@ def check_totals(out: Path, day: date) -> None:
         assert letter.credits == pytest.approx(float(row[at["Credits"]]))
         assert letter.amount - letter.credits == pytest.approx(float(row[at["Net Overdue"]]))
         assert LEVELS[letter.level].from_days <= int(row[at["Oldest Days Overdue"]])
+        # The plan of the run that wrote the letter says it went (one decision per run).
+        assert str(row[at["Next Action"]]).startswith(
+            f"{LEVELS[letter.level].name} sent {day.isoformat()}"
+        ), row
 
 
 def check_letter_texts(letters: list[Letter], folders: dict[str, Path]) -> None:
@@ -339,6 +343,40 @@ def test_batch_of_twelve_monthly_exports_without_a_letters_log(tmp_path):
     # Month after month the silent customer's first invoice climbs one level per letter.
     first = [level for letter in letters for key, level in letter.items if key == "SG-01"]
     assert first == list(range(len(LEVELS)))
+
+
+def test_batch_over_three_months_never_repeats_the_letter_before_claim(tmp_path):
+    # Regression: `batch --letters` over Aug, Sep and Oct wrote a "letter before claim ...
+    # without further notice" every month, to a customer never written to before.
+    invoices = [
+        Invoice("Silent GmbH", "SG-1", date(2026, 1, 5), 2000.0),
+        Invoice("Silent GmbH", "SG-2", date(2026, 6, 5), 900.0),
+    ]
+    months = tmp_path / "exports"
+    months.mkdir()
+    for month, end in ((8, date(2026, 8, 31)), (9, date(2026, 9, 30)), (10, date(2026, 10, 31))):
+        write_week(months / f"AR_2026-{month:02d}.xlsx", invoices, end, None)
+    out = tmp_path / "close"
+    result = run_batch(BatchOptions(in_dir=months, out_dir=out, letters=True, jobs=1))
+    assert all(row.status == "ok" for row in result.files), result.files
+    log = dump_sheets(out / "AR_2026-10.collections.xlsx", ["Letters Log"])["Letters Log"]
+    letters = sorted(letters_of(log), key=lambda letter: letter.day)
+    # One level a month from the first, though SG-1 was at the legal stage by days in August.
+    assert [LEVELS[letter.level].template for letter in letters] == [
+        "reminder",
+        "formal_demand",
+        "final_demand",
+    ]
+    check_history(letters)
+    check_letter_texts(
+        letters,
+        {
+            letter.reference: out / "letters" / f"AR_2026-{letter.day.month:02d}"
+            for letter in letters
+        },
+    )
+    for letter in letters:
+        check_totals(out / f"AR_2026-{letter.day.month:02d}.collections.xlsx", letter.day)
 
 
 # ---- the same decision through the CLI, batch and the add-in ---------------------------
@@ -465,6 +503,7 @@ def test_property_the_decision_is_the_same_through_cli_batch_and_addin(
     cli_out = base / "cli.xlsx"
     pipeline.run(source, cli_out, AS_OF, letters_dir=base / "cli letters", email=False, sms=False)
     by_cli = new_letters(dump_sheets(cli_out, ["Letters Log"])["Letters Log"])
+    cli_plan = dump_sheets(cli_out, ["Collection Plan"])["Collection Plan"]
     # Batch (the month in the file name gives the same as-of date).
     folder = base / "in"
     folder.mkdir()
@@ -472,6 +511,9 @@ def test_property_the_decision_is_the_same_through_cli_batch_and_addin(
     run_batch(BatchOptions(in_dir=folder, out_dir=base / "batch", letters=True, jobs=1))
     batch_log = dump_sheets(base / "batch" / "AR_2026-10.collections.xlsx", ["Letters Log"])
     by_batch = new_letters(batch_log["Letters Log"])
+    batch_plan = dump_sheets(base / "batch" / "AR_2026-10.collections.xlsx", ["Collection Plan"])[
+        "Collection Plan"
+    ]
     # The add-in, on the workbook open in (the stand-in for) Excel.
     previous = xw.engines.active
     app = standin.activate()
@@ -491,8 +533,16 @@ def test_property_the_decision_is_the_same_through_cli_batch_and_addin(
 
         addin_log = [[cell_text(v) for v in row] for row in values]
         by_addin = new_letters(addin_log)
+        # Collection Plan after Demand Letters reads the log the letters were added to.
+        addin_package.dispatch("collections_plan")
+        values = book.sheets["Collection Plan"].used_range.options(ndim=2).value
+        found = [[cell_text(v) for v in row] for row in values]
+        columns = [found[0].index(name) for name in cli_plan[0]]
+        addin_plan = [[row[c] for c in columns] for row in found]
     finally:
         standin.deactivate(previous)
     assert by_cli == by_batch == by_addin
+    # And the plans, whose Next Action follows those letters, are the same too.
+    assert cli_plan == batch_plan == addin_plan
     # Earlier letters in the input's log are the history all three read.
     assert all(entry[0] for entry in by_cli)

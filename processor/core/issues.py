@@ -162,15 +162,19 @@ class Issue:
 
 
 def new_problems(issues: Iterable[Issue], known: Iterable[Issue]) -> list[Issue]:
-    """``issues`` without those whose :attr:`Issue.subject` one of ``known`` already has
-    (one customer, one problem, one line), nor repeats among themselves."""
+    """``issues`` without those ``known`` already has, nor repeats among themselves: the
+    same :attr:`Issue.subject` (one customer, one problem, one line), or the same issue
+    (location, message and severity: a setting two steps of a run both read)."""
+    known = list(known)
     seen = {issue.subject for issue in known if issue.subject is not None}
+    same = set(known)
     out = []
     for issue in issues:
+        if issue in same or (issue.subject is not None and issue.subject in seen):
+            continue
         if issue.subject is not None:
-            if issue.subject in seen:
-                continue
             seen.add(issue.subject)
+        same.add(issue)
         out.append(issue)
     return out
 

@@ -517,128 +517,182 @@ def letter_jobs(
     letter_of = {stage.key: stage.letter for stage in rules.stages if stage.letter}
     if available is None:
         available = {(t, lang) for t in letter_of.values() for lang in settings.languages}
-    available = set(available)
-    wanted = set(letter_of)
-    if stages is not None:
-        wanted = set()
-        for name in stages:
-            key = resolve_stage_name(str(name), rules)
-            if key in letter_of:
-                wanted.add(key)
-            else:
-                issues.append(
-                    Issue("letters", f"{name!r} is not a stage with a letter", Severity.ERROR)
-                )
-
+    wanted = _wanted_stages(stages, rules, letter_of, issues)
     # One currency per row, so that decisions and item groups match one to one.
     frame = classified.assign(currency=classified["currency"].fillna(rules.default_currency))
     if decisions is None:
         decisions = decide(frame, rules, as_of, history, dunning)
-    due = {
-        key: d
-        for key, d in sorted(decisions.items(), key=lambda pair: pair[0])
-        if d.action in (SEND, UNREACHABLE) and d.level.stage in wanted
-    }
+    due = _due(decisions, wanted)
     if not due:
         return [], issues
-    groups = _item_rows(frame[frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)])
-    # Addressee details may sit on any row of the customer, overdue or not.
-    addressee = _first_texts(frame, ADDRESSEE_FIELDS + LAW_FIELDS)
-
+    run = _JobsRun(
+        rules=rules,
+        settings=settings,
+        as_of=as_of,
+        sheet=sheet,
+        available=set(available),
+        issues=issues,
+        groups=_item_rows(frame[frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)]),
+        # Addressee details may sit on any row of the customer, overdue or not.
+        addressee=_first_texts(frame, ADDRESSEE_FIELDS + LAW_FIELDS),
+    )
     jobs: list[LetterJob] = []
-    missing_fx: set[date] = set()
-    used_references: dict[str, tuple[str, str]] = {}
-    fallbacks: set[tuple[str, str]] = set()
     for key, decision in due.items():
-        customer, currency = str(key[0]), str(key[1])
-        rows = groups[key]
-        template = decision.level.template
         if decision.action == UNREACHABLE:
-            # The same rule as the quality checks (core.dunning.can_write).
-            by_email = template in dunning.email_templates
-            issues.append(
-                Issue(
-                    cell_ref(sheet, int(rows[0][0])),
-                    f"no {decision.level.name} for {customer} ({currency}): the customer has "
-                    f"no postal address{' or email' if by_email else ''}; add "
-                    f"{'one' if by_email else 'an address'} to write the letter",
-                    subject=unreachable(key[0], key[1]),
-                )
-            )
+            issues.append(_unreachable_issue(key, decision, run.groups[key], dunning, sheet))
             continue
-        details = {name: addressee[name].get(key[0], "") for name in ADDRESSEE_FIELDS + LAW_FIELDS}
-        language = normalize_language(details["language"]) or settings.default_language
-        if (template, language) not in available:
-            if (template, FALLBACK_LANGUAGE) not in available:
-                issues.append(Issue("letters", f"no {template!r} template", Severity.ERROR))
-                continue
-            fallbacks.add((template, language))
-            language = FALLBACK_LANGUAGE
-        law = _law_of(customer, currency, details, settings.regimes, issues, sheet, rows)
-        regime, kind = law
-        items = _items(
-            rows, regime, settings.regimes, currency, as_of, missing_fx, decision.credits_cents
-        )
-        stage = decision.level.stage
-        reply_days = settings.reply_days_for(template)
-        reply_by = add_working_days(as_of, reply_days, settings.country)
-        calendar_days = regime.reply_days_for(template, kind) if regime.key != "none" else None
-        if calendar_days is None:
-            # A consumer's letter under a business-only regime still gets its reply days.
-            calendar_days = settings.regimes.regime(currency, details["country"]).reply_days_for(
-                template, kind
-            )
-        if calendar_days is not None:
-            reply_days = calendar_days
-            reply_by = next_working_day(as_of + timedelta(days=calendar_days), settings.country)
-        job = LetterJob(
-            customer=customer,
-            currency=currency,
-            stage=stage,
-            template=template,
-            language=language,
-            reference=_unique_reference(
-                settings.reference_prefix,
-                customer,
-                currency,
-                stage,
-                as_of,
-                used_references,
-            ),
-            letter_date=as_of,
-            reply_by=reply_by,
-            reply_days=reply_days,
-            items=items,
-            overdue_cents=decision.gross_cents,
-            interest_cents=sum(item.interest.cents for item in items),
-            compensation_cents=sum(item.compensation_cents for item in items),
-            oldest_days_overdue=max(item.days_overdue for item in items),
-            customer_id=details["customer_id"],
-            contact=details["contact"],
-            address=details["address"],
-            email=details["email"],
-            phone=details["phone"],
-            regime=regime,
-            customer_type=kind,
-            reply_days_calendar=calendar_days is not None,
-            credits_cents=min(decision.credits_cents, decision.gross_cents),
-            recorded=decision.items,
-            previous=decision.previous,
-        )
-        jobs.append(replace(job, context=build_context(job, settings, rules)))
-
-    for template, language in sorted(fallbacks):
-        issues.append(
-            Issue(
-                "letters",
-                f"no {template!r} template in {language!r}; those letters are in English",
-                Severity.INFO,
-            )
-        )
-    issues.extend(_interest_issues(jobs, as_of))
-    issues.extend(fx_issue(missing_fx))
-    issues.extend(company_issues(settings.company, jobs, rules))
+        job = _job(run, key, decision)
+        if job is not None:
+            jobs.append(replace(job, context=build_context(job, settings, rules)))
+    issues.extend(_jobs_issues(run, jobs))
     return jobs, issues
+
+
+def _jobs_issues(run: _JobsRun, jobs: list[LetterJob]) -> list[Issue]:
+    """What the letters as a whole need said: languages without the template, interest
+    rates the tables lack, exchange rates, and the sender's details."""
+    issues = [
+        Issue(
+            "letters",
+            f"no {template!r} template in {language!r}; those letters are in English",
+            Severity.INFO,
+        )
+        for template, language in sorted(run.fallbacks)
+    ]
+    issues += _interest_issues(jobs, run.as_of)
+    issues += fx_issue(run.missing_fx)
+    issues += company_issues(run.settings.company, jobs, run.rules)
+    return issues
+
+
+def _due(decisions: Mapping, wanted: Collection[str]) -> dict:
+    """The decisions that write a letter of a wanted stage now (or would, but for the
+    address), in customer order."""
+    return {
+        key: decision
+        for key, decision in sorted(decisions.items(), key=lambda pair: pair[0])
+        if decision.action in (SEND, UNREACHABLE) and decision.level.stage in wanted
+    }
+
+
+def _wanted_stages(
+    stages: Collection[str] | None, rules: Rules, letter_of: Mapping[str, str], issues: list
+) -> set[str]:
+    """The stage keys whose letters are asked for (``--stages``; every letter stage)."""
+    if stages is None:
+        return set(letter_of)
+    wanted = set()
+    for name in stages:
+        key = resolve_stage_name(str(name), rules)
+        if key in letter_of:
+            wanted.add(key)
+        else:
+            issues.append(
+                Issue("letters", f"{name!r} is not a stage with a letter", Severity.ERROR)
+            )
+    return wanted
+
+
+@dataclass
+class _JobsRun:
+    """What every letter job of one run shares, and what the jobs collect."""
+
+    rules: Rules
+    settings: LetterSettings
+    as_of: date
+    sheet: str | None
+    available: set[tuple[str, str]]
+    issues: list[Issue]
+    groups: Mapping[tuple[Any, Any], list[tuple]]  # the overdue item rows per customer
+    addressee: Mapping[str, Mapping[Any, str]]  # field -> customer -> first text
+    missing_fx: set[date] = field(default_factory=set)
+    used_references: dict[str, tuple[str, str]] = field(default_factory=dict)
+    fallbacks: set[tuple[str, str]] = field(default_factory=set)
+
+
+def _unreachable_issue(key, decision: Decision, rows, dunning, sheet) -> Issue:
+    """A letter is due but the customer cannot be written to: the same rule as the
+    quality checks (:func:`receivables.core.dunning.can_write`), the same subject."""
+    by_email = decision.level.template in dunning.email_templates
+    return Issue(
+        cell_ref(sheet, int(rows[0][0])),
+        f"no {decision.level.name} for {key[0]} ({key[1]}): the customer has "
+        f"no postal address{' or email' if by_email else ''}; add "
+        f"{'one' if by_email else 'an address'} to write the letter",
+        subject=unreachable(key[0], key[1]),
+    )
+
+
+def _job(run: _JobsRun, key, decision: Decision) -> LetterJob | None:
+    """The letter of one customer and currency (None when its template is missing)."""
+    customer, currency = str(key[0]), str(key[1])
+    rows = run.groups[key]
+    settings, as_of = run.settings, run.as_of
+    template = decision.level.template
+    details = {name: run.addressee[name].get(key[0], "") for name in ADDRESSEE_FIELDS + LAW_FIELDS}
+    language = normalize_language(details["language"]) or settings.default_language
+    if (template, language) not in run.available:
+        if (template, FALLBACK_LANGUAGE) not in run.available:
+            run.issues.append(Issue("letters", f"no {template!r} template", Severity.ERROR))
+            return None
+        run.fallbacks.add((template, language))
+        language = FALLBACK_LANGUAGE
+    regime, kind = _law_of(
+        customer, currency, details, settings.regimes, run.issues, run.sheet, rows
+    )
+    items = _items(
+        rows, regime, settings.regimes, currency, as_of, run.missing_fx, decision.credits_cents
+    )
+    reply_days, reply_by, calendar_days = _reply(
+        settings, template, regime, kind, currency, details, as_of
+    )
+    stage = decision.level.stage
+    return LetterJob(
+        customer=customer,
+        currency=currency,
+        stage=stage,
+        template=template,
+        language=language,
+        reference=_unique_reference(
+            settings.reference_prefix, customer, currency, stage, as_of, run.used_references
+        ),
+        letter_date=as_of,
+        reply_by=reply_by,
+        reply_days=reply_days,
+        items=items,
+        overdue_cents=decision.gross_cents,
+        interest_cents=sum(item.interest.cents for item in items),
+        compensation_cents=sum(item.compensation_cents for item in items),
+        oldest_days_overdue=max(item.days_overdue for item in items),
+        customer_id=details["customer_id"],
+        contact=details["contact"],
+        address=details["address"],
+        email=details["email"],
+        phone=details["phone"],
+        regime=regime,
+        customer_type=kind,
+        reply_days_calendar=calendar_days is not None,
+        credits_cents=min(decision.credits_cents, decision.gross_cents),
+        recorded=decision.items,
+        previous=decision.previous,
+    )
+
+
+def _reply(settings, template, regime, kind, currency, details, as_of):
+    """(reply days, reply-by date, calendar days or None): working days by default,
+    calendar days where the law of the letter says so."""
+    reply_days = settings.reply_days_for(template)
+    reply_by = add_working_days(as_of, reply_days, settings.country)
+    calendar_days = regime.reply_days_for(template, kind) if regime.key != "none" else None
+    if calendar_days is None:
+        # A consumer's letter under a business-only regime still gets its reply days.
+        calendar_days = settings.regimes.regime(currency, details["country"]).reply_days_for(
+            template, kind
+        )
+    if calendar_days is not None:
+        reply_days = calendar_days
+        reply_by = next_working_day(as_of + timedelta(days=calendar_days), settings.country)
+    return reply_days, reply_by, calendar_days
 
 
 def _law_of(
