@@ -212,6 +212,47 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
     :class:`~receivables.textformats.TextWorkbook`, which is used the same way.
     """
     path = Path(path)
+    _check_path(path)
+    from .textformats import open_text_workbook, sniff_kind
+
+    data = _read_bytes(path)
+    if not data.startswith((_CFB_MAGIC, b"PK")):
+        # ERPs' "Excel" exports: delimited text, HTML tables, SpreadsheetML 2003.
+        text_kind = sniff_kind(path, data)
+        if text_kind is not None:
+            return open_text_workbook(path, data, text_kind)
+    decrypted = False
+    if data.startswith(_CFB_MAGIC):
+        data, decrypted = _decrypt_if_needed(path, data, password)
+    kind = _workbook_kind(path, data)
+    extents = date1904 = None
+    if kind == "xls":
+        date1904, extents = _safe_biff_scan(data)
+        _check_biff_text(path, data)
+    elif kind == "ods":
+        extents = _measure_extents(kind, data)
+        _check_ods_text(path, data)
+    if extents is not None:
+        # calamine parses every sheet of these formats as it opens them: measure first.
+        _check_workbook_extents(path, extents)
+    book, sheets = _open_calamine(path, data)
+    return OpenedWorkbook(
+        path=path,
+        kind=kind,
+        data=data,
+        sheets=sheets,
+        date1904=_date1904(kind, data) if date1904 is None else date1904,
+        decrypted=decrypted,
+        has_macros=kind == "ooxml" and _has_vba(data),
+        _book=book,
+        _extents=extents,
+    )
+
+
+def _check_path(path: Path) -> None:
+    """Refuse what is not a workbook file of a format this tool reads."""
+    from .textformats import TEXT_SUFFIXES, XML_SUFFIXES
+
     if not path.exists():
         raise InputError(f"{path} does not exist.")
     if path.is_dir():
@@ -224,51 +265,43 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
             f"{path} is not a file (a pipe or a device): save the workbook as a "
             "file and give its path."
         )
-    from .textformats import TEXT_SUFFIXES, XML_SUFFIXES, open_text_workbook, sniff_kind
-
     if path.suffix.lower() not in (*SUPPORTED_SUFFIXES, *TEXT_SUFFIXES, *XML_SUFFIXES):
         raise InputError(
             f"{path.name} is not a workbook this tool reads: use .xlsx, .xlsm, .xls, .xlsb, "
             ".ods, .csv, .tsv, .txt or an Excel 2003 .xml."
         )
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's content (not empty), or InputError."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path.name} cannot be read ({exc.strerror or exc}).") from exc
     if not data:
         raise InputError(f"{path.name} is empty (0 bytes): it is not a workbook.")
-    if not data.startswith((_CFB_MAGIC, b"PK")):
-        # ERPs' "Excel" exports: delimited text, HTML tables, SpreadsheetML 2003.
-        text_kind = sniff_kind(path, data)
-        if text_kind is not None:
-            return open_text_workbook(path, data, text_kind)
-    decrypted = False
+    return data
+
+
+def _workbook_kind(path: Path, data: bytes) -> str:
+    """The kind of workbook: "xls", or that of a zip package, from the (decrypted) content."""
     if data.startswith(_CFB_MAGIC):
-        data, decrypted = _decrypt_if_needed(path, data, password)
-    if data.startswith(_CFB_MAGIC):
-        kind = "xls"
-    elif data.startswith(_ZIP_MAGIC) or data[:2] == b"PK":
-        kind = _zip_kind(path, data)
-    elif data[:2] in (b"\x09\x04", b"\x09\x02", b"\x09\x00"):
+        return "xls"
+    if data.startswith(_ZIP_MAGIC) or data[:2] == b"PK":
+        return _zip_kind(path, data)
+    if data[:2] in (b"\x09\x04", b"\x09\x02", b"\x09\x00"):
         raise InputError(
             f"{path.name} is an Excel 2.1-4.0 worksheet, a format from before 1995 that this "
             "tool does not read. Open it in Excel or LibreOffice and save it as .xlsx."
         )
-    else:
-        raise InputError(
-            f"{path.name} is not an Excel or OpenDocument workbook (its content does not start "
-            "like one). It may be damaged, or another kind of file renamed."
-        )
-    extents = date1904 = None
-    if kind == "xls":
-        date1904, extents = _safe_biff_scan(data)
-        _check_biff_text(path, data)
-    elif kind == "ods":
-        extents = _measure_extents(kind, data)
-        _check_ods_text(path, data)
-    if extents is not None:
-        # calamine parses every sheet of these formats as it opens them: measure first.
-        _check_workbook_extents(path, extents)
+    raise InputError(
+        f"{path.name} is not an Excel or OpenDocument workbook (its content does not start "
+        "like one). It may be damaged, or another kind of file renamed."
+    )
+
+
+def _open_calamine(path: Path, data: bytes):
+    """calamine's workbook and the sheets it lists, or InputError."""
     book = _guarded(
         lambda: calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)),
         lambda exc: _explain_open_error(path, exc),
@@ -284,20 +317,7 @@ def open_workbook(path: Path, password: str | None = None) -> OpenedWorkbook:
         ),
         lambda exc: _explain_open_error(path, exc),
     )
-    if date1904 is None:
-        date1904 = _date1904(kind, data)
-    has_macros = kind == "ooxml" and _has_vba(data)
-    return OpenedWorkbook(
-        path=path,
-        kind=kind,
-        data=data,
-        sheets=sheets,
-        date1904=date1904,
-        decrypted=decrypted,
-        has_macros=has_macros,
-        _book=book,
-        _extents=extents,
-    )
+    return book, sheets
 
 
 @dataclass

@@ -416,24 +416,38 @@ def _map_columns(
     field"). Fills ``table.columns`` with the customer-number fallback and the bucket
     columns.
     """
-    location, columns, sheet = table.location, table.columns, table.sheet
-    issues: list[Issue] = []
-    reported: set[int] = set()
-    header = location.header_row
-    for field_name, column in sorted(columns.items(), key=lambda item: item[1]):
+    issues = _headers_read(table, matcher)
+    duplicates, reported = _duplicate_columns(table, matcher)
+    issues += duplicates
+    issues += _fallback_columns(table)
+    unread, likely = _likely_unread(table, reported)
+    return issues + unread, reported | likely
+
+
+def _headers_read(table: _Table, matcher: HeaderMatcher) -> list[Issue]:
+    """How each mapped header was recognised, where a rule of the matcher says so."""
+    location, header = table.location, table.location.header_row
+    issues = []
+    for field_name, column in sorted(table.columns.items(), key=lambda item: item[1]):
         rule = matcher.explain(location.headers.get(column))
         if rule:
             issues.append(
                 Issue(
-                    cell_ref(sheet, header, column),
+                    cell_ref(table.sheet, header, column),
                     f"column '{location.headers[column]}' read as {field_name} ({rule})",
                     Severity.INFO,
                 )
             )
-    # Two columns naming one field: the choice and the loser.
+    return issues
+
+
+def _duplicate_columns(table: _Table, matcher: HeaderMatcher) -> tuple[list[Issue], set[int]]:
+    """Two columns naming one field: the choice and the loser (whose column is returned)."""
+    location, columns, header = table.location, table.columns, table.location.header_row
     cells = [location.headers.get(c, "") for c in range(1, max(location.headers, default=0) + 1)]
-    match = matcher.score_header_row(cells)
-    for position, field_name in match.duplicates.items():
+    issues: list[Issue] = []
+    reported: set[int] = set()
+    for position, field_name in matcher.score_header_row(cells).duplicates.items():
         column = position + 1
         used = columns.get(field_name)
         if used is None or used == column:
@@ -441,18 +455,26 @@ def _map_columns(
         reported.add(column)
         issues.append(
             Issue(
-                cell_ref(sheet, header, column),
+                cell_ref(table.sheet, header, column),
                 f"two columns could be {field_name}: '{location.headers[used]}' "
                 f"({column_letter(used)}) is read, '{location.headers[column]}' "
                 f"({column_letter(column)}) is not",
                 Severity.INFO,
             )
         )
+    return issues, reported
+
+
+def _fallback_columns(table: _Table) -> list[Issue]:
+    """The customer number standing for a missing customer name, and the aging columns
+    summed into a missing balance (both set on ``table``)."""
+    location, columns, header = table.location, table.columns, table.location.header_row
+    issues = []
     if "customer" not in columns and "customer_id" in columns:
         columns["customer"] = columns["customer_id"]
         issues.append(
             Issue(
-                cell_ref(sheet, header, columns["customer_id"]),
+                cell_ref(table.sheet, header, columns["customer_id"]),
                 f"no customer-name column: the customer number in "
                 f"'{location.headers[columns['customer_id']]}' stands for the "
                 "customer",
@@ -464,13 +486,21 @@ def _map_columns(
         names = ", ".join(f"'{location.headers[c]}'" for c in location.buckets)
         issues.append(
             Issue(
-                cell_ref(sheet, header, location.buckets[0]),
+                cell_ref(table.sheet, header, location.buckets[0]),
                 f"no balance column: each row's balance is the sum of the aging columns {names}",
                 Severity.INFO,
             )
         )
-    # Columns left unread that look like a field which changes the result.
+    return issues
+
+
+def _likely_unread(table: _Table, reported: set[int]) -> tuple[list[Issue], set[int]]:
+    """Columns left unread that look like a field which changes the result, with the
+    settings line that would read them (and those columns)."""
+    location, columns = table.location, table.columns
     taken = set(columns.values()) | set(location.output_columns.values()) | reported
+    issues: list[Issue] = []
+    found: set[int] = set()
     for column, text in sorted(location.headers.items()):
         if column in taken or column in location.buckets:
             continue
@@ -479,16 +509,16 @@ def _map_columns(
         likely = _likely_field(text, table.column_cells(column)[:500], columns)
         if likely is None:
             continue
-        reported.add(column)
+        found.add(column)
         quoted = text.replace('"', '\\"')
         issues.append(
             Issue(
-                cell_ref(sheet, header, column),
+                cell_ref(table.sheet, location.header_row, column),
                 f"column '{text}' looks like the {likely.replace('_', ' ')} but is not read: if it "
                 f'is, add to rules.toml: [headers] {likely} = ["{quoted}"]',
             )
         )
-    return issues, reported
+    return issues, found
 
 
 def _likely_field(text: str, cells: Sequence[object], columns: Mapping[str, int]) -> str | None:

@@ -343,15 +343,17 @@ def display_text(value: object, number_format: str | None) -> str:
         if number_format and number_format.endswith("%"):
             decimals = number_format.count("0") - 1
             return f"{float(value) * 100:,.{max(decimals, 0)}f}%"
-        if number_format and "." in number_format:
+        if not number_format:
+            return repr(value) if isinstance(value, float) else str(value)
+        # A Decimal formats as it is (Decimal(str(d)) is d, digits and exponent alike).
+        number = value if type(value) is Decimal else Decimal(str(value))
+        if "." in number_format:
             decimals = len(number_format.rsplit(".", 1)[1].rstrip(";"))
             grouping = "," if "," in number_format else ""
-            return f"{Decimal(str(value)):{grouping}.{decimals}f}"
-        if number_format and "," in number_format:
-            return f"{Decimal(str(value)):,.0f}"
-        if isinstance(value, float) and not number_format:
-            return repr(value)
-        return f"{Decimal(str(value)):.0f}" if number_format else str(value)
+            return f"{number:{grouping}.{decimals}f}"
+        if "," in number_format:
+            return f"{number:,.0f}"
+        return f"{number:.0f}"
     return str(value)
 
 

@@ -48,7 +48,7 @@ import numbers
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
@@ -747,11 +747,46 @@ def parse_date_column(
     """
     if order not in ("auto", "dmy", "mdy"):
         raise ValueError(f"order must be 'auto', 'dmy' or 'mdy', not {order!r}")
-    size = len(values)
-    dates: list[date | None] = [None] * size
-    errors: list[str | None] = [None] * size
-    pending: list[tuple[int, str, date | None, date | None]] = []
-    votes_dmy = votes_mdy = ambiguous_count = 0
+    scan = _scan_dates(values, date1904)
+    if not scan.pending:
+        return DateColumnResult(scan.dates, scan.errors, None, False)
+    ambiguous = False
+    if order == "auto":
+        if scan.votes_dmy != scan.votes_mdy:
+            order = "dmy" if scan.votes_dmy > scan.votes_mdy else "mdy"
+        else:
+            order = "dmy"  # no evidence, or a tie: day-first, the habit of most locales
+            ambiguous = scan.ambiguous_count > 0
+    day_first_order = order == "dmy"
+    for index, text, day_first, month_first in scan.pending:
+        found = day_first if day_first_order else month_first
+        scan.dates[index] = found
+        if found is None:
+            wanted = "day/month/year" if day_first_order else "month/day/year"
+            scan.errors[index] = (
+                f"'{text.strip()}' is not a date in {wanted} order like the rest of the column"
+            )
+    return DateColumnResult(scan.dates, scan.errors, order, ambiguous)
+
+
+@dataclass
+class _DateScan:
+    """A column's dates read value by value, with the numeric day/month texts left
+    ``pending`` until the column's order is known, and the votes for each order."""
+
+    dates: list[date | None]
+    errors: list[str | None]
+    pending: list[tuple[int, str, date | None, date | None]] = field(default_factory=list)
+    votes_dmy: int = 0
+    votes_mdy: int = 0
+    ambiguous_count: int = 0
+
+
+def _scan_dates(values: Sequence[object], date1904: bool) -> _DateScan:
+    """Read every value that is a date whatever the column's order (see
+    :func:`parse_date_column`)."""
+    scan = _DateScan([None] * len(values), [None] * len(values))
+    dates, errors = scan.dates, scan.errors
     # The loop tests the common types first (datetime before date: it is a subclass) so
     # that 100k already-typed values take well under a second.
     for index, value in enumerate(values):
@@ -769,14 +804,7 @@ def parse_date_column(
             if kind == "date":
                 dates[index] = parsed[1]
             elif kind == "dm":
-                day_first, month_first = parsed[1], parsed[2]
-                pending.append((index, value, day_first, month_first))
-                if day_first and month_first:
-                    ambiguous_count += 1
-                elif day_first:
-                    votes_dmy += 1
-                else:
-                    votes_mdy += 1
+                _vote(scan, index, value, parsed[1], parsed[2])
             elif kind == "error":
                 errors[index] = f"'{value.strip()}' is not a date"
         elif isinstance(value, float):
@@ -792,27 +820,21 @@ def parse_date_column(
                 errors[index] = f"'{value}' is not a date"
             dates[index] = found
         else:
-            found, error = _other_to_date(value, date1904)
-            dates[index], errors[index] = found, error
-    if not pending:
-        return DateColumnResult(dates, errors, None, False)
-    ambiguous = False
-    if order == "auto":
-        if votes_dmy != votes_mdy:
-            order = "dmy" if votes_dmy > votes_mdy else "mdy"
-        else:
-            order = "dmy"  # no evidence, or a tie: day-first, the habit of most locales
-            ambiguous = ambiguous_count > 0
-    day_first_order = order == "dmy"
-    for index, text, day_first, month_first in pending:
-        found = day_first if day_first_order else month_first
-        dates[index] = found
-        if found is None:
-            wanted = "day/month/year" if day_first_order else "month/day/year"
-            errors[index] = (
-                f"'{text.strip()}' is not a date in {wanted} order like the rest of the column"
-            )
-    return DateColumnResult(dates, errors, order, ambiguous)
+            dates[index], errors[index] = _other_to_date(value, date1904)
+    return scan
+
+
+def _vote(
+    scan: _DateScan, index: int, text: str, day_first: date | None, month_first: date | None
+) -> None:
+    """Keep a numeric day/month text for later; its readings vote for the order."""
+    scan.pending.append((index, text, day_first, month_first))
+    if day_first and month_first:
+        scan.ambiguous_count += 1
+    elif day_first:
+        scan.votes_dmy += 1
+    else:
+        scan.votes_mdy += 1
 
 
 def _other_to_date(value: object, date1904: bool) -> tuple[date | None, str | None]:
