@@ -233,9 +233,18 @@ def _western_reading_wins(data: bytes) -> bool:
         central = data.decode("cp1250")
     except UnicodeDecodeError:
         return False
-    west = sum(1 for ch in western if ch in _WESTERN)
-    cent = sum(1 for ch in central if ch in _CENTRAL)
-    return west >= cent
+    return _letters_in_words(western, _WESTERN) >= _letters_in_words(central, _CENTRAL)
+
+
+# A run of three or more letters: a word. A Western symbol such as "º" in "Nº", "ª" in
+# "1ª" or "£" before an amount reads in cp1250 as a letter ("Nş", "1Ş", "Ł1"), but not as
+# one inside a word, so only letters within words count as evidence.
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _letters_in_words(text: str, letters: set[str]) -> int:
+    """How many characters of ``letters`` stand inside words of ``text``."""
+    return sum(1 for word in _WORD.findall(text) for ch in word if ch in letters)
 
 
 # ----------------------------------------------------------------------------- CSV

@@ -191,3 +191,34 @@ def test_a_bad_phone_number_is_told_its_own_country_code(tmp_path, run_json):
     )
     (issue,) = [i["message"] for i in result["issues"] if "no SMS to Smith Ltd" in i["message"]]
     assert "not a phone number in GB" in issue and "(+44 ...)" in issue
+
+
+def test_ordinal_sign_in_a_header_does_not_turn_a_spanish_export_central_european(
+    tmp_path, run_json
+):
+    """The header "Nº cliente" reads in cp1250 as "Nş cliente": a sign beside a letter is
+    no word, so a Spanish cp1252 export keeps "Señor" (not "Seńor", a customer of its own)."""
+    rows = [
+        ["Cliente", "Nº cliente", "Factura", "Vencimiento", "Moneda", "Pendiente", "Dirección"],
+        ["Café Señor SL", "10005", "5-01", "14/02/2026", "EUR", "1.235,56", "Calle Mayor 9"],
+        ["Café Señor SL", "10005", "5-02", "17/03/2026", "EUR", "1.236,56", "Calle Mayor 9"],
+        ["Acme GmbH", "10001", "1-02", "17/03/2026", "EUR", "1.236,56", "Hauptstr 1"],
+    ]
+    text = "\r\n".join(";".join(row) for row in rows) + "\r\n"
+    assert decode_text(text.encode("cp1252")) == (text, "CP1252")
+    path = tmp_path / "AR_2026-04.csv"
+    path.write_bytes(text.encode("cp1252"))
+    result = run_json("process", path, "--as-of", "2026-04-30")
+    book = load_workbook(result["output"])
+    names = {row[0] for row in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    assert names == {"Café Señor SL", "Acme GmbH"}
+    assert result["customers"] == 2
+
+
+def test_central_european_words_still_win_over_western_signs():
+    """A Polish cp1250 export with "Nr" and "£"-free amounts stays Polish, and one whose
+    only non-ASCII byte is a sign reads as cp1252."""
+    polish = "Klient;Nr;Miasto\nZakład Łódź;7;Gdańsk\n"
+    assert decode_text(polish.encode("cp1250")) == (polish, "CP1250")
+    sign = "Customer;Nº;Amount\nAcme;1ª;£1,234.56\n"
+    assert decode_text(sign.encode("cp1252")) == (sign, "CP1252")
