@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from openpyxl import load_workbook
+import re
+from datetime import date
+from decimal import Decimal
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
 
 from receivables.textformats import decode_text
 
@@ -222,3 +229,38 @@ def test_central_european_words_still_win_over_western_signs():
     assert decode_text(polish.encode("cp1250")) == (polish, "CP1250")
     sign = "Customer;Nº;Amount\nAcme;1ª;£1,234.56\n"
     assert decode_text(sign.encode("cp1252")) == (sign, "CP1252")
+
+
+def _plain_text(eml: Path) -> str:
+    message = BytesParser(policy=policy.default).parse(eml.open("rb"))
+    return message["Subject"] + "\n" + message.get_body(("plain",)).get_content()
+
+
+def test_cover_email_in_the_fallback_language_writes_its_figures_in_that_language(tmp_path, cli):
+    """A German customer's letter is German; its cover email (no German email templates:
+    English) quotes the claim and the reply-by date as English text, not "1.044,27 €"."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Ledger"
+    sheet.append(["Customer", "Invoice", "Due Date", "Currency", "Balance", "Address", "Email"])
+    sheet.append(
+        ["Acme GmbH", "A-1", date(2026, 9, 30), "EUR", 1000.0, "Hauptstr 1, Berlin", "ap@acme.de"]
+    )
+    sheet.append(["Acme GmbH", "A-2", date(2026, 10, 2), "EUR", 250.5, "Hauptstr 1", "ap@acme.de"])
+    sheet["H1"], sheet["H2"], sheet["H3"] = "Language", "de", "de"
+    book.save(tmp_path / "ar.xlsx")
+    code, _, err = cli(
+        "process", tmp_path / "ar.xlsx", "--letters", tmp_path / "L", "--as-of", "2026-10-15"
+    )
+    assert code == 0, err
+    # EU rate 2.40 % + 8 from 2026-07-01: 15 and 13 days of interest, EUR 40 per invoice.
+    interest = (
+        Decimal("1000") * Decimal("0.104") * 15 / 365
+        + Decimal("250.50") * Decimal("0.104") * 13 / 365
+    )
+    claim = Decimal("1250.50") + interest.quantize(Decimal("0.01")) + 80
+    (eml,) = (tmp_path / "L" / "email").glob("*.eml")
+    text = _plain_text(eml)
+    assert f"€{claim:,.2f}" in text
+    assert "Oktober" not in text and "October" in text
+    assert not re.search(r"\d+,\d\d\s*€", text), text

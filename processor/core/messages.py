@@ -529,13 +529,50 @@ def message_context(
         "signatory_title": company.signatory_title,
         "has_attachment": bool(attachment),
         "attachment": attachment,
-        "letter": dict(letter or {}),
+        "letter": letter_in_locale(letter or {}, currency, locale),
         "credits": money(target.credits_cents, currency, locale),
         "credits_cents": target.credits_cents,
         "net": money(target.net_cents, currency, locale),
         "net_cents": target.net_cents,
         "has_credits": target.credits_cents > 0,
     }
+
+
+# The letter's money and dates a cover message may quote: each text key, and the exact
+# value (cents, ISO date) it is written from.
+_LETTER_MONEY = {
+    "total_claim": "claim_cents",
+    "total_overdue": "overdue_cents",
+    "total_interest": "interest_cents",
+    "total_compensation": "compensation_cents",
+    "total_net": "net_cents",
+}
+_LETTER_DATES = {
+    "letter_date": "letter_date_iso",
+    "reply_by": "reply_by_iso",
+    "previous_date": "previous_date_iso",
+}
+
+
+def letter_in_locale(letter: Mapping[str, Any], currency: str, locale: str) -> dict[str, Any]:
+    """The letter's context with its money and dates written as the message writes them.
+
+    A cover message in a language without its own email templates falls back to English;
+    quoting the letter's German "394,64 €" or "11. November 2026" in an English sentence
+    would mix two languages, so the figures are written again in the message's locale.
+    """
+    out = dict(letter)
+    if not out or out.get("locale") == locale:
+        return out
+    for key, cents in _LETTER_MONEY.items():
+        if isinstance(out.get(cents), int):
+            out[key] = money(out[cents], currency, locale)
+    if isinstance(out.get("credits_cents"), int):
+        out["total_credits"] = money(-out["credits_cents"], currency, locale)
+    for key, iso in _LETTER_DATES.items():
+        if out.get(iso):
+            out[key] = long_date(date.fromisoformat(str(out[iso])[:10]), locale)
+    return out
 
 
 @dataclass(frozen=True)
