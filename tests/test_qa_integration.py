@@ -9,6 +9,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from receivables.textformats import decode_text
@@ -128,7 +129,9 @@ def test_cover_email_shows_the_credits_the_letter_nets(tmp_path, cli):
     message = BytesParser(policy=policy.default).parsebytes(draft.read_bytes())
     text = message.get_body(("plain",)).get_content()
     assert "Credits: -€300.00" in text
-    assert "€600.00" in text
+    # The net EUR 600.00 with its interest and the EUR 40 compensation: the letter's total.
+    assert log["Total"] == pytest.approx(600 + log["Interest"] + 40)
+    assert f"To pay: €{log['Total']:,.2f}" in text
 
 
 def test_a_due_date_email_is_not_the_reminder_letter(tmp_path, cli):
@@ -264,3 +267,27 @@ def test_cover_email_in_the_fallback_language_writes_its_figures_in_that_languag
     assert f"€{claim:,.2f}" in text
     assert "Oktober" not in text and "October" in text
     assert not re.search(r"\d+,\d\d\s*€", text), text
+
+
+def test_cover_email_with_credits_asks_for_what_the_letter_claims(tmp_path, cli):
+    """Credits beside interest: the cover's "To pay" is the letter's total claim (net
+    principal + interest + compensation), not the net principal alone."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Customer", "Invoice", "Due Date", "Currency", "Balance", "Address", "Email"])
+    sheet.append(["Brit Ltd", "B-1", date(2026, 8, 1), "GBP", 2400.0, "1 High St", "a@brit.test"])
+    sheet.append(["Brit Ltd", "CN-1", date(2026, 8, 20), "GBP", -400.0, "1 High St", "a@brit.test"])
+    book.save(tmp_path / "ar.xlsx")
+    code, _, err = cli(
+        "process", tmp_path / "ar.xlsx", "--letters", tmp_path / "L", "--as-of", "2026-08-31"
+    )
+    assert code == 0, err
+    # UK: base 3.75 % + 8 on the net GBP 2,000.00 for 30 days; GBP 70 below GBP 10,000.
+    interest = (Decimal("2000") * Decimal("0.1175") * 30 / 365).quantize(Decimal("0.01"))
+    charges = interest + 70
+    (eml,) = (tmp_path / "L" / "email").glob("*.eml")
+    text = _plain_text(eml)
+    assert "Credits: -£400.00" in text
+    assert f"Interest and compensation: £{charges:,.2f}" in text
+    assert f"To pay: £{2000 + charges:,.2f}" in text
+    assert f"is £{2000 + charges:,.2f}" in text

@@ -49,6 +49,7 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "company_email", "company_phone", "company_website", "bank_name", "iban", "bic",
     "signatory", "signatory_title", "has_attachment", "attachment", "letter",
     "credits", "credits_cents", "net", "net_cents", "has_credits",
+    "charges", "charges_cents", "has_charges", "to_pay", "to_pay_cents",
 )  # fmt: skip
 ITEM_KEYS: tuple[str, ...] = (
     "invoice", "invoice_date", "due_date", "due_date_iso", "days_overdue", "balance",
@@ -484,6 +485,10 @@ def message_context(
     locale = letter_settings.locale_for(language)
     currency = target.currency
     company = letter_settings.company
+    # A cover message asks for what its letter claims: the net principal plus the
+    # letter's interest and compensation (the charges), never the principal alone.
+    to_pay_cents = int((letter or {}).get("claim_cents") or target.net_cents)
+    charges_cents = max(0, to_pay_cents - target.net_cents)
     items = [
         {
             "invoice": item.invoice or "—",
@@ -535,6 +540,11 @@ def message_context(
         "net": money(target.net_cents, currency, locale),
         "net_cents": target.net_cents,
         "has_credits": target.credits_cents > 0,
+        "charges": money(charges_cents, currency, locale),
+        "charges_cents": charges_cents,
+        "has_charges": charges_cents > 0,
+        "to_pay": money(to_pay_cents, currency, locale),
+        "to_pay_cents": to_pay_cents,
     }
 
 
