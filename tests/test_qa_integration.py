@@ -14,6 +14,8 @@ from openpyxl import Workbook, load_workbook
 
 from receivables.textformats import decode_text
 
+from letters_support import docx_text
+
 CP1252_LEDGER = [
     ["Kunde", "Rechnung", "Fällig", "Offen", "E-Mail", "Adresse", "Währung"],
     [
@@ -240,21 +242,34 @@ def _plain_text(eml: Path) -> str:
 
 
 def test_cover_email_in_the_fallback_language_writes_its_figures_in_that_language(tmp_path, cli):
-    """A German customer's letter is German; its cover email (no German email templates:
-    English) quotes the claim and the reply-by date as English text, not "1.044,27 €"."""
+    """A team's own Italian letter (templates_dir) is dated and priced in Italian; its cover
+    email (no Italian email templates: English) quotes the claim and the reply-by date as
+    English text, not "1.335,70 €" and "29 ottobre 2026"."""
+    import shutil
+
+    import receivables.letter_templates as shipped
+
+    own = tmp_path / "our templates"
+    own.mkdir()
+    shutil.copy(Path(shipped.__file__).parent / "reminder.en.docx", own / "reminder.it.docx")
+    (tmp_path / "rules.toml").write_text(
+        f"[letters]\ntemplates_dir = {str(own)!r}\n", encoding="utf-8"
+    )
     book = Workbook()
     sheet = book.active
     sheet.title = "Ledger"
     sheet.append(["Customer", "Invoice", "Due Date", "Currency", "Balance", "Address", "Email"])
     sheet.append(
-        ["Acme GmbH", "A-1", date(2026, 9, 30), "EUR", 1000.0, "Hauptstr 1, Berlin", "ap@acme.de"]
+        ["Rossi SpA", "A-1", date(2026, 9, 30), "EUR", 1000.0, "Via Roma 1, Milano", "a@rossi.it"]
     )
-    sheet.append(["Acme GmbH", "A-2", date(2026, 10, 2), "EUR", 250.5, "Hauptstr 1", "ap@acme.de"])
-    sheet["H1"], sheet["H2"], sheet["H3"] = "Language", "de", "de"
+    sheet.append(["Rossi SpA", "A-2", date(2026, 10, 2), "EUR", 250.5, "Via Roma 1", "a@rossi.it"])
+    sheet["H1"], sheet["H2"], sheet["H3"] = "Language", "it", "it"
     book.save(tmp_path / "ar.xlsx")
     code, _, err = cli(
         "process", tmp_path / "ar.xlsx", "--letters", tmp_path / "L", "--as-of", "2026-10-15"
     )
+    (letter,) = (tmp_path / "L" / "notice").glob("*.docx")
+    assert "ottobre" in docx_text(letter)
     assert code == 0, err
     # EU rate 2.40 % + 8 from 2026-07-01: 15 and 13 days of interest, EUR 40 per invoice.
     interest = (
@@ -265,7 +280,7 @@ def test_cover_email_in_the_fallback_language_writes_its_figures_in_that_languag
     (eml,) = (tmp_path / "L" / "email").glob("*.eml")
     text = _plain_text(eml)
     assert f"€{claim:,.2f}" in text
-    assert "Oktober" not in text and "October" in text
+    assert "ottobre" not in text and "October" in text
     assert not re.search(r"\d+,\d\d\s*€", text), text
 
 
