@@ -306,3 +306,51 @@ def test_cover_email_with_credits_asks_for_what_the_letter_claims(tmp_path, cli)
     assert f"Interest and compensation: £{charges:,.2f}" in text
     assert f"To pay: £{2000 + charges:,.2f}" in text
     assert f"is £{2000 + charges:,.2f}" in text
+
+
+def test_history_payments_of_an_export_without_a_paid_column(tmp_path):
+    """A month exported with Amount and Open Balance only (an aged report) was paid the
+    difference: the History books each part payment once, in the month it was made."""
+    from receivables.batch import BatchOptions, run_batch
+
+    header = ["Customer", "Invoice", "Due Date", "Currency", "Amount", "Paid", "Balance"]
+    months = {
+        # 31 Aug: both invoices open, K-2 part paid (the paid column says so).
+        "AR_2026-08.xlsx": [
+            ["Kappa Kft", "K-1", date(2026, 8, 10), "EUR", 1000.0, 0.0, 1000.0],
+            ["Kappa Kft", "K-2", date(2026, 8, 20), "EUR", 500.0, 100.0, 400.0],
+        ],
+        # 30 Sep, no paid column: K-1 paid 600, K-2 paid 150 more.
+        "AR_2026-09.xlsx": [
+            ["Kappa Kft", "K-1", date(2026, 8, 10), "EUR", 1000.0, None, 400.0],
+            ["Kappa Kft", "K-2", date(2026, 8, 20), "EUR", 500.0, None, 250.0],
+        ],
+        # 31 Oct, with the paid column again: K-1 paid 50 more, K-2 unchanged.
+        "AR_2026-10.xlsx": [
+            ["Kappa Kft", "K-1", date(2026, 8, 10), "EUR", 1000.0, 650.0, 350.0],
+            ["Kappa Kft", "K-2", date(2026, 8, 20), "EUR", 500.0, 250.0, 250.0],
+        ],
+    }
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, rows in months.items():
+        book = Workbook()
+        sheet = book.active
+        paid_column = name != "AR_2026-09.xlsx"
+        sheet.append([h for h in header if paid_column or h != "Paid"])
+        for row in rows:
+            sheet.append(
+                [v for h, v in zip(header, row, strict=True) if paid_column or h != "Paid"]
+            )
+        book.save(folder / name)
+    run_batch(BatchOptions(in_dir=folder, out_dir=tmp_path / "out", jobs=1))
+    history = load_workbook(tmp_path / "out" / "Batch Summary.xlsx")["History"]
+    rows = list(history.iter_rows(values_only=True))
+    column = {name: i for i, name in enumerate(rows[0])}
+    payments = {
+        row[column["Month"]]: row[column["Payments"]]
+        for row in rows[1:]
+        if row[column["Customer"]] == "Kappa Kft"
+    }
+    assert payments["2026-09"] == pytest.approx(600 + 150)
+    assert payments["2026-10"] == pytest.approx(50)

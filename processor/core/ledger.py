@@ -1045,7 +1045,7 @@ def _derive(
     frame["currency"] = _currencies(currency_cells, keep.tolist(), money, rules)
     amount, paid, balances = _amounts(keep.tolist(), rows_of, table, money, issues)
     frame[F.AMOUNT] = _int64_array(amount)
-    frame[F.PAID] = _int64_array([p or 0 for p in paid])
+    frame[F.PAID] = _int64_array(_paid_cents(amount, paid, balances))
     frame[F.BALANCE] = _int64_array(balances)
     _derive_due_dates(frame, table, rules, issues)
     frame, skipped = _drop_unusable(frame, table, issues)
@@ -1130,6 +1130,21 @@ def _amounts(
         balances, rows_of, table.sheet, columns.get("balance", columns.get("amount")), issues
     )
     return amount, paid, balances
+
+
+def _paid_cents(
+    amount: Sequence[int | None], paid: Sequence[int | None], balances: Sequence[int | None]
+) -> list[int]:
+    """Paid cents of the kept rows: the paid cell, else amount - balance where both are
+    given, else 0. An export with the amount and the open balance but no paid column (an
+    aged report) has been paid the difference; 0 would make a letter's table say "paid
+    0.00" beside a halved balance and book a part payment as money taken back."""
+    if None not in paid:
+        return list(paid)
+    return [
+        p if p is not None else (a - b if a is not None and b is not None else 0)
+        for a, p, b in zip(amount, paid, balances, strict=True)
+    ]
 
 
 def _int64_array(values: Sequence[int | None]):
