@@ -59,6 +59,7 @@ KEYRING_SERVICE = "receivables-smtp"
 _PRIVATE_HEADERS = ("X-Unsent", "X-Receivables-Reference", "Bcc")
 
 SENT, FAILED, SENDING, DATA = "sent", "failed", "sending", "data"
+CANCELLED = "cancelled"
 UNKNOWN = "unknown"
 
 
@@ -405,6 +406,10 @@ def _triage(
             state = DATA
         if state == SENT:
             done.append(Outcome(draft, "skipped", "sent before"))
+        elif in_log == CANCELLED:
+            # The clerk cancelled the letter in the Letters Log: it counts as never sent,
+            # and the next run writes the letter due instead; sending it now would not.
+            done.append(Outcome(draft, CANCELLED, "cancelled in the Letters Log"))
         elif state == DATA and not resend_unknown:
             entry = journal.states[draft.message_id]
             done.append(
@@ -524,7 +529,7 @@ def describe(result: SendResult, settings: EmailSettings) -> str:
         lines.append(f"  {outcome.status:<10} {draft.to} | {draft.subject}{attached}{reason}")
     counts = ", ".join(
         f"{n} {s}"
-        for s in ("would-send", SENT, "skipped", FAILED, UNKNOWN, "pending")
+        for s in ("would-send", SENT, "skipped", CANCELLED, FAILED, UNKNOWN, "pending")
         if (n := result.count(s))
     )
     lines.append(f"{len(result.outcomes)} draft(s): {counts or 'none'}.")
@@ -588,7 +593,7 @@ def run_send(
         password=password,
         sleep=sleep,
         progress=progress,
-        logged=_logged_statuses(folder, rules),
+        logged=_logged_statuses(folder, rules, workbook),
     )
     if yes:
         # The letters folder's own log (receivables letters keeps it), and the workbook.
@@ -624,6 +629,8 @@ def log_status(outcome: Outcome) -> str:
     ``unknown: reason`` (maybe delivered), or ``draft`` (not sent yet)."""
     if outcome.status in (SENT, "skipped"):
         return SENT
+    if outcome.status == CANCELLED:
+        return CANCELLED
     if outcome.status in (FAILED, UNKNOWN):
         return f"{outcome.status}: {outcome.reason}"
     return "draft"
@@ -703,14 +710,29 @@ def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
     return changed
 
 
-def _logged_statuses(folder: Path, rules) -> dict[str, str]:
-    """Message-ID -> status (sent, unknown, ...) in the letters folder's own Letters Log."""
+def _logged_statuses(folder: Path, rules, workbook: Path | None = None) -> dict[str, str]:
+    """Message-ID -> status (sent, unknown, ...) in the letters folder's own Letters Log;
+    a letter cancelled in the Letters Log of ``workbook`` (the one the clerk keeps) is
+    cancelled too."""
+    from .dunning_log import FOLDER_LOG
+
+    statuses = _statuses_in(Path(folder) / FOLDER_LOG, rules)
+    if workbook is not None:
+        statuses.update(
+            (message_id, status)
+            for message_id, status in _statuses_in(Path(workbook), rules).items()
+            if status == CANCELLED
+        )
+    return statuses
+
+
+def _statuses_in(path: Path, rules) -> dict[str, str]:
+    """Message-ID -> status in the Letters Log sheet of the workbook at ``path``."""
     from .core.dunning import parse_status
     from .core.letters_log import rows_from_grid
-    from .dunning_log import FOLDER_LOG, sheet_name
+    from .dunning_log import sheet_name
     from .reader import open_workbook
 
-    path = Path(folder) / FOLDER_LOG
     if not path.is_file():
         return {}
     try:

@@ -354,3 +354,44 @@ def test_history_payments_of_an_export_without_a_paid_column(tmp_path):
     }
     assert payments["2026-09"] == pytest.approx(600 + 150)
     assert payments["2026-10"] == pytest.approx(50)
+
+
+def _set_status(workbook: Path, customer: str, status: str) -> None:
+    """Type ``status`` into the Letters Log rows of ``customer`` (a clerk's edit)."""
+    book = load_workbook(workbook)
+    sheet = book["Letters Log"]
+    header = [cell.value for cell in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[header.index("Customer")].value == customer:
+            row[header.index("Status")].value = status
+    book.save(workbook)
+
+
+@pytest.mark.parametrize("where", ["workbook", "letters folder"])
+def test_send_leaves_out_the_draft_of_a_cancelled_letter(tmp_path, cli, where):
+    """A letter cancelled in the Letters Log (the workbook kept, or the letters folder's
+    log) counts as never sent: `send` neither sends nor marks its email draft."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Customer", "Invoice", "Due Date", "Currency", "Balance", "Address", "Email"])
+    sheet.append(["Alpha SL", "A-1", date(2026, 9, 20), "EUR", 800.0, "C/ Mayor 1", "a@alpha.es"])
+    sheet.append(["Beta Ltd", "B-1", date(2026, 9, 20), "GBP", 900.0, "1 High St", "b@beta.test"])
+    book.save(tmp_path / "ar.xlsx")
+    out, letters = tmp_path / "out.xlsx", tmp_path / "L"
+    code, _, err = cli(
+        "process", tmp_path / "ar.xlsx", "-o", out, "--letters", letters, "--as-of", "2026-10-15"
+    )
+    assert code == 0, err
+    _set_status(
+        out if where == "workbook" else letters / "Letters Log.xlsx", "Alpha SL", "cancelled"
+    )
+    code, text, err = cli("send", letters, "--workbook", out)
+    assert code == 0, err
+    lines = [line for line in text.splitlines() if "@" in line]
+    assert [line.split()[0] for line in lines if "a@alpha.es" in line] == ["cancelled"]
+    assert [line.split()[0] for line in lines if "b@beta.test" in line] == ["would-send"]
+    code, text, err = cli("send", letters, "--yes", "--mark-sent", "--workbook", out)
+    assert code == 0, err
+    for log in (out, letters / "Letters Log.xlsx"):
+        status = {row["Customer"]: row["Status"] for row in _log_rows(log)}
+        assert status == {"Alpha SL": "cancelled", "Beta Ltd": "sent"}
