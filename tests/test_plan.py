@@ -125,6 +125,39 @@ def test_schedule_skips_holidays():
     assert days == [date(2026, 12, 28), date(2026, 12, 29)]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    tasks=st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(min_value=-3, max_value=20)),
+        max_size=80,
+    ),
+    capacity=st.integers(min_value=1, max_value=4),
+)
+def test_schedule_books_each_task_on_the_first_day_its_owner_has_room(tasks, capacity):
+    # The scheduler resumes its searches where the last one stopped; the dates must be
+    # those of the plain search, task by task, from the task's own first day.
+    from receivables.core.workdays import next_working_day
+
+    start = date(2026, 10, 30)
+    owners = [owner for owner, _days in tasks]
+    earliest = [start + timedelta(days=days) for _owner, days in tasks]
+    found = schedule(owners, start, "ES", capacity, earliest=earliest)
+    load: dict = {}
+    first = next_working_day(start, "ES")
+    cursor: dict = {}
+    for (owner, _days), first_possible, day in zip(tasks, earliest, found, strict=True):
+        if first_possible > start:
+            expected = next_working_day(first_possible, "ES")
+        else:
+            expected = cursor.get(owner, first)
+        while load.get((owner, expected), 0) >= capacity:
+            expected = next_working_day(expected + timedelta(days=1), "ES")
+        if first_possible <= start:
+            cursor[owner] = expected
+        load[(owner, expected)] = load.get((owner, expected), 0) + 1
+        assert day == expected
+
+
 def test_scores_compare_across_currencies_with_rates():
     items = ledger([("Forint Kft", 60, 1_000_000), ("Euro SL", 60, 10_000)])
     items.loc[0, "currency"] = "HUF"

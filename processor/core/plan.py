@@ -500,15 +500,21 @@ def schedule(
     # Each owner's days fill in order, so the search for a free day resumes where the
     # previous task of that owner stopped (linear, not quadratic, in tasks).
     cursor: dict[str, date] = {}
+    # Later tasks of an owner from the same first day resume likewise (after a run that
+    # wrote thousands of letters, every next letter waits for the same interval). Loads
+    # only grow, so days found full stay full.
+    later: dict[tuple[str, date], date] = {}
     dates = []
     for position, owner in enumerate(owners):
         day = cursor.get(owner, first_day)
         if earliest is not None and earliest[position] > as_of:
             # A later task: its own day, not the owner's cursor (which stays put).
-            day = next_working_day(earliest[position], country)
+            start = next_working_day(earliest[position], country)
+            day = later.get((owner, start), start)
             while load[(owner, day)] >= capacity:
                 day = next_working_day(day + timedelta(days=1), country)
             load[(owner, day)] += 1
+            later[(owner, start)] = day
             dates.append(day)
             continue
         while load[(owner, day)] >= capacity:
