@@ -316,13 +316,32 @@ def text_lines(text: str, width: float) -> int:
     column breaks across lines). :func:`text_width` errs wide, so this errs tall."""
     if "\n" not in text and len(text) * 1.45 <= width:
         return 1  # cannot be wider than the column, whatever its characters
-    if width <= 0:
-        return len(_wrapped(text, width, False))
     # A line's width is the sum of its words' and spaces' (whole hundredths): the units
-    # the wrapping added up are the line's text_width, without measuring it again.
-    return sum(
-        max(1, math.ceil(units / 100 / width)) for _line, units in _wrapped(text, width, False)
-    )
+    # the wrapping adds up are the line's text_width, without building or measuring it.
+    # The steps are wrap_words' (an empty line takes the next word in its place).
+    space = _text_units(" ")
+    lines = 0
+    for paragraph in text.split("\n"):
+        line_units, empty = 0, True
+        for word in paragraph.split(" "):
+            units = _text_units(word)
+            if empty:
+                line_units, empty = units, not word
+            elif (line_units + space + units) * _PLAIN > width:
+                lines += _line_count(line_units, width)
+                line_units, empty = units, not word
+            else:
+                line_units += space + units
+        lines += _line_count(line_units, width)
+    return lines
+
+
+_PLAIN = 1.0 / 100  # wrap_words' scale for text that is not bold
+
+
+def _line_count(units: int, width: float) -> int:
+    """Lines one wrapped line of ``units`` takes (a word wider than the column breaks)."""
+    return max(1, math.ceil(units / 100 / width)) if width > 0 else 1
 
 
 def money_format(currency: object) -> str:
