@@ -395,3 +395,43 @@ def test_send_leaves_out_the_draft_of_a_cancelled_letter(tmp_path, cli, where):
     for log in (out, letters / "Letters Log.xlsx"):
         status = {row["Customer"]: row["Status"] for row in _log_rows(log)}
         assert status == {"Alpha SL": "cancelled", "Beta Ltd": "sent"}
+
+
+def test_every_shipped_email_language_names_every_line_of_the_layout():
+    """Each email_base.<language>.j2 fills the same blocks as the English one, so no
+    language shows a line of the layout without its label (": €44.39")."""
+    import receivables.letter_templates as shipped
+
+    folder = Path(shipped.__file__).parent
+    blocks = re.compile(r"\{%-?\s*block\s+(\w+)")
+    english = set(blocks.findall((folder / "email_base.en.j2").read_text(encoding="utf-8")))
+    assert "charges_label" in english
+    for base in sorted(folder.glob("email_base.*.j2")):
+        assert set(blocks.findall(base.read_text(encoding="utf-8"))) == english, base.name
+
+
+def test_a_company_address_of_its_own_with_the_sample_city_is_a_warning(tmp_path, run_json):
+    """A clerk who sets [company] name and address but not city and country would date the
+    letters "Madrid, ..." and print "Spain" under a Dublin address: a warning says so."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Customer", "Invoice", "Due Date", "Currency", "Balance", "Address"])
+    sheet.append(["Brit Ltd", "B-1", date(2026, 9, 20), "GBP", 900.0, "1 High St, London"])
+    book.save(tmp_path / "ar.xlsx")
+    rules = tmp_path / "ours.toml"
+    rules.write_text(
+        '[company]\nname = "Northwind Trading Ltd"\naddress = "1 Quay St\\nDublin D02"\n'
+        'iban = "IE29AIBK93115212345678"\n',
+        encoding="utf-8",
+    )
+    args = ("process", tmp_path / "ar.xlsx", "--letters", tmp_path / "L", "--as-of", "2026-10-15")
+    found = run_json(*args, "--rules", rules)
+    place = [i["message"] for i in found["issues"] if "sample city" in i["message"]]
+    assert len(place) == 1
+    assert "[company] city and [company] country" in place[0]
+    # Once the city and country are the company's own, the warning is gone.
+    rules.write_text(
+        rules.read_text(encoding="utf-8") + 'city = "Dublin"\ncountry = "IE"\n', encoding="utf-8"
+    )
+    found = run_json(*args, "--rules", rules)
+    assert not [i for i in found["issues"] if "sample city" in i["message"]]

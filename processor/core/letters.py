@@ -779,6 +779,9 @@ def _interest_issues(jobs: list[LetterJob], as_of: date) -> list[Issue]:
 
 # Values of the packaged [company] settings: letters that still carry them are samples.
 SAMPLE_COMPANY = {"name": "Your Company S.L.", "address": "Calle Mayor 1\n28013 Madrid"}
+# The packaged city and country printed with the sample address ("Madrid, 15 October
+# 2026", "Spain" under the address).
+SAMPLE_PLACE = {"city": "Madrid", "country": "ES"}
 # Letters whose payment instructions must name the account to pay into.
 ACCOUNT_LETTERS = frozenset({"final_demand", "legal_demand"})
 
@@ -810,6 +813,7 @@ def company_issues(company: Company, jobs: list[LetterJob], rules: Rules) -> lis
                     f"[company] {key} before sending the letters",
                 )
             )
+    issues.extend(_sample_place_issues(company, where))
     if not company.iban:
         demands = sorted({job.template for job in jobs} & ACCOUNT_LETTERS)
         tail = f"; {' and '.join(demands)} letters must name it" if demands else ""
@@ -819,6 +823,31 @@ def company_issues(company: Company, jobs: list[LetterJob], rules: Rules) -> lis
             )
         )
     return issues
+
+
+def _sample_place_issues(company: Company, where: str) -> list[Issue]:
+    """A warning when the sender's own address is set but the letters would still be
+    dated from the sample city and show the sample country under it ("1 Quay St, Dublin"
+    then "Spain", "Madrid, 28 October 2026")."""
+    address = (company.address or "").strip()
+    if not address or address.splitlines()[0] == SAMPLE_COMPANY["address"].splitlines()[0]:
+        return []  # no address, or the sample one: already warned about
+    stale = [
+        key
+        for key, sample in SAMPLE_PLACE.items()
+        if (getattr(company, key) or "").strip().casefold() == sample.casefold()
+    ]
+    if "city" not in stale or SAMPLE_PLACE["city"].casefold() in address.casefold():
+        return []
+    settings = " and ".join(f"[company] {key}" for key in stale)
+    shown = " and the country ".join(f"'{getattr(company, key)}'" for key in stale)
+    return [
+        Issue(
+            where,
+            f"the letters are still dated from the sample city {shown}, which the company "
+            f"address does not name: set {settings} before sending the letters",
+        )
+    ]
 
 
 def _unique_reference(prefix, customer, currency, stage, as_of, used) -> str:
