@@ -44,7 +44,9 @@ def test_each_customer_gets_the_message_in_its_language():
             item("García S.L.", 15, 1234.56, language="Español", contact="Ana"),
             item("Kovács Kft.", 15, 1234.56, language="magyar", contact="Péter"),
             item("Wang Co", 15, 1234.56, language="中文", contact="王先生"),
-            item("Müller AG", 15, 1234.56, language="de", contact="Max"),
+            item("Müller AG", 15, 1234.56, language="Deutsch", contact="Max"),
+            item("Dupont SA", 15, 1234.56, language="français", contact="Claire"),
+            item("Nobody Oy", 15, 1234.56, language="fi", contact="Aino"),
         ]
     )
     assert found["Smith Ltd"].startswith("Dear Jo,")
@@ -53,8 +55,13 @@ def test_each_customer_gets_the_message_in_its_language():
     assert found["Kovács Kft."].startswith("Tisztelt Péter!")
     assert "1 234,56 EUR" in found["Kovács Kft."].replace("\xa0", " ").replace("\u202f", " ")
     assert found["Wang Co"].startswith("尊敬的王先生：") and "€1,234.56" in found["Wang Co"]
-    # No German messages in the settings: the default (English) text.
-    assert found["Müller AG"].startswith("Dear Max,")
+    assert found["Müller AG"].startswith("Guten Tag Max, der Betrag von 1.234,56")
+    assert "ist seit 15 Tagen überfällig" in found["Müller AG"]
+    assert found["Dupont SA"].startswith("Bonjour Claire, la somme de 1")
+    assert "1 234,56 €" in found["Dupont SA"].replace("\xa0", " ").replace("\u202f", " ")
+    assert "est en retard de 15 jours" in found["Dupont SA"]
+    # No Finnish messages in the settings: the default (English) text.
+    assert found["Nobody Oy"].startswith("Dear Aino,")
 
 
 def test_pre_due_reminder_uses_the_language_and_its_date():
@@ -62,10 +69,21 @@ def test_pre_due_reminder_uses_the_language_and_its_date():
     assert "3 de abril de 2026" in found["García S.L."]
 
 
+def test_pre_due_and_reminder_dates_in_german_and_french():
+    found = messages(
+        [
+            item("Müller AG", -3, 100.00, language="de", contact="Max"),
+            item("Dupont SA", 2, 100.00, language="fr", contact="Claire"),
+        ]
+    )
+    assert "am 3. April 2026 fällig wird" in found["Müller AG"]
+    assert "était due le 29 mars 2026" in found["Dupont SA"]
+
+
 def test_a_clerk_adds_a_language_in_the_settings():
     found = messages(
-        [item("Müller AG", 15, 100.00, language="de", contact="Max")],
-        messages={"de": {"notice": "Sehr geehrte(r) {{ contact }}, {{ amount }}."}},
-        letters={"locales": {"de": "de_DE"}},
+        [item("Virtanen Oy", 15, 100.00, language="fi", contact="Aino")],
+        messages={"fi": {"notice": "Hyvä {{ contact }}, {{ amount }}."}},
+        letters={"locales": {"fi": "fi_FI"}},
     )
-    assert found["Müller AG"].replace("\xa0", " ") == "Sehr geehrte(r) Max, 100,00 €."
+    assert found["Virtanen Oy"].replace("\xa0", " ") == "Hyvä Aino, 100,00 €."

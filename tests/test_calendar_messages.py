@@ -15,8 +15,22 @@ from workbook_dump import dump_sheets
 
 AS_OF = date(2026, 10, 31)
 HEADER = ["Customer", "Invoice", "Due Date", "Currency", "Balance", "Address", "Language"]
-GREETING = {"en": "Dear ", "es": "Estimado/a ", "hu": "Tisztelt ", "zh": "尊敬的"}
-CITES = {"en": "We wrote to you", "es": "Le escribimos", "hu": "írtunk", "zh": "致函"}
+GREETING = {
+    "en": "Dear ",
+    "es": "Estimado/a ",
+    "hu": "Tisztelt ",
+    "zh": "尊敬的",
+    "de": "Guten Tag ",
+    "fr": "Bonjour ",
+}
+CITES = {
+    "en": "We wrote to you",
+    "es": "Le escribimos",
+    "hu": "írtunk",
+    "zh": "致函",
+    "de": "Wir haben Ihnen am",
+    "fr": "Nous vous avons écrit",
+}
 # Days overdue of one item at each ladder stage a plan row can be at.
 STAGE_DAYS = {
     "reminder": 3,
@@ -73,7 +87,7 @@ def test_the_shipped_messages_cover_every_stage_a_task_can_be_at_in_every_langua
     table = rules.section("messages")
     wanted = {stage.key for stage in rules.stages} - {"current"}
     assert wanted <= set(table)
-    for language in ("es", "hu", "zh"):
+    for language in ("es", "hu", "zh", "de", "fr"):
         assert wanted <= set(table[language]), language
 
 
