@@ -339,8 +339,9 @@ LETTER_TEXT = {
             " the oldest invoice is {{ oldest_days_overdue }} days overdue.",
             "This is our final demand. Unless we receive **{{ total_claim }}** by "
             "**{{ reply_by }}**, we will instruct our lawyers to start legal proceedings "
-            "without further notice. The costs of those proceedings, as well as interest "
-            "that continues to accrue, may be claimed from you.",
+            "without further notice. The costs of those proceedings"
+            "{% if has_interest %}, as well as interest that continues to accrue,{% endif %} may be claimed from "
+            "you.",
         ],
         "after": [
             "If there is a reason for non-payment that we are not aware of, contact us "
@@ -363,8 +364,8 @@ LETTER_TEXT = {
             "**Deadline:** you must pay **{{ total_claim }}** in full by **{{ reply_by }}**"
             "{{ reply_words }}.",
             "**Consequence:** if the full amount is not received by that date, we will issue "
-            "court proceedings against you without further notice to recover the debt, "
-            "further interest and our legal costs. Court proceedings may adversely affect "
+            "court proceedings against you without further notice to recover the debt"
+            "{% if has_interest %}, further interest{% endif %} and our legal costs. Court proceedings may adversely affect "
             "your credit rating.",
             "If you dispute the claim, in whole or in part, you must tell us in writing "
             "before the deadline, giving full reasons and enclosing any supporting documents.",
@@ -416,8 +417,8 @@ LETTER_TEXT = {
             "Este es nuestro último aviso. Si el importe de **{{ total_claim }}** no se "
             "recibe en nuestra cuenta a más tardar el **{{ reply_by }}**, encargaremos a "
             "nuestros abogados el inicio de acciones judiciales sin más aviso. Las costas "
-            "del procedimiento, además de los intereses que sigan devengándose, podrán "
-            "serles reclamadas.",
+            "del procedimiento{% if has_interest %}, además de los intereses que sigan devengándose,{% endif %}"
+            " podrán serles reclamadas.",
         ],
         "after": [
             "Si existe algún motivo para el impago que desconozcamos, contacten con nosotros "
@@ -441,7 +442,7 @@ LETTER_TEXT = {
             "**{{ reply_by }}**{{ reply_words }}.",
             "**Consecuencia:** si el importe íntegro no se recibe en dicho plazo, "
             "interpondremos sin más aviso la correspondiente reclamación judicial para el "
-            "cobro de la deuda, los intereses devengados y las costas. La reclamación "
+            "cobro de la deuda{% if has_interest %}, los intereses devengados{% endif %} y las costas. La reclamación "
             "judicial puede afectar a su calificación crediticia.",
             "Si se oponen a la reclamación, en todo o en parte, deberán comunicárnoslo por "
             "escrito antes de que venza el plazo, exponiendo sus motivos y aportando la "
@@ -498,8 +499,8 @@ LETTER_TEXT = {
             "Ez az utolsó felszólításunk. Amennyiben a fennálló **{{ total_claim }}** összeg "
             "legkésőbb **{{ reply_by }}** napjáig nem érkezik meg számlánkra, az ügyet "
             "további értesítés nélkül átadjuk jogi képviselőnknek a követelés bírósági "
-            "érvényesítésére. Az eljárás költségeit és a tovább futó késedelmi kamatot "
-            "Önökre háríthatjuk.",
+            "érvényesítésére. Az eljárás költségeit{% if has_interest %} és a tovább futó késedelmi "
+            "kamatot{% endif %} Önökre háríthatjuk.",
         ],
         "after": [
             "Ha a nemfizetésnek olyan oka van, amelyről nem tudunk, haladéktalanul vegyék fel "
@@ -523,7 +524,7 @@ LETTER_TEXT = {
             "**{{ reply_by }}** napjáig kell megfizetniük{{ reply_words }}.",
             "**Következmény:** amennyiben a teljes összeg eddig nem érkezik meg, további "
             "értesítés nélkül bírósági eljárást (fizetési meghagyásos eljárást) indítunk a "
-            "tartozás, a késedelmi kamat és az eljárási költségek behajtására. A bírósági "
+            "tartozás{% if has_interest %}, a késedelmi kamat{% endif %} és az eljárási költségek behajtására. A bírósági "
             "eljárás kedvezőtlenül befolyásolhatja hitelminősítésüket.",
             "Amennyiben a követelést egészben vagy részben vitatják, ezt a határidő lejárta "
             "előtt írásban, részletes indokolással és a vonatkozó dokumentumok csatolásával "
@@ -565,8 +566,8 @@ LETTER_TEXT = {
             + "{% endif %}逾期本金现为"
             "**{{ total_overdue }}**，最早一张发票已逾期{{ oldest_days_overdue }}天。",
             "这是我方的最后催告。如我方未能于**{{ reply_by }}**前收到**{{ total_claim }}**，"
-            "我方将委托律师提起法律诉讼，恕不另行通知。诉讼费用以及继续产生的利息可能由贵方"
-            "承担。",
+            "我方将委托律师提起法律诉讼，恕不另行通知。诉讼费用{% if has_interest %}以及继续产生的利息{% endif %}"
+            "可能由贵方承担。",
         ],
         "after": [
             "如存在我方不知悉的未付款原因，请立即与我们联系：这是在不采取法律行动的情况下解决"
@@ -587,8 +588,8 @@ LETTER_TEXT = {
         "after": [
             "**期限：**贵方须于**{{ reply_by }}**前全额支付**{{ total_claim }}**"
             "{{ reply_words }}。",
-            "**后果：**如届时未收到全部款项，我方将不另行通知，直接向法院提起诉讼，追讨债务、"
-            "后续利息及法律费用。法院诉讼可能对贵方的信用评级产生不利影响。",
+            "**后果：**如届时未收到全部款项，我方将不另行通知，直接向法院提起诉讼，追讨债务{% if has_interest %}、"
+            "后续利息{% endif %}及法律费用。法院诉讼可能对贵方的信用评级产生不利影响。",
             "如贵方对全部或部分债权有异议，须在期限届满前以书面形式告知，说明全部理由并附上"
             "相关证明文件。",
         ],
@@ -797,8 +798,8 @@ LETTER_TEXT.update(
                 "Dies ist unsere letzte Mahnung. Geht der Betrag von **{{ total_claim }}** "
                 "nicht bis zum **{{ reply_by }}** bei uns ein, werden wir ohne weitere "
                 "Ankündigung unsere Rechtsanwälte mit der gerichtlichen Geltendmachung "
-                "beauftragen. Die Kosten des Verfahrens sowie weiter anfallende Zinsen können "
-                "Ihnen in Rechnung gestellt werden.",
+                "beauftragen. Die Kosten des Verfahrens{% if has_interest %} sowie weiter anfallende "
+                "Zinsen{% endif %} können Ihnen in Rechnung gestellt werden.",
             ],
             "after": [
                 "Gibt es einen uns nicht bekannten Grund für die Nichtzahlung, setzen Sie sich "
@@ -824,7 +825,8 @@ LETTER_TEXT.update(
                 "**{{ reply_by }}**{{ reply_words }} zahlen.",
                 "**Folge:** Geht der vollständige Betrag bis zu diesem Datum nicht ein, werden "
                 "wir ohne weitere Ankündigung gerichtliche Schritte gegen Sie einleiten, um die "
-                "Forderung, weitere Zinsen und unsere Rechtsverfolgungskosten beizutreiben. Ein "
+                "Forderung{% if has_interest %}, weitere Zinsen{% endif %} und unsere Rechtsverfolgungskosten "
+                "beizutreiben. Ein "
                 "Gerichtsverfahren kann Ihre Kreditwürdigkeit beeinträchtigen.",
                 "Sollten Sie die Forderung ganz oder teilweise bestreiten, teilen Sie uns dies "
                 "bitte vor Ablauf der Frist schriftlich mit vollständiger Begründung und den "
@@ -882,8 +884,8 @@ LETTER_TEXT.update(
                 "Ceci est notre dernière mise en demeure. À défaut de réception de "
                 "**{{ total_claim }}** au plus tard le **{{ reply_by }}**, nous chargerons nos "
                 "avocats d'engager une procédure judiciaire sans autre avis. Les frais de cette "
-                "procédure, ainsi que les intérêts qui continuent de courir, pourront être mis "
-                "à votre charge.",
+                "procédure{% if has_interest %}, ainsi que les intérêts qui continuent de courir,{% endif %}"
+                " pourront être mis à votre charge.",
             ],
             "after": [
                 "Si une raison que nous ignorons explique ce défaut de paiement, contactez-nous "
@@ -908,7 +910,7 @@ LETTER_TEXT.update(
                 "plus tard le **{{ reply_by }}**{{ reply_words }}.",
                 f"**Conséquence{_NB}:** à défaut de paiement intégral à cette date, nous "
                 "engagerons sans autre avis une action en justice à votre encontre pour "
-                "recouvrer la créance, les intérêts à échoir et nos frais de procédure. Une "
+                "recouvrer la créance{% if has_interest %}, les intérêts à échoir{% endif %} et nos frais de procédure. Une "
                 "procédure judiciaire peut nuire à votre réputation financière.",
                 "Si vous contestez tout ou partie de cette créance, vous devez nous en informer "
                 "par écrit avant l'expiration du délai, en exposant vos motifs et en joignant "

@@ -406,6 +406,60 @@ def test_golden_text_under_each_law(law_letters, currency, name):
     assert text + "\n" == path.read_text(encoding="utf-8")
 
 
+# ---- letters that charge no interest say nothing of interest -------------------------------
+
+# The word for interest in each language, as the final and legal demands would use it.
+INTEREST_WORDS = {
+    "en": "interest",
+    "es": "interes",
+    "hu": "kamat",
+    "zh": "利息",
+    "de": "zins",
+    "fr": "intérêt",
+}
+
+
+@pytest.fixture(scope="module")
+def interest_free_letters(rules, tmp_path_factory):
+    """Final and legal demands to debtors no statutory interest applies to.
+
+    A USD debt (no interest regime for the currency) and a consumer's EUR debt (the
+    consumer rule charges nothing by default), in every language.
+    """
+    records = []
+    for language in GOLDEN_LANGUAGES:
+        for days in (75, 120):
+            records.append(
+                item(f"Dollar {language} {days}", days, 900.00, currency="USD", language=language)
+            )
+            records.append(
+                item(
+                    f"Consumer {language} {days}",
+                    days,
+                    900.00,
+                    customer_type="consumer",
+                    language=language,
+                )
+            )
+    frame = classified_frame(records, rules)
+    out = tmp_path_factory.mktemp("interest_free")
+    result = shell.write_letters(frame, rules, AS_OF, out)
+    return [(r.template, r.language, out / r.file) for r in result.records]
+
+
+def test_a_letter_that_charges_no_interest_never_mentions_it(interest_free_letters):
+    written = {(template, language) for template, language, _ in interest_free_letters}
+    assert written == {
+        (template, language)
+        for template in ("final_demand", "legal_demand")
+        for language in GOLDEN_LANGUAGES
+    }
+    for template, language, path in interest_free_letters:
+        text = docx_text(path).lower()
+        word = INTEREST_WORDS[language]
+        assert word not in text, f"{template}.{language} mentions {word!r}:\n{text}"
+
+
 # ---- template checks -------------------------------------------------------------------------
 
 
