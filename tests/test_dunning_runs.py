@@ -478,6 +478,13 @@ def new_letters(log: list[list]) -> list[tuple]:
     return sorted(tuple(str(row[header.index(name)] or "") for name in keep) for row in rows)
 
 
+def row_actions(rows: list[list]) -> list[tuple]:
+    """(customer, invoice, Next Action) of each row of a dumped receivables sheet."""
+    header = rows[0]
+    action = header.index("Next Action")
+    return [(row[0], row[1], row[action]) for row in rows[1:] if row[0]]
+
+
 @settings(
     max_examples=8,
     deadline=None,
@@ -539,10 +546,25 @@ def test_property_the_decision_is_the_same_through_cli_batch_and_addin(
         found = [[cell_text(v) for v in row] for row in values]
         columns = [found[0].index(name) for name in cli_plan[0]]
         addin_plan = [[row[c] for c in columns] for row in found]
+        # Classify writes the rows' Next Action, which follows the same decisions.
+        addin_package.dispatch("collections_classify")
+        values = book.sheets["Ledger"].used_range.options(ndim=2).value
+        addin_rows = row_actions([[cell_text(v) for v in row] for row in values])
     finally:
         standin.deactivate(previous)
     assert by_cli == by_batch == by_addin
     # And the plans, whose Next Action follows those letters, are the same too.
     assert cli_plan == batch_plan == addin_plan
+    # The receivables rows' Next Action too, in the plan's words where a letter decides it.
+    cli_rows = row_actions(dump_sheets(cli_out, ["Ledger"])["Ledger"])
+    batch_book = base / "batch" / "AR_2026-10.collections.xlsx"
+    batch_rows = row_actions(dump_sheets(batch_book, ["Ledger"])["Ledger"])
+    assert cli_rows == batch_rows == addin_rows
+    who, what = cli_plan[0].index("Customer"), cli_plan[0].index("Next Action")
+    plan_action = {row[who]: row[what] for row in cli_plan[1:]}
+    for customer, _invoice, action in cli_rows:
+        text = str(action or "")
+        if text.startswith("Send ") or " sent 20" in text:
+            assert text == plan_action[customer]
     # Earlier letters in the input's log are the history all three read.
     assert all(entry[0] for entry in by_cli)

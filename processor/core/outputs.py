@@ -76,8 +76,57 @@ def _day(value) -> date | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
-def stage_columns(ledger: Ledger, classified: pd.DataFrame, rules: Rules) -> StageColumns:
-    """The four appended columns: right of the table, or where an earlier run put them."""
+def decided_actions(plan: pd.DataFrame, decisions: Mapping | None) -> dict[tuple, str]:
+    """The plan's Next Action of every customer and currency whose dunning decision
+    drives its letters (a letter due, waiting, sent, or due but not deliverable).
+
+    A blocked customer, or one whose net claim is at or below the minimum, has no letter
+    to follow: its rows keep the ladder's action, as the rows outside any decision do.
+    """
+    if not decisions or plan.empty:
+        return {}
+    found = {}
+    for customer, currency, action in zip(
+        plan["customer"].tolist(),
+        plan["currency"].tolist(),
+        plan["next_action"].tolist(),
+        strict=True,
+    ):
+        decision = decisions.get((customer, currency))
+        if decision is not None and decision.action not in (BLOCKED, BELOW_MINIMUM):
+            found[(customer, currency)] = action
+    return found
+
+
+def _row_actions(classified: pd.DataFrame, rules: Rules, decided: Mapping[tuple, str]) -> list:
+    """Each row's Next Action: the plan's under the dunning decision for the overdue items
+    it covers (so a row never names another letter than the plan), else the ladder's."""
+    actions = classified[F.NEXT_ACTION].tolist()
+    if not decided:
+        return actions
+    # Only the overdue rows are looked at (a ledger is mostly paid or current); the key is
+    # the decision's, as dunning.decide builds it (a blank currency is the default).
+    overdue = np.flatnonzero(classified[F.COUNTS_OVERDUE].to_numpy(dtype=bool))
+    rows = classified.iloc[overdue]
+    currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
+    for index, customer, currency in zip(
+        overdue.tolist(), rows["customer"].tolist(), currencies, strict=True
+    ):
+        actions[index] = decided.get((customer, currency), actions[index])
+    return actions
+
+
+def stage_columns(
+    ledger: Ledger,
+    classified: pd.DataFrame,
+    rules: Rules,
+    decided: Mapping[tuple, str] | None = None,
+) -> StageColumns:
+    """The four appended columns: right of the table, or where an earlier run put them.
+
+    ``decided`` (:func:`decided_actions`) gives the overdue rows of a customer under a
+    dunning decision the plan's Next Action; the Stage column stays the stage by days.
+    """
     location = ledger.location
     if location.output_columns:
         start = location.output_columns["days_overdue"]
@@ -94,7 +143,7 @@ def stage_columns(ledger: Ledger, classified: pd.DataFrame, rules: Rules) -> Sta
                 classified[F.DAYS_OVERDUE].tolist(),
                 classified[F.BUCKET].tolist(),
                 classified[F.STAGE_LABEL].tolist(),
-                map(action_text, classified[F.NEXT_ACTION].tolist()),
+                map(action_text, _row_actions(classified, rules, decided or {})),
                 strict=True,
             ),
             strict=True,

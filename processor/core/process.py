@@ -23,6 +23,7 @@ from .outputs import (
     aging_model,
     calendar_model,
     calendar_tasks,
+    decided_actions,
     exceptions_model,
     plan_model,
     stage_columns,
@@ -165,7 +166,7 @@ def analyse_ledger(
     columns_of = dict(location.columns)
     issues += quality_issues(frame, customers, rules, sheet, columns_of, decisions=decisions)
     issues += future_dated(frame, as_of, sheet, columns_of)
-    columns = stage_columns(ledger, frame, rules)
+    columns = stage_columns(ledger, frame, rules, decided_actions(plan, decisions))
     models = _models(plan, frame, rules, as_of, settings, company, issues, with_plan, decisions)
     return Outcome(
         ledger=ledger,
@@ -279,4 +280,10 @@ def follow_letters(
             )
             model = calendar_model(tasks, rules, as_of)
         models.append(model)
-    return replace(outcome, plan=plan, models=tuple(models), decisions=decisions)
+    # The rows' Next Action follows the same decisions as the plan's.
+    columns = stage_columns(
+        outcome.ledger, outcome.classified, rules, decided_actions(plan, decisions)
+    )
+    return replace(
+        outcome, plan=plan, models=tuple(models), decisions=decisions, stage_columns=columns
+    )
