@@ -20,7 +20,13 @@ from typing import Any
 from .atomic import atomic_write
 from .core.dunning import SentLetter, history_from_rows
 from .core.issues import InputError, Issue, Location, Severity
-from .core.letters_log import cancel_deleted_drafts, clean, merge_rows, rows_from_grid
+from .core.letters_log import (
+    cancel_deleted_drafts,
+    clean,
+    deleted_drafts,
+    merge_rows,
+    rows_from_grid,
+)
 from .core.outputs import letters_log_model
 from .core.rules import Rules
 
@@ -121,9 +127,9 @@ def load_history(
     if letters_dir is not None and drafted:
         present, journaled = folder_drafts(Path(letters_dir))
         if present is not None:
-            merged, notes = cancel_deleted_drafts(
-                merged, drafted, present, journaled, Path(letters_dir).name
-            )
+            # Only the folder's own drafts: the workbook's log may list other folders'.
+            deleted = deleted_drafts(merged, present, journaled) & drafted
+            merged, notes = cancel_deleted_drafts(merged, deleted, Path(letters_dir).name)
             issues += notes
     letters, problems = history_from_rows(merged, rules)
     issues += problems
@@ -160,7 +166,7 @@ def folder_drafts(letters_dir: Path) -> tuple[set[str] | None, set[str]]:
     from email import policy
     from email.parser import BytesParser
 
-    from .send import EMAIL_DIR, JOURNAL, Journal
+    from .send import EMAIL_DIR, journaled
 
     folder = Path(letters_dir) / EMAIL_DIR
     present: set[str] = set()
@@ -173,8 +179,7 @@ def folder_drafts(letters_dir: Path) -> tuple[set[str] | None, set[str]]:
             # A draft that cannot be read may be any of them: none is taken as deleted.
             return None, set()
         present.add(message_id.strip())
-    journaled = set(Journal(folder / JOURNAL).states) if (folder / JOURNAL).is_file() else set()
-    return present, journaled
+    return present, journaled(folder)
 
 
 def combined_rows(history: DunningHistory, new_rows: Iterable[dict[str, Any]]):

@@ -613,15 +613,18 @@ def deleted_drafts(folder: Path, rules, result: SendResult) -> list[str]:
     no longer in its ``email`` folder and were never sent (the journal has no step for
     them): the clerk deleted them instead of sending them (design.md §11). Only the
     folder's own log says which drafts are the folder's; without it, none."""
-    from .core.dunning import parse_status
-    from .dunning_log import drafts_of, read_folder_log
+    from .core.letters_log import deleted_drafts as deleted_of
+    from .dunning_log import read_folder_log
 
-    rows = read_folder_log(folder, rules)
-    drafted = drafts_of(row for row in rows if parse_status(row.get("Status")) == "draft")
     present = {outcome.draft.message_id for outcome in result.outcomes}
-    journal = drafts_folder(folder) / JOURNAL
-    journaled = set(Journal(journal).states) if journal.is_file() else set()
-    return sorted(drafted - present - journaled)
+    rows = read_folder_log(folder, rules)
+    return sorted(deleted_of(rows, present, journaled(drafts_folder(folder))))
+
+
+def journaled(drafts: Path) -> set[str]:
+    """The Message-IDs the send journal of the folder ``drafts`` has a step for (sent,
+    marked sent, or handed to the server)."""
+    return set(Journal(Path(drafts) / JOURNAL).states)
 
 
 def log_status(outcome: Outcome) -> str:

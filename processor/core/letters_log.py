@@ -145,33 +145,34 @@ def clean(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{name: row.get(name, "") for name in LOG_COLUMNS} for row in rows]
 
 
-def cancel_deleted_drafts(
-    rows: Iterable[Mapping[str, Any]],
-    drafted: Collection[str],
-    present: Collection[str],
-    journaled: Collection[str],
-    folder: str,
-) -> tuple[list[dict[str, Any]], list[Issue]]:
-    """The rows, with each email draft a clerk deleted instead of sending marked
-    ``cancelled`` (it counts as never sent, design.md §11), and an Info issue for each.
+def deleted_drafts(
+    rows: Iterable[Mapping[str, Any]], present: Collection[str], journaled: Collection[str]
+) -> set[str]:
+    """The Message-IDs of the email drafts among ``rows`` (a letters folder's own Letters
+    Log) that a clerk deleted instead of sending: still ``draft``, their ``.eml`` no longer
+    among ``present`` and no step of theirs in the send journal (``journaled``: sent, marked
+    sent, or handed to the server). Such a draft counts as never sent (design.md §11)."""
+    return {
+        message_id
+        for row in rows
+        if (message_id := str(row.get("Message-ID") or "").strip())
+        and normalize(row.get("Channel")) == "email"
+        and parse_status(row.get("Status")) == "draft"
+        and message_id not in present
+        and message_id not in journaled
+    }
 
-    ``drafted`` are the Message-IDs of the drafts written into the letters folder
-    ``folder`` (its own Letters Log lists them); ``present`` those whose ``.eml`` is still
-    in its ``email`` folder; ``journaled`` those the send journal has a step for (sent,
-    marked sent, or handed to the server). A row of ``drafted`` whose status is still
-    ``draft`` and whose draft is neither present nor journaled was deleted unsent.
-    """
+
+def cancel_deleted_drafts(
+    rows: Iterable[Mapping[str, Any]], deleted: Collection[str], folder: str
+) -> tuple[list[dict[str, Any]], list[Issue]]:
+    """The rows, with each email draft of ``deleted`` (see :func:`deleted_drafts`) that is
+    still ``draft`` marked ``cancelled``, and an Info issue for each; ``folder`` is the
+    letters folder the drafts were written into."""
     out, issues = [], []
     for row in rows:
         message_id = str(row.get("Message-ID") or "").strip()
-        deleted = (
-            message_id in drafted
-            and message_id not in present
-            and message_id not in journaled
-            and normalize(row.get("Channel")) == "email"
-            and parse_status(row.get("Status")) == "draft"
-        )
-        if deleted:
+        if message_id in deleted and parse_status(row.get("Status")) == "draft":
             row = {**row, "Status": "cancelled"}
             reference = row.get("Reference") or message_id
             issues.append(
