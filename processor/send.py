@@ -732,23 +732,13 @@ def _logged_statuses(folder: Path, rules, workbook: Path | None = None) -> dict[
 def _statuses_in(path: Path, rules) -> dict[str, str]:
     """Message-ID -> status in the Letters Log sheet of the workbook at ``path``."""
     from .core.dunning import parse_status
-    from .core.letters_log import rows_from_grid
-    from .dunning_log import sheet_name
+    from .dunning_log import log_rows
     from .reader import open_workbook
 
     if not path.is_file():
         return {}
     try:
-        opened = open_workbook(path)
-        name = next(
-            (
-                s.name
-                for s in opened.sheets
-                if s.is_worksheet and s.name.casefold() == sheet_name(rules).casefold()
-            ),
-            None,
-        )
-        rows = rows_from_grid(opened.grid(name))[0] if name else []
+        rows = log_rows(open_workbook(path), rules)[0]
     except InputError:
         return {}  # the journal alone decides, as before the log existed
     return {
