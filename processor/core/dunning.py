@@ -459,35 +459,42 @@ class Decision:
         return self.action == SEND
 
 
-def _history_index(history: Iterable[SentLetter]):
+class _Sent(NamedTuple):
+    """A counting letter of the history, its item keys normalised once: they are matched
+    against every overdue item of its customer, in the decision and in what follows it."""
+
+    letter: SentLetter
+    names: tuple[tuple[str, str], ...] | None  # (normalised item key, stage key); None: unknown
+    keys: frozenset[str] | None  # the normalised item keys (None: unknown)
+
+
+def _sent(letter: SentLetter, names: tuple[tuple[str, str], ...] | None = None) -> _Sent:
+    """``letter`` with its items' normalised keys (``names`` when the caller has them)."""
+    if letter.items is None:
+        return _Sent(letter, None, None)
+    if names is None:
+        names = tuple((normalize(key), stage) for key, stage in letter.items)
+    return _Sent(letter, names, frozenset(name for name, _stage in names))
+
+
+def _history_index(history: Iterable[SentLetter]) -> dict[tuple[str, str], list[_Sent]]:
     """Counting letters per (customer, currency), oldest first."""
-    by_customer: dict[tuple[str, str], list[SentLetter]] = {}
+    by_customer: dict[tuple[str, str], list[_Sent]] = {}
     for letter in history:
         if letter.counts:
             by_customer.setdefault(
                 (normalize(letter.customer), letter.currency.upper()), []
-            ).append(letter)
+            ).append(_sent(letter))
     for letters in by_customer.values():
-        letters.sort(key=lambda letter: letter.date)  # stable: log order within a day
+        letters.sort(key=lambda entry: entry.letter.date)  # stable: log order within a day
     return by_customer
-
-
-def _covers(letter: SentLetter, key: str, due: date | None) -> str | None:
-    """The stage key ``letter`` took the item to, or None when it did not cover it."""
-    if letter.items is None:
-        # An older log without invoices: the letter covered what was overdue then.
-        return letter.level if due is not None and due < letter.date else None
-    wanted = normalize(key)
-    for item, level in letter.items:
-        if normalize(item) == wanted:
-            return level
-    return None
 
 
 class _Item(NamedTuple):
     # A tuple: hundreds of thousands are made on a big ledger (a frozen dataclass is ~5x
     # slower to build).
     key: str
+    name: str  # normalize(key): how the history's letters name it
     due: date
     days: int
     balance: int
@@ -518,14 +525,16 @@ def decide(
     credits = _credits(classified, rules)
     blocks = customer_blocks(classified, settings, as_of, items.keys())
     with_address, with_email = reachability(classified)
-    context = _Context(tuple(levels), settings, as_of)
+    context = _Context(
+        tuple(levels), settings, as_of, {level.stage: level.index for level in levels}
+    )
     decisions = {}
     for key, group in items.items():
         name, code = key
         decisions[key] = _decide_one(
             context,
             _Facts(name, code, group, credits.get(key, 0), blocks.get(key)),
-            index.get((normalize(name), str(code).upper()), []),
+            index.get((normalize(name), str(code).upper()), []) if index else [],
             (name in with_address, name in with_email),
         )
     return decisions
@@ -546,23 +555,36 @@ def _overdue_items(
     dues = rows["due_date"].to_numpy(dtype="datetime64[D]").astype(object).tolist()
     invoices = rows["invoice"].tolist() if "invoice" in rows else [None] * len(rows)
     currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
+    keys = [
+        invoice
+        if type(invoice) is str and invoice.strip() == invoice and invoice
+        else item_key(invoice, due)
+        for invoice, due in zip(invoices, dues, strict=True)
+    ]
+    # normalize() of every key, by maps over whole lists (a key is a non-empty str).
+    names = list(map(str.casefold, map(" ".join, map(str.split, keys))))
     items: dict[tuple[str, str], list[_Item]] = {}
-    for name, code, invoice, due, day, balance, by_days in zip(
-        rows["customer"].tolist(),
-        currencies,
-        invoices,
-        dues,
-        days.tolist(),
-        rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
-        reached,
+    for pair, item in zip(
+        zip(rows["customer"].tolist(), currencies, strict=True),
+        map(
+            _Item._make,
+            zip(
+                keys,
+                names,
+                dues,
+                days.tolist(),
+                rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
+                reached,
+                strict=True,
+            ),
+        ),
         strict=True,
     ):
-        key = (
-            invoice
-            if type(invoice) is str and invoice.strip() == invoice and invoice
-            else item_key(invoice, due)
-        )
-        items.setdefault((name, code), []).append(_Item(key, due, day, balance, by_days))
+        group = items.get(pair)
+        if group is None:
+            items[pair] = [item]
+        else:
+            group.append(item)
     return items
 
 
@@ -582,22 +604,23 @@ def _credits(frame: pd.DataFrame, rules: Rules) -> dict[tuple[str, str], int]:
     return credits
 
 
-def _coverage(letters: Sequence[SentLetter], levels: Sequence[Level]):
+_UNSENT = (-1, None)  # the coverage of an item no letter named
+
+
+def _coverage(entries: Sequence[_Sent], index_of: Mapping[str, int]):
     """Per item key (normalised): the highest level sent for it and the latest date at
     that level; and the letters that name no items (older logs)."""
-    index_of = {level.stage: level.index for level in levels}
     found: dict[str, tuple[int, date]] = {}
     unnamed = []
-    for letter in letters:
-        if letter.items is None:
-            unnamed.append(letter)
+    for entry in entries:
+        if entry.names is None:
+            unnamed.append(entry.letter)
             continue
-        for key, stage in letter.items:
+        for name, stage in entry.names:
             level = index_of.get(stage, -1)
-            wanted = normalize(key)
-            if level >= found.get(wanted, (-1, None))[0]:
-                found[wanted] = (level, letter.date)
-    return found, unnamed, index_of
+            if level >= found.get(name, _UNSENT)[0]:
+                found[name] = (level, entry.letter.date)
+    return found, unnamed
 
 
 class _Context(NamedTuple):
@@ -606,6 +629,7 @@ class _Context(NamedTuple):
     levels: tuple[Level, ...]
     settings: DunningSettings
     as_of: date
+    index_of: Mapping[str, int]  # level index by stage key
 
 
 class _Facts(NamedTuple):
@@ -618,17 +642,17 @@ class _Facts(NamedTuple):
     block: Block | None
 
 
-def _steps(context: _Context, items: Sequence[_Item], letters: Sequence[SentLetter]):
+def _steps(context: _Context, items: Sequence[_Item], entries: Sequence[_Sent]):
     """Per item, its next level: (item, level index) pairs due now (ripe), and
     (date, level index) pairs due later (upcoming)."""
-    levels, settings, as_of = context
+    levels, settings, as_of, index_of = context
     top = levels[-1].index
-    found, unnamed, index_of = _coverage(letters, levels) if letters else ({}, [], {})
+    found, unnamed = _coverage(entries, index_of) if entries else ({}, [])
     ripe: list[tuple[_Item, int]] = []
     upcoming: list[tuple[date, int]] = []
     for item in items:
         by_days = item.by_days
-        sent_level, sent_on = found.get(normalize(item.key), (-1, None)) if found else (-1, None)
+        sent_level, sent_on = found.get(item.name, _UNSENT) if found else _UNSENT
         for letter in unnamed:
             # An older log without invoices: the letter covered what was overdue then.
             if item.due is not None and item.due < letter.date:
@@ -655,16 +679,17 @@ def _steps(context: _Context, items: Sequence[_Item], letters: Sequence[SentLett
 def _decide_one(
     context: _Context,
     facts: _Facts,
-    letters: Sequence[SentLetter],
+    entries: Sequence[_Sent],
     reachable: tuple[bool, bool],
     follow: bool = True,
 ) -> Decision:
-    """One customer and currency's decision; with ``follow``, a letter sent now carries
-    the decision that follows it (:attr:`Decision.then`)."""
-    levels, settings, as_of = context
+    """One customer and currency's decision (``entries``: its history, oldest first);
+    with ``follow``, a letter sent now carries the decision that follows it
+    (:attr:`Decision.then`)."""
+    levels, settings, as_of, _index_of = context
     gross = sum(item.balance for item in facts.items)
     credits = facts.credits if settings.net_credits else 0
-    last = letters[-1] if letters else None
+    last = entries[-1].letter if entries else None
     base = dict(
         customer=facts.customer,
         currency=facts.currency,
@@ -672,13 +697,13 @@ def _decide_one(
         gross_cents=gross,
         credits_cents=credits,
         net_cents=max(0, gross - credits),
-        previous=_previous(letters, facts.items) if letters else None,
+        previous=_previous(entries, facts.items) if entries else None,
     )
-    ripe, upcoming = _steps(context, facts.items, letters)
     if facts.block is not None:
         return Decision(action=BLOCKED, block=facts.block, **base)
     if base["net_cents"] <= settings.minimum(facts.currency):
         return Decision(action=BELOW_MINIMUM, **base)
+    ripe, upcoming = _steps(context, facts.items, entries)
     if not ripe:
         if not upcoming:
             return Decision(action=DONE if base["previous"] is not None else NONE, **base)
@@ -693,9 +718,8 @@ def _decide_one(
     if not can_write(level.template, *reachable, settings):
         return Decision(action=UNREACHABLE, level=level, due=as_of, **base)
     recorded = tuple((item.key, levels[step].stage) for item, step in ripe)
-    decision = Decision(action=SEND, level=level, due=as_of, items=recorded, **base)
     if not follow:
-        return decision
+        return Decision(action=SEND, level=level, due=as_of, items=recorded, **base)
     # The letter as the Letters Log will hold it (its reference is known once written),
     # and what the history decides with it: the same as the next run reading the log.
     letter = SentLetter(
@@ -707,15 +731,23 @@ def _decide_one(
         items=recorded,
         template=level.template,
     )
-    history = sorted([*letters, letter], key=lambda sent: sent.date)
+    sent = _sent(letter, tuple((item.name, levels[step].stage) for item, step in ripe))
+    history = sorted([*entries, sent], key=lambda entry: entry.letter.date)
     then = _decide_one(context, facts, history, reachable, follow=False)
-    return replace(decision, letter=letter, then=then)
+    return Decision(
+        action=SEND, level=level, due=as_of, items=recorded, letter=letter, then=then, **base
+    )
 
 
-def _previous(letters: Sequence[SentLetter], items: Sequence[_Item]) -> SentLetter | None:
+def _previous(entries: Sequence[_Sent], items: Sequence[_Item]) -> SentLetter | None:
     """The most recent letter that covered any of ``items``."""
-    for letter in reversed(letters):
-        if any(_covers(letter, item.key, item.due) is not None for item in items):
+    for entry in reversed(entries):
+        letter = entry.letter
+        if entry.keys is None:
+            # An older log without invoices: the letter covered what was overdue then.
+            if any(item.due is not None and item.due < letter.date for item in items):
+                return letter
+        elif any(item.name in entry.keys for item in items):
             return letter
     return None
 
