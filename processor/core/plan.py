@@ -7,7 +7,7 @@ currency with an overdue amount), calendar tasks and the aging table.
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,7 +19,7 @@ from . import frame as F
 from .classify import customer_summary, resolve_stage_name
 from .currency import currency_digits
 from .issues import Issue
-from .rules import Rules
+from .rules import Rules, Stage
 from .workdays import next_working_day
 
 
@@ -155,22 +155,57 @@ def build_plan(
     dunning, _issues = parse_dunning(rules)
     if summary is None:
         summary = customer_summary(classified, rules)
-    summary = summary[summary["overdue_cents"] > 0].copy()
+    summary = summary[summary["overdue_cents"] > 0]
     if summary.empty:
         return pd.DataFrame(columns=list(PLAN_COLUMNS)), []
     issues = _rate_issues(summary, settings)
     facts = _plan_facts(classified, summary, rules, settings, on_time_payers)
-    stages: dict[str, object] = {}  # rules.stage() scans the ladder: once per stage key
-    rows = []
-    for record in records(summary):
-        stage = stages.get(record.stage)
-        if stage is None:
-            stage = stages[record.stage] = rules.stage(record.stage)
-        score, why = _score(record, stage, facts, settings)
-        rows.append(
-            _plan_row(record, stage, score, why, facts, settings, decisions or {}, dunning, as_of)
-        )
-    return _ranked(pd.DataFrame(rows), rules, as_of, settings), issues
+    plan = _ranked(_plan_frame(summary, rules, facts, settings, dunning.net_credits))
+    return follow_decisions(plan, rules, as_of, settings, decisions), issues
+
+
+def follow_decisions(
+    plan: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    settings: PlanSettings,
+    decisions: Mapping | None,
+) -> pd.DataFrame:
+    """``plan`` (ranked) with the Next Action and Action Date that ``decisions`` give.
+
+    Nothing else of a plan row depends on the dunning decisions, so a run whose letters
+    moved them on (:func:`receivables.core.process.follow_letters`) reschedules its plan
+    here rather than building it again: the same rows as :func:`build_plan` would give.
+    """
+    from .dunning import action_date, next_action
+
+    if plan.empty:
+        return plan
+    decisions = decisions or {}
+    # rules.stage() scans the ladder: once per stage key.
+    actions = {key: rules.stage(key).action for key in dict.fromkeys(plan["stage"].tolist())}
+    next_actions, earliest = [], []
+    for customer, currency, stage in zip(
+        plan["customer"].tolist(), plan["currency"].tolist(), plan["stage"].tolist(), strict=True
+    ):
+        decision = decisions.get((customer, currency))
+        if decision is None:
+            next_actions.append(actions[stage])
+            earliest.append(as_of)
+        else:
+            next_actions.append(next_action(decision, actions[stage]))
+            earliest.append(action_date(decision, as_of))
+    plan = plan.assign(
+        next_action=next_actions,
+        action_date=schedule(
+            plan["owner"].tolist(),
+            as_of,
+            rules.country,
+            settings.capacity_per_day,
+            earliest=earliest,
+        ),
+    )
+    return plan[list(PLAN_COLUMNS)]
 
 
 def _rate_issues(summary: pd.DataFrame, settings: PlanSettings) -> list[Issue]:
@@ -251,42 +286,108 @@ def _plan_facts(
     )
 
 
-def _score(record, stage, facts: _PlanFacts, settings: PlanSettings) -> tuple[float, str]:
-    """The priority score of a plan row, and the words for its largest contributions."""
-    key = (record.customer, record.currency)
-    base_score = float(facts.at_risk.get(key, 0.0)) * (settings.rate(record.currency) or 1.0)
-    contributions: list[tuple[float, str]] = [
-        (
-            base_score,
-            f"{money_text(record.overdue_cents, record.currency)} overdue, "
-            f"oldest {record.oldest_days_overdue} days",
-        )
-    ]
-    factor = 1.0
-    stage_weight = settings.stage_weights.get(stage.key, 0.0)
-    if stage_weight:
-        factor += stage_weight
-        contributions.append((base_score * stage_weight, f"at {stage.label.lower()} stage"))
-    if record.broken_promises:
-        promised = facts.broken_dates.get(key)
-        when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
-        factor += settings.broken_promise_weight
-        contributions.append((base_score * settings.broken_promise_weight, f"broken promise{when}"))
-    if key in facts.good_payers and record.oldest_days_overdue >= settings.warning_days:
-        factor += settings.warning_weight
-        contributions.append(
-            (base_score * settings.warning_weight, "usually pays on time, now late (warning sign)")
-        )
-    penalty, effort = _effort(key, facts, settings)
-    if penalty:
-        factor -= penalty
-        contributions.append((-base_score * penalty, f"effort: {effort}"))
-    contributions.sort(key=lambda item: -abs(item[0]))
-    why = "; ".join(text for _value, text in contributions[:3])
-    if key in facts.overrides:
-        # Not a weight: named so nobody wonders why the stage is not the ladder's.
-        why = f"stage set by the Stage Override column ({stage.label}); {why}"
-    return round(base_score * factor, 2), why
+def _plan_frame(
+    summary: pd.DataFrame,
+    rules: Rules,
+    facts: _PlanFacts,
+    settings: PlanSettings,
+    net_credits: bool,
+) -> pd.DataFrame:
+    """The plan's rows in the summary's order, built column by column: every column but
+    the rank, the Next Action and the Action Date."""
+    customers = summary["customer"].tolist()
+    keys = list(zip(customers, summary["currency"].tolist(), strict=True))
+    # rules.stage() scans the ladder: once per stage key.
+    stage_of = {key: rules.stage(key) for key in dict.fromkeys(summary["stage"].tolist())}
+    stages = [stage_of[key] for key in summary["stage"].tolist()]
+    overdue = summary["overdue_cents"].to_numpy(dtype=np.int64)
+    credits = -summary["credit_cents"].to_numpy(dtype=np.int64)
+    scores, whys = _scores(summary, keys, stages, facts, settings)
+    texts = {
+        column: _picked(facts.first_text.get(column, _NONE), keys)
+        for column in ("owner", "contact", "phone", "email")
+    }
+    return pd.DataFrame(
+        {
+            "customer": customers,
+            "currency": [currency for _customer, currency in keys],
+            "stage": [stage.key for stage in stages],
+            "overdue_cents": overdue,
+            "oldest_days_overdue": summary["oldest_days_overdue"].to_numpy(dtype=np.int64),
+            "open_items": summary["open_items"].to_numpy(dtype=np.int64),
+            "overdue_items": summary["overdue_items"].to_numpy(dtype=np.int64),
+            "score": scores,
+            "why": whys,
+            "owner": [owner or settings.default_owner for owner in texts["owner"]],
+            "contact": texts["contact"],
+            "phone": texts["phone"],
+            "email": texts["email"],
+            "credit_hold": [customer in facts.on_hold for customer in customers],
+            "broken_promises": summary["broken_promises"].to_numpy(dtype=np.int64),
+            "outstanding_cents": summary["outstanding_cents"].to_numpy(dtype=np.int64),
+            "credits_cents": credits,
+            "net_overdue_cents": np.maximum(0, overdue - credits) if net_credits else overdue,
+        }
+    )
+
+
+def _scores(
+    summary: pd.DataFrame,
+    keys: Sequence[tuple[str, str]],
+    stages: Sequence[Stage],
+    facts: _PlanFacts,
+    settings: PlanSettings,
+) -> tuple[list[float], list[str]]:
+    """The priority score of every plan row, and the words for its largest contributions."""
+    scores, whys = [], []
+    rates = {currency: settings.rate(currency) or 1.0 for _customer, currency in set(keys)}
+    weights = {stage.key: settings.stage_weights.get(stage.key, 0.0) for stage in stages}
+    for key, stage, overdue, oldest, broken in zip(
+        keys,
+        stages,
+        summary["overdue_cents"].tolist(),
+        summary["oldest_days_overdue"].tolist(),
+        summary["broken_promises"].tolist(),
+        strict=True,
+    ):
+        currency = key[1]
+        base_score = float(facts.at_risk.get(key, 0.0)) * rates[currency]
+        contributions: list[tuple[float, str]] = [
+            (base_score, f"{money_text(overdue, currency)} overdue, oldest {oldest} days")
+        ]
+        factor = 1.0
+        stage_weight = weights[stage.key]
+        if stage_weight:
+            factor += stage_weight
+            contributions.append((base_score * stage_weight, f"at {stage.label.lower()} stage"))
+        if broken:
+            promised = facts.broken_dates.get(key)
+            when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
+            factor += settings.broken_promise_weight
+            contributions.append(
+                (base_score * settings.broken_promise_weight, f"broken promise{when}")
+            )
+        if key in facts.good_payers and oldest >= settings.warning_days:
+            factor += settings.warning_weight
+            contributions.append(
+                (
+                    base_score * settings.warning_weight,
+                    "usually pays on time, now late (warning sign)",
+                )
+            )
+        penalty, effort = _effort(key, facts, settings)
+        if penalty:
+            factor -= penalty
+            contributions.append((-base_score * penalty, f"effort: {effort}"))
+        if len(contributions) > 1:
+            contributions.sort(key=lambda item: -abs(item[0]))
+        why = "; ".join(text for _value, text in contributions[:3])
+        if key in facts.overrides:
+            # Not a weight: named so nobody wonders why the stage is not the ladder's.
+            why = f"stage set by the Stage Override column ({stage.label}); {why}"
+        scores.append(round(base_score * factor, 2))
+        whys.append(why)
+    return scores, whys
 
 
 def _effort(key, facts: _PlanFacts, settings: PlanSettings) -> tuple[float, str]:
@@ -304,56 +405,16 @@ def _effort(key, facts: _PlanFacts, settings: PlanSettings) -> tuple[float, str]
     return penalty, what
 
 
-def _plan_row(record, stage, score, why, facts, settings, decisions, dunning, as_of) -> dict:
-    """One plan row: the record's figures, the dunning decision's action and dates."""
-    from .dunning import action_date, next_action
-
-    key = (record.customer, record.currency)
-    text = facts.first_text
-    decision = decisions.get(key)
-    credits = -int(record.credit_cents)
-    overdue = int(record.overdue_cents)
-    return {
-        "customer": record.customer,
-        "currency": record.currency,
-        "stage": stage.key,
-        "overdue_cents": overdue,
-        "oldest_days_overdue": int(record.oldest_days_overdue),
-        "open_items": int(record.open_items),
-        "overdue_items": int(record.overdue_items),
-        "score": score,
-        "why": why,
-        "next_action": stage.action if decision is None else next_action(decision, stage.action),
-        "owner": _pick(text.get("owner", _NONE), key) or settings.default_owner,
-        "contact": _pick(text.get("contact", _NONE), key),
-        "phone": _pick(text.get("phone", _NONE), key),
-        "email": _pick(text.get("email", _NONE), key),
-        "credit_hold": record.customer in facts.on_hold,
-        "credits_cents": credits,
-        "net_overdue_cents": max(0, overdue - credits) if dunning.net_credits else overdue,
-        "_earliest": as_of if decision is None else action_date(decision, as_of),
-        "broken_promises": int(record.broken_promises),
-        "outstanding_cents": int(record.outstanding_cents),
-    }
-
-
-def _ranked(plan: pd.DataFrame, rules: Rules, as_of: date, settings: PlanSettings):
-    """The plan rows ranked by score, with their Action Dates scheduled per owner."""
+def _ranked(plan: pd.DataFrame) -> pd.DataFrame:
+    """The plan rows ranked by score."""
     # Ties break by larger overdue amount, then name, so the order is stable.
     plan = plan.sort_values(
         ["score", "overdue_cents", "customer", "currency"],
         ascending=[False, False, True, True],
         kind="mergesort",
-    )
+    ).reset_index(drop=True)
     plan.insert(0, "rank", np.arange(1, len(plan) + 1))
-    plan["action_date"] = schedule(
-        plan["owner"].tolist(),
-        as_of,
-        rules.country,
-        settings.capacity_per_day,
-        earliest=plan["_earliest"].tolist(),
-    )
-    return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
+    return plan
 
 
 PAID_DATE = "paid_date"
@@ -453,10 +514,15 @@ def series_dict(series: pd.Series) -> dict:
 _NONE: Mapping = {}
 
 
-def _pick(table: Mapping, key) -> object:
-    """``table[key]`` when it is a present value (see :func:`present`), else None."""
-    value = table.get(key)
-    return value if value is not None and present(value) else None
+def _picked(table: Mapping, keys: Iterable) -> list:
+    """``table[key]`` of every key when it is a present value (see :func:`present`),
+    else None (texts, the common values, tested inline)."""
+    return [
+        value
+        if (value.strip() if type(value) is str else value is not None and present(value))
+        else None
+        for value in map(table.get, keys)
+    ]
 
 
 def present(value: object) -> bool:

@@ -28,7 +28,7 @@ from .outputs import (
     plan_model,
     stage_columns,
 )
-from .plan import PlanSettings, build_plan, plan_settings
+from .plan import PlanSettings, build_plan, follow_decisions, plan_settings
 from .quality import future_dated, quality_issues
 from .rules import Rules
 from .sheets import SheetModel, StageColumns
@@ -266,9 +266,8 @@ def follow_letters(
     if all(decisions[key] is decision for key, decision in outcome.decisions.items()):
         return outcome  # no letter went out
     settings, _settings_issues = plan_settings(rules)
-    plan, _rate_issues = build_plan(
-        outcome.classified, rules, as_of, settings, outcome.customers, decisions=decisions
-    )
+    # Only the Next Action and Action Date of a plan row follow the decisions.
+    plan = follow_decisions(outcome.plan, rules, as_of, settings, decisions)
     models = []
     for model in outcome.models:
         if model.table_name == "CollectionPlan":
