@@ -4,6 +4,7 @@ Exceptions. Pure; the writers render these models (design.md §7).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -25,6 +26,7 @@ from .letters import money as localized_money
 from .plan import (
     PlanSettings,
     first_present,
+    index_keys,
     money_text,
     records,
     recovery,
@@ -107,7 +109,7 @@ def _row_actions(classified: pd.DataFrame, rules: Rules, decided: Mapping[tuple,
     # Only the overdue rows are looked at (a ledger is mostly paid or current); the key is
     # the decision's, as dunning.decide builds it (a blank currency is the default).
     overdue = np.flatnonzero(classified[F.COUNTS_OVERDUE].to_numpy(dtype=bool))
-    rows = classified.iloc[overdue]
+    rows = classified[["customer", "currency"]].iloc[overdue]  # not every column's copy
     currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
     for index, customer, currency in zip(
         overdue.tolist(), rows["customer"].tolist(), currencies, strict=True
@@ -136,6 +138,9 @@ def stage_columns(
     # .tolist() first: iterating Arrow-backed columns element by element is slow; the
     # dicts are then built by zip and map, without a Python-level loop.
     rows = classified[F.ROW].tolist()
+    actions = _row_actions(classified, rules, decided or {})
+    # A ledger repeats a few dozen actions: each is made shown text once.
+    shown = {action: action_text(action) for action in set(actions)}
     cells = dict(
         zip(
             rows,
@@ -143,7 +148,7 @@ def stage_columns(
                 classified[F.DAYS_OVERDUE].tolist(),
                 classified[F.BUCKET].tolist(),
                 classified[F.STAGE_LABEL].tolist(),
-                map(action_text, _row_actions(classified, rules, decided or {})),
+                map(shown.__getitem__, actions),
                 strict=True,
             ),
             strict=True,
@@ -486,42 +491,61 @@ def _plan_tasks(
     overdue = classified.loc[
         classified[F.COUNTS_OVERDUE], ["customer", "currency", "due_date"]
     ].groupby(["customer", "currency"])
-    oldest_due = series_dict(overdue["due_date"].min())
+    oldest = overdue["due_date"].min()
+    # Dates as datetime.date (what _day makes of a Timestamp), without a Timestamp each.
+    oldest_due = dict(
+        zip(
+            index_keys(oldest.index),
+            oldest.to_numpy(dtype="datetime64[D]").astype(object).tolist(),
+            strict=True,
+        )
+    )
     item_counts = series_dict(overdue.size())
     labels: dict[str, str] = {}
     for stage in rules.all_stages:  # the first of a key wins, as in rules.stage()
         labels.setdefault(stage.key, stage.label)
     tasks = []
-    for record in records(plan):
-        key = (record.customer, record.currency)
+    for day, owner, customer, currency, stage, action, cents, contact, oldest_days in zip(
+        plan["action_date"].tolist(),
+        plan["owner"].tolist(),
+        plan["customer"].tolist(),
+        plan["currency"].tolist(),
+        plan["stage"].tolist(),
+        plan["next_action"].tolist(),
+        plan["overdue_cents"].tolist(),
+        plan["contact"].tolist(),
+        plan["oldest_days_overdue"].tolist(),
+        strict=True,
+    ):
+        key = (customer, currency)
         decision = decisions.get(key)
-        template, locale = texts.pick(_message_stage(record.stage, decision), record.customer)
+        template, locale = texts.pick(_message_stage(stage, decision), customer)
         if decision is not None and decision.action in (BLOCKED, BELOW_MINIMUM):
             template = None  # no dunning message while blocked, nor for a claim that small
         message = _message(
             template,
-            record.customer,
-            record.contact,
-            record.overdue_cents,
-            record.currency,
+            customer,
+            contact,
+            cents,
+            currency,
             int(item_counts.get(key, 0)),
             oldest_due.get(key),
-            record.oldest_days_overdue,
+            oldest_days,
             company,
             locale,
             previous=decision.previous if decision is not None else None,
         )
         # labels: rules.stage() scans the ladder; this runs once per plan row.
-        label = labels[record.stage] if record.stage in labels else rules.stage(record.stage).label
+        label = labels[stage] if stage in labels else rules.stage(stage).label
         tasks.append(
             (
-                _day(record.action_date),
-                record.owner,
-                record.customer,
-                record.currency,
+                _day(day),
+                owner,
+                customer,
+                currency,
                 label,
-                record.next_action,
-                cents_to_decimal(record.overdue_cents),
+                action,
+                cents_to_decimal(cents),
                 message,
             )
         )
@@ -660,8 +684,7 @@ class _Message:
     """
 
     def __init__(self, text: str, name: str, where: str, issues: list[Issue] | None):
-        self.template, problem = compile_template(text)
-        self.parts = _plain_parts(environment().parse(text).body) if self.template else None
+        self.template, problem, self.parts = _compiled(text)
         self.name, self.where, self.issues = name, where, issues
         self.failed = False
         if problem:
@@ -688,6 +711,16 @@ class _Message:
                 self._fail(problem)
             return text
         return _render_parts(self.parts, values)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> tuple[object | None, str | None, list | None]:
+    """:func:`compile_template` of ``text`` and its :func:`_plain_parts`, once per text:
+    every calendar of a run (again after its letters, per workbook of a batch) compiles
+    the same few dozen texts. Compiled templates are safe to share."""
+    template, problem = compile_template(text)
+    parts = _plain_parts(environment().parse(text).body) if template else None
+    return template, problem, parts
 
 
 def _render_parts(parts: list, values: Mapping[str, object]) -> str:
@@ -786,11 +819,22 @@ def customer_languages(classified: pd.DataFrame) -> dict[str, str]:
     """Each customer's language code (first readable ``language`` value on its rows)."""
     if "language" not in classified:
         return {}
+    # Only the rows with a value are looked at, and each distinct value is read once.
+    column = classified["language"]
+    filled = np.flatnonzero(column.notna().to_numpy(dtype=bool))
+    if not len(filled):
+        return {}
+    codes: dict[str, str | None] = {}
     out: dict[str, str] = {}
-    for customer, value in zip(classified["customer"], classified["language"], strict=True):
+    for customer, value in zip(
+        classified["customer"].iloc[filled].tolist(), column.iloc[filled].tolist(), strict=True
+    ):
         if customer in out or not isinstance(value, str) or not value.strip():
             continue
-        code = normalize_language(value)
+        if value in codes:
+            code = codes[value]
+        else:
+            code = codes[value] = normalize_language(value)
         if code:
             out[customer] = code
     return out
