@@ -30,6 +30,8 @@ from operator import itemgetter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import frame as F
 from .currency import currency_code
@@ -37,6 +39,7 @@ from .grid import SheetGrid
 from .headers import HeaderMatcher, header_concepts, normalise_header
 from .issues import Issue, Location, Severity, cell_ref
 from .reports import (
+    GroupAssignment,
     assign_groups,
     bucket_columns,
     find_group_headings,
@@ -276,7 +279,10 @@ def missing_required(columns: Mapping[str, int]) -> list[str]:
 class _Table:
     """The data rows under the header and the field -> column mapping, with column access.
 
-    ``raw(field)`` gives a field's cells, one per data row (shared: read only).
+    ``raw(field)`` gives a field's cells, one per data row (shared: read only). Whole
+    columns are also looked at at once: the types their cells hold, which cells are
+    filled, and a column of texts as one Arrow array, so that the usual columns (all
+    numbers, all dates or all texts) are converted without a Python step per cell.
     """
 
     sheet: str
@@ -286,6 +292,9 @@ class _Table:
     date1904: bool
     buckets: tuple[int, ...] = ()
     _raw: dict[str, list[object]] = field(default_factory=dict)
+    _kinds: dict[str, set[type]] = field(default_factory=dict)
+    _texts: dict[str, pa.Array | None] = field(default_factory=dict)
+    _filled: dict[str, np.ndarray] = field(default_factory=dict)
 
     def sheet_row(self, position: int) -> int:
         """1-based sheet row of data row ``position``."""
@@ -311,14 +320,70 @@ class _Table:
             cells = self._raw[field_name] = self.column_cells(self.columns[field_name])
         return cells
 
+    def kinds(self, field_name: str) -> set[type]:
+        """The types of a field's cells (C speed: one pass of ``map(type, ...)``)."""
+        found = self._kinds.get(field_name)
+        if found is None:
+            found = self._kinds[field_name] = set(map(type, self.raw(field_name)))
+        return found
+
+    def texts(self, field_name: str) -> pa.Array | None:
+        """A field's cells as an Arrow text array when each is a ``str`` or None."""
+        if field_name not in self._texts:
+            self._texts[field_name] = _arrow_texts(self.raw(field_name), self.kinds(field_name))
+        return self._texts[field_name]
+
+    def filled(self, field_name: str) -> np.ndarray:
+        """Per data row, whether the field's cell is neither ``""`` nor None (a text of
+        spaces counts as filled, as in :func:`_plain_rows`)."""
+        found = self._filled.get(field_name)
+        if found is None:
+            kinds, texts = self.kinds(field_name), self.texts(field_name)
+            if type(None) not in kinds and not any(issubclass(kind, str) for kind in kinds):
+                found = np.ones(len(self.data), dtype=bool)  # numbers or dates: all filled
+            elif texts is not None:
+                found = pc.not_equal(texts, "").fill_null(False).to_numpy(zero_copy_only=False)
+            else:
+                cells = self.raw(field_name)
+                found = ~np.fromiter(map(_EMPTY.__contains__, cells), dtype=bool, count=len(cells))
+            self._filled[field_name] = found
+        return found
+
+
+def _arrow_texts(cells: Sequence[object], kinds: set[type] | None = None) -> pa.Array | None:
+    """``cells`` as an Arrow text array (None as null) when each is a ``str`` or None,
+    else None. Arrow copies a list of texts in C, much faster than a loop over them."""
+    if kinds is None:
+        kinds = set(map(type, cells))
+    if not kinds <= {str, type(None)}:
+        return None
+    try:
+        return pa.array(cells, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return None  # texts Arrow cannot hold (lone surrogates): the per-cell path decides
+
 
 @dataclass
 class _Money:
-    """Money columns in cents, per data row, with unreadable cells and symbol currencies."""
+    """Money columns in cents, per data row, with unreadable cells and symbol currencies.
 
-    cents: dict[str, list[int | None]]
-    errors: dict[str, list[str | None]]
+    ``cents[name]`` is int64 with 0 where ``present[name]`` is False (an empty or
+    unreadable cell); ``errors[name]`` maps the data rows of unreadable cells to the
+    problem (few, so a dict).
+    """
+
+    cents: dict[str, np.ndarray]
+    present: dict[str, np.ndarray]
+    errors: dict[str, dict[int, str]]
     symbol_currency: list[str | None]
+
+    def amounts(self, position: int) -> list[tuple[str, int]]:
+        """The (name, cents) of the money cells data row ``position`` holds."""
+        return [
+            (name, int(cents[position]))
+            for name, cents in self.cents.items()
+            if self.present[name][position]
+        ]
 
 
 @dataclass
@@ -556,32 +621,30 @@ def _likely_field(text: str, cells: Sequence[object], columns: Mapping[str, int]
 def _parse_money(table: _Table, rules: Rules) -> tuple[_Money, list[Issue]]:
     """Money columns in cents (bucket columns summed into a balance when there is none)."""
     columns = table.columns
-    cents: dict[str, list[int | None]] = {}
-    errors: dict[str, list[str | None]] = {}
-    symbol_currency: list[str | None] = [None] * len(table.data)
+    money = _Money({}, {}, {}, [None] * len(table.data))
     sources: dict[str, list[list[object]]] = {
         name: [table.raw(name)] for name in ("amount", "paid", "balance") if name in columns
     }
     if table.buckets:
         sources["balance"] = [table.column_cells(c) for c in table.buckets]
+    symbol_currency = money.symbol_currency
     for name, cell_lists in sources.items():
         parsed = [_parse_money_column(cells) for cells in cell_lists]
-        column_cents, column_errors, currencies = parsed[0]
+        cents, present, errors, currencies = parsed[0]
         if len(parsed) > 1:
-            column_cents = [
-                _sum_cents(values) for values in zip(*(p[0] for p in parsed), strict=True)
-            ]
-            column_errors = [
-                next((e for e in found if e), None)
-                for found in zip(*(p[1] for p in parsed), strict=True)
-            ]
-            currencies = [
-                next((c for c in found if c), None)
-                for found in zip(*(p[2] for p in parsed), strict=True)
-            ]
-        cents[name], errors[name] = column_cents, column_errors
-        for position, code in enumerate(currencies):
-            if code and not symbol_currency[position]:
+            # Aging buckets: a row's balance is the sum of its amounts (None without
+            # any); its first unreadable bucket and its first currency stand for it.
+            cents = np.sum([p[0] for p in parsed], axis=0, dtype=np.int64)
+            present = np.logical_or.reduce([p[1] for p in parsed])
+            errors, currencies = {}, {}
+            for _c, _p, bucket_errors, bucket_currencies in parsed:
+                for position, error in bucket_errors.items():
+                    errors.setdefault(position, error)
+                for position, code in bucket_currencies.items():
+                    currencies.setdefault(position, code)
+        money.cents[name], money.present[name], money.errors[name] = cents, present, errors
+        for position, code in currencies.items():
+            if not symbol_currency[position]:
                 symbol_currency[position] = code
     # One cell per row for the yen check: a bucket row's text amount, if any.
     issues = _resolve_bare_yen(
@@ -600,12 +663,7 @@ def _parse_money(table: _Table, rules: Rules) -> tuple[_Money, list[Issue]]:
         rules,
         table.sheet,
     )
-    return _Money(cents, errors, symbol_currency), issues
-
-
-def _sum_cents(values: Sequence[int | None]) -> int | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
+    return money, issues
 
 
 # ------------------------------------------------------------------ phase 3: rows
@@ -661,6 +719,13 @@ class _Sums:
             running[name] += value
             grand[name] += value
 
+    def add_rows(self, money: _Money, start: int, end: int) -> None:
+        """Count the kept data rows ``start:end`` (absent amounts are 0 in ``money``)."""
+        for name in self.names:
+            total = int(money.cents[name][start:end].sum())
+            self.running[name] += total
+            self.grand[name] += total
+
     def reset(self) -> None:
         """A totals row closes the running sums."""
         self.running = dict.fromkeys(self.names, 0)
@@ -690,32 +755,37 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
     skipped: list[SkippedRow] = list(group_skips)
     headings = {s.row - table.location.header_row - 1 for s in group_skips}
     plain = _plain_rows(table, customers, context)
+    if headings:
+        plain[sorted(headings)] = False
     sums = _Sums(money.cents)
-    money_columns = list(money.cents.items())
+    ahead = _LookAhead(plain, money)
     keep: list[int] = []
     trailing_blank: list[int] = []
-    for position, row in enumerate(table.data):
-        if position in headings:
-            continue
-        amounts = [
-            (name, cents[position]) for name, cents in money_columns if cents[position] is not None
-        ]
+    position, size = 0, len(table.data)
+    while position < size:
         # Nearly every row: a customer, an invoice number and a date. It is an item
-        # unless its amounts equal the sums above (then the full checks below run).
-        if plain[position] and not sums.equal(amounts):
+        # unless its amounts equal the sums above (then the full checks below run);
+        # runs of such rows are taken at once.
+        end = ahead.items_until(position, sums)
+        if end > position:
             if trailing_blank:
                 skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
                 trailing_blank = []
-            sums.add(amounts)
-            keep.append(position)
+            sums.add_rows(money, position, end)
+            keep.extend(range(position, end))
+            position = end
             continue
-        sheet_row = table.sheet_row(position)
+        row, amounts = table.data[position], money.amounts(position)
+        position += 1
+        if position - 1 in headings:
+            continue
+        sheet_row = table.sheet_row(position - 1)
         if _is_blank(row):
             trailing_blank.append(sheet_row)
             continue
         skipped.extend(SkippedRow(r, "blank row") for r in trailing_blank)
         trailing_blank = []
-        reason, reset, severity = _unusual_row(row, customers[position], amounts, sums, context)
+        reason, reset, severity = _unusual_row(row, customers[position - 1], amounts, sums, context)
         if severity is not None:  # reported at the row's (empty) customer cell
             where = cell_ref(table.sheet, sheet_row, table.columns["customer"])
             issues.append(Issue(where, f"row skipped: {reason}", severity))
@@ -725,32 +795,95 @@ def _classify_rows(table: _Table, money: _Money) -> tuple[_Rows, list[Issue]]:
             skipped.append(SkippedRow(sheet_row, reason))
             continue
         sums.add(amounts)
-        keep.append(position)
+        keep.append(position - 1)
     return _Rows(keep, skipped, customers, customer_cells), issues
 
 
-def _plain_rows(table: _Table, customers: Sequence[object], context: _RowContext) -> list[bool]:
+class _LookAhead:
+    """Finds runs of rows that are items without a look at each: plain rows (see
+    :func:`_plain_rows`) whose amounts do not equal the sums above them.
+
+    The sums above each row of a run are the sums before it plus the run's running
+    total (numpy cumulative sums, exact: int64 cannot overflow, checked once). A window
+    grows while runs are long and shrinks where rows equal the sums above them, so that
+    a ledger of such rows costs about what a row-by-row look costs.
+    """
+
+    def __init__(self, plain: np.ndarray, money: _Money) -> None:
+        self.stops = np.flatnonzero(~plain)  # rows that need the full checks
+        self.size = len(plain)
+        self.cents = list(money.cents.items())
+        self.present = money.present
+        # Every partial sum is at most the sum of all |cents| of its column: below 2**62
+        # (with margin for the float estimate) nothing overflows int64.
+        self.exact = all(
+            float(np.abs(cents.astype(np.float64)).sum()) < 2.0**61 for _n, cents in self.cents
+        )
+        self.window = 1024
+
+    def items_until(self, start: int, sums: _Sums) -> int:
+        """The end of the run of items from data row ``start`` (``start`` itself when that
+        row needs the full checks)."""
+        if not self.exact:
+            return start
+        index = int(np.searchsorted(self.stops, start))
+        stop = int(self.stops[index]) if index < len(self.stops) else self.size
+        end = min(stop, start + self.window)
+        if end <= start:
+            return start
+        first = self._first_equal(start, end, sums)
+        found = end if first is None else start + first
+        # Long runs widen the window, rows equal to the sums above narrow it.
+        self.window = min(max(2 * (found - start), 32), 1 << 16)
+        return found
+
+    def _first_equal(self, start: int, end: int, sums: _Sums) -> int | None:
+        """Offset of the first row of ``start:end`` whose amounts equal the running or
+        the grand sums above it (as :meth:`_Sums.equal`), if rows up to it are kept."""
+        count = end - start
+        nonzero = np.zeros(count, dtype=bool)
+        running = np.ones(count, dtype=bool)
+        grand = np.ones(count, dtype=bool)
+        for name, column in self.cents:
+            cents = column[start:end]
+            absent = ~self.present[name][start:end]
+            above = np.cumsum(cents) - cents  # the run's rows before each row
+            nonzero |= cents != 0
+            running &= absent | (cents == above + sums.running[name])
+            grand &= absent | (cents == above + sums.grand[name])
+        equal = nonzero & (running | grand)
+        return int(np.argmax(equal)) if equal.any() else None
+
+
+def _plain_rows(table: _Table, customers: Sequence[object], context: _RowContext) -> np.ndarray:
     """Per data row, whether it plainly is an item: a customer (not a header text), an
     invoice number and a date. Whole columns at a time."""
     size = len(table.data)
     invoiced = (
-        [v not in _EMPTY for v in table.raw("invoice")]
+        table.filled("invoice")
         if context.invoice_position is not None
-        else [False] * size
+        else np.zeros(size, dtype=bool)
     )
-    dated = [False] * size
+    dated = np.zeros(size, dtype=bool)
     for name in sorted(F.DATE_FIELDS):
         if name in table.columns:
-            dated = [d or v not in _EMPTY for d, v in zip(dated, table.raw(name), strict=True)]
+            dated = dated | table.filled(name)
     header_casefold = context.header_casefold
-    return [
-        type(customer) is str
-        and has_invoice
-        and has_date
-        and bool(text := customer.strip())
-        and text.casefold() not in header_casefold
-        for customer, has_invoice, has_date in zip(customers, invoiced, dated, strict=True)
-    ]
+
+    def named(customer: object) -> bool:
+        return (
+            type(customer) is str
+            and bool(text := customer.strip())
+            and text.casefold() not in header_casefold
+        )
+
+    if set(map(type, customers)) <= {str, type(None)}:
+        # Customers repeat: each name is looked at once.
+        verdicts = {customer: named(customer) for customer in set(customers)}
+        has_customer = np.fromiter(map(verdicts.__getitem__, customers), dtype=bool, count=size)
+    else:
+        has_customer = np.fromiter(map(named, customers), dtype=bool, count=size)
+    return has_customer & invoiced & dated
 
 
 def _is_blank(row: Sequence[object]) -> bool:
@@ -817,7 +950,10 @@ def _customers(
     location, columns, sheet = table.location, table.columns, table.sheet
     raw = table.raw("customer")
     grouped = location.grouped
-    assignment = assign_groups(table.data, TOTAL_WORDS, grouped)
+    if grouped:
+        assignment = assign_groups(table.data, TOTAL_WORDS, grouped)
+    else:
+        assignment = GroupAssignment([], [], {}, _bucket_headings(table))
     skipped = [SkippedRow(table.sheet_row(p), "aging-period heading") for p in assignment.buckets]
     skipped += [
         SkippedRow(table.sheet_row(p), f"customer heading '{text}' (its items follow)")
@@ -829,11 +965,14 @@ def _customers(
         customers: list[object] = raw
         if "customer_id" in columns and columns["customer_id"] != columns["customer"]:
             ids = table.raw("customer_id")
-            filled = [
-                i if _is_empty(c) and not _is_empty(i) else c for c, i in zip(raw, ids, strict=True)
-            ]
-            if filled != raw:
-                count = sum(a is not b for a, b in zip(filled, raw, strict=True))
+            filled, count = raw, 0
+            for position in _blank_positions(table, "customer"):
+                if not _is_empty(ids[position]):
+                    if filled is raw:
+                        filled = list(raw)
+                    filled[position] = ids[position]
+                    count += 1
+            if count:
                 issues.append(
                     Issue(
                         cell_ref(sheet, location.header_row, columns["customer"]),
@@ -876,6 +1015,39 @@ def _customers(
     return customers, customer_cells, skipped, issues
 
 
+def _blank_positions(table: _Table, field_name: str) -> list[int]:
+    """Data rows whose cell of the field is empty (None or spaces, see
+    :func:`_is_empty`), found in Arrow when the column holds texts."""
+    texts = table.texts(field_name)
+    if texts is None:
+        return [p for p, value in enumerate(table.raw(field_name)) if _is_empty(value)]
+    blank = pc.equal(pc.utf8_trim(texts, PYTHON_SPACES), "").fill_null(True)
+    return np.flatnonzero(blank.to_numpy(zero_copy_only=False)).tolist()
+
+
+def _bucket_headings(table: _Table) -> tuple[int, ...]:
+    """Data rows that are aging-period headings ("31-60 days" alone on its row), as
+    :func:`assign_groups` finds them in a table with a customer column.
+
+    A heading is a row with one filled cell: rows with two filled cells among the mapped
+    columns (nearly all) are ruled out a column at a time.
+    """
+    # Columns the item checks read anyway first (their filled cells are kept).
+    preferred = ("customer", "invoice", "due_date", "invoice_date", *table.columns)
+    by_column = {table.columns[name]: name for name in reversed(preferred) if name in table.columns}
+    fields = sorted(by_column.values(), key=preferred.index)
+    candidates: Sequence[int] = range(len(table.data))
+    if len(fields) >= 2:
+        both = table.filled(fields[0]) & table.filled(fields[1])
+        candidates = np.flatnonzero(~both).tolist()
+    found = []
+    for position in candidates:
+        heading = heading_text(table.data[position])
+        if heading is not None and is_bucket_label(heading[1]):
+            found.append(position)
+    return tuple(found)
+
+
 # ------------------------------------------------------------------ phase 4: records
 
 
@@ -888,10 +1060,17 @@ def _read_records(
     issues = _money_errors(table, money, keep)
     rows_of = np.asarray(keep, dtype=np.int64) + (table.location.header_row + 1)
     records: dict[str, object] = {F.ROW: rows_of}
-    records["customer"] = _texts(_kept(rows.customers, keep))
+    customers = rows.customers
+    records["customer"] = _read_texts(
+        customers,
+        keep,
+        table.texts("customer") if customers is table.raw("customer") else None,
+    )
     for name in F.TEXT_FIELDS - {"customer"}:
         records[name] = (
-            _texts(_kept(table.raw(name), keep)) if name in columns else [None] * len(keep)
+            _read_texts(table.raw(name), keep, table.texts(name))
+            if name in columns
+            else [None] * len(keep)
         )
     for name in sorted(F.DATE_FIELDS):
         records[name] = _read_dates(table, name, keep, rows_of, rules, issues)
@@ -912,15 +1091,56 @@ def _kept(values: Sequence[object], keep: list[int]) -> Sequence[object]:
 def _money_errors(table: _Table, money: _Money, keep: list[int]) -> list[Issue]:
     """An issue at every unreadable amount of a kept row."""
     issues = []
-    for name in money.cents:
-        errors = money.errors[name]
-        if not any(errors):
+    kept = None
+    for name, errors in money.errors.items():
+        if not errors:
             continue
-        for position in keep:
-            if errors[position]:
+        if kept is None:
+            kept = np.zeros(len(table.data), dtype=bool)
+            kept[keep] = True
+        for position in sorted(errors):
+            if kept[position]:
                 where = cell_ref(table.sheet, table.sheet_row(position), table.columns[name])
                 issues.append(Issue(where, errors[position]))
     return issues
+
+
+def _read_texts(
+    cells: Sequence[object], keep: list[int], texts: pa.Array | None = None
+) -> pa.Array | list[str | None]:
+    """The texts of the kept rows (see :func:`_texts`): an Arrow array when every cell
+    is a ``str`` or None (``texts``, if already made), else a list."""
+    if _TEXT_DTYPE is not None:
+        if texts is None:
+            texts = _arrow_texts(cells)
+        if texts is not None:
+            if len(keep) != len(texts):
+                texts = texts.take(np.asarray(keep, dtype=np.int64))
+            return _stripped(texts)
+    return _texts(_kept(cells, keep))
+
+
+# Python's whitespace: what str.strip() removes (chr(c).isspace(); a test checks the
+# list against the running Python), for Arrow's utf8_trim.
+PYTHON_SPACES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _stripped(texts: pa.Array) -> pa.Array:
+    """``text.strip() or None`` of every text, in Arrow (trimming exactly the
+    characters Python strips)."""
+    trimmed = pc.utf8_trim(texts, PYTHON_SPACES)
+    empty = pc.equal(trimmed, "")
+    if pc.any(empty).as_py():
+        return pc.if_else(empty, pa.scalar(None, type=texts.type), trimmed)
+    if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(texts))).as_py() in (
+        True,
+        None,  # only nulls
+    ):
+        return texts  # nothing trimmed (the usual column): no second copy of the texts
+    return trimmed
 
 
 def _read_dates(
@@ -931,11 +1151,23 @@ def _read_dates(
     if name not in table.columns:
         return pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
     column = table.columns[name]
+    cells = _kept(table.raw(name), keep)
+    # Cells that are dates already (nearly all) need no parsing and cast no vote on the
+    # column's day/month order: only the others go through parse_date_column.
+    if table.kinds(name) <= {date, datetime}:
+        others: Sequence[int] = ()
+    else:
+        others = [i for i, v in enumerate(cells) if type(v) is not date and type(v) is not datetime]
     result = parse_date_column(
-        _kept(table.raw(name), keep), date1904=table.date1904, order=rules.date_order
+        [cells[i] for i in others], date1904=table.date1904, order=rules.date_order
     )
+    dates = cells
+    if others:
+        dates = list(cells)
+        for position, found in zip(others, result.dates, strict=True):
+            dates[position] = found
     if any(result.errors):
-        for position, error in enumerate(result.errors):
+        for position, error in zip(others, result.errors, strict=True):
             if error:
                 issues.append(Issue(cell_ref(table.sheet, int(rows_of[position]), column), error))
     if result.ambiguous:
@@ -949,7 +1181,7 @@ def _read_dates(
         )
     if not keep:
         return pd.Series([], dtype="datetime64[s]")
-    return pd.Series(_datetime64(result.dates))
+    return pd.Series(_datetime64(dates))
 
 
 # date(1970, 1, 1).toordinal(): datetime64 counts days from 1970-01-01.
@@ -957,15 +1189,17 @@ _EPOCH_ORDINAL = 719163
 
 
 def _datetime64(dates: Sequence[date | None]) -> np.ndarray:
-    """Dates as datetime64[s] (NaT for None), through their day numbers: much faster than
-    converting date objects one by one."""
+    """Dates (or datetimes, whose time is dropped) as datetime64[s], NaT for None,
+    through their day numbers: much faster than converting date objects one by one."""
+    if None not in dates:
+        days = np.fromiter(map(date.toordinal, dates), dtype=np.int64, count=len(dates))
+        return (days - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[s]")
     missing = [d is None for d in dates]
     days = np.fromiter(
         (0 if d is None else d.toordinal() for d in dates), dtype=np.int64, count=len(dates)
     )
     out = (days - _EPOCH_ORDINAL).astype("datetime64[D]").astype("datetime64[s]")
-    if any(missing):
-        out[np.array(missing)] = np.datetime64("NaT")
+    out[np.array(missing)] = np.datetime64("NaT")
     return out
 
 
@@ -977,6 +1211,12 @@ def _read_numbers(
     if name not in table.columns:
         return np.full(len(keep), np.nan)
     cells = _kept(table.raw(name), keep)
+    # Numbers only (the usual column): each distinct one is checked once, and all are
+    # taken as they are unless one is out of range.
+    if table.kinds(name) <= {float, int} and not any(
+        _parse_number_cell(name, v, rules)[1] for v in set(cells)
+    ):
+        return np.array(cells, dtype=np.float64)
     # Terms repeat (30, 45, "30 días"): each distinct value is parsed once.
     keys = list(zip(map(type, cells), cells, strict=True))
     parsed = {key: _parse_number_cell(name, key[1], rules) for key in dict.fromkeys(keys)}
@@ -1012,8 +1252,14 @@ def _read_flags(table: _Table, keep: list[int], issues: list[Issue]) -> list[boo
     """The disputed flag of the kept rows; unreadable cells are added to ``issues``."""
     if "disputed" not in table.columns:
         return [False] * len(keep)
+    cells = _kept(table.raw("disputed"), keep)
+    if table.kinds("disputed") <= {str, type(None)}:
+        # Texts repeat ("yes", "", "no"): each distinct one is parsed once.
+        flags = {value: parse_flag(value) for value in set(cells)}
+        if not any(error for _flag, error in flags.values()):
+            return [bool(flags[value][0]) for value in cells]
     disputed = []
-    for position, value in zip(keep, _kept(table.raw("disputed"), keep), strict=True):
+    for position, value in zip(keep, cells, strict=True):
         flag, error = parse_flag(value)
         if error:
             where = cell_ref(table.sheet, table.sheet_row(position), table.columns["disputed"])
@@ -1042,11 +1288,11 @@ def _derive(
         # Without a Disputed column a dispute reason marks the item as disputed; with one,
         # the flag decides: "Disputed = no" beside a leftover reason is a settled dispute.
         frame["disputed"] = frame["dispute_reason"].notna()
-    frame["currency"] = _currencies(currency_cells, keep.tolist(), money, rules)
-    amount, paid, balances = _amounts(keep.tolist(), rows_of, table, money, issues)
-    frame[F.AMOUNT] = _int64_array(amount)
-    frame[F.PAID] = _int64_array(_paid_cents(amount, paid, balances))
-    frame[F.BALANCE] = _int64_array(balances)
+    frame["currency"] = _currencies(currency_cells, keep, money, rules)
+    amount, paid, balance = _amounts(keep, rows_of, table, money, issues)
+    frame[F.AMOUNT] = _int64_array(*amount)
+    frame[F.PAID] = _int64_array(_paid_cents(amount, paid, balance), None)
+    frame[F.BALANCE] = _int64_array(*balance)
     _derive_due_dates(frame, table, rules, issues)
     frame, skipped = _drop_unusable(frame, table, issues)
     frame[F.BALANCE] = frame[F.BALANCE].astype(np.int64)
@@ -1058,11 +1304,14 @@ def _derive(
 def _column(name: str, values):
     """A column for the frame: a text field's values (str or None) are given the string
     dtype pandas would infer for them, which spares its inference (~40% of the time)."""
+    if isinstance(values, pa.Array):  # texts read by _read_texts
+        if values.null_count == len(values):
+            return [None] * len(values)  # pandas keeps these as objects
+        return pd.array(values, dtype=_TEXT_DTYPE)
     if (
         _TEXT_DTYPE is None
         or name not in F.TEXT_FIELDS
-        or not values
-        or all(v is None for v in values)  # pandas keeps these as objects
+        or values.count(None) == len(values)  # pandas keeps these as objects (or empty)
     ):
         return values
     return pd.array(values, dtype=_TEXT_DTYPE)
@@ -1083,75 +1332,93 @@ _RECORD_ORDER = [F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS]]
 _FRAME_ORDER = [*_RECORD_ORDER, F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]
 
 
-def _currencies(cells: Sequence[object], keep: list[int], money: _Money, rules: Rules) -> list[str]:
+def _currencies(cells: pa.Array | Sequence[object], keep: np.ndarray, money: _Money, rules: Rules):
     """Each item's currency: its currency cell, else its amount's symbol, else the
     settings' default."""
+    symbols = money.symbol_currency
+    if isinstance(cells, pa.Array):
+        if not any(symbols):
+            # No amount names a currency (the usual case): each distinct cell once.
+            distinct = pc.unique(cells)
+            codes = [
+                (currency_code(value) or value.strip().upper() if value else None)
+                or rules.default_currency
+                for value in distinct.to_pylist()
+            ]
+            chosen = pa.array(codes, type=pa.large_string()).take(
+                pc.index_in(cells, value_set=distinct)
+            )
+            return pd.array(chosen, dtype=_TEXT_DTYPE)
+        cells = cells.to_pylist()
     currency = []
-    codes: dict[str, str | None] = {}  # a currency column holds a handful of values
-    for position, value in zip(keep, cells, strict=True):
+    codes_of: dict[str, str | None] = {}  # a currency column holds a handful of values
+    for position, value in zip(keep.tolist(), cells, strict=True):
         code = None
         if value:
-            if value not in codes:
-                codes[value] = currency_code(value) or str(value).strip().upper()
-            code = codes[value]
-        currency.append(code or money.symbol_currency[position] or rules.default_currency)
+            if value not in codes_of:
+                codes_of[value] = currency_code(value) or str(value).strip().upper()
+            code = codes_of[value]
+        currency.append(code or symbols[position] or rules.default_currency)
     return currency
 
 
+# Cents of the kept rows and where they are present (int64 values are 0 elsewhere).
+_Cents = tuple[np.ndarray, np.ndarray]
+
+
 def _amounts(
-    keep: list[int], rows_of: np.ndarray, table: _Table, money: _Money, issues: list[Issue]
-) -> tuple[Sequence[int | None], Sequence[int | None], list[int | None]]:
+    keep: np.ndarray, rows_of: np.ndarray, table: _Table, money: _Money, issues: list[Issue]
+) -> tuple[_Cents, _Cents, _Cents]:
     """(amount, paid, balance) cents of the kept rows; a missing balance is amount - paid,
-    and a row with neither is an issue (None)."""
-    columns = table.columns
-    absent = [None] * len(keep)
-    amount, paid, balance = (
-        _kept(money.cents[name], keep) if name in money.cents else absent
-        for name in ("amount", "paid", "balance")
-    )
-    balances: list[int | None] = []
-    if None not in balance:  # every balance given (the usual case): nothing to derive
-        balances, amount_balance_pairs = list(balance), ()
-    else:
-        amount_balance_pairs = zip(amount, paid, balance, strict=True)
-    for index, (a, p, b) in enumerate(amount_balance_pairs):
-        if b is None and a is not None:
-            b = a - (p or 0)
-        balances.append(b)
-        if b is None:
-            field_name = "balance" if "balance" in columns else "amount"
+    and a row with neither is an issue (not present)."""
+    columns, size = table.columns, len(keep)
+    every_row = size == len(table.data)  # keep is ascending: every row, in order
+
+    def kept(name: str) -> _Cents:
+        if name not in money.cents:
+            return np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+        if every_row:
+            return money.cents[name], money.present[name]
+        return money.cents[name][keep], money.present[name][keep]
+
+    amount, paid, (balance, given) = kept("amount"), kept("paid"), kept("balance")
+    if not given.all():
+        derived = ~given & amount[1]
+        balance = np.where(derived, amount[0] - paid[0], balance)  # paid is 0 if absent
+        given = given | amount[1]
+        field_name = "balance" if "balance" in columns else "amount"
+        for index in np.flatnonzero(~given).tolist():
             issues.append(
                 Issue(
                     cell_ref(table.sheet, int(rows_of[index]), columns[field_name]),
                     "row skipped: no balance or amount",
                 )
             )
-    balances = _bounded_total(
-        balances, rows_of, table.sheet, columns.get("balance", columns.get("amount")), issues
+    bounded = _bounded_total(
+        (balance, given),
+        rows_of,
+        table.sheet,
+        columns.get("balance", columns.get("amount")),
+        issues,
     )
-    return amount, paid, balances
+    return amount, paid, bounded
 
 
-def _paid_cents(
-    amount: Sequence[int | None], paid: Sequence[int | None], balances: Sequence[int | None]
-) -> list[int]:
+def _paid_cents(amount: _Cents, paid: _Cents, balance: _Cents) -> np.ndarray:
     """Paid cents of the kept rows: the paid cell, else amount - balance where both are
     given, else 0. An export with the amount and the open balance but no paid column (an
     aged report) has been paid the difference; 0 would make a letter's table say "paid
     0.00" beside a halved balance and book a part payment as money taken back."""
-    if None not in paid:
-        return list(paid)
-    return [
-        p if p is not None else (a - b if a is not None and b is not None else 0)
-        for a, p, b in zip(amount, paid, balances, strict=True)
-    ]
+    if paid[1].all():
+        return paid[0]
+    both = amount[1] & balance[1]
+    return np.where(paid[1], paid[0], np.where(both, amount[0] - balance[0], 0))
 
 
-def _int64_array(values: Sequence[int | None]):
-    """Cents as a nullable Int64 array (built from int64 when none is missing: faster)."""
-    if None not in values:
-        return pd.array(np.array(values, dtype=np.int64), dtype="Int64")
-    return pd.array(values, dtype="Int64")
+def _int64_array(values: np.ndarray, present: np.ndarray | None):
+    """Cents as a nullable Int64 array, missing where not ``present`` (None: none is)."""
+    missing = np.zeros(len(values), dtype=bool) if present is None else ~present
+    return pd.arrays.IntegerArray(values.astype(np.int64), missing)
 
 
 def _derive_due_dates(
@@ -1292,7 +1559,10 @@ def _resolve_bare_yen(
     for name in ("amount", "paid", "balance"):
         if name not in columns:
             continue
-        for position, value in enumerate(money_cells[name]):
+        cells = money_cells[name]
+        if not any(issubclass(kind, str) for kind in set(map(type, cells))):
+            continue  # numbers only (the usual column): no sign to look for
+        for position, value in enumerate(cells):
             if (
                 isinstance(value, str)
                 and symbol_currency[position] is None
@@ -1336,14 +1606,19 @@ MAX_TOTAL_CENTS = 2**62
 
 
 def _bounded_total(
-    balances: list[int | None], rows_of, sheet: str, column: int | None, issues: list[Issue]
-) -> list[int | None]:
+    balances: _Cents, rows_of, sheet: str, column: int | None, issues: list[Issue]
+) -> _Cents:
     """``balances``, with the largest left out (an issue at each cell) while their sum of
     absolute values would reach :data:`MAX_TOTAL_CENTS`."""
-    total = sum(abs(b) for b in balances if b is not None)  # Python ints: exact
+    values, present = balances
+    # The float sum of |cents| is within a relative 1e-9 of the exact one: far below
+    # the bound, no exact sum is needed (the usual case).
+    if float(np.abs(values[present].astype(np.float64)).sum()) < MAX_TOTAL_CENTS / 2:
+        return balances
+    out = [v if p else None for v, p in zip(values.tolist(), present.tolist(), strict=True)]
+    total = sum(abs(b) for b in out if b is not None)  # Python ints: exact
     if total < MAX_TOTAL_CENTS:
         return balances
-    out = list(balances)
     largest = sorted((i for i, b in enumerate(out) if b is not None), key=lambda i: -abs(out[i]))
     for index in largest:
         if total < MAX_TOTAL_CENTS:
@@ -1358,24 +1633,41 @@ def _bounded_total(
             )
         )
         out[index] = None
-    return out
+    return (
+        np.array([0 if b is None else b for b in out], dtype=np.int64),
+        np.array([b is not None for b in out], dtype=bool),
+    )
 
 
-def _parse_money_column(values: Sequence[object]):
-    """Parse a money column to cents. Numbers take a vectorised exact path."""
-    cents: list[int | None] = [None] * len(values)
-    errors: list[str | None] = [None] * len(values)
-    currencies: list[str | None] = [None] * len(values)
-    # type() first: nearly every cell is a plain float, and the test is per cell.
-    numeric_positions = [
-        i
-        for i, v in enumerate(values)
-        if type(v) is float
-        or type(v) is int
-        or (isinstance(v, int | float) and not isinstance(v, bool))
-    ]
-    if numeric_positions:
+def _parse_money_column(
+    values: Sequence[object],
+) -> tuple[np.ndarray, np.ndarray, dict[int, str], dict[int, str]]:
+    """Parse a money column to cents: (cents, present, errors, currencies).
+
+    ``cents`` is int64 (0 where nothing was read), ``present`` says where an amount was
+    read; ``errors`` and ``currencies`` map the data rows of unreadable cells and of
+    amounts naming a currency. Numbers take a vectorised exact path.
+    """
+    size = len(values)
+    errors: dict[int, str] = {}
+    currencies: dict[int, str] = {}
+    kinds = set(map(type, values))
+    if kinds <= {float, int}:  # the usual column: numbers only (bool is another type)
+        numeric_positions: Sequence[int] = range(size)
+        numbers = np.array(values, dtype=np.float64)
+    else:
+        # type() first: nearly every cell is a plain float, and the test is per cell.
+        numeric_positions = [
+            i
+            for i, v in enumerate(values)
+            if type(v) is float
+            or type(v) is int
+            or (isinstance(v, int | float) and not isinstance(v, bool))
+        ]
         numbers = np.array([values[i] for i in numeric_positions], dtype=np.float64)
+    cents = np.zeros(size, dtype=np.int64)
+    present = np.zeros(size, dtype=bool)
+    if len(numeric_positions):
         finite = np.isfinite(numbers)
         # A float that holds a 2-decimal amount is within 1e-6 of an integer number of
         # cents; rint gives that integer exactly (|x| < 2**53 / 100).
@@ -1383,23 +1675,26 @@ def _parse_money_column(values: Sequence[object]):
         # would overflow int64 (9.3e16 became a negative balance): an issue at its cell.
         usable = finite & (np.abs(numbers) < MAX_CENTS / 100)
         rounded = np.rint(np.where(usable, numbers, 0) * 100).astype(np.int64)
-        if len(numeric_positions) == len(values) and usable.all():
-            return rounded.tolist(), errors, currencies  # all numbers: nothing else to do
-        for position, is_finite, is_usable, value in zip(
-            numeric_positions, finite.tolist(), usable.tolist(), rounded.tolist(), strict=True
-        ):
-            if is_usable:
-                cents[position] = value
-            elif is_finite:
-                errors[position] = f"'{values[position]}' is too large for an amount"
-            else:
-                errors[position] = f"'{values[position]}' is not an amount"
+        if len(numeric_positions) == size and usable.all():
+            return rounded, np.ones(size, dtype=bool), errors, currencies  # all numbers
+        where = np.asarray(numeric_positions, dtype=np.intp)
+        cents[where] = rounded
+        present[where] = usable
+        for index in np.flatnonzero(~usable).tolist():
+            position = numeric_positions[index]
+            problem = "is too large for" if finite[index] else "is not"
+            errors[position] = f"'{values[position]}' {problem} an amount"
+    if len(numeric_positions) == size:
+        return cents, present, errors, currencies
     numeric = set(numeric_positions)
     for position, value in enumerate(values):
         if position in numeric or _is_empty(value):
             continue
         result = parse_amount(value)
-        cents[position] = result.cents
-        errors[position] = result.error
-        currencies[position] = result.currency
-    return cents, errors, currencies
+        if result.cents is not None:
+            cents[position], present[position] = result.cents, True
+        if result.error:
+            errors[position] = result.error
+        if result.currency:
+            currencies[position] = result.currency
+    return cents, present, errors, currencies
