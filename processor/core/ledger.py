@@ -30,8 +30,7 @@ from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from pandas.api.extensions import ExtensionArray
 
 from . import frame as F
 from .currency import currency_code
@@ -281,8 +280,9 @@ class _Table:
 
     ``raw(field)`` gives a field's cells, one per data row (shared: read only). Whole
     columns are also looked at at once: the types their cells hold, which cells are
-    filled, and a column of texts as one Arrow array, so that the usual columns (all
-    numbers, all dates or all texts) are converted without a Python step per cell.
+    filled, and a column of texts as one pandas (Arrow) text array, so that the usual
+    columns (all numbers, all dates or all texts) are converted without a Python step
+    per cell.
     """
 
     sheet: str
@@ -293,7 +293,7 @@ class _Table:
     buckets: tuple[int, ...] = ()
     _raw: dict[str, list[object]] = field(default_factory=dict)
     _kinds: dict[str, set[type]] = field(default_factory=dict)
-    _texts: dict[str, pa.Array | None] = field(default_factory=dict)
+    _texts: dict[str, ExtensionArray | None] = field(default_factory=dict)
     _filled: dict[str, np.ndarray] = field(default_factory=dict)
 
     def sheet_row(self, position: int) -> int:
@@ -327,10 +327,10 @@ class _Table:
             found = self._kinds[field_name] = set(map(type, self.raw(field_name)))
         return found
 
-    def texts(self, field_name: str) -> pa.Array | None:
-        """A field's cells as an Arrow text array when each is a ``str`` or None."""
+    def texts(self, field_name: str) -> ExtensionArray | None:
+        """A field's cells as a text array when each is a ``str`` or None."""
         if field_name not in self._texts:
-            self._texts[field_name] = _arrow_texts(self.raw(field_name), self.kinds(field_name))
+            self._texts[field_name] = _text_array(self.raw(field_name), self.kinds(field_name))
         return self._texts[field_name]
 
     def filled(self, field_name: str) -> np.ndarray:
@@ -342,7 +342,7 @@ class _Table:
             if type(None) not in kinds and not any(issubclass(kind, str) for kind in kinds):
                 found = np.ones(len(self.data), dtype=bool)  # numbers or dates: all filled
             elif texts is not None:
-                found = pc.not_equal(texts, "").fill_null(False).to_numpy(zero_copy_only=False)
+                found = np.asarray(texts != "", dtype=bool) & ~texts.isna()
             else:
                 cells = self.raw(field_name)
                 found = ~np.fromiter(map(_EMPTY.__contains__, cells), dtype=bool, count=len(cells))
@@ -350,16 +350,19 @@ class _Table:
         return found
 
 
-def _arrow_texts(cells: Sequence[object], kinds: set[type] | None = None) -> pa.Array | None:
-    """``cells`` as an Arrow text array (None as null) when each is a ``str`` or None,
-    else None. Arrow copies a list of texts in C, much faster than a loop over them."""
+def _text_array(cells: Sequence[object], kinds: set[type] | None = None) -> ExtensionArray | None:
+    """``cells`` as an Arrow-backed text array (None missing) when each is a ``str`` or
+    None and pandas has such arrays, else None. Arrow copies the texts in C, and its
+    string functions then run over the whole column."""
+    if _TEXT_DTYPE is None:
+        return None
     if kinds is None:
         kinds = set(map(type, cells))
     if not kinds <= {str, type(None)}:
         return None
     try:
-        return pa.array(cells, type=pa.large_string())
-    except (pa.ArrowException, UnicodeError):
+        return pd.array(cells, dtype=_TEXT_DTYPE)
+    except (ValueError, TypeError, UnicodeError):
         return None  # texts Arrow cannot hold (lone surrogates): the per-cell path decides
 
 
@@ -1021,8 +1024,9 @@ def _blank_positions(table: _Table, field_name: str) -> list[int]:
     texts = table.texts(field_name)
     if texts is None:
         return [p for p, value in enumerate(table.raw(field_name)) if _is_empty(value)]
-    blank = pc.equal(pc.utf8_trim(texts, PYTHON_SPACES), "").fill_null(True)
-    return np.flatnonzero(blank.to_numpy(zero_copy_only=False)).tolist()
+    trimmed = pd.Series(texts, copy=False).str.strip(PYTHON_SPACES).array
+    blank = np.asarray(trimmed == "", dtype=bool) | trimmed.isna()
+    return np.flatnonzero(blank).tolist()
 
 
 def _bucket_headings(table: _Table) -> tuple[int, ...]:
@@ -1106,40 +1110,34 @@ def _money_errors(table: _Table, money: _Money, keep: list[int]) -> list[Issue]:
 
 
 def _read_texts(
-    cells: Sequence[object], keep: list[int], texts: pa.Array | None = None
-) -> pa.Array | list[str | None]:
-    """The texts of the kept rows (see :func:`_texts`): an Arrow array when every cell
-    is a ``str`` or None (``texts``, if already made), else a list."""
-    if _TEXT_DTYPE is not None:
-        if texts is None:
-            texts = _arrow_texts(cells)
-        if texts is not None:
-            if len(keep) != len(texts):
-                texts = texts.take(np.asarray(keep, dtype=np.int64))
-            return _stripped(texts)
-    return _texts(_kept(cells, keep))
+    cells: Sequence[object], keep: list[int], texts: ExtensionArray | None = None
+) -> ExtensionArray | list[str | None]:
+    """The texts of the kept rows (see :func:`_texts`): a text array when every cell is
+    a ``str`` or None (``texts``, if already made), else a list."""
+    if texts is None:
+        texts = _text_array(cells)
+    if texts is None:
+        return _texts(_kept(cells, keep))
+    if len(keep) != len(texts):
+        texts = texts.take(np.asarray(keep, dtype=np.intp))
+    return _stripped(texts)
 
 
 # Python's whitespace: what str.strip() removes (chr(c).isspace(); a test checks the
-# list against the running Python), for Arrow's utf8_trim.
+# list against the running Python), for pandas' str.strip over Arrow texts.
 PYTHON_SPACES = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
     "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 
 
-def _stripped(texts: pa.Array) -> pa.Array:
-    """``text.strip() or None`` of every text, in Arrow (trimming exactly the
-    characters Python strips)."""
-    trimmed = pc.utf8_trim(texts, PYTHON_SPACES)
-    empty = pc.equal(trimmed, "")
-    if pc.any(empty).as_py():
-        return pc.if_else(empty, pa.scalar(None, type=texts.type), trimmed)
-    if pc.all(pc.equal(pc.binary_length(trimmed), pc.binary_length(texts))).as_py() in (
-        True,
-        None,  # only nulls
-    ):
-        return texts  # nothing trimmed (the usual column): no second copy of the texts
+def _stripped(texts: ExtensionArray) -> ExtensionArray:
+    """``text.strip() or None`` of every text, over the whole array (Arrow trims exactly
+    the characters Python strips)."""
+    trimmed = pd.Series(texts, copy=False).str.strip(PYTHON_SPACES).array
+    empty = np.asarray(trimmed == "", dtype=bool)
+    if empty.any():
+        trimmed[empty] = None
     return trimmed
 
 
@@ -1304,10 +1302,10 @@ def _derive(
 def _column(name: str, values):
     """A column for the frame: a text field's values (str or None) are given the string
     dtype pandas would infer for them, which spares its inference (~40% of the time)."""
-    if isinstance(values, pa.Array):  # texts read by _read_texts
-        if values.null_count == len(values):
+    if isinstance(values, ExtensionArray):  # texts read by _read_texts
+        if values.isna().all():
             return [None] * len(values)  # pandas keeps these as objects
-        return pd.array(values, dtype=_TEXT_DTYPE)
+        return values
     if (
         _TEXT_DTYPE is None
         or name not in F.TEXT_FIELDS
@@ -1332,24 +1330,23 @@ _RECORD_ORDER = [F.ROW, *[f for f in F.FIELDS if f not in F.MONEY_FIELDS]]
 _FRAME_ORDER = [*_RECORD_ORDER, F.AMOUNT, F.PAID, F.BALANCE, F.DUE_DERIVED]
 
 
-def _currencies(cells: pa.Array | Sequence[object], keep: np.ndarray, money: _Money, rules: Rules):
+def _currencies(
+    cells: ExtensionArray | Sequence[object], keep: np.ndarray, money: _Money, rules: Rules
+):
     """Each item's currency: its currency cell, else its amount's symbol, else the
     settings' default."""
     symbols = money.symbol_currency
-    if isinstance(cells, pa.Array):
+    if isinstance(cells, ExtensionArray):
         if not any(symbols):
             # No amount names a currency (the usual case): each distinct cell once.
-            distinct = pc.unique(cells)
+            positions, distinct = cells.factorize(use_na_sentinel=False)
             codes = [
-                (currency_code(value) or value.strip().upper() if value else None)
+                (currency_code(value) or value.strip().upper() if isinstance(value, str) else None)
                 or rules.default_currency
-                for value in distinct.to_pylist()
+                for value in distinct.tolist()
             ]
-            chosen = pa.array(codes, type=pa.large_string()).take(
-                pc.index_in(cells, value_set=distinct)
-            )
-            return pd.array(chosen, dtype=_TEXT_DTYPE)
-        cells = cells.to_pylist()
+            return pd.array(codes, dtype=_TEXT_DTYPE).take(positions)
+        cells = [value if isinstance(value, str) else None for value in cells.tolist()]
     currency = []
     codes_of: dict[str, str | None] = {}  # a currency column holds a handful of values
     for position, value in zip(keep.tolist(), cells, strict=True):
