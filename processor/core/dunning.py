@@ -517,44 +517,117 @@ def decide(
     """
     if settings is None:
         settings, _issues = parse_dunning(rules)
+    return _decisions(classified, rules, as_of, history, settings)
+
+
+def _decisions(
+    classified: pd.DataFrame,
+    rules: Rules,
+    as_of: date,
+    history: Iterable[SentLetter],
+    settings: DunningSettings,
+    fast: bool = True,
+) -> dict[tuple[str, str], Decision]:
+    """:func:`decide`; with ``fast``, the customers without history (most of a big
+    ledger) are decided by :func:`_first_letters`, all at once, the others one by one
+    (:func:`_decide_one`); without, every one by :func:`_decide_one`."""
     levels = letter_levels(rules)
     if not levels or classified.empty:
         return {}
     index = _history_index(history)
-    items = _overdue_items(classified, rules, levels)
+    overdue = _overdue_items(classified, rules, levels)
     credits = _credits(classified, rules)
-    blocks = customer_blocks(classified, settings, as_of, items.keys())
+    blocks = customer_blocks(classified, settings, as_of, overdue.pairs)
     with_address, with_email = reachability(classified)
     context = _Context(
         tuple(levels), settings, as_of, {level.stage: level.index for level in levels}
     )
+    histories = [
+        index.get((normalize(name), str(code).upper()), []) if index else []
+        for name, code in overdue.pairs
+    ]
+    facts = [
+        _Facts(name, code, None, credits.get((name, code), 0), blocks.get((name, code)))
+        for name, code in overdue.pairs
+    ]
+    reach = [(name in with_address, name in with_email) for name, _code in overdue.pairs]
+    quick = (
+        _first_letters(context, overdue, facts, histories, reach) if fast and overdue.pairs else {}
+    )
     decisions = {}
-    for key, group in items.items():
-        name, code = key
-        decisions[key] = _decide_one(
-            context,
-            _Facts(name, code, group, credits.get(key, 0), blocks.get(key)),
-            index.get((normalize(name), str(code).upper()), []) if index else [],
-            (name in with_address, name in with_email),
-        )
+    for number, pair in enumerate(overdue.pairs):
+        decision = quick.get(number)
+        if decision is None:
+            decision = _decide_one(
+                context,
+                facts[number]._replace(items=overdue.items(number)),
+                histories[number],
+                reach[number],
+            )
+        decisions[pair] = decision
     return decisions
 
 
-def _overdue_items(
-    frame: pd.DataFrame, rules: Rules, levels: Sequence[Level]
-) -> dict[tuple[str, str], list[_Item]]:
+class _Overdue(NamedTuple):
+    """The overdue items of a ledger column by column, those of each (customer, currency)
+    together in ledger order: pair ``n``'s are at ``bounds[n]:bounds[n + 1]``."""
+
+    pairs: list[tuple[str, str]]  # in the order the ledger first names them
+    bounds: np.ndarray
+    keys: list[str]  # item keys (invoice numbers), as the Letters Log names them
+    names: list[str]  # normalize() of each key
+    dues: list[date | None]
+    days: list[int]
+    balances: list[int]
+    reached: list[int]  # the highest level each item's days overdue have reached (-1: none)
+    due_days: np.ndarray  # the due dates as datetime64[D] (NaT: none)
+
+    def items(self, number: int) -> list[_Item]:
+        """The items of pair ``number``."""
+        start, end = int(self.bounds[number]), int(self.bounds[number + 1])
+        return list(
+            map(
+                _Item._make,
+                zip(
+                    self.keys[start:end],
+                    self.names[start:end],
+                    self.dues[start:end],
+                    self.days[start:end],
+                    self.balances[start:end],
+                    self.reached[start:end],
+                    strict=True,
+                ),
+            )
+        )
+
+
+def _overdue_items(frame: pd.DataFrame, rules: Rules, levels: Sequence[Level]) -> _Overdue:
     """The overdue items per (customer, currency), each with the level its days reached."""
     # Whole columns of the overdue rows only (plain lists: element access on Arrow-backed
     # text is slow), the level each has reached by days found by one search.
     overdue = frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)
     wanted = ("customer", "currency", "invoice", "due_date", F.DAYS_OVERDUE, F.BALANCE)
     rows = frame.loc[overdue, [c for c in wanted if c in frame]]
+    currency = rows["currency"].fillna(rules.default_currency)
+    # Pairs numbered in order of first appearance; rows put pair by pair (stable).
+    customer_codes, _customers = pd.factorize(rows["customer"], use_na_sentinel=False)
+    currency_codes, currencies = pd.factorize(currency, use_na_sentinel=False)
+    codes, _pairs = pd.factorize(
+        customer_codes.astype(np.int64) * max(len(currencies), 1) + currency_codes
+    )
+    order = np.argsort(codes, kind="stable")
+    rows, currency = rows.iloc[order], currency.iloc[order]
+    counts = np.bincount(codes, minlength=len(_pairs))
+    bounds = np.concatenate(([0], np.cumsum(counts)))
+    names_of = rows["customer"].tolist()
+    codes_of = currency.astype(object).tolist()
+    pairs = [(names_of[start], codes_of[start]) for start in bounds[:-1].tolist()]
     days = rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
     thresholds = np.array([level.from_days for level in levels], dtype=np.int64)
     reached = (np.searchsorted(thresholds, days, side="right") - 1).tolist()
-    dues = rows["due_date"].to_numpy(dtype="datetime64[D]").astype(object).tolist()
+    due_days = rows["due_date"].to_numpy(dtype="datetime64[D]")
+    dues = due_days.astype(object).tolist()
     invoices = rows["invoice"].tolist() if "invoice" in rows else [None] * len(rows)
-    currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
     keys = [
         invoice
         if type(invoice) is str and invoice.strip() == invoice and invoice
@@ -563,29 +636,166 @@ def _overdue_items(
     ]
     # normalize() of every key, by maps over whole lists (a key is a non-empty str).
     names = list(map(str.casefold, map(" ".join, map(str.split, keys))))
-    items: dict[tuple[str, str], list[_Item]] = {}
-    for pair, item in zip(
-        zip(rows["customer"].tolist(), currencies, strict=True),
-        map(
-            _Item._make,
-            zip(
-                keys,
-                names,
-                dues,
-                days.tolist(),
-                rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
-                reached,
-                strict=True,
-            ),
-        ),
-        strict=True,
-    ):
-        group = items.get(pair)
-        if group is None:
-            items[pair] = [item]
+    return _Overdue(
+        pairs,
+        bounds,
+        keys,
+        names,
+        dues,
+        days.tolist(),
+        rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
+        reached,
+        due_days,
+    )
+
+
+_EPOCH = date(1970, 1, 1)
+
+
+def _first_letters(
+    context: _Context,
+    overdue: _Overdue,
+    facts: Sequence[_Facts],
+    histories: Sequence[Sequence[_Sent]],
+    reach: Sequence[tuple[bool, bool]],
+) -> dict[int, Decision]:
+    """The decisions of the pairs that no letter has named yet, by pair number: what
+    :func:`_decide_one` decides for them, worked out for all at once.
+
+    Without history every item's next level is the first (its level by days with
+    ``allow_skip``): the items whose days reached a level are ripe, and the letter takes
+    each to that level; once it is sent, each goes one level up, and the others still
+    wait for the first. Left to :func:`_decide_one`: pairs with history, a block, two
+    items of one key (a letter naming one names both), or an item without a due date,
+    and every pair when ``min_interval_days`` is 0 (what follows a letter is then
+    another letter at once).
+    """
+    levels, settings, as_of, _index_of = context
+    if settings.min_interval_days <= 0:
+        return {}
+    bounds = overdue.bounds
+    starts = bounds[:-1]
+    count = len(overdue.pairs)
+    pair_of = np.repeat(np.arange(count), np.diff(bounds))
+    balances = np.array(overdue.balances, dtype=np.int64)
+    reached = np.array(overdue.reached, dtype=np.int64)
+    dues = overdue.due_days
+    if len(balances) and int(np.abs(balances).max()) >= 2**62 // len(balances):
+        return {}  # sums beyond 64 bits: left to Python's integers
+    # Which pairs: no history, no block, every item dated, no key twice.
+    name_codes, _names = pd.factorize(pd.Series(overdue.names, dtype=object))
+    twice = pd.Series(pair_of * (len(_names) + 1) + name_codes).duplicated(keep=False)
+    unfit = np.isnat(dues) | twice.to_numpy(dtype=bool)
+    eligible = np.bincount(pair_of, weights=unfit, minlength=count) == 0
+    due_days = np.where(np.isnat(dues), 0, dues.astype(np.int64))
+    gross = np.add.reduceat(balances, starts).tolist()
+    top = len(levels) - 1
+    from_days = np.array([level.from_days for level in levels], dtype=np.int64)
+    # The letter now: each ripe item to its next level (the first, or its level by days).
+    ripe = reached >= 0
+    step = np.maximum(reached, 0) if settings.allow_skip else np.zeros_like(reached)
+    letter_level = np.maximum.reduceat(np.where(ripe, step, -1), starts).tolist()
+    first_due = np.minimum.reduceat(due_days, starts) + from_days[0]
+    ripe_at = np.flatnonzero(ripe)
+    stage_of = [level.stage for level in levels]
+    recorded = list(
+        zip(
+            [overdue.keys[i] for i in ripe_at.tolist()],
+            [stage_of[s] for s in step[ripe_at].tolist()],
+            strict=True,
+        )
+    )
+    recorded_bounds = np.concatenate(
+        ([0], np.cumsum(np.bincount(pair_of[ripe_at], minlength=count)))
+    ).tolist()
+    # Once it is sent: the items it took up go one level up (after the repeat interval
+    # at the top), the others still wait for the first level.
+    after = step + 1
+    climbs = ripe & (after <= top)
+    later = np.where(climbs, after, 0)
+    again = climbs & (after <= reached)  # ripe once more (waits for the interval)
+    waiting = np.where(ripe, climbs & ~again, True)
+    when = np.where(waiting, due_days + from_days[np.minimum(later, top)], 0)
+    if settings.repeat_interval_days:
+        repeats = ripe & ~climbs
+        waiting |= repeats
+        when = np.where(repeats, (as_of - _EPOCH).days + settings.repeat_interval_days, when)
+        later = np.where(repeats, step, later)
+    then_level = np.maximum.reduceat(np.where(again, after, -1), starts).tolist()
+    # The earliest wait, the higher level first on one day: one number per item to minimise.
+    span = top + 1
+    order_key = np.where(waiting, when * span + (top - later), np.iinfo(np.int64).max)
+    earliest = np.minimum.reduceat(order_key, starts)
+    has_wait = (earliest != np.iinfo(np.int64).max).tolist()
+    wait_day = (earliest // span).tolist()
+    wait_level = (top - earliest % span).tolist()
+    interval = timedelta(days=settings.min_interval_days)
+    out: dict[int, Decision] = {}
+    for number in np.flatnonzero(eligible).tolist():
+        if histories[number] or facts[number].block is not None:
+            continue
+        name, code, _items, credit, _block = facts[number]
+        credit = credit if settings.net_credits else 0
+        net = max(0, gross[number] - credit)
+        base = dict(
+            customer=name,
+            currency=code,
+            gross_cents=gross[number],
+            credits_cents=credit,
+            net_cents=net,
+        )
+        if net <= settings.minimum(code):
+            out[number] = Decision(action=BELOW_MINIMUM, **base)
+            continue
+        if letter_level[number] < 0:
+            due = _EPOCH + timedelta(days=int(first_due[number]))
+            out[number] = Decision(action=WAIT, level=levels[0], due=due, **base)
+            continue
+        level = levels[letter_level[number]]
+        if not can_write(level.template, *reach[number], settings):
+            out[number] = Decision(action=UNREACHABLE, level=level, due=as_of, **base)
+            continue
+        items = tuple(recorded[recorded_bounds[number] : recorded_bounds[number + 1]])
+        letter = SentLetter(
+            reference="",
+            date=as_of,
+            customer=name,
+            currency=code,
+            level=level.stage,
+            items=items,
+            template=level.template,
+        )
+        if then_level[number] >= 0:
+            then = Decision(
+                action=WAIT,
+                level=levels[then_level[number]],
+                due=as_of + interval,
+                previous=letter,
+                last=letter,
+                **base,
+            )
+        elif has_wait[number]:
+            due = max(_EPOCH + timedelta(days=wait_day[number]), as_of + interval)
+            then = Decision(
+                action=WAIT,
+                level=levels[wait_level[number]],
+                due=due,
+                previous=letter,
+                last=letter,
+                **base,
+            )
         else:
-            group.append(item)
-    return items
+            then = Decision(action=DONE, previous=letter, last=letter, **base)
+        out[number] = Decision(
+            action=SEND,
+            level=level,
+            due=as_of,
+            items=items,
+            letter=letter,
+            then=then,
+            **base,
+        )
+    return out
 
 
 def _credits(frame: pd.DataFrame, rules: Rules) -> dict[tuple[str, str], int]:
