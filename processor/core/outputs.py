@@ -28,7 +28,6 @@ from .plan import (
     first_present,
     index_keys,
     money_text,
-    records,
     recovery,
     series_dict,
 )
@@ -189,34 +188,36 @@ def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> S
         Column("Email", None, 24),
         Column("Credit Hold", None, 9),
     )
-    rows = []
-    fills = []
-    for record in records(plan):
-        stage = rules.stage(record.stage)
-        rows.append(
-            (
-                int(record.rank),
-                record.customer,
-                record.currency,
-                stage.label,
-                cents_to_decimal(record.overdue_cents),
-                cents_to_decimal(record.credits_cents),
-                cents_to_decimal(record.net_overdue_cents),
-                int(record.oldest_days_overdue),
-                int(record.open_items),
-                int(record.overdue_items),
-                Decimal(str(record.score)),
-                record.why,
-                action_text(record.next_action),
-                _day(record.action_date),
-                _text(record.owner),
-                _text(record.contact),
-                _text(record.phone),
-                _text(record.email),
-                "Yes" if record.credit_hold else "No",
-            )
+    # Column by column: a plan has a row per customer and currency (tens of thousands).
+    keys = plan["stage"].tolist()
+    stages = {key: rules.stage(key) for key in dict.fromkeys(keys)}  # scans the ladder
+    actions = plan["next_action"].tolist()
+    shown = {action: action_text(action) for action in set(actions)}
+    rows = list(
+        zip(
+            plan["rank"].tolist(),
+            plan["customer"].tolist(),
+            plan["currency"].tolist(),
+            [stages[key].label for key in keys],
+            map(cents_to_decimal, plan["overdue_cents"].tolist()),
+            map(cents_to_decimal, plan["credits_cents"].tolist()),
+            map(cents_to_decimal, plan["net_overdue_cents"].tolist()),
+            plan["oldest_days_overdue"].tolist(),
+            plan["open_items"].tolist(),
+            plan["overdue_items"].tolist(),
+            [Decimal(str(score)) for score in plan["score"].tolist()],
+            plan["why"].tolist(),
+            map(shown.__getitem__, actions),
+            map(_day, plan["action_date"].tolist()),
+            map(_text, plan["owner"].tolist()),
+            map(_text, plan["contact"].tolist()),
+            map(_text, plan["phone"].tolist()),
+            map(_text, plan["email"].tolist()),
+            ["Yes" if hold else "No" for hold in plan["credit_hold"].tolist()],
+            strict=True,
         )
-        fills.append(stage.color)
+    )
+    fills = [stages[key].color for key in keys]
     return SheetModel(
         name=rules.labels["plan_sheet"],
         columns=columns,

@@ -267,11 +267,7 @@ def _plan_facts(
     hold_keys = {s.key for s in rules.stages if s.credit_hold}
     return _PlanFacts(
         at_risk=series_dict(at_risk.groupby(["customer", "currency"])["at_risk"].sum()),
-        first_text={
-            column: first_present(classified, column)
-            for column in ("owner", "contact", "phone", "email", "region")
-            if column in classified
-        },
+        first_text=_first_texts(classified, ("owner", "contact", "phone", "email", "region")),
         distance=distance,
         # A customer who pays on time now has late items: only where there is evidence
         # of payment dates (a paid row alone says nothing about when it was paid).
@@ -468,6 +464,34 @@ def first_present(classified: pd.DataFrame, column: str) -> dict[tuple[str, str]
             strict=True,
         )
     )
+
+
+def _first_texts(classified: pd.DataFrame, columns: Sequence[str]) -> dict[str, dict]:
+    """:func:`first_present` of each of ``columns`` the ledger has, its (customer,
+    currency) pairs numbered once for all of them."""
+    columns = [column for column in columns if column in classified]
+    if not columns:
+        return {}
+    # Numbers equal where drop_duplicates() sees equal pairs (a missing value included).
+    customers, _names = pd.factorize(classified["customer"], use_na_sentinel=False)
+    currencies, codes = pd.factorize(classified["currency"], use_na_sentinel=False)
+    pairs = customers.astype(np.int64) * max(len(codes), 1) + currencies
+    found = {}
+    for column in columns:
+        rows = np.flatnonzero(present_mask(classified[column]).to_numpy(dtype=bool))
+        first = rows[~pd.Series(pairs[rows]).duplicated().to_numpy(dtype=bool)]
+        found[column] = dict(
+            zip(
+                zip(
+                    classified["customer"].iloc[first].tolist(),
+                    classified["currency"].iloc[first].tolist(),
+                    strict=True,
+                ),
+                classified[column].iloc[first].tolist(),
+                strict=True,
+            )
+        )
+    return found
 
 
 def records(frame: pd.DataFrame) -> Iterator[tuple]:
