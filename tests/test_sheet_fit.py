@@ -9,10 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receivables.core.sheets import (
+    _ABSENT,
     CELL_PADDING,
+    DATE_FORMAT,
     MONEY_FORMAT,
     Column,
     SheetModel,
+    _shown_texts,
     display_text,
     money_format,
     text_width,
@@ -88,3 +91,45 @@ def test_no_header_word_is_clipped_and_no_number_shows_hashes(header, cap, value
     assert len(lines) <= model.header_lines
     for value in values:
         assert text_width(display_text(value, fmt)) + CELL_PADDING <= column.width + 1e-9
+
+
+_cell = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.integers(-(10**20), 10**20),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+    st.decimals(allow_nan=True, allow_infinity=True).filter(lambda d: not d.is_snan()),
+    st.sampled_from([Decimal("-0"), Decimal("0.00"), Decimal("-0.000"), Decimal("1E+3")]),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.dates(),
+)
+_formats = st.sampled_from([None, "0", "#,##0", MONEY_FORMAT, "#,##0.000", "0.0%", DATE_FORMAT])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    kind=st.sampled_from(["one kind", "mixed"]),
+    cells=st.lists(_cell, max_size=25),
+    pick=st.integers(0, 8),
+    shared=st.booleans(),
+    formats=st.lists(_formats, min_size=25, max_size=25),
+    absent=st.lists(st.booleans(), min_size=25, max_size=25),
+)
+def test_shown_texts_are_what_each_cell_shows(kind, cells, pick, shared, formats, absent):
+    if kind == "one kind" and cells:  # a column of one kind of value, with blanks
+        model = next((c for c in cells[pick % len(cells) :] + cells if c is not None), None)
+        cells = [
+            c if c is None or type(c) is type(model) else None for c in cells
+        ]  # keeps the chosen kind only
+    values = [
+        _ABSENT if gone and i % 3 == 0 else c
+        for i, (c, gone) in enumerate(zip(cells, absent[: len(cells)], strict=True))
+    ]
+    per_cell = formats[0] if shared else formats[: len(values)]
+    expected = {
+        display_text(value, per_cell if shared else per_cell[i])
+        for i, value in enumerate(values)
+        if value is not _ABSENT
+    }
+    assert _shown_texts(values, per_cell) == expected

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import repeat
 
 from .currency import currency_digits
 
@@ -412,6 +413,106 @@ def _shown_texts(values: Sequence[object], formats: Sequence[str | None] | str |
     that show alike whatever their spelling share a key; a Decimal's or float's sign
     and, unformatted, a Decimal's exponent are part of it (``-0.00``, ``1.0``).
     """
+    kinds = set(map(type, values))
+    blank = type(None) in kinds
+    kinds.discard(type(None))
+    kinds.discard(object)  # _ABSENT: a row too short shows nothing
+    texts = None
+    if len(kinds) == 1:
+        # A column of one kind (every column of the outputs): its distinct values are
+        # found at C speed and formatted at once; :func:`_shown_texts_each` otherwise.
+        texts = _shown_texts_of(kinds.pop(), values, formats)
+    if texts is None:
+        return _shown_texts_each(values, formats)
+    if blank:
+        texts.add("")  # display_text(None)
+    return texts
+
+
+def _shown_texts_of(
+    kind: type, values: Sequence[object], formats: Sequence[str | None] | str | None
+) -> set[str] | None:
+    """:func:`_shown_texts` of the cells of ``kind`` among ``values`` (others are None
+    or _ABSENT), or None where only the cell-by-cell way is sure to show them alike."""
+    shared = formats is None or isinstance(formats, str)
+    if kind is str:
+        texts = set(values)
+        texts.discard(None)
+        texts.discard(_ABSENT)
+        return texts
+    if kind is date and shared:
+        if formats == DATE_FORMAT:
+            return {"2026-10-31"} if any(type(value) is date for value in values) else set()
+        return {value.isoformat() for value in set(values) if type(value) is date}
+    if kind is int and shared:
+        distinct = [value for value in set(values) if type(value) is int]
+        spec = _integer_spec(formats)
+        if spec is None:
+            return None
+        grouping, decimals = spec
+        return {format(value, grouping) + decimals for value in distinct}
+    if kind is Decimal:
+        if formats is None:
+            return {str(value) for value in values if type(value) is Decimal}
+        if not shared and not all(formats):
+            return None  # unformatted cells show their exponent (1.0, 1.00): by spelling
+        per_cell = repeat(formats) if shared else formats
+        try:  # equal values show alike in one format...
+            pairs = {
+                (number_format, value)
+                for number_format, value in zip(per_cell, values, strict=False)
+                if type(value) is Decimal
+            }
+        except TypeError:  # a signalling NaN, which cannot be hashed
+            return None
+        if any(not value for _format, value in pairs):
+            # ... but for the sign of a zero (-0.00): one zero per format and sign.
+            zeros = {
+                (number_format, value.is_signed()): (number_format, value)
+                for number_format, value in zip(
+                    repeat(formats) if shared else formats, values, strict=False
+                )
+                if type(value) is Decimal and not value
+            }
+            pairs = [pair for pair in pairs if pair[1]] + list(zeros.values())
+        specs: dict[str | None, str | None] = {}
+        texts = set()
+        for number_format, value in pairs:
+            spec = specs.get(number_format, "")
+            if spec == "":
+                spec = specs[number_format] = _decimal_spec(number_format)
+            texts.add(display_text(value, number_format) if spec is None else format(value, spec))
+        return texts
+    return None
+
+
+def _decimal_spec(number_format: str | None) -> str | None:
+    """The format() spec of a Decimal in ``number_format`` as :func:`display_text`
+    shows it; None for a format it shows otherwise (percentages, none)."""
+    if not number_format or number_format.endswith("%"):
+        return None
+    grouping = "," if "," in number_format else ""
+    if "." in number_format:
+        return f"{grouping}.{len(number_format.rsplit('.', 1)[1].rstrip(';'))}f"
+    return f"{grouping}.0f"
+
+
+def _integer_spec(number_format: str | None) -> tuple[str, str] | None:
+    """How :func:`display_text` shows an int in ``number_format``: the format() spec of
+    its whole digits and the zero decimals after them; None for a percentage."""
+    if number_format and number_format.endswith("%"):
+        return None
+    if not number_format:
+        return "d", ""
+    spec = _decimal_spec(number_format)
+    decimals = int(spec[spec.index(".") + 1 : -1])
+    return spec[: spec.index(".")] + "d", "." + "0" * decimals if decimals else ""
+
+
+def _shown_texts_each(
+    values: Sequence[object], formats: Sequence[str | None] | str | None
+) -> set[str]:
+    """:func:`_shown_texts`, value by value."""
     texts: set[str] = set()
     add = texts.add
     shown: dict[tuple, str] = {}
