@@ -18,6 +18,7 @@ from receivables.core.sheets import (
     _shown_texts,
     display_text,
     money_format,
+    text_lines,
     text_width,
     wrap_words,
 )
@@ -133,3 +134,36 @@ def test_shown_texts_are_what_each_cell_shows(kind, cells, pick, shared, formats
         if value is not _ABSENT
     }
     assert _shown_texts(values, per_cell) == expected
+
+
+_wrapped_text = st.text(
+    st.sampled_from("aaaa0123 AIlm.,W-\nÄé北\u0301_"), min_size=0, max_size=60
+) | st.sampled_from(["Dear 12 34 overdue", "Dear 98 76 overdue", " lead", "two  spaces"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(_wrapped_text, st.one_of(_wrapped_text, st.none(), st.integers())),
+        min_size=1,
+        max_size=30,
+    ),
+    caps=st.tuples(st.floats(3, 30), st.floats(3, 30)),
+)
+def test_row_heights_are_each_rows_tallest_wrapped_text(rows, caps):
+    model = SheetModel(
+        "S", (Column("Why", None, caps[0]), Column("Note", None, caps[1])), rows=rows
+    )
+    wrapped = [(i, c.width - CELL_PADDING) for i, c in enumerate(model.columns) if c.wrap]
+    expected = []
+    for row in rows:
+        lines = max(
+            (
+                text_lines(row[i], width)
+                for i, width in wrapped
+                if isinstance(row[i], str) and row[i]
+            ),
+            default=1,
+        )
+        expected.append(lines * 15.0 if lines > 1 else None)
+    assert model.row_heights() == expected

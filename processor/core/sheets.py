@@ -166,21 +166,28 @@ class SheetModel:
         ]
         if not wrapped:
             return [None] * len(self.rows)
-        # Lines per distinct text and column: wrapped columns repeat their texts.
-        known: list[dict[str, int]] = [{} for _ in wrapped]
-        heights: list[float | None] = []
-        for row in self.rows:
-            lines = 1
-            for (index, width), seen in zip(wrapped, known, strict=True):
-                value = row[index] if index < len(row) else None
+        columns = _column_values(self.rows, max(index for index, _width in wrapped) + 1)
+        # Lines per cell, column by column: each distinct text is wrapped once, and texts
+        # of one shape (the same widths of characters between the same spaces and line
+        # breaks, such as messages differing in their digits) once between them; any
+        # other value takes one line.
+        counts = []
+        for index, width in wrapped:
+            values = columns[index]
+            known = {}
+            by_shape: dict[bytes, int] = {}
+            for value in set(values):
                 if isinstance(value, str) and value:
-                    count = seen.get(value)
-                    if count is None:
-                        count = seen[value] = text_lines(value, width)
-                    if count > lines:
-                        lines = count
-            heights.append(lines * HEADER_ROW_HEIGHT if lines > 1 else None)
-        return heights
+                    shape = value.encode("utf-8", "surrogatepass").translate(_SHAPES)
+                    lines = by_shape.get(shape)
+                    if lines is None:
+                        lines = by_shape[shape] = text_lines(value, width)
+                    known[value] = lines
+            counts.append(map(known.get, values, repeat(1)))
+        return [
+            lines * HEADER_ROW_HEIGHT if lines > 1 else None
+            for lines in (map(max, *counts) if len(counts) > 1 else counts[0])
+        ]
 
     @property
     def print_area(self) -> str | None:
@@ -251,6 +258,20 @@ def _char_units(char: str) -> int:
         return 200
     return 110 if char.isupper() else 100
 
+
+def _shape_table() -> bytes:
+    """A bytes.translate table putting each ASCII character but the space and the line
+    break as one of the same width (:func:`_char_units`): the UTF-8 of texts that wrap
+    alike becomes the same (other characters' bytes, all above 127, stay as they are)."""
+    representative = {55: ".", 100: "a", 115: "A", 145: "m"}
+    table = bytearray(range(256))
+    for code in range(128):
+        if chr(code) not in " \n":
+            table[code] = ord(representative[_char_units(chr(code))])
+    return bytes(table)
+
+
+_SHAPES = _shape_table()
 
 # Units per character, and per word, seen so far: sizing a 100k-row sheet measures
 # millions of characters, mostly in words it has met before (names, actions).

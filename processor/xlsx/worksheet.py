@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import repeat
 
 from ..core.sheets import HEADER_ROW_HEIGHT, Chart, PageSetup, SheetModel
 from ..core.xlref import column_letter
@@ -15,6 +16,7 @@ from .xmlutil import (
     bool_cell,
     escape_attr,
     escape_cell_text,
+    escape_cell_texts,
     escape_text,
     inline_string_cell,
     literal_x,
@@ -62,22 +64,108 @@ def _render_rows(
     model: SheetModel, styles: StyleBook, date1904: bool, letters: list[str]
 ) -> list[str]:
     """The data rows' XML. The hot loop of the writer: the style attributes of a row are
-    looked up once per kind of row, the cell type is dispatched inline, and repeated
-    texts are escaped once."""
+    looked up once per kind of row, and the cells are made a column at a time (one
+    comprehension per column and kind of value, each text escaped once) for rows of
+    one length; rows of mixed lengths are made cell by cell."""
     row_styles = _RowStyles(model, styles)
     wraps = any(column.wrap for column in model.columns)
     heights = model.row_heights() if wraps else None
     escaped: dict[str, str] = {}
-    out = []
-    for row_index, row in enumerate(model.rows):
-        number = str(row_index + 2)
-        cells = _row_cells(row, row_styles.of(row_index, row), letters, number, escaped, date1904)
-        height = heights[row_index] if heights is not None else None
-        if height is None:
-            out.append(f'<row r="{number}">{cells}</row>')
+    rows = model.rows
+    out: list[str] = []
+    if len(set(map(len, rows))) > 1:
+        for row_index, row in enumerate(rows):
+            cells = _row_cells(
+                row, row_styles.of(row_index, row), letters, str(row_index + 2), escaped, date1904
+            )
+            out.append(_row_xml(str(row_index + 2), cells, heights, row_index))
+        return out
+    serials: dict[date, str] = {}
+    for start in range(0, len(rows), _BLOCK):
+        block = rows[start : start + _BLOCK]
+        numbers = list(map(str, range(start + 2, start + 2 + len(block))))
+        by_row = [row_styles.of(index, row) for index, row in enumerate(block, start)]
+        columns = [
+            _column_cells(letter, numbers, column_styles, values, escaped, serials, date1904)
+            for letter, column_styles, values in zip(
+                letters, zip(*by_row, strict=True), zip(*block, strict=True), strict=False
+            )
+        ]
+        cells = map("".join, zip(*columns, strict=True)) if columns else repeat("", len(block))
+        if heights is None:
+            out.extend(f'<row r="{n}">{c}</row>' for n, c in zip(numbers, cells, strict=True))
         else:
-            out.append(f'<row r="{number}" ht="{height:g}" customHeight="1">{cells}</row>')
+            out.extend(
+                _row_xml(n, c, heights, index)
+                for index, (n, c) in enumerate(zip(numbers, cells, strict=True), start)
+            )
     return out
+
+
+_BLOCK = 4096  # rows made at once: bounds the cells held apart from their rows
+
+
+def _row_xml(number: str, cells: str, heights: list[float | None] | None, index: int) -> str:
+    """One data row, with its height where its wrapped text needs more than a line."""
+    height = heights[index] if heights is not None else None
+    if height is None:
+        return f'<row r="{number}">{cells}</row>'
+    return f'<row r="{number}" ht="{height:g}" customHeight="1">{cells}</row>'
+
+
+def _column_cells(
+    letter: str,
+    numbers: list[str],
+    styles: tuple[str, ...],
+    values: tuple,
+    escaped: dict[str, str],
+    serials: dict,
+    date1904: bool,
+) -> list[str]:
+    """The cells of one column in rows ``numbers`` (``_row_cells``' XML, a column at a
+    time): one comprehension for a column of texts, whole numbers, Decimals or dates
+    (with blanks), cell by cell for any other."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    kind = kinds.pop() if len(kinds) == 1 else None
+    rows = zip(numbers, styles, values, strict=True)
+    # A blank cell (None, or an empty text) is written only where it has a style.
+    if kind is str:
+        new = [value for value in set(values) if value and value not in escaped]
+        escaped.update(zip(new, _inline_texts(new), strict=True))
+        return [
+            f'<c r="{letter}{n}"{s} t="inlineStr"><is>{escaped[v]}</is></c>'
+            if v
+            else (f'<c r="{letter}{n}"{s}/>' if s else "")
+            for n, s, v in rows
+        ]
+    if kind is int:
+        return [
+            f'<c r="{letter}{n}"{s}><v>{v}</v></c>'
+            if v is not None
+            else (f'<c r="{letter}{n}"{s}/>' if s else "")
+            for n, s, v in rows
+        ]
+    if kind is Decimal:
+        return [
+            f'<c r="{letter}{n}"{s}><v>{v:f}</v></c>'
+            if v is not None
+            else (f'<c r="{letter}{n}"{s}/>' if s else "")
+            for n, s, v in rows
+        ]
+    if kind is date:
+        for value in set(values):
+            if value is not None and value not in serials:
+                serials[value] = excel_serial(value, date1904)
+        return [
+            f'<c r="{letter}{n}"{s}><v>{serials[v]}</v></c>'
+            if v is not None
+            else (f'<c r="{letter}{n}"{s}/>' if s else "")
+            for n, s, v in rows
+        ]
+    if not kinds and kind is None:  # blanks only
+        return [f'<c r="{letter}{n}"{s}/>' if s else "" for n, s, _v in rows]
+    return [_row_cells((v,), [s], [letter], n, escaped, date1904) for n, s, v in rows]
 
 
 class _RowStyles:
@@ -167,6 +255,16 @@ def _inline_text(value: str) -> str:
     if text != text.strip() or "\n" in text:
         return f'<t xml:space="preserve">{text}</t>'
     return f"<t>{text}</t>"
+
+
+def _inline_texts(values: list[str]) -> list[str]:
+    """:func:`_inline_text` of each of ``values``, escaped at once."""
+    return [
+        f'<t xml:space="preserve">{text}</t>'
+        if text[:1].isspace() or text[-1:].isspace() or "\n" in text
+        else f"<t>{text}</t>"
+        for text in escape_cell_texts(values)
+    ]
 
 
 def table_name(model: SheetModel) -> str:
