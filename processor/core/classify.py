@@ -6,6 +6,7 @@ Pure and vectorised: ``classify`` adds columns to a copy of the ledger frame, an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -62,11 +63,13 @@ def classify(
     days = (as_of_ts - due).astype(np.int64)
     out[F.DAYS_OVERDUE] = days
 
-    stage_keys = np.array([s.key for s in rules.stages], dtype=object)
-    ladder = stage_keys[ladder_index(days, rules)]
-    out[F.LADDER_STAGE] = ladder
-    bucket_labels = np.array([b.label for b in rules.buckets], dtype=object)
-    out[F.BUCKET] = bucket_labels[bucket_index(days, rules)]
+    # Stages are handled as positions in the list of their keys; the text columns are
+    # then built from the few keys, labels and actions (see F.texts_at).
+    keys = list(dict.fromkeys(s.key for s in rules.all_stages))
+    code = {key: index for index, key in enumerate(keys)}
+    ladder = np.array([code[s.key] for s in rules.stages], dtype=np.intp)[ladder_index(days, rules)]
+    out[F.LADDER_STAGE] = F.texts_at(keys, ladder)
+    out[F.BUCKET] = F.texts_at([b.label for b in rules.buckets], bucket_index(days, rules))
 
     balance = out[F.BALANCE].to_numpy(dtype=np.int64)
     tolerance_cents = rules.paid_tolerance * 100
@@ -74,7 +77,7 @@ def classify(
     is_credit = ~is_paid & (balance < 0)
 
     override, issues = _overrides(out, rules, sheet)
-    has_override = pd.notna(override)
+    has_override = override >= 0
     disputed = (
         out["disputed"].fillna(False).to_numpy(dtype=bool)
         if "disputed" in out
@@ -85,17 +88,19 @@ def classify(
     # Overriding states in the design's order: paid, credit, override, disputed, promised.
     stage = np.select(
         [is_paid, is_credit, has_override, disputed, promised],
-        ["paid", "credit", override, "disputed", "promised"],
+        [code["paid"], code["credit"], override, code["disputed"], code["promised"]],
         default=ladder,
-    ).astype(object)
-    out[F.STAGE] = stage
+    )
+    out[F.STAGE] = F.texts_at(keys, stage)
     labels = {s.key: s.label for s in rules.all_stages}
     actions = {s.key: s.action for s in rules.all_stages}
-    out[F.STAGE_LABEL] = [labels[key] for key in stage]
-    out[F.NEXT_ACTION] = [actions[key] for key in stage]
+    # (An empty frame's label and action columns stay as pandas makes an empty list.)
+    out[F.STAGE_LABEL] = F.texts_at([labels[key] for key in keys], stage) if len(out) else []
+    out[F.NEXT_ACTION] = F.texts_at([actions[key] for key in keys], stage) if len(out) else []
     # A broken promise on an item that still follows the ladder is flagged, not held.
-    out[F.BROKEN_PROMISE] = broken & np.isin(stage, stage_keys)
-    on_ladder = np.isin(stage, stage_keys)
+    ladder_keys = {s.key for s in rules.stages}
+    on_ladder = np.array([key in ladder_keys for key in keys], dtype=bool)[stage]
+    out[F.BROKEN_PROMISE] = broken & on_ladder
     out[F.COUNTS_OVERDUE] = on_ladder & (days >= 1) & (balance > 0)
     return Classified(frame=out, issues=tuple(issues))
 
@@ -103,13 +108,24 @@ def classify(
 def _overrides(
     out: pd.DataFrame, rules: Rules, sheet: str | None
 ) -> tuple[np.ndarray, list[Issue]]:
-    """The stage key each row's stage override names (None without one), and an issue at
-    each override that names no stage."""
-    override = np.full(len(out), None, dtype=object)
+    """The position in ``rules.all_stages``' keys of the stage each row's stage override
+    names (-1 without one), and an issue at each override that names no stage."""
+    override = np.full(len(out), -1, dtype=np.intp)
     issues: list[Issue] = []
     if "stage_override" not in out:
         return override, issues
-    for position, text in enumerate(out["stage_override"].to_numpy()):
+    column = out["stage_override"]
+    if column.dtype == object:
+        values = column.tolist()
+        if values.count(None) == len(values):  # a column the ledger lacks
+            return override, issues
+        positions: Sequence[int] = range(len(values))
+    else:  # texts: only the cells that hold one (a missing text reads as NaN)
+        values = column.to_numpy()
+        positions = np.flatnonzero(column.notna().to_numpy()).tolist()
+    keys = list(dict.fromkeys(s.key for s in rules.all_stages))
+    for position in positions:
+        text = values[position]
         if text is None or (isinstance(text, float) and np.isnan(text)) or not str(text).strip():
             continue
         key = resolve_stage_name(str(text), rules)
@@ -121,7 +137,7 @@ def _overrides(
                 )
             )
         else:
-            override[position] = key
+            override[position] = keys.index(key)
     return override, issues
 
 
@@ -180,9 +196,11 @@ def customer_summary(classified: pd.DataFrame, rules: Rules) -> pd.DataFrame:
             "max_severity": grouped["open_severity"].max(),
         }
     ).reset_index()
-    summary["stage"] = [
-        stage_keys[int(value)] if pd.notna(value) else None for value in summary["max_severity"]
-    ]
+    severity = summary["max_severity"].to_numpy(dtype=np.float64)
+    known = ~np.isnan(severity)
+    positions = np.where(known, np.nan_to_num(severity), len(stage_keys)).astype(np.intp)
+    # An object array as the list of keys and Nones was: pandas infers the same dtype.
+    summary["stage"] = np.array([*stage_keys, None], dtype=object)[positions]
     summary.loc[summary["overdue_items"] == 0, "oldest_days_overdue"] = 0
     for column in (
         "overdue_cents",
@@ -205,7 +223,13 @@ def _item_facts(classified: pd.DataFrame, stage_keys: list[str]) -> pd.DataFrame
     stage = classified[F.STAGE]
     overdue = classified[F.COUNTS_OVERDUE]
     balance = classified[F.BALANCE].astype(np.int64)
-    open_ = stage.isin(stage_keys) & (classified[F.BALANCE] > 0)
+    # Per distinct stage (a dozen), then per row by position: mapping texts row by row
+    # is the slow part on Arrow-backed text.
+    codes, distinct = pd.factorize(stage)  # a missing stage is -1: the last entry below
+    distinct = list(distinct)
+    ladder = np.array([key in severity for key in distinct] + [False], dtype=bool)
+    rank = np.array([severity.get(key, np.nan) for key in distinct] + [np.nan])
+    open_ = pd.Series(ladder[codes], index=classified.index) & (classified[F.BALANCE] > 0)
     return pd.DataFrame(
         {
             "customer": classified["customer"],
@@ -218,7 +242,7 @@ def _item_facts(classified: pd.DataFrame, stage_keys: list[str]) -> pd.DataFrame
             "promised": stage == "promised",
             "overdue_balance": np.where(overdue, balance, 0),
             "overdue_days": np.where(overdue, classified[F.DAYS_OVERDUE], np.iinfo(np.int64).min),
-            "open_severity": stage.map(severity).where(open_),
+            "open_severity": pd.Series(rank[codes], index=classified.index).where(open_),
             "credit_balance": np.where(stage == "credit", balance, 0),
         }
     )

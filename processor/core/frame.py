@@ -8,6 +8,11 @@ One row per open item. Money is exact: integer hundredths of the currency unit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
 # Canonical fields of design.md §3, in the order of the template workbook.
 FIELDS: tuple[str, ...] = (
     "customer",
@@ -64,3 +69,21 @@ NEXT_ACTION = "next_action"
 LADDER_STAGE = "ladder_stage"  # the ladder stage by days alone, whatever overrides apply
 BROKEN_PROMISE = "broken_promise"  # bool: promise date before as_of on an unpaid item
 COUNTS_OVERDUE = "counts_overdue"  # bool: open ladder item at least one day past due
+
+
+def _text_dtype():
+    """The Arrow-backed string dtype pandas gives a list of texts, or None (objects)."""
+    dtype = pd.Series(["a", None]).dtype
+    return dtype if getattr(dtype, "storage", None) == "pyarrow" else None
+
+
+# What pandas makes of a column of texts (None with pandas 2, whose texts are objects).
+TEXT_DTYPE = _text_dtype()
+
+
+def texts_at(texts: Sequence[str | None], codes: np.ndarray):
+    """The column ``[texts[c] for c in codes]`` with the dtype pandas would infer for it,
+    built from the few distinct texts (a stage, a bucket label) instead of one per row."""
+    if TEXT_DTYPE is None or not len(codes):  # pandas keeps an empty column as objects
+        return np.array(list(texts), dtype=object)[codes]
+    return pd.array(list(texts), dtype=TEXT_DTYPE).take(codes)

@@ -1315,13 +1315,7 @@ def _column(name: str, values):
     return pd.array(values, dtype=_TEXT_DTYPE)
 
 
-def _text_dtype():
-    """The Arrow-backed string dtype pandas gives a list of texts, or None (objects)."""
-    dtype = pd.Series(["a", None]).dtype
-    return dtype if getattr(dtype, "storage", None) == "pyarrow" else None
-
-
-_TEXT_DTYPE = _text_dtype()
+_TEXT_DTYPE = F.TEXT_DTYPE
 
 
 # The columns of the ledger frame, in order: the records read, then the money and the flag

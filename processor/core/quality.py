@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from . import frame as F
@@ -41,9 +42,13 @@ def quality_issues(
         return Location.cell(sheet, int(row), columns.get(field) if field else None)
 
     first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())
+    cells: dict[object, Location] = {}  # a customer's issues share its cell
 
     def customer_cell(customer: object) -> Location:
-        return where(first_rows[customer], "customer")
+        found = cells.get(customer)
+        if found is None:
+            found = cells[customer] = where(first_rows[customer], "customer")
+        return found
 
     return [
         *_decision_issues(classified, decisions, customer_cell),
@@ -87,7 +92,9 @@ def _credit_offsets(
 ) -> list[Issue]:
     """Customers whose credits offset (``dunning.net_credits``), or could offset, debts."""
     issues = []
-    for record in records(customers):
+    # Only customers with credits and overdue items are looked at one by one.
+    both = customers[(customers["credit_cents"] < 0) & (customers["overdue_cents"] > 0)]
+    for record in records(both):
         if record.credit_cents < 0 and record.overdue_cents > 0:
             verb = "offset" if offsetting else "could offset"
             issues.append(
@@ -115,12 +122,18 @@ def _decision_issues(
         if "contact" in classified
         else set()
     )
-    for (customer, currency), decision in sorted(decisions.items(), key=lambda pair: pair[0]):
-        at = customer_cell(customer)
+    # Only the decisions reported are sorted (a ledger has one per customer and currency).
+    reported = [
+        (key, decision)
+        for key, decision in decisions.items()
+        if decision.action in (UNREACHABLE, BLOCKED)
+        or (decision.action == SEND and key[0] not in with_contact)
+    ]
+    for (customer, currency), decision in sorted(reported, key=lambda pair: pair[0]):
         if decision.action == UNREACHABLE:
             issues.append(
                 Issue(
-                    at,
+                    customer_cell(customer),
                     f"{customer} ({currency}): a {decision.level.name} is due but the customer "
                     "has no postal address (nor an email, where this letter may go by email): "
                     "no letter is written until one is added",
@@ -131,7 +144,9 @@ def _decision_issues(
         elif decision.action == BLOCKED:
             issues.append(
                 Issue(
-                    at if decision.block.where == "Dunning Block" else decision.block.where,
+                    customer_cell(customer)
+                    if decision.block.where == "Dunning Block"
+                    else decision.block.where,
                     f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
                     "letter is written",
                     Severity.INFO,
@@ -140,7 +155,7 @@ def _decision_issues(
         elif decision.action == SEND and customer not in with_contact:
             issues.append(
                 Issue(
-                    at,
+                    customer_cell(customer),
                     f"{customer} has no contact person: letters go to the company",
                     Severity.INFO,
                 )
@@ -152,22 +167,29 @@ def _several_currencies(
     classified: pd.DataFrame, customer_cell: Callable[[object], Location]
 ) -> list[Issue]:
     """Customers billed in more than one currency."""
-    # Distinct (customer, currency) pairs, then customers with several: groupby().unique()
-    # on Arrow-backed text is ~10x slower.
-    pairs = classified[["customer", "currency"]].drop_duplicates()
-    pairs = pairs[pairs["customer"].notna() & pairs.duplicated("customer", keep=False)]
-    currencies: dict[str, list[str]] = {}
-    for customer, code in zip(pairs["customer"].tolist(), pairs["currency"].tolist(), strict=True):
-        currencies.setdefault(customer, []).append(code)
+    # Distinct (customer, currency) pairs as integer codes, then customers with several:
+    # groupby().unique() or drop_duplicates() on Arrow-backed text is several times slower.
+    customer_codes, customers = pd.factorize(classified["customer"])
+    currency_codes, codes = pd.factorize(classified["currency"], use_na_sentinel=False)
+    named = customer_codes >= 0
+    pairs = np.unique(customer_codes[named] * len(codes) + currency_codes[named])
+    owner, currency = np.divmod(pairs, max(len(codes), 1))
+    several = np.flatnonzero(np.bincount(owner, minlength=len(customers)) > 1)
+    if not len(several):
+        return []
+    names_of, codes_of = customers.tolist(), codes.tolist()  # Arrow element access is slow
+    currencies: dict[str, list[str]] = {names_of[c]: [] for c in several.tolist()}
+    picked = np.isin(owner, several)
+    for customer, code in zip(owner[picked].tolist(), currency[picked].tolist(), strict=True):
+        currencies[names_of[customer]].append(codes_of[code])
     return [
         Issue(
             customer_cell(customer),
-            f"{customer} is billed in several currencies ({', '.join(sorted(codes))}): "
+            f"{customer} is billed in several currencies ({', '.join(sorted(names))}): "
             "one plan row and one letter per currency",
             Severity.INFO,
         )
-        for customer, codes in sorted(currencies.items())
-        if len(codes) > 1
+        for customer, names in sorted(currencies.items())
     ]
 
 
