@@ -263,6 +263,7 @@ def aging_model(
     open_rows = _open_with_expected(classified, settings)
     dso_columns = [c for c in ("currency", "invoice_date", F.AMOUNT, F.BALANCE) if c in classified]
     currencies = sorted(classified["currency"].dropna().unique()) or [rules.default_currency]
+    sums = _AgingSums(open_rows)
     rows: list[tuple] = []
     bold: set[int] = set()
     for currency in currencies:
@@ -271,10 +272,9 @@ def aging_model(
             if as_of
             else None
         )
-        block = open_rows[open_rows["currency"] == currency]
-        rows.extend(_bucket_rows(block, currency, rules, stages))
+        rows.extend(_bucket_rows(sums, currency, rules, stages))
         bold.add(len(rows))
-        rows.append(_total_row(block, currency, stages, days))
+        rows.append(_total_row(sums, currency, stages, days))
     charts = _aging_charts(currencies, rules, stages, len(rows), len(columns))
     return SheetModel(
         name=rules.labels["aging_sheet"],
@@ -316,25 +316,40 @@ def _open_with_expected(classified: pd.DataFrame, settings: PlanSettings) -> pd.
     return open_rows.assign(_expected=np.round(expected).astype(np.int64))
 
 
+class _AgingSums:
+    """The open rows' sums the Aging Summary shows, by currency: each grouping done once
+    for every currency (rows without a currency, bucket or stage are in none of its
+    groups, as in none of its blocks)."""
+
+    def __init__(self, open_rows: pd.DataFrame):
+        by_bucket = open_rows.groupby(["currency", F.BUCKET])
+        by_currency = open_rows.groupby("currency")
+        self.balances = series_dict(
+            open_rows.groupby(["currency", F.BUCKET, F.STAGE])[F.BALANCE].sum()
+        )
+        self.items = series_dict(by_bucket.size())
+        self.expected = series_dict(by_bucket["_expected"].sum())
+        self.stage_totals = series_dict(open_rows.groupby(["currency", F.STAGE])[F.BALANCE].sum())
+        self.total_items = series_dict(by_currency.size())
+        self.total_expected = series_dict(by_currency["_expected"].sum())
+
+
 def _bucket_rows(
-    block: pd.DataFrame, currency: str, rules: Rules, stages: Sequence[Stage]
+    sums: _AgingSums, currency: str, rules: Rules, stages: Sequence[Stage]
 ) -> list[tuple]:
     """One row per aging bucket of one currency's open rows: the balance of each stage,
     the total, the item count and the expected recovery."""
-    sums = block.groupby([F.BUCKET, F.STAGE])[F.BALANCE].sum()
-    counts = block.groupby(F.BUCKET).size()
-    expected_by_bucket = block.groupby(F.BUCKET)["_expected"].sum()
     rows = []
     for bucket in rules.buckets:
-        amounts = [int(sums.get((bucket.label, s.key), 0)) for s in stages]
+        amounts = [int(sums.balances.get((currency, bucket.label, s.key), 0)) for s in stages]
         rows.append(
             (
                 currency,
                 bucket.label,
                 *map(cents_to_decimal, amounts),
                 cents_to_decimal(sum(amounts)),
-                int(counts.get(bucket.label, 0)),
-                cents_to_decimal(int(expected_by_bucket.get(bucket.label, 0))),
+                int(sums.items.get((currency, bucket.label), 0)),
+                cents_to_decimal(int(sums.expected.get((currency, bucket.label), 0))),
                 None,
             )
         )
@@ -342,19 +357,17 @@ def _bucket_rows(
 
 
 def _total_row(
-    block: pd.DataFrame, currency: str, stages: Sequence[Stage], days: Decimal | None
+    sums: _AgingSums, currency: str, stages: Sequence[Stage], days: Decimal | None
 ) -> tuple:
     """The Total row of one currency: every stage's balance, items, recovery and DSO."""
-    # One grouping instead of a filter per stage (Arrow text compares are not free).
-    by_stage = block.groupby(F.STAGE)[F.BALANCE].sum()
-    totals = [int(by_stage.get(s.key, 0)) for s in stages]
+    totals = [int(sums.stage_totals.get((currency, s.key), 0)) for s in stages]
     return (
         currency,
         "Total",
         *map(cents_to_decimal, totals),
         cents_to_decimal(sum(totals)),
-        len(block),
-        cents_to_decimal(int(block["_expected"].sum())),
+        int(sums.total_items.get(currency, 0)),
+        cents_to_decimal(int(sums.total_expected.get(currency, 0))),
         days,
     )
 
