@@ -729,12 +729,22 @@ class _Message:
 
 @functools.lru_cache(maxsize=256)
 def _compiled(text: str) -> tuple[object | None, str | None, list | None]:
-    """:func:`compile_template` of ``text`` and its :func:`_plain_parts`, once per text:
-    every calendar of a run (again after its letters, per workbook of a batch) compiles
-    the same few dozen texts. Compiled templates are safe to share."""
+    """``(template, problem, parts)`` of ``text``, once per text: every calendar of a run
+    (again after its letters, per workbook of a batch) reads the same few dozen texts.
+
+    A template of plain substitutions (:func:`_plain_parts`, nearly all) gives its parts
+    and no jinja template: it is rendered from the parts. Any other is compiled by
+    :func:`compile_template` (None and the problem when it does not compile); compiled
+    templates are safe to share."""
+    try:
+        parts = _plain_parts(environment().parse(text).body)
+    except Exception:  # noqa: BLE001 - untrusted text: compile_template says what is wrong
+        parts = None
+    if parts is not None:
+        # Plain text and names always compile; rendered from the parts, never by jinja.
+        return None, None, parts
     template, problem = compile_template(text)
-    parts = _plain_parts(environment().parse(text).body) if template else None
-    return template, problem, parts
+    return template, problem, None
 
 
 def _render_parts(parts: list, values: Mapping[str, object]) -> str:
