@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import repeat
+from operator import itemgetter
 
 from .currency import currency_digits
 
@@ -166,14 +167,13 @@ class SheetModel:
         ]
         if not wrapped:
             return [None] * len(self.rows)
-        columns = _column_values(self.rows, max(index for index, _width in wrapped) + 1)
         # Lines per cell, column by column: each distinct text is wrapped once, and texts
         # of one shape (the same widths of characters between the same spaces and line
         # breaks, such as messages differing in their digits) once between them; any
         # other value takes one line.
         counts = []
         for index, width in wrapped:
-            values = columns[index]
+            values = _column(self.rows, index)
             known = {}
             by_shape: dict[bytes, int] = {}
             for value in set(values):
@@ -425,6 +425,13 @@ def _column_values(rows: Sequence[Sequence[CellValue]], count: int) -> list[Sequ
     if len(widths) == 1 and widths.pop() >= count:
         return list(zip(*rows, strict=True))[:count]  # all rows alike: C speed
     return [[row[index] if index < len(row) else _ABSENT for row in rows] for index in range(count)]
+
+
+def _column(rows: Sequence[Sequence[CellValue]], index: int) -> Sequence[object]:
+    """The values of one column of the model (``_ABSENT`` where a row is too short)."""
+    if rows and min(map(len, rows)) > index:
+        return list(map(itemgetter(index), rows))
+    return [row[index] if index < len(row) else _ABSENT for row in rows]
 
 
 def _shown_texts(values: Sequence[object], formats: Sequence[str | None] | str | None) -> set[str]:

@@ -703,15 +703,18 @@ def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
     end_marker = b"</" + prefix + b"sheetData>"
     state = {"row": 0}
     letters = [column_letter(edit.start_column + i).encode() for i in range(4)]
+    searched = 0  # the end marker is not in buffer[:searched + len(end_marker) - 1]
     while True:
-        end = buffer.find(end_marker)
+        end = buffer.find(end_marker, searched)
         if end == -1:
+            searched = max(len(buffer) - len(end_marker) + 1, 0)
             chunk = source.read(CHUNK)
             cut = buffer.rfind(closer)
             if cut != -1 and chunk:
                 cut += len(closer)
                 sink.write(_rewrite_rows(buffer[:cut], closer, edit, styles, letters, state))
                 buffer = buffer[cut:] + chunk
+                searched = max(searched - cut, 0)
                 continue
             if chunk:
                 buffer += chunk
@@ -860,10 +863,8 @@ class _RowEditor:
         # What follows each row's content: its stage cells (if any) and the closer.
         tails = []
         append = tails.append
-        touched = []  # the rows that get cells, by index (only needed for their spans)
-        spans = b"spans=" in b"".join(attributes)
         numbers = list(map(int, numbers))
-        for index, (number, content) in enumerate(zip(numbers, contents, strict=True)):
+        for number, content in zip(numbers, contents, strict=True):
             values = cells_get(number)
             if values is None and number != header_row:
                 append(closer)
@@ -880,18 +881,18 @@ class _RowEditor:
             if number == header_row:
                 append(self._header_cells() + closer)
             else:
-                key = (*values[1:], fills_get(number))
+                key = (values[1], values[2], values[3], fills_get(number))
                 form = forms.get(key)
                 if form is None:
                     form = forms[key] = _row_format(
                         number, self.edit, self.styles, self.letters
                     ) + closer.replace(b"%", b"%%")
                 append(form % (number, int(values[0]), number, number, number))
-            if spans:
-                touched.append(index)
-        for index in touched:
-            if b"spans=" in attributes[index]:
-                tags[index] = self.unspanned.get(tags[index]) or self._unspanned(tags[index])
+        if b"spans=" in b"".join(attributes):
+            # The rows that get cells (their tail is not the bare closer) lose their spans.
+            for index, (attrs, tail) in enumerate(zip(attributes, tails, strict=True)):
+                if tail is not closer and b"spans=" in attrs:
+                    tags[index] = self.unspanned.get(tags[index]) or self._unspanned(tags[index])
         # The rows' tags, contents, tails and the whitespace after each, in order, between
         # the whitespace before the first row and the text after the last.
         out: list = [None] * (4 * len(tags) + 2)
