@@ -674,6 +674,7 @@ _ATTR_R = re.compile(rb'\br="(\d+)"')
 _CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)", re.S)
 _CELL_REF = re.compile(rb'^<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"')
 _LAST_REF = re.compile(rb'r="([A-Z]+)\d+"')
+_LETTERS = re.compile(rb"[A-Z]*")
 _DIMENSION = re.compile(rb'<((?:\w+:)?)dimension\s+ref="([^"]*)"\s*/>')
 
 
@@ -907,7 +908,7 @@ class _RowEditor:
     def _plain_end(self, key: bytes) -> bool:
         """Whether a row whose last ``r="`` is followed by ``key`` (its next four bytes)
         surely has nothing at or right of the stage columns; False when unsure."""
-        letters = re.match(rb"[A-Z]*", key).group(0)
+        letters = _LETTERS.match(key).group(0)
         plain = len(letters) < len(key) and (
             not letters or column_number(letters.decode()) < self.edit.start_column
         )

@@ -96,8 +96,10 @@ def _render_rows(
             out.extend(f'<row r="{n}">{c}</row>' for n, c in zip(numbers, cells, strict=True))
         else:
             out.extend(
-                _row_xml(n, c, heights, index)
-                for index, (n, c) in enumerate(zip(numbers, cells, strict=True), start)
+                f'<row r="{n}">{c}</row>'
+                if h is None
+                else f'<row r="{n}" ht="{h:g}" customHeight="1">{c}</row>'
+                for n, c, h in zip(numbers, cells, heights[start : start + _BLOCK], strict=True)
             )
     return out
 
