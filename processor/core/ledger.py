@@ -320,6 +320,12 @@ class _Table:
             cells = self._raw[field_name] = self.column_cells(self.columns[field_name])
         return cells
 
+    def release(self) -> None:
+        """Drop the columns kept for reading (a 500k-row ledger: ~150 MB)."""
+        self._raw.clear()
+        self._texts.clear()
+        self._filled.clear()
+
     def kinds(self, field_name: str) -> set[type]:
         """The types of a field's cells (C speed: one pass of ``map(type, ...)``)."""
         found = self._kinds.get(field_name)
@@ -423,6 +429,7 @@ def build_ledger(
     issues += row_issues
     records, record_issues = _read_records(table, money, rows, rules)
     issues += record_issues
+    table.release()  # the columns' cells are read: their copies go before the frame is built
     currency_cells, rows_of = records["currency"], records[F.ROW]
     # In the frame's final order: no reordering copy of every column later.
     frame = pd.DataFrame({name: _column(name, records[name]) for name in _RECORD_ORDER})
@@ -1138,6 +1145,8 @@ def _stripped(texts: ExtensionArray) -> ExtensionArray:
     empty = np.asarray(trimmed == "", dtype=bool)
     if empty.any():
         trimmed[empty] = None
+    elif not np.asarray(trimmed != texts, dtype=bool)[~texts.isna()].any():
+        return texts  # nothing to strip (the usual column): no second copy of its texts
     return trimmed
 
 
