@@ -14,7 +14,7 @@ import pandas as pd
 from . import frame as F
 from .dunning import parse_dunning
 from .issues import Issue, Location, Severity
-from .plan import money_text, present_mask, records, series_dict
+from .plan import money_text, present_mask, records
 from .rules import Rules
 
 
@@ -41,13 +41,19 @@ def quality_issues(
     def where(row: int, field: str | None = None) -> Location:
         return Location.cell(sheet, int(row), columns.get(field) if field else None)
 
-    first_rows = series_dict(classified.groupby("customer", sort=False)[F.ROW].min())
+    # Customers as integer codes (Arrow-backed text is factorised once for every check).
+    codes, names = pd.factorize(classified["customer"])
+    names = names.tolist()
+    first_rows = np.full(len(names), np.iinfo(np.int64).max, dtype=np.int64)
+    named = codes >= 0
+    np.minimum.at(first_rows, codes[named], classified[F.ROW].to_numpy(dtype=np.int64)[named])
+    position = {name: index for index, name in enumerate(names)}
     cells: dict[object, Location] = {}  # a customer's issues share its cell
 
     def customer_cell(customer: object) -> Location:
         found = cells.get(customer)
         if found is None:
-            found = cells[customer] = where(first_rows[customer], "customer")
+            found = cells[customer] = where(first_rows[position[customer]], "customer")
         return found
 
     return [
@@ -55,7 +61,7 @@ def quality_issues(
         *_duplicate_invoices(classified, where),
         *_due_before_invoice(classified, where),
         *_credit_offsets(customers, parse_dunning(rules)[0].net_credits, customer_cell),
-        *_several_currencies(classified, customer_cell),
+        *_several_currencies(classified, (codes, names), customer_cell),
     ]
 
 
@@ -164,20 +170,23 @@ def _decision_issues(
 
 
 def _several_currencies(
-    classified: pd.DataFrame, customer_cell: Callable[[object], Location]
+    classified: pd.DataFrame,
+    customers: tuple[np.ndarray, list],
+    customer_cell: Callable[[object], Location],
 ) -> list[Issue]:
-    """Customers billed in more than one currency."""
+    """Customers billed in more than one currency (``customers``: the customer column
+    factorised, codes and names)."""
     # Distinct (customer, currency) pairs as integer codes, then customers with several:
     # groupby().unique() or drop_duplicates() on Arrow-backed text is several times slower.
-    customer_codes, customers = pd.factorize(classified["customer"])
+    customer_codes, names_of = customers
     currency_codes, codes = pd.factorize(classified["currency"], use_na_sentinel=False)
     named = customer_codes >= 0
     pairs = np.unique(customer_codes[named] * len(codes) + currency_codes[named])
     owner, currency = np.divmod(pairs, max(len(codes), 1))
-    several = np.flatnonzero(np.bincount(owner, minlength=len(customers)) > 1)
+    several = np.flatnonzero(np.bincount(owner, minlength=len(names_of)) > 1)
     if not len(several):
         return []
-    names_of, codes_of = customers.tolist(), codes.tolist()  # Arrow element access is slow
+    codes_of = codes.tolist()  # element access on Arrow-backed text is slow
     currencies: dict[str, list[str]] = {names_of[c]: [] for c in several.tolist()}
     picked = np.isin(owner, several)
     for customer, code in zip(owner[picked].tolist(), currency[picked].tolist(), strict=True):
