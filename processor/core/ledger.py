@@ -434,7 +434,8 @@ def build_ledger(
     table.release()  # the columns' cells are read: their copies go before the frame is built
     currency_cells, rows_of = records["currency"], records[F.ROW]
     # In the frame's final order: no reordering copy of every column later.
-    frame = pd.DataFrame({name: _column(name, records[name]) for name in _RECORD_ORDER})
+    # Arrays made here and held by no one else: the frame takes them without a copy.
+    frame = pd.DataFrame({name: _column(name, records[name]) for name in _RECORD_ORDER}, copy=False)
     del records  # the per-row lists go: the frame holds their values (text as Arrow)
     frame, skipped_late, derive_issues = _derive(
         frame, currency_cells, rows_of, table, money, rules
@@ -1154,11 +1155,11 @@ def _stripped(texts: ExtensionArray) -> ExtensionArray:
 
 def _read_dates(
     table: _Table, name: str, keep: list[int], rows_of, rules: Rules, issues: list[Issue]
-) -> pd.Series:
+) -> np.ndarray:
     """A date field of the kept rows (NaT when missing), deciding day/month order for the
     column from its unambiguous values; its problems are added to ``issues``."""
     if name not in table.columns:
-        return pd.Series(pd.NaT, index=range(len(keep)), dtype="datetime64[s]")
+        return np.full(len(keep), np.datetime64("NaT"), dtype="datetime64[s]")
     column = table.columns[name]
     cells = _kept(table.raw(name), keep)
     # Cells that are dates already (nearly all) need no parsing and cast no vote on the
@@ -1189,8 +1190,8 @@ def _read_dates(
             )
         )
     if not keep:
-        return pd.Series([], dtype="datetime64[s]")
-    return pd.Series(_datetime64(dates))
+        return np.array([], dtype="datetime64[s]")
+    return _datetime64(dates)
 
 
 # date(1970, 1, 1).toordinal(): datetime64 counts days from 1970-01-01.
@@ -1311,17 +1312,20 @@ def _derive(
 
 
 def _column(name: str, values):
-    """A column for the frame: a text field's values (str or None) are given the string
-    dtype pandas would infer for them, which spares its inference (~40% of the time)."""
+    """A column for the frame, as an array pandas takes without looking at each value:
+    texts in the string dtype pandas would infer for them, a column without any value
+    as objects (pandas keeps a list of None so), flags as booleans."""
+    if not isinstance(values, np.ndarray) and not len(values):
+        return []  # as before: pandas makes float64 of an empty list beside empty columns
     if isinstance(values, ExtensionArray):  # texts read by _read_texts
-        if values.isna().all():
-            return [None] * len(values)  # pandas keeps these as objects
-        return values
-    if (
-        _TEXT_DTYPE is None
-        or name not in F.TEXT_FIELDS
-        or values.count(None) == len(values)  # pandas keeps these as objects (or empty)
-    ):
+        return np.full(len(values), None, dtype=object) if values.isna().all() else values
+    if not isinstance(values, list):
+        return values  # numpy arrays
+    if values.count(None) == len(values):
+        return np.full(len(values), None, dtype=object)
+    if name in F.FLAG_FIELDS:
+        return np.array(values, dtype=bool)
+    if _TEXT_DTYPE is None or name not in F.TEXT_FIELDS:
         return values
     return pd.array(values, dtype=_TEXT_DTYPE)
 
