@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import repeat
+from itertools import compress, repeat
 from operator import itemgetter
 
 from .currency import currency_digits
@@ -484,34 +484,39 @@ def _shown_texts_of(
             return {str(value) for value in values if type(value) is Decimal}
         if not shared and not all(formats):
             return None  # unformatted cells show their exponent (1.0, 1.00): by spelling
-        per_cell = repeat(formats) if shared else formats
-        try:  # equal values show alike in one format...
-            pairs = {
-                (number_format, value)
-                for number_format, value in zip(per_cell, values, strict=False)
-                if type(value) is Decimal
+        # The cells by format (one, or one per currency: a few), each group's distinct
+        # values found and formatted at C speed.
+        if shared:
+            groups = {formats: values}
+        else:
+            groups = {
+                number_format: list(compress(values, map(number_format.__eq__, formats)))
+                for number_format in set(formats)
             }
-        except TypeError:  # a signalling NaN, which cannot be hashed
-            return None
-        if any(not value for _format, value in pairs):
-            # ... but for the sign of a zero (-0.00): one zero per format and sign.
-            zeros = {
-                (number_format, value.is_signed()): (number_format, value)
-                for number_format, value in zip(
-                    repeat(formats) if shared else formats, values, strict=False
-                )
-                if type(value) is Decimal and not value
-            }
-            pairs = [pair for pair in pairs if pair[1]] + list(zeros.values())
-        specs: dict[str | None, str | None] = {}
         texts = set()
-        for number_format, value in pairs:
-            spec = specs.get(number_format, "")
-            if spec == "":
-                spec = specs[number_format] = _decimal_spec(number_format)
-            texts.add(display_text(value, number_format) if spec is None else format(value, spec))
+        for number_format, cells in groups.items():
+            try:  # equal values show alike in one format...
+                distinct = set(cells)
+            except TypeError:  # a signalling NaN, which cannot be hashed
+                return None
+            distinct.discard(None)
+            distinct.discard(_ABSENT)
+            if _ZERO in distinct:
+                # ... but for the sign of a zero (-0.00): one zero of each sign.
+                distinct = [value for value in distinct if value]
+                distinct += {
+                    v.is_signed(): v for v in cells if type(v) is Decimal and not v
+                }.values()
+            spec = _decimal_spec(number_format)
+            if spec is None:
+                texts.update(display_text(value, number_format) for value in distinct)
+            else:
+                texts.update(map(format, distinct, repeat(spec)))
         return texts
     return None
+
+
+_ZERO = Decimal(0)  # equal to every zero, whatever its sign and exponent
 
 
 def _decimal_spec(number_format: str | None) -> str | None:
