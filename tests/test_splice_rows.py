@@ -54,6 +54,7 @@ _row = st.fixed_dictionaries(
         "numbered": st.sampled_from([True, True, True, False]),
         "number_first": st.sampled_from([True, True, False]),
         "spans": st.booleans(),
+        "padded": st.sampled_from([False, False, False, True]),
         "self_closing": st.sampled_from([False, False, False, True]),
         "after": st.sampled_from(["", "", "\n  "]),
         "columns": st.lists(st.integers(1, 30), max_size=4),
@@ -77,7 +78,8 @@ def _build(specs: list[dict], prefix: str, start_column: int) -> tuple[bytes, St
             attributes.append('spans="1:3"')
         if spec["numbered"]:
             position = 0 if spec["number_first"] else len(attributes)
-            attributes.insert(position, f'r="{number}"')
+            padding = "0" if spec["padded"] else ""  # r="07" is row 7 too
+            attributes.insert(position, f'r="{padding}{number}"')
         else:
             number = number - spec["gap"] + 1  # a row without r follows the previous one
         if not spec["numbered"] and not spec["number_first"]:
@@ -135,6 +137,7 @@ def test_plain_rows_take_the_bulk_path(monkeypatch):
             "numbered": True,
             "number_first": True,
             "spans": index % 2 == 0,
+            "padded": False,
             "self_closing": False,
             "after": "",
             "columns": [1, 2, 3],

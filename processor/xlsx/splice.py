@@ -864,7 +864,7 @@ class _RowEditor:
         # What follows each row's content: its stage cells (if any) and the closer.
         tails = []
         append = tails.append
-        numbers = list(map(int, numbers))
+        texts, numbers = numbers, list(map(int, numbers))
         for number, content in zip(numbers, contents, strict=True):
             values = cells_get(number)
             if values is None and number != header_row:
@@ -890,10 +890,15 @@ class _RowEditor:
                     ) + closer.replace(b"%", b"%%")
                 append(form % (number, int(values[0]), number, number, number))
         if b"spans=" in b"".join(attributes):
-            # The rows that get cells (their tail is not the bare closer) lose their spans.
+            # The rows that get cells (their tail is not the bare closer) lose their spans;
+            # their attributes repeat row after row, their tags are remade.
+            opener, unspanned = self.opener + b' r="', self.unspanned
             for index, (attrs, tail) in enumerate(zip(attributes, tails, strict=True)):
                 if tail is not closer and b"spans=" in attrs:
-                    tags[index] = self.unspanned.get(tags[index]) or self._unspanned(tags[index])
+                    kept = unspanned.get(attrs)
+                    if kept is None:
+                        kept = unspanned[attrs] = _without_spans(attrs, 0, len(attrs))
+                    tags[index] = opener + texts[index] + b'"' + kept + b">"
         # The rows' tags, contents, tails and the whitespace after each, in order, between
         # the whitespace before the first row and the text after the last.
         out: list = [None] * (4 * len(tags) + 2)
@@ -914,11 +919,6 @@ class _RowEditor:
         )
         self.plain_ends[key] = plain
         return plain
-
-    def _unspanned(self, tag: bytes) -> bytes:
-        """A row tag without its spans (see :func:`_without_spans`)."""
-        found = self.unspanned[tag] = _without_spans(tag, 0, len(tag))
-        return found
 
     def _header_cells(self) -> bytes:
         if self.header_cells is None:
