@@ -713,7 +713,8 @@ def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
             cut = buffer.rfind(closer)
             if cut != -1 and chunk:
                 cut += len(closer)
-                sink.write(_rewrite_rows(buffer[:cut], closer, edit, styles, letters, state))
+                # The rows up to the last closer (no copy of them made to cut them off).
+                sink.write(_rewrite_rows(buffer, closer, edit, styles, letters, state, False))
                 buffer = buffer[cut:] + chunk
                 searched = max(searched - cut, 0)
                 continue
@@ -787,8 +788,13 @@ def _edit_head(head: bytes, edit: StageColumns, prefix: bytes) -> bytes:
     return head[: cols.start(2)] + body + head[cols.end(2) :]
 
 
-def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, letters, state) -> bytes:
+def _rewrite_rows(
+    block: bytes, closer: bytes, edit: StageColumns, styles, letters, state, whole: bool = True
+) -> bytes:
     """Rewrite complete rows in ``block``: append stage cells to header and data rows.
+
+    With ``whole`` False, the text after the last closer (a row read in part, which the
+    caller keeps for the next block) is left out.
 
     The hot loop of the writer (once per ledger row): the cells of a data row come from
     one bytes format per stage combination, and whether a row has cells right of the
@@ -797,7 +803,7 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
     rows = state.get("rows")
     if rows is None:
         rows = state["rows"] = _RowEditor(closer, edit, styles, letters)
-    done = rows.rewrite_block(block, state)
+    done = rows.rewrite_block(block, state, whole)
     if done is not None:
         return done
     pieces = block.split(closer)
@@ -807,7 +813,8 @@ def _rewrite_rows(block: bytes, closer: bytes, edit: StageColumns, styles, lette
     row_number = state["row"]
     for piece in pieces[:-1]:
         row_number = rewrite(piece, row_number, append)
-    append(pieces[-1])  # text after the final </row> (whitespace, or nothing)
+    if whole:
+        append(pieces[-1])  # text after the final </row> (whitespace, or nothing)
     state["row"] = row_number
     return b"".join(out)
 
@@ -833,7 +840,7 @@ class _RowEditor:
         self.unspanned: dict[bytes, bytes] = {}
         self.header_cells: bytes | None = None
 
-    def rewrite_block(self, block: bytes, state: dict) -> bytes | None:
+    def rewrite_block(self, block: bytes, state: dict, whole: bool = True) -> bytes | None:
         """:func:`_rewrite_rows` for a block of plain rows, in bulk; None for any other.
 
         Plain rows (the rows of nearly every ledger) are tags ``<row r="7" ...>`` closed
@@ -849,7 +856,7 @@ class _RowEditor:
         # it, the next row's tag, number and attributes (None when no plain row tag
         # follows), and the row's content up to the next closer.
         first = self.first_tag.match(parts[0]) if len(parts) > 1 else None
-        if first is None or parts[-3] is not None:
+        if first is None or (whole and parts[-3] is not None):
             return None
         # Per row: its tag, number, attributes and content, and the whitespace after it.
         tags = [first.group(2), *parts[2:-5:5]]
@@ -908,7 +915,8 @@ class _RowEditor:
         out[3:-1:4] = tails
         out[4:-1:4] = parts[1::5]
         state["row"] = number
-        return b"".join(out)
+        # Without the whitespace and text after the last closer, unless whole.
+        return b"".join(out if whole else out[:-2])
 
     def _plain_end(self, key: bytes) -> bool:
         """Whether a row whose last ``r="`` is followed by ``key`` (its next four bytes)
