@@ -57,7 +57,7 @@ def quality_issues(
         return found
 
     return [
-        *_decision_issues(classified, decisions, customer_cell),
+        *_decision_issues(classified, decisions, (codes, names), customer_cell),
         *_duplicate_invoices(classified, where),
         *_due_before_invoice(classified, where),
         *_credit_offsets(customers, parse_dunning(rules)[0].net_credits, customer_cell),
@@ -69,8 +69,15 @@ def _duplicate_invoices(classified: pd.DataFrame, where: Callable[..., Location]
     """An invoice number on more than one row, at its first row."""
     if "invoice" not in classified:
         return []
-    invoices = classified.loc[present_mask(classified["invoice"]), ["invoice", F.ROW]]
-    duplicated = invoices[invoices.duplicated(["invoice"], keep=False)]
+    # A present invoice number never equals a missing or blank one: the repeats among the
+    # present ones are the present repeats among all (no copy of the present rows first).
+    codes, _distinct = pd.factorize(classified["invoice"])  # missing: -1
+    counts = np.bincount(codes[codes >= 0])
+    repeated = (codes >= 0) & (counts[codes] > 1)  # (counts[-1] is for the missing: unused)
+    if not repeated.any():
+        return []
+    repeated &= present_mask(classified["invoice"]).to_numpy(dtype=bool)
+    duplicated = classified.loc[repeated, ["invoice", F.ROW]]
     issues = []
     for invoice, group in duplicated.groupby("invoice", sort=True):
         rows = ", ".join(str(int(r)) for r in group[F.ROW])
@@ -116,18 +123,22 @@ def _credit_offsets(
 
 
 def _decision_issues(
-    classified: pd.DataFrame, decisions: Mapping, customer_cell: Callable[[object], Location]
+    classified: pd.DataFrame,
+    decisions: Mapping,
+    customers: tuple[np.ndarray, list],
+    customer_cell: Callable[[object], Location],
 ) -> list[Issue]:
     """Customers a letter is due for who cannot be written to, blocked customers, and
-    customers written to without a contact person."""
+    customers written to without a contact person (``customers``: the customer column
+    factorised, codes and names)."""
     from .dunning import BLOCKED, SEND, UNREACHABLE, unreachable
 
     issues: list[Issue] = []
-    with_contact = (
-        set(classified.loc[present_mask(classified["contact"]), "customer"].tolist())
-        if "contact" in classified
-        else set()
-    )
+    with_contact: set = set()
+    if "contact" in classified:
+        codes, names = customers
+        reached = codes[present_mask(classified["contact"]).to_numpy(dtype=bool) & (codes >= 0)]
+        with_contact = {names[code] for code in np.unique(reached).tolist()}
     # Only the decisions reported are sorted (a ledger has one per customer and currency).
     reported = [
         (key, decision)
