@@ -71,9 +71,11 @@ def _duplicate_invoices(classified: pd.DataFrame, where: Callable[..., Location]
         return []
     # A present invoice number never equals a missing or blank one: the repeats among the
     # present ones are the present repeats among all (no copy of the present rows first).
-    codes, _distinct = pd.factorize(classified["invoice"])  # missing: -1
-    counts = np.bincount(codes[codes >= 0])
-    repeated = (codes >= 0) & (counts[codes] > 1)  # (counts[-1] is for the missing: unused)
+    codes, distinct = pd.factorize(classified["invoice"])  # missing: -1
+    if not len(distinct):
+        return []
+    counts = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    repeated = (codes >= 0) & (counts[codes] > 1)  # (counts[-1] at a missing one: unused)
     if not repeated.any():
         return []
     repeated &= present_mask(classified["invoice"]).to_numpy(dtype=bool)
