@@ -173,3 +173,29 @@ def test_plain_rows_take_the_bulk_path(monkeypatch):
         assert cells[3].findtext(f"{{{NS}}}v") == str(days)
         texts = [c.findtext(f".//{{{NS}}}t") for c in cells[4:]]
         assert texts == [t or None for t in (bucket, stage, action)]
+
+
+# A part after sheetData holding elements named row of another namespace, closed by the
+# sheet's own closer: no row of the sheet, left as it is.
+_AFTER = (
+    '<extLst><ext uri="{x}"><m:rows xmlns:m="urn:example" xmlns="urn:example">'
+    '<row r="3"><c r="A3"/></row> <row r="4"></row></m:rows></ext></extLst>'
+)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    specs=st.lists(_row, max_size=12),
+    start_column=st.sampled_from([2, 4, 27]),
+    chunk=st.sampled_from([40, 97, 512, 4 * 1024 * 1024]),
+    bulk=st.booleans(),
+)
+def test_rows_after_sheet_data_are_left_as_they_are(specs, start_column, chunk, bulk, monkeypatch):
+    # monkeypatch is only used through monkeypatch.context(), undone after each example.
+    xml, edit = _build(specs, "", start_column)
+    plain = _stream(xml, edit, chunk, monkeypatch, bulk=bulk)
+    extended = xml.replace(b"</sheetData>", b"</sheetData>" + _AFTER.encode())
+    expected = plain.replace(b"</sheetData>", b"</sheetData>" + _AFTER.encode())
+    assert _stream(extended, edit, chunk, monkeypatch, bulk=bulk) == expected

@@ -702,19 +702,27 @@ def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
     buffer = buffer[head_end:]
     closer = b"</" + prefix + b"row>"
     end_marker = b"</" + prefix + b"sheetData>"
-    state = {"row": 0}
+    state = {"row": 0, "end": end_marker}
     letters = [column_letter(edit.start_column + i).encode() for i in range(4)]
     searched = 0  # the end marker is not in buffer[:searched + len(end_marker) - 1]
     while True:
-        end = buffer.find(end_marker, searched)
+        cut = buffer.rfind(closer)
+        # sheetData ends after its last row: its end is looked for after the last closer
+        # only. (An end before a closer, one in some part after sheetData, is found by
+        # _rewrite_rows, which then leaves the rest as it is.)
+        end = buffer.find(end_marker, max(cut, searched))
         if end == -1:
             searched = max(len(buffer) - len(end_marker) + 1, 0)
             chunk = source.read(CHUNK)
-            cut = buffer.rfind(closer)
             if cut != -1 and chunk:
                 cut += len(closer)
                 # The rows up to the last closer (no copy of them made to cut them off).
                 sink.write(_rewrite_rows(buffer, closer, edit, styles, letters, state, False))
+                if state.get("ended"):  # all of buffer written, the rows ended in it
+                    sink.write(chunk)
+                    while chunk := source.read(CHUNK):
+                        sink.write(chunk)
+                    return
                 buffer = buffer[cut:] + chunk
                 searched = max(searched - cut, 0)
                 continue
@@ -806,6 +814,12 @@ def _rewrite_rows(
     done = rows.rewrite_block(block, state, whole)
     if done is not None:
         return done
+    # Rows close before sheetData does; a closer after its end (in a part of another
+    # namespace, say) is no row's, and the text from the end on is left as it is.
+    end = block.find(state["end"]) if "end" in state else -1
+    if end != -1:
+        state["ended"] = True
+        return _rewrite_rows(block[:end], closer, edit, styles, letters, state) + block[end:]
     pieces = block.split(closer)
     out: list[bytes] = []
     append = out.append
