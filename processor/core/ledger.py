@@ -823,6 +823,7 @@ class _LookAhead:
     """
 
     def __init__(self, plain: np.ndarray, money: _Money) -> None:
+        self.plain = plain
         self.stops = np.flatnonzero(~plain)  # rows that need the full checks
         self.size = len(plain)
         self.cents = list(money.cents.items())
@@ -837,7 +838,7 @@ class _LookAhead:
     def items_until(self, start: int, sums: _Sums) -> int:
         """The end of the run of items from data row ``start`` (``start`` itself when that
         row needs the full checks)."""
-        if not self.exact:
+        if not self.exact or not self.plain[start]:
             return start
         index = int(np.searchsorted(self.stops, start))
         stop = int(self.stops[index]) if index < len(self.stops) else self.size
@@ -931,7 +932,7 @@ def _unusual_row(
     could_be_total = sums_above or not (has_invoice and has_date)
     if could_be_total and strings is None:
         strings = [v for v in row if isinstance(v, str) and v.strip()]
-    labels = [normalise_header(v) for v in strings[:3]] if could_be_total else []
+    labels = [_row_label(v) for v in strings[:3]] if could_be_total else []
     # ALV lists (SAP) mark subtotals with asterisks: "*", "**".
     starred = could_be_total and any(set(v.strip()) == {"*"} for v in strings[:3])
     if (labels and _is_totals_row(labels, has_invoice, has_date, sums_above)) or starred:
@@ -1484,6 +1485,12 @@ def _drop_unusable(
     return frame, skipped
 
 
+# The row labels of a ledger repeat (customer names on rows without an invoice number,
+# which all take the full checks): each is normalised and looked at once.
+_row_label = functools.lru_cache(maxsize=65536)(normalise_header)
+
+
+@functools.lru_cache(maxsize=65536)
 def _total_prefix(text: str) -> bool:
     # "Total EUR", "Total general:", "Gesamtsumme 2026": a total word at the start.
     return any(text.startswith(word) and len(word) >= 4 for word in TOTAL_WORDS if word)
