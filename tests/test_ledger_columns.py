@@ -104,12 +104,14 @@ def test_dates_are_those_of_the_whole_column_parsed(cells):
 def reference_rows(rows):
     """The rows the design keeps and the totals rows it skips, read one by one: an
     unlabelled row, or one labelled with a total word, whose balance equals the sum of
-    the items since the last totals row or since the top is a totals row."""
+    the items since the last totals row or since the top is a totals row; so is a row
+    labelled with a bare total word and without invoice number."""
     running = grand = 0
     kept, totals = [], []
-    for number, (customer, _invoice, balance) in enumerate(rows, start=2):
+    for number, (customer, invoice, balance) in enumerate(rows, start=2):
         equal = balance != 0 and balance in (running, grand)
-        if (customer == "" or customer.startswith("Total")) and equal:
+        bare_total = customer == "TOTAL" and not invoice
+        if bare_total or ((customer == "" or customer.lower().startswith("total")) and equal):
             totals.append(number)
             running = 0
         elif customer == "":
@@ -123,7 +125,7 @@ def reference_rows(rows):
 
 ROWS = st.lists(
     st.tuples(
-        st.sampled_from(["Acme", "Bolt", "Total Energies", ""]),
+        st.sampled_from(["Acme", "Bolt", "Total Energies", "TOTAL", ""]),
         st.sampled_from(["F-1", ""]),
         st.sampled_from([1, 2, 3, 4, 6, -1, 0]),
     ),

@@ -897,7 +897,28 @@ def _plain_rows(table: _Table, customers: Sequence[object], context: _RowContext
         has_customer = np.fromiter(map(verdicts.__getitem__, customers), dtype=bool, count=size)
     else:
         has_customer = np.fromiter(map(named, customers), dtype=bool, count=size)
-    return has_customer & invoiced & dated
+    plain = has_customer & invoiced & dated
+    if not table.location.grouped:
+        _plain_without_invoice(table, has_customer & dated & ~invoiced, context, plain)
+    return plain
+
+
+def _plain_without_invoice(
+    table: _Table, candidates: np.ndarray, context: _RowContext, plain: np.ndarray
+) -> None:
+    """Mark as plain the ``candidates`` (a customer and a date, no invoice number) that
+    :func:`_unusual_row` keeps whatever the sums above them: a date it sees (a cell not
+    empty), and none of the first three texts a total word or asterisks. A label that
+    merely starts with a total word ("Total Energies") matters only where the amounts
+    equal the sums above, and the look-ahead sends those rows to the full checks."""
+    data, dates = table.data, context.date_positions
+    for position in np.flatnonzero(candidates).tolist():
+        row = data[position]
+        if not any(not _is_empty(_cell(row, p)) for p in dates):
+            continue
+        labels = [v for v in row if isinstance(v, str) and v.strip()][:3]
+        if not any(_row_label(v) in TOTAL_WORDS or set(v.strip()) == {"*"} for v in labels):
+            plain[position] = True
 
 
 def _is_blank(row: Sequence[object]) -> bool:
