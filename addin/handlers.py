@@ -312,7 +312,9 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
     written = orchestrate.run_letters(session.prepared, analysis.outcome, analysis.choice, folder)
     sent_text = ""
     if sending:
-        written, sent_text = _send_drafts(session, settings, folder, written)
+        written, sent_text = _send_drafts(
+            session, settings, folder, written, analysis.outcome.classified
+        )
     # The plan follows the letters just written, as the next Collection Plan click (which
     # reads this Letters Log) would decide.
     outcome = orchestrate.follow_letters(session.prepared, analysis.outcome, written)
@@ -343,17 +345,24 @@ def _letters_and_messages(book: xw.Book, *, send: bool) -> str:
 
 
 def _send_drafts(
-    session: Session, settings: EmailSettings, folder: Path, written: LettersRun
+    session: Session, settings: EmailSettings, folder: Path, written: LettersRun, ledger
 ) -> tuple[LettersRun, str]:
     """Send the click's drafts over SMTP: (the letters written, with the statuses of what
-    was sent, in this click's rows and in earlier rows of the log; the text to show)."""
-    from receivables.send import log_status, record_statuses, send_drafts, smtp_password
+    was sent, in this click's rows and in earlier rows of the log; the text to show).
+    A draft (of an earlier click) whose customer is now under a dunning block, or that
+    covers an item now in dispute, in the workbook's ``ledger``, is held, as by
+    ``receivables send``."""
+    from receivables.core.dunning import parse_dunning
+    from receivables.core.holds import draft_holds, draft_owners
+    from receivables.send import log_statuses, record_statuses, send_drafts, smtp_password
 
     session.status(f"sending the drafts through {settings.host}")
-    result = send_drafts(folder, settings, yes=True, password=smtp_password(settings))
+    dunning, _problems = parse_dunning(session.rules)  # reported by the analysis already
+    holds = draft_holds(draft_owners(written.rows), dunning, today(), ledger)
+    result = send_drafts(folder, settings, yes=True, password=smtp_password(settings), holds=holds)
     records = tuple(record_statuses(list(written.records), result))
     # Drafts of an earlier click sent now: their rows in the log say so too.
-    statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    statuses = log_statuses(result)
     earlier = replace(
         written.earlier,
         rows=[
@@ -368,6 +377,9 @@ def _send_drafts(
         + (f"; {result.stopped}" if result.stopped else "")
         + "."
     )
+    held = [o for o in result.outcomes if o.status == "held"]
+    if held:
+        text += f" {len(held)} held, e.g. {held[0].draft.to}: {held[0].reason}."
     problems_sending = [o for o in result.outcomes if o.status in ("failed", "unknown")]
     if problems_sending:
         text += (

@@ -569,15 +569,18 @@ def batch(
     "--workbook",
     type=click.Path(path_type=Path),
     help="The workbook 'process --letters' wrote: its Letters Log gets each "
-    "message's status (sent, failed: reason).",
+    "message's status (sent, failed: reason), and its ledger's Dunning Block and "
+    "dispute cells hold the drafts they concern.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 def send(folder, yes, resend_unknown, rules_file, mark_sent, workbook, as_json):
     """Send the email drafts of a letters folder (DIR/email/*.eml) over SMTP, never twice.
 
     Settings: [email] host, port, security, user, sender, rate_per_minute. The password
-    comes from RECEIVABLES_SMTP_PASSWORD or the system keyring. Exit code 0 when every
-    draft is sent (or, in a dry run, sendable), 1 otherwise.
+    comes from RECEIVABLES_SMTP_PASSWORD or the system keyring. A draft whose customer is
+    under a dunning block today ([[dunning.blocks]], or the --workbook's Dunning Block
+    column), or that covers an item now in dispute, is held: not sent. Exit code 0 when
+    every draft is sent, held (or, in a dry run, sendable), 1 otherwise.
     """
     from .send import describe, run_send
 

@@ -23,6 +23,13 @@ again, but listed, because the server may have delivered it. After checking the 
 (or the server's log), ``--resend-unknown`` sends those too. Never-twice is preferred to
 at-least-once: a customer must not get the same demand twice.
 
+Held. A draft whose customer (and currency) is under an active dunning block on the send
+date, or that covers an item now in dispute, is ``held`` (design.md §11): not sent, not
+journaled, its Letters Log status unchanged, so that once the block ends the next run
+decides again. The folder's own Letters Log says whose a draft is; the blocks come from
+the rules of the send and, with ``--workbook``, from that workbook's ledger
+(:mod:`receivables.core.holds`).
+
 The password comes only from the ``RECEIVABLES_SMTP_PASSWORD`` environment variable or
 the system keyring (service ``receivables-smtp``, the ``email.user`` as the user name),
 never from a workbook or rules file.
@@ -39,7 +46,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -60,6 +67,7 @@ _PRIVATE_HEADERS = ("X-Unsent", "X-Receivables-Reference", "Bcc")
 
 SENT, FAILED, SENDING, DATA = "sent", "failed", "sending", "data"
 CANCELLED = "cancelled"
+HELD = "held"  # a dunning block or a dispute holds the draft on the send date
 UNKNOWN = "unknown"
 
 
@@ -167,7 +175,7 @@ class Outcome:
     """What happened to one draft in this run."""
 
     draft: Draft
-    status: str  # sent, failed, unknown, skipped (already sent), would-send, pending
+    status: str  # sent, failed, unknown, skipped (already sent), held, would-send, pending
     reason: str = ""
 
 
@@ -348,6 +356,7 @@ def send_drafts(
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[Outcome], None] | None = None,
     logged: Mapping[str, str] | None = None,
+    holds: Mapping[str, str] | None = None,
 ) -> SendResult:
     """Send the drafts of ``folder`` (a dry run unless ``yes``); see the module doc.
 
@@ -356,11 +365,18 @@ def send_drafts(
 
     ``mark_sent`` records the drafts as sent without sending them (the clerk sent them
     from Outlook or Thunderbird), so that the Letters Log and a later run know.
+
+    ``holds`` maps Message-IDs to why a dunning block or a dispute holds them
+    (:func:`receivables.core.holds.draft_holds`): those are ``held``, not sent. Not with
+    ``mark_sent``: a draft sent by hand is recorded whatever holds it now, lest it go
+    out again when the block ends.
     """
     drafts = load_drafts(folder)
     journal = Journal(drafts_folder(folder) / JOURNAL)
     result = SendResult(dry_run=not yes)
-    done, todo = _triage(drafts, journal, logged or {}, resend_unknown)
+    done, todo = _triage(
+        drafts, journal, logged or {}, resend_unknown, {} if mark_sent else holds or {}
+    )
     result.outcomes += done
     if not yes or not todo:
         result.outcomes += [Outcome(d, "would-send" if not yes else "pending") for d in todo]
@@ -389,13 +405,15 @@ def _triage(
     journal: Journal,
     logged: Mapping[str, str],
     resend_unknown: bool,
+    holds: Mapping[str, str] | None = None,
 ) -> tuple[list[Outcome], list[Draft]]:
     """The drafts not to send (sent before, or perhaps delivered) and those to send.
 
     The journal says what happened to a draft; where it knows nothing, the Letters Log
     (``logged``) does. A message handed over before the connection broke may have arrived:
-    it is sent again only with ``resend_unknown``.
+    it is sent again only with ``resend_unknown``. A draft in ``holds`` is held.
     """
+    holds = holds or {}
     done, todo = [], []
     for draft in drafts:
         state = journal.state(draft.message_id)
@@ -421,6 +439,8 @@ def _triage(
                     "the mailbox, then --resend-unknown if it is missing",
                 )
             )
+        elif draft.message_id in holds:
+            done.append(Outcome(draft, HELD, holds[draft.message_id]))
         else:
             todo.append(draft)
     return done, todo
@@ -529,7 +549,7 @@ def describe(result: SendResult, settings: EmailSettings) -> str:
         lines.append(f"  {outcome.status:<10} {draft.to} | {draft.subject}{attached}{reason}")
     counts = ", ".join(
         f"{n} {s}"
-        for s in ("would-send", SENT, "skipped", CANCELLED, FAILED, UNKNOWN, "pending")
+        for s in ("would-send", SENT, "skipped", HELD, CANCELLED, FAILED, UNKNOWN, "pending")
         if (n := result.count(s))
     )
     lines.append(f"{len(result.outcomes)} draft(s): {counts or 'none'}.")
@@ -571,9 +591,12 @@ def run_send(
     env: Mapping[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[Outcome], None] | None = None,
+    today: date | None = None,
 ) -> tuple[SendResult, EmailSettings, list[str]]:
-    """``receivables send``: settings from the rules, password from env/keyring, send, and
-    the statuses written into the Letters Log of ``workbook`` when one is given."""
+    """``receivables send``: settings from the rules, password from env/keyring, the
+    drafts a dunning block or dispute holds on ``today`` (the send date, default the
+    clock's) set aside, send, and the statuses written into the Letters Log of
+    ``workbook`` when one is given."""
     from .core.messages import parse_message_settings
 
     rules, issues = send_rules(folder, rules_file)
@@ -584,6 +607,10 @@ def run_send(
     if workbook is not None and not Path(workbook).is_file():
         raise InputError(f"The workbook {workbook} does not exist.")
     password = smtp_password(settings, env) if yes and not mark_sent else None
+    owners, holds, notes = send_holds(
+        Path(folder), rules, workbook, rules_file, today or date.today()
+    )
+    warnings += notes
     result = send_drafts(
         folder,
         settings,
@@ -594,7 +621,26 @@ def run_send(
         sleep=sleep,
         progress=progress,
         logged=_logged_statuses(folder, rules, workbook),
+        holds=holds,
     )
+    if owners is not None:
+        unchecked = sum(
+            1
+            for o in result.outcomes
+            if o.draft.message_id not in owners and o.status not in ("skipped", CANCELLED)
+        )
+        if unchecked and not mark_sent:
+            from .dunning_log import FOLDER_LOG
+
+            why = (
+                "not in the folder's Letters Log"
+                if (Path(folder) / FOLDER_LOG).is_file()
+                else "no Letters Log in the folder"
+            )
+            warnings.append(
+                f"cannot check {unchecked} draft(s) against dunning blocks: {why} "
+                "(it says whose each draft is); they are sent as they are"
+            )
     if yes:
         # The letters folder's own log (receivables letters keeps it), and the workbook.
         from .dunning_log import FOLDER_LOG
@@ -606,6 +652,44 @@ def run_send(
         ):
             update_letters_log(book, result, rules)
     return result, settings, warnings
+
+
+def send_holds(
+    folder: Path, rules, workbook: Path | None, rules_file: Path | None, as_of: date
+) -> tuple[dict | None, dict[str, str], list[str]]:
+    """What holds the drafts of ``folder`` on ``as_of`` (design.md §11): (Message-ID ->
+    owner per the folder's Letters Log, or None when nothing could hold a draft;
+    Message-ID -> reason held; warnings). The blocks of the send's ``rules`` always;
+    with ``workbook`` (the output of ``process --letters``) also its ledger's Dunning Block
+    and dispute cells, read through the one orchestration."""
+    from .core.dunning import parse_dunning
+    from .core.holds import draft_holds, draft_owners
+    from .dunning_log import read_folder_log
+
+    settings, problems = parse_dunning(rules)
+    warnings = [str(issue) for issue in problems]
+    ledger = _workbook_ledger(Path(workbook), rules_file, as_of) if workbook else None
+    if not settings.blocks and ledger is None:
+        return None, {}, warnings
+    owners = draft_owners(read_folder_log(folder, rules))
+    return owners, draft_holds(owners, settings, as_of, ledger), warnings
+
+
+def _workbook_ledger(workbook: Path, rules_file: Path | None, as_of: date):
+    """The classified receivables sheet of ``workbook`` as of ``as_of`` (its rules layered
+    as ``process`` layers them), through :mod:`receivables.orchestrate`."""
+    from . import orchestrate
+    from .pipeline import FileSource
+    from .reader import open_workbook
+
+    opened = FileSource(open_workbook(workbook))
+    request = orchestrate.Request(today=as_of, as_of=as_of, rules_file=rules_file, with_plan=False)
+    prepared = orchestrate.prepare(opened, request)
+    choice, matcher = orchestrate.choose(prepared, None)
+    outcome = orchestrate.analyse(
+        prepared, choice, matcher, opened.grid(choice.sheet), with_plan=False
+    )
+    return outcome.classified
 
 
 def deleted_drafts(folder: Path, rules, result: SendResult) -> list[str]:
@@ -639,11 +723,17 @@ def log_status(outcome: Outcome) -> str:
     return "draft"
 
 
+def log_statuses(result: SendResult) -> dict[str, str]:
+    """Message-ID -> the Letters Log status after ``result``; a held draft is absent: its
+    status stays as it was (it is neither sent nor cancelled)."""
+    return {o.draft.message_id: log_status(o) for o in result.outcomes if o.status != HELD}
+
+
 def record_statuses(records: list, result: SendResult) -> list:
     """``records`` (Letters Log records) with the status of each message sent in ``result``."""
     from dataclasses import replace
 
-    statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    statuses = log_statuses(result)
     return [
         replace(r, status=statuses[r.message_id]) if r.message_id in statuses else r
         for r in records
@@ -665,7 +755,7 @@ def update_letters_log(workbook: Path, result: SendResult, rules) -> int:
     from .pipeline import write_atomically
     from .reader import open_workbook
 
-    statuses = {o.draft.message_id: log_status(o) for o in result.outcomes}
+    statuses = log_statuses(result)
     deleted = set(result.cancelled)
     opened = open_workbook(Path(workbook))
     wanted = rules.labels.get("letters_sheet", "Letters Log")

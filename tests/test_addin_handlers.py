@@ -1180,3 +1180,33 @@ def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(
         found = dump_sheets(other, names)
         for name in names:
             assert found[name] == expected[name], (other.name, name)
+
+
+def test_email_button_holds_an_earlier_draft_of_a_customer_now_blocked(tmp_path, excel, click):
+    from messages_support import RULES, Inbox, Server
+    from messages_support import write_ledger as write_messages_ledger
+
+    (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
+    book = in_excel(excel, write_messages_ledger(tmp_path / "ledger.xlsx"))
+    ok(click(book, "collections_email"))  # four drafts, not sent
+    inbox = Inbox()
+    server = Server(inbox)
+    try:
+        # The controller puts García on hold, then sends from the add-in.
+        (tmp_path / "rules.toml").write_text(
+            RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+            "rate_per_minute = 0\ntimeout = 10\nsend_from_addin = true\n\n"
+            '[[dunning.blocks]]\ncustomer = "García Hermanos S.L."\nreason = "legal review"\n',
+            encoding="utf-8",
+        )
+        message = ok(click(book, "collections_email"))
+        assert "Sent 3 email(s) through 127.0.0.1" in message
+        assert "1 held" in message and "dunning block 'legal review'" in message
+        received = {a for recipients, _m in inbox.parsed() for a in recipients}
+        assert len(inbox.messages) == 3 and "jose.garcia@garcia.example.es" not in received
+        log = book.sheets["Letters Log"].used_range.options(ndim=2).value
+        statuses = {row[2]: row[-1] for row in log[1:] if row[-3] == "email"}
+        assert statuses["García Hermanos S.L."] == "draft"
+        assert sorted(statuses.values()) == ["draft", "sent", "sent", "sent"]
+    finally:
+        server.stop()
