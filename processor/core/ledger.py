@@ -140,7 +140,13 @@ class Ledger:
 
 
 def _is_empty(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    # A float NaN (a crafted ``<v>NaN</v>``: Excel itself cannot store one) is a blank
+    # cell, as :func:`_text` reads it, not a customer or a value.
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and value != value)
+    )
 
 
 def output_labels(rules: Rules) -> tuple[str, str, str, str]:
