@@ -670,25 +670,55 @@ def _first_letters(
     and every pair when ``min_interval_days`` is 0 (what follows a letter is then
     another letter at once).
     """
-    levels, settings, as_of, _index_of = context
-    if settings.min_interval_days <= 0:
+    if context.settings.min_interval_days <= 0:
         return {}
-    bounds = overdue.bounds
-    starts = bounds[:-1]
-    count = len(overdue.pairs)
-    pair_of = np.repeat(np.arange(count), np.diff(bounds))
     balances = np.array(overdue.balances, dtype=np.int64)
-    reached = np.array(overdue.reached, dtype=np.int64)
-    dues = overdue.due_days
     if len(balances) and int(np.abs(balances).max()) >= 2**62 // len(balances):
         return {}  # sums beyond 64 bits: left to Python's integers
-    # Which pairs: no history, no block, every item dated, no key twice.
+    pair_of = np.repeat(np.arange(len(overdue.pairs)), np.diff(overdue.bounds))
+    eligible = _fit_for_first_letters(overdue, pair_of)
+    plan = _first_letter_plan(context, overdue, pair_of, balances)
+    out: dict[int, Decision] = {}
+    for number in np.flatnonzero(eligible).tolist():
+        if histories[number] or facts[number].block is not None:
+            continue
+        out[number] = _first_decision(context, plan, number, facts[number], reach[number])
+    return out
+
+
+def _fit_for_first_letters(overdue: _Overdue, pair_of: np.ndarray) -> np.ndarray:
+    """Per pair, whether :func:`_first_letters` may decide it by its items alone: every
+    item dated and no key twice (history and blocks are checked per pair after)."""
     name_codes, _names = pd.factorize(pd.Series(overdue.names, dtype=object))
     twice = pd.Series(pair_of * (len(_names) + 1) + name_codes).duplicated(keep=False)
-    unfit = np.isnat(dues) | twice.to_numpy(dtype=bool)
-    eligible = np.bincount(pair_of, weights=unfit, minlength=count) == 0
+    unfit = np.isnat(overdue.due_days) | twice.to_numpy(dtype=bool)
+    return np.bincount(pair_of, weights=unfit, minlength=len(overdue.pairs)) == 0
+
+
+class _FirstPlan(NamedTuple):
+    """What :func:`_first_letters` worked out for every pair at once, by pair number."""
+
+    gross: list[int]  # the sum of the overdue balances, in cents
+    letter_level: list[int]  # the level of the letter now (-1: no item ripe yet)
+    first_due: np.ndarray  # days since 1970 when the first level falls due
+    recorded: list[tuple[str, str]]  # (key, stage) of every ripe item, pair by pair
+    recorded_bounds: list[int]  # pair n's are recorded[bounds[n]:bounds[n + 1]]
+    then_level: list[int]  # the level ripe again once the letter is sent (-1: none)
+    has_wait: list[bool]  # whether some item waits for a later level after the letter
+    wait_day: list[int]  # the earliest such wait, in days since 1970
+    wait_level: list[int]  # its level (the higher one when two fall on one day)
+
+
+def _first_letter_plan(
+    context: _Context, overdue: _Overdue, pair_of: np.ndarray, balances: np.ndarray
+) -> _FirstPlan:
+    """The letter now and what follows it, for every pair, by whole-column operations."""
+    levels, settings, as_of, _index_of = context
+    starts = overdue.bounds[:-1]
+    count = len(overdue.pairs)
+    reached = np.array(overdue.reached, dtype=np.int64)
+    dues = overdue.due_days
     due_days = np.where(np.isnat(dues), 0, dues.astype(np.int64))
-    gross = np.add.reduceat(balances, starts).tolist()
     top = len(levels) - 1
     from_days = np.array([level.from_days for level in levels], dtype=np.int64)
     # The letter now: each ripe item to its next level (the first, or its level by days).
@@ -726,76 +756,91 @@ def _first_letters(
     span = top + 1
     order_key = np.where(waiting, when * span + (top - later), np.iinfo(np.int64).max)
     earliest = np.minimum.reduceat(order_key, starts)
-    has_wait = (earliest != np.iinfo(np.int64).max).tolist()
-    wait_day = (earliest // span).tolist()
-    wait_level = (top - earliest % span).tolist()
+    return _FirstPlan(
+        gross=np.add.reduceat(balances, starts).tolist(),
+        letter_level=letter_level,
+        first_due=first_due,
+        recorded=recorded,
+        recorded_bounds=recorded_bounds,
+        then_level=then_level,
+        has_wait=(earliest != np.iinfo(np.int64).max).tolist(),
+        wait_day=(earliest // span).tolist(),
+        wait_level=(top - earliest % span).tolist(),
+    )
+
+
+def _first_decision(
+    context: _Context,
+    plan: _FirstPlan,
+    number: int,
+    fact: _Facts,
+    reach: tuple[bool, bool],
+) -> Decision:
+    """The decision of pair ``number`` (no history, no block) from ``plan``."""
+    levels, settings, as_of, _index_of = context
+    name, code, _items, credit, _block = fact
+    gross = plan.gross[number]
+    credit = credit if settings.net_credits else 0
+    net = max(0, gross - credit)
+    base = dict(
+        customer=name, currency=code, gross_cents=gross, credits_cents=credit, net_cents=net
+    )
+    if net <= settings.minimum(code):
+        return Decision(action=BELOW_MINIMUM, **base)
+    if plan.letter_level[number] < 0:
+        due = _EPOCH + timedelta(days=int(plan.first_due[number]))
+        return Decision(action=WAIT, level=levels[0], due=due, **base)
+    level = levels[plan.letter_level[number]]
+    if not can_write(level.template, *reach, settings):
+        return Decision(action=UNREACHABLE, level=level, due=as_of, **base)
+    items = tuple(plan.recorded[plan.recorded_bounds[number] : plan.recorded_bounds[number + 1]])
+    letter = SentLetter(
+        reference="",
+        date=as_of,
+        customer=name,
+        currency=code,
+        level=level.stage,
+        items=items,
+        template=level.template,
+    )
+    return Decision(
+        action=SEND,
+        level=level,
+        due=as_of,
+        items=items,
+        letter=letter,
+        then=_after_first_letter(context, plan, number, letter, base),
+        **base,
+    )
+
+
+def _after_first_letter(
+    context: _Context, plan: _FirstPlan, number: int, letter: SentLetter, base: dict
+) -> Decision:
+    """What follows once pair ``number``'s first ``letter`` is sent: the level ripe again
+    (after the minimum interval), else the earliest wait, else nothing more."""
+    levels, settings, as_of, _index_of = context
     interval = timedelta(days=settings.min_interval_days)
-    out: dict[int, Decision] = {}
-    for number in np.flatnonzero(eligible).tolist():
-        if histories[number] or facts[number].block is not None:
-            continue
-        name, code, _items, credit, _block = facts[number]
-        credit = credit if settings.net_credits else 0
-        net = max(0, gross[number] - credit)
-        base = dict(
-            customer=name,
-            currency=code,
-            gross_cents=gross[number],
-            credits_cents=credit,
-            net_cents=net,
-        )
-        if net <= settings.minimum(code):
-            out[number] = Decision(action=BELOW_MINIMUM, **base)
-            continue
-        if letter_level[number] < 0:
-            due = _EPOCH + timedelta(days=int(first_due[number]))
-            out[number] = Decision(action=WAIT, level=levels[0], due=due, **base)
-            continue
-        level = levels[letter_level[number]]
-        if not can_write(level.template, *reach[number], settings):
-            out[number] = Decision(action=UNREACHABLE, level=level, due=as_of, **base)
-            continue
-        items = tuple(recorded[recorded_bounds[number] : recorded_bounds[number + 1]])
-        letter = SentLetter(
-            reference="",
-            date=as_of,
-            customer=name,
-            currency=code,
-            level=level.stage,
-            items=items,
-            template=level.template,
-        )
-        if then_level[number] >= 0:
-            then = Decision(
-                action=WAIT,
-                level=levels[then_level[number]],
-                due=as_of + interval,
-                previous=letter,
-                last=letter,
-                **base,
-            )
-        elif has_wait[number]:
-            due = max(_EPOCH + timedelta(days=wait_day[number]), as_of + interval)
-            then = Decision(
-                action=WAIT,
-                level=levels[wait_level[number]],
-                due=due,
-                previous=letter,
-                last=letter,
-                **base,
-            )
-        else:
-            then = Decision(action=DONE, previous=letter, last=letter, **base)
-        out[number] = Decision(
-            action=SEND,
-            level=level,
-            due=as_of,
-            items=items,
-            letter=letter,
-            then=then,
+    if plan.then_level[number] >= 0:
+        return Decision(
+            action=WAIT,
+            level=levels[plan.then_level[number]],
+            due=as_of + interval,
+            previous=letter,
+            last=letter,
             **base,
         )
-    return out
+    if plan.has_wait[number]:
+        due = max(_EPOCH + timedelta(days=plan.wait_day[number]), as_of + interval)
+        return Decision(
+            action=WAIT,
+            level=levels[plan.wait_level[number]],
+            due=due,
+            previous=letter,
+            last=letter,
+            **base,
+        )
+    return Decision(action=DONE, previous=letter, last=letter, **base)
 
 
 def _credits(frame: pd.DataFrame, rules: Rules) -> dict[tuple[str, str], int]:
