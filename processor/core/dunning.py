@@ -713,19 +713,15 @@ def _first_letter_plan(
     context: _Context, overdue: _Overdue, pair_of: np.ndarray, balances: np.ndarray
 ) -> _FirstPlan:
     """The letter now and what follows it, for every pair, by whole-column operations."""
-    levels, settings, as_of, _index_of = context
+    levels, settings, _as_of, _index_of = context
     starts = overdue.bounds[:-1]
-    count = len(overdue.pairs)
     reached = np.array(overdue.reached, dtype=np.int64)
     dues = overdue.due_days
     due_days = np.where(np.isnat(dues), 0, dues.astype(np.int64))
-    top = len(levels) - 1
     from_days = np.array([level.from_days for level in levels], dtype=np.int64)
     # The letter now: each ripe item to its next level (the first, or its level by days).
     ripe = reached >= 0
     step = np.maximum(reached, 0) if settings.allow_skip else np.zeros_like(reached)
-    letter_level = np.maximum.reduceat(np.where(ripe, step, -1), starts).tolist()
-    first_due = np.minimum.reduceat(due_days, starts) + from_days[0]
     ripe_at = np.flatnonzero(ripe)
     stage_of = [level.stage for level in levels]
     recorded = list(
@@ -736,10 +732,42 @@ def _first_letter_plan(
         )
     )
     recorded_bounds = np.concatenate(
-        ([0], np.cumsum(np.bincount(pair_of[ripe_at], minlength=count)))
+        ([0], np.cumsum(np.bincount(pair_of[ripe_at], minlength=len(overdue.pairs))))
     ).tolist()
-    # Once it is sent: the items it took up go one level up (after the repeat interval
-    # at the top), the others still wait for the first level.
+    then_level, has_wait, wait_day, wait_level = _waits_after_first_letters(
+        context, starts, reached, step, due_days, from_days
+    )
+    return _FirstPlan(
+        gross=np.add.reduceat(balances, starts).tolist(),
+        letter_level=np.maximum.reduceat(np.where(ripe, step, -1), starts).tolist(),
+        first_due=np.minimum.reduceat(due_days, starts) + from_days[0],
+        recorded=recorded,
+        recorded_bounds=recorded_bounds,
+        then_level=then_level,
+        has_wait=has_wait,
+        wait_day=wait_day,
+        wait_level=wait_level,
+    )
+
+
+def _waits_after_first_letters(
+    context: _Context,
+    starts: np.ndarray,
+    reached: np.ndarray,
+    step: np.ndarray,
+    due_days: np.ndarray,
+    from_days: np.ndarray,
+) -> tuple[list[int], list[bool], list[int], list[int]]:
+    """Per pair, once its first letter is sent: the level ripe again (-1: none), and
+    whether some item waits, the earliest day it waits for and that wait's level.
+
+    ``step`` is the level the letter takes each ripe item to (``reached`` >= 0),
+    ``due_days`` the items' due dates and ``from_days`` the levels' days, in days."""
+    levels, settings, as_of, _index_of = context
+    top = len(levels) - 1
+    ripe = reached >= 0
+    # The items the letter took up go one level up (after the repeat interval at the
+    # top), the others still wait for the first level.
     after = step + 1
     climbs = ripe & (after <= top)
     later = np.where(climbs, after, 0)
@@ -756,16 +784,11 @@ def _first_letter_plan(
     span = top + 1
     order_key = np.where(waiting, when * span + (top - later), np.iinfo(np.int64).max)
     earliest = np.minimum.reduceat(order_key, starts)
-    return _FirstPlan(
-        gross=np.add.reduceat(balances, starts).tolist(),
-        letter_level=letter_level,
-        first_due=first_due,
-        recorded=recorded,
-        recorded_bounds=recorded_bounds,
-        then_level=then_level,
-        has_wait=(earliest != np.iinfo(np.int64).max).tolist(),
-        wait_day=(earliest // span).tolist(),
-        wait_level=(top - earliest % span).tolist(),
+    return (
+        then_level,
+        (earliest != np.iinfo(np.int64).max).tolist(),
+        (earliest // span).tolist(),
+        (top - earliest % span).tolist(),
     )
 
 
