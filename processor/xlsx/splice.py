@@ -680,6 +680,20 @@ _DIMENSION = re.compile(rb'<((?:\w+:)?)dimension\s+ref="([^"]*)"\s*/>')
 
 def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
     """Copy a worksheet part from ``source`` to ``sink``, adding the stage cells per row."""
+    opened = _stream_head(source, sink, edit)
+    if opened is None:
+        return
+    buffer, prefix = opened
+    closer = b"</" + prefix + b"row>"
+    state = {"row": 0, "end": b"</" + prefix + b"sheetData>"}
+    letters = [column_letter(edit.start_column + i).encode() for i in range(4)]
+    _stream_rows(source, sink, buffer, closer, (edit, styles, letters), state)
+
+
+def _stream_head(source, sink, edit: StageColumns) -> tuple[bytes, bytes] | None:
+    """Read up to the ``<sheetData>`` tag, write the head with its dimension and cols
+    widened for the stage columns; return the bytes read after the tag and the tag's
+    namespace prefix, or None when the whole part is written (no rows at all)."""
     buffer = b""
     # Head: everything before the first row; small, edited whole (dimension, cols).
     while True:
@@ -690,20 +704,23 @@ def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
             break
     if start is None:
         sink.write(buffer)
-        return
+        return None
     prefix = re.match(rb"<(\w+:)?sheetData", buffer[start:]).group(1) or b""
     head_end = buffer.index(b">", start) + 1
     head = _edit_head(buffer[:head_end], edit, prefix)
     if buffer[head_end - 2 : head_end] == b"/>":  # <sheetData/>: no rows at all
         sink.write(head + buffer[head_end:])
         sink.write(source.read())
-        return
+        return None
     sink.write(head)
-    buffer = buffer[head_end:]
-    closer = b"</" + prefix + b"row>"
-    end_marker = b"</" + prefix + b"sheetData>"
-    state = {"row": 0, "end": end_marker}
-    letters = [column_letter(edit.start_column + i).encode() for i in range(4)]
+    return buffer[head_end:], prefix
+
+
+def _stream_rows(source, sink, buffer: bytes, closer: bytes, how: tuple, state: dict) -> None:
+    """Write the rows from ``buffer`` on, then from ``source``, with their stage cells
+    (``how``: the edit, styles and column letters), block by block, and the rest of
+    the part after them as it is."""
+    end_marker = state["end"]
     searched = 0  # the end marker is not in buffer[:searched + len(end_marker) - 1]
     while True:
         cut = buffer.rfind(closer)
@@ -717,11 +734,10 @@ def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
             if cut != -1 and chunk:
                 cut += len(closer)
                 # The rows up to the last closer (no copy of them made to cut them off).
-                sink.write(_rewrite_rows(buffer, closer, edit, styles, letters, state, False))
+                sink.write(_rewrite_rows(buffer, closer, *how, state, False))
                 if state.get("ended"):  # all of buffer written, the rows ended in it
                     sink.write(chunk)
-                    while chunk := source.read(CHUNK):
-                        sink.write(chunk)
+                    _copy_rest(source, sink)
                     return
                 buffer = buffer[cut:] + chunk
                 searched = max(searched - cut, 0)
@@ -730,11 +746,16 @@ def stream_stage_columns(source, sink, edit: StageColumns, styles) -> None:
                 buffer += chunk
                 continue
             end = len(buffer)
-        sink.write(_rewrite_rows(buffer[:end], closer, edit, styles, letters, state))
+        sink.write(_rewrite_rows(buffer[:end], closer, *how, state))
         sink.write(buffer[end:])
-        while chunk := source.read(CHUNK):
-            sink.write(chunk)
+        _copy_rest(source, sink)
         return
+
+
+def _copy_rest(source, sink) -> None:
+    """Copy what is left of ``source`` to ``sink`` as it is, block by block."""
+    while chunk := source.read(CHUNK):
+        sink.write(chunk)
 
 
 def _find_sheetdata(buffer: bytes) -> int | None:
@@ -865,6 +886,32 @@ class _RowEditor:
         :meth:`rewrite`'s; any other block (a row without ``r``, a self-closing row, stage
         cells of an earlier run) is left to it.
         """
+        rows = self._plain_rows(block, whole)
+        if rows is None:
+            return None
+        first, parts, tags, texts, attributes, contents = rows
+        numbers = list(map(int, texts))
+        tails = self._tails(numbers, contents)
+        if tails is None:
+            return None
+        if b"spans=" in b"".join(attributes):
+            self._unspan(tags, texts, attributes, tails)
+        # The rows' tags, contents, tails and the whitespace after each, in order, between
+        # the whitespace before the first row and the text after the last.
+        out: list = [None] * (4 * len(tags) + 2)
+        out[0], out[-1] = first.group(1), parts[-1]
+        out[1:-1:4] = tags
+        out[2:-1:4] = contents
+        out[3:-1:4] = tails
+        out[4:-1:4] = parts[1::5]
+        state["row"] = numbers[-1]
+        # Without the whitespace and text after the last closer, unless whole.
+        return b"".join(out if whole else out[:-2])
+
+    def _plain_rows(self, block: bytes, whole: bool):
+        """The plain rows of ``block`` column by column: the first row's tag match, the
+        split parts, and per row its tag, number (as text), attributes and content; None
+        when some row is not plain (see :meth:`rewrite_block`)."""
         parts = self.by_closer.split(block)
         # parts: the text before the first closer, then per closer: the whitespace after
         # it, the next row's tag, number and attributes (None when no plain row tag
@@ -879,13 +926,19 @@ class _RowEditor:
         if None in numbers or b"/" in b"".join(attributes):  # a self-closing row
             return None
         contents = [parts[0][first.end() :], *parts[5:-5:5]]
+        return first, parts, tags, numbers, attributes, contents
+
+    def _tails(self, numbers: list[int], contents: list[bytes]) -> list[bytes] | None:
+        """What follows each row's content: its stage cells (if any) and the closer;
+        None when some row has a cell at or right of the stage columns.
+
+        The hot loop of the bulk path (once per row): locals only, one format per stage
+        combination."""
         closer, header_row = self.closer, self.edit.header_row
         cells_get, fills_get, forms = self.cells_get, self.fills_get, self.closed_formats
         plain_get = self.plain_ends.get
-        # What follows each row's content: its stage cells (if any) and the closer.
         tails = []
         append = tails.append
-        texts, numbers = numbers, list(map(int, numbers))
         for number, content in zip(numbers, contents, strict=True):
             values = cells_get(number)
             if values is None and number != header_row:
@@ -910,27 +963,19 @@ class _RowEditor:
                         number, self.edit, self.styles, self.letters
                     ) + closer.replace(b"%", b"%%")
                 append(form % (number, int(values[0]), number, number, number))
-        if b"spans=" in b"".join(attributes):
-            # The rows that get cells (their tail is not the bare closer) lose their spans;
-            # their attributes repeat row after row, their tags are remade.
-            opener, unspanned = self.opener + b' r="', self.unspanned
-            for index, (attrs, tail) in enumerate(zip(attributes, tails, strict=True)):
-                if tail is not closer and b"spans=" in attrs:
-                    kept = unspanned.get(attrs)
-                    if kept is None:
-                        kept = unspanned[attrs] = _without_spans(attrs, 0, len(attrs))
-                    tags[index] = opener + texts[index] + b'"' + kept + b">"
-        # The rows' tags, contents, tails and the whitespace after each, in order, between
-        # the whitespace before the first row and the text after the last.
-        out: list = [None] * (4 * len(tags) + 2)
-        out[0], out[-1] = first.group(1), parts[-1]
-        out[1:-1:4] = tags
-        out[2:-1:4] = contents
-        out[3:-1:4] = tails
-        out[4:-1:4] = parts[1::5]
-        state["row"] = number
-        # Without the whitespace and text after the last closer, unless whole.
-        return b"".join(out if whole else out[:-2])
+        return tails
+
+    def _unspan(self, tags: list, texts: list, attributes: list, tails: list) -> None:
+        """Remake, in ``tags``, the tags of the rows that get cells (their tail is not the
+        bare closer) without their spans, which would no longer cover the row."""
+        # Their attributes repeat row after row: each is stripped of spans once.
+        closer, opener, unspanned = self.closer, self.opener + b' r="', self.unspanned
+        for index, (attrs, tail) in enumerate(zip(attributes, tails, strict=True)):
+            if tail is not closer and b"spans=" in attrs:
+                kept = unspanned.get(attrs)
+                if kept is None:
+                    kept = unspanned[attrs] = _without_spans(attrs, 0, len(attrs))
+                tags[index] = opener + texts[index] + b'"' + kept + b">"
 
     def _plain_end(self, key: bytes) -> bool:
         """Whether a row whose last ``r="`` is followed by ``key`` (its next four bytes)
