@@ -164,10 +164,11 @@ def stage_columns(
     )
 
 
-def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> SheetModel:
-    """The ``Collection Plan`` sheet."""
+def _plan_columns() -> tuple[Column, ...]:
+    """The columns of the ``Collection Plan`` sheet (new ones each time: fitting sets
+    their widths and wrapping)."""
     # Widths of text columns are where their text starts to wrap; the rest fit content.
-    columns = (
+    return (
         Column("Rank", INT_FORMAT, 7),
         Column("Customer", None, 26),
         Column("Currency", None, 9),
@@ -188,17 +189,35 @@ def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> S
         Column("Email", None, 24),
         Column("Credit Hold", None, 9),
     )
-    # Column by column: a plan has a row per customer and currency (tens of thousands).
+
+
+def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> SheetModel:
+    """The ``Collection Plan`` sheet."""
     keys = plan["stage"].tolist()
     stages = {key: rules.stage(key) for key in dict.fromkeys(keys)}  # scans the ladder
+    return SheetModel(
+        name=rules.labels["plan_sheet"],
+        columns=_plan_columns(),
+        rows=_plan_rows(plan, [stages[key].label for key in keys]),
+        row_fills=[stages[key].color for key in keys],
+        fill_columns=(3,),
+        table_name="CollectionPlan",
+        page=print_setup(as_of, repeat_columns=2),
+        currency_column=2,
+    )
+
+
+def _plan_rows(plan: pd.DataFrame, stage_labels: list[str]) -> list[tuple]:
+    """The cells of the plan's rows, ``stage_labels`` those of its Stage column."""
+    # Column by column: a plan has a row per customer and currency (tens of thousands).
     actions = plan["next_action"].tolist()
     shown = {action: action_text(action) for action in set(actions)}
-    rows = list(
+    return list(
         zip(
             plan["rank"].tolist(),
             plan["customer"].tolist(),
             plan["currency"].tolist(),
-            [stages[key].label for key in keys],
+            stage_labels,
             map(cents_to_decimal, plan["overdue_cents"].tolist()),
             map(cents_to_decimal, plan["credits_cents"].tolist()),
             map(cents_to_decimal, plan["net_overdue_cents"].tolist()),
@@ -216,17 +235,6 @@ def plan_model(plan: pd.DataFrame, rules: Rules, as_of: date | None = None) -> S
             ["Yes" if hold else "No" for hold in plan["credit_hold"].tolist()],
             strict=True,
         )
-    )
-    fills = [stages[key].color for key in keys]
-    return SheetModel(
-        name=rules.labels["plan_sheet"],
-        columns=columns,
-        rows=rows,
-        row_fills=fills,
-        fill_columns=(3,),
-        table_name="CollectionPlan",
-        page=print_setup(as_of, repeat_columns=2),
-        currency_column=2,
     )
 
 
@@ -493,15 +501,23 @@ class _CalendarTexts:
         return None, None
 
 
-def _plan_tasks(
-    plan: pd.DataFrame,
-    classified: pd.DataFrame,
-    rules: Rules,
-    texts: _CalendarTexts,
-    company: str,
-    decisions: Mapping,
-) -> list[tuple]:
-    """One task per plan row, on its Action Date, doing its Next Action."""
+# The plan's columns a task is made of, in the order _plan_tasks takes them.
+_TASK_COLUMNS = (
+    "action_date",
+    "owner",
+    "customer",
+    "currency",
+    "stage",
+    "next_action",
+    "overdue_cents",
+    "contact",
+    "oldest_days_overdue",
+)
+
+
+def _overdue_by_pair(classified: pd.DataFrame) -> tuple[dict, dict]:
+    """Per (customer, currency) with overdue items: the oldest due date of those items
+    (as datetime.date) and their number."""
     overdue = classified.loc[
         classified[F.COUNTS_OVERDUE], ["customer", "currency", "due_date"]
     ].groupby(["customer", "currency"])
@@ -514,22 +530,33 @@ def _plan_tasks(
             strict=True,
         )
     )
-    item_counts = series_dict(overdue.size())
+    return oldest_due, series_dict(overdue.size())
+
+
+def _stage_labels(rules: Rules) -> dict[str, str]:
+    """The label of every stage by key, the first of a key winning as in rules.stage()
+    (which scans the ladder on each call)."""
     labels: dict[str, str] = {}
-    for stage in rules.all_stages:  # the first of a key wins, as in rules.stage()
+    for stage in rules.all_stages:
         labels.setdefault(stage.key, stage.label)
+    return labels
+
+
+def _plan_tasks(
+    plan: pd.DataFrame,
+    classified: pd.DataFrame,
+    rules: Rules,
+    texts: _CalendarTexts,
+    company: str,
+    decisions: Mapping,
+) -> list[tuple]:
+    """One task per plan row, on its Action Date, doing its Next Action."""
+    oldest_due, item_counts = _overdue_by_pair(classified)
+    labels = _stage_labels(rules)
     tasks = []
+    columns = [plan[name].tolist() for name in _TASK_COLUMNS]
     for day, owner, customer, currency, stage, action, cents, contact, oldest_days in zip(
-        plan["action_date"].tolist(),
-        plan["owner"].tolist(),
-        plan["customer"].tolist(),
-        plan["currency"].tolist(),
-        plan["stage"].tolist(),
-        plan["next_action"].tolist(),
-        plan["overdue_cents"].tolist(),
-        plan["contact"].tolist(),
-        plan["oldest_days_overdue"].tolist(),
-        strict=True,
+        *columns, strict=True
     ):
         key = (customer, currency)
         decision = decisions.get(key)
