@@ -988,9 +988,8 @@ def _customers(
     there is one). A grouped report: the heading above each row; every heading is
     reported once with the rows it covers.
     """
-    location, columns, sheet = table.location, table.columns, table.sheet
     raw = table.raw("customer")
-    grouped = location.grouped
+    grouped = table.location.grouped
     if grouped:
         assignment = assign_groups(table.data, TOTAL_WORDS, grouped)
     else:
@@ -1000,30 +999,48 @@ def _customers(
         SkippedRow(table.sheet_row(p), f"customer heading '{text}' (its items follow)")
         for p, (_, text) in assignment.headings.items()
     ]
+    if not grouped:
+        customers, issues = _plain_customers(table, raw)
+        return customers, {}, skipped, issues
+    customers, customer_cells, issues = _grouped_customers(table, raw, assignment)
+    return customers, customer_cells, skipped, issues
+
+
+def _plain_customers(table: _Table, raw: list[object]) -> tuple[list[object], list[Issue]]:
+    """The customers of a plain table: its customer column, a blank cell filled by the
+    customer number when the table has a column of its own for it."""
+    location, columns = table.location, table.columns
+    issues: list[Issue] = []
+    if "customer_id" not in columns or columns["customer_id"] == columns["customer"]:
+        return raw, issues
+    ids = table.raw("customer_id")
+    filled, count = raw, 0
+    for position in _blank_positions(table, "customer"):
+        if not _is_empty(ids[position]):
+            if filled is raw:
+                filled = list(raw)
+            filled[position] = ids[position]
+            count += 1
+    if count:
+        issues.append(
+            Issue(
+                cell_ref(table.sheet, location.header_row, columns["customer"]),
+                f"{count} rows without a customer name: their customer "
+                "number stands for the customer",
+                Severity.INFO,
+            )
+        )
+    return filled, issues
+
+
+def _grouped_customers(
+    table: _Table, raw: list[object], assignment: GroupAssignment
+) -> tuple[list[object], dict[int, Location], list[Issue]]:
+    """The customers of a grouped report: each row's heading (or its own cell), the
+    heading cell each comes from, and one issue per heading with the rows it covers."""
+    columns, sheet = table.columns, table.sheet
     issues: list[Issue] = []
     customer_cells: dict[int, Location] = {}
-    if not grouped:
-        customers: list[object] = raw
-        if "customer_id" in columns and columns["customer_id"] != columns["customer"]:
-            ids = table.raw("customer_id")
-            filled, count = raw, 0
-            for position in _blank_positions(table, "customer"):
-                if not _is_empty(ids[position]):
-                    if filled is raw:
-                        filled = list(raw)
-                    filled[position] = ids[position]
-                    count += 1
-            if count:
-                issues.append(
-                    Issue(
-                        cell_ref(sheet, location.header_row, columns["customer"]),
-                        f"{count} rows without a customer name: their customer "
-                        "number stands for the customer",
-                        Severity.INFO,
-                    )
-                )
-                customers = filled
-        return customers, customer_cells, skipped, issues
     # The customer column of a grouped report holds the headings; an item's own cell in
     # it (a date in Xero's first column) is not its customer unless no other field
     # shares the column.
@@ -1053,7 +1070,7 @@ def _customers(
                 Severity.INFO,
             )
         )
-    return customers, customer_cells, skipped, issues
+    return customers, customer_cells, issues
 
 
 def _blank_positions(table: _Table, field_name: str) -> list[int]:
@@ -1691,20 +1708,7 @@ def _parse_money_column(
     size = len(values)
     errors: dict[int, str] = {}
     currencies: dict[int, str] = {}
-    kinds = set(map(type, values))
-    if kinds <= {float, int}:  # the usual column: numbers only (bool is another type)
-        numeric_positions: Sequence[int] = range(size)
-        numbers = np.array(values, dtype=np.float64)
-    else:
-        # type() first: nearly every cell is a plain float, and the test is per cell.
-        numeric_positions = [
-            i
-            for i, v in enumerate(values)
-            if type(v) is float
-            or type(v) is int
-            or (isinstance(v, int | float) and not isinstance(v, bool))
-        ]
-        numbers = np.array([values[i] for i in numeric_positions], dtype=np.float64)
+    numeric_positions, numbers = _numeric_cells(values)
     cents = np.zeros(size, dtype=np.int64)
     present = np.zeros(size, dtype=bool)
     if len(numeric_positions):
@@ -1724,9 +1728,37 @@ def _parse_money_column(
             position = numeric_positions[index]
             problem = "is too large for" if finite[index] else "is not"
             errors[position] = f"'{values[position]}' {problem} an amount"
-    if len(numeric_positions) == size:
-        return cents, present, errors, currencies
-    numeric = set(numeric_positions)
+    if len(numeric_positions) < size:
+        _parse_money_texts(values, set(numeric_positions), cents, present, errors, currencies)
+    return cents, present, errors, currencies
+
+
+def _numeric_cells(values: Sequence[object]) -> tuple[Sequence[int], np.ndarray]:
+    """The positions of the numbers (not bools) among ``values``, and those numbers as
+    float64."""
+    if set(map(type, values)) <= {float, int}:  # the usual column (bool is another type)
+        return range(len(values)), np.array(values, dtype=np.float64)
+    # type() first: nearly every cell is a plain float, and the test is per cell.
+    positions = [
+        i
+        for i, v in enumerate(values)
+        if type(v) is float
+        or type(v) is int
+        or (isinstance(v, int | float) and not isinstance(v, bool))
+    ]
+    return positions, np.array([values[i] for i in positions], dtype=np.float64)
+
+
+def _parse_money_texts(
+    values: Sequence[object],
+    numeric: set[int],
+    cents: np.ndarray,
+    present: np.ndarray,
+    errors: dict[int, str],
+    currencies: dict[int, str],
+) -> None:
+    """Parse the cells of ``values`` that are neither numbers (at ``numeric``) nor empty,
+    one by one, into ``cents``, ``present``, ``errors`` and ``currencies`` (updated)."""
     for position, value in enumerate(values):
         if position in numeric or _is_empty(value):
             continue
@@ -1737,4 +1769,3 @@ def _parse_money_column(
             errors[position] = result.error
         if result.currency:
             currencies[position] = result.currency
-    return cents, present, errors, currencies
