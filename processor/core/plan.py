@@ -327,6 +327,11 @@ def _plan_frame(
     )
 
 
+# The summary columns a score is made of, in the order _scores takes them.
+_SCORED_COLUMNS = ("overdue_cents", "oldest_days_overdue", "broken_promises")
+_WARNING_SIGN = "usually pays on time, now late (warning sign)"
+
+
 def _scores(
     summary: pd.DataFrame,
     keys: Sequence[tuple[str, str]],
@@ -338,14 +343,9 @@ def _scores(
     scores, whys = [], []
     rates = {currency: settings.rate(currency) or 1.0 for _customer, currency in set(keys)}
     weights = {stage.key: settings.stage_weights.get(stage.key, 0.0) for stage in stages}
-    for key, stage, overdue, oldest, broken in zip(
-        keys,
-        stages,
-        summary["overdue_cents"].tolist(),
-        summary["oldest_days_overdue"].tolist(),
-        summary["broken_promises"].tolist(),
-        strict=True,
-    ):
+    broken_weight, warning_weight = settings.broken_promise_weight, settings.warning_weight
+    columns = [summary[name].tolist() for name in _SCORED_COLUMNS]
+    for key, stage, overdue, oldest, broken in zip(keys, stages, *columns, strict=True):
         currency = key[1]
         base_score = float(facts.at_risk.get(key, 0.0)) * rates[currency]
         contributions: list[tuple[float, str]] = [
@@ -359,18 +359,11 @@ def _scores(
         if broken:
             promised = facts.broken_dates.get(key)
             when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
-            factor += settings.broken_promise_weight
-            contributions.append(
-                (base_score * settings.broken_promise_weight, f"broken promise{when}")
-            )
+            factor += broken_weight
+            contributions.append((base_score * broken_weight, f"broken promise{when}"))
         if key in facts.good_payers and oldest >= settings.warning_days:
-            factor += settings.warning_weight
-            contributions.append(
-                (
-                    base_score * settings.warning_weight,
-                    "usually pays on time, now late (warning sign)",
-                )
-            )
+            factor += warning_weight
+            contributions.append((base_score * warning_weight, _WARNING_SIGN))
         penalty, effort = _effort(key, facts, settings)
         if penalty:
             factor -= penalty

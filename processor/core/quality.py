@@ -133,14 +133,9 @@ def _decision_issues(
     """Customers a letter is due for who cannot be written to, blocked customers, and
     customers written to without a contact person (``customers``: the customer column
     factorised, codes and names)."""
-    from .dunning import BLOCKED, SEND, UNREACHABLE, unreachable
+    from .dunning import BLOCKED, SEND, UNREACHABLE
 
-    issues: list[Issue] = []
-    with_contact: set = set()
-    if "contact" in classified:
-        codes, names = customers
-        reached = codes[present_mask(classified["contact"]).to_numpy(dtype=bool) & (codes >= 0)]
-        with_contact = {names[code] for code in np.unique(reached).tolist()}
+    with_contact = _with_contact(classified, customers)
     # Only the decisions reported are sorted (a ledger has one per customer and currency).
     reported = [
         (key, decision)
@@ -148,38 +143,52 @@ def _decision_issues(
         if decision.action in (UNREACHABLE, BLOCKED)
         or (decision.action == SEND and key[0] not in with_contact)
     ]
-    for (customer, currency), decision in sorted(reported, key=lambda pair: pair[0]):
-        if decision.action == UNREACHABLE:
-            issues.append(
-                Issue(
-                    customer_cell(customer),
-                    f"{customer} ({currency}): a {decision.level.name} is due but the customer "
-                    "has no postal address (nor an email, where this letter may go by email): "
-                    "no letter is written until one is added",
-                    Severity.WARNING,
-                    subject=unreachable(customer, currency),
-                )
-            )
-        elif decision.action == BLOCKED:
-            issues.append(
-                Issue(
-                    customer_cell(customer)
-                    if decision.block.where == "Dunning Block"
-                    else decision.block.where,
-                    f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
-                    "letter is written",
-                    Severity.INFO,
-                )
-            )
-        elif decision.action == SEND and customer not in with_contact:
-            issues.append(
-                Issue(
-                    customer_cell(customer),
-                    f"{customer} has no contact person: letters go to the company",
-                    Severity.INFO,
-                )
-            )
-    return issues
+    return [
+        _decision_issue(customer, currency, decision, customer_cell)
+        for (customer, currency), decision in sorted(reported, key=lambda pair: pair[0])
+    ]
+
+
+def _with_contact(classified: pd.DataFrame, customers: tuple[np.ndarray, list]) -> set:
+    """The customers with a contact person on some row (``customers``: the customer
+    column factorised, codes and names)."""
+    if "contact" not in classified:
+        return set()
+    codes, names = customers
+    reached = codes[present_mask(classified["contact"]).to_numpy(dtype=bool) & (codes >= 0)]
+    return {names[code] for code in np.unique(reached).tolist()}
+
+
+def _decision_issue(
+    customer: object, currency: str, decision, customer_cell: Callable[[object], Location]
+) -> Issue:
+    """The issue of one reported decision: unreachable, blocked, or sent without a
+    contact person (what :func:`_decision_issues` reports)."""
+    from .dunning import BLOCKED, UNREACHABLE, unreachable
+
+    if decision.action == UNREACHABLE:
+        return Issue(
+            customer_cell(customer),
+            f"{customer} ({currency}): a {decision.level.name} is due but the customer "
+            "has no postal address (nor an email, where this letter may go by email): "
+            "no letter is written until one is added",
+            Severity.WARNING,
+            subject=unreachable(customer, currency),
+        )
+    if decision.action == BLOCKED:
+        return Issue(
+            customer_cell(customer)
+            if decision.block.where == "Dunning Block"
+            else decision.block.where,
+            f"{customer} ({currency}): dunning blocked, {decision.block.text()}; no "
+            "letter is written",
+            Severity.INFO,
+        )
+    return Issue(
+        customer_cell(customer),
+        f"{customer} has no contact person: letters go to the company",
+        Severity.INFO,
+    )
 
 
 def _several_currencies(

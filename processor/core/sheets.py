@@ -480,40 +480,45 @@ def _shown_texts_of(
         grouping, decimals = spec
         return {format(value, grouping) + decimals for value in distinct}
     if kind is Decimal:
-        if formats is None:
-            return {str(value) for value in values if type(value) is Decimal}
-        if not shared and not all(formats):
-            return None  # unformatted cells show their exponent (1.0, 1.00): by spelling
-        # The cells by format (one, or one per currency: a few), each group's distinct
-        # values found and formatted at C speed.
-        if shared:
-            groups = {formats: values}
-        else:
-            groups = {
-                number_format: list(compress(values, map(number_format.__eq__, formats)))
-                for number_format in set(formats)
-            }
-        texts = set()
-        for number_format, cells in groups.items():
-            try:  # equal values show alike in one format...
-                distinct = set(cells)
-            except TypeError:  # a signalling NaN, which cannot be hashed
-                return None
-            distinct.discard(None)
-            distinct.discard(_ABSENT)
-            if _ZERO in distinct:
-                # ... but for the sign of a zero (-0.00): one zero of each sign.
-                distinct = [value for value in distinct if value]
-                distinct += {
-                    v.is_signed(): v for v in cells if type(v) is Decimal and not v
-                }.values()
-            spec = _decimal_spec(number_format)
-            if spec is None:
-                texts.update(display_text(value, number_format) for value in distinct)
-            else:
-                texts.update(map(format, distinct, repeat(spec)))
-        return texts
+        return _shown_decimal_texts(values, formats, shared)
     return None
+
+
+def _shown_decimal_texts(
+    values: Sequence[object], formats: Sequence[str | None] | str | None, shared: bool
+) -> set[str] | None:
+    """:func:`_shown_texts_of` for Decimal cells (``shared``: one format for all)."""
+    if formats is None:
+        return {str(value) for value in values if type(value) is Decimal}
+    if not shared and not all(formats):
+        return None  # unformatted cells show their exponent (1.0, 1.00): by spelling
+    # The cells by format (one, or one per currency: a few), each group's distinct
+    # values found and formatted at C speed.
+    if shared:
+        groups = {formats: values}
+    else:
+        groups = {
+            number_format: list(compress(values, map(number_format.__eq__, formats)))
+            for number_format in set(formats)
+        }
+    texts = set()
+    for number_format, cells in groups.items():
+        try:  # equal values show alike in one format...
+            distinct = set(cells)
+        except TypeError:  # a signalling NaN, which cannot be hashed
+            return None
+        distinct.discard(None)
+        distinct.discard(_ABSENT)
+        if _ZERO in distinct:
+            # ... but for the sign of a zero (-0.00): one zero of each sign.
+            distinct = [value for value in distinct if value]
+            distinct += {v.is_signed(): v for v in cells if type(v) is Decimal and not v}.values()
+        spec = _decimal_spec(number_format)
+        if spec is None:
+            texts.update(display_text(value, number_format) for value in distinct)
+        else:
+            texts.update(map(format, distinct, repeat(spec)))
+    return texts
 
 
 _ZERO = Decimal(0)  # equal to every zero, whatever its sign and exponent
