@@ -317,6 +317,21 @@ class SpliceWriter:
         :func:`receivables.core.sheetnames.name_outputs`) is replaced: any other clash is a
         bug of the caller, and would lose a sheet of the user's.
         """
+        part = self._output_sheet_part(model, replaceable)
+        self._set_override(part, CT_SHEET)
+        rels = _Rels.parse(None, rels_path(part))
+        table_rid = self._add_table(model, part, rels) if model.as_table and model.columns else None
+        drawing_rid = self._add_charts(model, part, rels) if model.charts else None
+        self.package.put(
+            part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid)
+        )
+        self._set_print_titles(model)
+        if drawing_rid or table_rid:
+            self.package.put(rels_path(part), rels.to_bytes())
+
+    def _output_sheet_part(self, model: SheetModel, replaceable: frozenset[str]) -> str:
+        """The part ``model`` is written to: that of an earlier output of its name (its
+        old parts removed), else a new sheet's, registered in the workbook."""
         part = self.sheet_part(model.name)
         if part is None and any(
             s.get("name", "").casefold() == model.name.casefold() for s in self._sheets()
@@ -329,52 +344,50 @@ class SpliceWriter:
                     "the workbook that is not an earlier output"
                 )
             self._remove_part_tree(part)
-        else:
-            part = self.package.free_name(
-                posixpath.join(posixpath.dirname(self.workbook_part), "worksheets/sheet{}.xml")
-            )
-            rid = self.workbook_rels.add(RT_SHEET, relative(self.workbook_part, part))
-            sheets = self.workbook.find(_M + "sheets")
-            if sheets is None:
-                sheets = etree.SubElement(self.workbook, _M + "sheets")
-            sheet_id = max((int(s.get("sheetId", "0")) for s in self._sheets()), default=0) + 1
-            element = etree.SubElement(sheets, _M + "sheet", name=model.name, sheetId=str(sheet_id))
-            element.set(_R + "id", rid)
-        self._set_override(part, CT_SHEET)
-        rels = _Rels.parse(None, rels_path(part))
-        drawing_rid = table_rid = None
-        if model.as_table and model.columns:
-            table_part = self.package.free_name("xl/tables/table{}.xml")
-            table_id = max(self._table_ids, default=0) + 1
-            self._table_ids.add(table_id)
-            name = table_name(model)
-            taken = self._table_names() | {
-                e.get("name", "").casefold() for e in self.workbook.iter(_M + "definedName")
-            }
-            base, suffix = name, 2
-            while name.casefold() in taken:
-                name, suffix = f"{base}{suffix}", suffix + 1
-            self.package.put(table_part, render_table(model, table_id, name))
-            self._set_override(table_part, CT_TABLE)
-            table_rid = rels.add(RT_TABLE, relative(part, table_part))
-        if model.charts:
-            drawing_part = self.package.free_name("xl/drawings/drawing{}.xml")
-            drawing_rels = _Rels.parse(None, rels_path(drawing_part))
-            for chart in model.charts:
-                chart_part = self.package.free_name("xl/charts/chart{}.xml")
-                self.package.put(chart_part, render_chart(chart, model.name, model))
-                self._set_override(chart_part, CT_CHART)
-                drawing_rels.add(RT_CHART, relative(drawing_part, chart_part))
-            self.package.put(drawing_part, render_drawing(model.charts))
-            self.package.put(rels_path(drawing_part), drawing_rels.to_bytes())
-            self._set_override(drawing_part, CT_DRAWING)
-            drawing_rid = rels.add(RT_DRAWING, relative(part, drawing_part))
-        self.package.put(
-            part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid)
+            return part
+        part = self.package.free_name(
+            posixpath.join(posixpath.dirname(self.workbook_part), "worksheets/sheet{}.xml")
         )
-        self._set_print_titles(model)
-        if drawing_rid or table_rid:
-            self.package.put(rels_path(part), rels.to_bytes())
+        rid = self.workbook_rels.add(RT_SHEET, relative(self.workbook_part, part))
+        sheets = self.workbook.find(_M + "sheets")
+        if sheets is None:
+            sheets = etree.SubElement(self.workbook, _M + "sheets")
+        sheet_id = max((int(s.get("sheetId", "0")) for s in self._sheets()), default=0) + 1
+        element = etree.SubElement(sheets, _M + "sheet", name=model.name, sheetId=str(sheet_id))
+        element.set(_R + "id", rid)
+        return part
+
+    def _add_table(self, model: SheetModel, part: str, rels: _Rels) -> str:
+        """Write the table of sheet ``part`` under a name no table or defined name of the
+        workbook has (a number appended), related in ``rels``; return its relationship id."""
+        table_part = self.package.free_name("xl/tables/table{}.xml")
+        table_id = max(self._table_ids, default=0) + 1
+        self._table_ids.add(table_id)
+        name = table_name(model)
+        taken = self._table_names() | {
+            e.get("name", "").casefold() for e in self.workbook.iter(_M + "definedName")
+        }
+        base, suffix = name, 2
+        while name.casefold() in taken:
+            name, suffix = f"{base}{suffix}", suffix + 1
+        self.package.put(table_part, render_table(model, table_id, name))
+        self._set_override(table_part, CT_TABLE)
+        return rels.add(RT_TABLE, relative(part, table_part))
+
+    def _add_charts(self, model: SheetModel, part: str, rels: _Rels) -> str:
+        """Write the charts of sheet ``part`` and the drawing holding them, related in
+        ``rels``; return the drawing's relationship id."""
+        drawing_part = self.package.free_name("xl/drawings/drawing{}.xml")
+        drawing_rels = _Rels.parse(None, rels_path(drawing_part))
+        for chart in model.charts:
+            chart_part = self.package.free_name("xl/charts/chart{}.xml")
+            self.package.put(chart_part, render_chart(chart, model.name, model))
+            self._set_override(chart_part, CT_CHART)
+            drawing_rels.add(RT_CHART, relative(drawing_part, chart_part))
+        self.package.put(drawing_part, render_drawing(model.charts))
+        self.package.put(rels_path(drawing_part), drawing_rels.to_bytes())
+        self._set_override(drawing_part, CT_DRAWING)
+        return rels.add(RT_DRAWING, relative(part, drawing_part))
 
     def _set_print_titles(self, model: SheetModel) -> None:
         """Repeat the model's header row on every printed page (the sheet's
