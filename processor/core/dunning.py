@@ -394,33 +394,46 @@ def history_from_rows(
                 )
             )
             continue
-        status = parse_status(cells.get("status"))
-        if status is None:
-            issues.append(
-                Issue(
-                    at,
-                    f"status {cells.get('status')!r} is not one of "
-                    f"{', '.join(STATUSES)}; the letter counts as sent",
-                )
-            )
-            status = SENT
-        channel = normalize(cells.get("channel")) or "letter"
-        currency = str(cells.get("currency") or "").strip().upper() or rules.default_currency
-        letters.append(
-            SentLetter(
-                reference=str(cells.get("reference") or "").strip(),
-                date=day,
-                customer=customer,
-                currency=currency,
-                level=level.stage,
-                template=level.template,
-                items=parse_items(cells.get("invoices"), level, rules, levels),
-                status=status,
-                channel=channel,
-                where=at,
+        letters.append(_logged_letter(cells, at, customer, day, level, rules, levels, issues))
+    return letters, issues
+
+
+def _logged_letter(
+    cells: Mapping[str, Any],
+    at: Location,
+    customer: str,
+    day: date,
+    level: Level,
+    rules: Rules,
+    levels: Sequence[Level],
+    issues: list[Issue],
+) -> SentLetter:
+    """The letter of one Letters Log row (``cells`` by normalised header, read at ``at``)
+    whose date, customer and level are known; an unknown status is reported in
+    ``issues`` and counts as sent."""
+    status = parse_status(cells.get("status"))
+    if status is None:
+        issues.append(
+            Issue(
+                at,
+                f"status {cells.get('status')!r} is not one of "
+                f"{', '.join(STATUSES)}; the letter counts as sent",
             )
         )
-    return letters, issues
+        status = SENT
+    currency = str(cells.get("currency") or "").strip().upper() or rules.default_currency
+    return SentLetter(
+        reference=str(cells.get("reference") or "").strip(),
+        date=day,
+        customer=customer,
+        currency=currency,
+        level=level.stage,
+        template=level.template,
+        items=parse_items(cells.get("invoices"), level, rules, levels),
+        status=status,
+        channel=normalize(cells.get("channel")) or "letter",
+        where=at,
+    )
 
 
 # ---- decisions -------------------------------------------------------------------------
@@ -998,6 +1011,23 @@ def _decide_one(
     recorded = tuple((item.key, levels[step].stage) for item, step in ripe)
     if not follow:
         return Decision(action=SEND, level=level, due=as_of, items=recorded, **base)
+    return _send_and_follow(context, facts, entries, reachable, level, ripe, recorded, base)
+
+
+def _send_and_follow(
+    context: _Context,
+    facts: _Facts,
+    entries: Sequence[_Sent],
+    reachable: tuple[bool, bool],
+    level: Level,
+    ripe: Sequence[tuple[_Item, int]],
+    recorded: tuple[tuple[str, str], ...],
+    base: dict,
+) -> Decision:
+    """:func:`_decide_one`'s decision to send a ``level`` letter taking the ``ripe``
+    items up (``recorded``: their keys and stages, as the log names them), with what
+    follows once it is sent (:attr:`Decision.then`)."""
+    levels, _settings, as_of, _index_of = context
     # The letter as the Letters Log will hold it (its reference is known once written),
     # and what the history decides with it: the same as the next run reading the log.
     letter = SentLetter(
