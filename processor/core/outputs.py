@@ -616,18 +616,10 @@ def _pre_due_tasks(
 ) -> list[tuple]:
     """A friendly reminder to each customer with items due within the pre-due window,
     before the due date (``load``: the owners' tasks booked per day, updated)."""
-    due_soon = classified.loc[
-        classified[F.STAGE] == "pre_due",
-        ["customer", "currency", F.BALANCE, "due_date", "owner", "contact"],
-    ]
-    grouped = due_soon.groupby(["customer", "currency"], sort=True)
-    amounts = series_dict(grouped[F.BALANCE].sum())
-    if not amounts:
+    due_soon = _due_soon(classified)
+    if due_soon is None:
         return []
-    counts = series_dict(grouped.size())
-    first_due = series_dict(grouped["due_date"].min())
-    owners = first_present(due_soon, "owner")
-    contacts = first_present(due_soon, "contact")
+    amounts, counts, first_due, owners, contacts = due_soon
     stage = rules.stage("pre_due")  # only reached when the ladder has that stage
     reminders = []
     for key, amount in amounts.items():
@@ -656,6 +648,19 @@ def _pre_due_tasks(
                 message,
             ]
         )
+    return _on_reminder_days(reminders, first_due, as_of, rules, settings, load)
+
+
+def _on_reminder_days(
+    reminders: list[list],
+    first_due: dict,
+    as_of: date,
+    rules: Rules,
+    settings: PlanSettings,
+    load: dict,
+) -> list[tuple]:
+    """Each reminder (owner first) with the day it is booked for before its first due
+    date, within the owners' capacity per day (``load``, updated)."""
     dates = reminder_dates(
         [r[0] for r in reminders],
         [first_due[(r[1], r[2])] for r in reminders],
@@ -665,6 +670,27 @@ def _pre_due_tasks(
         load,
     )
     return [(day, *reminder) for reminder, day in zip(reminders, dates, strict=True)]
+
+
+def _due_soon(classified: pd.DataFrame) -> tuple[dict, ...] | None:
+    """Per (customer, currency) with items in the pre-due window: their amount, their
+    number, the first due date, and the first owner and contact named; None when no
+    item is in the window."""
+    due_soon = classified.loc[
+        classified[F.STAGE] == "pre_due",
+        ["customer", "currency", F.BALANCE, "due_date", "owner", "contact"],
+    ]
+    grouped = due_soon.groupby(["customer", "currency"], sort=True)
+    amounts = series_dict(grouped[F.BALANCE].sum())
+    if not amounts:
+        return None
+    return (
+        amounts,
+        series_dict(grouped.size()),
+        series_dict(grouped["due_date"].min()),
+        first_present(due_soon, "owner"),
+        first_present(due_soon, "contact"),
+    )
 
 
 def reminder_dates(

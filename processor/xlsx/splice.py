@@ -513,49 +513,58 @@ class SpliceWriter:
         ):
             # zlib and crc32 release the GIL: the worker compresses and writes every part
             # while this thread rewrites the rows of the receivables sheet.
-            order = ["[Content_Types].xml"] + [
-                n for n in self.package.names if n != "[Content_Types].xml"
-            ]
-            # Small parts go to the worker in batches: one hand-over per part costs more
-            # than copying it, and a package may hold 100,000 of them.
-            batch: list[zipfile.ZipInfo] = []
-            batch_bytes = 0
-            for name in order:
-                if name in self.package.removed:
+            self._write_parts(out, worker)
+
+    def _write_parts(self, out: zipfile.ZipFile, worker: _Worker) -> None:
+        """Hand every part of the package to ``worker`` to write into ``out``, in order
+        ([Content_Types].xml first); the streamed sheets' rows are rewritten here."""
+        package = self.package
+        order = ["[Content_Types].xml"] + [n for n in package.names if n != "[Content_Types].xml"]
+        # Small parts go to the worker in batches: one hand-over per part costs more
+        # than copying it, and a package may hold 100,000 of them.
+        batch: list[zipfile.ZipInfo] = []
+        batch_bytes = 0
+        for name in order:
+            if name in package.removed:
+                continue
+            if (
+                name not in self.streamed
+                and name not in package.replaced
+                and package.archive is not None
+            ):
+                info = package.archive.NameToInfo[name]
+                if info.is_dir():
                     continue
-                if (
-                    name not in self.streamed
-                    and name not in self.package.replaced
-                    and self.package.archive is not None
-                ):
-                    info = self.package.archive.NameToInfo[name]
-                    if info.is_dir():
-                        continue
-                    if info.file_size < _SMALL_PART:
-                        batch.append(info)
-                        batch_bytes += info.file_size
-                        if len(batch) >= 256 or batch_bytes >= CHUNK:
-                            worker.submit(_copy_parts, self.package.archive, batch, out)
-                            batch, batch_bytes = [], 0
-                        continue
-                if batch:
-                    worker.submit(_copy_parts, self.package.archive, batch, out)
-                    batch, batch_bytes = [], 0
-                if name in self.streamed:
-                    edit, styles = self.streamed[name]
-                    sink = _QueuedSink(worker, out, _zipinfo(name))
-                    try:
-                        with ReadAhead(self.package.archive, name, CHUNK) as source:
-                            stream_stage_columns(source, sink, edit, styles)
-                    finally:
-                        sink.close()
-                elif name in self.package.replaced:
-                    worker.submit(out.writestr, _zipinfo(name), self.package.replaced[name])
-                elif self.package.archive is not None:
-                    info = self.package.archive.NameToInfo[name]
-                    worker.submit(_copy_part, self.package.archive, info, out)
+                if info.file_size < _SMALL_PART:
+                    batch.append(info)
+                    batch_bytes += info.file_size
+                    if len(batch) >= 256 or batch_bytes >= CHUNK:
+                        worker.submit(_copy_parts, package.archive, batch, out)
+                        batch, batch_bytes = [], 0
+                    continue
             if batch:
-                worker.submit(_copy_parts, self.package.archive, batch, out)
+                worker.submit(_copy_parts, package.archive, batch, out)
+                batch, batch_bytes = [], 0
+            if name in self.streamed:
+                self._stream_part(name, out, worker)
+            elif name in package.replaced:
+                worker.submit(out.writestr, _zipinfo(name), package.replaced[name])
+            elif package.archive is not None:
+                info = package.archive.NameToInfo[name]
+                worker.submit(_copy_part, package.archive, info, out)
+        if batch:
+            worker.submit(_copy_parts, package.archive, batch, out)
+
+    def _stream_part(self, name: str, out: zipfile.ZipFile, worker: _Worker) -> None:
+        """Rewrite sheet part ``name`` with its stage cells as it is read, block by
+        block, the blocks compressed and written by ``worker``."""
+        edit, styles = self.streamed[name]
+        sink = _QueuedSink(worker, out, _zipinfo(name))
+        try:
+            with ReadAhead(self.package.archive, name, CHUNK) as source:
+                stream_stage_columns(source, sink, edit, styles)
+        finally:
+            sink.close()
 
 
 @contextlib.contextmanager
