@@ -296,3 +296,22 @@ def test_the_addin_does_not_load_the_file_shell():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_the_file_shell_imports_pandas_only_when_it_needs_it():
+    """``receivables process`` starts parsing a big ledger before it imports pandas, so the
+    ~0.35 s of that import overlap the parse (``pipeline._warm_up``): importing the CLI and
+    the pipeline, the settings schema and the field names included, must not load pandas
+    or numpy."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, receivables.cli, receivables.pipeline, receivables.core.schema,"
+        " receivables.core.frame;"
+        "print(' '.join(sorted(m for m in ('pandas', 'numpy') if m in sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []

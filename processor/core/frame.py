@@ -9,9 +9,11 @@ One row per open item. Money is exact: integer hundredths of the currency unit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
 
 # Canonical fields of design.md §3, in the order of the template workbook.
 FIELDS: tuple[str, ...] = (
@@ -71,19 +73,28 @@ BROKEN_PROMISE = "broken_promise"  # bool: promise date before as_of on an unpai
 COUNTS_OVERDUE = "counts_overdue"  # bool: open ladder item at least one day past due
 
 
-def _text_dtype():
-    """The Arrow-backed string dtype pandas gives a list of texts, or None (objects)."""
+@cache
+def text_dtype():
+    """What pandas makes of a column of texts: its Arrow-backed string dtype, or None
+    (objects, as with pandas 2).
+
+    pandas is imported here, not at the top: this module names the fields for the
+    settings schema, which the shells import before pandas is needed (the file shell
+    imports pandas while calamine parses the ledger, see ``pipeline._warm_up``).
+    """
+    import pandas as pd
+
     dtype = pd.Series(["a", None]).dtype
     return dtype if getattr(dtype, "storage", None) == "pyarrow" else None
-
-
-# What pandas makes of a column of texts (None with pandas 2, whose texts are objects).
-TEXT_DTYPE = _text_dtype()
 
 
 def texts_at(texts: Sequence[str | None], codes: np.ndarray):
     """The column ``[texts[c] for c in codes]`` with the dtype pandas would infer for it,
     built from the few distinct texts (a stage, a bucket label) instead of one per row."""
-    if TEXT_DTYPE is None or not len(codes):  # pandas keeps an empty column as objects
+    import numpy as np
+    import pandas as pd
+
+    dtype = text_dtype()
+    if dtype is None or not len(codes):  # pandas keeps an empty column as objects
         return np.array(list(texts), dtype=object)[codes]
-    return pd.array(list(texts), dtype=TEXT_DTYPE).take(codes)
+    return pd.array(list(texts), dtype=dtype).take(codes)

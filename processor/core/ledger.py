@@ -1375,7 +1375,7 @@ def _column(name: str, values):
     return pd.array(values, dtype=_TEXT_DTYPE)
 
 
-_TEXT_DTYPE = F.TEXT_DTYPE
+_TEXT_DTYPE = F.text_dtype()
 
 
 # The columns of the ledger frame, in order: the records read, then the money and the flag
