@@ -237,6 +237,14 @@ class Inbox:
         parser = BytesParser(policy=policy.default)
         return [(rcpts, parser.parsebytes(data)) for rcpts, data in self.messages]
 
+    def per_address(self) -> dict[str, int]:
+        """How many messages each recipient address received."""
+        counts: dict[str, int] = {}
+        for recipients, _data in self.messages:
+            for address in recipients:
+                counts[address] = counts.get(address, 0) + 1
+        return counts
+
 
 class Server:
     """A real SMTP server on 127.0.0.1, stopped when the test ends."""

@@ -280,21 +280,34 @@ def test_the_add_in_package_ships_no_test_stand_in():
     assert "standin.py" not in shipped and (ROOT / "tests" / "standin.py").is_file()
 
 
-def test_the_addin_does_not_load_the_file_shell():
-    """Excel holds the workbook open: the add-in reads and writes it through xlwings only,
-    so importing its handlers must not load the file reader, calamine or the splice writer."""
+def _loaded_by_importing(modules: tuple[str, ...], prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of ``prefixes`` that a fresh interpreter has loaded
+    once it imported ``modules``."""
     import subprocess
     import sys
 
     probe = (
-        "import sys, receivables.addin, receivables.addin.handlers, receivables.addin.xlwriter;"
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith(("
-        "'receivables.reader', 'receivables.xlsx.splice', 'receivables.pipeline',"
-        "'receivables.batch', 'python_calamine')))))"
+        f"import sys, {', '.join(modules)};"
+        f"print(' '.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
     )
-    loaded = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
+
+
+def test_the_addin_does_not_load_the_file_shell():
+    """Excel holds the workbook open: the add-in reads and writes it through xlwings only,
+    so importing its handlers must not load the file reader, calamine or the splice writer."""
+    loaded = _loaded_by_importing(
+        ("receivables.addin", "receivables.addin.handlers", "receivables.addin.xlwriter"),
+        (
+            "receivables.reader",
+            "receivables.xlsx.splice",
+            "receivables.pipeline",
+            "receivables.batch",
+            "python_calamine",
+        ),
+    )
     assert loaded == []
 
 
@@ -303,15 +316,13 @@ def test_the_file_shell_imports_pandas_only_when_it_needs_it():
     ~0.35 s of that import overlap the parse (``pipeline._warm_up``): importing the CLI and
     the pipeline, the settings schema and the field names included, must not load pandas
     or numpy."""
-    import subprocess
-    import sys
-
-    probe = (
-        "import sys, receivables.cli, receivables.pipeline, receivables.core.schema,"
-        " receivables.core.frame;"
-        "print(' '.join(sorted(m for m in ('pandas', 'numpy') if m in sys.modules)))"
+    loaded = _loaded_by_importing(
+        (
+            "receivables.cli",
+            "receivables.pipeline",
+            "receivables.core.schema",
+            "receivables.core.frame",
+        ),
+        ("pandas", "numpy"),
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.split()
     assert loaded == []

@@ -56,14 +56,6 @@ def drafts(tmp_path, run_json):
     return folder
 
 
-def _received_per_address(inbox: Inbox) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for recipients, _message in inbox.parsed():
-        for address in recipients:
-            counts[address] = counts.get(address, 0) + 1
-    return counts
-
-
 def test_every_draft_arrives_as_written(drafts, servers):
     inbox = Inbox()
     server = servers(inbox)
@@ -118,8 +110,8 @@ def test_a_dropped_connection_then_a_rerun_sends_each_message_exactly_once(draft
     rerun = servers(rerun_inbox, port=server.port)
     second = send_drafts(drafts, _settings(rerun.port), yes=True)
     assert second.ok and second.count("skipped") == 2 and second.count("sent") == 2
-    counts = _received_per_address(inbox)
-    for address, count in _received_per_address(rerun_inbox).items():
+    counts = inbox.per_address()
+    for address, count in rerun_inbox.per_address().items():
         counts[address] = counts.get(address, 0) + count
     assert counts == {address: 1 for address in drafts_by_address(drafts)}
 
@@ -135,8 +127,8 @@ def test_a_message_the_server_may_have_delivered_is_not_sent_again(drafts, serve
     servers(rerun_inbox, port=server.port)
     second = send_drafts(drafts, _settings(server.port), yes=True)
     assert second.count("unknown") == 1 and second.count("sent") == 2 and not second.ok
-    counts = _received_per_address(inbox)
-    for address, count in _received_per_address(rerun_inbox).items():
+    counts = inbox.per_address()
+    for address, count in rerun_inbox.per_address().items():
         counts[address] = counts.get(address, 0) + count
     assert counts == {address: 1 for address in drafts_by_address(drafts)}
     statuses = [

@@ -62,14 +62,6 @@ def _block(rules: Path, customer: str, reason: str, until: str | None = None, **
     return before
 
 
-def _received(inbox: Inbox) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for recipients, _message in inbox.parsed():
-        for address in recipients:
-            counts[address] = counts.get(address, 0) + 1
-    return counts
-
-
 def _by_address(result) -> dict[str, tuple[str, str]]:
     return {
         o.draft.to.rsplit("<", 1)[-1].rstrip(">"): (o.status, o.reason) for o in result.outcomes
@@ -98,7 +90,7 @@ def test_a_block_added_after_the_letters_holds_that_draft_until_it_is_removed(wr
         "dunning block 'disputed delivery' until 2026-12-31 — García Hermanos S.L. (EUR)",
     )
     assert result.ok and result.count("sent") == 3 and result.count("held") == 1
-    assert _received(server.inbox) == {a: 1 for a in drafts_by_address(folder) if a != GARCIA}
+    assert server.inbox.per_address() == {a: 1 for a in drafts_by_address(folder) if a != GARCIA}
     # Not journaled, not cancelled: the folder's Letters Log still says draft.
     assert Journal(folder / "email" / JOURNAL).state(garcia_id) is None
     assert _email_statuses(folder / "Letters Log.xlsx")["García Hermanos S.L."] == "draft"
@@ -110,7 +102,7 @@ def test_a_block_added_after_the_letters_holds_that_draft_until_it_is_removed(wr
     assert _by_address(again)[GARCIA] == ("sent", "")
     assert again.count("skipped") == 3
     run_send(folder, yes=True, today=SEND_DAY)
-    assert _received(server.inbox) == {a: 1 for a in drafts_by_address(folder)}
+    assert server.inbox.per_address() == {a: 1 for a in drafts_by_address(folder)}
     assert set(_email_statuses(folder / "Letters Log.xlsx").values()) == {"sent"}
 
 
@@ -126,7 +118,7 @@ def test_an_ended_block_or_another_currency_holds_nothing(written, server):
     # ... the day after it holds nothing, nor does the block of another currency.
     result, _settings, _warnings = run_send(folder, yes=True, today=SEND_DAY)
     assert result.count("sent") == 4 and not result.count("held")
-    assert _received(server.inbox) == {a: 1 for a in drafts_by_address(folder)}
+    assert server.inbox.per_address() == {a: 1 for a in drafts_by_address(folder)}
 
 
 def test_the_dry_run_lists_the_held_drafts_with_the_reason(written, server, cli):
@@ -169,7 +161,7 @@ def test_a_dunning_block_cell_in_the_workbook_holds(written, server, cli):
         "dunning block 'payment plan' until 2099-12-31 — Smith & Sons <UK> (GBP)"
     )
     assert sorted(m["status"] for m in messages.values()) == ["held", "sent", "sent", "sent"]
-    assert SMITH not in _received(server.inbox) and len(server.inbox.messages) == 3
+    assert SMITH not in server.inbox.per_address() and len(server.inbox.messages) == 3
     statuses = _email_statuses(out)
     assert statuses["Smith & Sons <UK>"] == "draft"
     assert sorted(statuses.values()) == ["draft", "sent", "sent", "sent"]
@@ -188,7 +180,7 @@ def test_a_disputed_item_holds_the_draft_that_covers_it(written, server):
         "held",
         "item F-2026-0042 is in dispute (goods damaged) — García Hermanos S.L. (EUR)",
     )
-    assert result.count("sent") == 3 and GARCIA not in _received(server.inbox)
+    assert result.count("sent") == 3 and GARCIA not in server.inbox.per_address()
 
 
 def test_without_the_folders_log_the_drafts_go_with_a_warning(written, server):
