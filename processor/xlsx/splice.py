@@ -9,6 +9,7 @@ tables over the receivables range, and the parts of output sheets from an earlie
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import posixpath
 import queue
@@ -16,7 +17,7 @@ import re
 import sys
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +28,13 @@ from ..core.sheetnames import labels_fit_table
 from ..core.sheets import SheetModel, StageColumns
 from ..core.xlref import column_letter, column_number
 from ..zipstream import ReadAhead, fast_deflate
+from .parallel import ForkedCalls
 from .styles import StyleBook
 from .worksheet import (
     cell_xml,
     print_area,
     print_titles,
+    register_styles,
     render_chart,
     render_drawing,
     render_sheet,
@@ -63,6 +66,17 @@ _R = f"{{{NS_REL}}}"
 _P = f"{{{NS_PKG_REL}}}"
 _C = f"{{{NS_CT}}}"
 CHUNK = 4 * 1024 * 1024
+
+# When the new sheets are rendered in a forked child while the receivables sheet's rows
+# are rewritten here (see :mod:`receivables.xlsx.parallel`): only when both jobs are big
+# enough for the overlap to pay for the fork (measured at 100k rows: the fork of a 400 MB
+# process takes ~10 ms, sending 20 MB of sheets back ~35 ms; sheets render at ~1.3
+# million cells and rows are rewritten at ~300,000 rows a second), and not for the
+# largest ledgers, where the child's memory (its rendered sheets and the pages it copies)
+# would raise the peak of a run that is already at its largest.
+FORK_MIN_CELLS = 50_000  # cells of the sheets to render
+FORK_MIN_ROWS = 20_000  # rows of the receivables sheet
+FORK_MAX_ROWS = 250_000
 
 
 def rels_path(part: str) -> str:
@@ -184,6 +198,8 @@ class SpliceWriter:
         self.styles_part = styles_part
         self.styles = StyleBook(self.package.read(styles_part) if styles_part else None)
         self.streamed: dict[str, tuple[StageColumns, str]] = {}
+        # Sheet parts rendered when they are written (their styles registered already).
+        self.renders: dict[str, _Render] = {}
         self._table_ids = self._existing_table_ids()
 
     # -- package structure -------------------------------------------------------------
@@ -322,8 +338,16 @@ class SpliceWriter:
         rels = _Rels.parse(None, rels_path(part))
         table_rid = self._add_table(model, part, rels) if model.as_table and model.columns else None
         drawing_rid = self._add_charts(model, part, rels) if model.charts else None
-        self.package.put(
-            part, render_sheet(model, self.styles, self.date1904, drawing_rid, table_rid)
+        # The sheet's XML is made when the part is written, maybe in another process
+        # (see save); its formats are registered now, sheet after sheet, so that their
+        # indices in styles.xml are the same either way.
+        sheet_styles = register_styles(model, self.styles)
+        self.package.put(part, b"")  # its place in the package; the bytes come later
+        self.renders[part] = _Render(
+            functools.partial(
+                render_sheet, model, sheet_styles, self.date1904, drawing_rid, table_rid
+            ),
+            len(model.rows) * max(len(model.columns), 1),
         )
         self._set_print_titles(model)
         if drawing_rid or table_rid:
@@ -497,15 +521,30 @@ class SpliceWriter:
 
     # -- output ------------------------------------------------------------------------
 
-    def save(self, target: io.BufferedIOBase | str | Path) -> None:
-        """Write the package to ``target`` (a path or a binary file object)."""
+    def save(self, target: io.BufferedIOBase | str | Path, parallel: bool | None = None) -> int:
+        """Write the package to ``target`` (a path or a binary file object).
+
+        The new sheets are rendered in a forked child meanwhile when ``parallel`` is
+        True, or when None and the work is big enough (:meth:`_worth_forking`), where
+        forking is safe (:func:`~receivables.xlsx.parallel.can_fork`); the bytes are the
+        same either way. Returns how many sheets the child rendered (0: all made here).
+        """
         self.package.put("[Content_Types].xml", serialise(self.content_types))
         self.package.put(self.workbook_part, serialise(self.workbook))
         self.package.put(rels_path(self.workbook_part), self.workbook_rels.to_bytes())
         if self.styles_part:
             self.package.put(self.styles_part, self.styles.to_bytes())
+        self.styles.seal()
+        order = ["[Content_Types].xml"] + [
+            n for n in self.package.names if n != "[Content_Types].xml"
+        ]
+        forking = self._worth_forking() if parallel is None else parallel
+        # Forked before the threads below start: a child of a threaded process may
+        # inherit a lock held for ever.
+        forked = self._fork_renders(order) if forking else _NoRenders()
         # Level 1: a third of level 6's time for ~10% larger parts; Excel reads either.
         with (
+            forked,
             fast_deflate(),
             zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
             _Worker() as worker,
@@ -513,13 +552,41 @@ class SpliceWriter:
         ):
             # zlib and crc32 release the GIL: the worker compresses and writes every part
             # while this thread rewrites the rows of the receivables sheet.
-            self._write_parts(out, worker)
+            self._write_parts(out, worker, order, forked)
+        return forked.used
 
-    def _write_parts(self, out: zipfile.ZipFile, worker: _Worker) -> None:
-        """Hand every part of the package to ``worker`` to write into ``out``, in order
-        ([Content_Types].xml first); the streamed sheets' rows are rewritten here."""
+    def _worth_forking(self) -> bool:
+        """Whether the sheets to render and the rows to rewrite are both big enough for
+        rendering in a child to pay, and the ledger small enough (see FORK_MIN_CELLS),
+        in a process that has the cores to itself."""
+        # A worker of a process pool (a batch run's) shares the cores with its siblings.
+        pool = sys.modules.get("multiprocessing")
+        if pool is not None and pool.parent_process() is not None:
+            return False
+        cells = sum(render.cells for render in self.renders.values())
+        rows = sum(len(edit.cells) for edit, _styles in self.streamed.values())
+        return cells >= FORK_MIN_CELLS and FORK_MIN_ROWS <= rows <= FORK_MAX_ROWS
+
+    def _fork_renders(self, order: list[str]) -> _ForkedRenders | _NoRenders:
+        """Start rendering, in a forked child, the sheets written after the first
+        streamed sheet (this process rewrites its rows meanwhile; a sheet written before
+        it is rendered here, as it would be waited for anyway)."""
+        first = next((i for i, name in enumerate(order) if name in self.streamed), len(order))
+        names = [name for name in order[first:] if name in self.renders]
+        forked = ForkedCalls.start([self.renders[name].call for name in names])
+        return _NoRenders() if forked is None else _ForkedRenders(forked, names)
+
+    def _write_parts(
+        self,
+        out: zipfile.ZipFile,
+        worker: _Worker,
+        order: list[str],
+        forked: _ForkedRenders | _NoRenders,
+    ) -> None:
+        """Hand every part of the package to ``worker`` to write into ``out``, in
+        ``order`` ([Content_Types].xml first); the streamed sheets' rows are rewritten
+        here, and the sheets to render are rendered here or taken from ``forked``."""
         package = self.package
-        order = ["[Content_Types].xml"] + [n for n in package.names if n != "[Content_Types].xml"]
         # Small parts go to the worker in batches: one hand-over per part costs more
         # than copying it, and a package may hold 100,000 of them.
         batch: list[zipfile.ZipInfo] = []
@@ -547,6 +614,11 @@ class SpliceWriter:
                 batch, batch_bytes = [], 0
             if name in self.streamed:
                 self._stream_part(name, out, worker)
+            elif name in self.renders:
+                data = forked.take(name)
+                if data is None:
+                    data = self.renders[name].call()
+                worker.submit(out.writestr, _zipinfo(name), data)
             elif name in package.replaced:
                 worker.submit(out.writestr, _zipinfo(name), package.replaced[name])
             elif package.archive is not None:
@@ -565,6 +637,56 @@ class SpliceWriter:
                 stream_stage_columns(source, sink, edit, styles)
         finally:
             sink.close()
+
+
+@dataclass(frozen=True)
+class _Render:
+    """A sheet part made when it is written: the call making its bytes, and its cells
+    (rows x columns, what rendering it costs)."""
+
+    call: Callable[[], bytes]
+    cells: int
+
+
+class _ForkedRenders:
+    """The sheets a forked child renders, by part name (see SpliceWriter.save)."""
+
+    def __init__(self, forked: ForkedCalls, names: list[str]) -> None:
+        self.forked = forked
+        self.names = names
+        self.rendered: dict[str, bytes] | None = None
+        self.used = 0  # sheets taken from the child
+
+    def take(self, name: str) -> bytes | None:
+        """The child's bytes of part ``name`` (waits for them), or None: not one of its
+        parts, or the child failed (the caller renders it then, to the same bytes)."""
+        if self.rendered is None:
+            results = self.forked.results()
+            self.rendered = dict(zip(self.names, results, strict=True)) if results else {}
+        data = self.rendered.pop(name, None)
+        self.used += data is not None
+        return data
+
+    def __enter__(self) -> _ForkedRenders:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.forked.close()
+
+
+class _NoRenders:
+    """No child: every sheet is rendered where it is written."""
+
+    used = 0
+
+    def take(self, name: str) -> None:
+        return None
+
+    def __enter__(self) -> _NoRenders:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
 
 
 @contextlib.contextmanager
@@ -1232,8 +1354,9 @@ def write_package(
     grids: Iterable[SheetGrid] = (),
     replaceable: frozenset[str] | None = None,
     hidden: frozenset[str] = frozenset(),
-) -> None:
-    """Write the output workbook.
+    parallel: bool | None = None,
+) -> int:
+    """Write the output workbook; return how many sheets a forked child rendered.
 
     With ``source`` (an xlsx/xlsm package), its parts are kept and ``stage_columns`` is
     spliced into its receivables sheet; without it, a new package holds ``grids`` as
@@ -1243,6 +1366,7 @@ def write_package(
     may be replaced, as decided by :func:`~receivables.core.sheetnames.name_outputs`;
     when None, the names are decided here (an output clashing with any other sheet is
     renamed, never written over it). ``hidden`` names the ``grids`` that stay hidden.
+    ``parallel``: see :meth:`SpliceWriter.save` (None: when it pays, where it is safe).
     """
     writer = SpliceWriter(source, date1904=date1904)
     grids = list(grids)
@@ -1260,7 +1384,7 @@ def write_package(
         models, replaceable = _name_here(writer, source, grids, models, stage_columns)
     for model in models:
         writer.add_sheet(model, replaceable)
-    writer.save(target)
+    return writer.save(target, parallel)
 
 
 def _name_here(

@@ -64,6 +64,7 @@ class StyleBook:
         self._bold_font: int | None = None
         self._known: dict[str, dict[tuple, int]] = {}  # container -> entry shape -> index
         self._formats: dict[str, int] = {}
+        self._sealed = False
         for code, number in BUILTIN_FORMATS.items():
             self._formats[code] = number
         numfmts = self._child("numFmts", create=False)
@@ -161,6 +162,8 @@ class StyleBook:
         if key == (None, None, False, False, False):
             return 0
         if key not in self._xfs:
+            if self._sealed:
+                raise RuntimeError(f"cell format {key} added after styles.xml was written")
             attributes = {
                 "numFmtId": str(self._number_format(number_format)),
                 "fontId": str(self._font(bold)),
@@ -188,6 +191,11 @@ class StyleBook:
     def to_bytes(self) -> bytes:
         """The styles part with every appended format."""
         return serialise(self.root)
+
+    def seal(self) -> None:
+        """Refuse new formats from now on (styles.xml is written: a sheet rendered later
+        may only use formats registered before; a new one would be a dangling index)."""
+        self._sealed = True
 
 
 def _shape(element) -> tuple:

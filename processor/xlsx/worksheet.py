@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import repeat
+from typing import NamedTuple
 
 from ..core.sheets import HEADER_ROW_HEIGHT, Chart, PageSetup, SheetModel
 from ..core.xlref import column_letter
@@ -61,13 +63,12 @@ def cell_xml(ref: str, value: object, style: int, date1904: bool) -> str:
 
 
 def _render_rows(
-    model: SheetModel, styles: StyleBook, date1904: bool, letters: list[str]
+    model: SheetModel, by_row: Sequence[list[str]], date1904: bool, letters: list[str]
 ) -> list[str]:
-    """The data rows' XML. The hot loop of the writer: the style attributes of a row are
-    looked up once per kind of row, and the cells are made a column at a time (one
-    comprehension per column and kind of value, each text escaped once) for rows of
-    one length; rows of mixed lengths are made cell by cell."""
-    row_styles = _RowStyles(model, styles)
+    """The data rows' XML (``by_row``: each row's style attributes, see
+    :func:`register_styles`). The hot loop of the writer: the cells are made a column at
+    a time (one comprehension per column and kind of value, each text escaped once) for
+    rows of one length; rows of mixed lengths are made cell by cell."""
     wraps = any(column.wrap for column in model.columns)
     heights = model.row_heights() if wraps else None
     escaped: dict[str, str] = {}
@@ -76,7 +77,7 @@ def _render_rows(
     if len(set(map(len, rows))) > 1:
         for row_index, row in enumerate(rows):
             cells = _row_cells(
-                row, row_styles.of(row_index, row), letters, str(row_index + 2), escaped, date1904
+                row, by_row[row_index], letters, str(row_index + 2), escaped, date1904
             )
             out.append(_row_xml(str(row_index + 2), cells, heights, row_index))
         return out
@@ -84,11 +85,11 @@ def _render_rows(
     for start in range(0, len(rows), _BLOCK):
         block = rows[start : start + _BLOCK]
         numbers = list(map(str, range(start + 2, start + 2 + len(block))))
-        by_row = [row_styles.of(index, row) for index, row in enumerate(block, start)]
+        block_styles = by_row[start : start + _BLOCK]
         columns = [
             _column_cells(letter, numbers, column_styles, values, escaped, serials, date1904)
             for letter, column_styles, values in zip(
-                letters, zip(*by_row, strict=True), zip(*block, strict=True), strict=False
+                letters, zip(*block_styles, strict=True), zip(*block, strict=True), strict=False
             )
         ]
         cells = map("".join, zip(*columns, strict=True)) if columns else repeat("", len(block))
@@ -275,14 +276,36 @@ def table_name(model: SheetModel) -> str:
     return name if name and not name[0].isdigit() else "T_" + name
 
 
+class SheetStyles(NamedTuple):
+    """The cell formats of a sheet's cells: the header's, and each data row's style
+    attributes (`` s="3"``, or "" for the default format), one list per kind of row."""
+
+    header: int
+    rows: list[list[str]]
+
+
+def register_styles(model: SheetModel, styles: StyleBook) -> SheetStyles:
+    """Add to ``styles`` every cell format ``model``'s sheet uses, in a fixed order (the
+    header's, then the rows' in row order); return them for :func:`render_sheet`.
+
+    The formats' indices depend on that order. Registered before the sheet is rendered,
+    styles.xml can be written first, and the sheet rendered later or in another process
+    (see :mod:`receivables.xlsx.parallel`) with the same indices.
+    """
+    # Headers wrap (by word) where a column is narrower than its header: taller row.
+    header = styles.xf(bold=True, wrap=model.header_lines > 1)
+    row_styles = _RowStyles(model, styles)
+    return SheetStyles(header, [row_styles.of(i, row) for i, row in enumerate(model.rows)])
+
+
 def render_sheet(
     model: SheetModel,
-    styles: StyleBook,
+    sheet_styles: SheetStyles,
     date1904: bool,
     drawing_rid: str | None,
     table_rid: str | None,
 ) -> bytes:
-    """The worksheet XML of ``model``."""
+    """The worksheet XML of ``model`` in the formats :func:`register_styles` gave it."""
     column_count = len(model.columns)
     last_row = len(model.rows) + 1
     last_letter = column_letter(max(column_count, 1))
@@ -311,8 +334,7 @@ def render_sheet(
         parts.append("</cols>")
     parts.append("<sheetData>")
     lines = model.header_lines
-    # Headers wrap (by word) where a column is narrower than its header: taller row.
-    header_style = styles.xf(bold=True, wrap=lines > 1)
+    header_style = sheet_styles.header
     letters = [column_letter(i) for i in range(1, column_count + 1)]
     parts.append(
         f'<row r="1" ht="{lines * HEADER_ROW_HEIGHT:g}" customHeight="1">'
@@ -324,7 +346,7 @@ def render_sheet(
         for i, column in enumerate(model.columns)
     )
     parts.append("</row>")
-    parts.extend(_render_rows(model, styles, date1904, letters))
+    parts.extend(_render_rows(model, sheet_styles.rows, date1904, letters))
     parts.append("</sheetData>")
     parts.append(
         '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.7" header="0.3" footer="0.3"/>'
