@@ -1,6 +1,7 @@
 """The quick bound of a sheet part's span is the same as listing every cell's reference.
 
-The reader bounds a sheet's span before calamine allocates it (see ``receivables.reader``).
+The reader bounds a sheet's span before calamine allocates it (see ``receivables.reader``),
+and notes whether its row numbers rise from each row to the next.
 Its quick scan skips listing the cells of a block once no cell in it can add a column
 letter; this property compares it with the plain listing of every cell (the scan as it
 was written first) on generated sheet parts, read in blocks small enough that rows,
@@ -18,9 +19,9 @@ from receivables import reader
 from receivables.core.xlref import column_number
 
 
-def _listed_bound(stream) -> tuple[int, int] | None:
+def _listed_bound(stream) -> tuple[int, int, bool] | None:
     """Reference: every row and cell reference listed, block by block."""
-    max_row, letters, carry = 0, set(), b""
+    max_row, letters, carry, numbers = 0, set(), b"", []
     first = True
     while chunk := stream.read(reader._CHUNK):
         buffer = carry + chunk
@@ -33,13 +34,14 @@ def _listed_bound(stream) -> tuple[int, int] | None:
         cells = set(reader._QUICK_CELL_COLUMNS.findall(view))
         if b"" in cells or (rows and b"" in rows):
             return None
-        if rows:
-            max_row = max(max_row, max(map(int, rows)))
+        numbers += map(int, rows)
         letters.update(cells)
         carry = buffer[cut:]
         if len(carry) > 16 * reader._CHUNK:
             return None
-    return max_row, max((column_number(c.decode()) for c in letters), default=0)
+    rising = all(earlier < later for earlier, later in zip(numbers, numbers[1:]))
+    max_row = max(numbers, default=0)
+    return max_row, max((column_number(c.decode()) for c in letters), default=0), rising
 
 
 _COLUMNS = st.sampled_from(["A", "B", "C", "O", "Z", "AA", "AB", "XFD"])
@@ -63,7 +65,15 @@ _CELL_SHAPES = st.sampled_from(
 def sheet_parts(draw) -> bytes:
     """A worksheet part of a few rows of generated cells."""
     rows = []
-    for number in range(1, draw(st.integers(1, 12)) + 1):
+    count = draw(st.integers(1, 12))
+    # Rows in order, mostly; now and then one out of order or repeated.
+    numbers = draw(
+        st.one_of(
+            st.just(list(range(1, count + 1))),
+            st.lists(st.integers(1, 15), min_size=count, max_size=count),
+        )
+    )
+    for number in numbers:
         cells = "".join(
             draw(_CELL_SHAPES).format(col=draw(_COLUMNS), row=number)
             for _ in range(draw(st.integers(0, 6)))
@@ -95,4 +105,4 @@ def test_a_far_column_in_a_late_block_still_counts():
     rows = "".join(f'<row r="{n}"><c r="A{n}"><v>1</v></c></row>' for n in range(1, 2000))
     late = '<row r="2000"><c r="XFD2000"><v>1</v></c></row>'
     part = f"<worksheet><sheetData>{rows}{late}</sheetData></worksheet>".encode()
-    assert reader._quick_xml_bound(io.BytesIO(part)) == (2000, 16384)
+    assert reader._quick_xml_bound(io.BytesIO(part)) == (2000, 16384, True)
