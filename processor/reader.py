@@ -140,7 +140,12 @@ class OpenedWorkbook:
 
         # Cut here, not in the background: holding the GIL, the cutting would share it
         # with the caller's work meanwhile and take twice as long, delaying both parses.
-        packages = _HalfPackages.of(self.data, sheet) if in_halves else None
+        packages = None
+        if in_halves:
+            # Best effort: a package that cannot be cut (damaged, a full temporary
+            # folder) is parsed whole, and that parse reports what is wrong with it.
+            with contextlib.suppress(Exception):
+                packages = _HalfPackages.of(self.data, sheet)
 
         def parse() -> None:
             # A failure (a Rust panic included) is not kept: grid() parses again and
@@ -644,14 +649,15 @@ class _HalfPackages:
             return None
         data_start, split, data_end = cut
         view = memoryview(xml)
-        folder = tempfile.TemporaryDirectory(prefix="receivables-")
+        # Cleaned up even while a half is still open (Windows refuses to delete it).
+        folder = tempfile.TemporaryDirectory(prefix="receivables-", ignore_cleanup_errors=True)
         paths = (Path(folder.name, "first.xlsx"), Path(folder.name, "second.xlsx"))
         try:
             _write_package(paths[0], shared, part, (view[:split], view[data_end:]))
             _write_package(paths[1], shared, part, (view[:data_start], view[split:]))
-        except OSError:  # a full or read-only temporary folder: parse the sheet whole
+        except BaseException:
             folder.cleanup()
-            return None
+            raise
         return cls(sheet, folder, paths)
 
     def parse(self) -> _Halves | None:

@@ -181,3 +181,17 @@ def test_every_corpus_sheet_that_can_be_cut_reads_as_one_parse():
                 assert halves.to_python() == expected, f"{path.name}!{name}"
                 compared += 1
     assert compared >= 20
+
+
+def test_without_a_usable_temporary_folder_the_sheet_is_parsed_whole(tmp_path, monkeypatch):
+    book = Workbook()
+    for number in range(1, reader._SPLIT_MIN_ROWS + 11):
+        book.active.append([f"C{number}", number])
+    path = tmp_path / "big.xlsx"
+    book.save(path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    opened = reader.open_workbook(path)
+    opened.prefetch("Sheet")
+    opened._pending["Sheet"].join()
+    assert not isinstance(opened._handles["Sheet"], reader._Halves)
+    assert opened.grid("Sheet").rows == whole(path.read_bytes(), "Sheet")
