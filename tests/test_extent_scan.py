@@ -39,7 +39,7 @@ def _listed_bound(stream) -> tuple[int, int, bool] | None:
         carry = buffer[cut:]
         if len(carry) > 16 * reader._CHUNK:
             return None
-    rising = all(earlier < later for earlier, later in zip(numbers, numbers[1:]))
+    rising = all(earlier < later for earlier, later in zip(numbers, numbers[1:], strict=False))
     max_row = max(numbers, default=0)
     return max_row, max((column_number(c.decode()) for c in letters), default=0), rising
 
