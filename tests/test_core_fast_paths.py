@@ -7,6 +7,10 @@ conversion, a loop over the values).
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import FrozenInstanceError
+from datetime import date
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receivables.core import frame as F
+from receivables.core.dunning import Decision, Level, SentLetter, _new_decision, _new_letter
 
 TEXT_DTYPE = F.text_dtype()
 
@@ -43,3 +48,88 @@ def test_text_array_refuses_a_lone_surrogate_as_pandas_does():
         pd.array(np.array(["a\ud800"], dtype=object), dtype=TEXT_DTYPE)
     with pytest.raises(UnicodeEncodeError):
         F.text_array(["a\ud800"])
+
+
+# ---- decisions and letters built in one step -------------------------------------------
+
+LEVELS = st.builds(
+    Level,
+    st.integers(0, 3),
+    st.sampled_from(["notice", "demand"]),
+    st.sampled_from(["reminder", "formal_demand"]),
+    st.integers(0, 90),
+)
+DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+ITEMS = st.lists(
+    st.tuples(st.text(max_size=5), st.sampled_from(["notice", "demand"])), max_size=3
+).map(tuple)
+LETTERS = st.fixed_dictionaries(
+    {
+        "reference": st.text(max_size=4),
+        "date": DAYS,
+        "customer": st.text(max_size=5),
+        "currency": st.sampled_from(["EUR", "USD"]),
+        "level": st.sampled_from(["notice", "demand"]),
+    },
+    optional={
+        "items": st.one_of(st.none(), ITEMS),
+        "template": st.text(max_size=5),
+        "status": st.sampled_from(["sent", "draft"]),
+        "channel": st.just("email"),
+    },
+)
+
+
+@st.composite
+def decision_fields(draw):
+    """Keyword arguments of a Decision: the required fields and some of the others."""
+    values = {
+        "customer": draw(st.text(max_size=5)),
+        "currency": draw(st.text(max_size=3)),
+        "action": draw(st.sampled_from(["send", "wait", "done", "below_minimum"])),
+    }
+    optional = {
+        "level": st.one_of(st.none(), LEVELS),
+        "due": st.one_of(st.none(), DAYS),
+        "items": ITEMS,
+        "gross_cents": st.integers(-(2**70), 2**70),
+        "credits_cents": st.integers(0, 10**9),
+        "net_cents": st.integers(0, 10**9),
+        "previous": st.one_of(st.none(), LETTERS.map(lambda kw: SentLetter(**kw))),
+    }
+    for name in draw(st.lists(st.sampled_from(sorted(optional)), unique=True)):
+        values[name] = draw(optional[name])
+    if draw(st.booleans()):
+        values["then"] = Decision(**{**values, "action": "wait"})
+        values["letter"] = values.get("previous")
+    return values
+
+
+def _same_instance(built, constructed):
+    assert type(built) is type(constructed)
+    assert built == constructed and constructed == built
+    assert hash(built) == hash(constructed)
+    assert repr(built) == repr(constructed)
+    assert vars(built) == vars(constructed)
+    assert pickle.loads(pickle.dumps(built)) == constructed
+    with pytest.raises(FrozenInstanceError):
+        built.customer = "other"
+
+
+@settings(max_examples=80)
+@given(values=decision_fields())
+def test_a_decision_built_in_one_step_is_the_constructed_one(values):
+    _same_instance(_new_decision(**values), Decision(**values))
+
+
+@settings(max_examples=50)
+@given(values=LETTERS)
+def test_a_letter_built_in_one_step_is_the_constructed_one(values):
+    _same_instance(_new_letter(**values), SentLetter(**values))
+
+
+def test_building_without_a_required_field_or_with_an_unknown_one_fails():
+    with pytest.raises(TypeError):
+        _new_decision(customer="A", currency="EUR")  # no action
+    with pytest.raises(TypeError):
+        _new_decision(customer="A", currency="EUR", action="send", colour="red")

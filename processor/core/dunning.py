@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
@@ -472,6 +472,32 @@ class Decision:
         return self.action == SEND
 
 
+def _builder(cls):
+    """A faster ``cls(**values)`` for a frozen dataclass without ``__post_init__``: the
+    instance gets its attribute dict in one step, where the generated ``__init__`` sets
+    each field through ``object.__setattr__`` (about twice as slow, and a big ledger
+    makes a few decisions and letters per customer and currency). The instance is the
+    same: equal, same hash and repr, still frozen. Every field without a default must be
+    given, and nothing else (checked by the count of the fields)."""
+    defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    count = len(fields(cls))
+    new, set_attribute = object.__new__, object.__setattr__
+
+    def build(**values: Any):
+        state = {**defaults, **values}
+        if len(state) != count:
+            raise TypeError(f"{cls.__name__}: every field without a default, and no other")
+        instance = new(cls)
+        set_attribute(instance, "__dict__", state)
+        return instance
+
+    return build
+
+
+_new_decision = _builder(Decision)
+_new_letter = _builder(SentLetter)
+
+
 class _Sent(NamedTuple):
     """A counting letter of the history, its item keys normalised once: they are matched
     against every overdue item of its customer, in the decision and in what follows it."""
@@ -822,15 +848,15 @@ def _first_decision(
         customer=name, currency=code, gross_cents=gross, credits_cents=credit, net_cents=net
     )
     if net <= settings.minimum(code):
-        return Decision(action=BELOW_MINIMUM, **base)
+        return _new_decision(action=BELOW_MINIMUM, **base)
     if plan.letter_level[number] < 0:
         due = _EPOCH + timedelta(days=int(plan.first_due[number]))
-        return Decision(action=WAIT, level=levels[0], due=due, **base)
+        return _new_decision(action=WAIT, level=levels[0], due=due, **base)
     level = levels[plan.letter_level[number]]
     if not can_write(level.template, *reach, settings):
-        return Decision(action=UNREACHABLE, level=level, due=as_of, **base)
+        return _new_decision(action=UNREACHABLE, level=level, due=as_of, **base)
     items = tuple(plan.recorded[plan.recorded_bounds[number] : plan.recorded_bounds[number + 1]])
-    letter = SentLetter(
+    letter = _new_letter(
         reference="",
         date=as_of,
         customer=name,
@@ -839,7 +865,7 @@ def _first_decision(
         items=items,
         template=level.template,
     )
-    return Decision(
+    return _new_decision(
         action=SEND,
         level=level,
         due=as_of,
@@ -858,7 +884,7 @@ def _after_first_letter(
     levels, settings, as_of, _index_of = context
     interval = timedelta(days=settings.min_interval_days)
     if plan.then_level[number] >= 0:
-        return Decision(
+        return _new_decision(
             action=WAIT,
             level=levels[plan.then_level[number]],
             due=as_of + interval,
@@ -868,7 +894,7 @@ def _after_first_letter(
         )
     if plan.has_wait[number]:
         due = max(_EPOCH + timedelta(days=plan.wait_day[number]), as_of + interval)
-        return Decision(
+        return _new_decision(
             action=WAIT,
             level=levels[plan.wait_level[number]],
             due=due,
@@ -876,7 +902,7 @@ def _after_first_letter(
             last=letter,
             **base,
         )
-    return Decision(action=DONE, previous=letter, last=letter, **base)
+    return _new_decision(action=DONE, previous=letter, last=letter, **base)
 
 
 def _credits(frame: pd.DataFrame, rules: Rules) -> dict[tuple[str, str], int]:
