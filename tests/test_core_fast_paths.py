@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 from dataclasses import FrozenInstanceError
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receivables.core import frame as F
+from receivables.core.currency import currency_digits
 from receivables.core.dunning import Decision, Level, SentLetter, _new_decision, _new_letter
+from receivables.core.plan import _first_texts, first_present, money_text, present
 
 TEXT_DTYPE = F.text_dtype()
 
@@ -133,3 +136,62 @@ def test_building_without_a_required_field_or_with_an_unknown_one_fails():
         _new_decision(customer="A", currency="EUR")  # no action
     with pytest.raises(TypeError):
         _new_decision(customer="A", currency="EUR", action="send", colour="red")
+
+
+# ---- the plan's first texts per customer and currency ----------------------------------
+
+NAMES = st.sampled_from(["Acme", "acme", "Borde", "Cielo ", "Ñandú"])
+CURRENCIES = st.sampled_from(["EUR", "USD", "HUF"])
+VALUES = st.one_of(st.none(), st.sampled_from(["", "  ", "Ana", " Ben ", "ana", "\u3000"]))
+
+
+@settings(max_examples=80)
+@given(
+    rows=st.lists(st.tuples(NAMES, CURRENCIES, VALUES, VALUES), max_size=40),
+    missing_column=st.booleans(),
+)
+def test_first_texts_are_the_first_present_value_of_each_pair(rows, missing_column):
+    frame = pd.DataFrame(
+        {
+            "customer": pd.Series([r[0] for r in rows], dtype=TEXT_DTYPE or object),
+            "currency": pd.Series([r[1] for r in rows], dtype=TEXT_DTYPE or object),
+            "owner": pd.Series([r[2] for r in rows], dtype=TEXT_DTYPE or object),
+            # A column the ledger lacks is all None (objects).
+            "contact": pd.Series(
+                [None if missing_column else r[3] for r in rows],
+                dtype=object if missing_column else TEXT_DTYPE or object,
+            ),
+        }
+    )
+    found = _first_texts(frame, ("owner", "contact", "phone"))
+    assert set(found) == {"owner", "contact"}
+    for column in ("owner", "contact"):
+        expected = {}
+        for customer, currency, value in zip(
+            frame["customer"].tolist(),
+            frame["currency"].tolist(),
+            frame[column].tolist(),
+            strict=True,
+        ):
+            if present(value):
+                expected.setdefault((customer, currency), value)
+        assert found[column] == expected
+        assert list(found[column]) == list(expected)  # in ledger order
+        assert found[column] == first_present(frame, column)
+
+
+# ---- money in the plan's words ---------------------------------------------------------
+
+
+@settings(max_examples=200)
+@given(
+    cents=st.one_of(
+        st.integers(-(10**6), 10**6),
+        st.integers(-(10**30), 10**30),
+        st.sampled_from([0, -1, 1, 99, -99, 100, -100, 10**27 - 1, -(10**27) + 1, 10**27]),
+    ),
+    currency=st.sampled_from(["EUR", "USD", "HUF", "JPY", "KWD", "eur", "XXX", "", "E1"]),
+)
+def test_money_text_writes_the_decimal_of_the_cents(cents, currency):
+    value = Decimal(cents).scaleb(-2)
+    assert money_text(cents, currency) == f"{currency} {value:,.{currency_digits(currency)}f}"

@@ -127,8 +127,19 @@ PLAN_COLUMNS = (
 def money_text(cents: int, currency: str) -> str:
     """Plain, language-neutral money for explanations: ``EUR 48,726.00``, ``HUF 2,269,098``
     (in the currency's own decimals)."""
+    digits = currency_digits(currency)
+    if digits == 2 and -_EXACT_CENTS < cents < _EXACT_CENTS:
+        # Two decimals (nearly every currency): the cents' own digits, as the Decimal
+        # below writes them, without building one (the plan and the calendar write one
+        # per customer and currency).
+        whole, rest = divmod(-cents if cents < 0 else cents, 100)
+        return f"{currency} {'-' if cents < 0 else ''}{whole:,}.{rest:02d}"
     value = Decimal(cents).scaleb(-2)
-    return f"{currency} {value:,.{currency_digits(currency)}f}"
+    return f"{currency} {value:,.{digits}f}"
+
+
+# Below this many cents, Decimal(cents).scaleb(-2) is exact (28 digits of precision).
+_EXACT_CENTS = 10**27
 
 
 def build_plan(
@@ -342,7 +353,11 @@ def _scores(
     """The priority score of every plan row, and the words for its largest contributions."""
     scores, whys = [], []
     rates = {currency: settings.rate(currency) or 1.0 for _customer, currency in set(keys)}
-    weights = {stage.key: settings.stage_weights.get(stage.key, 0.0) for stage in stages}
+    # Per stage (a handful): its weight and words.
+    weights = {
+        stage.key: (settings.stage_weights.get(stage.key, 0.0), f"at {stage.label.lower()} stage")
+        for stage in stages
+    }
     broken_weight, warning_weight = settings.broken_promise_weight, settings.warning_weight
     columns = [summary[name].tolist() for name in _SCORED_COLUMNS]
     for key, stage, overdue, oldest, broken in zip(keys, stages, *columns, strict=True):
@@ -352,10 +367,10 @@ def _scores(
             (base_score, f"{money_text(overdue, currency)} overdue, oldest {oldest} days")
         ]
         factor = 1.0
-        stage_weight = weights[stage.key]
+        stage_weight, stage_words = weights[stage.key]
         if stage_weight:
             factor += stage_weight
-            contributions.append((base_score * stage_weight, f"at {stage.label.lower()} stage"))
+            contributions.append((base_score * stage_weight, stage_words))
         if broken:
             promised = facts.broken_dates.get(key)
             when = f" on {pd.Timestamp(promised):%d %b %Y}" if pd.notna(promised) else ""
@@ -364,10 +379,12 @@ def _scores(
         if key in facts.good_payers and oldest >= settings.warning_days:
             factor += warning_weight
             contributions.append((base_score * warning_weight, _WARNING_SIGN))
-        penalty, effort = _effort(key, facts, settings)
+        penalty = _effort(key, facts, settings)
         if penalty:
             factor -= penalty
-            contributions.append((-base_score * penalty, f"effort: {effort}"))
+            contributions.append(
+                (-base_score * penalty, f"effort: {_effort_words(key, facts, settings)}")
+            )
         if len(contributions) > 1:
             contributions.sort(key=lambda item: -abs(item[0]))
         why = "; ".join(text for _value, text in contributions[:3])
@@ -379,19 +396,27 @@ def _scores(
     return scores, whys
 
 
-def _effort(key, facts: _PlanFacts, settings: PlanSettings) -> tuple[float, str]:
-    """The effort penalty (distance, region) of a plan row, and its words."""
+def _effort(key, facts: _PlanFacts, settings: PlanSettings) -> float:
+    """The effort penalty (distance, region) of a plan row."""
     penalty = 0.0
     km = facts.distance.get(key, 0.0) if facts.distance is not None else 0.0
     if km > settings.distance_km_free:
         penalty += settings.effort_weight * (km - settings.distance_km_free) / 100.0
+    if settings.region_weights:  # (without any, no region changes the penalty)
+        regions = facts.first_text.get("region")
+        region = regions.get(key) if regions is not None else None
+        if region and str(region).casefold() in settings.region_weights:
+            penalty += settings.region_weights[str(region).casefold()]
+    return min(penalty, settings.max_effort_penalty)
+
+
+def _effort_words(key, facts: _PlanFacts, settings: PlanSettings) -> str:
+    """The words for the effort penalty of a plan row (only made for rows that have one)."""
+    km = facts.distance.get(key, 0.0) if facts.distance is not None else 0.0
+    if km > settings.distance_km_free:
+        return f"{km:,.0f} km away"
     regions = facts.first_text.get("region")
-    region = regions.get(key) if regions is not None else None
-    if region and str(region).casefold() in settings.region_weights:
-        penalty += settings.region_weights[str(region).casefold()]
-    penalty = min(penalty, settings.max_effort_penalty)
-    what = f"{km:,.0f} km away" if km > settings.distance_km_free else f"region {region}"
-    return penalty, what
+    return f"region {regions.get(key) if regions is not None else None}"
 
 
 def _ranked(plan: pd.DataFrame) -> pd.DataFrame:
@@ -465,21 +490,28 @@ def _first_texts(classified: pd.DataFrame, columns: Sequence[str]) -> dict[str, 
     columns = [column for column in columns if column in classified]
     if not columns:
         return {}
-    # Numbers equal where drop_duplicates() sees equal pairs (a missing value included).
+    # Numbers equal where drop_duplicates() sees equal pairs (a missing value included),
+    # then numbered 0, 1, ... in order of first appearance.
     customers, _names = pd.factorize(classified["customer"], use_na_sentinel=False)
     currencies, codes = pd.factorize(classified["currency"], use_na_sentinel=False)
-    pairs = customers.astype(np.int64) * max(len(codes), 1) + currencies
+    pairs, _pairs = pd.factorize(customers.astype(np.int64) * max(len(codes), 1) + currencies)
+    # Each pair's (customer, currency) key, read once from its first row for all the
+    # columns (not once per column: reading Arrow-backed texts is the slow part).
+    first_rows = np.flatnonzero(~pd.Series(pairs).duplicated().to_numpy(dtype=bool))
+    keys = list(
+        zip(
+            classified["customer"].iloc[first_rows].tolist(),
+            classified["currency"].iloc[first_rows].tolist(),
+            strict=True,
+        )
+    )
     found = {}
     for column in columns:
         rows = np.flatnonzero(present_mask(classified[column]).to_numpy(dtype=bool))
         first = rows[~pd.Series(pairs[rows]).duplicated().to_numpy(dtype=bool)]
         found[column] = dict(
             zip(
-                zip(
-                    classified["customer"].iloc[first].tolist(),
-                    classified["currency"].iloc[first].tolist(),
-                    strict=True,
-                ),
+                [keys[pair] for pair in pairs[first].tolist()],
                 classified[column].iloc[first].tolist(),
                 strict=True,
             )
