@@ -12,7 +12,6 @@ from dataclasses import FrozenInstanceError
 from datetime import date
 from decimal import Decimal
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -24,34 +23,6 @@ from receivables.core.dunning import Decision, Level, SentLetter, _new_decision,
 from receivables.core.plan import _first_texts, first_present, money_text, present
 
 TEXT_DTYPE = F.text_dtype()
-
-# Texts of any kind Arrow can hold (no lone surrogates), empty ones and None.
-CELL_TEXTS = st.one_of(
-    st.none(),
-    st.just(""),
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
-)
-
-
-@pytest.mark.skipif(TEXT_DTYPE is None, reason="pandas keeps texts as objects here")
-@settings(max_examples=80)
-@given(texts=st.lists(CELL_TEXTS, max_size=40))
-def test_text_array_is_pandas_text_array_of_the_values(texts):
-    fast = F.text_array(texts)
-    plain = pd.array(np.array(texts, dtype=object), dtype=TEXT_DTYPE)
-    assert fast.dtype == plain.dtype
-    assert len(fast) == len(plain)
-    assert fast.isna().tolist() == [text is None for text in texts]
-    assert fast.tolist() == plain.tolist()
-
-
-@pytest.mark.skipif(TEXT_DTYPE is None, reason="pandas keeps texts as objects here")
-def test_text_array_refuses_a_lone_surrogate_as_pandas_does():
-    with pytest.raises(UnicodeEncodeError):
-        pd.array(np.array(["a\ud800"], dtype=object), dtype=TEXT_DTYPE)
-    with pytest.raises(UnicodeEncodeError):
-        F.text_array(["a\ud800"])
-
 
 # ---- decisions and letters built in one step -------------------------------------------
 

@@ -88,18 +88,6 @@ def text_dtype():
     return dtype if getattr(dtype, "storage", None) == "pyarrow" else None
 
 
-def text_array(texts: Sequence[str | None]):
-    """``texts`` (each a ``str`` or None) as pandas' Arrow-backed text array, which
-    :func:`text_dtype` must be: Arrow reads the Python strings itself, twice as fast as
-    ``pd.array`` (which first checks and copies every value into an object array).
-    Raises UnicodeEncodeError for a text Arrow cannot hold (a lone surrogate); callers
-    pass only ``str`` and None (Arrow refuses most other values, but not all)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    return pd.array(pa.array(texts, type=pa.large_string()), dtype=text_dtype())
-
-
 def texts_at(texts: Sequence[str | None], codes: np.ndarray):
     """The column ``[texts[c] for c in codes]`` with the dtype pandas would infer for it,
     built from the few distinct texts (a stage, a bucket label) instead of one per row."""
