@@ -224,3 +224,11 @@ def test_no_fork_while_another_thread_runs():
     finally:
         release.set()
         thread.join()
+
+
+def test_a_batch_pool_worker_forks_no_child():
+    """Its sibling workers have the other cores: a child would only take turns."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1) as pool:
+        assert pool.submit(splice._spare_core).result() is False
