@@ -94,9 +94,13 @@ def area(issue: Issue, settings_sheet: str = "Collections Settings") -> str:
     return FILE
 
 
-def what_to_do(issue: Issue, settings_sheet: str = "Collections Settings") -> str:
-    """One sentence: what to change and where."""
-    kind = area(issue, settings_sheet)
+def what_to_do(
+    issue: Issue, settings_sheet: str = "Collections Settings", kind: str | None = None
+) -> str:
+    """One sentence: what to change and where. ``kind`` is the issue's :func:`area`,
+    when the caller has it already."""
+    if kind is None:
+        kind = area(issue, settings_sheet)
     where = issue.where
     if kind == SETTINGS:
         if where.row is not None and (where.sheet or "").casefold() == settings_sheet.casefold():

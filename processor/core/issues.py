@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from .xlref import column_letter, column_number
@@ -33,6 +34,7 @@ _REFERENCE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)  # a workbook has a few sheets; an Exceptions sheet, thousands of cells
 def _sheet_text(sheet: str) -> str:
     if any(ch in _QUOTE_CHARS for ch in sheet) or not sheet.isascii():
         return "'" + sheet.replace("'", "''") + "'"

@@ -958,7 +958,7 @@ def exceptions_model(
             str(issue.where),
             in_words(issue.message) if kind == SETTINGS else issue.message,
             kind,
-            what_to_do(issue, settings_sheet),
+            what_to_do(issue, settings_sheet, kind),
         )
         for kind, issue in keyed
     ]
