@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from receivables.core import frame as F
 from receivables.core.currency import currency_digits
-from receivables.core.dunning import Decision, Level, SentLetter, _new_decision, _new_letter
+from receivables.core.dunning import (
+    Decision,
+    Level,
+    SentLetter,
+    _new_decision,
+    _new_letter,
+    reachability,
+)
 from receivables.core.plan import _first_texts, first_present, money_text, present
 
 TEXT_DTYPE = F.text_dtype()
@@ -166,3 +173,32 @@ def test_first_texts_are_the_first_present_value_of_each_pair(rows, missing_colu
 def test_money_text_writes_the_decimal_of_the_cents(cents, currency):
     value = Decimal(cents).scaleb(-2)
     assert money_text(cents, currency) == f"{currency} {value:,.{currency_digits(currency)}f}"
+
+
+# ---- who can be written to -------------------------------------------------------------
+
+
+@settings(max_examples=80)
+@given(
+    rows=st.lists(st.tuples(NAMES, VALUES, VALUES), max_size=40),
+    lacks=st.sampled_from(["none", "address", "email", "both"]),
+)
+def test_reachability_names_the_customers_with_an_address_or_an_email(rows, lacks):
+    columns = {"customer": pd.Series([r[0] for r in rows], dtype=TEXT_DTYPE or object)}
+    for position, column in ((1, "address"), (2, "email")):
+        if lacks in (column, "both"):
+            # A column the ledger lacks is all None (objects).
+            columns[column] = pd.Series([None] * len(rows), dtype=object)
+        else:
+            columns[column] = pd.Series([r[position] for r in rows], dtype=TEXT_DTYPE or object)
+    frame = pd.DataFrame(columns)
+    expected = tuple(
+        {
+            customer
+            for customer, value in zip(frame["customer"], frame[column], strict=True)
+            if isinstance(value, str) and value.strip()
+        }
+        for column in ("address", "email")
+    )
+    assert reachability(frame) == expected
+    assert reachability(frame.drop(columns=["address", "email"])) == (set(), set())

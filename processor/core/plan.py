@@ -267,7 +267,8 @@ def _plan_facts(
         }
     )
     distance = None
-    if "distance_km" in classified:
+    if "distance_km" in classified and classified["distance_km"].notna().any():
+        # (Without any distance every row counts 0 km, as without the column.)
         # Missing distances count as 0 km; filled here once rather than tested per row.
         farthest = classified.groupby(["customer", "currency"], sort=False)["distance_km"].max()
         km = farthest.to_numpy(dtype=np.float64)
