@@ -27,9 +27,12 @@ from receivables.core.dunning import (
     _new_letter,
     reachability,
 )
+from receivables.core.outputs import _row_actions
 from receivables.core.plan import _first_texts, first_present, money_text, present
+from receivables.core.rules import load_rules
 
 TEXT_DTYPE = F.text_dtype()
+RULES = load_rules()[0]
 
 # ---- decisions and letters built in one step -------------------------------------------
 
@@ -202,3 +205,34 @@ def test_reachability_names_the_customers_with_an_address_or_an_email(rows, lack
     )
     assert reachability(frame) == expected
     assert reachability(frame.drop(columns=["address", "email"])) == (set(), set())
+
+
+# ---- each row's Next Action ------------------------------------------------------------
+
+ACTIONS = st.sampled_from(["Call", "Send reminder", "", None])
+
+
+@settings(max_examples=80)
+@given(
+    rows=st.lists(
+        st.tuples(NAMES, st.one_of(st.none(), CURRENCIES), st.booleans(), ACTIONS), max_size=40
+    ),
+    decided=st.dictionaries(
+        st.tuples(NAMES, CURRENCIES), st.sampled_from(["Send notice", "Wait", ""]), max_size=6
+    ),
+)
+def test_row_actions_follow_the_decided_action_of_each_overdue_row(rows, decided):
+    frame = pd.DataFrame(
+        {
+            "customer": pd.Series([r[0] for r in rows], dtype=TEXT_DTYPE or object),
+            "currency": pd.Series([r[1] for r in rows], dtype=TEXT_DTYPE or object),
+            F.COUNTS_OVERDUE: pd.Series([r[2] for r in rows], dtype=bool),
+            F.NEXT_ACTION: pd.Series([r[3] for r in rows], dtype=TEXT_DTYPE or object),
+        }
+    )
+    expected = frame[F.NEXT_ACTION].tolist()
+    for index, (customer, currency, overdue, _action) in enumerate(rows):
+        if overdue:
+            key = (customer, RULES.default_currency if currency is None else currency)
+            expected[index] = decided.get(key, expected[index])
+    assert _row_actions(frame, RULES, decided) == expected

@@ -108,13 +108,35 @@ def _row_actions(classified: pd.DataFrame, rules: Rules, decided: Mapping[tuple,
     # Only the overdue rows are looked at (a ledger is mostly paid or current); the key is
     # the decision's, as dunning.decide builds it (a blank currency is the default).
     overdue = np.flatnonzero(classified[F.COUNTS_OVERDUE].to_numpy(dtype=bool))
+    if not len(overdue):
+        return actions
     rows = classified[["customer", "currency"]].iloc[overdue]  # not every column's copy
-    currencies = rows["currency"].fillna(rules.default_currency).astype(object).tolist()
-    for index, customer, currency in zip(
-        overdue.tolist(), rows["customer"].tolist(), currencies, strict=True
-    ):
-        actions[index] = decided.get((customer, currency), actions[index])
-    return actions
+    currency = rows["currency"].fillna(rules.default_currency)
+    # Each (customer, currency) looked up once, not once per row: pairs numbered as
+    # factorize() tells their texts apart, each read from its first row.
+    customer_codes, _customers = pd.factorize(rows["customer"], use_na_sentinel=False)
+    currency_codes, currencies = pd.factorize(currency, use_na_sentinel=False)
+    pairs, _pairs = pd.factorize(
+        customer_codes.astype(np.int64) * max(len(currencies), 1) + currency_codes
+    )
+    first = np.flatnonzero(~pd.Series(pairs).duplicated().to_numpy(dtype=bool))
+    found = [
+        decided.get(key, _UNDECIDED)
+        for key in zip(
+            rows["customer"].iloc[first].tolist(),
+            currency.iloc[first].astype(object).tolist(),
+            strict=True,
+        )
+    ]
+    with_action = np.array([action is not _UNDECIDED for action in found], dtype=bool)
+    by_pair = np.fromiter(found, dtype=object, count=len(found))
+    taken = with_action[pairs]
+    shown = np.fromiter(actions, dtype=object, count=len(actions))
+    shown[overdue[taken]] = by_pair[pairs[taken]]
+    return shown.tolist()
+
+
+_UNDECIDED = object()  # a pair without a decided action
 
 
 def stage_columns(
