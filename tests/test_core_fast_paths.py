@@ -7,11 +7,13 @@ conversion, a loop over the values).
 
 from __future__ import annotations
 
+import itertools
 import pickle
 from dataclasses import FrozenInstanceError
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -25,6 +27,10 @@ from receivables.core.dunning import (
     SentLetter,
     _new_decision,
     _new_letter,
+    _overdue_items,
+    item_key,
+    letter_levels,
+    normalize,
     reachability,
 )
 from receivables.core.outputs import _row_actions
@@ -236,3 +242,71 @@ def test_row_actions_follow_the_decided_action_of_each_overdue_row(rows, decided
             key = (customer, RULES.default_currency if currency is None else currency)
             expected[index] = decided.get(key, expected[index])
     assert _row_actions(frame, RULES, decided) == expected
+
+
+# ---- the overdue items, pair by pair ---------------------------------------------------
+
+INVOICES = st.one_of(
+    st.none(), st.sampled_from(["INV-1", "inv-1", " INV-2", "INV 3", "INV  3", "", "  "])
+)
+DUES = st.one_of(st.none(), st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 1)))
+
+
+@settings(max_examples=80)
+@given(
+    rows=st.lists(
+        st.tuples(
+            NAMES,
+            st.one_of(st.none(), CURRENCIES),
+            st.booleans(),
+            INVOICES,
+            DUES,
+            st.integers(-5, 400),
+            st.integers(-(10**6), 10**6),
+        ),
+        max_size=40,
+    )
+)
+def test_overdue_items_are_the_overdue_rows_pair_by_pair(rows):
+    frame = pd.DataFrame(
+        {
+            "customer": pd.Series([r[0] for r in rows], dtype=TEXT_DTYPE or object),
+            "currency": pd.Series([r[1] for r in rows], dtype=TEXT_DTYPE or object),
+            F.COUNTS_OVERDUE: pd.Series([r[2] for r in rows], dtype=bool),
+            "invoice": pd.Series([r[3] for r in rows], dtype=TEXT_DTYPE or object),
+            "due_date": pd.Series(
+                [pd.NaT if r[4] is None else pd.Timestamp(r[4]) for r in rows],
+                dtype="datetime64[s]",
+            ),
+            F.DAYS_OVERDUE: pd.Series([r[5] for r in rows], dtype=np.int64),
+            F.BALANCE: pd.Series([r[6] for r in rows], dtype=np.int64),
+        }
+    )
+    levels = letter_levels(RULES)
+    found = _overdue_items(frame, RULES, levels)
+    # The plain way: overdue rows grouped by (customer, currency) in order of first
+    # appearance, each group in ledger order.
+    groups: dict[tuple, list] = {}
+    for customer, currency, overdue, invoice, due, days, balance in rows:
+        if overdue:
+            key = (customer, RULES.default_currency if currency is None else currency)
+            groups.setdefault(key, []).append((invoice, due, days, balance))
+    assert found.pairs == list(groups)
+    items = [item for group in groups.values() for item in group]
+    keys = [
+        invoice
+        if isinstance(invoice, str) and invoice.strip() == invoice and invoice
+        else item_key(invoice, due)
+        for invoice, due, _days, _balance in items
+    ]
+    assert found.keys == keys
+    assert found.names == [normalize(key) for key in keys]
+    assert found.days == [days for _i, _d, days, _b in items]
+    assert found.balances == [balance for _i, _d, _days, balance in items]
+    assert found.reached == [
+        max((level.index for level in levels if days >= level.from_days), default=-1)
+        for _i, _d, days, _b in items
+    ]
+    assert found.bounds.tolist() == [0, *itertools.accumulate(map(len, groups.values()))]
+    for number, group in enumerate(groups.values()):
+        assert [item.due for item in found.items(number)] == [due for _i, due, _d, _b in group]

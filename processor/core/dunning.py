@@ -615,7 +615,6 @@ class _Overdue(NamedTuple):
     bounds: np.ndarray
     keys: list[str]  # item keys (invoice numbers), as the Letters Log names them
     names: list[str]  # normalize() of each key
-    dues: list[date | None]
     days: list[int]
     balances: list[int]
     reached: list[int]  # the highest level each item's days overdue have reached (-1: none)
@@ -630,7 +629,7 @@ class _Overdue(NamedTuple):
                 zip(
                     self.keys[start:end],
                     self.names[start:end],
-                    self.dues[start:end],
+                    self.due_days[start:end].astype(object).tolist(),  # dates (None: NaT)
                     self.days[start:end],
                     self.balances[start:end],
                     self.reached[start:end],
@@ -642,37 +641,42 @@ class _Overdue(NamedTuple):
 
 def _overdue_items(frame: pd.DataFrame, rules: Rules, levels: Sequence[Level]) -> _Overdue:
     """The overdue items per (customer, currency), each with the level its days reached."""
-    # Whole columns of the overdue rows only (plain lists: element access on Arrow-backed
-    # text is slow), the level each has reached by days found by one search.
-    overdue = frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool)
-    wanted = ("customer", "currency", "invoice", "due_date", F.DAYS_OVERDUE, F.BALANCE)
-    rows = frame.loc[overdue, [c for c in wanted if c in frame]]
-    currency = rows["currency"].fillna(rules.default_currency)
-    # Pairs numbered in order of first appearance; rows put pair by pair (stable).
-    customer_codes, _customers = pd.factorize(rows["customer"], use_na_sentinel=False)
+    # Whole columns of the overdue rows only, each taken once in pair order (plain lists:
+    # element access on Arrow-backed text is slow), the level each has reached by days
+    # found by one search.
+    positions = np.flatnonzero(frame[F.COUNTS_OVERDUE].to_numpy(dtype=bool))
+    currency = frame["currency"].fillna(rules.default_currency)
+    # Pairs numbered in order of first appearance among the overdue rows (factorize()
+    # tells the texts apart, over whole columns); rows put pair by pair (stable).
+    customer_codes, _customers = pd.factorize(frame["customer"], use_na_sentinel=False)
     currency_codes, currencies = pd.factorize(currency, use_na_sentinel=False)
     codes, _pairs = pd.factorize(
-        customer_codes.astype(np.int64) * max(len(currencies), 1) + currency_codes
+        customer_codes[positions].astype(np.int64) * max(len(currencies), 1)
+        + currency_codes[positions]
     )
-    order = np.argsort(codes, kind="stable")
-    rows, currency = rows.iloc[order], currency.iloc[order]
+    order = positions[np.argsort(codes, kind="stable")]  # rows of the frame, pair by pair
     counts = np.bincount(codes, minlength=len(_pairs))
     bounds = np.concatenate(([0], np.cumsum(counts)))
-    names_of = rows["customer"].tolist()
-    codes_of = currency.astype(object).tolist()
-    pairs = [(names_of[start], codes_of[start]) for start in bounds[:-1].tolist()]
-    days = rows[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)
+    starts = order[bounds[:-1]]  # each pair's first row, which names it
+    pairs = list(
+        zip(
+            frame["customer"].iloc[starts].tolist(),
+            currency.iloc[starts].astype(object).tolist(),
+            strict=True,
+        )
+    )
+    days = frame[F.DAYS_OVERDUE].to_numpy(dtype=np.int64)[order]
     thresholds = np.array([level.from_days for level in levels], dtype=np.int64)
     reached = (np.searchsorted(thresholds, days, side="right") - 1).tolist()
-    due_days = rows["due_date"].to_numpy(dtype="datetime64[D]")
-    dues = due_days.astype(object).tolist()
-    invoices = rows["invoice"].tolist() if "invoice" in rows else [None] * len(rows)
+    due_days = frame["due_date"].to_numpy(dtype="datetime64[D]")[order]
+    invoices = frame["invoice"].iloc[order].tolist() if "invoice" in frame else [None] * len(order)
     keys = [
-        invoice
-        if type(invoice) is str and invoice.strip() == invoice and invoice
-        else item_key(invoice, due)
-        for invoice, due in zip(invoices, dues, strict=True)
+        invoice if type(invoice) is str and invoice.strip() == invoice and invoice else None
+        for invoice in invoices
     ]
+    if None in keys:  # items named otherwise (see item_key), with their due dates
+        for position in [position for position, key in enumerate(keys) if key is None]:
+            keys[position] = item_key(invoices[position], due_days[position].astype(object))
     # normalize() of every key, by maps over whole lists (a key is a non-empty str).
     names = list(map(str.casefold, map(" ".join, map(str.split, keys))))
     return _Overdue(
@@ -680,9 +684,8 @@ def _overdue_items(frame: pd.DataFrame, rules: Rules, levels: Sequence[Level]) -
         bounds,
         keys,
         names,
-        dues,
         days.tolist(),
-        rows[F.BALANCE].to_numpy(dtype=np.int64).tolist(),
+        frame[F.BALANCE].to_numpy(dtype=np.int64)[order].tolist(),
         reached,
         due_days,
     )
