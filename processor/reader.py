@@ -53,6 +53,7 @@ from . import inputcaps
 from .core.grid import SheetGrid
 from .core.issues import InputError
 from .core.xlref import column_letter, column_number
+from .cores import spare_core
 from .zipstream import fast_deflate
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods")
@@ -136,6 +137,7 @@ class OpenedWorkbook:
             and extent is not None
             and extent[0] >= _SPLIT_MIN_ROWS
             and sheet in getattr(self._extents, "rising_rows", ())
+            and spare_core()
         )
 
         # Cut here, not in the background: holding the GIL, the cutting would share it

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from receivables import pipeline
+from receivables import cores, pipeline
 from receivables.core.sheets import Column, SheetModel
 from receivables.demo import SAMPLE_AS_OF, sample_path
 from receivables.xlsx import parallel, splice
@@ -231,4 +231,4 @@ def test_a_batch_pool_worker_forks_no_child():
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(1) as pool:
-        assert pool.submit(splice._spare_core).result() is False
+        assert pool.submit(cores.spare_core).result() is False

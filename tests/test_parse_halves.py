@@ -149,6 +149,7 @@ def test_a_big_ledger_is_read_in_halves_as_one_read(tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(reader, "spare_core", lambda: True)  # however busy the machine
 
     opened = reader.open_workbook(path)
     opened.prefetch("Ledger")
@@ -190,8 +191,23 @@ def test_without_a_usable_temporary_folder_the_sheet_is_parsed_whole(tmp_path, m
     path = tmp_path / "big.xlsx"
     book.save(path)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    monkeypatch.setattr(reader, "spare_core", lambda: True)
     opened = reader.open_workbook(path)
     opened.prefetch("Sheet")
     opened._pending["Sheet"].join()
     assert not isinstance(opened._handles["Sheet"], reader._Halves)
     assert opened.grid("Sheet").rows == whole(path.read_bytes(), "Sheet")
+
+
+def test_without_a_spare_core_the_sheet_is_parsed_whole(tmp_path, monkeypatch):
+    """On a busy machine (or in a batch run's worker) the halves would only take turns."""
+    book = Workbook()
+    for number in range(1, reader._SPLIT_MIN_ROWS + 11):
+        book.active.append([f"C{number}", number])
+    path = tmp_path / "big.xlsx"
+    book.save(path)
+    monkeypatch.setattr(reader, "spare_core", lambda: False)
+    opened = reader.open_workbook(path)
+    opened.prefetch("Sheet")
+    opened._pending["Sheet"].join()
+    assert not isinstance(opened._handles["Sheet"], reader._Halves)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import os
 import posixpath
 import queue
 import re
@@ -28,6 +27,7 @@ from ..core.grid import SheetGrid
 from ..core.sheetnames import labels_fit_table
 from ..core.sheets import SheetModel, StageColumns
 from ..core.xlref import column_letter, column_number
+from ..cores import spare_core
 from ..zipstream import ReadAhead, fast_deflate
 from .parallel import ForkedCalls
 from .styles import StyleBook
@@ -564,7 +564,7 @@ class SpliceWriter:
         with a core to spare."""
         cells = sum(render.cells for render in self.renders.values())
         rows = sum(len(edit.cells) for edit, _styles in self.streamed.values())
-        return cells >= FORK_MIN_CELLS and FORK_MIN_ROWS <= rows <= FORK_MAX_ROWS and _spare_core()
+        return cells >= FORK_MIN_CELLS and FORK_MIN_ROWS <= rows <= FORK_MAX_ROWS and spare_core()
 
     def _fork_renders(self, order: list[str]) -> _ForkedRenders | _NoRenders:
         """Start rendering, in a forked child, the sheets written after the first
@@ -636,23 +636,6 @@ class SpliceWriter:
                 stream_stage_columns(source, sink, edit, styles)
         finally:
             sink.close()
-
-
-def _spare_core() -> bool:
-    """Whether a core is likely free for a child: this process may run on two or more,
-    none of them a pool worker's (a batch run's workers share the cores), and the load
-    of the last minute leaves one free. On a busy machine the child would only take
-    turns with this process: measured at 100k rows with one core taken by another
-    program, writing took 0.15-0.25 s longer with the child than without."""
-    pool = sys.modules.get("multiprocessing")
-    if pool is not None and pool.parent_process() is not None:
-        return False
-    try:
-        usable = len(os.sched_getaffinity(0))
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on this platform: no fork anyway
-        return False
-    return usable >= 2 and load <= usable - 1
 
 
 @dataclass(frozen=True)
