@@ -33,8 +33,8 @@ from receivables.core.dunning import (
     normalize,
     reachability,
 )
-from receivables.core.outputs import _row_actions
-from receivables.core.plan import _first_texts, first_present, money_text, present
+from receivables.core.outputs import _AgingSums, _group_sums, _row_actions
+from receivables.core.plan import _first_texts, first_present, money_text, present, series_dict
 from receivables.core.rules import load_rules
 
 TEXT_DTYPE = F.text_dtype()
@@ -310,3 +310,54 @@ def test_overdue_items_are_the_overdue_rows_pair_by_pair(rows):
     assert found.bounds.tolist() == [0, *itertools.accumulate(map(len, groups.values()))]
     for number, group in enumerate(groups.values()):
         assert [item.due for item in found.items(number)] == [due for _i, due, _d, _b in group]
+
+
+# ---- the Aging Summary's sums ----------------------------------------------------------
+
+
+@settings(max_examples=80)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.one_of(st.none(), CURRENCIES, st.text("ABCXYZ", min_size=3, max_size=3)),
+            st.one_of(st.none(), st.sampled_from(["0-30", "31-60", "61-90", "90+"])),
+            st.sampled_from(["current", "notice", "demand", "legal", "credit"]),
+            st.integers(-(10**12), 10**12),
+            st.integers(0, 10**12),
+        ),
+        max_size=60,
+    )
+)
+def test_aging_sums_are_those_of_pandas_groupby(rows):
+    open_rows = pd.DataFrame(
+        {
+            "currency": pd.Series([r[0] for r in rows], dtype=TEXT_DTYPE or object),
+            F.BUCKET: pd.Series([r[1] for r in rows], dtype=TEXT_DTYPE or object),
+            F.STAGE: pd.Series([r[2] for r in rows], dtype=TEXT_DTYPE or object),
+            F.BALANCE: pd.Series([r[3] for r in rows], dtype=np.int64),
+            "_expected": pd.Series([r[4] for r in rows], dtype=np.int64),
+        }
+    )
+    sums = _AgingSums(open_rows)
+    by_bucket = open_rows.groupby(["currency", F.BUCKET])
+    by_currency = open_rows.groupby("currency")
+    assert sums.balances == series_dict(
+        open_rows.groupby(["currency", F.BUCKET, F.STAGE])[F.BALANCE].sum()
+    )
+    assert sums.items == series_dict(by_bucket.size())
+    assert sums.expected == series_dict(by_bucket["_expected"].sum())
+    assert sums.stage_totals == series_dict(
+        open_rows.groupby(["currency", F.STAGE])[F.BALANCE].sum()
+    )
+    assert sums.total_items == series_dict(by_currency.size())
+    assert sums.total_expected == series_dict(by_currency["_expected"].sum())
+
+
+def test_group_sums_of_many_more_groups_than_rows():
+    # 300 distinct texts in each of three columns: 27 million possible groups, 300 rows.
+    texts = [f"T{number}" for number in range(300)]
+    frame = pd.DataFrame({"a": texts, "b": texts[::-1], "c": texts, "v": range(300)})
+    keys = [pd.factorize(frame[column]) for column in ("a", "b", "c")]
+    assert _group_sums(keys, frame["v"].to_numpy()) == series_dict(
+        frame.groupby(["a", "b", "c"])["v"].sum()
+    )

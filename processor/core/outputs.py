@@ -5,6 +5,7 @@ Exceptions. Pure; the writers render these models (design.md §7).
 from __future__ import annotations
 
 import functools
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -352,16 +353,58 @@ class _AgingSums:
     groups, as in none of its blocks)."""
 
     def __init__(self, open_rows: pd.DataFrame):
-        by_bucket = open_rows.groupby(["currency", F.BUCKET])
-        by_currency = open_rows.groupby("currency")
-        self.balances = series_dict(
-            open_rows.groupby(["currency", F.BUCKET, F.STAGE])[F.BALANCE].sum()
-        )
-        self.items = series_dict(by_bucket.size())
-        self.expected = series_dict(by_bucket["_expected"].sum())
-        self.stage_totals = series_dict(open_rows.groupby(["currency", F.STAGE])[F.BALANCE].sum())
-        self.total_items = series_dict(by_currency.size())
-        self.total_expected = series_dict(by_currency["_expected"].sum())
+        # Each key column factorised once for all the groupings (-1: missing, in no group).
+        keys = {name: pd.factorize(open_rows[name]) for name in ("currency", F.BUCKET, F.STAGE)}
+        balance = open_rows[F.BALANCE].to_numpy(dtype=np.int64)
+        expected = open_rows["_expected"].to_numpy(dtype=np.int64)
+        by_bucket = [keys["currency"], keys[F.BUCKET]]
+        by_currency = [keys["currency"]]
+        self.balances = _group_sums([*by_bucket, keys[F.STAGE]], balance)
+        self.items = _group_sums(by_bucket)
+        self.expected = _group_sums(by_bucket, expected)
+        self.stage_totals = _group_sums([keys["currency"], keys[F.STAGE]], balance)
+        self.total_items = _group_sums(by_currency)
+        self.total_expected = _group_sums(by_currency, expected)
+
+
+def _group_sums(keys: Sequence[tuple[np.ndarray, object]], values: np.ndarray | None = None):
+    """``{key: sum of values}`` (the row count without ``values``) over the rows whose key
+    columns are all present, as ``groupby(...).sum()`` (``size()``) of those columns;
+    ``keys`` are the factorised columns (codes, uniques), a key is a tuple for several.
+    Sums are int64 as pandas' (exact below 2**63)."""
+    codes = [code for code, _uniques in keys]
+    labels = [uniques.tolist() for _code, uniques in keys]
+    present = np.logical_and.reduce([code >= 0 for code in codes])
+    combined = np.zeros(int(present.sum()), dtype=np.int64)
+    for code, uniques in zip(codes, labels, strict=True):
+        combined = combined * max(len(uniques), 1) + code[present]
+    # The groups are numbered densely (a few currencies x buckets x stages): counted and
+    # summed in one pass each, without sorting the rows. (Numbered by the groups found
+    # when there could be many more groups than rows: a column of odd currency texts.)
+    size = math.prod(max(len(uniques), 1) for uniques in labels)
+    if size > 4 * len(combined) + 1024:
+        found_groups, combined = np.unique(combined, return_inverse=True)
+        size = len(found_groups)
+    else:
+        found_groups = None
+    counts = np.bincount(combined, minlength=size)
+    groups = np.flatnonzero(counts)
+    if values is None:
+        sums = counts[groups]
+    else:
+        totals = np.zeros(size, dtype=np.int64)
+        np.add.at(totals, combined, values[present])
+        sums = totals[groups]
+    if found_groups is not None:
+        groups = found_groups[groups]
+    found = {}
+    for group, total in zip(groups.tolist(), sums.tolist(), strict=True):
+        parts = []
+        for uniques in reversed(labels):
+            group, code = divmod(group, max(len(uniques), 1))
+            parts.append(uniques[code])
+        found[tuple(reversed(parts)) if len(parts) > 1 else parts[0]] = total
+    return found
 
 
 def _bucket_rows(
