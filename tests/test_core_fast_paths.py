@@ -33,7 +33,7 @@ from receivables.core.dunning import (
     normalize,
     reachability,
 )
-from receivables.core.outputs import _AgingSums, _group_sums, _row_actions
+from receivables.core.outputs import _AgingSums, _group_sums, _plan_rows, _row_actions
 from receivables.core.plan import _first_texts, first_present, money_text, present, series_dict
 from receivables.core.rules import load_rules
 
@@ -361,3 +361,48 @@ def test_group_sums_of_many_more_groups_than_rows():
     assert _group_sums(keys, frame["v"].to_numpy()) == series_dict(
         frame.groupby(["a", "b", "c"])["v"].sum()
     )
+
+
+# ---- the plan's money cells ------------------------------------------------------------
+
+
+@settings(max_examples=60)
+@given(
+    amounts=st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from([0, 0, 5, 10**6]), st.booleans()),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_plan_money_cells_are_each_amount_as_a_decimal(amounts):
+    size = len(amounts)
+    overdue = [a for a, _c, _net in amounts]
+    credits = [c for _a, c, _net in amounts]
+    net = [max(0, a - c) if apply else a for a, c, apply in amounts]
+    plan = pd.DataFrame(
+        {
+            "rank": range(1, size + 1),
+            "customer": ["A"] * size,
+            "currency": ["EUR"] * size,
+            "overdue_cents": overdue,
+            "credits_cents": credits,
+            "net_overdue_cents": net,
+            "oldest_days_overdue": [1] * size,
+            "open_items": [1] * size,
+            "overdue_items": [1] * size,
+            "score": [1.5] * size,
+            "why": ["x"] * size,
+            "next_action": ["Call"] * size,
+            "action_date": [date(2026, 1, 5)] * size,
+            "owner": ["Ana"] * size,
+            "contact": [None] * size,
+            "phone": [None] * size,
+            "email": [None] * size,
+            "credit_hold": [False] * size,
+        }
+    )
+    rows = _plan_rows(plan, ["Notice"] * size)
+    for row, a, c, n in zip(rows, overdue, credits, net, strict=True):
+        cells = row[4:7]
+        assert cells == (Decimal(a).scaleb(-2), Decimal(c).scaleb(-2), Decimal(n).scaleb(-2))
+        assert [str(cell) for cell in cells] == [str(Decimal(v).scaleb(-2)) for v in (a, c, n)]

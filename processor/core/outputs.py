@@ -235,15 +235,25 @@ def _plan_rows(plan: pd.DataFrame, stage_labels: list[str]) -> list[tuple]:
     # Column by column: a plan has a row per customer and currency (tens of thousands).
     actions = plan["next_action"].tolist()
     shown = {action: action_text(action) for action in set(actions)}
+    # One Decimal per distinct amount, shared by the three money columns (the net is
+    # mostly the overdue amount, the credits mostly 0): fewer to make, and fitting the
+    # columns hashes each one once (a Decimal keeps its hash).
+    amounts = {}
+    money = [
+        [amounts[c] if c in amounts else amounts.setdefault(c, cents_to_decimal(c)) for c in cents]
+        for cents in (
+            plan["overdue_cents"].tolist(),
+            plan["credits_cents"].tolist(),
+            plan["net_overdue_cents"].tolist(),
+        )
+    ]
     return list(
         zip(
             plan["rank"].tolist(),
             plan["customer"].tolist(),
             plan["currency"].tolist(),
             stage_labels,
-            map(cents_to_decimal, plan["overdue_cents"].tolist()),
-            map(cents_to_decimal, plan["credits_cents"].tolist()),
-            map(cents_to_decimal, plan["net_overdue_cents"].tolist()),
+            *money,
             plan["oldest_days_overdue"].tolist(),
             plan["open_items"].tolist(),
             plan["overdue_items"].tolist(),
