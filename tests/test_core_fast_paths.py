@@ -33,6 +33,7 @@ from receivables.core.dunning import (
     normalize,
     reachability,
 )
+from receivables.core.ledger import TableLocation, _Table
 from receivables.core.outputs import _AgingSums, _group_sums, _plan_rows, _row_actions
 from receivables.core.plan import _first_texts, first_present, money_text, present, series_dict
 from receivables.core.rules import load_rules
@@ -406,3 +407,33 @@ def test_plan_money_cells_are_each_amount_as_a_decimal(amounts):
         cells = row[4:7]
         assert cells == (Decimal(a).scaleb(-2), Decimal(c).scaleb(-2), Decimal(n).scaleb(-2))
         assert [str(cell) for cell in cells] == [str(Decimal(v).scaleb(-2)) for v in (a, c, n)]
+
+
+# ---- the ledger's columns, taken from the rows ------------------------------------------
+
+CELLS = st.one_of(st.none(), st.just(""), st.text(max_size=3), st.floats(allow_nan=False))
+
+
+@settings(max_examples=80)
+@given(
+    width=st.integers(1, 6),
+    data=st.data(),
+    read=st.lists(st.integers(1, 6), unique=True, min_size=1, max_size=6),
+    ragged=st.booleans(),
+)
+def test_table_columns_are_the_cells_of_each_row(width, data, read, ragged):
+    rows = data.draw(st.lists(st.lists(CELLS, min_size=width, max_size=width), max_size=20))
+    if ragged and rows:
+        rows[0] = rows[0][:-1]  # one row shorter: cells beyond it are None
+    names = ["customer", "invoice", "balance", "notes", "owner", "region"][: len(read)]
+    fields = dict(zip(names, read, strict=True))
+    location = TableLocation(1, fields, {c: f"H{c}" for c in range(1, width + 1)}, {}, 1.0)
+    table = _Table("Ledger", location, dict(fields), rows, False)
+    for column in [*read, *range(1, width + 2), *read]:  # some columns twice
+        assert table.column_cells(column) == [
+            row[column - 1] if column <= len(row) else None for row in rows
+        ]
+    for name in fields:
+        assert table.raw(name) == [
+            row[fields[name] - 1] if fields[name] <= len(row) else None for row in rows
+        ]
