@@ -34,7 +34,13 @@ from receivables.core.dunning import (
     reachability,
 )
 from receivables.core.ledger import TableLocation, _Table
-from receivables.core.outputs import _AgingSums, _group_sums, _plan_rows, _row_actions
+from receivables.core.outputs import (
+    _AgingSums,
+    _group_sums,
+    _plan_rows,
+    _repeated_texts,
+    _row_actions,
+)
 from receivables.core.plan import _first_texts, first_present, money_text, present, series_dict
 from receivables.core.rules import load_rules
 
@@ -437,3 +443,15 @@ def test_table_columns_are_the_cells_of_each_row(width, data, read, ragged):
         assert table.raw(name) == [
             row[fields[name] - 1] if fields[name] <= len(row) else None for row in rows
         ]
+
+
+@settings(max_examples=80)
+@given(texts=st.lists(st.one_of(st.none(), st.sampled_from(["a", "", " b", "Ñ"])), max_size=30))
+def test_repeated_texts_are_the_column_as_a_list(texts):
+    for dtype in {TEXT_DTYPE or object, object}:
+        column = pd.Series(texts, dtype=dtype)
+        found, plain = _repeated_texts(column), column.tolist()
+        assert len(found) == len(plain)
+        for value, expected in zip(found, plain, strict=True):
+            assert type(value) is type(expected)
+            assert value == expected or (value != value and expected != expected)  # NaN

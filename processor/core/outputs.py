@@ -103,7 +103,7 @@ def decided_actions(plan: pd.DataFrame, decisions: Mapping | None) -> dict[tuple
 def _row_actions(classified: pd.DataFrame, rules: Rules, decided: Mapping[tuple, str]) -> list:
     """Each row's Next Action: the plan's under the dunning decision for the overdue items
     it covers (so a row never names another letter than the plan), else the ladder's."""
-    actions = classified[F.NEXT_ACTION].tolist()
+    actions = _repeated_texts(classified[F.NEXT_ACTION])
     if not decided:
         return actions
     # Only the overdue rows are looked at (a ledger is mostly paid or current); the key is
@@ -140,6 +140,16 @@ def _row_actions(classified: pd.DataFrame, rules: Rules, decided: Mapping[tuple,
 _UNDECIDED = object()  # a pair without a decided action
 
 
+def _repeated_texts(column: pd.Series) -> list:
+    """``column.tolist()`` for a column of a few distinct texts (stages, buckets, actions):
+    each distinct text made a Python ``str`` once and shared by its rows (a new text per
+    row is the slow part of ``tolist()``, and lookups then hash each text once)."""
+    if column.dtype == object:
+        return column.tolist()
+    codes, distinct = pd.factorize(column, use_na_sentinel=False)
+    return np.array(distinct.tolist(), dtype=object)[codes].tolist()
+
+
 def stage_columns(
     ledger: Ledger,
     classified: pd.DataFrame,
@@ -168,15 +178,17 @@ def stage_columns(
             rows,
             zip(
                 classified[F.DAYS_OVERDUE].tolist(),
-                classified[F.BUCKET].tolist(),
-                classified[F.STAGE_LABEL].tolist(),
+                _repeated_texts(classified[F.BUCKET]),
+                _repeated_texts(classified[F.STAGE_LABEL]),
                 map(shown.__getitem__, actions),
                 strict=True,
             ),
             strict=True,
         )
     )
-    fills = dict(zip(rows, map(colors.__getitem__, classified[F.STAGE].tolist()), strict=True))
+    fills = dict(
+        zip(rows, map(colors.__getitem__, _repeated_texts(classified[F.STAGE])), strict=True)
+    )
     return StageColumns(
         sheet=ledger.sheet,
         header_row=location.header_row,
