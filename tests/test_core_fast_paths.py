@@ -36,10 +36,12 @@ from receivables.core.dunning import (
 from receivables.core.ledger import TableLocation, _Table
 from receivables.core.outputs import (
     _AgingSums,
+    _cell_texts,
     _group_sums,
     _plan_rows,
     _repeated_texts,
     _row_actions,
+    _text,
 )
 from receivables.core.plan import _first_texts, first_present, money_text, present, series_dict
 from receivables.core.rules import load_rules
@@ -455,3 +457,13 @@ def test_repeated_texts_are_the_column_as_a_list(texts):
         for value, expected in zip(found, plain, strict=True):
             assert type(value) is type(expected)
             assert value == expected or (value != value and expected != expected)  # NaN
+
+
+@settings(max_examples=80)
+@given(
+    texts=st.lists(st.one_of(st.none(), st.sampled_from(["Ana", "", "  ", " Ben "])), max_size=30)
+)
+def test_cell_texts_are_each_value_as_a_cell_shows_it(texts):
+    for dtype in {TEXT_DTYPE or object, object}:
+        column = pd.Series(texts, dtype=dtype)
+        assert _cell_texts(column) == [_text(value) for value in column.tolist()]

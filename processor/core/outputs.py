@@ -273,14 +273,22 @@ def _plan_rows(plan: pd.DataFrame, stage_labels: list[str]) -> list[tuple]:
             plan["why"].tolist(),
             map(shown.__getitem__, actions),
             map(_day, plan["action_date"].tolist()),
-            map(_text, plan["owner"].tolist()),
-            map(_text, plan["contact"].tolist()),
-            map(_text, plan["phone"].tolist()),
-            map(_text, plan["email"].tolist()),
+            *(_cell_texts(plan[name]) for name in ("owner", "contact", "phone", "email")),
             ["Yes" if hold else "No" for hold in plan["credit_hold"].tolist()],
             strict=True,
         )
     )
+
+
+def _cell_texts(column: pd.Series) -> list[str | None]:
+    """:func:`_text` of every value of a text column, each distinct value's once (owners,
+    contacts: a few texts over thousands of plan rows)."""
+    values = _repeated_texts(column)
+    try:
+        shown = {value: _text(value) for value in set(values)}
+    except TypeError:  # a value that cannot be hashed
+        return list(map(_text, values))
+    return list(map(shown.__getitem__, values))
 
 
 def _text(value: object) -> str | None:
@@ -1017,7 +1025,8 @@ def calendar_model(tasks: Sequence[tuple], rules: Rules, as_of: date | None = No
         Column("Message", None, 60),
     )
     colors = stage_colors(rules)
-    rows = [(*task[:5], action_text(task[5]), *task[6:]) for task in tasks]
+    shown = {action: action_text(action) for action in {task[5] for task in tasks}}
+    rows = [(*task[:5], shown[task[5]], *task[6:]) for task in tasks]
     return SheetModel(
         name=rules.labels["calendar_sheet"],
         columns=columns,

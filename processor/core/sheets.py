@@ -434,14 +434,19 @@ def _column(rows: Sequence[Sequence[CellValue]], index: int) -> Sequence[object]
     return [row[index] if index < len(row) else _ABSENT for row in rows]
 
 
-def _shown_texts(values: Sequence[object], formats: Sequence[str | None] | str | None) -> set[str]:
+def _shown_texts(
+    values: Sequence[object],
+    formats: Sequence[str | None] | str | None,
+    kinds: set[type] | None = None,
+) -> set[str]:
     """The distinct texts the cells show (:func:`display_text`), each value formatted once.
 
     ``formats`` is the number format of every cell, or a list of one per cell. Values
     that show alike whatever their spelling share a key; a Decimal's or float's sign
     and, unformatted, a Decimal's exponent are part of it (``-0.00``, ``1.0``).
+    ``kinds`` are the types of the values, when the caller has them.
     """
-    kinds = set(map(type, values))
+    kinds = set(map(type, values)) if kinds is None else set(kinds)
     blank = type(None) in kinds
     kinds.discard(type(None))
     kinds.discard(object)  # _ABSENT: a row too short shows nothing
@@ -586,10 +591,12 @@ def _shown_texts_each(
     return texts
 
 
-def _holds_numbers(values: Sequence[object]) -> bool:
-    """Whether any cell holds a number or a date (booleans are neither)."""
+def _holds_numbers(values: Sequence[object], kinds: set[type] | None = None) -> bool:
+    """Whether any cell holds a number or a date (booleans are neither); ``kinds`` are the
+    types of the values, when the caller has them."""
     return any(
-        issubclass(kind, _NUMERIC) and not issubclass(kind, bool) for kind in set(map(type, values))
+        issubclass(kind, _NUMERIC) and not issubclass(kind, bool)
+        for kind in (set(map(type, values)) if kinds is None else kinds)
     )
 
 
@@ -656,9 +663,10 @@ def fit_columns(model: SheetModel) -> tuple[Column, ...]:
             if money_formats is not None and column.number_format == MONEY_FORMAT
             else column.number_format
         )
-        texts = _shown_texts(values, formats)
+        kinds = set(map(type, values))  # looked at once for both questions
+        texts = _shown_texts(values, formats, kinds)
         reached = any(value is not _ABSENT for value in values)
-        numeric = _holds_numbers(values)
+        numeric = _holds_numbers(values, kinds)
         content = _widest_texts(texts) if reached else 0.0
         if numeric:
             # A number too wide shows ###: room for a wider substitute font (LibreOffice
