@@ -360,6 +360,12 @@ def _scores(
         for stage in stages
     }
     broken_weight, warning_weight = settings.broken_promise_weight, settings.warning_weight
+    # Without distances and region weights, every row's effort penalty is the same.
+    fixed_penalty = (
+        min(0.0, settings.max_effort_penalty)
+        if facts.distance is None and not settings.region_weights
+        else None
+    )
     columns = [summary[name].tolist() for name in _SCORED_COLUMNS]
     for key, stage, overdue, oldest, broken in zip(keys, stages, *columns, strict=True):
         currency = key[1]
@@ -380,7 +386,7 @@ def _scores(
         if key in facts.good_payers and oldest >= settings.warning_days:
             factor += warning_weight
             contributions.append((base_score * warning_weight, _WARNING_SIGN))
-        penalty = _effort(key, facts, settings)
+        penalty = _effort(key, facts, settings) if fixed_penalty is None else fixed_penalty
         if penalty:
             factor -= penalty
             contributions.append(
@@ -388,7 +394,9 @@ def _scores(
             )
         if len(contributions) > 1:
             contributions.sort(key=lambda item: -abs(item[0]))
-        why = "; ".join(text for _value, text in contributions[:3])
+            why = "; ".join([text for _value, text in contributions[:3]])
+        else:
+            why = contributions[0][1]
         if key in facts.overrides:
             # Not a weight: named so nobody wonders why the stage is not the ladder's.
             why = f"stage set by the Stage Override column ({stage.label}); {why}"
