@@ -596,6 +596,9 @@ class _CalendarTexts:
         return None, None
 
 
+# The plan's columns of a few distinct texts (see _repeated_texts).
+_FEW_TEXTS = frozenset({"owner", "currency", "stage", "next_action", "contact"})
+
 # The plan's columns a task is made of, in the order _plan_tasks takes them.
 _TASK_COLUMNS = (
     "action_date",
@@ -649,13 +652,24 @@ def _plan_tasks(
     oldest_due, item_counts = _overdue_by_pair(classified)
     labels = _stage_labels(rules)
     tasks = []
-    columns = [plan[name].tolist() for name in _TASK_COLUMNS]
+    columns = [
+        _repeated_texts(plan[name]) if name in _FEW_TEXTS else plan[name].tolist()
+        for name in _TASK_COLUMNS
+    ]
+    # The template of a message stage in a language, looked up once for all its tasks.
+    picked: dict[tuple, tuple] = {}
+    languages = texts.languages
     for day, owner, customer, currency, stage, action, cents, contact, oldest_days in zip(
         *columns, strict=True
     ):
         key = (customer, currency)
         decision = decisions.get(key)
-        template, locale = texts.pick(_message_stage(stage, decision), customer)
+        message_stage = _message_stage(stage, decision)
+        choice = (message_stage, languages.get(customer))
+        found = picked.get(choice)
+        if found is None:
+            found = picked[choice] = texts.pick(message_stage, customer)
+        template, locale = found
         if decision is not None and decision.action in (BLOCKED, BELOW_MINIMUM):
             template = None  # no dunning message while blocked, nor for a claim that small
         message = _message(
