@@ -130,6 +130,7 @@ class OpenedWorkbook:
         except InputError:
             return
         extent = self.extent(sheet)
+        text = self._kept_text(sheet)
         # A decrypted workbook is never cut: its halves would be written out in clear.
         in_halves = (
             self.kind == "ooxml"
@@ -147,7 +148,7 @@ class OpenedWorkbook:
             # Best effort: a package that cannot be cut (damaged, a full temporary
             # folder) is parsed whole, and that parse reports what is wrong with it.
             with contextlib.suppress(Exception):
-                packages = _HalfPackages.of(self.data, sheet)
+                packages = _HalfPackages.of(self.data, sheet, text)
 
         def parse() -> None:
             # A failure (a Rust panic included) is not kept: grid() parses again and
@@ -169,6 +170,7 @@ class OpenedWorkbook:
         :data:`MAX_SHEET_CELLS` cells.
         """
         self.check_extent(sheet)
+        self._kept_text(sheet)  # read whole: the scan's text is let go
         pending = self._pending.pop(sheet, None)
         if pending is not None:
             pending.join()
@@ -188,6 +190,16 @@ class OpenedWorkbook:
             # The whole sheet is now Python values: calamine's copy can go.
             self._handles.pop(sheet, None)
         return SheetGrid(name=sheet, rows=rows, date1904=self.date1904)
+
+    def _kept_text(self, sheet: str) -> bytes | None:
+        """The text of ``sheet``'s part the extent scan kept, if any; every text kept is
+        let go, so that none outlives the first read."""
+        texts = getattr(self._extents, "texts", None)
+        if not texts:
+            return None
+        text = texts.pop(sheet, None)
+        texts.clear()
+        return text
 
     def extent(self, sheet: str) -> tuple[int, int] | None:
         """(last row, last column), 1-based, of the cells of ``sheet`` that hold values.
@@ -635,15 +647,16 @@ class _HalfPackages:
     paths: tuple[Path, Path]
 
     @classmethod
-    def of(cls, data: bytes, sheet: str) -> _HalfPackages | None:
-        """The two packages of ``sheet``; None when it cannot be cut (see _cut_rows)."""
+    def of(cls, data: bytes, sheet: str, text: bytes | None = None) -> _HalfPackages | None:
+        """The two packages of ``sheet`` (its part's ``text`` when the extent scan kept
+        it); None when it cannot be cut (see _cut_rows)."""
         with fast_deflate():
             archive = zipfile.ZipFile(io.BytesIO(data))
             workbook = _workbook_part(archive)
             part = _ooxml_sheet_parts(archive).get(sheet)
             if workbook is None or part is None:
                 return None
-            xml = archive.read(part)
+            xml = text if text is not None else archive.read(part)
             parts = _parts_read_with_a_sheet(archive, workbook)
             shared = {name: archive.read(name) for name in parts}
         cut = _cut_rows(xml)
@@ -820,26 +833,44 @@ def _ooxml_sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 class _SheetExtents(dict):
-    """Sheet name -> (rows, columns), and the sheets whose row tags all carry a number,
-    rising tag after tag (those a big sheet's parse may cut in two: see _cut_rows)."""
+    """Sheet name -> (rows, columns); the sheets whose row tags all carry a number,
+    rising tag after tag (those a big sheet's parse may cut in two: see _cut_rows); and
+    the text of the first such sheet big enough to be cut, inflated once for both the
+    scan and the cut (let go by the first read of any sheet)."""
 
     rising_rows: frozenset[str] = frozenset()
+    texts: dict[str, bytes]
+
+
+# A sheet part is scanned from its whole text, kept for cutting it in halves, from this
+# size (some 20,000 rows) up to the next (200,000 rows of 15 columns); a bigger sheet is
+# parsed whole anyway, and streamed through the scan.
+_KEEP_TEXT_BYTES = (8 * 1024**2, 160 * 1024**2)
 
 
 def _ooxml_extents(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
     extents = _SheetExtents()
+    extents.texts = {}
     rising = set()
     for name, part in _ooxml_sheet_parts(archive).items():
         info = archive.NameToInfo.get(part)
         if info is None:
             continue
-        with archive.open(info) as stream:
-            bound = _quick_xml_bound(stream)
+        text = None
+        if not extents.texts and _KEEP_TEXT_BYTES[0] <= info.file_size <= _KEEP_TEXT_BYTES[1]:
+            text = archive.read(info)
+            bound = _quick_text_bound(text)
+        else:
+            with archive.open(info) as stream:
+                bound = _quick_xml_bound(stream)
         if bound is not None and bound[0] * bound[1] <= MAX_SHEET_CELLS:
             extents[name] = bound[:2]
             if bound[2]:
                 rising.add(name)
+                if text is not None and bound[0] >= _SPLIT_MIN_ROWS:
+                    extents.texts[name] = text
             continue
+        del text
         with archive.open(info) as stream:
             extents[name] = _sheet_xml_extent(stream)
     extents.rising_rows = frozenset(rising)
@@ -864,44 +895,78 @@ def _quick_xml_bound(stream: IO[bytes]) -> tuple[int, int, bool] | None:
     or when this returns None: some rows or cells lack a reference, or the part uses a
     namespace prefix (``<x:row>``).
     """
+    return _quick_bound(_stream_windows(stream))
+
+
+def _quick_text_bound(text: bytes) -> tuple[int, int, bool] | None:
+    """:func:`_quick_xml_bound` of a part's whole text, read through without a copy."""
+    return _quick_bound(_text_windows(text))
+
+
+class _NoBound(Exception):
+    """Megabytes without a tag's end: not a worksheet; the exact scan reads it."""
+
+
+def _stream_windows(stream: IO[bytes]) -> Iterator[tuple[bytes, int, int]]:
+    """(buffer, start, end): a streamed part, block by block, each ending at a ``>``."""
+    carry = b""
+    while chunk := stream.read(_CHUNK):
+        buffer = carry + chunk
+        cut = buffer.rfind(b">") + 1
+        yield buffer, 0, cut
+        carry = buffer[cut:]
+        if len(carry) > 16 * _CHUNK:
+            raise _NoBound
+
+
+def _text_windows(text: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """The blocks of :func:`_stream_windows` of a whole text, as positions in it."""
+    start = end = 0
+    while end < len(text):
+        end = min(end + _CHUNK, len(text))
+        cut = text.rfind(b">", start, end) + 1
+        if cut > start:
+            yield text, start, cut
+            start = cut
+        if end - start > 16 * _CHUNK:
+            raise _NoBound
+
+
+def _quick_bound(windows: Iterator[tuple[bytes, int, int]]) -> tuple[int, int, bool] | None:
+    """:func:`_quick_xml_bound` of a part given as blocks of whole tags."""
     max_row = 0
     rising, last_row = True, 0
     letters: set[bytes] = set()
     unknown_cells = None  # a pattern for cells outside ``letters`` (see _unknown_cells)
-    carry = b""
     first = True
-    while True:
-        chunk = stream.read(_CHUNK)
-        if not chunk:
-            break
-        buffer = carry + chunk
-        if first and _PREFIXED_ROOT.search(buffer[:4096]):
-            return None
-        first = False
-        cut = buffer.rfind(b">") + 1
-        # One pass per tag kind: a tag without a reference shows up as b"".
-        rows = _QUICK_ROW_REFS.findall(buffer, 0, cut)
-        if rows and b"" in rows:
-            return None
-        if rows:
-            numbers = list(map(int, rows))
-            max_row = max(max_row, max(numbers))
-            if rising:
-                rising = last_row < numbers[0] and all(map(int.__lt__, numbers, numbers[1:]))
-                last_row = numbers[-1]
-        # A sheet's cells repeat the same few column letters row after row: once a block
-        # has no cell outside the letters already seen (one search, nothing allocated),
-        # listing its cells (a million of them per 100k-row sheet, ~0.2 s) would add none.
-        if unknown_cells is None or unknown_cells.search(buffer, 0, cut):
-            cells = set(_QUICK_CELL_COLUMNS.findall(buffer, 0, cut))
-            if b"" in cells:
+    try:
+        for buffer, start, cut in windows:
+            if first and _PREFIXED_ROOT.search(buffer, start, start + 4096):
                 return None
-            if unknown_cells is None or not cells <= letters:
-                letters.update(cells)
-                unknown_cells = _unknown_cells(letters)
-        carry = buffer[cut:]
-        if len(carry) > 16 * _CHUNK:
-            return None
+            first = False
+            # One pass per tag kind: a tag without a reference shows up as b"".
+            rows = _QUICK_ROW_REFS.findall(buffer, start, cut)
+            if rows and b"" in rows:
+                return None
+            if rows:
+                numbers = list(map(int, rows))
+                max_row = max(max_row, max(numbers))
+                if rising:
+                    rising = last_row < numbers[0] and all(map(int.__lt__, numbers, numbers[1:]))
+                    last_row = numbers[-1]
+            # A sheet's cells repeat the same few column letters row after row: once a
+            # block has no cell outside the letters already seen (one search, nothing
+            # allocated), listing its cells (a million per 100k-row sheet, ~0.2 s) would
+            # add none.
+            if unknown_cells is None or unknown_cells.search(buffer, start, cut):
+                cells = set(_QUICK_CELL_COLUMNS.findall(buffer, start, cut))
+                if b"" in cells:
+                    return None
+                if unknown_cells is None or not cells <= letters:
+                    letters.update(cells)
+                    unknown_cells = _unknown_cells(letters)
+    except _NoBound:
+        return None
     max_column = max((column_number(c.decode("ascii")) for c in letters), default=0)
     return max_row, max_column, rising
 

@@ -3,9 +3,9 @@
 The reader bounds a sheet's span before calamine allocates it (see ``receivables.reader``),
 and notes whether its row numbers rise from each row to the next.
 Its quick scan skips listing the cells of a block once no cell in it can add a column
-letter; this property compares it with the plain listing of every cell (the scan as it
-was written first) on generated sheet parts, read in blocks small enough that rows,
-cells and tags fall across block boundaries.
+letter; this property compares it, streamed and over a part's whole text, with the plain
+listing of every cell (the scan as it was written first) on generated sheet parts, read
+in blocks small enough that rows, cells and tags fall across block boundaries.
 """
 
 from __future__ import annotations
@@ -96,9 +96,11 @@ def test_the_quick_bound_equals_listing_every_cell(part, block):
     try:
         quick = reader._quick_xml_bound(io.BytesIO(part))
         listed = _listed_bound(io.BytesIO(part))
+        from_text = reader._quick_text_bound(part)
     finally:
         reader._CHUNK = saved
     assert quick == listed
+    assert from_text == listed
 
 
 def test_a_far_column_in_a_late_block_still_counts():
