@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from receivables.core import frame as F
+from receivables.core.classify import classify
 from receivables.core.currency import currency_digits
 from receivables.core.dunning import (
     Decision,
@@ -33,7 +34,8 @@ from receivables.core.dunning import (
     normalize,
     reachability,
 )
-from receivables.core.ledger import TableLocation, _Table
+from receivables.core.grid import SheetGrid
+from receivables.core.ledger import TableLocation, _Table, build_ledger, locate_table
 from receivables.core.outputs import (
     _AgingSums,
     _cell_texts,
@@ -44,6 +46,7 @@ from receivables.core.outputs import (
     _text,
 )
 from receivables.core.plan import _first_texts, first_present, money_text, present, series_dict
+from receivables.core.process import header_matcher
 from receivables.core.rules import load_rules
 
 TEXT_DTYPE = F.text_dtype()
@@ -467,3 +470,28 @@ def test_cell_texts_are_each_value_as_a_cell_shows_it(texts):
     for dtype in {TEXT_DTYPE or object, object}:
         column = pd.Series(texts, dtype=dtype)
         assert _cell_texts(column) == [_text(value) for value in column.tolist()]
+
+
+# ---- classify leaves its input as it was -----------------------------------------------
+
+
+def test_classify_leaves_the_ledger_frame_as_it_was():
+    grid = SheetGrid(
+        "Ledger",
+        [
+            ["Customer", "Invoice", "Due Date", "Balance", "Disputed"],
+            ["Acme", "I-1", date(2026, 1, 5), 120.5, "no"],
+            ["Borde", "I-2", date(2026, 9, 1), -10.0, "yes"],
+            ["Cielo", "I-3", date(2026, 12, 1), 0.0, ""],
+        ],
+    )
+    location = locate_table(grid, header_matcher(RULES), RULES)
+    ledger = build_ledger(grid, RULES, location, header_matcher(RULES))
+    before = ledger.frame.copy()
+    classified = classify(ledger.frame, RULES, date(2026, 10, 31)).frame
+    pd.testing.assert_frame_equal(ledger.frame, before)
+    # Classifying the classified frame again (its columns replaced) changes neither.
+    again = classify(classified, RULES, date(2027, 3, 1)).frame
+    pd.testing.assert_frame_equal(ledger.frame, before)
+    assert classified[F.DAYS_OVERDUE].tolist() != again[F.DAYS_OVERDUE].tolist()
+    assert classified[F.DAYS_OVERDUE].tolist() == [299, 60, -31]

@@ -57,7 +57,9 @@ def classify(
 
     ``ledger`` follows :mod:`frame`; ``sheet`` names the source sheet for issue locations.
     """
-    out = ledger.copy()
+    # A shallow copy: the columns added here are new ones (the ledger's own columns are
+    # never written to), so the ledger frame stays as it was without copying its values.
+    out = ledger.copy(deep=False)
     as_of_ts = np.datetime64(as_of, "D")
     due = out["due_date"].to_numpy(dtype="datetime64[D]")
     days = (as_of_ts - due).astype(np.int64)
