@@ -586,7 +586,13 @@ def _decisions(
         for name, code in overdue.pairs
     ]
     facts = [
-        _Facts(name, code, None, credits.get((name, code), 0), blocks.get((name, code)))
+        _Facts(
+            name,
+            code,
+            None,
+            credits.get((name, code), 0) if credits else 0,  # (most ledgers have none)
+            blocks.get((name, code)) if blocks else None,
+        )
         for name, code in overdue.pairs
     ]
     reach = [(name in with_address, name in with_email) for name, _code in overdue.pairs]

@@ -23,6 +23,7 @@ A bare ``¥`` is decided per ledger (yuan or yen, see :func:`_resolve_bare_yen`)
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -493,15 +494,23 @@ def build_ledger(
         issues=tuple(issues),
         unmapped=unmapped,
         customer_cells=rows.customer_cells,
-        last_used_column=_last_used_column(grid.rows[location.header_row - 1 :]),
+        last_used_column=_last_used_column(
+            grid.rows,
+            location.header_row - 1,
+            max(len(grid.rows[location.header_row - 1]), table._widths[1]),
+        ),
     )
 
 
-def _last_used_column(rows: Sequence[Sequence[object]]) -> int:
-    """Rightmost non-empty column (1-based) of ``rows``."""
-    longest = max(map(len, rows), default=0)
+def _last_used_column(
+    rows: Sequence[Sequence[object]], start: int = 0, longest: int | None = None
+) -> int:
+    """Rightmost non-empty column (1-based) of ``rows[start:]``; ``longest`` is the length
+    of their longest row, when the caller knows it (a pass over every row less)."""
+    if longest is None:
+        longest = max(map(len, itertools.islice(rows, start, None)), default=0)
     widest = 0
-    for row in rows:
+    for row in itertools.islice(rows, start, None):
         for column in range(len(row), widest, -1):
             value = row[column - 1]
             if value is not None and value != "":
