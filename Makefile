@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	# Bytecode once, as pip writes it for an installed wheel: an editable install leaves
+	# it to Python, which never writes it where PYTHONDONTWRITEBYTECODE is set.
+	$(BIN)/python -m compileall -q processor addin > /dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -142,7 +142,8 @@ class OpenedWorkbook:
         )
 
         # Cut here, not in the background: holding the GIL, the cutting would share it
-        # with the caller's work meanwhile and take twice as long, delaying both parses.
+        # with the caller's work meanwhile and take twice as long, delaying both parses
+        # (the halves are written in the background: writing a file needs no GIL).
         packages = None
         if in_halves:
             # Best effort: a package that cannot be cut (damaged, a full temporary
@@ -645,11 +646,16 @@ class _HalfPackages:
     sheet: str
     folder: tempfile.TemporaryDirectory
     paths: tuple[Path, Path]
+    # What each package is written from: the parts shared, the sheet's part name, and the
+    # pieces of its text (views, no copies) making each half's part.
+    shared: dict[str, bytes]
+    part: str
+    pieces: list[tuple[memoryview, memoryview] | None]
 
     @classmethod
     def of(cls, data: bytes, sheet: str, text: bytes | None = None) -> _HalfPackages | None:
         """The two packages of ``sheet`` (its part's ``text`` when the extent scan kept
-        it); None when it cannot be cut (see _cut_rows)."""
+        it), to be written by :meth:`parse`; None when it cannot be cut (see _cut_rows)."""
         with fast_deflate():
             archive = zipfile.ZipFile(io.BytesIO(data))
             workbook = _workbook_part(archive)
@@ -664,24 +670,23 @@ class _HalfPackages:
             return None
         data_start, split, data_end = cut
         view = memoryview(xml)
+        pieces = [(view[:split], view[data_end:]), (view[:data_start], view[split:])]
         # Cleaned up even while a half is still open (Windows refuses to delete it).
         folder = tempfile.TemporaryDirectory(prefix="receivables-", ignore_cleanup_errors=True)
         paths = (Path(folder.name, "first.xlsx"), Path(folder.name, "second.xlsx"))
-        try:
-            _write_package(paths[0], shared, part, (view[:split], view[data_end:]))
-            _write_package(paths[1], shared, part, (view[:data_start], view[split:]))
-        except BaseException:
-            folder.cleanup()
-            raise
-        return cls(sheet, folder, paths)
+        return cls(sheet, folder, paths, shared, part, pieces)
 
     def parse(self) -> _Halves | None:
-        """Both halves parsed at once (calamine runs without the GIL), the packages then
-        deleted; None when a half fails or the halves overlap."""
+        """Both halves written and parsed at once, each in its own thread (writing a file
+        and calamine's parse run without the GIL, beside the caller's work), the packages
+        then deleted; None when a half fails or the halves overlap."""
         halves: list = [None, None]
 
         def parse(index: int) -> None:
             with contextlib.suppress(BaseException):  # None: the sheet is parsed whole
+                pieces, self.pieces[index] = self.pieces[index], None
+                _write_package(self.paths[index], self.shared, self.part, pieces)
+                del pieces
                 book = calamine.CalamineWorkbook.from_path(str(self.paths[index]))
                 halves[index] = book.get_sheet_by_name(self.sheet)
 
