@@ -108,6 +108,20 @@ def _plain_book(rows: int) -> bytes:
     return saved(book)
 
 
+def _big_plain_book(folder: Path) -> Path:
+    """A workbook of one sheet "Sheet" just big enough to be cut."""
+    path = folder / "big.xlsx"
+    path.write_bytes(_plain_book(reader._SPLIT_MIN_ROWS + 10))
+    return path
+
+
+def _prefetched_handle(opened: reader.OpenedWorkbook, sheet: str):
+    """What the background parse of ``sheet`` made: halves, or calamine's whole sheet."""
+    opened.prefetch(sheet)
+    opened._pending[sheet].join()
+    return opened._handles[sheet]
+
+
 def test_a_sheet_with_a_comment_among_its_rows_is_not_cut():
     data = _with_sheet_xml(
         _plain_book(20), lambda xml: xml.replace(b'<row r="3"', b'<!-- </row> --><row r="3"')
@@ -122,17 +136,12 @@ def test_rows_out_of_order_are_not_cut(tmp_path):
         swapped = xml.replace(b'<row r="2"', b'<row r="@"').replace(b'<row r="3"', b'<row r="2"')
         return swapped.replace(b'<row r="@"', b'<row r="3"')
 
-    book = Workbook()
-    for number in range(1, reader._SPLIT_MIN_ROWS + 11):
-        book.active.append([f"C{number}", number])
     path = tmp_path / "unordered.xlsx"
-    path.write_bytes(_with_sheet_xml(saved(book), swap))
+    path.write_bytes(_with_sheet_xml(_plain_book(reader._SPLIT_MIN_ROWS + 10), swap))
     opened = reader.open_workbook(path)
     assert opened.extent("Sheet") == (reader._SPLIT_MIN_ROWS + 10, 2)
     assert "Sheet" not in opened._extents.rising_rows
-    opened.prefetch("Sheet")
-    opened._pending["Sheet"].join()
-    assert not isinstance(opened._handles["Sheet"], reader._Halves)
+    assert not isinstance(_prefetched_handle(opened, "Sheet"), reader._Halves)
 
 
 def test_a_big_ledger_is_read_in_halves_as_one_read(tmp_path, monkeypatch):
@@ -152,9 +161,7 @@ def test_a_big_ledger_is_read_in_halves_as_one_read(tmp_path, monkeypatch):
     monkeypatch.setattr(reader, "spare_core", lambda: True)  # however busy the machine
 
     opened = reader.open_workbook(path)
-    opened.prefetch("Ledger")
-    opened._pending["Ledger"].join()
-    assert isinstance(opened._handles["Ledger"], reader._Halves)
+    assert isinstance(_prefetched_handle(opened, "Ledger"), reader._Halves)
     assert list(scratch.iterdir()) == []
     assert opened.grid("Ledger").rows == whole(path.read_bytes(), "Ledger")
 
@@ -185,29 +192,17 @@ def test_every_corpus_sheet_that_can_be_cut_reads_as_one_parse():
 
 
 def test_without_a_usable_temporary_folder_the_sheet_is_parsed_whole(tmp_path, monkeypatch):
-    book = Workbook()
-    for number in range(1, reader._SPLIT_MIN_ROWS + 11):
-        book.active.append([f"C{number}", number])
-    path = tmp_path / "big.xlsx"
-    book.save(path)
+    path = _big_plain_book(tmp_path)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     monkeypatch.setattr(reader, "spare_core", lambda: True)
     opened = reader.open_workbook(path)
-    opened.prefetch("Sheet")
-    opened._pending["Sheet"].join()
-    assert not isinstance(opened._handles["Sheet"], reader._Halves)
+    assert not isinstance(_prefetched_handle(opened, "Sheet"), reader._Halves)
     assert opened.grid("Sheet").rows == whole(path.read_bytes(), "Sheet")
 
 
 def test_without_a_spare_core_the_sheet_is_parsed_whole(tmp_path, monkeypatch):
     """On a busy machine (or in a batch run's worker) the halves would only take turns."""
-    book = Workbook()
-    for number in range(1, reader._SPLIT_MIN_ROWS + 11):
-        book.active.append([f"C{number}", number])
-    path = tmp_path / "big.xlsx"
-    book.save(path)
+    path = _big_plain_book(tmp_path)
     monkeypatch.setattr(reader, "spare_core", lambda: False)
     opened = reader.open_workbook(path)
-    opened.prefetch("Sheet")
-    opened._pending["Sheet"].join()
-    assert not isinstance(opened._handles["Sheet"], reader._Halves)
+    assert not isinstance(_prefetched_handle(opened, "Sheet"), reader._Halves)
