@@ -196,6 +196,15 @@ sender_name = "Cobros Suministros"
 """
 
 
+def smtp_rules(port: int, more: str = "") -> str:
+    """RULES with the [email] settings of a plain local test server on ``port`` (no
+    TLS, no rate limit), followed by ``more``."""
+    return (
+        RULES + f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
+        "rate_per_minute = 0\ntimeout = 10\n" + more
+    )
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -547,7 +547,7 @@ def test_demand_letters_go_beside_the_workbook_and_into_the_log(tmp_path, excel,
 
 
 def test_email_button_writes_drafts_or_sends_where_the_settings_say(tmp_path, excel, click):
-    from messages_support import RULES, Inbox, Server
+    from messages_support import RULES, Inbox, Server, smtp_rules
     from messages_support import write_ledger as write_messages_ledger
 
     (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
@@ -565,8 +565,7 @@ def test_email_button_writes_drafts_or_sends_where_the_settings_say(tmp_path, ex
     server = Server(inbox)
     try:
         (tmp_path / "rules.toml").write_text(
-            RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-            "rate_per_minute = 0\ntimeout = 10\nsend_from_addin = true\n",
+            smtp_rules(server.port, "send_from_addin = true\n"),
             encoding="utf-8",
         )
         message = ok(click(book, "collections_email"))
@@ -1183,7 +1182,7 @@ def test_cli_batch_and_addin_give_the_same_date_exceptions_and_sheets(
 
 
 def test_email_button_holds_an_earlier_draft_of_a_customer_now_blocked(tmp_path, excel, click):
-    from messages_support import RULES, Inbox, Server
+    from messages_support import RULES, Inbox, Server, smtp_rules
     from messages_support import write_ledger as write_messages_ledger
 
     (tmp_path / "rules.toml").write_text(RULES, encoding="utf-8")
@@ -1194,9 +1193,8 @@ def test_email_button_holds_an_earlier_draft_of_a_customer_now_blocked(tmp_path,
     try:
         # The controller puts García on hold, then sends from the add-in.
         (tmp_path / "rules.toml").write_text(
-            RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-            "rate_per_minute = 0\ntimeout = 10\nsend_from_addin = true\n\n"
-            '[[dunning.blocks]]\ncustomer = "García Hermanos S.L."\nreason = "legal review"\n',
+            smtp_rules(server.port, "send_from_addin = true\n\n")
+            + '[[dunning.blocks]]\ncustomer = "García Hermanos S.L."\nreason = "legal review"\n',
             encoding="utf-8",
         )
         message = ok(click(book, "collections_email"))

@@ -60,6 +60,19 @@ def ledger(rows):
     ]
 
 
+def _notice_sent(rules, reference, days_ago, customer, currency, items):
+    """A notice sent ``days_ago`` before AS_OF, as the dunning history records it."""
+    return D.SentLetter(
+        reference=reference,
+        date=AS_OF - timedelta(days=days_ago),
+        customer=customer,
+        currency=currency,
+        level="notice",
+        items=items,
+        template=rules.stage("notice").letter,
+    )
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=records, dunning=dunning_settings, with_history=st.booleans())
 def test_property_all_at_once_equals_one_by_one(rows, dunning, with_history):
@@ -68,17 +81,7 @@ def test_property_all_at_once_equals_one_by_one(rows, dunning, with_history):
     frame = classified_frame(ledger(rows), rules, AS_OF)
     history = []
     if with_history:
-        history = [
-            D.SentLetter(
-                reference="R-1",
-                date=AS_OF - timedelta(days=20),
-                customer="Acme",
-                currency="EUR",
-                level="notice",
-                items=(("I-1", "notice"),),
-                template=rules.stage("notice").letter,
-            )
-        ]
+        history = [_notice_sent(rules, "R-1", 20, "Acme", "EUR", (("I-1", "notice"),))]
     settings_, _issues = D.parse_dunning(rules)
     together = D._decisions(frame, rules, AS_OF, history, settings_)
     one_by_one = D._decisions(frame, rules, AS_OF, history, settings_, fast=False)
@@ -122,17 +125,7 @@ def test_a_plan_rescheduled_after_letters_is_the_plan_built_again():
         for n in range(60)
     ]
     frame = classified_frame(rows, rules, AS_OF)
-    history = [
-        D.SentLetter(
-            reference="R-0",
-            date=AS_OF - timedelta(days=30),
-            customer="Customer 1",
-            currency="USD",
-            level="notice",
-            items=None,
-            template=rules.stage("notice").letter,
-        )
-    ]
+    history = [_notice_sent(rules, "R-0", 30, "Customer 1", "USD", None)]
     settings_ = plan_settings(rules)[0]
     decisions = D.decide(frame, rules, AS_OF, history)
     plan, _issues = build_plan(frame, rules, AS_OF, settings_, decisions=decisions)

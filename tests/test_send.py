@@ -15,7 +15,15 @@ from receivables.core.messages import EmailSettings
 from receivables.letters import find_soffice
 from receivables.send import JOURNAL, Journal, load_drafts, send_drafts
 
-from messages_support import AS_OF, RULES, Inbox, Server, drafts_by_address, write_ledger
+from messages_support import (
+    AS_OF,
+    RULES,
+    Inbox,
+    Server,
+    drafts_by_address,
+    smtp_rules,
+    write_ledger,
+)
 
 
 @pytest.fixture
@@ -272,8 +280,7 @@ def test_send_records_each_status_in_the_workbooks_letters_log(tmp_path, servers
     inbox = Inbox(drop_at_mail=3)
     server = servers(inbox)
     (tmp_path / "rules.toml").write_text(
-        RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-        "rate_per_minute = 0\ntimeout = 10\n",
+        smtp_rules(server.port),
         encoding="utf-8",
     )
     ledger = write_ledger(tmp_path / "ledger.xlsx")
@@ -342,8 +349,7 @@ def test_a_lost_journal_does_not_send_again_what_the_log_says_was_sent(tmp_path,
     inbox = Inbox()
     server = servers(inbox)
     (tmp_path / "rules.toml").write_text(
-        RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-        "rate_per_minute = 0\ntimeout = 10\n",
+        smtp_rules(server.port),
         encoding="utf-8",
     )
     ledger = write_ledger(tmp_path / "ledger.xlsx")

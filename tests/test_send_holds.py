@@ -12,7 +12,14 @@ from openpyxl import load_workbook
 
 from receivables.send import JOURNAL, Journal, run_send
 
-from messages_support import AS_OF, RULES, Inbox, Server, drafts_by_address, write_ledger
+from messages_support import (
+    AS_OF,
+    Inbox,
+    Server,
+    drafts_by_address,
+    smtp_rules,
+    write_ledger,
+)
 from workbook_dump import dump_sheets
 
 SEND_DAY = date(2026, 11, 4)  # the drafts were written on AS_OF, sent days later
@@ -35,8 +42,7 @@ def written(tmp_path, server, run_json):
     folder with four email drafts), and the SMTP settings in rules.toml beside them."""
     rules = tmp_path / "rules.toml"
     rules.write_text(
-        RULES + f'host = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-        "rate_per_minute = 0\ntimeout = 10\n",
+        smtp_rules(server.port),
         encoding="utf-8",
     )
     ledger = write_ledger(tmp_path / "ledger.xlsx")
